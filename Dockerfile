@@ -1,0 +1,95 @@
+# syntax=docker/dockerfile:1.7
+#
+# One image for every eseal service. The service is chosen at run time by ESEAL_SERVICE
+# (identity | agents | certs | seals | stamping | notify | gateway):
+#   docker build -t eseal:latest .
+#   docker run -e ESEAL_SERVICE=seals eseal:latest            # runs `python -m seals`
+#   docker run -e ESEAL_SERVICE=seals eseal:latest migrate    # runs `python -m seals migrate`
+# A per-service image can bake the default in: --build-arg ESEAL_SERVICE=seals.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# ---------------------------------------------------------------------------------------
+# builder: resolve and build every dependency into a virtualenv. Compilers stay here, so
+# any package without a wheel for this platform still installs, and none reach the runtime.
+# ---------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS builder
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential libffi-dev \
+ && rm -rf /var/lib/apt/lists/*
+
+# Same path as in the runtime stage: a venv's scripts hard-code their interpreter path.
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+COPY requirements.txt /tmp/requirements.txt
+RUN pip install -r /tmp/requirements.txt
+
+# ---------------------------------------------------------------------------------------
+# web client (Vue/Vite): NOT YET. When web/ exists, add a stage here, e.g.
+#   FROM node:20-slim AS web
+#   WORKDIR /web
+#   COPY web/package.json web/package-lock.json ./
+#   RUN npm ci
+#   COPY web/ ./
+#   RUN npm run build
+# and in the runtime stage below, at the marked place:
+#   COPY --from=web /web/dist /app/web/dist
+# ---------------------------------------------------------------------------------------
+
+# ---------------------------------------------------------------------------------------
+# runtime
+# ---------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+
+# CJK fonts draw the seal and signature images; fontconfig lets code look fonts up by
+# name (fc-match) as on the development machines.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk fonts-arphic-ukai fontconfig \
+ && rm -rf /var/lib/apt/lists/*
+
+# Numeric UID/GID so Kubernetes can verify runAsNonRoot without a name lookup.
+RUN groupadd --system --gid 10001 eseal \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home \
+            --home-dir /nonexistent --shell /usr/sbin/nologin eseal
+
+COPY --from=builder /opt/venv /opt/venv
+
+WORKDIR /app
+# Code stays root-owned: the service user can read it but not change it.
+COPY shared/ /app/shared/
+COPY services/ /app/services/
+COPY deploy/docker/healthcheck.py /usr/local/bin/eseal-healthcheck
+# --- web client goes here (see the "web client" block above) ---
+
+# Byte-compile at build time: the root filesystem is read-only in Kubernetes.
+RUN chmod 0755 /usr/local/bin/eseal-healthcheck \
+ && python -m compileall -q /app/shared /app/services
+
+ARG ESEAL_SERVICE=""
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONPATH=/app:/app/services/identity:/app/services/agents:/app/services/certs:/app/services/seals:/app/services/stamping:/app/services/notify:/app/services/gateway \
+    XDG_CACHE_HOME=/tmp/.cache \
+    ESEAL_ENV=production \
+    ESEAL_HOST=0.0.0.0 \
+    ESEAL_SERVICE=${ESEAL_SERVICE}
+
+# gateway, identity, agents, certs, seals, stamping, notify (docs/CONVENTIONS.md)
+EXPOSE 8080 8101 8102 8103 8104 8105 8106
+
+USER 10001:10001
+
+# GET /healthz on this service's port (ESEAL_PORT, else the default from the table).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "/usr/local/bin/eseal-healthcheck"]
+
+# exec: the service becomes PID 1 and receives SIGTERM itself. Arguments (e.g. `migrate`)
+# are passed through to `python -m $ESEAL_SERVICE`.
+ENTRYPOINT ["/bin/sh", "-c", "exec python -m \"${ESEAL_SERVICE:?set ESEAL_SERVICE to identity, agents, certs, seals, stamping, notify or gateway}\" \"$@\"", "eseal"]
+CMD []

@@ -1,0 +1,153 @@
+"""Start the whole platform on loopback: databases, migrations, every service, the gateway.
+
+Used by ``make run`` (``python -m devstack``) and by the end-to-end tests, which give each
+run its own database prefix, RabbitMQ vhost and ports so runs never see each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("identity", "agents", "certs", "seals", "stamping", "notify", "gateway")
+DEFAULT_PORTS = {"gateway": 8080, "identity": 8101, "agents": 8102, "certs": 8103,
+                 "seals": 8104, "stamping": 8105, "notify": 8106}
+PYTHONPATH = os.pathsep.join(
+    [str(ROOT)] + [str(ROOT / "services" / s) for s in SERVICES])
+
+
+@dataclass
+class StackConfig:
+    db_prefix: str = "eseal_"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    port_offset: int = 0
+    env: str = "development"
+    log_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def port(self, service: str) -> int:
+        return DEFAULT_PORTS[service] + self.port_offset
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port(service)}"
+
+    def environment(self, service: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "PYTHONPATH": PYTHONPATH, "PYTHONUNBUFFERED": "1",
+            "ESEAL_ENV": self.env, "ESEAL_PORT": str(self.port(service)),
+            "ESEAL_DB_PREFIX": self.db_prefix, "ESEAL_AMQP_URL": self.amqp_url,
+        })
+        env.update({f"ESEAL_{s.upper()}_URL": self.url(s) for s in SERVICES})
+        env.update(self.extra_env)
+        return env
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _output(self, service: str) -> int | None:
+        if self.config.log_dir is None:
+            return None
+        self.config.log_dir.mkdir(parents=True, exist_ok=True)
+        return os.open(self.config.log_dir / f"{service}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def migrate(self) -> None:
+        procs = [subprocess.Popen([sys.executable, "-m", s, "migrate"], cwd=ROOT,
+                                  env=self.config.environment(s))
+                 for s in SERVICES if s != "gateway"]
+        for p in procs:
+            if p.wait(timeout=120) != 0:
+                raise RuntimeError("migration failed")
+
+    def start(self, services: tuple[str, ...] = SERVICES) -> None:
+        for s in services:
+            out = self._output(s)
+            self.processes[s] = subprocess.Popen(
+                [sys.executable, "-m", s], cwd=ROOT, env=self.config.environment(s),
+                stdout=out, stderr=subprocess.STDOUT if out is not None else None,
+                start_new_session=True)
+            if out is not None:
+                os.close(out)
+
+    def wait_ready(self, timeout: float = 90.0, services: tuple[str, ...] = SERVICES) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(services)
+        while pending:
+            for s in list(pending):
+                proc = self.processes.get(s)
+                if proc is not None and proc.poll() is not None:
+                    raise RuntimeError(f"{s} exited with {proc.returncode}")
+                try:
+                    with urllib.request.urlopen(self.config.url(s) + "/readyz", timeout=2) as r:
+                        if r.status == 200:
+                            pending.discard(s)
+                except OSError:
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready: {sorted(pending)}")
+            if pending:
+                time.sleep(0.3)
+
+    def stop(self, services: tuple[str, ...] | None = None) -> None:
+        names = services or tuple(self.processes)
+        for s in names:
+            p = self.processes.get(s)
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for s in names:
+            p = self.processes.pop(s, None)
+            if p is None:
+                continue
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def ensure_vhost(vhost: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=False, capture_output=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+                   check=True, capture_output=True)
+
+
+def delete_vhost(vhost: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, capture_output=True)
+
+
+async def drop_databases(prefix: str, pg_url: str = "postgresql://postgres@127.0.0.1:5432") -> None:
+    from shared.db import drop_database
+
+    for s in SERVICES:
+        await drop_database(pg_url, prefix + s)
+
+
+def main() -> None:
+    config = StackConfig()
+    stack = Stack(config)
+    print("eseal: creating databases and applying migrations…", flush=True)
+    stack.migrate()
+    stack.start()
+    try:
+        stack.wait_ready()
+        print(f"\neseal is up: {config.url('gateway')}/api/v1  (web client: {config.url('gateway')}/app/)"
+              "\nPress Ctrl-C to stop.\n", flush=True)
+        while all(p.poll() is None for p in stack.processes.values()):
+            time.sleep(0.5)
+        dead = [s for s, p in stack.processes.items() if p.poll() is not None]
+        print(f"eseal: {', '.join(dead)} stopped; shutting down", flush=True)
+    except KeyboardInterrupt:
+        print("\neseal: stopping…", flush=True)
+    finally:
+        stack.stop()

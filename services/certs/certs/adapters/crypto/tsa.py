@@ -1,0 +1,268 @@
+"""An RFC 3161 time-stamping authority signing with an ECDSA P-256 key.
+
+pyHanko's ``DummyTimeStamper`` is not reused: it signs with RSA only, ignores
+``certReq`` and never answers with a failure status. The token built here is what
+RFC 3161 / RFC 5816 ask for: SignedData v3 over an id-ct-TSTInfo, signed attributes
+contentType, messageDigest, signingTime and signingCertificateV2 (ESSCertIDv2, SHA-256),
+the signer identified by issuer and serial number (pyHanko's extraction expects that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from asn1crypto import algos, cms, core, tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+__all__ = [
+    "DEFAULT_POLICY_OID",
+    "SUPPORTED_HASHES",
+    "TimestampAuthority",
+    "TimestampRejected",
+    "TokenInfo",
+    "token_info",
+]
+
+# A UUID-based OID (X.667, arc 2.25) needs no registration; identifies our TSA policy.
+DEFAULT_POLICY_OID = "2.25.121297663714541094153650564023963227701"
+
+# Digest sizes of the message-imprint algorithms we accept; others get badAlg.
+SUPPORTED_HASHES: dict[str, int] = {"sha256": 32, "sha384": 48, "sha512": 64}
+
+Clock = Callable[[], datetime]
+
+
+class TimestampRejected(Exception):
+    """``stamp`` refused the input; ``failure`` is the PKIFailureInfo name."""
+
+    def __init__(self, failure: str, detail: str) -> None:
+        super().__init__(detail)
+        self.failure = failure
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """The facts of a token worth recording (e.g. in a usage record)."""
+
+    serial_number: int
+    gen_time: datetime
+    hash_algorithm: str
+    digest: bytes
+    nonce: int | None
+    policy: str
+
+
+def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _check_tsa_certificate(key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
+    """Fail at start-up rather than hand out tokens nobody can verify."""
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
+        raise ValueError("TSA key does not match the TSA certificate")
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    if not eku.critical or list(eku.value) != [ExtendedKeyUsageOID.TIME_STAMPING]:
+        raise ValueError("TSA certificate needs a critical EKU of only timeStamping")
+
+
+def _signing_certificate_v2(cert: asn1_x509.Certificate) -> tsp.SigningCertificateV2:
+    # hashAlgorithm left out: SHA-256 is its DEFAULT, which DER must omit
+    return tsp.SigningCertificateV2({
+        "certs": [{
+            "cert_hash": hashlib.sha256(cert.dump()).digest(),
+            "issuer_serial": {
+                "issuer": [asn1_x509.GeneralName({"directory_name": cert.issuer})],
+                "serial_number": cert.serial_number,
+            },
+        }]
+    })
+
+
+def _rejection(failure: str, text: str) -> bytes:
+    status = tsp.PKIStatusInfo({
+        "status": "rejection",
+        "status_string": [text],
+        "fail_info": tsp.PKIFailureInfo({failure}),
+    })
+    return tsp.TimeStampResp({"status": status}).dump()
+
+
+def _attribute(kind: str, value: object) -> cms.CMSAttribute:
+    return cms.CMSAttribute({"type": kind, "values": [value]})
+
+
+def _imprint_problem(algorithm: str, digest: bytes) -> tuple[str, str] | None:
+    if algorithm not in SUPPORTED_HASHES:
+        return "bad_alg", f"hash algorithm {algorithm} not accepted (sha256, sha384, sha512)"
+    if len(digest) != SUPPORTED_HASHES[algorithm]:
+        return "bad_data_format", f"{algorithm} digest must have {SUPPORTED_HASHES[algorithm]} bytes"
+    return None
+
+
+class TimestampAuthority:
+    """Answers TimeStampReq DER with TimeStampResp DER (the body of an
+    ``application/timestamp-query`` POST and its ``application/timestamp-reply``)."""
+
+    def __init__(
+        self,
+        tsa_key: ec.EllipticCurvePrivateKey,
+        tsa_cert: x509.Certificate,
+        chain: Sequence[x509.Certificate],
+        policy_oid: str,
+        clock: Clock,
+        serial_source: Callable[[], int] = x509.random_serial_number,
+    ) -> None:
+        _check_tsa_certificate(tsa_key, tsa_cert)
+        self._key = tsa_key
+        self._cert = _to_asn1(tsa_cert)
+        self._chain = [_to_asn1(c) for c in chain]
+        self._policy = policy_oid
+        self._clock = clock
+        self._serial_source = serial_source
+        self._ess = _signing_certificate_v2(self._cert)
+
+    def respond(self, request_der: bytes) -> bytes:
+        """Never raises on bad input: a malformed or unacceptable request gets a
+        ``rejection`` status with the matching failInfo."""
+        try:
+            req = tsp.TimeStampReq.load(request_der, strict=True)
+            req.native  # asn1crypto parses lazily; force it to catch malformed input here
+        except (ValueError, TypeError):
+            return _rejection("bad_data_format", "malformed TimeStampReq")
+        problem = self._request_problem(req)
+        if problem is not None:
+            return _rejection(*problem)
+        imprint = req["message_imprint"]
+        token = self._token(imprint, req["nonce"].native, bool(req["cert_req"].native))
+        if token is None:
+            return _rejection("time_not_available", "TSA certificate not valid now")
+        status = tsp.PKIStatusInfo({"status": "granted"})
+        return tsp.TimeStampResp({"status": status, "time_stamp_token": token}).dump()
+
+    def stamp(
+        self,
+        message_imprint_digest: bytes,
+        algo: str = "sha256",
+        *,
+        nonce: int | None = None,
+        cert_req: bool = True,
+    ) -> bytes:
+        """A timestamp token (ContentInfo DER) for a digest computed by the caller."""
+        problem = _imprint_problem(algo, message_imprint_digest)
+        if problem is not None:
+            raise TimestampRejected(*problem)
+        imprint = tsp.MessageImprint({
+            "hash_algorithm": {"algorithm": algo},
+            "hashed_message": message_imprint_digest,
+        })
+        token = self._token(imprint, nonce, cert_req)
+        if token is None:
+            raise TimestampRejected("time_not_available", "TSA certificate not valid now")
+        return token.dump()
+
+    def _request_problem(self, req: tsp.TimeStampReq) -> tuple[str, str] | None:
+        if req["version"].native != "v1":
+            return "bad_request", "only TimeStampReq version 1"
+        imprint = req["message_imprint"]
+        problem = _imprint_problem(
+            imprint["hash_algorithm"]["algorithm"].native, imprint["hashed_message"].native
+        )
+        if problem is not None:
+            return problem
+        policy = req["req_policy"].native
+        if policy is not None and req["req_policy"].dotted != self._policy:
+            return "unaccepted_policy", f"policy {req['req_policy'].dotted} not offered"
+        if req["extensions"].native:
+            return "unaccepted_extensions", "request extensions are not supported"
+        return None
+
+    def _token(
+        self, imprint: tsp.MessageImprint, nonce: int | None, cert_req: bool
+    ) -> cms.ContentInfo | None:
+        now = self._clock().astimezone(timezone.utc).replace(microsecond=0)
+        if not self._cert.not_valid_before <= now <= self._cert.not_valid_after:
+            return None
+        tst_info = self._tst_info(imprint, nonce, now).dump()
+        return cms.ContentInfo({
+            "content_type": "signed_data",
+            "content": self._signed_data(tst_info, now, cert_req),
+        })
+
+    def _tst_info(self, imprint: tsp.MessageImprint, nonce: int | None, now: datetime) -> tsp.TSTInfo:
+        fields: dict[str, object] = {
+            "version": "v1",
+            "policy": self._policy,
+            "message_imprint": imprint,
+            "serial_number": self._serial_source(),
+            "gen_time": now,
+            # gen_time is truncated to whole seconds, hence ±1 s
+            "accuracy": {"seconds": 1},
+            "tsa": asn1_x509.GeneralName({"directory_name": self._cert.subject}),
+        }
+        if nonce is not None:
+            fields["nonce"] = nonce
+        return tsp.TSTInfo(fields)
+
+    def _signed_data(self, tst_info: bytes, now: datetime, cert_req: bool) -> cms.SignedData:
+        digest_algorithm = algos.DigestAlgorithm({"algorithm": "sha256"})
+        signed_data: dict[str, object] = {
+            "version": "v3",  # eContentType is not id-data
+            "digest_algorithms": [digest_algorithm],
+            "encap_content_info": {
+                "content_type": "tst_info",
+                "content": core.ParsableOctetString(tst_info),
+            },
+            "signer_infos": [self._signer_info(tst_info, now, digest_algorithm)],
+        }
+        if cert_req:
+            signed_data["certificates"] = [self._cert, *self._chain]
+        return cms.SignedData(signed_data)
+
+    def _signer_info(
+        self, tst_info: bytes, now: datetime, digest_algorithm: algos.DigestAlgorithm
+    ) -> cms.SignerInfo:
+        signed_attrs = cms.CMSAttributes([
+            _attribute("content_type", "tst_info"),
+            _attribute("signing_time", cms.Time({"utc_time": now})),
+            _attribute("message_digest", hashlib.sha256(tst_info).digest()),
+            _attribute("signing_certificate_v2", self._ess),
+        ])
+        # signed over the DER SET OF (asn1crypto sorts the members as DER requires)
+        signature = self._key.sign(signed_attrs.dump(), ec.ECDSA(hashes.SHA256()))
+        return cms.SignerInfo({
+            "version": "v1",
+            "sid": {
+                "issuer_and_serial_number": {
+                    "issuer": self._cert.issuer,
+                    "serial_number": self._cert.serial_number,
+                }
+            },
+            "digest_algorithm": digest_algorithm,
+            "signed_attrs": signed_attrs,
+            "signature_algorithm": {"algorithm": "sha256_ecdsa"},
+            "signature": signature,
+        })
+
+
+def token_info(token_der: bytes) -> TokenInfo:
+    """Read the TSTInfo out of a token (no signature check: that is the validator's job)."""
+    content_info = cms.ContentInfo.load(token_der)
+    tst = content_info["content"]["encap_content_info"]["content"].parsed
+    imprint = tst["message_imprint"]
+    return TokenInfo(
+        serial_number=tst["serial_number"].native,
+        gen_time=tst["gen_time"].native,
+        hash_algorithm=imprint["hash_algorithm"]["algorithm"].native,
+        digest=imprint["hashed_message"].native,
+        nonce=tst["nonce"].native,
+        policy=tst["policy"].dotted,
+    )

@@ -1,0 +1,66 @@
+"""The API gateway: routes /api/v1 to the owning services; checks tokens and revocations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import ClassVar
+
+import aiohttp
+from aiohttp import web
+
+from shared.auth import TokenVerifier
+from shared.http import add_readiness_check, create_app
+from shared.internal import ServiceClient
+from shared.logging import configure_logging, get_logger
+from shared.settings import ServiceSettings
+
+from .proxy import GATEWAY_SETTINGS, GW_VERIFIER, REVOCATIONS, UPSTREAM, forward
+from .revocations import RevocationFeed, RevocationList
+
+log = get_logger(__name__)
+FEED = web.AppKey("revocation_feed", RevocationFeed)
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: ClassVar[str] = "gateway"
+    upstream_timeout: float = 60.0
+    max_body_bytes: int = 12 * 1024 * 1024  # documents to stamp are uploaded through here
+
+
+def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
+    settings = settings or GatewaySettings()
+    app = create_app(max_body_bytes=settings.max_body_bytes)
+    app[GATEWAY_SETTINGS] = settings
+    app[REVOCATIONS] = RevocationList()
+
+    async def upstream(app: web.Application) -> AsyncIterator[None]:
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=2, sock_read=settings.upstream_timeout)
+        app[UPSTREAM] = aiohttp.ClientSession(
+            timeout=timeout, auto_decompress=False,
+            connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
+        app[GW_VERIFIER] = TokenVerifier(settings.service_url("identity") + "/internal/jwks",
+                                         session=app[UPSTREAM])
+        identity = ServiceClient(app[UPSTREAM], settings.service_url("identity"), source="gateway",
+                                 target="identity", secret=settings.internal_secret.get_secret_value())
+        app[FEED] = RevocationFeed(app[REVOCATIONS], settings.amqp_url, identity)
+        await app[FEED].start()
+
+        async def feed_attached() -> bool:
+            return app[FEED].attached
+
+        add_readiness_check(app, "revocation_feed", feed_attached)
+        yield
+        await app[FEED].stop()
+        await app[UPSTREAM].close()
+
+    app.cleanup_ctx.append(upstream)
+    app.router.add_route("*", "/api/v1/{tail:.*}", forward)
+    return app
+
+
+def run() -> None:
+    settings = GatewaySettings()
+    configure_logging("gateway", json=settings.log_json, level=settings.log_level)
+    log.info("gateway_starting", url=f"http://{settings.host}:{settings.listen_port}")
+    web.run_app(create_gateway(settings), host=settings.host, port=settings.listen_port, print=None,
+                access_log=None, shutdown_timeout=5)

@@ -1,0 +1,85 @@
+"""Forwarding of public requests to the owning service.
+
+The body is streamed both ways (documents and Server-Sent Events pass through without
+being buffered); hop-by-hop headers are dropped; the request id travels on. A service that
+cannot be reached is a 503 problem, quickly, never a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from aiohttp import web
+
+from shared import context
+from shared.auth import TokenVerifier, bearer_token
+from shared.errors import NotAuthenticated, NotFound, ServiceUnavailable
+from shared.settings import ServiceSettings
+
+from .revocations import RevocationList
+from .routes import Route, match
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
+
+GATEWAY_SETTINGS = web.AppKey("gateway_settings", ServiceSettings)
+UPSTREAM = web.AppKey("upstream", aiohttp.ClientSession)
+GW_VERIFIER = web.AppKey("gw_verifier", TokenVerifier)
+REVOCATIONS = web.AppKey("revocations", RevocationList)
+
+
+async def check_caller(request: web.Request, route: Route) -> None:
+    if route.auth == "public":
+        return
+    token = bearer_token(request)
+    if token is None:
+        if route.auth == "user":
+            raise NotAuthenticated("an access token is required")
+        return
+    if route.auth == "any" and not _looks_like_identity_token(token):
+        return  # e.g. a relying system's client token: its owner checks it
+    principal = await request.app[GW_VERIFIER].verify(token)
+    if request.app[REVOCATIONS].is_revoked(principal):
+        raise NotAuthenticated("this session has ended; please log in again", code="token_revoked")
+
+
+def _looks_like_identity_token(token: str) -> bool:
+    import jwt
+
+    try:
+        return jwt.get_unverified_header(token).get("alg") == "ES256"
+    except jwt.PyJWTError:
+        return True  # malformed: let the verifier say so
+
+
+async def forward(request: web.Request) -> web.StreamResponse:
+    route = match(request.path)
+    if route is None:
+        raise NotFound(f"no such endpoint: {request.path}")
+    await check_caller(request, route)
+    settings = request.app[GATEWAY_SETTINGS]
+    url = settings.service_url(route.service) + request.rel_url.raw_path_qs
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    headers["X-Request-ID"] = context.request_id.get()
+    headers["X-Forwarded-For"] = request.remote or ""
+    session = request.app[UPSTREAM]
+    body = request.content if request.body_exists else None
+    try:
+        upstream = await session.request(request.method, url, headers=headers, data=body,
+                                         allow_redirects=False)
+    except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+        raise ServiceUnavailable(f"the {route.service} service is unavailable",
+                                 code="service_unavailable", service=route.service) from exc
+    try:
+        resp = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        for k, v in upstream.headers.items():
+            if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id":
+                resp.headers.add(k, v)
+        await resp.prepare(request)
+        async for chunk in upstream.content.iter_any():
+            await resp.write(chunk)
+        await resp.write_eof()
+        return resp
+    finally:
+        upstream.release()

@@ -1,0 +1,303 @@
+"""PAdES stamping with a seal key that never enters this process.
+
+How the remote key plugs into pyHanko: pyHanko builds the CMS SignedData itself and
+only asks its ``Signer`` for the raw signature over the DER of the signed
+attributes (``Signer.async_sign_raw``). ``RemoteSigner`` hashes those bytes with
+SHA-256 and sends only the digest to the ``DigestSigner`` port (KMS/HSM/the seals
+service), which returns a DER ECDSA signature over the prehashed digest. The
+signature is checked against the seal certificate before it is embedded, so a
+misbehaving signer cannot produce a broken document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from io import BytesIO
+from typing import Protocol, runtime_checkable
+
+from asn1crypto import cms
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+from PIL import Image
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.images import PdfImage
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
+from pyhanko.sign.signers.pdf_byterange import BuildProps
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes, Signer
+from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.stamp import StaticStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from .metadata import SIG_DICT_KEY, StampMetadata
+from .pki import CertLike, as_asn1_chain
+from .validation import (
+    DEFAULT_MAX_PDF_BYTES,
+    DEFAULT_SEAL_SIZE_PT,
+    check_position,
+    inspect_pdf,
+    open_strict_reader,
+)
+
+DIGEST_ALGORITHM = "sha256"
+APP_NAME = "eseal"
+APP_REVISION = "1"
+
+
+@runtime_checkable
+class DigestSigner(Protocol):
+    """Port to whatever holds a seal's private key (platform keystore, HSM, KMS)."""
+
+    async def sign_digest(self, digest: bytes, algorithm: str = "sha256") -> bytes:
+        """Sign an already computed digest; return the DER-encoded signature."""
+        ...
+
+
+class RemoteSigner(Signer):
+    """pyHanko ``Signer`` whose raw signatures come from a ``DigestSigner``."""
+
+    def __init__(self, digest_signer: DigestSigner, chain: Sequence[CertLike]):
+        certs = as_asn1_chain(chain)
+        super().__init__(
+            signing_cert=certs[0],
+            cert_registry=SimpleCertificateStore.from_certs(certs),
+            # Embedding the root costs ~500 bytes and helps poor validators build paths.
+            embed_roots=True,
+        )
+        self._digest_signer = digest_signer
+        self._public_key = load_der_public_key(certs[0].public_key.dump())
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        if digest_algorithm.lower() != DIGEST_ALGORITHM:
+            raise SigningError(f"only {DIGEST_ALGORITHM} is supported, got {digest_algorithm}")
+        if dry_run:
+            # pyHanko only needs the size here, to reserve room for /Contents.
+            return bytes(self._max_signature_size())
+        digest = hashlib.sha256(data).digest()
+        signature = await self._digest_signer.sign_digest(digest, DIGEST_ALGORITHM)
+        self._verify(signature, digest)
+        return signature
+
+    def _max_signature_size(self) -> int:
+        key = self._public_key
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            coord = (key.curve.key_size + 7) // 8
+            return 2 * (coord + 3) + 3  # DER SEQUENCE of two INTEGERs, worst case
+        if isinstance(key, rsa.RSAPublicKey):
+            return (key.key_size + 7) // 8
+        raise SigningError(f"unsupported seal key type {type(key).__name__}")
+
+    def _verify(self, signature: bytes, digest: bytes) -> None:
+        key = self._public_key
+        prehashed = Prehashed(hashes.SHA256())
+        try:
+            if isinstance(key, ec.EllipticCurvePublicKey):
+                key.verify(signature, digest, ec.ECDSA(prehashed))
+            elif isinstance(key, rsa.RSAPublicKey):
+                key.verify(signature, digest, padding.PKCS1v15(), prehashed)
+            else:
+                raise SigningError(f"unsupported seal key type {type(key).__name__}")
+        except InvalidSignature as e:
+            raise SigningError("remote signer returned a signature that does not match the seal certificate") from e
+
+
+def seal_stamp_style(seal_png: bytes) -> StaticStampStyle:
+    """Appearance = the seal image only, scaled into the field, no border, no text."""
+    image = Image.open(BytesIO(seal_png))
+    image.load()
+    if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA"):
+        image = image.convert("RGBA")
+    return StaticStampStyle(
+        background=PdfImage(image),
+        background_opacity=1.0,
+        border_width=0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins.uniform(0),
+            inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT,
+        ),
+    )
+
+
+def _lt_signature_meta(
+    *,
+    field_name: str,
+    validation_context: ValidationContext | None,
+    reason: str | None,
+    location: str | None,
+    name: str | None,
+) -> PdfSignatureMetadata:
+    return PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm=DIGEST_ALGORITHM,
+        subfilter=fields.SigSeedSubFilter.PADES,  # ETSI.CAdES.detached
+        reason=reason,
+        location=location,
+        name=name,
+        app_build_props=BuildProps(name=APP_NAME, revision=APP_REVISION),
+        embed_validation_info=validation_context is not None,
+        validation_context=validation_context,
+        # DSS written in the same revision as the signature: B-LT in one
+        # revision, so the seal signature covers the entire file.
+        dss_settings=DSSContentSettings(
+            placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE, include_vri=False
+        ),
+    )
+
+
+async def stamp_pdf(
+    pdf: bytes,
+    *,
+    page: int,
+    x: float,
+    y: float,
+    seal_png: bytes,
+    seal_size_pt: float = DEFAULT_SEAL_SIZE_PT,
+    signer: DigestSigner,
+    chain: Sequence[CertLike],
+    timestamper: TimeStamper,
+    validation_context_for_lt: ValidationContext,
+    metadata: StampMetadata,
+    reason: str | None = None,
+    location: str | None = None,
+    field_name: str | None = None,
+    max_bytes: int = DEFAULT_MAX_PDF_BYTES,
+) -> bytes:
+    """Stamp ``pdf`` with a visible seal at (x, y) of 1-based ``page``; PAdES B-LT.
+
+    ``chain`` is the seal certificate first, then its issuing CA and the root.
+    ``validation_context_for_lt`` must trust the platform root and hold the CRLs
+    (see ``pki.offline_validation_context``); they are embedded in the DSS.
+    """
+    info = inspect_pdf(pdf, max_bytes)
+    box = check_position(info, page, x, y, seal_size_pt)
+    field_name = field_name or f"eseal-{metadata.request_id}"
+    pdf_signer = PdfSigner(
+        _lt_signature_meta(
+            field_name=field_name,
+            validation_context=validation_context_for_lt,
+            reason=reason or metadata.default_reason(),
+            location=location,
+            name=metadata.display_name(),
+        ),
+        RemoteSigner(signer, chain),
+        timestamper=timestamper,
+        stamp_style=seal_stamp_style(seal_png),
+        new_field_spec=fields.SigFieldSpec(field_name, on_page=page - 1, box=box),
+    )
+    extra = {SIG_DICT_KEY: generic.TextStringObject(metadata.to_json())}
+    return await _sign(pdf_signer, pdf, max_bytes, extra_sig_entries=extra)
+
+
+async def _sign(
+    pdf_signer: PdfSigner,
+    pdf: bytes,
+    max_bytes: int,
+    extra_sig_entries: Mapping[str, generic.PdfObject] | None = None,
+) -> bytes:
+    """pyHanko's ``async_sign_pdf``, unrolled into its documented stages.
+
+    Unrolled for one reason: to add our entries to the signature dictionary after
+    pyHanko created it and before the document is written and hashed (stage
+    ``digest_tbs_document``), so they fall inside the signed /ByteRange.
+    """
+    writer = IncrementalPdfFileWriter(BytesIO(pdf), prev=open_strict_reader(pdf, max_bytes))
+    session = pdf_signer.init_signing_session(writer)
+    validation_info = await session.perform_presign_validation(writer)
+    bytes_reserved = await session.estimate_signature_container_size(validation_info, tight=False)
+    tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=bytes_reserved)
+    if extra_sig_entries:
+        sig_dict = session.sig_field["/V"]  # the placeholder just added to the writer
+        for key, value in extra_sig_entries.items():
+            sig_dict[generic.NameObject(key)] = value
+    prepared, output = tbs.digest_tbs_document()
+    post_sign = await tbs.perform_signature(
+        document_digest=prepared.document_digest,
+        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+            signing_time=session.system_time,
+            adobe_revinfo_attr=None if validation_info is None else validation_info.adobe_revinfo_attr,
+            cades_signed_attrs=pdf_signer.signature_meta.cades_signed_attr_spec,
+        ),
+    )
+    await post_sign.post_signature_processing(output)
+    return output.getvalue()
+
+
+async def sign_detached_digest(
+    digest_sha256: bytes,
+    signer: DigestSigner,
+    chain: Sequence[CertLike],
+    timestamper: TimeStamper | None,
+) -> bytes:
+    """Detached CMS (application/pkcs7-signature, DER) over a document's SHA-256.
+
+    CAdES-style signed attributes (content type, message digest, signing time,
+    signing-certificate-v2) plus a signature timestamp token as unsigned attribute.
+    """
+    if len(digest_sha256) != 32:
+        raise ValueError("digest_sha256 must be 32 bytes")
+    content_info: cms.ContentInfo = await RemoteSigner(signer, chain).async_sign(
+        digest_sha256,
+        DIGEST_ALGORITHM,
+        use_pades=True,  # CAdES attribute set (signing-certificate-v2)
+        is_pdf_sig=False,  # ...and keep signingTime, which PAdES would drop
+        timestamper=timestamper,
+        signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(timezone.utc)),
+    )
+    return content_info.dump()
+
+
+async def raw_stamp_in_process(
+    pdf: bytes,
+    seal_png: bytes,
+    key,
+    chain: Sequence[CertLike],
+    timestamper: TimeStamper | None,
+    *,
+    page: int = 1,
+    x: float = 300.0,
+    y: float = 200.0,
+    seal_size_pt: float = DEFAULT_SEAL_SIZE_PT,
+    validation_context: ValidationContext | None = None,
+) -> bytes:
+    """Benchmark baseline: same appearance, local key, plain pyHanko ``async_sign_pdf``.
+
+    ``key`` is a `cryptography` private key (or asn1crypto PrivateKeyInfo).
+    """
+    from asn1crypto import keys as asn1_keys
+    from cryptography.hazmat.primitives import serialization
+
+    if not isinstance(key, asn1_keys.PrivateKeyInfo):
+        key = asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    certs = as_asn1_chain(chain)
+    local = SimpleSigner(
+        signing_cert=certs[0], signing_key=key, cert_registry=SimpleCertificateStore.from_certs(certs)
+    )
+    box = check_position(inspect_pdf(pdf), page, x, y, seal_size_pt)
+    pdf_signer = PdfSigner(
+        _lt_signature_meta(
+            field_name="baseline", validation_context=validation_context, reason=None, location=None, name=None
+        ),
+        local,
+        timestamper=timestamper,
+        stamp_style=seal_stamp_style(seal_png),
+        new_field_spec=fields.SigFieldSpec("baseline", on_page=page - 1, box=box),
+    )
+    out = await pdf_signer.async_sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=True))
+    return out.getvalue()

@@ -1,0 +1,157 @@
+"""Access tokens: identity signs short-lived ES256 JWTs (with ``kid``); everyone verifies.
+
+Verifiers fetch identity's public keys (JWKS) and cache them by ``kid``; an unknown ``kid``
+triggers one refetch (key rotation). The owning service still checks its own data: a valid
+token says who is calling, not what they may do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any, Literal
+
+import aiohttp
+import jwt
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict
+
+from .errors import Forbidden, NotAuthenticated, ServiceUnavailable
+
+ISSUER = "eseal-identity"
+AUDIENCE = "eseal"
+ALGORITHM = "ES256"
+Role = Literal["person", "enterprise", "agent"]
+
+
+class Principal(BaseModel):
+    """Who is calling, as identity vouched for it when the token was issued."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    role: Role
+    name: str
+    enterprise_id: uuid.UUID | None = None
+    enterprise_name: str | None = None
+    can_manage: bool | None = None
+    session_id: str | None = None
+    issued_at: int = 0  # ms since the epoch
+
+    @property
+    def acts_for_enterprise(self) -> bool:
+        return self.role in ("enterprise", "agent")
+
+    def claims(self) -> dict[str, Any]:
+        c: dict[str, Any] = {"sub": str(self.id), "role": self.role, "name": self.name,
+                             "sid": self.session_id}
+        if self.enterprise_id:
+            c["eid"] = str(self.enterprise_id)
+            c["ename"] = self.enterprise_name
+        if self.can_manage is not None:
+            c["mgr"] = self.can_manage
+        return c
+
+    @classmethod
+    def from_claims(cls, c: dict[str, Any]) -> "Principal":
+        return cls(id=c["sub"], role=c["role"], name=c.get("name", ""), enterprise_id=c.get("eid"),
+                   enterprise_name=c.get("ename"), can_manage=c.get("mgr"),
+                   session_id=c.get("sid"),
+                   # milliseconds: a re-login in the same second as a revocation must survive it
+                   issued_at=int(c.get("iat_ms", int(c.get("iat", 0)) * 1000)))
+
+
+class TokenVerifier:
+    """Verifies access tokens against identity's JWKS (fetched lazily, cached by kid)."""
+
+    def __init__(self, jwks_url: str, *, session: aiohttp.ClientSession | None = None,
+                 keys: dict[str, Any] | None = None) -> None:
+        self.jwks_url = jwks_url
+        self._session = session
+        self._keys: dict[str, Any] = dict(keys or {})
+        self._last_fetch = 0.0
+        self._lock = asyncio.Lock()
+
+    def add_jwk(self, jwk: dict[str, Any]) -> None:
+        self._keys[jwk["kid"]] = jwt.PyJWK.from_dict(jwk).key
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._last_fetch < 5 and self._keys:
+                return
+            try:
+                session = self._session or aiohttp.ClientSession()
+                try:
+                    async with session.get(self.jwks_url, timeout=aiohttp.ClientTimeout(total=5)) as r:
+                        r.raise_for_status()
+                        body = await r.json()
+                finally:
+                    if self._session is None:
+                        await session.close()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise ServiceUnavailable("identity keys are unavailable") from exc
+            for jwk in body.get("keys", []):
+                self.add_jwk(jwk)
+            self._last_fetch = time.monotonic()
+
+    async def key_for(self, kid: str) -> Any:
+        if kid not in self._keys:
+            await self._refresh()
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise NotAuthenticated("unknown signing key", code="invalid_token") from None
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise NotAuthenticated("malformed access token", code="invalid_token") from None
+        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+            raise NotAuthenticated("unexpected token algorithm", code="invalid_token")
+        key = await self.key_for(header["kid"])
+        try:
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE,
+                                issuer=ISSUER, options={"require": ["exp", "iat", "sub"]})
+        except jwt.ExpiredSignatureError:
+            raise NotAuthenticated("the access token has expired", code="token_expired") from None
+        except jwt.PyJWTError:
+            raise NotAuthenticated("invalid access token", code="invalid_token") from None
+        if claims.get("typ") != "access":
+            raise NotAuthenticated("not an access token", code="invalid_token")
+        return Principal.from_claims(claims)
+
+
+VERIFIER = web.AppKey("token_verifier", TokenVerifier)
+_PRINCIPAL = "eseal.principal"
+
+
+def bearer_token(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def require_principal(request: web.Request, *roles: Role) -> Principal:
+    """The verified caller; 401 without a valid token, 403 if its role is not in ``roles``."""
+    cached = request.get(_PRINCIPAL)
+    if cached is None:
+        token = bearer_token(request)
+        if token is None:
+            raise NotAuthenticated("an access token is required")
+        cached = await request.app[VERIFIER].verify(token)
+        request[_PRINCIPAL] = cached
+    if roles and cached.role not in roles:
+        raise Forbidden(f"this action is for {', '.join(roles)} accounts", code="role_not_allowed")
+    return cached
+
+
+def jwk_json(public_key: Any, kid: str) -> dict[str, Any]:
+    """Public JWK of an EC key, for identity's JWKS document."""
+    jwk: dict[str, Any] = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public_key))
+    jwk.update({"kid": kid, "use": "sig", "alg": ALGORITHM})
+    return jwk

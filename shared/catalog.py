@@ -1,0 +1,205 @@
+"""The public event catalogue (EVENTS.md): what subscribers may rely on.
+
+Fields may grow additively; meanings never change. No secret and no full ID card or phone
+number ever appears here: masked values, or ``person_key`` (a keyed hash) for matching.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from .events import DomainEvent, event
+
+# identity ---------------------------------------------------------------------------
+
+
+@event("PersonRegistered", producer="identity", stream_type="person")
+class PersonRegistered(DomainEvent):
+    person_id: uuid.UUID
+    name: str
+    id_number_masked: str
+    person_key: str
+    phone_masked: str = ""
+
+
+@event("EnterpriseRegistered", producer="identity", stream_type="enterprise")
+class EnterpriseRegistered(DomainEvent):
+    enterprise_id: uuid.UUID
+    name: str
+    uscc: str
+    legal_representative_name: str
+    phone_masked: str = ""
+
+
+@event("SessionsRevoked", producer="identity", stream_type="login")
+class SessionsRevoked(DomainEvent):
+    """Every token of ``principal_id`` issued before ``revoked_before`` is dead (gateway)."""
+
+    principal_id: uuid.UUID
+    revoked_before: datetime
+    reason: Literal["logout", "agent_removed", "password_changed", "agent_updated", "other"]
+    session_id: str | None = None
+
+
+# agents -----------------------------------------------------------------------------
+
+
+@event("AgentAdded", producer="agents", stream_type="agent")
+class AgentAdded(DomainEvent):
+    agent_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    name: str
+    valid_from: date
+    valid_to: date
+    can_manage: bool
+    added_by: uuid.UUID
+    id_number_masked: str = ""
+    phone_masked: str = ""
+
+
+@event("AgentUpdated", producer="agents", stream_type="agent")
+class AgentUpdated(DomainEvent):
+    agent_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    valid_from: date
+    valid_to: date
+    can_manage: bool
+
+
+@event("AgentRemoved", producer="agents", stream_type="agent")
+class AgentRemoved(DomainEvent):
+    agent_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    removed_by: uuid.UUID
+
+
+@event("AgentPasswordChanged", producer="agents", stream_type="agent")
+class AgentPasswordChanged(DomainEvent):
+    agent_id: uuid.UUID
+    enterprise_id: uuid.UUID
+
+
+# certs ------------------------------------------------------------------------------
+
+OwnerType = Literal["person", "enterprise", "agent", "seal", "tsa"]
+
+
+@event("CertificateIssued", producer="certs", stream_type="certificate")
+class CertificateIssued(DomainEvent):
+    certificate_id: uuid.UUID
+    owner_type: OwnerType
+    owner_id: uuid.UUID
+    serial_number: str
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+
+
+@event("CertificateRevoked", producer="certs", stream_type="certificate")
+class CertificateRevoked(DomainEvent):
+    certificate_id: uuid.UUID
+    serial_number: str
+    reason: str
+    revoked_at: datetime
+    owner_type: OwnerType | None = None
+    owner_id: uuid.UUID | None = None
+
+
+# seals ------------------------------------------------------------------------------
+
+
+@event("SealIssued", producer="seals", stream_type="seal")
+class SealIssued(DomainEvent):
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    type: str
+    name: str
+    image_sha256: str
+    certificate_serial: str
+    issued_by: uuid.UUID
+
+
+@event("SealRevoked", producer="seals", stream_type="seal")
+class SealRevoked(DomainEvent):
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    revoked_by: uuid.UUID
+    revoked_at: datetime
+    reason: str = ""
+
+
+@event("AuthorizationGranted", producer="seals", stream_type="grant")
+class AuthorizationGranted(DomainEvent):
+    grant_id: uuid.UUID
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    person_id: uuid.UUID
+    valid_from: date
+    valid_to: date
+    granted_by: uuid.UUID
+
+
+@event("AuthorizationUpdated", producer="seals", stream_type="grant")
+class AuthorizationUpdated(DomainEvent):
+    grant_id: uuid.UUID
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    person_id: uuid.UUID
+    valid_from: date
+    valid_to: date
+
+
+@event("AuthorizationRevoked", producer="seals", stream_type="grant")
+class AuthorizationRevoked(DomainEvent):
+    grant_id: uuid.UUID
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    person_id: uuid.UUID
+    revoked_by: uuid.UUID
+
+
+@event("PersonalSignatureCreated", producer="seals", stream_type="signature")
+class PersonalSignatureCreated(DomainEvent):
+    signature_id: uuid.UUID
+    person_id: uuid.UUID
+    method: Literal["handwritten", "generated"]
+
+
+@event("PersonalSignatureDeleted", producer="seals", stream_type="signature")
+class PersonalSignatureDeleted(DomainEvent):
+    signature_id: uuid.UUID
+    person_id: uuid.UUID
+
+
+# stamping ---------------------------------------------------------------------------
+
+
+@event("StampRequested", producer="stamping", stream_type="stamp_request")
+class StampRequested(DomainEvent):
+    request_id: uuid.UUID
+    client_id: str
+    title: str
+    document_sha256: str
+    expires_at: datetime
+
+
+@event("StampApplied", producer="stamping", stream_type="stamp_request")
+class StampApplied(DomainEvent):
+    record_id: uuid.UUID
+    request_id: uuid.UUID
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    person_id: uuid.UUID
+    document_sha256: str
+    stamped_at: datetime
+    client_id: str
+    seal_name: str = ""
+    document_title: str = ""
+
+
+@event("StampRequestExpired", producer="stamping", stream_type="stamp_request")
+class StampRequestExpired(DomainEvent):
+    request_id: uuid.UUID
+    client_id: str

@@ -1,0 +1,191 @@
+"""aiohttp app factory and request helpers shared by every service.
+
+``create_app`` gives each service ``/healthz``, ``/readyz`` (every readiness check passes),
+``/metrics``, request ids, access metrics and the mapping of every error to
+``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import to_json
+
+from . import context
+from .errors import BadRequest, EsealError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from .logging import get_logger
+from .metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+REQUEST_ID_HEADER = "X-Request-ID"
+ReadinessCheck = Callable[[], Awaitable[bool]]
+READINESS = web.AppKey("readiness", list)
+M = TypeVar("M", bound=BaseModel)
+
+
+class ApiModel(BaseModel):
+    """Base for request bodies: unknown fields are refused, strings trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=to_json(data), status=status, content_type="application/json",
+                        headers=headers)
+
+
+def problem_response(err: EsealError) -> web.Response:
+    resp = web.Response(body=json.dumps(err.to_problem(), ensure_ascii=False, default=str),
+                        status=err.status, content_type=PROBLEM_JSON, headers=err.headers)
+    return resp
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    out = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"] if p != "__root__") or "body"
+        out.append({"field": loc, "message": e["msg"]})
+    return out
+
+
+def validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        raise ValidationFailed(
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]), errors=errors
+        ) from None
+
+
+async def read_json(request: web.Request) -> Any:
+    ctype = request.content_type
+    if ctype not in ("application/json", "application/merge-patch+json"):
+        raise UnsupportedMediaType("expected application/json")
+    raw = await request.read()
+    try:
+        return json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON", code="invalid_json") from None
+
+
+async def parse_json(request: web.Request, model: type[M]) -> M:
+    """Read and validate a JSON body; field problems become 422 with ``errors``."""
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ValidationFailed.field("body", "expected a JSON object")
+    return validate(model, data)
+
+
+def parse_query(request: web.Request, model: type[M]) -> M:
+    return validate(model, dict(request.query))
+
+
+def _route_name(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    rid = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+    if len(rid) > 128 or not rid.replace("-", "").isalnum():
+        rid = uuid.uuid4().hex
+    token = context.request_id.set(rid)
+    structlog.contextvars.bind_contextvars(request_id=rid)
+    started = time.perf_counter()
+    status = 500
+    try:
+        resp = await _with_problems(request, handler)
+        status = resp.status
+        resp.headers[REQUEST_ID_HEADER] = rid
+        return resp
+    finally:
+        route = _route_name(request)
+        HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
+        HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        structlog.contextvars.unbind_contextvars("request_id")
+        context.request_id.reset(token)
+
+
+async def _with_problems(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except EsealError as err:
+        if err.status >= 500:
+            log.warning("request_failed", code=err.code, detail=err.detail)
+        return problem_response(err)
+    except web.HTTPRequestEntityTooLarge:
+        return problem_response(PayloadTooLarge("the request body is too large"))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
+        err = EsealError(exc.reason, code=code)
+        err.status, err.title = exc.status, exc.reason
+        return problem_response(err)
+    except Exception:  # noqa: BLE001 - a bug: logged with its trace, never leaked
+        log.exception("unhandled_error", path=request.path)
+        err = EsealError("an internal error occurred", code="internal_error")
+        err.status, err.title = 500, "Internal server error"
+        return problem_response(err)
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    failing = []
+    for name, check in request.app[READINESS]:
+        try:
+            ok = await check()
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            ok = False
+        if not ok:
+            failing.append(name)
+    if failing:
+        err = EsealError(f"not ready: {', '.join(failing)}", code="not_ready", failing=failing)
+        err.status, err.title = 503, "Not ready"
+        return problem_response(err)
+    return json_response({"status": "ready"})
+
+
+async def metrics(_: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def create_app(*, max_body_bytes: int = 1024 * 1024,
+               middlewares: Iterable[Any] = ()) -> web.Application:
+    """A bare application with the platform's middlewares and operational endpoints."""
+    app = web.Application(client_max_size=max_body_bytes,
+                          middlewares=[request_context, *middlewares])
+    app[READINESS] = []
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+def add_readiness_check(app: web.Application, name: str, check: ReadinessCheck) -> None:
+    app[READINESS].append((name, check))
+
+
+def path_uuid(request: web.Request, name: str) -> uuid.UUID:
+    """A UUID from the path; anything else is a plain 404 (never a 500)."""
+    from .errors import NotFound
+
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise NotFound(f"no such {name.removesuffix('_id')}") from None
