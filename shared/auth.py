@@ -125,7 +125,7 @@ class TokenVerifier:
 
 
 VERIFIER = web.AppKey("token_verifier", TokenVerifier)
-_PRINCIPAL = "eseal.principal"
+_PRINCIPAL = web.RequestKey("principal", Principal)
 
 
 def bearer_token(request: web.Request) -> str | None:

@@ -30,6 +30,7 @@ PROBLEM_JSON = "application/problem+json"
 REQUEST_ID_HEADER = "X-Request-ID"
 ReadinessCheck = Callable[[], Awaitable[bool]]
 READINESS = web.AppKey("readiness", list)
+REQUEST_ID = web.RequestKey("request_id", str)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -101,6 +102,7 @@ async def request_context(request: web.Request, handler: Callable[[web.Request],
     rid = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
     if len(rid) > 128 or not rid.replace("-", "").isalnum():
         rid = uuid.uuid4().hex
+    request[REQUEST_ID] = rid
     token = context.request_id.set(rid)
     structlog.contextvars.bind_contextvars(request_id=rid)
     started = time.perf_counter()
@@ -108,7 +110,6 @@ async def request_context(request: web.Request, handler: Callable[[web.Request],
     try:
         resp = await _with_problems(request, handler)
         status = resp.status
-        resp.headers[REQUEST_ID_HEADER] = rid
         return resp
     finally:
         route = _route_name(request)
@@ -165,12 +166,19 @@ async def metrics(_: web.Request) -> web.Response:
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    # A signal, not the middleware: streamed responses send their headers before returning.
+    if rid := request.get(REQUEST_ID):
+        response.headers[REQUEST_ID_HEADER] = rid
+
+
 def create_app(*, max_body_bytes: int = 1024 * 1024,
                middlewares: Iterable[Any] = ()) -> web.Application:
     """A bare application with the platform's middlewares and operational endpoints."""
     app = web.Application(client_max_size=max_body_bytes,
                           middlewares=[request_context, *middlewares])
     app[READINESS] = []
+    app.on_response_prepare.append(_add_request_id)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

@@ -55,7 +55,8 @@ def platform() -> Iterator[Platform]:
         env="test",
         log_dir=ROOT / ".run" / "test-logs" / run,
         extra_env={"ESEAL_LOG_JSON": "true", "ESEAL_LOG_LEVEL": "INFO",
-                   "ESEAL_TEST_FAST_KDF": "1"},
+                   "ESEAL_TEST_FAST_KDF": "1",
+                   "ESEAL_RATE_LIMIT_SCALE": "100"},
     )
     stack = Stack(config)
     stack.migrate()

@@ -14,6 +14,8 @@ from shared.internal import ServiceClient
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 
+from .cors import ALLOWED_ORIGINS, add_cors_headers, cors
+from .limits import LIMITER, TRUST_FORWARDED, RateLimiter, default_rules, rate_limit
 from .proxy import GATEWAY_SETTINGS, GW_VERIFIER, REVOCATIONS, UPSTREAM, forward
 from .revocations import RevocationFeed, RevocationList
 
@@ -25,12 +27,20 @@ class GatewaySettings(ServiceSettings):
     service_name: ClassVar[str] = "gateway"
     upstream_timeout: float = 60.0
     max_body_bytes: int = 12 * 1024 * 1024  # documents to stamp are uploaded through here
+    # Comma-separated origins allowed to call the API from a browser (the H5 client's).
+    cors_origins: str = "http://127.0.0.1:8080,http://localhost:8080"
+    rate_limit_scale: float = 1.0
+    trust_forwarded: bool = False  # true only behind a proxy that sets X-Forwarded-For
 
 
 def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
     settings = settings or GatewaySettings()
-    app = create_app(max_body_bytes=settings.max_body_bytes)
+    app = create_app(max_body_bytes=settings.max_body_bytes, middlewares=[cors, rate_limit])
     app[GATEWAY_SETTINGS] = settings
+    app[ALLOWED_ORIGINS] = frozenset(o.strip() for o in settings.cors_origins.split(",") if o.strip())
+    app[LIMITER] = RateLimiter(default_rules(settings.rate_limit_scale))
+    app[TRUST_FORWARDED] = settings.trust_forwarded
+    app.on_response_prepare.append(add_cors_headers)
     app[REVOCATIONS] = RevocationList()
 
     async def upstream(app: web.Application) -> AsyncIterator[None]:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from shared import context
 from shared.auth import TokenVerifier, bearer_token
-from shared.errors import NotAuthenticated, NotFound, ServiceUnavailable
+from shared.errors import NotAuthenticated, NotFound, PayloadTooLarge, ServiceUnavailable
 from shared.settings import ServiceSettings
 
 from .revocations import RevocationList
@@ -44,6 +44,17 @@ async def check_caller(request: web.Request, route: Route) -> None:
         raise NotAuthenticated("this session has ended; please log in again", code="token_revoked")
 
 
+async def _body(request: web.Request, limit: int) -> object:
+    """Stream bodies of a declared, allowed length; read others under the size limit."""
+    if not request.body_exists:
+        return None
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+        return request.content
+    return await request.read()  # chunked: aiohttp enforces client_max_size
+
+
 def _looks_like_identity_token(token: str) -> bool:
     import jwt
 
@@ -64,7 +75,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
     headers["X-Request-ID"] = context.request_id.get()
     headers["X-Forwarded-For"] = request.remote or ""
     session = request.app[UPSTREAM]
-    body = request.content if request.body_exists else None
+    body = await _body(request, settings.max_body_bytes)
     try:
         upstream = await session.request(request.method, url, headers=headers, data=body,
                                          allow_redirects=False)
