@@ -14,7 +14,13 @@ from .errors import (
 )
 from .lockout import AttemptOutcome, PasswordAttempts, WrongPasswordPolicy
 from .passwords import PasswordRule
-from .subjects import AgentSubject, EnterpriseSubject, PersonSubject, SealSubject, UserSubject
+from .subjects import (
+    AgentSubject,
+    EnterpriseSubject,
+    PersonSubject,
+    SealSubject,
+    UserSubject,
+)
 
 __all__ = [
     "ActivationCode",

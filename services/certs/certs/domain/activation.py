@@ -14,7 +14,13 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from .errors import CertsError, CodeAttemptsExceeded, CodeExpired, CodeInvalid, ResendTooSoon
+from .errors import (
+    CertsError,
+    CodeAttemptsExceeded,
+    CodeExpired,
+    CodeInvalid,
+    ResendTooSoon,
+)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from .errors import PasswordMismatch, WeakPassword
 _DIGITS = frozenset(string.digits)
 _LETTERS = frozenset(string.ascii_letters)
 _SYMBOLS = frozenset(string.punctuation)
+_ALLOWED = _DIGITS | _LETTERS | _SYMBOLS
 
 
 @dataclass(frozen=True)
@@ -20,22 +21,19 @@ class PasswordRule:
     max_length: int = 16
     min_kinds: int = 2
 
-    def violation(self, password: str) -> WeakPassword | None:
-        """The reason ``password`` breaks the rule, or None when it is acceptable."""
+    def violation(self, password: str) -> tuple[str, str] | None:
+        """``(reason, message)`` when ``password`` breaks the rule, else None.
+
+        reason is one of ``length``, ``invalid_character``, ``character_classes``.
+        """
         if not self.min_length <= len(password) <= self.max_length:
-            return WeakPassword(
-                "length", f"The password must have {self.min_length}–{self.max_length} characters."
-            )
-        if any(ch not in _DIGITS | _LETTERS | _SYMBOLS for ch in password):
+            return "length", f"The password must have {self.min_length}–{self.max_length} characters."
+        if not set(password) <= _ALLOWED:
             # spaces, CJK or control characters are not "digits, letters or symbols"
-            return WeakPassword(
-                "invalid_character", "Only digits, letters and symbols are allowed."
-            )
+            return "invalid_character", "Only digits, letters and symbols are allowed."
         kinds = sum(bool(set(password) & kind) for kind in (_DIGITS, _LETTERS, _SYMBOLS))
         if kinds < self.min_kinds:
-            return WeakPassword(
-                "character_classes", "Use at least two of: digits, letters, symbols."
-            )
+            return "character_classes", "Use at least two of: digits, letters, symbols."
         return None
 
     def require(
@@ -49,7 +47,6 @@ class PasswordRule:
         """Raise ``WeakPassword`` or ``PasswordMismatch`` unless the new password is fine."""
         problem = self.violation(password)
         if problem is not None:
-            problem.field = field
-            raise problem
+            raise WeakPassword(*problem, field=field)
         if confirm is not None and confirm != password:
             raise PasswordMismatch(field=confirm_field)

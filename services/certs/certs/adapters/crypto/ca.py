@@ -11,7 +11,7 @@ for document signing; a TLS-style EKU such as clientAuth would make Adobe refuse
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from cryptography import x509
@@ -77,7 +77,7 @@ def new_serial() -> int:
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("times must be timezone-aware")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _platform_name(common_name: str, organization: str) -> x509.Name:

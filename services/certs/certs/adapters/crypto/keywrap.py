@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import os
@@ -94,6 +95,12 @@ class MasterKey:
     def generate(cls) -> MasterKey:
         return cls(os.urandom(32))
 
+    @classmethod
+    def for_development(cls, seed: str = "eseal-development-master-key") -> MasterKey:
+        """A fixed, public key so development data survives restarts. Anyone can derive
+        it: the caller must refuse it when ESEAL_ENV=production and log a warning."""
+        return cls(hashlib.sha256(seed.encode()).digest())
+
     @property
     def key_id(self) -> bytes:
         """A public 8-byte fingerprint recorded in blobs to detect a wrong master key."""
@@ -110,7 +117,7 @@ class MasterKey:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("MasterKey must not be pickled")
 
 

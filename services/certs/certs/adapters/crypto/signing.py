@@ -77,7 +77,7 @@ class EcdsaP256Sha256:
 
     def _check(self, curve: ec.EllipticCurve, digest: bytes) -> None:
         if not isinstance(curve, ec.SECP256R1):
-            raise ValueError(f"{self.name} needs a P-256 key, got {curve.name}")
+            raise TypeError(f"{self.name} needs a P-256 key, got {curve.name}")
         if len(digest) != self.digest_size:
             raise ValueError(f"{self.name} signs a {self.digest_size}-byte SHA-256 digest")
 
@@ -127,7 +127,7 @@ def private_key_to_der(private_key: ec.EllipticCurvePrivateKey) -> bytes:
 def load_private_key_der(der: bytes) -> ec.EllipticCurvePrivateKey:
     key = serialization.load_der_private_key(der, password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ValueError("not an EC private key")
+        raise TypeError("not an EC private key")
     return key
 
 

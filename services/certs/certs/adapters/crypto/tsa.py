@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
@@ -24,6 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 __all__ = [
     "DEFAULT_POLICY_OID",
     "SUPPORTED_HASHES",
+    "TimeStampResponse",
     "TimestampAuthority",
     "TimestampRejected",
     "TokenInfo",
@@ -69,7 +71,10 @@ def _check_tsa_certificate(key: ec.EllipticCurvePrivateKey, cert: x509.Certifica
     spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
         raise ValueError("TSA key does not match the TSA certificate")
-    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    except x509.ExtensionNotFound:
+        raise ValueError("TSA certificate has no extendedKeyUsage") from None
     if not eku.critical or list(eku.value) != [ExtendedKeyUsageOID.TIME_STAMPING]:
         raise ValueError("TSA certificate needs a critical EKU of only timeStamping")
 
@@ -87,13 +92,23 @@ def _signing_certificate_v2(cert: asn1_x509.Certificate) -> tsp.SigningCertifica
     })
 
 
+class TimeStampResponse(core.Sequence):  # type: ignore[misc]
+    """RFC 3161 TimeStampResp. asn1crypto's ``tsp.TimeStampResp`` makes the token
+    mandatory (wbond/asn1crypto#286), so it cannot even parse a rejection; use this one."""
+
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
 def _rejection(failure: str, text: str) -> bytes:
     status = tsp.PKIStatusInfo({
         "status": "rejection",
         "status_string": [text],
         "fail_info": tsp.PKIFailureInfo({failure}),
     })
-    return tsp.TimeStampResp({"status": status}).dump()
+    return bytes(TimeStampResponse({"status": status}).dump())
 
 
 def _attribute(kind: str, value: object) -> cms.CMSAttribute:
@@ -135,7 +150,7 @@ class TimestampAuthority:
         ``rejection`` status with the matching failInfo."""
         try:
             req = tsp.TimeStampReq.load(request_der, strict=True)
-            req.native  # asn1crypto parses lazily; force it to catch malformed input here
+            _ = req.native  # asn1crypto parses lazily; force it to catch malformed input here
         except (ValueError, TypeError):
             return _rejection("bad_data_format", "malformed TimeStampReq")
         problem = self._request_problem(req)
@@ -146,7 +161,7 @@ class TimestampAuthority:
         if token is None:
             return _rejection("time_not_available", "TSA certificate not valid now")
         status = tsp.PKIStatusInfo({"status": "granted"})
-        return tsp.TimeStampResp({"status": status, "time_stamp_token": token}).dump()
+        return bytes(TimeStampResponse({"status": status, "time_stamp_token": token}).dump())
 
     def stamp(
         self,
@@ -167,7 +182,7 @@ class TimestampAuthority:
         token = self._token(imprint, nonce, cert_req)
         if token is None:
             raise TimestampRejected("time_not_available", "TSA certificate not valid now")
-        return token.dump()
+        return bytes(token.dump())
 
     def _request_problem(self, req: tsp.TimeStampReq) -> tuple[str, str] | None:
         if req["version"].native != "v1":
@@ -188,7 +203,7 @@ class TimestampAuthority:
     def _token(
         self, imprint: tsp.MessageImprint, nonce: int | None, cert_req: bool
     ) -> cms.ContentInfo | None:
-        now = self._clock().astimezone(timezone.utc).replace(microsecond=0)
+        now = self._clock().astimezone(UTC).replace(microsecond=0)
         if not self._cert.not_valid_before <= now <= self._cert.not_valid_after:
             return None
         tst_info = self._tst_info(imprint, nonce, now).dump()
