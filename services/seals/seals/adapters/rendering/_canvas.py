@@ -38,7 +38,10 @@ class Glyph:
 class InkCanvas:
     def __init__(self, width_mm: float, height_mm: float) -> None:
         self.px_per_mm = max(BASE_PX_PER_MM, math.ceil(MIN_OUTPUT_PX / width_mm))
-        self.size = (round(width_mm * self.px_per_mm), round(height_mm * self.px_per_mm))
+        self.size = (
+            round(width_mm * self.px_per_mm),
+            round(height_mm * self.px_per_mm),
+        )
         big = (self.size[0] * SUPERSAMPLE, self.size[1] * SUPERSAMPLE)
         self._scale = self.px_per_mm * SUPERSAMPLE
         self._mask = Image.new("L", big, 0)
@@ -48,7 +51,10 @@ class InkCanvas:
         return mm * self._scale
 
     def point(self, p: Point) -> Point:
-        return (self._mask.width / 2 + self.px(p[0]), self._mask.height / 2 + self.px(p[1]))
+        return (
+            self._mask.width / 2 + self.px(p[0]),
+            self._mask.height / 2 + self.px(p[1]),
+        )
 
     def ellipse_ring(self, half_w: float, half_h: float, width: float) -> None:
         """A ring whose outer edge is the ellipse with half-axes ``half_w`` x ``half_h``."""
@@ -63,30 +69,43 @@ class InkCanvas:
         self._draw.polygon([self.point(p) for p in points], fill=255)
 
     def glyph(self, face: FontFace, glyph: Glyph) -> None:
-        image = _text_image(face, glyph.char, round(self.px(glyph.height_mm)), glyph.weight)
+        em = round(self.px(glyph.height_mm))
+        image = _trim_around_centre(_text_image(face, glyph.char, em, glyph.weight))
         width = max(1, round(image.width * glyph.width_mm / glyph.height_mm))
         image = image.resize((width, image.height), Image.Resampling.LANCZOS)
         if glyph.angle_deg:
-            image = image.rotate(-glyph.angle_deg, Image.Resampling.BICUBIC, expand=True)
-        cx, cy = self.point(glyph.centre)
-        corner = (round(cx - image.width / 2), round(cy - image.height / 2))
-        # Paste solid ink through the glyph's coverage: overlaps merge instead of clipping.
-        self._mask.paste(255, corner, image)
+            # Bilinear is enough at supersampled size, and much faster than bicubic.
+            image = image.rotate(
+                -glyph.angle_deg, Image.Resampling.BILINEAR, expand=True
+            )
+        self._stamp(image, glyph.centre)
 
-    def text_line(self, face: FontFace, text: str, centre: Point, height: float, width: float,
-                  weight: float = 0.0) -> None:
+    def text_line(
+        self,
+        face: FontFace,
+        text: str,
+        centre: Point,
+        height: float,
+        width: float,
+        weight: float = 0.0,
+    ) -> None:
         """``text`` with its natural spacing, squeezed to ``width`` mm (e.g. a long code)."""
         if not text:
             return
         em = round(self.px(height))
         image = _text_image(face, text, em, weight)
-        margin = em // 4
-        ink_w = image.width - 2 * margin
-        scale = self.px(width) / ink_w
-        image = image.resize((max(1, round(image.width * scale)), image.height),
-                             Image.Resampling.LANCZOS)
+        scale = self.px(width) / (image.width - 2 * _margin(em))
+        image = _trim_around_centre(image)
+        image = image.resize(
+            (max(1, round(image.width * scale)), image.height), Image.Resampling.LANCZOS
+        )
+        self._stamp(image, centre)
+
+    def _stamp(self, coverage: Image.Image, centre: Point) -> None:
+        """Solid ink through ``coverage`` centred at ``centre``; overlaps merge."""
         cx, cy = self.point(centre)
-        self._mask.paste(255, (round(cx - image.width / 2), round(cy - image.height / 2)), image)
+        corner = (round(cx - coverage.width / 2), round(cy - coverage.height / 2))
+        self._mask.paste(255, corner, coverage)
 
     def to_png(self, colour: tuple[int, int, int]) -> bytes:
         alpha = self._mask.resize(self.size, Image.Resampling.LANCZOS)
@@ -115,13 +134,40 @@ def _text_image(face: FontFace, text: str, em_px: int, weight: float) -> Image.I
     """``text`` set on one line, its em boxes centred, with a margin for overhanging ink."""
     font = pil_font(face, em_px)
     advance = font.getlength(text)
-    margin = em_px // 4
+    margin = _margin(em_px)
     width = max(em_px, math.ceil(advance))
     image = Image.new("L", (width + 2 * margin, em_px + 2 * margin), 0)
     x = margin + (width - advance) / 2
     baseline = margin + face.ascent * em_px
     stroke = round(weight * em_px)
     ImageDraw.Draw(image).text(
-        (x, baseline), text, fill=255, font=font, anchor="ls", stroke_width=stroke, stroke_fill=255
+        (x, baseline),
+        text,
+        fill=255,
+        font=font,
+        anchor="ls",
+        stroke_width=stroke,
+        stroke_fill=255,
     )
     return image
+
+
+def _margin(em_px: int) -> int:
+    return em_px // 4
+
+
+def _trim_around_centre(image: Image.Image) -> Image.Image:
+    """The smallest crop holding all ink that keeps the image centre where it was."""
+    box = image.getbbox()
+    if box is None:  # a space: nothing to draw
+        return image.crop((0, 0, 1, 1))
+    cx, cy = image.width / 2, image.height / 2
+    dx = max(cx - box[0], box[2] - cx)
+    dy = max(cy - box[1], box[3] - cy)
+    crop = (
+        math.floor(cx - dx),
+        math.floor(cy - dy),
+        math.ceil(cx + dx),
+        math.ceil(cy + dy),
+    )
+    return image.crop(crop)

@@ -6,6 +6,7 @@ Bold, falling back to Noto Sans CJK SC Bold) and ``fonts-arphic-ukai`` (楷体 s
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,21 +32,28 @@ class FontFace:
 @dataclass(frozen=True)
 class _Wanted:
     family: str
-    files: tuple[str, ...]  # known Debian paths first, then bare names searched in FONT_DIRS
+    # Known Debian paths first, then bare file names searched for in FONT_DIRS.
+    files: tuple[str, ...]
     package: str
 
 
 _SEAL_FONTS = (
     _Wanted(
         "Noto Serif CJK SC",
-        ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc", "NotoSerifCJK-Bold.ttc",
-         "NotoSerifCJKsc-Bold.otf"),
+        (
+            "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc",
+            "NotoSerifCJK-Bold.ttc",
+            "NotoSerifCJKsc-Bold.otf",
+        ),
         "fonts-noto-cjk",
     ),
     _Wanted(
         "Noto Sans CJK SC",
-        ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", "NotoSansCJK-Bold.ttc",
-         "NotoSansCJKsc-Bold.otf"),
+        (
+            "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+            "NotoSansCJK-Bold.ttc",
+            "NotoSansCJKsc-Bold.otf",
+        ),
         "fonts-noto-cjk",
     ),
 )
@@ -98,14 +106,23 @@ def require_coverage(face: FontFace, text: str) -> None:
         raise UnsupportedCharacters(missing)
 
 
-@lru_cache(maxsize=64)
 def pil_font(face: FontFace, size_px: int) -> ImageFont.FreeTypeFont:
-    # BASIC layout: same result whether or not libraqm is present (deterministic output).
-    return ImageFont.truetype(
-        face.path, size_px, index=face.index, layout_engine=ImageFont.Layout.BASIC
-    )
+    """A loaded font, cached per thread: a FreeType face must not be shared by threads."""
+    cache: dict[tuple[FontFace, int], ImageFont.FreeTypeFont]
+    cache = _thread_fonts.__dict__.setdefault("fonts", {})
+    font = cache.get((face, size_px))
+    if font is None:
+        # BASIC layout: the same output whether or not libraqm is installed.
+        font = ImageFont.truetype(
+            face.path, size_px, index=face.index, layout_engine=ImageFont.Layout.BASIC
+        )
+        if len(cache) >= 64:
+            cache.clear()
+        cache[(face, size_px)] = font
+    return font
 
 
+_thread_fonts = threading.local()
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
@@ -141,9 +158,11 @@ def _candidate_paths(files: tuple[str, ...]) -> list[Path]:
 
 def _face_in(path: Path, family: str) -> FontFace | None:
     """The face of ``family`` inside a font file (a .ttc holds several regional faces)."""
-    fonts = TTCollection(str(path), lazy=True).fonts if path.suffix == ".ttc" else [
-        TTFont(str(path), lazy=True)
-    ]
+    fonts = (
+        TTCollection(str(path), lazy=True).fonts
+        if path.suffix == ".ttc"
+        else [TTFont(str(path), lazy=True)]
+    )
     try:
         for index, font in enumerate(fonts):
             if family in (font["name"].getDebugName(16), font["name"].getDebugName(1)):

@@ -13,6 +13,7 @@ How the seal name is split is decided by ``split_seal_name``.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
 import unicodedata
@@ -127,7 +128,9 @@ def _round(kind: SealType, face: FontFace, text: SealText) -> bytes:
     canvas.ellipse_ring(radius, radius, 1.2 * s)
     canvas.polygon(_star((0.0, 0.0), 7.0 * s))
     text_top = radius - (1.2 + 0.9) * s  # just inside the ring
-    for glyph in _arc_glyphs(text.main, text_top, text_top, 6.6 * s, _round_span(len(text.main))):
+    for glyph in _arc_glyphs(
+        text.main, text_top, text_top, 6.6 * s, _round_span(len(text.main))
+    ):
         canvas.glyph(face, glyph)
     for glyph in _line_glyphs(text.bottom, 10.6 * s, 4.6 * s, 3.5 * s, 3.9 * s):
         canvas.glyph(face, glyph)
@@ -137,7 +140,7 @@ def _round(kind: SealType, face: FontFace, text: SealText) -> bytes:
 def _round_span(count: int) -> float:
     """Degrees of arc the text covers: wider for longer names, like hand-cut seals;
     a short name keeps its characters at most 40 degrees apart instead of scattering."""
-    span = min(260.0, max(210.0, 210.0 + (count - 8) * 50.0 / 16))
+    span = min(250.0, max(210.0, 210.0 + (count - 8) * 40.0 / 16))
     return min(span, 40.0 * (count - 1))
 
 
@@ -201,12 +204,14 @@ def _arc_glyphs(
     count = len(text)
     if count == 0:
         return []
-    height = height * min(1.0, math.sqrt(18 / count))  # very long names get smaller type
+    # Very long names get smaller type as well as narrower glyphs.
+    height = height * min(1.0, math.sqrt(18 / count))
     a, b = outer_w - height / 2, outer_h - height / 2  # ellipse through glyph centres
     params = _even_arc_params(a, b, math.radians(span_deg) / 2, count)
     step = _arc_length(a, b, params[0], params[1]) if count > 1 else math.inf
-    inner_curve = min(a, b) ** 2 / max(a, b)  # tightest radius of curvature
-    room = 0.95 * step * (1 - 0.35 * height / inner_curve)  # glyphs fan in toward the centre
+    # Glyphs fan in toward the centre, most where the curve is tightest (radius b²/a).
+    inner_curve = min(a, b) ** 2 / max(a, b)
+    room = 0.95 * step * (1 - 0.35 * height / inner_curve)
     width = min(0.7 * height, room)
     glyphs = []
     for char, t in zip(text, params):
@@ -223,7 +228,7 @@ def _even_arc_params(a: float, b: float, half_span: float, count: int) -> list[f
     samples = 2048
     ts = [-half_span + 2 * half_span * i / samples for i in range(samples + 1)]
     lengths = [0.0]
-    for t0, t1 in zip(ts, ts[1:]):
+    for t0, t1 in itertools.pairwise(ts):
         lengths.append(lengths[-1] + _arc_length(a, b, t0, t1))
     params = []
     for k in range(count):
@@ -237,13 +242,20 @@ def _even_arc_params(a: float, b: float, half_span: float, count: int) -> list[f
 
 def _arc_length(a: float, b: float, t0: float, t1: float) -> float:
     """Chord length between two nearby points; exact enough for fine sampling."""
-    return math.hypot(a * (math.sin(t1) - math.sin(t0)), b * (math.cos(t1) - math.cos(t0)))
+    return math.hypot(
+        a * (math.sin(t1) - math.sin(t0)), b * (math.cos(t1) - math.cos(t0))
+    )
 
 
-def _line_glyphs(text: str, y: float, height: float, width: float, pitch: float) -> list[Glyph]:
+def _line_glyphs(
+    text: str, y: float, height: float, width: float, pitch: float
+) -> list[Glyph]:
     """A horizontal line of glyphs centred on x = 0 at height ``y``."""
     first = -pitch * (len(text) - 1) / 2
-    return [Glyph(c, (first + pitch * i, y), height, width, 0.0, _WEIGHT) for i, c in enumerate(text)]
+    return [
+        Glyph(c, (first + pitch * i, y), height, width, 0.0, _WEIGHT)
+        for i, c in enumerate(text)
+    ]
 
 
 def _star(centre: Point, radius: float) -> list[Point]:
@@ -253,5 +265,7 @@ def _star(centre: Point, radius: float) -> list[Point]:
     for i in range(10):
         r = radius if i % 2 == 0 else inner
         angle = math.radians(36 * i)
-        points.append((centre[0] + r * math.sin(angle), centre[1] - r * math.cos(angle)))
+        points.append(
+            (centre[0] + r * math.sin(angle), centre[1] - r * math.cos(angle))
+        )
     return points
