@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Union
+from typing import TypeAlias
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import pem
@@ -12,8 +12,8 @@ from cryptography import x509 as pyca_x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import ValidationContext
 
-CertLike = Union[asn1_x509.Certificate, pyca_x509.Certificate, bytes]
-CrlLike = Union[asn1_crl.CertificateList, pyca_x509.CertificateRevocationList, bytes]
+CertLike: TypeAlias = asn1_x509.Certificate | pyca_x509.Certificate | bytes  # bytes: DER or PEM
+CrlLike: TypeAlias = asn1_crl.CertificateList | pyca_x509.CertificateRevocationList | bytes
 
 
 def _der(data: bytes) -> bytes:

@@ -12,10 +12,11 @@ misbehaving signer cannot produce a broken document.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from io import BytesIO
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from asn1crypto import cms
 from cryptography.exceptions import InvalidSignature
@@ -30,20 +31,28 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
-from pyhanko.sign.signers.pdf_byterange import BuildProps
+from pyhanko.sign.signers.pdf_byterange import BuildProps, SignatureObject
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes, Signer
-from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
+from pyhanko.sign.signers.pdf_signer import (
+    DSSContentSettings,
+    SigDSSPlacementPreference,
+)
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from shared.errors import EsealError
 
 from .metadata import SIG_DICT_KEY, StampMetadata
 from .pki import CertLike, as_asn1_chain
 from .validation import (
     DEFAULT_MAX_PDF_BYTES,
     DEFAULT_SEAL_SIZE_PT,
+    SignatureFieldExists,
     check_position,
+    describe_pdf,
     inspect_pdf,
     open_strict_reader,
 )
@@ -51,6 +60,29 @@ from .validation import (
 DIGEST_ALGORITHM = "sha256"
 APP_NAME = "eseal"
 APP_REVISION = "1"
+
+
+class StampSigningError(EsealError):
+    """Signing could not complete (remote signer or TSA misbehaved)."""
+
+    status, code, title = 502, "signing_failed", "Signing failed"
+
+
+class SealCertificateInvalid(StampSigningError):
+    """The seal certificate does not validate now (revoked, expired, no fresh CRL)."""
+
+    status, code, title = 409, "seal_certificate_invalid", "Seal certificate not valid"
+
+
+class _OfflineByDesign(logging.Filter):
+    """Drop pyHanko's per-stamp warning that fetching is off: we are offline on purpose
+    (the platform's own CRLs are handed in), so it would only be noise in every stamp."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineByDesign())
 
 
 @runtime_checkable
@@ -112,7 +144,7 @@ class RemoteSigner(Signer):
 
 def seal_stamp_style(seal_png: bytes) -> StaticStampStyle:
     """Appearance = the seal image only, scaled into the field, no border, no text."""
-    image = Image.open(BytesIO(seal_png))
+    image: Image.Image = Image.open(BytesIO(seal_png))
     image.load()
     if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA"):
         image = image.convert("RGBA")
@@ -179,9 +211,13 @@ async def stamp_pdf(
     ``validation_context_for_lt`` must trust the platform root and hold the CRLs
     (see ``pki.offline_validation_context``); they are embedded in the DSS.
     """
-    info = inspect_pdf(pdf, max_bytes)
-    box = check_position(info, page, x, y, seal_size_pt)
+    reader = open_strict_reader(pdf, max_bytes)
+    box = check_position(describe_pdf(reader, pdf), page, x, y, seal_size_pt)
     field_name = field_name or f"eseal-{metadata.request_id}"
+    # pyHanko would silently fill a same-named empty field planted in the upload,
+    # wherever that field sits, instead of creating ours at (x, y).
+    if any(True for _ in fields.enumerate_sig_fields(reader, with_name=field_name)):
+        raise SignatureFieldExists(f"the document already has a signature field {field_name!r}")
     pdf_signer = PdfSigner(
         _lt_signature_meta(
             field_name=field_name,
@@ -193,16 +229,26 @@ async def stamp_pdf(
         RemoteSigner(signer, chain),
         timestamper=timestamper,
         stamp_style=seal_stamp_style(seal_png),
-        new_field_spec=fields.SigFieldSpec(field_name, on_page=page - 1, box=box),
+        # pyHanko annotates box as ints but writes floats (rounded) into /Rect.
+        new_field_spec=fields.SigFieldSpec(field_name, on_page=page - 1, box=box),  # type: ignore[arg-type]
     )
     extra = {SIG_DICT_KEY: generic.TextStringObject(metadata.to_json())}
-    return await _sign(pdf_signer, pdf, max_bytes, extra_sig_entries=extra)
+    writer = IncrementalPdfFileWriter(BytesIO(pdf), prev=reader)
+    try:
+        return await _sign(pdf_signer, writer, extra_sig_entries=extra)
+    except SigningError as e:
+        # pyHanko validates the seal's chain (with revocation) before signing.
+        if isinstance(e.__cause__, (PathBuildingError, PathValidationError)):
+            raise SealCertificateInvalid(f"{e}: {e.__cause__}") from e
+        raise StampSigningError(str(e)) from e
+    except (PathBuildingError, PathValidationError) as e:
+        # Raised unwrapped when the TSA's own chain fails validation.
+        raise StampSigningError(f"timestamp authority certificate not valid: {e}") from e
 
 
 async def _sign(
     pdf_signer: PdfSigner,
-    pdf: bytes,
-    max_bytes: int,
+    writer: IncrementalPdfFileWriter,
     extra_sig_entries: Mapping[str, generic.PdfObject] | None = None,
 ) -> bytes:
     """pyHanko's ``async_sign_pdf``, unrolled into its documented stages.
@@ -211,13 +257,15 @@ async def _sign(
     pyHanko created it and before the document is written and hashed (stage
     ``digest_tbs_document``), so they fall inside the signed /ByteRange.
     """
-    writer = IncrementalPdfFileWriter(BytesIO(pdf), prev=open_strict_reader(pdf, max_bytes))
     session = pdf_signer.init_signing_session(writer)
     validation_info = await session.perform_presign_validation(writer)
     bytes_reserved = await session.estimate_signature_container_size(validation_info, tight=False)
     tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=bytes_reserved)
     if extra_sig_entries:
         sig_dict = session.sig_field["/V"]  # the placeholder just added to the writer
+        if not isinstance(sig_dict, SignatureObject):
+            # Fail loudly rather than emit a seal whose details are not signed.
+            raise SigningError("pyHanko signing session changed shape: no signature placeholder")
         for key, value in extra_sig_entries.items():
             sig_dict[generic.NameObject(key)] = value
     prepared, output = tbs.digest_tbs_document()
@@ -230,7 +278,7 @@ async def _sign(
         ),
     )
     await post_sign.post_signature_processing(output)
-    return output.getvalue()
+    return cast(BytesIO, output).getvalue()  # no output stream given: pyHanko made a BytesIO
 
 
 async def sign_detached_digest(
@@ -252,7 +300,7 @@ async def sign_detached_digest(
         use_pades=True,  # CAdES attribute set (signing-certificate-v2)
         is_pdf_sig=False,  # ...and keep signingTime, which PAdES would drop
         timestamper=timestamper,
-        signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(timezone.utc)),
+        signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(UTC)),
     )
     return content_info.dump()
 
@@ -297,7 +345,7 @@ async def raw_stamp_in_process(
         local,
         timestamper=timestamper,
         stamp_style=seal_stamp_style(seal_png),
-        new_field_spec=fields.SigFieldSpec("baseline", on_page=page - 1, box=box),
+        new_field_spec=fields.SigFieldSpec("baseline", on_page=page - 1, box=box),  # type: ignore[arg-type]
     )
     out = await pdf_signer.async_sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=True))
-    return out.getvalue()
+    return cast(BytesIO, out).getvalue()

@@ -14,6 +14,7 @@ from io import BytesIO
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
+
 from shared.errors import EsealError
 
 # 42 mm, the usual diameter of an official round seal (公章), in points.
@@ -47,6 +48,10 @@ class PositionOffPage(PdfError):
     code, title = "position_off_page", "Seal does not fit on the page"
 
 
+class SignatureFieldExists(PdfError):
+    status, code, title = 409, "signature_field_exists", "Signature field name already used"
+
+
 Box = tuple[float, float, float, float]  # llx, lly, urx, ury
 
 
@@ -62,7 +67,11 @@ class PdfInfo:
 
 def inspect_pdf(data: bytes, max_bytes: int = DEFAULT_MAX_PDF_BYTES) -> PdfInfo:
     """Parse ``data`` strictly and describe its pages, or raise a ``PdfError``."""
-    reader = open_strict_reader(data, max_bytes)
+    return describe_pdf(open_strict_reader(data, max_bytes), data)
+
+
+def describe_pdf(reader: PdfFileReader, data: bytes) -> PdfInfo:
+    """``PdfInfo`` for an already opened reader over ``data`` (avoids a second parse)."""
     boxes = _page_boxes(reader)
     return PdfInfo(
         pages=len(boxes),
@@ -99,6 +108,8 @@ def check_position(
     """Check the seal square centred at (x, y) on 1-based ``page`` fits the page.
 
     Returns the square as a rectangle in the page's user space (ready for /Rect).
+    A page's /Rotate is not applied: (x, y) are in the unrotated page space,
+    which is also the space the seal image is drawn in.
     """
     if not 1 <= page <= info.pages:
         raise PageOutOfRange(f"page {page} not in 1..{info.pages}")

@@ -26,12 +26,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.general import NonexistentAttributeError, find_unique_cms_attribute
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
     EmbeddedPdfSignature,
@@ -112,12 +111,12 @@ def _read_dss(reader: PdfFileReader) -> tuple[DocumentSecurityStore | None, bool
 def _validation_context(
     roots: list, extra_crls: list, dss: DocumentSecurityStore | None, moment: datetime | None = None
 ) -> ValidationContext:
-    kwargs = dict(
-        trust_roots=roots,
-        crls=list(extra_crls),
-        allow_fetching=False,
-        revocation_mode="hard-fail",
-    )
+    kwargs: dict[str, Any] = {
+        "trust_roots": roots,
+        "crls": list(extra_crls),
+        "allow_fetching": False,
+        "revocation_mode": "hard-fail",
+    }
     if moment is not None:
         # Point-in-time check at the timestamp; revocation data gathered later
         # (the DSS) still speaks about that moment.
@@ -131,17 +130,21 @@ async def _verify_field(reader, fq_name, sig_field, roots, extra_crls, dss, has_
     try:
         embedded = EmbeddedPdfSignature(reader, sig_field, fq_name)
         status = await async_validate_pdf_signature(embedded, _validation_context(roots, extra_crls, dss))
-    except Exception as e:  # malformed CMS, unsupported subfilter, broken byte range...
+    except Exception as e:  # noqa: BLE001 - any parse failure of a hostile signature is a "failed" verdict
         log.info("signature %s unreadable: %s", fq_name, e)
         return _unreadable(fq_name, type(e).__name__)
     at_ts = False
     ts = status.timestamp_validity
     if _trust_only_problem(status) and ts is not None and ts.trusted:
-        retry = await async_validate_pdf_signature(
-            embedded, _validation_context(roots, extra_crls, dss, moment=ts.timestamp)
-        )
-        if retry.trusted:
-            status, at_ts = retry, True
+        try:
+            retry = await async_validate_pdf_signature(
+                embedded, _validation_context(roots, extra_crls, dss, moment=ts.timestamp)
+            )
+        except Exception as e:  # noqa: BLE001 - keep the first verdict
+            log.info("point-in-time check of %s failed: %s", fq_name, e)
+        else:
+            if retry.trusted:
+                status, at_ts = retry, True
     return _report(fq_name, embedded, status, has_revinfo, at_ts)
 
 
@@ -151,13 +154,11 @@ def _trust_only_problem(status: PdfSignatureStatus) -> bool:
 
 def _report(fq_name, embedded, status: PdfSignatureStatus, has_revinfo: bool, at_ts: bool) -> SignatureReport:
     ts = status.timestamp_validity
-    timestamped = ts is not None and ts.intact and ts.valid and ts.trusted
-    if timestamped:
-        signed_at, source = ts.timestamp, "timestamp"
-    elif status.signer_reported_dt is not None:
-        signed_at, source = status.signer_reported_dt, "signer_claim"
-    else:
-        signed_at, source = None, None
+    timestamped = False
+    signed_at: datetime | None = status.signer_reported_dt
+    source: Literal["timestamp", "signer_claim"] | None = "signer_claim" if signed_at else None
+    if ts is not None and ts.intact and ts.valid and ts.trusted:
+        timestamped, signed_at, source = True, ts.timestamp, "timestamp"
     coverage = _coverage(status)
     stamp, stamp_problem = _read_stamp(embedded)
     result, reasons = _judge(status, coverage, stamp_problem)
