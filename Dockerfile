@@ -46,10 +46,10 @@ RUN pip install -r /tmp/requirements.txt
 # ---------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 
-# CJK fonts draw the seal and signature images; fontconfig lets code look fonts up by
-# name (fc-match) as on the development machines.
+# CJK fonts draw the seal and signature images (seals finds them by path under
+# /usr/share/fonts: Noto Serif/Sans CJK Bold for seals, AR PL UKai for signatures).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-noto-cjk fonts-arphic-ukai fontconfig \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk fonts-arphic-ukai \
  && rm -rf /var/lib/apt/lists/*
 
 # Numeric UID/GID so Kubernetes can verify runAsNonRoot without a name lookup.
@@ -58,6 +58,12 @@ RUN groupadd --system --gid 10001 eseal \
             --home-dir /nonexistent --shell /usr/sbin/nologin eseal
 
 COPY --from=builder /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONPATH=/app:/app/services/identity:/app/services/agents:/app/services/certs:/app/services/seals:/app/services/stamping:/app/services/notify:/app/services/gateway \
+    ESEAL_ENV=production \
+    ESEAL_HOST=0.0.0.0
 
 WORKDIR /app
 # Code stays root-owned: the service user can read it but not change it.
@@ -70,15 +76,9 @@ COPY deploy/docker/healthcheck.py /usr/local/bin/eseal-healthcheck
 RUN chmod 0755 /usr/local/bin/eseal-healthcheck \
  && python -m compileall -q /app/shared /app/services
 
+# Last, so that images built for different services share every layer above.
 ARG ESEAL_SERVICE=""
-ENV PATH=/opt/venv/bin:$PATH \
-    PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONPATH=/app:/app/services/identity:/app/services/agents:/app/services/certs:/app/services/seals:/app/services/stamping:/app/services/notify:/app/services/gateway \
-    XDG_CACHE_HOME=/tmp/.cache \
-    ESEAL_ENV=production \
-    ESEAL_HOST=0.0.0.0 \
-    ESEAL_SERVICE=${ESEAL_SERVICE}
+ENV ESEAL_SERVICE=${ESEAL_SERVICE}
 
 # gateway, identity, agents, certs, seals, stamping, notify (docs/CONVENTIONS.md)
 EXPOSE 8080 8101 8102 8103 8104 8105 8106
