@@ -132,14 +132,14 @@ async def _with_problems(request: web.Request, handler: Callable[[web.Request], 
         if exc.status < 400:
             raise
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
-        err = EsealError(exc.reason, code=code)
-        err.status, err.title = exc.status, exc.reason
-        return problem_response(err)
+        http_problem = EsealError(exc.reason, code=code)
+        http_problem.status, http_problem.title = exc.status, exc.reason
+        return problem_response(http_problem)
     except Exception:  # noqa: BLE001 - a bug: logged with its trace, never leaked
         log.exception("unhandled_error", path=request.path)
-        err = EsealError("an internal error occurred", code="internal_error")
-        err.status, err.title = 500, "Internal server error"
-        return problem_response(err)
+        bug = EsealError("an internal error occurred", code="internal_error")
+        bug.status, bug.title = 500, "Internal server error"
+        return problem_response(bug)
 
 
 async def healthz(_: web.Request) -> web.Response:
