@@ -57,6 +57,11 @@ class AgentAdded(DomainEvent):
     added_by: uuid.UUID
     id_number_masked: str = ""
     phone_masked: str = ""
+    # Added with the agents service (additive): the ID document as the list shows it.
+    id_type: str = "resident_id_card"
+    id_valid_from: date | None = None
+    id_valid_to: date | None = None
+    id_long_term: bool = False
 
 
 @event("AgentUpdated", producer="agents", stream_type="agent")
@@ -139,6 +144,9 @@ class AuthorizationGranted(DomainEvent):
     valid_from: date
     valid_to: date
     granted_by: uuid.UUID
+    # Added (additive): who the grantee is, as the enterprise's grant list shows them.
+    person_name: str = ""
+    id_number_masked: str = ""
 
 
 @event("AuthorizationUpdated", producer="seals", stream_type="grant")
@@ -165,6 +173,7 @@ class PersonalSignatureCreated(DomainEvent):
     signature_id: uuid.UUID
     person_id: uuid.UUID
     method: Literal["handwritten", "generated"]
+    image_sha256: str = ""  # added (additive): fingerprint of the stored image
 
 
 @event("PersonalSignatureDeleted", producer="seals", stream_type="signature")

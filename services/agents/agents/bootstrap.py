@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import ClassVar
 
 from aiohttp import web
 
 from shared import ServiceSettings, ServiceSpec, build_app, main
+from shared.service import DB, SETTINGS, STORE, client
 
-from .entrypoints.http import setup_routes
+from .adapters.identity import HttpIdentity
+from .adapters.realname import realname_verifier
+from .domain.elements import today_in_china
+from .entrypoints.http import AGENTS, setup_routes
+from .projections.agent_list import AgentListProjection
+from .service_layer.handlers import Agents
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -17,8 +24,25 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 class AgentsSettings(ServiceSettings):
     service_name: ClassVar[str] = "agents"
 
+    max_body_bytes: int = 64 * 1024
+    realname_provider: str | None = None  # sandbox | none; unset: sandbox outside production
+    # Sandbox only: ID numbers the sandbox real-name check says do not match their name.
+    sandbox_realname_reject: str = ""
 
-SPEC = ServiceSpec(name="agents", migrations=MIGRATIONS, setup_routes=setup_routes)
+
+async def agents_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    assert isinstance(settings, AgentsSettings)
+    app[AGENTS] = Agents(
+        pool=app[DB], store=app[STORE], identity=HttpIdentity(client(app, "identity")),
+        realname=realname_verifier(settings.realname_provider, settings.env,
+                                   settings.sandbox_realname_reject),
+        today=today_in_china, projection=AgentListProjection())
+    yield
+
+
+SPEC = ServiceSpec(name="agents", migrations=MIGRATIONS, setup_routes=setup_routes,
+                   projections=(AgentListProjection(),), contexts=(agents_context,))
 
 
 def create_app(settings: AgentsSettings | None = None) -> web.Application:

@@ -2,23 +2,76 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import ClassVar
+from typing import cast
 
+import asyncpg
 from aiohttp import web
 
-from shared import ServiceSettings, ServiceSpec, build_app, main
+from shared import ServiceSpec, build_app, main
+from shared.auth import VERIFIER, TokenVerifier
+from shared.logging import get_logger
+from shared.service import DB, SETTINGS, STORE
 
+from .adapters import repository as repo
+from .adapters.face_provider import face_provider
+from .adapters.passwords import FAST_TEST_PARAMS, PRODUCTION_PARAMS, Argon2Passwords
+from .adapters.signing import KeySealer, TokenSigner, load_or_create_keys
+from .config import IdentitySettings
+from .entrypoints.common import IDENTITY
+from .entrypoints.consumers import handlers
 from .entrypoints.http import setup_routes
+from .projections.revocations import RevocationsProjection
+from .service_layer.context import Identity, utc_now
+
+__all__ = ["SPEC", "IdentitySettings", "create_app", "run"]
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+log = get_logger(__name__)
+_HOUSEKEEPING_SECONDS = 600
 
 
-class IdentitySettings(ServiceSettings):
-    service_name: ClassVar[str] = "identity"
+async def identity_context(app: web.Application) -> AsyncIterator[None]:
+    """Keys, hasher, face provider; then the token verifier over identity's own keys."""
+    settings = app[SETTINGS]
+    assert isinstance(settings, IdentitySettings)
+    settings.check_production()
+    sealer = KeySealer(settings.master_key_bytes())
+    async with app[DB].acquire() as conn:
+        keys = await load_or_create_keys(cast(asyncpg.Connection, conn), sealer)
+    signer = TokenSigner(keys)
+    params = FAST_TEST_PARAMS if settings.test_fast_kdf else PRODUCTION_PARAMS
+    app[IDENTITY] = Identity(pool=app[DB], store=app[STORE], passwords=Argon2Passwords(params),
+                             signer=signer, faces=face_provider(settings.face_provider, settings.env),
+                             settings=settings, person_key_secret=settings.keyed_hash_key())
+    # identity verifies its own tokens with the keys it holds: no JWKS round trip to itself.
+    verifier = TokenVerifier(settings.service_url("identity") + "/internal/jwks")
+    for key in keys:
+        verifier.add_jwk(key.jwk)
+    app[VERIFIER] = verifier
+    task = asyncio.create_task(_housekeeping(app), name="identity-housekeeping")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
-SPEC = ServiceSpec(name="identity", migrations=MIGRATIONS, setup_routes=setup_routes)
+async def _housekeeping(app: web.Application) -> None:
+    while True:
+        await asyncio.sleep(_HOUSEKEEPING_SECONDS)
+        try:
+            async with app[IDENTITY].connect() as conn:
+                await repo.purge_expired(conn, utc_now())
+        except Exception as exc:  # noqa: BLE001 - retried at the next round
+            log.warning("housekeeping_failed", error=repr(exc))
+
+
+SPEC = ServiceSpec(name="identity", migrations=MIGRATIONS, setup_routes=setup_routes,
+                   handlers=handlers, projections=(RevocationsProjection(),),
+                   verifies_tokens=False, contexts=(identity_context,))
 
 
 def create_app(settings: IdentitySettings | None = None) -> web.Application:

@@ -1,0 +1,63 @@
+"""Settings of the identity service (``ESEAL_*`` environment variables)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
+
+from shared.logging import get_logger
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+_DEV_MASTER = b"eseal development master key - never for production"
+_DEV_KEYED_HASH = b"eseal development keyed-hash secret - never for production"
+
+
+class IdentitySettings(ServiceSettings):
+    service_name: ClassVar[str] = "identity"
+
+    # Small JSON bodies only: anything bigger is refused with 413 before it is parsed.
+    max_body_bytes: int = 64 * 1024
+    # base64 of 32 bytes; wraps the JWT signing key. Required in production.
+    master_key: SecretStr | None = None
+    # HMAC key of person_key (keyed hash of an ID number). Required in production.
+    keyed_hash_secret: SecretStr | None = None
+    test_fast_kdf: bool = False
+
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600)
+    face_check_ttl_seconds: int = Field(default=300, ge=1, le=3600)
+    face_provider: str | None = None  # sandbox | none; unset: sandbox outside production
+
+    lock_max_failures: int = Field(default=5, ge=1)
+    lock_minutes: int = Field(default=15, ge=1)
+    login_limit_per_username: int = Field(default=10, ge=1)
+    login_username_window_seconds: int = Field(default=60, ge=1)
+    login_failure_limit_per_ip: int = Field(default=50, ge=1)
+    login_ip_window_seconds: int = Field(default=600, ge=1)
+
+    def master_key_bytes(self) -> bytes:
+        if self.master_key is not None:
+            return base64.b64decode(self.master_key.get_secret_value(), validate=True)
+        self._refuse_default_in_production("ESEAL_MASTER_KEY")
+        log.warning("development_master_key_in_use", hint="set ESEAL_MASTER_KEY outside development")
+        return hashlib.sha256(_DEV_MASTER).digest()
+
+    def keyed_hash_key(self) -> bytes:
+        if self.keyed_hash_secret is not None:
+            return self.keyed_hash_secret.get_secret_value().encode()
+        self._refuse_default_in_production("ESEAL_KEYED_HASH_SECRET")
+        log.warning("development_keyed_hash_secret_in_use")
+        return _DEV_KEYED_HASH
+
+    def check_production(self) -> None:
+        if self.is_production and self.test_fast_kdf:
+            raise RuntimeError("ESEAL_TEST_FAST_KDF must not be set with ESEAL_ENV=production")
+
+    def _refuse_default_in_production(self, name: str) -> None:
+        if self.is_production:
+            raise RuntimeError(f"{name} is required with ESEAL_ENV=production")

@@ -1,0 +1,53 @@
+"""Identity's private events (audit trail of logins; never published).
+
+The public ones (PersonRegistered, EnterpriseRegistered, SessionsRevoked) are in
+``shared.catalog``. All of them live on the ``login-<principal id>`` stream except the
+registration events, which start the person / enterprise stream. No secret, no full ID or
+phone number appears in any of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from shared.events import DomainEvent, event
+
+
+@event("AgentLoginCreated", producer="identity", stream_type="login", public=False)
+class AgentLoginCreated(DomainEvent):
+    agent_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    valid_from: date
+    valid_to: date
+    can_manage: bool
+    phone_masked: str
+
+
+@event("AgentLoginUpdated", producer="identity", stream_type="login", public=False)
+class AgentLoginUpdated(DomainEvent):
+    agent_id: uuid.UUID
+    valid_from: date
+    valid_to: date
+    can_manage: bool
+
+
+@event("AgentLoginPasswordChanged", producer="identity", stream_type="login", public=False)
+class AgentLoginPasswordChanged(DomainEvent):
+    agent_id: uuid.UUID
+
+
+@event("AgentLoginRemoved", producer="identity", stream_type="login", public=False)
+class AgentLoginRemoved(DomainEvent):
+    agent_id: uuid.UUID
+
+
+@event("LoginLocked", producer="identity", stream_type="login", public=False)
+class LoginLocked(DomainEvent):
+    principal_id: uuid.UUID
+    locked_until: datetime
+
+
+def login_stream(principal_id: uuid.UUID) -> str:
+    """Stream of a principal's login events (distinct from its person/enterprise stream)."""
+    return f"login-{principal_id}"

@@ -1,0 +1,21 @@
+"""What the identity route modules share: the app key of the service layer, body parsing."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from shared.http import read_json
+
+from ..domain.fields import parse_model
+from ..service_layer.context import Identity
+
+IDENTITY = web.AppKey("identity", Identity)
+M = TypeVar("M", bound=BaseModel)
+
+
+async def body(request: web.Request, model: type[M]) -> M:
+    """The JSON body validated against ``model`` (415 not JSON, 400 bad JSON, 422 invalid)."""
+    return parse_model(model, await read_json(request))
