@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import random
 import statistics
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -81,5 +82,8 @@ def platform(log_dir: Path | None = None) -> Iterator[StackConfig]:
         yield config
     finally:
         stack.stop()
-        asyncio.run(drop_databases(config.db_prefix))
+        # A thread of its own: benchmarks use this inside their running event loop.
+        cleanup = threading.Thread(target=asyncio.run, args=(drop_databases(config.db_prefix),))
+        cleanup.start()
+        cleanup.join()
         delete_vhost(vhost)

@@ -17,6 +17,7 @@ from shared.auth import TokenVerifier, bearer_token
 from shared.errors import NotAuthenticated, NotFound, PayloadTooLarge, ServiceUnavailable
 from shared.settings import ServiceSettings
 
+from .limits import client_address
 from .revocations import RevocationList
 from .routes import Route, match
 
@@ -73,7 +74,8 @@ async def forward(request: web.Request) -> web.StreamResponse:
     url = settings.service_url(route.service) + request.rel_url.raw_path_qs
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers["X-Request-ID"] = context.request_id.get()
-    headers["X-Forwarded-For"] = request.remote or ""
+    # The address the gateway itself judged (and rate-limited): services limit per client too.
+    headers["X-Forwarded-For"] = client_address(request)
     session = request.app[UPSTREAM]
     body = await _body(request, settings.max_body_bytes)
     try:
