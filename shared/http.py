@@ -197,3 +197,25 @@ def path_uuid(request: web.Request, name: str) -> uuid.UUID:
         return uuid.UUID(request.match_info[name])
     except ValueError:
         raise NotFound(f"no such {name.removesuffix('_id')}") from None
+
+
+def documented(*, summary: str, tags: tuple[str, ...] = (), body: type[BaseModel] | None = None,
+               query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+               responses: dict[int, str] | None = None, auth: str = "user",
+               content_type: str | None = None) -> Callable[[Any], Any]:
+    """Attach OpenAPI facts to a handler; the gateway's generator reads them.
+
+    ``auth`` is ``user`` (bearer access token), ``client`` (relying system), ``basic``
+    (client credentials) or ``public``. ``content_type`` documents non-JSON bodies
+    (``multipart/form-data``) or non-JSON answers (``image/png``).
+    """
+
+    def attach(handler: Any) -> Any:
+        handler.__openapi__ = {
+            "summary": summary, "tags": list(tags), "body": body, "query": query,
+            "response": response, "responses": dict(responses or {}), "auth": auth,
+            "content_type": content_type,
+        }
+        return handler
+
+    return attach
