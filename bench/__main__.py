@@ -7,13 +7,17 @@ import importlib
 import pkgutil
 import sys
 import time
+from pathlib import Path
+
+import bench
 
 from .common import Report
 
 
 def main() -> None:
     wanted = set(sys.argv[1:])
-    modules = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("bench_"))
+    found = pkgutil.iter_modules([str(Path(__file__).parent)])
+    modules = sorted(m.name for m in found if m.name.startswith("bench_"))
     figures = []
     for name in modules:
         area = name.removeprefix("bench_")

@@ -56,7 +56,7 @@ def platform() -> Iterator[Platform]:
         log_dir=ROOT / ".run" / "test-logs" / run,
         extra_env={"ESEAL_LOG_JSON": "true", "ESEAL_LOG_LEVEL": "INFO",
                    "ESEAL_TEST_FAST_KDF": "1",
-                   "ESEAL_RATE_LIMIT_SCALE": "100"},
+                   "ESEAL_RATE_LIMIT_SCALE": "100", "ESEAL_DB_POOL_MAX": "5"},
     )
     stack = Stack(config)
     stack.migrate()

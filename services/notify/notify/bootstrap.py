@@ -1,29 +1,63 @@
-"""Wiring of the notify service: settings, spec, process entry point."""
+"""Wiring of the notify service: settings, spec, process entry point.
+
+notify consumes other services' public events (queue ``notify.events``), keeps the directory
+it needs to find recipients, writes messages, and pushes them to open streams. It publishes
+no events of its own, so it runs no relay.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import ClassVar
 
 from aiohttp import web
 
-from shared import ServiceSettings, ServiceSpec, build_app, main
+from shared import SETTINGS, ServiceSpec, build_app, main
+from shared.http import add_readiness_check
 
+from .adapters.push import PushHub
+from .config import NotifySettings
 from .entrypoints.http import setup_routes
+from .entrypoints.sse import HUB
+from .service_layer.handlers import event_handlers
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class NotifySettings(ServiceSettings):
-    service_name: ClassVar[str] = "notify"
+async def push_hub(app: web.Application) -> AsyncIterator[None]:
+    """LISTEN for committed messages (one connection per process)."""
+    hub = PushHub(app[SETTINGS].database_url)
+    await hub.start()
+    app[HUB] = hub
+
+    async def listening() -> bool:
+        return hub.listening
+
+    add_readiness_check(app, "push_listener", listening)
+    yield
+    await hub.close()
 
 
-SPEC = ServiceSpec(name="notify", migrations=MIGRATIONS, setup_routes=setup_routes)
+async def end_streams(app: web.Application) -> None:
+    """On shutdown, before the server waits for open handlers: end every stream."""
+    hub = app.get(HUB)
+    if hub is not None:
+        await hub.close()
+
+
+SPEC = ServiceSpec(name="notify", migrations=MIGRATIONS, setup_routes=setup_routes,
+                   handlers=lambda app: event_handlers(), publishes=False,
+                   contexts=(push_hub,))
 
 
 def create_app(settings: NotifySettings | None = None) -> web.Application:
-    return build_app(SPEC, settings or NotifySettings())
+    app = build_app(SPEC, settings or NotifySettings())
+    app.on_shutdown.append(end_streams)
+    return app
 
 
 def run() -> None:
     main(SPEC, NotifySettings, lambda s: create_app(s))  # type: ignore[arg-type]
+
+
+__all__ = ["SPEC", "NotifySettings", "create_app", "run"]

@@ -1,0 +1,85 @@
+"""``GET /api/v1/messages/stream``: the caller's new messages as Server-Sent Events.
+
+    retry: 3000
+    event: ready               once the starting point is fixed; data {"unread_count": n}
+    id: <message_id>           one per new message, in order
+    event: message
+    data: {message_id, kind, title, body, created_at, read}
+    : keep-alive               a comment after each idle heartbeat interval
+    event: token_expired       last event when the access token expires; the stream ends
+
+A client reconnecting with ``Last-Event-ID: <message_id>`` first receives what it missed,
+so one that refreshes its token and reconnects after ``token_expired`` loses nothing. A
+client that lists its messages after ``ready`` and keeps the stream misses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import jwt
+from aiohttp import web
+from prometheus_client import Gauge
+from pydantic_core import to_json
+
+from shared import DB, SETTINGS, require_principal
+from shared.auth import bearer_token
+
+from ..adapters.push import PushHub
+from ..config import NotifySettings
+from ..service_layer import messages
+from ..service_layer.messages import Follower, Signal
+from .views import message_json
+
+HUB = web.AppKey("push_hub", PushHub)
+OPEN_STREAMS = Gauge("eseal_notify_open_streams", "Open message streams (SSE) in this process")
+RETRY_MS = 3000
+
+
+def sse_event(event: str, data: object, event_id: str | None = None) -> bytes:
+    lines = [f"id: {event_id}"] if event_id else []
+    lines += [f"event: {event}", f"data: {to_json(data).decode()}"]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def token_expiry(request: web.Request) -> float | None:
+    """``exp`` of the caller's access token (already verified by ``require_principal``)."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    return float(exp) if isinstance(exp, int | float) else None
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    principal = await require_principal(request)
+    settings = request.app[SETTINGS]
+    assert isinstance(settings, NotifySettings)
+    pool = request.app[DB]
+    follower = Follower(pool, request.app[HUB], principal.id, settings.sse_heartbeat_seconds)
+    resp = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache, no-transform",
+        "X-Accel-Buffering": "no",  # tell buffering proxies (nginx) to pass events at once
+    })
+    await resp.prepare(request)
+    await resp.write(f"retry: {RETRY_MS}\n\n".encode())
+    OPEN_STREAMS.inc()
+    try:
+        items = follower.follow(request.headers.get("Last-Event-ID"), token_expiry(request))
+        async with contextlib.aclosing(items):
+            async for item in items:
+                if item is Signal.READY:
+                    unread = await messages.unread_count(pool, principal.id)
+                    await resp.write(sse_event("ready", {"unread_count": unread}))
+                elif item is Signal.HEARTBEAT:
+                    await resp.write(b": keep-alive\n\n")
+                elif item is Signal.EXPIRED:
+                    await resp.write(sse_event("token_expired", {}))
+                elif not isinstance(item, Signal):
+                    await resp.write(sse_event("message", message_json(item), str(item.message_id)))
+    except ConnectionError:
+        pass  # the client went away; noticed at the next write (at most one heartbeat later)
+    finally:
+        OPEN_STREAMS.dec()
+    return resp
