@@ -1,15 +1,36 @@
-"""Wiring of the certs service: settings, spec, process entry point."""
+"""Wiring of the certs service: settings, ports, the CA at start-up, the process entry point."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from aiohttp import web
+from pydantic import Field, SecretStr
 
 from shared import ServiceSettings, ServiceSpec, build_app, main
+from shared.http import add_readiness_check
+from shared.logging import get_logger
+from shared.service import DB, HTTP, SETTINGS, STORE
 
-from .entrypoints.http import setup_routes
+from .adapters.authority import CertificateAuthority, CrlUrls, load_or_create
+from .adapters.clock import Clock, SystemClock
+from .adapters.crypto.keywrap import DEFAULT_KDF_PARAMS, TEST_KDF_PARAMS, KdfParams, MasterKey
+from .adapters.directory import IdentityDirectory, PrincipalDirectory
+from .adapters.keys import KeyCustody
+from .adapters.sms import HttpSmsGateway, SandboxSms, SmsSender
+from .domain import ActivationCodePolicy
+from .entrypoints.appkeys import CERTS, CERTS_READY, SANDBOX_CLOCK, SANDBOX_SMS
+from .entrypoints.consumers import handlers
+from .entrypoints.http import setup_routes, setup_sandbox_routes
+from .projections.certificates import CertificatesProjection
+from .service_layer import crl
+from .service_layer.context import Certs
+
+log = get_logger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -17,13 +38,134 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 class CertsSettings(ServiceSettings):
     service_name: ClassVar[str] = "certs"
 
+    # base64 of 32 random bytes (a Kubernetes secret); absent: a public development key
+    master_key: SecretStr | None = None
+    # where relying parties reach the gateway: CRL distribution points are written with it
+    public_base_url: str = "http://127.0.0.1:8080"
+    # the test platform sets ESEAL_TEST_FAST_KDF=1; refused in production
+    test_fast_kdf: bool = False
+    kdf_time_cost: int | None = Field(default=None, ge=1, le=10)
+    kdf_memory_kib: int | None = Field(default=None, ge=8192, le=1_048_576)
+    sms_provider: Literal["sandbox", "http"] = "sandbox"
+    sms_url: str | None = None
+    sms_api_key: SecretStr | None = None
 
-SPEC = ServiceSpec(name="certs", migrations=MIGRATIONS, setup_routes=setup_routes)
+
+def master_key(settings: CertsSettings) -> MasterKey:
+    """ESEAL_MASTER_KEY; the development key only outside production, with a warning."""
+    development = MasterKey.for_development()
+    if settings.master_key is not None and settings.master_key.get_secret_value().strip():
+        key = MasterKey.from_base64(settings.master_key.get_secret_value())
+        if settings.is_production and key.key_id == development.key_id:
+            raise RuntimeError("ESEAL_MASTER_KEY is the public development key: refused in production")
+        return key
+    if settings.is_production:
+        raise RuntimeError("ESEAL_MASTER_KEY is required in production")
+    log.warning("development_master_key",
+                detail="ESEAL_MASTER_KEY is not set: using the public development master key")
+    return development
 
 
-def create_app(settings: CertsSettings | None = None) -> web.Application:
-    return build_app(SPEC, settings or CertsSettings())
+def kdf_params(settings: CertsSettings) -> KdfParams:
+    if settings.test_fast_kdf:
+        if settings.is_production:
+            raise RuntimeError("ESEAL_TEST_FAST_KDF must not be set in production")
+        return TEST_KDF_PARAMS
+    params = DEFAULT_KDF_PARAMS
+    if settings.kdf_time_cost is not None:
+        params = replace(params, time_cost=settings.kdf_time_cost)
+    if settings.kdf_memory_kib is not None:
+        params = replace(params, memory_cost=settings.kdf_memory_kib)
+    return params
+
+
+@dataclass
+class Ports:
+    """Adapters to use instead of the configured ones (tests)."""
+
+    directory: Callable[[web.Application], PrincipalDirectory] | None = None
+    sms: SmsSender | None = None
+    clock: Clock | None = None
+
+
+def _sms(app: web.Application, settings: CertsSettings) -> SmsSender:
+    if settings.sms_provider == "http":
+        if not settings.sms_url or settings.sms_api_key is None:
+            raise RuntimeError("ESEAL_SMS_PROVIDER=http needs ESEAL_SMS_URL and ESEAL_SMS_API_KEY")
+        return HttpSmsGateway(app[HTTP], settings.sms_url, settings.sms_api_key.get_secret_value())
+    sandbox = SandboxSms(app[DB], production=settings.is_production)  # refuses production
+    app[SANDBOX_SMS] = sandbox
+    return sandbox
+
+
+def _context(settings: CertsSettings, master: MasterKey, ports: Ports
+             ) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def certs_context(app: web.Application) -> AsyncIterator[None]:
+        clock = ports.clock or app.get(SANDBOX_CLOCK) or SystemClock()
+        urls = CrlUrls.under(settings.public_base_url)
+        async with app[DB].acquire() as conn:
+            material, created = await load_or_create(conn, master, clock.now(), urls)
+        certs = Certs(
+            pool=app[DB], store=app[STORE], clock=clock,
+            authority=CertificateAuthority(material, urls, clock),
+            keys=KeyCustody(master, kdf_params(settings)),
+            directory=ports.directory(app) if ports.directory else IdentityDirectory(app),
+            sms=ports.sms or _sms(app, settings),
+            codes=ActivationCodePolicy(hash_key=master.derive_key("activation-code-hash")),
+            projection=CertificatesProjection(),
+        )
+        app[CERTS] = certs
+        await crl.current(certs, "issuing")
+        await crl.current(certs, "root")
+        app[CERTS_READY].set()
+
+        async def ca_loaded() -> bool:
+            return app[CERTS_READY].is_set()
+
+        add_readiness_check(app, "ca", ca_loaded)
+        log.info("ca_ready", created=created, kdf_memory_kib=certs.keys.kdf.memory_cost,
+                 kdf_time_cost=certs.keys.kdf.time_cost)
+        yield
+
+    return certs_context
+
+
+def make_spec(settings: CertsSettings, ports: Ports | None = None, *,
+              messaging: bool = True) -> ServiceSpec:
+    ports = ports or Ports()
+    master = master_key(settings)
+    sandbox = not settings.is_production
+
+    def routes(app: web.Application) -> None:
+        app[CERTS_READY] = asyncio.Event()
+        if sandbox:
+            given = ports.clock
+            app[SANDBOX_CLOCK] = given if isinstance(given, SystemClock) else SystemClock()
+        setup_routes(app)
+        if sandbox:
+            setup_sandbox_routes(app, sms=settings.sms_provider == "sandbox" and ports.sms is None)
+
+    return ServiceSpec(
+        name="certs", migrations=MIGRATIONS, setup_routes=routes,
+        handlers=handlers if messaging else None, publishes=messaging,
+        projections=(CertificatesProjection(),),
+        contexts=(_context(settings, master, ports),),
+    )
+
+
+SPEC = ServiceSpec(name="certs", migrations=MIGRATIONS, setup_routes=setup_routes,
+                   projections=(CertificatesProjection(),))
+
+
+def create_app(settings: CertsSettings | None = None, ports: Ports | None = None, *,
+               messaging: bool = True) -> web.Application:
+    settings = settings or CertsSettings()
+    kdf_params(settings)  # refuse a bad configuration before serving
+    return build_app(make_spec(settings, ports, messaging=messaging), settings)
 
 
 def run() -> None:
     main(SPEC, CertsSettings, lambda s: create_app(s))  # type: ignore[arg-type]
+
+
+__all__ = ["SETTINGS", "CertsSettings", "Ports", "create_app", "make_spec", "run"]

@@ -94,3 +94,78 @@ class ResendTooSoon(CertsError):
         super().__init__(f"A code was sent recently; retry in {retry_after} s.",
                          retry_after=retry_after, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after  # whole seconds
+
+
+class CertificateNotActivated(CertsError):
+    status, code, title = 404, "certificate_not_activated", "Certificate not activated"
+
+    def __init__(self) -> None:
+        super().__init__("No active certificate; activate one first.")
+
+
+class CertificateAlreadyActive(CertsError):
+    status, code, title = 409, "certificate_already_active", "Certificate already active"
+
+    def __init__(self) -> None:
+        super().__init__("This account already has an active certificate.")
+
+
+class AgreementsNotAccepted(CertsError):
+    status, code, title = 422, "agreements_not_accepted", "Agreements not accepted"
+
+    def __init__(self, missing: list[tuple[str, str]]) -> None:
+        # one error per agreement that still needs acceptance, naming its current version
+        super().__init__(
+            "All current agreements must be accepted: "
+            + ", ".join(f"{code} {version}" for code, version in missing) + ".",
+            missing=[{"code": code, "version": version} for code, version in missing],
+        )
+        self.errors = [{"field": "accepted_agreements",
+                        "message": f"accept {code} version {version}"} for code, version in missing]
+        self.missing = missing
+
+
+class UnknownAgreement(CertsError):
+    status, code, title = 422, "unknown_agreement", "Unknown agreement"
+
+    def __init__(self, code: str, version: str) -> None:
+        super().__init__(f"There is no agreement {code} version {version}.",
+                         field="accepted_agreements")
+
+
+class CertificateRevoked(CertsError):
+    status, code, title = 409, "certificate_revoked", "Certificate revoked"
+
+    def __init__(self, serial_number: str) -> None:
+        super().__init__(f"Certificate {serial_number} has been revoked.",
+                         serial_number=serial_number)
+
+
+class SealCertificateNotFound(CertsError):
+    status, code, title = 404, "seal_certificate_not_found", "No certificate for this seal"
+
+    def __init__(self) -> None:
+        super().__init__("No certificate was issued for this seal.")
+
+
+class SealCertificateConflict(CertsError):
+    status, code, title = 409, "seal_certificate_conflict", "Seal certificate exists"
+
+    def __init__(self) -> None:
+        super().__init__("A certificate with other subject data was already issued for this seal.")
+
+
+class PrincipalNotFound(CertsError):
+    status, code, title = 404, "principal_not_found", "Principal not found"
+
+    def __init__(self) -> None:
+        super().__init__("No such account.")
+
+
+class IdentityIncomplete(CertsError):
+    status, code, title = 409, "identity_incomplete", "Identity data incomplete"
+
+    def __init__(self, missing: str) -> None:
+        # a certificate subject (or the SMS phone) needs data identity does not have
+        super().__init__(f"The account lacks data a certificate needs: {missing}.",
+                         missing=missing)

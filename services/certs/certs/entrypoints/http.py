@@ -4,6 +4,34 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from . import internal, public
+
 
 def setup_routes(app: web.Application) -> None:
-    """Routes are added as the service grows."""
+    r = app.router
+    r.add_get("/api/v1/agreements", public.list_agreements)
+    r.add_post("/api/v1/certificate/activation-codes", public.send_activation_code)
+    r.add_post("/api/v1/certificate", public.activate_certificate)
+    r.add_get("/api/v1/certificate", public.get_certificate)
+    r.add_put("/api/v1/certificate/password", public.change_password)
+    r.add_get("/api/v1/ca/root.pem", public.root_pem)
+    r.add_get("/api/v1/ca/issuing.pem", public.issuing_pem)
+    r.add_get("/api/v1/ca/crl", public.issuing_crl)
+    r.add_get("/api/v1/ca/root.crl", public.root_crl)
+
+    r.add_get("/internal/principals/{principal_id}/certificate", internal.principal_certificate)
+    r.add_post("/internal/principals/{principal_id}/signatures", internal.principal_signature)
+    r.add_post("/internal/seal-certificates", internal.issue_seal_certificate)
+    r.add_post("/internal/seal-certificates/{seal_id}/signatures", internal.seal_signature)
+    r.add_post("/internal/seal-certificates/{seal_id}/revocation", internal.revoke_seal_certificate)
+    r.add_post("/internal/tsa", internal.timestamp)
+    r.add_get("/internal/ca", internal.ca_bundle)
+
+
+def setup_sandbox_routes(app: web.Application, *, sms: bool) -> None:
+    """Development and test only; in production these paths do not exist (404)."""
+    r = app.router
+    if sms:
+        r.add_get("/api/v1/sandbox/sms", public.sandbox_sms)
+    r.add_get("/internal/sandbox/clock", internal.get_clock)
+    r.add_put("/internal/sandbox/clock", internal.set_clock)

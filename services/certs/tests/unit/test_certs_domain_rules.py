@@ -58,7 +58,8 @@ def test_confirmation_must_match() -> None:
 # --- wrong-password lock -----------------------------------------------------------------
 
 
-def _fail(policy: WrongPasswordPolicy, state: PasswordAttempts, times: int, now: datetime) -> PasswordAttempts:
+def _fail(policy: WrongPasswordPolicy, state: PasswordAttempts, times: int,
+          now: datetime) -> PasswordAttempts:
     for _ in range(times):
         state = policy.on_failure(state, now).state
     return state

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 _MASTER_MAGIC = b"EW1"
-_PASSWORD_ALG = "argon2id+hkdf-sha256+aes-256-gcm"
+_PASSWORD_ALG = "argon2id+hkdf-sha256+aes-256-gcm"  # noqa: S105 - an algorithm name
 _NONCE_LEN = 12
 _SALT_LEN = 16
 _KEY_ID_LEN = 8

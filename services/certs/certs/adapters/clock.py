@@ -1,0 +1,34 @@
+"""The service's one clock. Tests in sandbox mode may move it forward (code expiry, lock
+expiry) through ``PUT /internal/sandbox/clock``; production has no such endpoint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """Wall-clock UTC time plus an offset that only sandbox mode ever sets."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+class FixedClock:
+    """A clock that moves only when told to (unit tests)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current += delta

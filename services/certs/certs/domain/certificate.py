@@ -1,0 +1,191 @@
+"""The certificate aggregate: a fold of its events; commands return the events to append.
+
+One stream per certificate (``stream_type`` "certificate", ``stream_id`` = certificate id).
+Pure: time and policies come in as arguments, errors are returned or raised, no I/O.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from shared.catalog import CertificateIssued, CertificateRevoked
+from shared.events import DomainEvent
+
+from .errors import CertificateRevoked as CertificateRevokedError
+from .errors import CertsError
+from .events import (
+    AcceptedAgreement,
+    CertificatePasswordAccepted,
+    CertificatePasswordChanged,
+    CertificatePasswordRejected,
+    SealCertificateCreated,
+    UserCertificateActivated,
+    UserOwnerType,
+)
+from .lockout import PasswordAttempts, WrongPasswordPolicy
+
+OwnerType = Literal["person", "enterprise", "agent", "seal"]
+Status = Literal["active", "revoked"]
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """Facts of an X.509 certificate just issued (computed by the crypto adapter)."""
+
+    certificate_id: uuid.UUID
+    key_id: uuid.UUID
+    serial_number: str
+    subject: str  # display form, ID numbers masked
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+    pem: str
+
+
+@dataclass(frozen=True)
+class Certificate:
+    certificate_id: uuid.UUID
+    owner_type: OwnerType
+    owner_id: uuid.UUID
+    serial_number: str
+    key_id: uuid.UUID
+    status: Status = "active"
+    attempts: PasswordAttempts = field(default_factory=PasswordAttempts)
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
+    version: int = 0
+
+    # --- folding ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_events(cls, events: Iterable[DomainEvent]) -> Certificate | None:
+        state: Certificate | None = None
+        for ev in events:
+            state = _evolve(state, ev)
+        return state
+
+    # --- commands --------------------------------------------------------------------------
+
+    @property
+    def is_user_certificate(self) -> bool:
+        return self.owner_type != "seal"
+
+    def ensure_not_revoked(self) -> None:
+        if self.status == "revoked":
+            raise CertificateRevokedError(self.serial_number)
+
+    def ensure_unlocked(self, policy: WrongPasswordPolicy, now: datetime) -> None:
+        """Raise while revoked or locked; call before trying a password."""
+        self.ensure_not_revoked()
+        policy.ensure_unlocked(self.attempts, now)
+
+    def reject_password(
+        self, policy: WrongPasswordPolicy, now: datetime
+    ) -> tuple[list[DomainEvent], CertsError]:
+        """A wrong password: the event to append, then the error to answer with."""
+        outcome = policy.on_failure(self.attempts, now)
+        assert outcome.error is not None
+        event = CertificatePasswordRejected(
+            certificate_id=self.certificate_id, failures=outcome.state.failures,
+            locked_until=outcome.state.locked_until, rejected_at=now,
+        )
+        return [event], outcome.error
+
+    def accept_password(self, policy: WrongPasswordPolicy, now: datetime) -> list[DomainEvent]:
+        """The right password: resets a non-zero counter (nothing to record otherwise)."""
+        if self.attempts == policy.on_success():
+            return []
+        return [CertificatePasswordAccepted(certificate_id=self.certificate_id, accepted_at=now)]
+
+    def change_password(self, now: datetime) -> list[DomainEvent]:
+        """After the old password was verified; the counter starts again."""
+        self.ensure_not_revoked()
+        return [CertificatePasswordChanged(certificate_id=self.certificate_id, changed_at=now)]
+
+    def revoke(self, reason: str, now: datetime) -> list[DomainEvent]:
+        """Revocation is final; revoking again records nothing."""
+        if self.status == "revoked":
+            return []
+        return [CertificateRevoked(
+            certificate_id=self.certificate_id, serial_number=self.serial_number, reason=reason,
+            revoked_at=now, owner_type=self.owner_type, owner_id=self.owner_id,
+        )]
+
+
+# --- creation ------------------------------------------------------------------------------
+
+
+def _issued_event(facts: IssuedCertificate, owner_type: OwnerType, owner_id: uuid.UUID) -> CertificateIssued:
+    return CertificateIssued(
+        certificate_id=facts.certificate_id, owner_type=owner_type, owner_id=owner_id,
+        serial_number=facts.serial_number, not_before=facts.not_before,
+        not_after=facts.not_after, fingerprint_sha256=facts.fingerprint_sha256,
+    )
+
+
+def activate_user_certificate(
+    facts: IssuedCertificate,
+    owner_type: UserOwnerType,
+    owner_id: uuid.UUID,
+    enterprise_id: uuid.UUID | None,
+    accepted: Sequence[tuple[str, str]],
+    now: datetime,
+) -> list[DomainEvent]:
+    """The events starting a user's certificate stream (activation, then the public fact)."""
+    activated = UserCertificateActivated(
+        certificate_id=facts.certificate_id, owner_type=owner_type, owner_id=owner_id,
+        enterprise_id=enterprise_id, key_id=facts.key_id, serial_number=facts.serial_number,
+        subject=facts.subject, issuer=facts.issuer, not_before=facts.not_before,
+        not_after=facts.not_after, fingerprint_sha256=facts.fingerprint_sha256,
+        certificate_pem=facts.pem,
+        accepted_agreements=[AcceptedAgreement(code=c, version=v) for c, v in accepted],
+        activated_at=now,
+    )
+    return [activated, _issued_event(facts, owner_type, owner_id)]
+
+
+def create_seal_certificate(
+    facts: IssuedCertificate,
+    seal_id: uuid.UUID,
+    enterprise_id: uuid.UUID,
+    seal_name: str,
+    seal_type: str,
+    subject_digest: str,
+    now: datetime,
+) -> list[DomainEvent]:
+    created = SealCertificateCreated(
+        certificate_id=facts.certificate_id, seal_id=seal_id, enterprise_id=enterprise_id,
+        key_id=facts.key_id, serial_number=facts.serial_number, subject=facts.subject,
+        issuer=facts.issuer, not_before=facts.not_before, not_after=facts.not_after,
+        fingerprint_sha256=facts.fingerprint_sha256, certificate_pem=facts.pem, seal_name=seal_name,
+        seal_type=seal_type, subject_digest=subject_digest, created_at=now,
+    )
+    return [created, _issued_event(facts, "seal", seal_id)]
+
+
+# --- evolution -----------------------------------------------------------------------------
+
+
+def _evolve(state: Certificate | None, ev: DomainEvent) -> Certificate | None:
+    if isinstance(ev, UserCertificateActivated):
+        return Certificate(ev.certificate_id, ev.owner_type, ev.owner_id, ev.serial_number,
+                           ev.key_id, version=1)
+    if isinstance(ev, SealCertificateCreated):
+        return Certificate(ev.certificate_id, "seal", ev.seal_id, ev.serial_number, ev.key_id,
+                           version=1)
+    if state is None:
+        raise ValueError(f"certificate stream starts with {type(ev).__name__}")
+    state = replace(state, version=state.version + 1)
+    if isinstance(ev, CertificatePasswordRejected):
+        return replace(state, attempts=PasswordAttempts(ev.failures, ev.locked_until))
+    if isinstance(ev, CertificatePasswordAccepted | CertificatePasswordChanged):
+        return replace(state, attempts=PasswordAttempts())
+    if isinstance(ev, CertificateRevoked):
+        return replace(state, status="revoked", revoked_at=ev.revoked_at,
+                       revocation_reason=ev.reason)
+    return state  # CertificateIssued and facts the state does not need

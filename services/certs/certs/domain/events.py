@@ -1,0 +1,89 @@
+"""The certificate aggregate's private events (kept in certs' event store, never published).
+
+The public ones, ``CertificateIssued`` and ``CertificateRevoked``, are in ``shared.catalog``.
+A certificate stream starts with ``UserCertificateActivated`` or ``SealCertificateCreated``
+(what only certs needs: the PEM, the key's id in key custody, accepted agreements),
+followed by the public ``CertificateIssued``. No secret appears in any event: no password,
+no code, no key material (the wrapped key lives in key custody, referenced by ``key_id``),
+no full ID number (``subject`` is the display form with the ID number masked).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.events import DomainEvent, event
+
+UserOwnerType = Literal["person", "enterprise", "agent"]
+
+
+class AcceptedAgreement(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    version: str
+
+
+@event("UserCertificateActivated", producer="certs", stream_type="certificate", public=False)
+class UserCertificateActivated(DomainEvent):
+    certificate_id: uuid.UUID
+    owner_type: UserOwnerType
+    owner_id: uuid.UUID
+    enterprise_id: uuid.UUID | None = None
+    key_id: uuid.UUID
+    serial_number: str
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+    certificate_pem: str
+    accepted_agreements: list[AcceptedAgreement]
+    activated_at: datetime
+
+
+@event("SealCertificateCreated", producer="certs", stream_type="certificate", public=False)
+class SealCertificateCreated(DomainEvent):
+    certificate_id: uuid.UUID
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    key_id: uuid.UUID
+    serial_number: str
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+    certificate_pem: str
+    seal_name: str
+    seal_type: str
+    subject_digest: str  # sha256 of the subject data, to answer repeated requests idempotently
+    created_at: datetime
+
+
+@event("CertificatePasswordRejected", producer="certs", stream_type="certificate", public=False)
+class CertificatePasswordRejected(DomainEvent):
+    """A wrong certificate password; ``locked_until`` is set by the one that locks."""
+
+    certificate_id: uuid.UUID
+    failures: int
+    locked_until: datetime | None = None
+    rejected_at: datetime
+
+
+@event("CertificatePasswordAccepted", producer="certs", stream_type="certificate", public=False)
+class CertificatePasswordAccepted(DomainEvent):
+    """The right password after wrong ones: the counter starts again (only then recorded)."""
+
+    certificate_id: uuid.UUID
+    accepted_at: datetime
+
+
+@event("CertificatePasswordChanged", producer="certs", stream_type="certificate", public=False)
+class CertificatePasswordChanged(DomainEvent):
+    certificate_id: uuid.UUID
+    changed_at: datetime

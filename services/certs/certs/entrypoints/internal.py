@@ -1,0 +1,132 @@
+"""Service-to-service endpoints (INTERNAL_API.md, "certs — the platform's HSM port").
+
+Every one requires ``Authorization: Internal <jwt>`` (``shared.internal``). Binary values
+travel base64; private keys never leave this service.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+from aiohttp import web
+
+from certs.adapters.crypto.tsa import DEFAULT_POLICY_OID
+from certs.service_layer import certificates, crl, seals
+from certs.service_layer.views import rfc3339
+from shared.errors import EsealError, ValidationFailed
+from shared.http import json_response, parse_json, path_uuid
+from shared.internal import require_internal
+from shared.logging import get_logger
+
+from .appkeys import CERTS, SANDBOX_CLOCK
+from .schemas import (
+    ClockBody,
+    DigestBody,
+    PrincipalSignBody,
+    RevocationBody,
+    SealCertificateBody,
+)
+
+log = get_logger(__name__)
+
+TIMESTAMP_QUERY = "application/timestamp-query"
+TIMESTAMP_REPLY = "application/timestamp-reply"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+async def principal_certificate(request: web.Request) -> web.Response:
+    require_internal(request)
+    principal_id = path_uuid(request, "principal_id")
+    return json_response(await certificates.status(request.app[CERTS], principal_id))
+
+
+async def principal_signature(request: web.Request) -> web.Response:
+    require_internal(request)
+    principal_id = path_uuid(request, "principal_id")
+    body = await parse_json(request, PrincipalSignBody)
+    sig = await certificates.sign(request.app[CERTS], principal_id, body.digest,
+                                  body.certificate_password)
+    return json_response({"signature_b64": _b64(sig.signature), "algorithm": sig.algorithm,
+                          "serial_number": sig.serial_number,
+                          "certificate_pem": sig.certificate_pem})
+
+
+async def issue_seal_certificate(request: web.Request) -> web.Response:
+    require_internal(request)
+    body = await parse_json(request, SealCertificateBody)
+    cmd = seals.IssueSealCertificate(**body.model_dump())
+    try:
+        _ = cmd.subject  # what X.509 needs: non-blank names of at most 64 characters
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
+    issued, created = await seals.issue(request.app[CERTS], cmd)
+    # a repeated request answers the same (idempotent per seal_id)
+    headers = {} if created else {"Idempotent-Replayed": "true"}
+    return json_response(issued, status=201, headers=headers)
+
+
+async def seal_signature(request: web.Request) -> web.Response:
+    require_internal(request)
+    seal_id = path_uuid(request, "seal_id")
+    body = await parse_json(request, DigestBody)
+    sig = await seals.sign(request.app[CERTS], seal_id, body.digest)
+    return json_response({"signature_b64": _b64(sig.signature), "algorithm": sig.algorithm,
+                          "serial_number": sig.serial_number})
+
+
+async def revoke_seal_certificate(request: web.Request) -> web.Response:
+    require_internal(request)
+    seal_id = path_uuid(request, "seal_id")
+    body = await parse_json(request, RevocationBody)
+    return json_response(await seals.revoke(request.app[CERTS], seal_id, body.reason))
+
+
+class UnsupportedTimestampQuery(EsealError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+async def timestamp(request: web.Request) -> web.Response:
+    """RFC 3161 over HTTP (RFC 3161 §3.4): a TimeStampReq in, a TimeStampResp out; a bad
+    request gets a ``rejection`` status inside a 200 reply, as the protocol says."""
+    require_internal(request)
+    if request.content_type != TIMESTAMP_QUERY:
+        raise UnsupportedTimestampQuery(f"expected {TIMESTAMP_QUERY}")
+    reply = request.app[CERTS].authority.tsa.respond(await request.read())
+    return web.Response(body=reply, content_type=TIMESTAMP_REPLY)
+
+
+async def ca_bundle(request: web.Request) -> web.Response:
+    require_internal(request)
+    certs = request.app[CERTS]
+    authority = certs.authority
+    return json_response({
+        "root_pem": authority.root_pem,
+        "issuing_pem": authority.issuing_pem,
+        "tsa_pem": authority.tsa_pem,
+        "crl_b64": _b64(await crl.current(certs, "issuing")),
+        "root_crl_b64": _b64(await crl.current(certs, "root")),
+        "crl_url": authority.urls.issuing,
+        "root_crl_url": authority.urls.root,
+        "tsa_policy_oid": DEFAULT_POLICY_OID,
+    })
+
+
+async def get_clock(request: web.Request) -> web.Response:
+    require_internal(request)
+    clock = request.app[SANDBOX_CLOCK]
+    return json_response({"now": rfc3339(clock.now()),
+                          "offset_seconds": clock.offset.total_seconds()})
+
+
+async def set_clock(request: web.Request) -> web.Response:
+    """Sandbox only: move this process's clock (expiry of codes and locks in tests)."""
+    require_internal(request)
+    body = await parse_json(request, ClockBody)
+    clock = request.app[SANDBOX_CLOCK]
+    clock.offset = timedelta(seconds=body.offset_seconds)
+    log.warning("sandbox_clock_moved", offset_seconds=body.offset_seconds)
+    return await get_clock(request)

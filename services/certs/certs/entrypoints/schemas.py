@@ -1,0 +1,94 @@
+"""Request bodies (pydantic): unknown fields refused, lengths bounded.
+
+Passwords are taken exactly as typed (no whitespace stripping): the password rule refuses
+spaces in a new password, and an existing one must match character for character.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, field_validator
+
+from shared.http import ApiModel
+
+Secret = Annotated[str, Field(min_length=1, max_length=128)]
+Name = Annotated[str, Field(min_length=1, max_length=64)]
+DIGEST_SIZE = 32  # SHA-256
+
+
+class AgreementRef(ApiModel):
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    version: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class ActivateBody(ApiModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    sms_code: Annotated[str, Field(min_length=1, max_length=12)]
+    password: Secret
+    password_confirm: Secret
+    accepted_agreements: Annotated[list[AgreementRef], Field(max_length=20)]
+
+
+class ChangePasswordBody(ApiModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    old_password: Secret
+    new_password: Secret
+    new_password_confirm: Secret
+
+
+def _digest(value: str) -> bytes:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not valid base64") from None
+    if len(raw) != DIGEST_SIZE:
+        raise ValueError(f"a SHA-256 digest has {DIGEST_SIZE} bytes, got {len(raw)}")
+    return raw
+
+
+class DigestBody(ApiModel):
+    digest_b64: Annotated[str, Field(min_length=1, max_length=256)]
+
+    @field_validator("digest_b64")
+    @classmethod
+    def _is_digest(cls, value: str) -> str:
+        _digest(value)
+        return value
+
+    @property
+    def digest(self) -> bytes:
+        return _digest(self.digest_b64)
+
+
+class PrincipalSignBody(DigestBody):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    certificate_password: Secret
+
+
+class SealCertificateBody(ApiModel):
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    enterprise_name: Name
+    enterprise_uscc: Name
+    seal_name: Name
+    seal_type: Name
+    seal_type_label: Name
+
+
+class RevocationBody(ApiModel):
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ClockBody(ApiModel):
+    offset_seconds: Annotated[float, Field(ge=-86_400, le=366 * 86_400)]
+
+
+class SmsQuery(ApiModel):
+    phone: Annotated[str, Field(min_length=1, max_length=32)]

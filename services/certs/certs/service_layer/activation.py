@@ -1,0 +1,124 @@
+"""Certificate activation (manual 二.3 / 三.3): an SMS code to the bound phone, then the
+certificate password and the agreements; the key pair is made here and kept wrapped."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from certs.adapters.crypto.ca import new_serial
+from certs.adapters.crypto.describe import display_name, fingerprint_sha256, mask, serial_hex, to_pem
+from certs.adapters.db import Conn
+from certs.domain import ActivationCode, CodeInvalid
+from certs.domain.agreements import require_all_accepted
+from certs.domain.certificate import IssuedCertificate, activate_user_certificate
+from certs.domain.errors import CertificateAlreadyActive, CertsError
+from shared.logging import get_logger
+
+from . import views
+from .context import Certs, lock_principal
+
+log = get_logger(__name__)
+
+SMS_TEXT = "【吉事办】您正在激活数字证书，验证码{code}，{minutes}分钟内有效。请勿将验证码告知他人。"
+
+
+@dataclass(frozen=True)
+class Activate:
+    principal_id: uuid.UUID
+    sms_code: str
+    password: str
+    password_confirm: str
+    accepted_agreements: list[tuple[str, str]]
+
+
+async def send_code(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
+    """A new code by SMS; at most one per resend interval (429 ``resend_too_soon``)."""
+    principal = await certs.directory.get(principal_id)
+    phone = principal.require_phone()
+    async with certs.pool.acquire() as conn, conn.transaction():
+        await lock_principal(conn, principal_id)
+        if await views.active_user_certificate(conn, principal_id) is not None:
+            raise CertificateAlreadyActive()
+        now = certs.clock.now()
+        record, code = certs.codes.issue(str(principal_id), now, await _code(conn, principal_id))
+        await _save_code(conn, principal_id, record)
+        # inside the transaction: if sending fails, no code is recorded and no wait imposed
+        minutes = int(certs.codes.ttl.total_seconds() // 60)
+        await certs.sms.send(phone, SMS_TEXT.format(code=code, minutes=minutes), now)
+    log.info("activation_code_sent", principal_id=str(principal_id), phone_masked=mask(phone))
+    return {
+        "phone_masked": mask(phone),
+        "expires_at": views.rfc3339(record.expires_at),
+        "resend_after_seconds": int(certs.codes.resend_interval.total_seconds()),
+    }
+
+
+async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
+    """Check everything that does not use up the code first, then the code, then issue."""
+    accepted = require_all_accepted(cmd.accepted_agreements)
+    certs.password_rule.require(cmd.password, cmd.password_confirm)
+    async with certs.pool.acquire() as conn:
+        if await views.active_user_certificate(conn, cmd.principal_id) is not None:
+            raise CertificateAlreadyActive()
+    principal = await certs.directory.get(cmd.principal_id)
+    subject = principal.subject()
+
+    # the expensive part (Argon2id, signing) before the transaction, so locks are short
+    certificate_id = uuid.uuid4()
+    key = await certs.keys.new_user_key(str(certificate_id), cmd.password)
+    now = certs.clock.now()
+    cert = certs.authority.issue_user(key.public_key, subject, new_serial(), now)
+    facts = IssuedCertificate(
+        certificate_id=certificate_id, key_id=key.key_id, serial_number=serial_hex(cert.serial_number),
+        subject=display_name(cert.subject), issuer=display_name(cert.issuer),
+        not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
+        fingerprint_sha256=fingerprint_sha256(cert), pem=to_pem(cert),
+    )
+
+    error: CertsError | None = None
+    async with certs.pool.acquire() as conn:
+        async with conn.transaction():
+            await lock_principal(conn, cmd.principal_id)
+            if await views.active_user_certificate(conn, cmd.principal_id) is not None:
+                raise CertificateAlreadyActive()
+            record = await _code(conn, cmd.principal_id)
+            if record is None:
+                raise CodeInvalid(0)  # no code was sent
+            check = certs.codes.verify(record, cmd.sms_code, certs.clock.now())
+            if check.error is None:
+                events = activate_user_certificate(facts, principal.role, principal.id,
+                                                   principal.owner_enterprise_id, accepted, now)
+                await certs.record(conn, certificate_id, 0, events)
+                await certs.keys.store_user_key(conn, str(certificate_id), key)
+            else:
+                error = check.error  # the failed try is counted (committed) before answering
+            await _save_code(conn, cmd.principal_id, check.record)
+        if error is not None:
+            raise error
+        row = await views.by_id(conn, certificate_id)
+    assert row is not None
+    log.info("certificate_activated", principal_id=str(cmd.principal_id),
+             certificate_id=str(certificate_id), serial_number=facts.serial_number)
+    return views.certificate_view(row, now)
+
+
+async def _code(conn: Conn, principal_id: uuid.UUID) -> ActivationCode | None:
+    row = await conn.fetchrow(
+        "SELECT code_hash, issued_at, expires_at, failures, consumed_at FROM activation_codes"
+        " WHERE principal_id = $1", principal_id)
+    if row is None:
+        return None
+    return ActivationCode(str(principal_id), bytes(row["code_hash"]), row["issued_at"],
+                          row["expires_at"], row["failures"], row["consumed_at"])
+
+
+async def _save_code(conn: Conn, principal_id: uuid.UUID, r: ActivationCode) -> None:
+    await conn.execute(
+        "INSERT INTO activation_codes (principal_id, code_hash, issued_at, expires_at, failures,"
+        " consumed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (principal_id) DO UPDATE SET"
+        " code_hash = EXCLUDED.code_hash, issued_at = EXCLUDED.issued_at,"
+        " expires_at = EXCLUDED.expires_at, failures = EXCLUDED.failures,"
+        " consumed_at = EXCLUDED.consumed_at",
+        principal_id, r.code_hash, r.issued_at, r.expires_at, r.failures, r.consumed_at)

@@ -1,0 +1,114 @@
+"""A user's certificate: view it, change its password, sign with it (for other services).
+
+Every use of the certificate password goes through one path: the certificate's row is
+locked (``FOR UPDATE``) before the password is tried, so parallel guesses queue and the
+wrong-password counter cannot be outrun; a wrong answer is recorded (committed) before the
+error is returned.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+
+from certs.adapters.crypto.keywrap import WrongPassword
+from certs.adapters.crypto.signing import DEFAULT_ALGORITHM, sign_digest
+from certs.adapters.db import Conn
+from certs.domain.certificate import Certificate
+from certs.domain.errors import CertificateNotActivated, CertsError
+from shared.logging import get_logger
+
+from . import views
+from .context import Certs
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+
+async def view(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
+    async with certs.pool.acquire() as conn:
+        row = await views.active_user_certificate(conn, principal_id)
+    if row is None:
+        raise CertificateNotActivated()
+    return views.certificate_view(row, certs.clock.now())
+
+
+async def status(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
+    """INTERNAL_API.md: {status: none|active|locked, serial_number?, certificate_pem?, locked_until?}"""
+    async with certs.pool.acquire() as conn:
+        row = await views.active_user_certificate(conn, principal_id)
+    if row is None:
+        return {"status": "none"}
+    state = views.effective_status(row, certs.clock.now())
+    out: dict[str, Any] = {"status": state, "serial_number": row["serial_number"],
+                           "certificate_pem": row["certificate_pem"]}
+    if state == "locked":
+        out["locked_until"] = views.rfc3339(row["locked_until"])
+    return out
+
+
+async def change_password(certs: Certs, principal_id: uuid.UUID, old_password: str,
+                          new_password: str, new_password_confirm: str) -> None:
+    certs.password_rule.require(new_password, new_password_confirm, field="new_password",
+                                confirm_field="new_password_confirm")
+
+    async def rewrap(conn: Conn, cert: Certificate, row: asyncpg.Record) -> None:
+        await certs.keys.change_password(conn, cert.key_id, str(cert.certificate_id),
+                                         old_password, new_password)
+
+    await _with_password(certs, principal_id, rewrap, changing=True)
+    log.info("certificate_password_changed", principal_id=str(principal_id))
+
+
+@dataclass(frozen=True)
+class Signature:
+    signature: bytes
+    serial_number: str
+    certificate_pem: str
+    algorithm: str = DEFAULT_ALGORITHM
+
+
+async def sign(certs: Certs, principal_id: uuid.UUID, digest: bytes, password: str) -> Signature:
+    """Sign ``digest`` with the principal's key, unlocked by its certificate password."""
+
+    async def signer(conn: Conn, cert: Certificate, row: asyncpg.Record) -> Signature:
+        key = await certs.keys.open_user_key(conn, cert.key_id, str(cert.certificate_id), password)
+        return Signature(sign_digest(key, digest), row["serial_number"], row["certificate_pem"])
+
+    return await _with_password(certs, principal_id, signer)
+
+
+async def _with_password(
+    certs: Certs,
+    principal_id: uuid.UUID,
+    use: Callable[[Conn, Certificate, asyncpg.Record], Awaitable[T]],
+    *,
+    changing: bool = False,
+) -> T:
+    """Run ``use`` (which raises ``WrongPassword`` for a wrong password) under the lock."""
+    error: CertsError | None = None
+    async with certs.pool.acquire() as conn:
+        async with conn.transaction():
+            row = await views.active_user_certificate(conn, principal_id, for_update=True)
+            if row is None:
+                raise CertificateNotActivated()
+            cert = await certs.load(conn, row["certificate_id"])
+            now = certs.clock.now()
+            cert.ensure_unlocked(certs.lockout, now)
+            try:
+                result = await use(conn, cert, row)
+            except WrongPassword:
+                events, error = cert.reject_password(certs.lockout, now)
+                await certs.record(conn, cert.certificate_id, cert.version, events)
+            else:
+                events = cert.change_password(now) if changing else cert.accept_password(certs.lockout, now)
+                await certs.record(conn, cert.certificate_id, cert.version, events)
+    if error is not None:
+        log.info("certificate_password_rejected", principal_id=str(principal_id),
+                 problem_code=error.code)
+        raise error
+    return result

@@ -1,0 +1,76 @@
+"""Revocation lists: re-issued (crl_number + 1) in the transaction that revokes, and
+refreshed when half their validity has passed (on read), so a published CRL is never stale."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+import asyncpg
+from cryptography import x509
+
+from certs.adapters.crypto.ca import RevokedEntry
+from certs.adapters.crypto.describe import parse_serial
+from certs.adapters.db import Conn
+
+from .context import Certs
+
+Issuer = Literal["issuing", "root"]
+
+
+def crl_reason(reason: str) -> x509.ReasonFlags:
+    """An RFC 5280 reason when the caller gave one by name ("key_compromise" or
+    "keyCompromise"); otherwise cessationOfOperation (a seal withdrawn from use: its earlier
+    signatures stay valid, which keyCompromise would deny)."""
+    if reason in x509.ReasonFlags.__members__:
+        return x509.ReasonFlags[reason]
+    try:
+        return x509.ReasonFlags(reason)
+    except ValueError:
+        return x509.ReasonFlags.cessation_of_operation
+
+
+async def reissue(certs: Certs, conn: Conn, issuer: Issuer, now: datetime) -> int:
+    """A new CRL of ``issuer`` with every revocation committed so far (plus this
+    transaction's); returns its number. Concurrent re-issues queue on the row lock."""
+    current = await conn.fetchval("SELECT crl_number FROM crls WHERE issuer = $1 FOR UPDATE", issuer)
+    number = (current or 0) + 1
+    entries: list[RevokedEntry] = []
+    if issuer == "issuing":
+        rows = await conn.fetch(
+            "SELECT serial_number, revoked_at, revocation_reason FROM certificates"
+            " WHERE status = 'revoked' ORDER BY revoked_at, serial_number")
+        entries = [RevokedEntry(parse_serial(r["serial_number"]), r["revoked_at"],
+                                crl_reason(r["revocation_reason"] or "")) for r in rows]
+    next_update = now + certs.crl_validity
+    der = certs.authority.crl(issuer, entries, now, next_update, number)
+    await conn.execute(
+        "INSERT INTO crls (issuer, crl_number, this_update, next_update, der)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (issuer) DO UPDATE SET"
+        " crl_number = EXCLUDED.crl_number, this_update = EXCLUDED.this_update,"
+        " next_update = EXCLUDED.next_update, der = EXCLUDED.der"
+        " WHERE crls.crl_number < EXCLUDED.crl_number",
+        issuer, number, now, next_update, der)
+    return number
+
+
+def _fresh(row: asyncpg.Record | None, certs: Certs, now: datetime) -> bool:
+    # a CRL dated in the future (a sandbox clock moved back) is re-issued as well
+    return (row is not None and row["this_update"] <= now + timedelta(minutes=5)
+            and now < row["this_update"] + certs.crl_validity / 2)
+
+
+async def current(certs: Certs, issuer: Issuer) -> bytes:
+    """The CRL to publish (DER), re-issued first if it is missing or half-way to expiry."""
+    now = certs.clock.now()
+    async with certs.pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT der, this_update FROM crls WHERE issuer = $1", issuer)
+        if row is not None and _fresh(row, certs, now):
+            return bytes(row["der"])
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT der, this_update FROM crls WHERE issuer = $1 FOR UPDATE", issuer)
+            if not _fresh(row, certs, now):
+                await reissue(certs, conn, issuer, now)
+            der = await conn.fetchval("SELECT der FROM crls WHERE issuer = $1", issuer)
+        return bytes(der)

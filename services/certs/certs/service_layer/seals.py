@@ -1,0 +1,151 @@
+"""Seal certificates: one per seal, its key made here and held under the master key;
+signatures with it; revocation (CRL re-issued in the same transaction)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from certs.adapters.crypto.ca import new_serial
+from certs.adapters.crypto.describe import display_name, fingerprint_sha256, serial_hex, to_pem
+from certs.adapters.crypto.signing import DEFAULT_ALGORITHM, sign_digest
+from certs.adapters.db import Conn
+from certs.domain.certificate import IssuedCertificate, create_seal_certificate
+from certs.domain.errors import (
+    CertificateRevoked,
+    SealCertificateConflict,
+    SealCertificateNotFound,
+)
+from certs.domain.subjects import SealSubject
+from shared.logging import get_logger
+
+from . import crl, views
+from .context import Certs, SealRef, lock_seal
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IssueSealCertificate:
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+    enterprise_uscc: str
+    seal_name: str
+    seal_type: str
+    seal_type_label: str
+
+    @property
+    def subject(self) -> SealSubject:
+        return SealSubject(enterprise_name=self.enterprise_name, uscc=self.enterprise_uscc,
+                           seal_name=self.seal_name, seal_type_label=self.seal_type_label)
+
+    @property
+    def digest(self) -> str:
+        """Identifies the request's data: a repeat with the same data is a replay."""
+        data = {k: str(v) for k, v in asdict(self).items()}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _issued(certs: Certs, row: asyncpg.Record) -> dict[str, Any]:
+    return {"certificate_id": str(row["certificate_id"]), "serial_number": row["serial_number"],
+            "certificate_pem": row["certificate_pem"], "chain_pem": certs.authority.chain_pem,
+            "status": row["status"]}
+
+
+async def issue(certs: Certs, cmd: IssueSealCertificate) -> tuple[dict[str, Any], bool]:
+    """``(certificate, created)``; idempotent per seal (the same data answers the same)."""
+    subject = cmd.subject  # ValueError for empty / over-long names
+    async with certs.pool.acquire() as conn:
+        async with conn.transaction():
+            await lock_seal(conn, cmd.seal_id)
+            existing = await views.seal_certificate(conn, cmd.seal_id)
+            if existing is not None:
+                if existing["subject_digest"] != cmd.digest:
+                    raise SealCertificateConflict()
+                return _issued(certs, existing), False
+            certificate_id, now = uuid.uuid4(), certs.clock.now()
+            key_id, key = uuid.uuid4(), certs.keys.generate()
+            cert = certs.authority.issue_seal(key.public_key(), subject, new_serial(), now)
+            facts = IssuedCertificate(
+                certificate_id=certificate_id, key_id=key_id,
+                serial_number=serial_hex(cert.serial_number), subject=display_name(cert.subject),
+                issuer=display_name(cert.issuer), not_before=cert.not_valid_before_utc,
+                not_after=cert.not_valid_after_utc, fingerprint_sha256=fingerprint_sha256(cert),
+                pem=to_pem(cert),
+            )
+            await certs.record(conn, certificate_id, 0, create_seal_certificate(
+                facts, cmd.seal_id, cmd.enterprise_id, cmd.seal_name, cmd.seal_type,
+                cmd.digest, now))
+            await certs.keys.store_master_key(conn, key_id, str(certificate_id), key)
+            row = await views.by_id(conn, certificate_id)
+    assert row is not None
+    log.info("seal_certificate_issued", seal_id=str(cmd.seal_id),
+             serial_number=facts.serial_number)
+    return _issued(certs, row), True
+
+
+@dataclass(frozen=True)
+class SealSignature:
+    signature: bytes
+    serial_number: str
+    algorithm: str = DEFAULT_ALGORITHM
+
+
+async def sign(certs: Certs, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
+    """Sign, then confirm the certificate is still active before answering.
+
+    The confirming read is the moment the signature takes effect: a revocation committed
+    before it makes this call answer 409 (the signature is discarded); one committed after
+    it came after a signature that was already complete. So once a revocation has been
+    answered, no signature made after it is ever returned; in one round trip (plus one
+    on the seal's first use: which certificate and key it has never changes).
+    """
+    async with certs.pool.acquire() as conn:
+        ref = certs.seal_refs.get(seal_id)
+        if ref is None:
+            row = await views.seal_certificate(conn, seal_id)
+            if row is None:
+                raise SealCertificateNotFound()
+            if row["status"] == "revoked":
+                raise CertificateRevoked(row["serial_number"])
+            ref = SealRef(row["certificate_id"], row["key_id"], row["serial_number"])
+            certs.seal_refs.put(seal_id, ref)
+        key = await certs.keys.open_master_key(conn, ref.key_id, str(ref.certificate_id))
+        signature = sign_digest(key, digest)
+        status = await conn.fetchval("SELECT status FROM certificates WHERE certificate_id = $1",
+                                     ref.certificate_id)
+    if status != "active":
+        raise CertificateRevoked(ref.serial_number)
+    return SealSignature(signature, ref.serial_number)
+
+
+async def revoke(certs: Certs, seal_id: uuid.UUID, reason: str) -> dict[str, Any]:
+    async with certs.pool.acquire() as conn, conn.transaction():
+        row = await views.seal_certificate(conn, seal_id, lock="FOR UPDATE")
+        if row is None:
+            raise SealCertificateNotFound()
+        revoked_at = await revoke_certificate(certs, conn, row["certificate_id"], reason,
+                                              certs.clock.now())
+    log.info("seal_certificate_revoked", seal_id=str(seal_id), serial_number=row["serial_number"])
+    return {"serial_number": row["serial_number"], "revoked_at": views.rfc3339(revoked_at)}
+
+
+async def revoke_certificate(certs: Certs, conn: Conn, certificate_id: uuid.UUID,
+                             reason: str, now: datetime) -> datetime:
+    """Revoke (the caller holds the row lock) and re-issue the CRL in the same transaction.
+    Revoking again changes nothing and answers the first revocation time."""
+    cert = await certs.load(conn, certificate_id)
+    events = cert.revoke(reason, now)
+    if not events:
+        assert cert.revoked_at is not None
+        return cert.revoked_at
+    await certs.record(conn, certificate_id, cert.version, events)
+    await crl.reissue(certs, conn, "issuing", now)
+    return now
