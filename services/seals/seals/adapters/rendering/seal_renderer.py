@@ -214,7 +214,7 @@ def _arc_glyphs(
     room = 0.95 * step * (1 - 0.35 * height / inner_curve)
     width = min(0.7 * height, room)
     glyphs = []
-    for char, t in zip(text, params):
+    for char, t in zip(text, params, strict=True):
         centre = (a * math.sin(t), -b * math.cos(t))
         angle = math.degrees(math.atan2(b * math.sin(t), a * math.cos(t)))
         glyphs.append(Glyph(char, centre, height, width, angle, _WEIGHT))

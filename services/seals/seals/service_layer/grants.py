@@ -1,0 +1,110 @@
+"""印章授权: which natural persons may use a seal, and when.
+
+Changing or deleting a grant takes FOR UPDATE on the grant row first (and nothing else, so
+lock order stays seal-then-grant everywhere): it waits for every stamping transaction that
+holds the grant FOR SHARE, and once it commits no stamp can rely on the old window.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import asyncpg
+
+from shared.auth import Principal
+
+from ..adapters import repository as repo
+from ..adapters.repository import Conn
+from ..domain import errors, model
+from .common import Deps, append, cursor_position, load, operator
+from .seals import owned_seal
+
+
+async def list_grants(deps: Deps, principal: Principal, seal_id: uuid.UUID, *, limit: int,
+                      cursor: str | None) -> repo.Page[repo.GrantRow]:
+    op = await operator(deps, principal, manage=False)
+    await owned_seal(deps, op, seal_id)
+    async with deps.pool.acquire() as conn:
+        return await repo.list_grants(conn, seal_id, limit=limit, after=cursor_position(cursor))
+
+
+async def get_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID,
+                    grant_id: uuid.UUID) -> repo.GrantRow:
+    op = await operator(deps, principal, manage=False)
+    await owned_seal(deps, op, seal_id)
+    async with deps.pool.acquire() as conn:
+        row = await repo.get_grant(conn, grant_id)
+    if row is None or row.seal_id != seal_id or row.deleted:
+        raise errors.GrantNotFound()
+    return row
+
+
+async def add_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, *, name: str,
+                    id_type: str, id_number: str, valid_from: date,
+                    valid_to: date) -> repo.GrantRow:
+    """Authorize a registered natural person (name and ID number must match identity's)."""
+    op = await operator(deps, principal, manage=True)
+    window = model.Window(valid_from, valid_to)
+    today = deps.today()
+    if window.valid_to < today:
+        raise errors.InvalidWindow.already_over()
+    if (await owned_seal(deps, op, seal_id)).status != "active":
+        raise errors.SealRevoked()
+    person = await deps.persons.match(name, id_type, id_number)
+    grant_id = uuid.uuid4()
+    try:
+        async with deps.pool.acquire() as conn, conn.transaction():
+            # FOR SHARE: a revocation running now either finishes first (and we refuse) or
+            # waits for this grant, which it then makes unusable like any other.
+            seal = await repo.get_seal(conn, seal_id, lock="share")
+            assert seal is not None
+            event = model.grant_authorization(
+                grant_id=grant_id, seal=seal.aggregate(), person_id=person.person_id,
+                window=window, today=today, granted_by=op.principal_id, person_name=person.name,
+                id_number_masked=model.mask(id_number.strip().upper()))
+            await append(deps, conn, grant_id, "grant", 0, [event], op.principal_id)
+            row = await repo.get_grant(conn, grant_id)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "grants_one_live_per_person":
+            raise errors.GrantExists() from None
+        raise
+    assert row is not None
+    return row
+
+
+async def _locked_grant(deps: Deps, conn: Conn, seal_id: uuid.UUID,
+                        grant_id: uuid.UUID) -> model.Grant:
+    row = await repo.get_grant(conn, grant_id, lock="update")
+    if row is None or row.seal_id != seal_id or row.deleted:
+        raise errors.GrantNotFound()
+    grant = model.Grant.fold(await load(deps, conn, grant_id))
+    assert grant is not None
+    return grant
+
+
+async def change_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, grant_id: uuid.UUID,
+                       *, valid_from: date | None, valid_to: date | None) -> repo.GrantRow:
+    op = await operator(deps, principal, manage=True)
+    await owned_seal(deps, op, seal_id)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        grant = await _locked_grant(deps, conn, seal_id, grant_id)
+        seal = await repo.get_seal(conn, seal_id)
+        assert seal is not None
+        event = model.change_window(grant, seal=seal.aggregate(), valid_from=valid_from,
+                                    valid_to=valid_to)
+        if event is not None:
+            await append(deps, conn, grant_id, "grant", grant.version, [event], op.principal_id)
+        row = await repo.get_grant(conn, grant_id)
+    assert row is not None
+    return row
+
+
+async def delete_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID,
+                       grant_id: uuid.UUID) -> None:
+    op = await operator(deps, principal, manage=True)
+    await owned_seal(deps, op, seal_id)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        grant = await _locked_grant(deps, conn, seal_id, grant_id)
+        event = model.revoke_grant(grant, by=op.principal_id)
+        await append(deps, conn, grant_id, "grant", grant.version, [event], op.principal_id)

@@ -1,0 +1,146 @@
+"""The natural person's side: the enterprises that granted them seals, those seals, and the
+personal signature (个人电子签名).
+
+What a grantee sees: active seals with a live grant that is not over yet. A grant whose
+window has not started is shown as ``pending`` (not usable); revoked seals, deleted grants
+and expired grants do not appear at all. Only a grant whose window covers today (China
+date) is usable, and only usable seals are offered for stamping (``stamping.choices``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from shared.errors import ServiceUnavailable
+
+from ..adapters import repository as repo
+from ..adapters.images import sha256_hex
+from ..domain import errors, model
+from .common import Deps, append, load, rendered
+
+
+@dataclass(frozen=True)
+class GrantingEnterprise:
+    enterprise_id: uuid.UUID
+    name: str
+    seal_count: int
+    usable_seal_count: int
+
+
+async def my_enterprises(deps: Deps, person_id: uuid.UUID) -> list[GrantingEnterprise]:
+    today = deps.today()
+    async with deps.pool.acquire() as conn:
+        seals = await repo.granted_seals(conn, person_id, today)
+    out: dict[uuid.UUID, GrantingEnterprise] = {}
+    for s in seals:
+        eid = s.seal.enterprise_id
+        prev = out.get(eid, GrantingEnterprise(eid, s.enterprise_name, 0, 0))
+        usable = s.grant.window.covers(today)
+        out[eid] = GrantingEnterprise(eid, prev.name, prev.seal_count + 1,
+                                      prev.usable_seal_count + int(usable))
+    return list(out.values())
+
+
+async def my_seals(deps: Deps, person_id: uuid.UUID,
+                   enterprise_id: uuid.UUID) -> list[repo.GrantedSeal]:
+    async with deps.pool.acquire() as conn:
+        return await repo.granted_seals(conn, person_id, deps.today(), enterprise_id=enterprise_id)
+
+
+async def my_seal(deps: Deps, person_id: uuid.UUID, enterprise_id: uuid.UUID,
+                  seal_id: uuid.UUID) -> repo.GrantedSeal:
+    async with deps.pool.acquire() as conn:
+        found = await repo.granted_seals(conn, person_id, deps.today(),
+                                         enterprise_id=enterprise_id, seal_id=seal_id)
+    if not found:
+        raise errors.SealNotFound()
+    return found[0]
+
+
+async def my_seal_image(deps: Deps, person_id: uuid.UUID, enterprise_id: uuid.UUID,
+                        seal_id: uuid.UUID) -> tuple[bytes, str]:
+    await my_seal(deps, person_id, enterprise_id, seal_id)
+    async with deps.pool.acquire() as conn:
+        image = await repo.seal_image(conn, seal_id)
+    if image is None:
+        raise errors.SealNotFound()
+    return image
+
+
+# --- personal signature -------------------------------------------------------------------
+
+
+async def signature(deps: Deps, person_id: uuid.UUID) -> repo.SignatureRow:
+    async with deps.pool.acquire() as conn:
+        row = await repo.live_signature(conn, person_id)
+    if row is None:
+        raise errors.SignatureNotFound()
+    return row
+
+
+async def signature_image(deps: Deps, person_id: uuid.UUID) -> tuple[bytes, str]:
+    row = await signature(deps, person_id)
+    async with deps.pool.acquire() as conn:
+        image = await repo.signature_image(conn, row.signature_id)
+    if image is None:
+        raise errors.SignatureNotFound()
+    return image
+
+
+async def _registered_name(deps: Deps, person_id: uuid.UUID) -> str:
+    async with deps.pool.acquire() as conn:
+        name = await repo.person_name(conn, person_id)
+    if name:
+        return name
+    name = await deps.persons.person_name(person_id)
+    if not name:
+        raise ServiceUnavailable("your registration data is not available yet",
+                                 code="person_unknown", headers={"Retry-After": "1"})
+    async with deps.pool.acquire() as conn:
+        await repo.record_person(conn, person_id, name)
+    return name
+
+
+async def create_signature(deps: Deps, person_id: uuid.UUID, *, method: model.SignatureMethod,
+                           handwritten_png: bytes | None) -> repo.SignatureRow:
+    """One per person (409 signature_exists): a cleaned-up handwritten PNG, or the person's
+    registered name written in 楷体."""
+    async with deps.pool.acquire() as conn:
+        if await repo.live_signature(conn, person_id):
+            raise errors.SignatureExists()
+    if method == "handwritten":
+        assert handwritten_png is not None
+        png = await rendered(deps.images.handwritten_signature(handwritten_png), "image_png")
+    else:
+        png = await rendered(deps.images.generated_signature(
+            await _registered_name(deps, person_id)), "name")
+    signature_id = uuid.uuid4()
+    digest = sha256_hex(png)
+    try:
+        async with deps.pool.acquire() as conn, conn.transaction():
+            event = model.create_signature(signature_id=signature_id, person_id=person_id,
+                                           method=method, image_sha256=digest)
+            await append(deps, conn, signature_id, "signature", 0, [event], person_id)
+            await repo.insert_signature_image(conn, signature_id, png, digest)
+            row = await repo.live_signature(conn, person_id)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "signatures_one_per_person":
+            raise errors.SignatureExists() from None
+        raise
+    assert row is not None
+    return row
+
+
+async def delete_signature(deps: Deps, person_id: uuid.UUID) -> None:
+    async with deps.pool.acquire() as conn, conn.transaction():
+        row = await repo.live_signature(conn, person_id, lock="update")
+        if row is None:
+            raise errors.SignatureNotFound()
+        sig = model.Signature.fold(await load(deps, conn, row.signature_id))
+        assert sig is not None
+        event = model.delete_signature(sig)
+        await append(deps, conn, row.signature_id, "signature", sig.version, [event], person_id)
+        await repo.delete_signature_image(conn, row.signature_id)

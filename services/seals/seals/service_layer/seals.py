@@ -1,0 +1,251 @@
+"""我的印章: the seal types, previews, applying for a seal, listing, revoking (作废)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from shared.auth import Principal
+from shared.errors import EsealError
+from shared.logging import get_logger
+
+from ..adapters import repository as repo
+from ..adapters.images import sha256_hex
+from ..adapters.ports import EnterpriseInfo, SealCertificate, SealCertificateRequest
+from ..adapters.remote import CERT_REVOCATION_REASON
+from ..adapters.rendering import SEAL_TYPES, RenderError, SealType, default_seal_name, seal_type
+from ..adapters.rendering.seal_renderer import normalize_name
+from ..domain import errors, model
+from ..domain.access import Operator, enterprise_of
+from .common import Deps, append, cursor_position, enterprise_info, image_problem, load, operator, rendered
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SealTypeView:
+    kind: SealType
+    default_name: str | None
+
+
+async def seal_types(deps: Deps, principal: Principal | None) -> list[SealTypeView]:
+    """The catalogue; with the caller's enterprise, the name each type would get by default."""
+    info = None
+    if principal is not None and principal.acts_for_enterprise:
+        try:
+            info = await enterprise_info(deps, enterprise_of(principal))
+        except EsealError as err:  # the catalogue is still worth answering without defaults
+            log.warning("default_names_unavailable", problem_code=err.code)
+    return [SealTypeView(kind, _default_name(kind, info) if info else None)
+            for kind in SEAL_TYPES.values()]
+
+
+def _default_name(kind: SealType, info: EnterpriseInfo) -> str | None:
+    try:
+        return default_seal_name(info.name, kind.code,
+                                 legal_representative=info.legal_representative_name)
+    except RenderError:
+        return None
+
+
+def _kind(type_code: str) -> SealType:
+    try:
+        return seal_type(type_code)
+    except RenderError as err:
+        raise image_problem(err, "type") from None
+
+
+def seal_name(kind: SealType, requested: str | None, info: EnterpriseInfo) -> str:
+    """The name a seal gets: as asked (or the default), normalized.
+
+    A legal representative's seal (法定代表人名章) carries the legal representative's own
+    name: any other name is refused (422 legal_representative_mismatch).
+    """
+    try:
+        if kind.shape == "square":
+            legal = normalize_name(info.legal_representative_name)
+            if requested is not None and normalize_name(requested) != legal:
+                raise errors.LegalRepresentativeMismatch()
+            return legal
+        if requested is None:
+            return normalize_name(default_seal_name(info.name, kind.code))
+        return normalize_name(requested)
+    except RenderError as err:
+        raise image_problem(err, "name") from None
+
+
+async def _image(deps: Deps, kind: SealType, name: str, info: EnterpriseInfo) -> bytes:
+    uscc = info.uscc if kind.shape == "oval" else None
+    return await rendered(deps.images.seal(kind.code, name, uscc), "name")
+
+
+async def preview(deps: Deps, principal: Principal, type_code: str, name: str | None) -> bytes:
+    """The image a seal would get; nothing is created."""
+    op = await operator(deps, principal, manage=False)
+    kind = _kind(type_code)
+    info = await enterprise_info(deps, op.enterprise_id)
+    return await _image(deps, kind, seal_name(kind, name, info), info)
+
+
+def _type_lock_key(enterprise_id: uuid.UUID, type_code: str) -> int:
+    digest = hashlib.sha256(f"seal-type:{enterprise_id}:{type_code}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def issue(deps: Deps, principal: Principal, type_code: str, name: str | None,
+                face_token: str) -> repo.SealRow:
+    """生成印章. Checks in order of cost: permission, input, certificate, type free; then the
+    face token is used up and, under a per-(enterprise, type) lock, the seal certificate is
+    made and the seal recorded. The unique index on active seals is the final arbiter."""
+    op = await operator(deps, principal, manage=True)
+    kind = _kind(type_code)
+    info = await enterprise_info(deps, op.enterprise_id)
+    final_name = seal_name(kind, name, info)
+    png = await _image(deps, kind, final_name, info)
+    if await deps.ca.certificate_status(principal.id) not in ("active", "locked"):
+        raise errors.CertificateRequired()
+    async with deps.pool.acquire() as conn:
+        if await repo.active_seal_of_type(conn, op.enterprise_id, kind.code):
+            raise errors.SealTypeTaken(kind.code)
+    await deps.face.consume(face_token, principal.id, "issue_seal")
+    return await _record_new_seal(deps, op, kind, final_name, png, info)
+
+
+async def _record_new_seal(deps: Deps, op: Operator, kind: SealType, name: str, png: bytes,
+                           info: EnterpriseInfo) -> repo.SealRow:
+    seal_id = uuid.uuid4()
+    certificate: SealCertificate | None = None
+    try:
+        async with deps.pool.acquire() as conn, conn.transaction():
+            # Concurrent applications for one type queue here; the loser sees the winner's
+            # seal and leaves before a certificate is made for nothing.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)",
+                               _type_lock_key(op.enterprise_id, kind.code))
+            if await repo.active_seal_of_type(conn, op.enterprise_id, kind.code):
+                raise errors.SealTypeTaken(kind.code)
+            certificate = await deps.ca.issue_seal_certificate(SealCertificateRequest(
+                seal_id=seal_id, enterprise_id=op.enterprise_id, enterprise_name=info.name,
+                enterprise_uscc=info.uscc, seal_name=name, seal_type=kind.code,
+                seal_type_label=kind.label))
+            digest = sha256_hex(png)
+            event = model.issue_seal(seal_id=seal_id, enterprise_id=op.enterprise_id,
+                                     type_code=kind.code, name=name, image_sha256=digest,
+                                     certificate_serial=certificate.serial_number,
+                                     issued_by=op.principal_id)
+            await append(deps, conn, seal_id, "seal", 0, [event], op.principal_id)
+            await repo.insert_seal_blobs(conn, seal_id, png, digest, certificate)
+            row = await repo.get_seal(conn, seal_id)
+    except asyncpg.UniqueViolationError as exc:
+        await _orphaned(deps, seal_id, certificate)
+        if exc.constraint_name == "seals_one_active_per_type":
+            raise errors.SealTypeTaken(kind.code) from None
+        raise
+    except BaseException:
+        await _orphaned(deps, seal_id, certificate)
+        raise
+    assert row is not None
+    log.info("seal_issued", seal_id=str(seal_id), enterprise_id=str(op.enterprise_id),
+             type=kind.code, by=str(op.principal_id))
+    return row
+
+
+async def _orphaned(deps: Deps, seal_id: uuid.UUID, certificate: SealCertificate | None) -> None:
+    """A seal certificate was made but the seal was not recorded: have it revoked."""
+    if certificate is None:
+        return
+    log.warning("seal_certificate_orphaned", seal_id=str(seal_id))
+    async with deps.pool.acquire() as conn:
+        await repo.add_pending_revocation(conn, seal_id, CERT_REVOCATION_REASON)
+    deps.spawn(revoke_certificate(deps, seal_id))
+
+
+async def owned_seal(deps: Deps, op: Operator, seal_id: uuid.UUID) -> repo.SealRow:
+    """The seal if it belongs to the operator's enterprise; another's is a plain 404."""
+    async with deps.pool.acquire() as conn:
+        row = await repo.get_seal(conn, seal_id)
+    if row is None or row.enterprise_id != op.enterprise_id:
+        raise errors.SealNotFound()
+    return row
+
+
+async def list_seals(deps: Deps, principal: Principal, *, limit: int,
+                     cursor: str | None) -> repo.Page[repo.SealRow]:
+    op = await operator(deps, principal, manage=False)
+    after = cursor_position(cursor)
+    async with deps.pool.acquire() as conn:
+        return await repo.list_seals(conn, op.enterprise_id, limit=limit, after=after)
+
+
+async def get_seal(deps: Deps, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
+    op = await operator(deps, principal, manage=False)
+    return await owned_seal(deps, op, seal_id)
+
+
+async def seal_image(deps: Deps, principal: Principal, seal_id: uuid.UUID) -> tuple[bytes, str]:
+    await get_seal(deps, principal, seal_id)
+    return await image_of(deps, seal_id)
+
+
+async def image_of(deps: Deps, seal_id: uuid.UUID) -> tuple[bytes, str]:
+    async with deps.pool.acquire() as conn:
+        image = await repo.seal_image(conn, seal_id)
+    if image is None:
+        raise errors.SealNotFound()
+    return image
+
+
+async def revoke(deps: Deps, principal: Principal, seal_id: uuid.UUID, face_token: str,
+                 reason: str) -> repo.SealRow:
+    """作废. Takes FOR UPDATE on the seal row: it waits for every stamping transaction that
+    holds the row FOR SHARE, and once it commits no stamp can rely on the seal any more.
+    The seal certificate is revoked in certs right after (and retried until certs confirms)."""
+    op = await operator(deps, principal, manage=True)
+    current = await owned_seal(deps, op, seal_id)
+    if current.status != "active":
+        raise errors.SealRevoked()
+    await deps.face.consume(face_token, principal.id, "revoke_seal")
+    async with deps.pool.acquire() as conn, conn.transaction():
+        await repo.get_seal(conn, seal_id, lock="update")
+        seal = model.Seal.fold(await load(deps, conn, seal_id))
+        assert seal is not None
+        event = model.revoke_seal(seal, by=op.principal_id, at=deps.now(), reason=reason)
+        await append(deps, conn, seal_id, "seal", seal.version, [event], op.principal_id)
+        await repo.add_pending_revocation(conn, seal_id, CERT_REVOCATION_REASON)
+        row = await repo.get_seal(conn, seal_id)
+    log.info("seal_revoked", seal_id=str(seal_id), by=str(op.principal_id))
+    await revoke_certificate(deps, seal_id)
+    assert row is not None
+    return row
+
+
+async def revoke_certificate(deps: Deps, seal_id: uuid.UUID) -> bool:
+    """One attempt at a pending certificate revocation; True when certs confirmed it."""
+    try:
+        await deps.ca.revoke_seal_certificate(seal_id, CERT_REVOCATION_REASON)
+    except EsealError as err:
+        log.warning("seal_certificate_revocation_failed", seal_id=str(seal_id), problem_code=err.code)
+        async with deps.pool.acquire() as conn:
+            await repo.postpone_pending_revocation(conn, seal_id, f"{err.code}: {err.detail}")
+        return False
+    async with deps.pool.acquire() as conn:
+        await repo.done_pending_revocation(conn, seal_id)
+    return True
+
+
+async def retry_pending_revocations(deps: Deps, limit: int = 50) -> int:
+    """Revoke certificates still pending (after a certs outage); returns how many succeeded."""
+    done = 0
+    async with deps.pool.acquire() as conn, conn.transaction():
+        due = await repo.due_pending_revocations(conn, limit)
+        for seal_id, reason in due:
+            try:
+                await deps.ca.revoke_seal_certificate(seal_id, reason)
+            except EsealError as err:
+                await repo.postpone_pending_revocation(conn, seal_id, f"{err.code}: {err.detail}")
+                continue
+            await repo.done_pending_revocation(conn, seal_id)
+            done += 1
+    return done

@@ -1,0 +1,108 @@
+"""What stamping asks seals (docs/INTERNAL_API.md): the authoritative stamping decision.
+
+``stamp_signature`` checks and signs in ONE transaction that holds FOR SHARE locks on the
+seal row and on the person's grant row, and only answers after it commits. Revoking the
+seal, deleting the grant or changing its window take FOR UPDATE on the same rows, so:
+
+* a revocation/deletion/shortening that starts while a signature is being made waits for it
+  to finish (that signature relied on a state that was still true when it was made);
+* a signature that starts while such a change is in progress waits for the change to
+  commit, then re-reads the row (PostgreSQL re-checks a locked row's newest version) and
+  is refused.
+
+So once a change has been answered, no signature relying on the old state can be made.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from shared.errors import EsealError, ValidationFailed
+
+from ..adapters import repository as repo
+from ..adapters.ports import SealCertificate, SealSignature
+from ..adapters.rendering import SEAL_TYPES
+from ..domain import errors, model
+from .common import Deps
+
+DIGEST_BYTES = 32  # SHA-256, as ecdsa-p256-sha256 signs
+
+
+@dataclass(frozen=True)
+class StampSignature:
+    signature: SealSignature
+    certificate: SealCertificate
+    seal: repo.SealRow
+    enterprise_name: str
+    enterprise_uscc: str
+
+    @property
+    def type_label(self) -> str:
+        kind = SEAL_TYPES.get(self.seal.type)
+        return kind.label if kind else self.seal.type
+
+
+async def stamp_signature(deps: Deps, seal_id: uuid.UUID, *, person_id: uuid.UUID,
+                          enterprise_id: uuid.UUID, digest: bytes) -> StampSignature:
+    if len(digest) != DIGEST_BYTES:
+        raise ValidationFailed.field("digest_b64", f"must be a {DIGEST_BYTES}-byte SHA-256 digest")
+    async with deps.pool.acquire() as conn, conn.transaction():
+        seal = await repo.get_seal(conn, seal_id, lock="share")
+        grant = await repo.live_grant(conn, seal_id, person_id, lock="share") if seal else None
+        model.check_stamp(seal.aggregate() if seal else None,
+                          grant.aggregate() if grant else None,
+                          enterprise_id=enterprise_id, today=deps.today())
+        assert seal is not None
+        try:
+            signature = await deps.ca.sign(seal_id, digest)
+        except EsealError as err:
+            if err.code == "certificate_revoked":
+                raise errors.SealRevoked() from None
+            raise
+        certificate = await repo.seal_certificate(conn, seal_id)
+        info = await repo.enterprise(conn, enterprise_id)
+    assert certificate is not None
+    return StampSignature(signature, certificate, seal, info.name if info else "",
+                          info.uscc if info else "")
+
+
+@dataclass(frozen=True)
+class Choice:
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+    seals: list[repo.SealRow]
+
+
+async def choices(deps: Deps, person_id: uuid.UUID) -> list[Choice]:
+    """The seals a person may stamp with now, by enterprise."""
+    async with deps.pool.acquire() as conn:
+        usable = await repo.granted_seals(conn, person_id, deps.today(), usable_only=True)
+    out: dict[uuid.UUID, Choice] = {}
+    for g in usable:
+        eid = g.seal.enterprise_id
+        out.setdefault(eid, Choice(eid, g.enterprise_name, [])).seals.append(g.seal)
+    return list(out.values())
+
+
+@dataclass(frozen=True)
+class SealRecord:
+    seal: repo.SealRow
+    enterprise_name: str
+    enterprise_uscc: str
+    certificate: SealCertificate | None
+
+
+async def seal_record(deps: Deps, seal_id: uuid.UUID) -> SealRecord:
+    async with deps.pool.acquire() as conn:
+        seal = await repo.get_seal(conn, seal_id)
+        if seal is None:
+            raise errors.SealNotFound()
+        info = await repo.enterprise(conn, seal.enterprise_id)
+        certificate = await repo.seal_certificate(conn, seal_id)
+    return SealRecord(seal, info.name if info else "", info.uscc if info else "", certificate)
+
+
+async def enterprise_seals(deps: Deps, enterprise_id: uuid.UUID) -> list[repo.SealRow]:
+    async with deps.pool.acquire() as conn:
+        return await repo.enterprise_seals(conn, enterprise_id)
