@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
+import asyncpg
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -20,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import to_json
 
 from . import context
-from .errors import BadRequest, EsealError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from .errors import (BadRequest, EsealError, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType,
+                     ValidationFailed)
 from .logging import get_logger
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -126,6 +128,13 @@ async def _with_problems(request: web.Request, handler: Callable[[web.Request], 
         if err.status >= 500:
             log.warning("request_failed", code=err.code, detail=err.detail)
         return problem_response(err)
+    except (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError,
+            asyncpg.ConnectionDoesNotExistError, ConnectionRefusedError) as exc:
+        # The database is overloaded or restarting: a retryable 503, not a bug.
+        log.warning("database_unavailable", error=repr(exc)[:200])
+        return problem_response(ServiceUnavailable("the database is temporarily unavailable",
+                                                   code="database_unavailable",
+                                                   headers={"Retry-After": "1"}))
     except web.HTTPRequestEntityTooLarge:
         return problem_response(PayloadTooLarge("the request body is too large"))
     except web.HTTPException as exc:
