@@ -6,6 +6,7 @@ per file, under a cluster-wide advisory lock so two processes starting together 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -105,7 +106,9 @@ async def migrate(dsn: str, service_migrations: Path | None) -> list[str]:
             applied_now.append(name)
             log.info("migration_applied", migration=name)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+        # Closing the session releases the lock too; unlocking first just frees it sooner.
+        with contextlib.suppress(Exception):
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
         await conn.close()
     return applied_now
 
