@@ -7,7 +7,7 @@ empty     :=
 space     := $(empty) $(empty)
 export PYTHONPATH := $(CURDIR):$(subst $(space),:,$(addprefix $(CURDIR)/services/,$(SERVICES)))
 
-.PHONY: run test bench venv system lint typecheck clean
+.PHONY: run test bench venv system web lint typecheck clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,13 +17,32 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
+# The web pages (H5 client /app/, demo /demo/, verification /verify/): rebuilt only when
+# their sources or dependencies change; the gateway serves web/dist.
+WEB_SRC := $(shell find web/src web/app web/demo web/verify -type f 2>/dev/null) \
+           web/vite.config.js web/package.json web/package-lock.json
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+	  || { echo "eseal: building web/ needs Node.js >= 20.19 with npm (found: $$(node --version 2>/dev/null || echo none))" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/.built: web/node_modules/.installed $(WEB_SRC)
+	cd web && npm run build
+	touch $@
+
+web: web/dist/.built
+
 system:
 	./scripts/ensure-system.sh
 
-run: venv system
+run: venv system web
 	$(BIN)/python -m devstack
 
-test: venv system
+# The browser tests (tests/browser) need the built pages and Debian's chromium.
+test: export ESEAL_WITH_BROWSER := 1
+test: venv system web
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: venv system
@@ -36,4 +55,4 @@ typecheck: venv
 	$(BIN)/mypy shared
 
 clean:
-	rm -rf $(VENV) .pytest_cache .run
+	rm -rf $(VENV) .pytest_cache .run web/dist web/node_modules

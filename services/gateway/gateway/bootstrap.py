@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import ClassVar
 
 import aiohttp
@@ -16,8 +17,10 @@ from shared.settings import ServiceSettings
 
 from .cors import ALLOWED_ORIGINS, add_cors_headers, cors
 from .limits import LIMITER, TRUST_FORWARDED, RateLimiter, default_rules, rate_limit
+from .openapi import serve_document
 from .proxy import GATEWAY_SETTINGS, GW_VERIFIER, REVOCATIONS, UPSTREAM, forward
 from .revocations import RevocationFeed, RevocationList
+from .static import setup_static
 
 log = get_logger(__name__)
 FEED = web.AppKey("revocation_feed", RevocationFeed)
@@ -31,6 +34,7 @@ class GatewaySettings(ServiceSettings):
     cors_origins: str = "http://127.0.0.1:8080,http://localhost:8080"
     rate_limit_scale: float = 1.0
     trust_forwarded: bool = False  # true only behind a proxy that sets X-Forwarded-For
+    web_dist: Path | None = None  # the web pages' build; default: web/dist of this checkout
 
 
 def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
@@ -64,7 +68,9 @@ def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
         await app[UPSTREAM].close()
 
     app.cleanup_ctx.append(upstream)
+    app.router.add_get("/api/v1/openapi.json", serve_document)  # before the proxy's catch-all
     app.router.add_route("*", "/api/v1/{tail:.*}", forward)
+    setup_static(app, settings.web_dist)
     return app
 
 

@@ -1,0 +1,62 @@
+// The one HTTP helper of the three pages: JSON in, JSON (or a Blob) out, and every
+// application/problem+json answer turned into an ApiError carrying its stable `code`.
+
+export const API = '/api/v1'
+
+export class ApiError extends Error {
+  constructor(status, problem = {}) {
+    super(problem.detail || problem.title || `HTTP ${status}`)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = problem.code || (status === 0 ? 'network_error' : `http_${status}`)
+    this.detail = problem.detail || ''
+    this.errors = Array.isArray(problem.errors) ? problem.errors : []
+    this.problem = problem
+  }
+}
+
+async function problemOf(res) {
+  const type = res.headers.get('Content-Type') || ''
+  if (type.includes('json')) {
+    try {
+      return await res.json()
+    } catch {
+      return {}
+    }
+  }
+  const text = await res.text().catch(() => '')
+  return { detail: text.slice(0, 200) }
+}
+
+/**
+ * Send one request. `json` is sent as JSON, `form` (FormData/URLSearchParams) as is.
+ * `as`: 'json' (default), 'blob', 'text' or 'response' (the raw Response, for streams).
+ */
+export async function send(method, path, { json, form, headers = {}, as = 'json', signal } = {}) {
+  const init = { method, headers: { ...headers }, signal, credentials: 'same-origin' }
+  if (json !== undefined) {
+    init.headers['Content-Type'] = 'application/json'
+    init.body = JSON.stringify(json)
+  } else if (form !== undefined) {
+    init.body = form
+  }
+  let res
+  try {
+    res = await fetch(path.startsWith('http') || path.startsWith('/') ? path : `${API}/${path}`, init)
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err
+    throw new ApiError(0, { detail: String(err?.message || err) })
+  }
+  if (!res.ok) throw new ApiError(res.status, await problemOf(res))
+  if (as === 'response') return res
+  if (res.status === 204) return null
+  if (as === 'blob') return res.blob()
+  if (as === 'text') return res.text()
+  const type = res.headers.get('Content-Type') || ''
+  return type.includes('json') ? res.json() : null
+}
+
+/** Path helper: api`seals/${id}/grants` with every interpolation URI-encoded. */
+export function api(strings, ...values) {
+  return API + '/' + strings.reduce((acc, s, i) => acc + s + (i < values.length ? encodeURIComponent(values[i]) : ''), '')
+}
