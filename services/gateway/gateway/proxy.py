@@ -90,9 +90,12 @@ async def forward(request: web.Request) -> web.StreamResponse:
             if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id":
                 resp.headers.add(k, v)
         await resp.prepare(request)
-        async for chunk in upstream.content.iter_any():
-            await resp.write(chunk)
-        await resp.write_eof()
+        try:
+            async for chunk in upstream.content.iter_any():
+                await resp.write(chunk)
+            await resp.write_eof()
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+            pass  # the client left (e.g. closed a message stream): nothing to answer
         return resp
     finally:
         upstream.release()
