@@ -133,6 +133,38 @@ async def drop_databases(prefix: str, pg_url: str = "postgresql://postgres@127.0
         await drop_database(pg_url, prefix + s)
 
 
+def demo_client(config: StackConfig) -> dict[str, str] | None:
+    """The demo relying system's credentials: created once, reused while they still work."""
+    import base64
+    import json
+
+    path = ROOT / ".run" / "demo-client.json"
+    if path.exists():
+        client = json.loads(path.read_text(encoding="utf-8"))
+        basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+        req = urllib.request.Request(config.url("gateway") + "/api/v1/oauth/token",
+                                     data=b"grant_type=client_credentials", method="POST",
+                                     headers={"Authorization": f"Basic {basic}",
+                                              "Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                if r.status == 200:
+                    return dict(client)
+        except OSError:
+            pass  # unknown to this database (it was reset): make a new one
+    out = subprocess.run([sys.executable, "-m", "stamping", "create-client", "--name", "演示业务系统",
+                          "--json"], cwd=ROOT, env=config.environment("stamping"),
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"eseal: could not create the demo client: {out.stderr.strip()[-300:]}", flush=True)
+        return None
+    client = json.loads(out.stdout.strip().splitlines()[-1])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(client, ensure_ascii=False), encoding="utf-8")
+    path.chmod(0o600)
+    return dict(client)
+
+
 def main() -> None:
     config = StackConfig()
     stack = Stack(config)
@@ -141,7 +173,12 @@ def main() -> None:
     stack.start()
     try:
         stack.wait_ready()
-        print(f"\neseal is up: {config.url('gateway')}/api/v1  (web client: {config.url('gateway')}/app/)"
+        gw = config.url("gateway")
+        client = demo_client(config)
+        demo = (f"{gw}/demo/?client_id={client['client_id']}&client_secret={client['client_secret']}"
+                if client else f"{gw}/demo/")
+        print(f"\neseal is up: {gw}\n  API:        {gw}/api/v1  (OpenAPI: {gw}/api/v1/openapi.json)"
+              f"\n  H5 client:  {gw}/app/\n  demo:       {demo}\n  verify:     {gw}/verify/"
               "\nPress Ctrl-C to stop.\n", flush=True)
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(0.5)
