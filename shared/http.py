@@ -61,7 +61,35 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     return out
 
 
+def unstorable_text(data: Any) -> tuple[str, str] | None:
+    """The first string (key or value, at any depth) that PostgreSQL cannot store as text or
+    jsonb, with its dotted path: a NUL character, or a lone surrogate (not UTF-8 encodable)."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path or "body", "contains a NUL character"
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return path or "body", "is not valid Unicode text"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                stack += [(where, key), (where, item)]
+        elif isinstance(value, list):
+            stack += [(f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value)]
+    return None
+
+
+def _refuse_unstorable_text(data: Any) -> None:
+    if (found := unstorable_text(data)) is not None:
+        raise ValidationFailed.field(*found, code="invalid_text")
+
+
 def validate(model: type[M], data: Any) -> M:
+    _refuse_unstorable_text(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -77,9 +105,11 @@ async def read_json(request: web.Request) -> Any:
         raise UnsupportedMediaType("expected application/json")
     raw = await request.read()
     try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nesting too deep to decode
         raise BadRequest("the body is not valid JSON", code="invalid_json") from None
+    _refuse_unstorable_text(data)
+    return data
 
 
 async def parse_json(request: web.Request, model: type[M]) -> M:
@@ -211,19 +241,22 @@ def path_uuid(request: web.Request, name: str) -> uuid.UUID:
 def documented(*, summary: str, tags: tuple[str, ...] = (), body: type[BaseModel] | None = None,
                query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
                responses: dict[int, str] | None = None, auth: str = "user",
-               content_type: str | None = None) -> Callable[[Any], Any]:
+               content_type: str | None = None,
+               bodies: dict[str, type[BaseModel] | None] | None = None) -> Callable[[Any], Any]:
     """Attach OpenAPI facts to a handler; the gateway's generator reads them.
 
     ``auth`` is ``user`` (bearer access token), ``client`` (relying system), ``basic``
     (client credentials) or ``public``. ``content_type`` documents non-JSON bodies
-    (``multipart/form-data``) or non-JSON answers (``image/png``).
+    (``multipart/form-data``) or non-JSON answers (``image/png``). ``bodies`` documents an
+    operation that takes more than one kind of body: content type → model of its fields
+    (``None``: the raw bytes of that type, e.g. ``application/pdf``).
     """
 
     def attach(handler: Any) -> Any:
         handler.__openapi__ = {
             "summary": summary, "tags": list(tags), "body": body, "query": query,
             "response": response, "responses": dict(responses or {}), "auth": auth,
-            "content_type": content_type,
+            "content_type": content_type, "bodies": dict(bodies or {}),
         }
         return handler
 
