@@ -8,6 +8,8 @@
 # A per-service image can bake the default in: --build-arg ESEAL_SERVICE=seals.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+# Vite 7 needs Node.js >= 20.19 (web/package.json "engines").
+ARG NODE_IMAGE=node:22-slim
 
 # ---------------------------------------------------------------------------------------
 # builder: resolve and build every dependency into a virtualenv. Compilers stay here, so
@@ -30,16 +32,19 @@ COPY requirements.txt /tmp/requirements.txt
 RUN pip install -r /tmp/requirements.txt
 
 # ---------------------------------------------------------------------------------------
-# web client (Vue/Vite): NOT YET. When web/ exists, add a stage here, e.g.
-#   FROM node:20-slim AS web
-#   WORKDIR /web
-#   COPY web/package.json web/package-lock.json ./
-#   RUN npm ci
-#   COPY web/ ./
-#   RUN npm run build
-# and in the runtime stage below, at the marked place:
-#   COPY --from=web /web/dist /app/web/dist
+# web: the Vue/Vite pages (H5 client /app/, demo /demo/, verification /verify/) built into
+# /web/dist. Node and node_modules stay in this stage; only dist/ reaches the runtime.
 # ---------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS web
+
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
+
+WORKDIR /web
+# Dependencies first: this layer is reused until package*.json change.
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
 
 # ---------------------------------------------------------------------------------------
 # runtime
@@ -70,11 +75,15 @@ WORKDIR /app
 COPY shared/ /app/shared/
 COPY services/ /app/services/
 COPY deploy/docker/healthcheck.py /usr/local/bin/eseal-healthcheck
-# --- web client goes here (see the "web client" block above) ---
 
 # Byte-compile at build time: the root filesystem is read-only in Kubernetes.
 RUN chmod 0755 /usr/local/bin/eseal-healthcheck \
  && python -m compileall -q /app/shared /app/services
+
+# The web pages, after the Python layers (they change more often). The gateway serves
+# /app/web/dist: static.py's default is web/dist three levels above gateway/static.py,
+# i.e. under WORKDIR /app (ESEAL_WEB_DIST overrides it).
+COPY --from=web /web/dist /app/web/dist
 
 # Last, so that images built for different services share every layer above.
 ARG ESEAL_SERVICE=""

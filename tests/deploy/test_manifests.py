@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
 import json
 import re
 import runpy
@@ -40,11 +41,26 @@ SECRET_KEYS = {
     "ESEAL_KEYED_HASH_SECRET",
     "ESEAL_PG_URL",
     "ESEAL_AMQP_URL",
+    "ESEAL_SMS_API_KEY",
+    "ESEAL_STAMPING_CLIENT_TOKEN_SECRET",
 }
-# Values that must come from the operator, never from the repository.
-COMPOSE_SECRET_VARS = {"ESEAL_INTERNAL_SECRET", "ESEAL_MASTER_KEY", "ESEAL_KEYED_HASH_SECRET"}
-# Key material goes only where keys are wrapped/unwrapped or person keys are derived.
-KEY_HOLDERS = {"ESEAL_MASTER_KEY": {"certs", "identity"}, "ESEAL_KEYED_HASH_SECRET": {"identity"}}
+# Values that must come from the operator, never from the repository. (ESEAL_SMS_API_KEY
+# is not among them: compose uses the sandbox SMS adapter, which needs no key.)
+COMPOSE_SECRET_VARS = {
+    "ESEAL_INTERNAL_SECRET",
+    "ESEAL_MASTER_KEY",
+    "ESEAL_KEYED_HASH_SECRET",
+    # An empty value would be used as an empty HMAC key (pydantic keeps "" as a value).
+    "ESEAL_STAMPING_CLIENT_TOKEN_SECRET",
+}
+# Key material goes only where keys are wrapped/unwrapped, person keys are derived, SMS is
+# sent, or client tokens are signed.
+KEY_HOLDERS = {
+    "ESEAL_MASTER_KEY": {"certs", "identity"},
+    "ESEAL_KEYED_HASH_SECRET": {"identity"},
+    "ESEAL_SMS_API_KEY": {"certs"},
+    "ESEAL_STAMPING_CLIENT_TOKEN_SECRET": {"stamping"},
+}
 PLACEHOLDER = "CHANGE_ME"
 # The oldest Kubernetes the manifests target (also the oldest schema set any allowed
 # kubernetes-validate ships, see requirements-dev.txt), and the newest one installed.
@@ -472,6 +488,116 @@ def test_secret_template_has_only_placeholders() -> None:
         assert re.fullmatch(rf"([a-z]+://)?({PLACEHOLDER}|[:@/.0-9])*", value), f"{key}: {value}"
 
 
+# --------------------------------------------------------------------------- settings
+
+# Where each service's pydantic-settings class lives (fields are read as ESEAL_<FIELD>).
+SETTINGS_CLASSES = {
+    "identity": ("identity.config", "IdentitySettings"),
+    "agents": ("agents.bootstrap", "AgentsSettings"),
+    "certs": ("certs.bootstrap", "CertsSettings"),
+    "seals": ("seals.bootstrap", "SealsSettings"),
+    "stamping": ("stamping.config", "StampingSettings"),
+    "notify": ("notify.config", "NotifySettings"),
+    "gateway": ("gateway.bootstrap", "GatewaySettings"),
+}
+# Read by the image's entrypoint, not by the settings.
+NOT_A_SETTING = {"ESEAL_SERVICE"}
+
+
+def settings_class(service: str) -> Any:
+    module, name = SETTINGS_CLASSES[service]
+    return getattr(importlib.import_module(module), name)
+
+
+def k8s_env_values(service: str) -> dict[str, str]:
+    """What the service's container gets in Kubernetes; secrets as a dummy non-empty value."""
+    container = main_container(objects("Deployment")[service])
+    values = {}
+    configmaps = objects("ConfigMap")
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            values.update(configmaps[source["configMapRef"]["name"]]["data"])
+    for entry in container.get("env", []):
+        values[entry["name"]] = entry.get("value", "secret-from-the-cluster")
+    values["ESEAL_MASTER_KEY"] = "A" * 43 + "="  # valid base64 of 32 bytes, if the service reads it
+    return {k: v for k, v in values.items() if k in env_names(container)}
+
+
+def load_settings(service: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    import os
+
+    for name in [n for n in os.environ if n.startswith("ESEAL_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return settings_class(service)()
+
+
+@pytest.mark.parametrize("service", sorted(APP_SERVICES))
+def test_every_env_name_is_a_setting_of_its_service(service: str) -> None:
+    # The settings ignore unknown ESEAL_* variables, so a misspelt name would go unnoticed.
+    fields = {f"ESEAL_{name.upper()}" for name in settings_class(service).model_fields}
+    names = env_names(main_container(objects("Deployment")[service])) - NOT_A_SETTING
+    assert not names - fields, f"{service}: not settings of the service: {sorted(names - fields)}"
+    compose_names = set(compose_env(service)) - NOT_A_SETTING
+    assert not compose_names - fields, sorted(compose_names - fields)
+
+
+@pytest.mark.parametrize("service", sorted(APP_SERVICES))
+def test_k8s_values_parse_as_production_settings(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(service, k8s_env_values(service), monkeypatch)
+    assert settings.is_production
+    assert settings.listen_port == conventions_ports()[service]
+
+
+def test_k8s_providers_are_ones_production_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents.adapters.realname import realname_verifier
+    from identity.adapters.face_provider import face_provider
+
+    identity = load_settings("identity", k8s_env_values("identity"), monkeypatch)
+    face_provider(identity.face_provider, identity.env)  # the sandbox one would raise
+    agents = load_settings("agents", k8s_env_values("agents"), monkeypatch)
+    realname_verifier(agents.realname_provider, agents.env, "")
+
+    certs = load_settings("certs", k8s_env_values("certs"), monkeypatch)
+    assert certs.sms_provider == "http", "the sandbox SMS adapter refuses production"
+    assert certs.sms_url and certs.sms_url.startswith("https://")
+    assert certs.sms_api_key is not None
+    # CRL distribution points in certificates name the public (Ingress) URL.
+    hosts = {rule["host"] for rule in objects("Ingress")["gateway"]["spec"]["rules"]}
+    assert certs.public_base_url.rstrip("/") in {f"https://{h}" for h in hosts}
+
+    stamping = load_settings("stamping", k8s_env_values("stamping"), monkeypatch)
+    assert stamping.callbacks_may_reach_private_addresses is False
+
+
+def test_compose_uses_the_sandbox_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {k: v for k, v in compose_env("certs").items() if "${" not in v}
+    assert compose_env("certs")["ESEAL_SMS_PROVIDER"] == "${ESEAL_SMS_PROVIDER:-sandbox}"
+    assert compose_env("certs")["ESEAL_SMS_API_KEY"] == "${ESEAL_SMS_API_KEY:-}"
+    assert compose_env("identity")["ESEAL_FACE_PROVIDER"] == "sandbox"
+    assert compose_env("agents")["ESEAL_REALNAME_PROVIDER"] == "sandbox"
+    stamping = load_settings("stamping", {k: v for k, v in compose_env("stamping").items()
+                                          if "${" not in v}, monkeypatch)
+    assert stamping.callbacks_may_reach_private_addresses is True
+    assert load_settings("certs", env, monkeypatch).env == "development"
+
+
+def test_notify_support_contacts_default_to_notify_own_defaults() -> None:
+    fields = settings_class("notify").model_fields
+    code = {f"ESEAL_{n.upper()}": fields[n].default
+            for n in ("support_phone", "support_qq_group", "support_hours")}
+    configmap = objects("ConfigMap")["eseal-notify-config"]["data"]
+    env = compose_env("notify")
+    example = COMPOSE_ENV_EXAMPLE.read_text(encoding="utf-8")
+    for var, default in code.items():
+        assert configmap[var] == default, var
+        assert env[var] == f"${{{var}:-{default}}}", var
+        assert f"# {var}={default}\n" in example, var
+
+
 # --------------------------------------------------------------------------- ports
 
 
@@ -649,3 +775,42 @@ def test_dockerfile_copies_only_what_the_context_keeps() -> None:
         assert dockerignored(must_stay_out), must_stay_out
     for existing in ("requirements.txt", "deploy/docker/healthcheck.py"):
         assert existing in sources and (ROOT / existing).is_file()
+
+
+def test_dockerfile_builds_the_web_client_into_the_runtime() -> None:
+    instructions = dockerfile_instructions()
+    stages: dict[str, list[tuple[str, str]]] = {}
+    current = ""
+    for instr, args in instructions:
+        if instr == "FROM":
+            current = args.split()[-1] if " as " in args.lower() else args
+            stages[current] = []
+        elif current:
+            stages[current].append((instr, args))
+    assert "web" in stages, "a stage named `web` builds the web client"
+    web = stages["web"]
+    copies = [a for i, a in web if i == "COPY"]
+    runs = [a for i, a in web if i == "RUN"]
+    # The lock file first and `npm ci`, so the install layer is cached and reproducible.
+    assert copies[0].split()[:2] == ["web/package.json", "web/package-lock.json"]
+    assert any("npm ci" in r for r in runs)
+    assert runs[-1].strip() == "npm run build"
+    (workdir,) = [a for i, a in web if i == "WORKDIR"]
+
+    runtime = list(stages)[-1]
+    from_web = [a.split() for i, a in stages[runtime] if i == "COPY" and "--from=web" in a]
+    assert from_web == [["--from=web", f"{workdir}/dist", "/app/web/dist"]]
+    # The gateway's default (services/gateway/gateway/static.py) is web/dist three levels
+    # above its module, which the image places under WORKDIR /app.
+    from gateway import static
+
+    assert static.DEFAULT_DIST == ROOT / "web" / "dist"
+    assert [a for i, a in stages[runtime] if i == "WORKDIR"] == ["/app"]
+    assert "ESEAL_WEB_DIST" not in " ".join(a for i, a in stages[runtime] if i == "ENV")
+
+    for source in ("web/package.json", "web/package-lock.json", "web/vite.config.js",
+                   "web/src/app", "web/app/index.html"):
+        assert not dockerignored(source), source
+    for local_build in ("web/node_modules", "web/node_modules/vite/package.json",
+                        "web/dist", "web/dist/app/index.html"):
+        assert dockerignored(local_build), local_build
