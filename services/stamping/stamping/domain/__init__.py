@@ -1,0 +1,1 @@
+"""The stamping domain: pure rules, no I/O."""

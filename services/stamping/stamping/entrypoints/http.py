@@ -1,9 +1,297 @@
-"""HTTP routes of the stamping service (thin: parse, authorize, call the service layer)."""
+"""HTTP routes of the stamping service (thin: parse, authorize, call the service layer).
+
+Relying systems (client tokens): ``POST /api/v1/oauth/token``, ``POST /api/v1/stamp-requests``,
+``GET /api/v1/stamp-requests/{id}``, ``…/qr.png``, ``…/result``.
+Persons (identity tokens): ``POST /api/v1/scans``, ``POST /api/v1/stamp-requests/{id}/stamp``.
+Users: ``GET /api/v1/usage-records``. Public: ``POST /api/v1/verifications``.
+"""
 
 from __future__ import annotations
 
-from aiohttp import web
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, unquote_plus
+
+from aiohttp import BodyPartReader, web
+from pydantic import AwareDatetime, Field
+
+from shared.auth import bearer_token, require_principal
+from shared.errors import (
+    BadRequest,
+    NotAuthenticated,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from shared.http import ApiModel, json_response, parse_json, path_uuid, read_json, validate
+
+from ..adapters.credentials import is_client_token
+from ..adapters.pdf import PdfTooLarge
+from ..adapters.repository import Client
+from ..domain.authorization import rfc3339
+from ..domain.errors import ClientRequired, OAuthError
+from ..service_layer import clients, requests, stamping, usage, verification
+from ..service_layer.context import Stamping
+
+STAMPING = web.AppKey("stamping", Stamping)
+_TEXT_FIELD_LIMIT = 4096
+
+
+# auth -------------------------------------------------------------------------------
+
+
+async def require_client(request: web.Request) -> Client:
+    token = bearer_token(request)
+    if token is None:
+        raise NotAuthenticated("a client access token is required (POST /api/v1/oauth/token)",
+                               headers={"WWW-Authenticate": 'Bearer realm="eseal"'})
+    if not is_client_token(token):
+        raise ClientRequired()
+    return await clients.authenticate(request.app[STAMPING], token)
+
+
+def _basic_credentials(request: web.Request) -> tuple[str | None, str | None]:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None, None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return None, None
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+# relying systems ----------------------------------------------------------------------
+
+
+async def token(request: web.Request) -> web.Response:
+    client_id, secret = _basic_credentials(request)
+    grant_type = await _grant_type(request)
+    body = await clients.issue_token(request.app[STAMPING], client_id, secret, grant_type)
+    return json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+async def _grant_type(request: web.Request) -> str | None:
+    if not request.body_exists:
+        return None
+    if request.content_type == "application/x-www-form-urlencoded":
+        raw = await request.read()
+        try:
+            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise OAuthError("invalid_request", "the form is not UTF-8") from None
+        values = form.get("grant_type", [])
+    elif request.content_type == "application/json":
+        data = await read_json(request)
+        given = data.get("grant_type") if isinstance(data, dict) else None
+        values = [str(given)] if given else []
+    else:
+        raise OAuthError("invalid_request", "send application/x-www-form-urlencoded or JSON")
+    if len(values) > 1:
+        raise OAuthError("invalid_request", "grant_type given more than once")
+    return str(values[0]) if values else None
+
+
+class DigestRequestBody(ApiModel):
+    title: str = Field(min_length=1, max_length=200)
+    digest_sha256: str = Field(min_length=64, max_length=64)
+    callback_url: str | None = Field(default=None, max_length=2048)
+    expires_in: int | None = None
+
+
+class PdfFields(ApiModel):
+    title: str = Field(min_length=1, max_length=200)
+    page: int = Field(ge=1)
+    x: float
+    y: float
+    callback_url: str | None = Field(default=None, max_length=2048)
+    expires_in: int | None = None
+
+
+async def create_request(request: web.Request) -> web.Response:
+    ctx = request.app[STAMPING]
+    client = await require_client(request)
+    if request.content_type == "application/json":
+        cmd = await parse_json(request, DigestRequestBody)
+        body = await requests.create_digest_request(ctx, client, requests.DigestRequest(
+            title=cmd.title, digest_sha256=cmd.digest_sha256, callback_url=cmd.callback_url,
+            expires_in=cmd.expires_in))
+    elif request.content_type == "multipart/form-data":
+        fields, document = await _read_multipart(request, ctx.settings.max_document_bytes)
+        if document is None:
+            raise _missing("document", "attach the PDF as the multipart field 'document'")
+        pdf = validate(PdfFields, {k: v for k, v in fields.items() if v != "" or k == "title"})
+        body = await requests.create_pdf_request(ctx, client, requests.PdfRequest(
+            title=pdf.title, document=document, page=pdf.page, x=pdf.x, y=pdf.y,
+            callback_url=pdf.callback_url, expires_in=pdf.expires_in))
+    else:
+        raise UnsupportedMediaType("send multipart/form-data (a PDF) or application/json (a digest)")
+    return json_response(body, status=201,
+                         headers={"Location": f"/api/v1/stamp-requests/{body['request_id']}",
+                                  "Cache-Control": "no-store"})
+
+
+def _missing(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed.field(field, message)
+
+
+async def _read_multipart(request: web.Request, max_document: int) -> tuple[dict[str, str], bytes | None]:
+    """Text fields and the ``document`` file; the file is refused as soon as it is too big."""
+    if request.content_length is not None and request.content_length > max_document + 256 * 1024:
+        raise PdfTooLarge(f"the upload is larger than the {max_document} byte limit")
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError):
+        raise BadRequest("malformed multipart body", code="invalid_multipart") from None
+    fields: dict[str, str] = {}
+    document: bytes | None = None
+    async for part in reader:
+        if not isinstance(part, BodyPartReader) or not part.name:
+            continue
+        if part.name == "document":
+            document = await _read_limited(part, max_document, PdfTooLarge)
+        elif part.name in PdfFields.model_fields:
+            raw = await _read_limited(part, _TEXT_FIELD_LIMIT, PayloadTooLarge)
+            try:
+                fields[part.name] = raw.decode(part.get_charset("utf-8")).strip()
+            except (UnicodeDecodeError, LookupError):
+                raise BadRequest(f"field {part.name} is not UTF-8 text", code="invalid_multipart") from None
+        else:
+            await part.release()
+    return fields, document
+
+
+async def _read_limited(part: BodyPartReader, limit: int, error: type[Exception]) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk(256 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise error(f"{part.name} is larger than the {limit} byte limit")  # type: ignore[call-arg]
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def get_request(request: web.Request) -> web.Response:
+    client = await require_client(request)
+    body = await requests.get_request(request.app[STAMPING], client, path_uuid(request, "request_id"))
+    return json_response(body, headers={"Cache-Control": "no-store"})
+
+
+async def qr_png(request: web.Request) -> web.Response:
+    client = await require_client(request)
+    png = await requests.qr_image(request.app[STAMPING], client, path_uuid(request, "request_id"),
+                                  request.query.get("t"))
+    return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+async def result(request: web.Request) -> web.Response:
+    client = await require_client(request)
+    r = await requests.result(request.app[STAMPING], client, path_uuid(request, "request_id"))
+    return web.Response(body=r.content, headers={
+        "Content-Type": r.content_type, "ETag": f'"{r.sha256}"',
+        "Content-Disposition": f'attachment; filename="{r.filename}"',
+        "X-Eseal-Record-Id": str(r.record_id), "Cache-Control": "no-store"})
+
+
+# persons ----------------------------------------------------------------------------
+
+
+class ScanBody(ApiModel):
+    qr_payload: str = Field(min_length=1, max_length=1024)
+
+
+class StampBody(ApiModel):
+    enterprise_id: uuid.UUID
+    seal_id: uuid.UUID
+    certificate_password: str = Field(min_length=1, max_length=128)
+
+
+async def scan(request: web.Request) -> web.Response:
+    person = await require_principal(request, "person")
+    cmd = await parse_json(request, ScanBody)
+    body = await stamping.scan(request.app[STAMPING], person, cmd.qr_payload)
+    return json_response(body, headers={"Cache-Control": "no-store"})
+
+
+async def stamp(request: web.Request) -> web.Response:
+    person = await require_principal(request, "person")
+    request_id = path_uuid(request, "request_id")
+    cmd = await parse_json(request, StampBody)
+    outcome = await stamping.stamp(request.app[STAMPING], person, request_id, stamping.StampCommand(
+        cmd.enterprise_id, cmd.seal_id, cmd.certificate_password))
+    return json_response({"record_id": str(outcome.record_id), "request_id": str(request_id),
+                          "stamped_at": rfc3339(outcome.stamped_at)}, status=201,
+                         headers={"Server-Timing": outcome.timings.header()})
+
+
+# users ------------------------------------------------------------------------------
+
+
+class UsageParams(ApiModel):
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+    seal_id: uuid.UUID | None = None
+    limit: int = Field(default=usage.DEFAULT_LIMIT, ge=1, le=usage.MAX_LIMIT)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+async def usage_records(request: web.Request) -> web.Response:
+    principal = await require_principal(request)
+    q = validate(UsageParams, _query(request))
+    body = await usage.list_records(request.app[STAMPING], principal, usage.UsageQuery(
+        since=q.from_, until=q.to, seal_id=q.seal_id, limit=q.limit, cursor=q.cursor))
+    return json_response(body, headers={"Cache-Control": "no-store"})
+
+
+def _query(request: web.Request) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in request.query.items():
+        if k in ("from", "to") and len(v) == 10:  # a date: the start of that day (UTC)
+            try:
+                v = datetime.fromisoformat(v + "T00:00:00+00:00").isoformat()
+            except ValueError:
+                pass
+        out[k] = v
+    return out
+
+
+# public -----------------------------------------------------------------------------
+
+
+async def verify(request: web.Request) -> web.Response:
+    ctx = request.app[STAMPING]
+    if request.content_type == "multipart/form-data":
+        _, document = await _read_multipart(request, ctx.settings.max_document_bytes)
+    elif request.content_type == "application/pdf":
+        document = await request.read()
+        if len(document) > ctx.settings.max_document_bytes:
+            raise PdfTooLarge(f"the document is larger than {ctx.settings.max_document_bytes} bytes")
+    else:
+        raise UnsupportedMediaType("send multipart/form-data with a 'document' field")
+    if document is None:
+        raise _missing("document", "attach the PDF as the multipart field 'document'")
+    return json_response(await verification.verify(ctx, document))
 
 
 def setup_routes(app: web.Application) -> None:
-    """Routes are added as the service grows."""
+    r = app.router
+    r.add_post("/api/v1/oauth/token", token)
+    r.add_post("/api/v1/stamp-requests", create_request)
+    r.add_get("/api/v1/stamp-requests/{request_id}", get_request)
+    r.add_get("/api/v1/stamp-requests/{request_id}/qr.png", qr_png)
+    r.add_get("/api/v1/stamp-requests/{request_id}/result", result)
+    r.add_post("/api/v1/stamp-requests/{request_id}/stamp", stamp)
+    r.add_post("/api/v1/scans", scan)
+    r.add_get("/api/v1/usage-records", usage_records)
+    r.add_post("/api/v1/verifications", verify)
+
+
+__all__ = ["STAMPING", "setup_routes"]

@@ -38,6 +38,16 @@ class StampMetadata:
     # The authorised person's own signature over the stamp request, produced by
     # their key elsewhere; carried here so the document shows who asked.
     person_signature_b64: str
+    # Optional (added later; older documents lack them). ``authorization`` is the exact
+    # text the person signed (canonical JSON: request id, document hash, seal, enterprise,
+    # person id, time), so the person's signature can be checked from the document alone
+    # with their certificate, found by ``person_certificate_serial``. The certificate itself
+    # is not embedded: a person's certificate carries their ID number.
+    authorization: str = ""
+    person_signature_algorithm: str = ""
+    person_certificate_serial: str = ""
+    enterprise_id: str = ""
+    seal_type_code: str = ""
 
     def __post_init__(self) -> None:
         if _ID_CARD.match(self.signer_person_id):

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from io import BytesIO
-from typing import Protocol, cast, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from asn1crypto import cms
 from cryptography.exceptions import InvalidSignature
@@ -101,7 +101,7 @@ class RemoteSigner(Signer):
         certs = as_asn1_chain(chain)
         super().__init__(
             signing_cert=certs[0],
-            cert_registry=SimpleCertificateStore.from_certs(certs),
+            cert_registry=SimpleCertificateStore.from_certs(certs),  # type: ignore[no-untyped-call]
             # Embedding the root costs ~500 bytes and helps poor validators build paths.
             embed_roots=True,
         )
@@ -139,7 +139,9 @@ class RemoteSigner(Signer):
             else:
                 raise SigningError(f"unsupported seal key type {type(key).__name__}")
         except InvalidSignature as e:
-            raise SigningError("remote signer returned a signature that does not match the seal certificate") from e
+            raise SigningError(
+                "remote signer returned a signature that does not match the seal certificate"
+            ) from e
 
 
 def seal_stamp_style(seal_png: bytes) -> StaticStampStyle:
@@ -155,7 +157,7 @@ def seal_stamp_style(seal_png: bytes) -> StaticStampStyle:
         background_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID,
             y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins.uniform(0),
+            margins=layout.Margins.uniform(0),  # type: ignore[no-untyped-call]
             inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT,
         ),
     )
@@ -204,12 +206,19 @@ async def stamp_pdf(
     location: str | None = None,
     field_name: str | None = None,
     max_bytes: int = DEFAULT_MAX_PDF_BYTES,
+    final_metadata: Callable[[], Awaitable[StampMetadata]] | None = None,
 ) -> bytes:
     """Stamp ``pdf`` with a visible seal at (x, y) of 1-based ``page``; PAdES B-LT.
 
     ``chain`` is the seal certificate first, then its issuing CA and the root.
     ``validation_context_for_lt`` must trust the platform root and hold the CRLs
     (see ``pki.offline_validation_context``); they are embedded in the DSS.
+
+    ``final_metadata``, if given, is awaited just before the document is hashed and
+    its result is what gets bound (``metadata`` then only supplies the viewer's
+    /Name and /Reason and the field name). The expensive preparation (chain and
+    revocation checks, size estimation) so overlaps with whatever produces the
+    final details, e.g. the person's signature; the seal signature still comes after.
     """
     reader = open_strict_reader(pdf, max_bytes)
     box = check_position(describe_pdf(reader, pdf), page, x, y, seal_size_pt)
@@ -232,7 +241,13 @@ async def stamp_pdf(
         # pyHanko annotates box as ints but writes floats (rounded) into /Rect.
         new_field_spec=fields.SigFieldSpec(field_name, on_page=page - 1, box=box),  # type: ignore[arg-type]
     )
-    extra = {SIG_DICT_KEY: generic.TextStringObject(metadata.to_json())}
+
+    async def extra() -> Mapping[str, generic.PdfObject]:
+        final = metadata if final_metadata is None else await final_metadata()
+        if final.request_id != metadata.request_id:
+            raise ValueError("the final stamp details are for another request")
+        return {SIG_DICT_KEY: generic.TextStringObject(final.to_json())}
+
     writer = IncrementalPdfFileWriter(BytesIO(pdf), prev=reader)
     try:
         return await _sign(pdf_signer, writer, extra_sig_entries=extra)
@@ -249,7 +264,7 @@ async def stamp_pdf(
 async def _sign(
     pdf_signer: PdfSigner,
     writer: IncrementalPdfFileWriter,
-    extra_sig_entries: Mapping[str, generic.PdfObject] | None = None,
+    extra_sig_entries: Callable[[], Awaitable[Mapping[str, generic.PdfObject]]] | None = None,
 ) -> bytes:
     """pyHanko's ``async_sign_pdf``, unrolled into its documented stages.
 
@@ -261,12 +276,12 @@ async def _sign(
     validation_info = await session.perform_presign_validation(writer)
     bytes_reserved = await session.estimate_signature_container_size(validation_info, tight=False)
     tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=bytes_reserved)
-    if extra_sig_entries:
+    if extra_sig_entries is not None:
         sig_dict = session.sig_field["/V"]  # the placeholder just added to the writer
         if not isinstance(sig_dict, SignatureObject):
             # Fail loudly rather than emit a seal whose details are not signed.
             raise SigningError("pyHanko signing session changed shape: no signature placeholder")
-        for key, value in extra_sig_entries.items():
+        for key, value in (await extra_sig_entries()).items():
             sig_dict[generic.NameObject(key)] = value
     prepared, output = tbs.digest_tbs_document()
     post_sign = await tbs.perform_signature(
@@ -302,13 +317,14 @@ async def sign_detached_digest(
         timestamper=timestamper,
         signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(UTC)),
     )
-    return content_info.dump()
+    der: bytes = content_info.dump()
+    return der
 
 
 async def raw_stamp_in_process(
     pdf: bytes,
     seal_png: bytes,
-    key,
+    key: Any,
     chain: Sequence[CertLike],
     timestamper: TimeStamper | None,
     *,
@@ -335,12 +351,18 @@ async def raw_stamp_in_process(
         )
     certs = as_asn1_chain(chain)
     local = SimpleSigner(
-        signing_cert=certs[0], signing_key=key, cert_registry=SimpleCertificateStore.from_certs(certs)
+        signing_cert=certs[0],
+        signing_key=key,
+        cert_registry=SimpleCertificateStore.from_certs(certs),  # type: ignore[no-untyped-call]
     )
     box = check_position(inspect_pdf(pdf), page, x, y, seal_size_pt)
     pdf_signer = PdfSigner(
         _lt_signature_meta(
-            field_name="baseline", validation_context=validation_context, reason=None, location=None, name=None
+            field_name="baseline",
+            validation_context=validation_context,
+            reason=None,
+            location=None,
+            name=None,
         ),
         local,
         timestamper=timestamper,

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-def,no-untyped-call,no-any-return,type-arg"
 """Test fixtures as code: an in-process PKI, a local DigestSigner, sample PDFs and a seal image.
 
 For unit tests and benchmarks only; nothing here is wired into the running service.
@@ -107,7 +108,9 @@ class TestPki:
             fixed_dt=fixed_dt,
         )
 
-    def issue_crl(self, revoked_serials: dict[int, datetime], *, number: int = 2) -> x509.CertificateRevocationList:
+    def issue_crl(
+        self, revoked_serials: dict[int, datetime], *, number: int = 2
+    ) -> x509.CertificateRevocationList:
         return _crl(self.issuing_key, self.issuing_cert, revoked_serials, number)
 
 
@@ -119,7 +122,10 @@ def private_key_info(key) -> asn1_keys.PrivateKeyInfo:
 
 
 def _name(cn: str, org: str = "eseal test platform", **extra: str) -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)]
+    attrs = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+    ]
     if "uscc" in extra:
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, extra["uscc"]))
     attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))

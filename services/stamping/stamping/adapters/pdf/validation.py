@@ -9,8 +9,10 @@ corner of the page's visible box (CropBox, else MediaBox).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
+from typing import Any
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -139,7 +141,9 @@ def _page_boxes(reader: PdfFileReader) -> list[Box]:
     return boxes
 
 
-def _walk_pages(node: generic.DictionaryObject, inherited: dict, depth: int, seen: set):
+def _walk_pages(
+    node: generic.DictionaryObject, inherited: dict[str, Any], depth: int, seen: set[tuple[int, int]]
+) -> Iterator[Box]:
     # Own walk (instead of trusting /Count) so a lying or cyclic tree is refused.
     if depth > _MAX_TREE_DEPTH:
         raise NotAPdf("page tree too deep")
@@ -160,7 +164,7 @@ def _walk_pages(node: generic.DictionaryObject, inherited: dict, depth: int, see
     yield _visible_box(inherited)
 
 
-def _visible_box(inherited: dict) -> Box:
+def _visible_box(inherited: dict[str, Any]) -> Box:
     media = inherited.get("/MediaBox")
     if media is None:
         raise NotAPdf("page without /MediaBox")
@@ -175,6 +179,6 @@ def _visible_box(inherited: dict) -> Box:
     return box
 
 
-def _normalise(arr) -> Box:
+def _normalise(arr: Iterable[Any]) -> Box:
     x1, y1, x2, y2 = (float(v) for v in arr)
     return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))

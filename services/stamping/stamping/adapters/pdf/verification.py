@@ -109,7 +109,8 @@ def _read_dss(reader: PdfFileReader) -> tuple[DocumentSecurityStore | None, bool
 
 
 def _validation_context(
-    roots: list, extra_crls: list, dss: DocumentSecurityStore | None, moment: datetime | None = None
+    roots: list[Any], extra_crls: list[Any], dss: DocumentSecurityStore | None,
+    moment: datetime | None = None,
 ) -> ValidationContext:
     kwargs: dict[str, Any] = {
         "trust_roots": roots,
@@ -126,7 +127,10 @@ def _validation_context(
     return dss.as_validation_context(kwargs)
 
 
-async def _verify_field(reader, fq_name, sig_field, roots, extra_crls, dss, has_revinfo) -> SignatureReport:
+async def _verify_field(
+    reader: PdfFileReader, fq_name: str, sig_field: Any, roots: list[Any], extra_crls: list[Any],
+    dss: DocumentSecurityStore | None, has_revinfo: bool,
+) -> SignatureReport:
     try:
         embedded = EmbeddedPdfSignature(reader, sig_field, fq_name)
         status = await async_validate_pdf_signature(embedded, _validation_context(roots, extra_crls, dss))
@@ -152,7 +156,9 @@ def _trust_only_problem(status: PdfSignatureStatus) -> bool:
     return status.intact and status.valid and not status.trusted
 
 
-def _report(fq_name, embedded, status: PdfSignatureStatus, has_revinfo: bool, at_ts: bool) -> SignatureReport:
+def _report(
+    fq_name: str, embedded: EmbeddedPdfSignature, status: PdfSignatureStatus, has_revinfo: bool, at_ts: bool
+) -> SignatureReport:
     ts = status.timestamp_validity
     timestamped = False
     signed_at: datetime | None = status.signer_reported_dt

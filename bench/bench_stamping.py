@@ -1,0 +1,256 @@
+"""Stamping: a 10-page PDF end to end through the gateway against raw pyHanko, and load.
+
+1. **One stamp, end to end** (``POST /api/v1/stamp-requests/{id}/stamp`` through the gateway:
+   claim, authorization check with seals, the person's signature by certs (Argon2id KDF),
+   PAdES B-LT with the seal signature from seals/certs, the platform TSA, the revocation
+   data, the commit) against **raw** pyHanko signing of the same PDF with the same seal
+   image in this process (``raw_stamp_in_process``: local key, local TSA, same B-LT
+   validation data), measured alternately in one run. The person's signature is mostly the
+   KDF that unlocks the person's key; it has no counterpart in raw signing, so it is reported
+   apart (from the ``Server-Timing`` header). It runs while the PDF is prepared, so only the
+   part the signing still had to wait for (``person_wait``) adds to the stamp; the ratio is
+   given with and without that wait. The whole relying-system flow (upload, scan, stamp,
+   download) is reported too.
+2. **Concurrent stamping**: N clients stamp distinct requests at once (each a distinct
+   person); throughput and p50/p99 latency of the stamp call at a few concurrency levels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from stamping.adapters.pdf import offline_validation_context, raw_stamp_in_process
+from stamping.adapters.pdf.testing import build_test_pki, make_test_pdf
+
+from devstack.stack import ROOT, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
+from tests.support import identities as ids
+from tests.support.api import Api
+
+from .common import Report, percentile
+
+CERT_PASSWORD = "Bench#2026pw"
+SAMPLES = 12
+LEVELS = (1, 4, 8)
+PER_LEVEL = 24
+PAGE, X, Y = 5, 300.0, 300.0
+
+
+@contextlib.contextmanager
+def _platform() -> Iterator[StackConfig]:
+    """The whole platform on its own databases, vhost and ports; rate limits scaled up
+    (the gateway's per-address stamp limit would otherwise cap the load test)."""
+    run = uuid.uuid4().hex[:8]
+    vhost = f"eseal_bench_{run}"
+    ensure_vhost(vhost)
+    config = StackConfig(db_prefix=f"eseal_b{run}_", amqp_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+                         port_offset=random.randrange(200, 300) * 100, env="test",
+                         log_dir=ROOT / ".run" / "bench-logs" / run,
+                         extra_env={"ESEAL_LOG_LEVEL": "WARNING", "ESEAL_RATE_LIMIT_SCALE": "1000"})
+    stack = Stack(config)
+    stack.migrate()
+    stack.start()
+    try:
+        stack.wait_ready(120)
+        yield config
+    finally:
+        stack.stop()
+        asyncio.run(drop_databases(config.db_prefix))
+        delete_vhost(vhost)
+
+
+async def run(report: Report) -> None:
+    cm = _platform()
+    config = await asyncio.to_thread(cm.__enter__)  # the platform cleans up with asyncio.run
+    try:
+        await _bench(report, config)
+    finally:
+        await asyncio.to_thread(cm.__exit__, None, None, None)
+
+
+# the world ----------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    api: Api
+    enterprise_token: str
+    seal: dict[str, Any]
+    persons: list[tuple[str, str]]  # (person id, access token)
+    client_token: str
+    image: bytes
+
+
+async def _last_code(api: Api, phone: str) -> str:
+    r = await api.get("/api/v1/sandbox/sms", params={"phone": phone})
+    import re
+    m = re.search(r"(\d{6})", r.json["items"][0]["text"])
+    assert m, r
+    return m.group(1)
+
+
+async def _activate(api: Api, token: str, phone: str) -> None:
+    assert (await api.post("/api/v1/certificate/activation-codes", token=token)).status == 202
+    agreements = (await api.get("/api/v1/agreements")).json["items"]
+    r = await api.post("/api/v1/certificate", token=token, json={
+        "sms_code": await _last_code(api, phone), "password": CERT_PASSWORD,
+        "password_confirm": CERT_PASSWORD,
+        "accepted_agreements": [{"code": a["code"], "version": a["version"]} for a in agreements]})
+    assert r.status == 201, r
+
+
+async def _world(api: Api, config: StackConfig, persons: int) -> World:
+    ent = await ids.register_enterprise(api)
+    ent_token = (await ids.login(api, "enterprise", ent["uscc"], ent["password"]))["access_token"]
+    await _activate(api, ent_token, ent["legal_representative"]["phone"])
+    face = await ids.face_token(api, ent_token, "issue_seal")
+    seal = await api.post("/api/v1/seals", token=ent_token, json={"type": "official", "face_token": face})
+    assert seal.status == 201, seal
+    people = []
+    today = datetime.now(UTC).date()
+    for _ in range(persons):
+        body = await ids.register_person(api)
+        token = (await ids.login(api, "person", body["phone"], body["password"]))["access_token"]
+        await _activate(api, token, body["phone"])
+        grant = {"name": body["name"], "id_type": "resident_id_card", "id_number": body["id_number"],
+                 "valid_from": (today - timedelta(days=1)).isoformat(),
+                 "valid_to": (today + timedelta(days=30)).isoformat()}
+        for _ in range(100):  # seals learns of new persons from identity's events
+            r = await api.post(f"/api/v1/seals/{seal.json['seal_id']}/grants", token=ent_token, json=grant)
+            if r.status != 422:
+                break
+            await asyncio.sleep(0.2)
+        assert r.status == 201, r
+        people.append((body["person_id"], token))
+    command = [sys.executable, "-m", "stamping", "create-client", "--name", "性能测试系统", "--json"]
+    out = await asyncio.to_thread(subprocess.run, command, cwd=ROOT, env=config.environment("stamping"),
+                                  capture_output=True, text=True, check=True, timeout=120)
+    client = json.loads(out.stdout.strip().splitlines()[-1])
+    basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+    tok = await api.post("/api/v1/oauth/token", data={"grant_type": "client_credentials"},
+                         headers={"Authorization": f"Basic {basic}"})
+    image = await api.get(f"/api/v1/seals/{seal.json['seal_id']}/image", token=ent_token)
+    assert image.status == 200
+    return World(api, ent_token, seal.json, people, tok.json["access_token"], image.body)
+
+
+async def _ready_request(w: World, pdf: bytes, person_token: str) -> str:
+    form = aiohttp.FormData()
+    for k, v in {"title": "性能测试文件", "page": str(PAGE), "x": str(X), "y": str(Y)}.items():
+        form.add_field(k, v)
+    form.add_field("document", pdf, filename="bench.pdf", content_type="application/pdf")
+    r = await w.api.post("/api/v1/stamp-requests", token=w.client_token, data=form)
+    assert r.status == 201, r
+    s = await w.api.post("/api/v1/scans", token=person_token, json={"qr_payload": r.json["qr_payload"]})
+    assert s.status == 200, s
+    return str(r.json["request_id"])
+
+
+async def _stamp(w: World, request_id: str, person_token: str) -> tuple[float, dict[str, float]]:
+    started = time.perf_counter()
+    r = await w.api.post(f"/api/v1/stamp-requests/{request_id}/stamp", token=person_token, json={
+        "enterprise_id": w.seal["enterprise_id"], "seal_id": w.seal["seal_id"],
+        "certificate_password": CERT_PASSWORD})
+    elapsed = (time.perf_counter() - started) * 1000
+    assert r.status == 201, r
+    phases = {}
+    for part in r.headers.get("Server-Timing", "").split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        if dur:
+            phases[name] = float(dur)
+    return elapsed, phases
+
+
+# the benchmark -------------------------------------------------------------------------------
+
+
+async def _bench(report: Report, config: StackConfig) -> None:
+    api = Api(config.url("gateway"))
+    try:
+        w = await _world(api, config, max(LEVELS))
+        pdf = make_test_pdf(pages=10)
+        await _single(report, w, pdf)
+        await _concurrent(report, w, pdf)
+    finally:
+        await api.close()
+
+
+async def _raw_once(pdf: bytes, image: bytes, pki: Any, timestamper: Any) -> float:
+    vc = offline_validation_context([pki.root_cert], crls=pki.crls,
+                                    other_certs=[pki.issuing_cert, pki.tsa_cert])
+    started = time.perf_counter()
+    await raw_stamp_in_process(pdf, image, pki.seal_key, pki.chain, timestamper, page=PAGE, x=X, y=Y,
+                               validation_context=vc)
+    return (time.perf_counter() - started) * 1000
+
+
+async def _single(report: Report, w: World, pdf: bytes) -> None:
+    pki = build_test_pki()
+    timestamper = pki.timestamper()
+    person_token = w.persons[0][1]
+    for _ in range(2):  # warm up both paths (imports, caches, connections)
+        await _raw_once(pdf, w.image, pki, timestamper)
+        await _stamp(w, await _ready_request(w, pdf, person_token), person_token)
+    raw, e2e, without_kdf, flow = [], [], [], []
+    phases: dict[str, list[float]] = {}
+    for _ in range(SAMPLES):  # alternate, so both see the same machine
+        raw.append(await _raw_once(pdf, w.image, pki, timestamper))
+        flow_started = time.perf_counter()
+        request_id = await _ready_request(w, pdf, person_token)
+        elapsed, timing = await _stamp(w, request_id, person_token)
+        res = await w.api.get(f"/api/v1/stamp-requests/{request_id}/result", token=w.client_token)
+        assert res.status == 200
+        flow.append((time.perf_counter() - flow_started) * 1000)
+        e2e.append(elapsed)
+        without_kdf.append(elapsed - timing.get("person_wait", 0.0))
+        for name, value in timing.items():
+            phases.setdefault(name, []).append(value)
+    raw_p50 = statistics.median(raw)
+    report.add("raw pyHanko B-LT, 10 pages, in-process p50", raw_p50, "ms")
+    report.add("stamp via gateway, 10 pages p50 (KDF included)", statistics.median(e2e), "ms",
+               baseline_name="raw", baseline_value=raw_p50)
+    report.add("stamp via gateway, KDF wait excluded p50", statistics.median(without_kdf), "ms",
+               baseline_name="raw", baseline_value=raw_p50, goal="<= 2x raw")
+    report.add("person signature (certs, Argon2id KDF) p50", statistics.median(phases["person_signature"]),
+               "ms", goal="reported apart; overlaps the PDF preparation")
+    for name in ("claim", "authorize", "sign", "person_wait", "recheck", "commit"):
+        if name in phases:
+            report.add(f"  phase {name} p50", statistics.median(phases[name]), "ms")
+    report.add("whole flow: upload+scan+stamp+download p50", statistics.median(flow), "ms")
+
+
+async def _concurrent(report: Report, w: World, pdf: bytes) -> None:
+    for level in LEVELS:
+        people = w.persons[:level]
+        ready = [(await _ready_request(w, pdf, people[i % level][1]), people[i % level][1])
+                 for i in range(PER_LEVEL)]
+        queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        for item in ready:
+            queue.put_nowait(item)
+        latencies: list[float] = []
+        started = time.perf_counter()
+        await asyncio.gather(*(_drain(w, queue, latencies) for _ in range(level)))
+        wall = time.perf_counter() - started
+        report.add(f"concurrency {level}: throughput", PER_LEVEL / wall, "stamps/s")
+        report.add(f"concurrency {level}: p50", percentile(latencies, 50), "ms")
+        report.add(f"concurrency {level}: p99", percentile(latencies, 99), "ms")
+
+
+async def _drain(w: World, queue: asyncio.Queue[tuple[str, str]], latencies: list[float]) -> None:
+    while not queue.empty():
+        request_id, token = queue.get_nowait()
+        elapsed, _ = await _stamp(w, request_id, token)
+        latencies.append(elapsed)

@@ -1,0 +1,95 @@
+"""certs' internal API: person signatures, CA material, and the RFC 3161 TSA.
+
+``CertsTimeStamper`` is a pyHanko ``TimeStamper`` that posts the DER request to certs'
+``/internal/tsa`` with service-to-service authentication (a fresh internal token per call,
+so it cannot be a static header). One instance lives as long as the process: pyHanko caches
+the TSA's certificates and a size-estimation token in it, which saves a round trip per stamp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+from asn1crypto import tsp
+from cryptography import x509
+from pyhanko.sign.timestamps import TimeStamper
+
+from shared.errors import ServiceUnavailable
+from shared.internal import ServiceClient
+
+from ..service_layer.ports import CaBundle, PersonSignature
+from .loops import call_on
+
+
+class CertsHttp:
+    """``PrincipalSigner`` and ``CaMaterial``."""
+
+    def __init__(self, client: ServiceClient, *, ca_cache_seconds: float = 10.0) -> None:
+        self.client = client
+        self.ca_cache_seconds = ca_cache_seconds
+        self._ca: tuple[float, CaBundle] | None = None
+        self._ca_lock = asyncio.Lock()
+
+    async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str) -> PersonSignature:
+        body = await self.client.post(f"/internal/principals/{principal_id}/signatures", json={
+            "digest_b64": base64.b64encode(digest).decode(), "certificate_password": password})
+        return PersonSignature(
+            signature=base64.b64decode(body["signature_b64"]),
+            algorithm=str(body.get("algorithm") or ""),
+            serial_number=str(body.get("serial_number") or ""),
+            certificate_pem=str(body.get("certificate_pem") or ""),
+        )
+
+    async def current(self, *, fresh: bool = False) -> CaBundle:
+        now = time.monotonic()
+        if not fresh and self._ca is not None and now - self._ca[0] < self.ca_cache_seconds:
+            return self._ca[1]
+        async with self._ca_lock:
+            if not fresh and self._ca is not None and time.monotonic() - self._ca[0] < self.ca_cache_seconds:
+                return self._ca[1]
+            bundle = ca_bundle(await self.client.get("/internal/ca"))
+            self._ca = (time.monotonic(), bundle)
+            return bundle
+
+
+def ca_bundle(body: dict[str, Any]) -> CaBundle:
+    crls_b64: list[str] = []
+    for key in ("crl_b64", "issuing_crl_b64", "root_crl_b64"):
+        if body.get(key):
+            crls_b64.append(body[key])
+    crls_b64 += [c for c in body.get("crls_b64") or [] if c not in crls_b64]
+    return CaBundle(
+        root=x509.load_pem_x509_certificate(body["root_pem"].encode()),
+        issuing=x509.load_pem_x509_certificate(body["issuing_pem"].encode()),
+        tsa=x509.load_pem_x509_certificate(body["tsa_pem"].encode()) if body.get("tsa_pem") else None,
+        crls=[x509.load_der_x509_crl(base64.b64decode(c)) for c in crls_b64],
+    )
+
+
+class CertsTimeStamper(TimeStamper):
+    def __init__(self, client: ServiceClient, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]
+        self.client, self.loop = client, loop
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        raw = await call_on(self.loop, self._post(req.dump()))
+        return tsp.TimeStampResp.load(raw)
+
+    async def _post(self, body: bytes) -> bytes:
+        headers = {**self.client.headers(), "Content-Type": "application/timestamp-query"}
+        try:
+            async with self.client.session.post(self.client.base_url + "/internal/tsa", data=body,
+                                                headers=headers, timeout=self.client.timeout) as r:
+                payload = await r.read()
+                if r.status != 200 or r.content_type != "application/timestamp-reply":
+                    raise ServiceUnavailable(f"the time-stamping authority answered {r.status}",
+                                             code="tsa_unavailable")
+                return payload
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise ServiceUnavailable("the time-stamping authority is unavailable",
+                                     code="tsa_unavailable") from exc

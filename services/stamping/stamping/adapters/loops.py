@@ -1,0 +1,52 @@
+"""Running PDF work in threads while its remote calls stay on the service's event loop.
+
+pyHanko's signing is ~60–75 ms of CPU per stamp; on the event loop it would stall every
+other request. ``PdfWorkers`` runs such coroutines in a small thread pool, each thread with
+a loop of its own. Whatever they await that belongs to the main loop (the HTTP session to
+seals and certs) is sent back there with ``call_on``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+async def call_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` on ``loop``, from whichever loop we are on."""
+    if asyncio.get_running_loop() is loop:
+        return await coro
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+
+class PdfWorkers:
+    """At most ``threads`` PDF jobs at once; 0 threads runs them inline (tests, debugging)."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="pdf") if threads else None
+        self._slots = asyncio.Semaphore(max(1, threads))
+
+    async def run(self, job: Callable[[], Awaitable[T]]) -> T:
+        async with self._slots:
+            if self._executor is None:
+                return await job()
+            loop = asyncio.get_running_loop()
+            ctx = contextvars.copy_context()  # request id etc. for logs in the thread
+            return await loop.run_in_executor(self._executor, ctx.run, _run_in_new_loop, job)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_in_new_loop(job: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await job()
+
+    return asyncio.run(main())

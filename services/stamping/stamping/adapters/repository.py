@@ -1,0 +1,219 @@
+"""SQL of the stamping service (tables in ``migrations/0001_stamping.sql``)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.eventstore import EventStore
+
+from ..domain.model import StampRequest
+from .pg import Conn
+
+STREAM_TYPE = "stamp_request"
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: uuid.UUID
+    name: str
+    webhook_secret: str
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    request_id: uuid.UUID
+    client_id: uuid.UUID
+    kind: str
+    title: str
+    document_sha256: str
+    document_size: int | None
+    pages: int | None
+    page: int | None
+    x: float | None
+    y: float | None
+    callback_url: str | None
+    token_hash: bytes
+    expires_at: datetime
+    created_at: datetime
+    claim_id: uuid.UUID | None
+    claimed_by: uuid.UUID | None
+    claimed_until: datetime | None
+
+    @classmethod
+    def of(cls, r: asyncpg.Record) -> RequestRow:
+        return cls(**{k: r[k] for k in cls.__dataclass_fields__})
+
+
+_REQUEST_COLUMNS = ", ".join(f"r.{c}" for c in RequestRow.__dataclass_fields__)
+
+
+# clients ------------------------------------------------------------------------------
+
+
+async def insert_client(conn: Conn, client_id: uuid.UUID, name: str,
+                        secret_hash: str, webhook_secret: str) -> None:
+    await conn.execute(
+        "INSERT INTO clients (client_id, name, secret_hash, webhook_secret) VALUES ($1, $2, $3, $4)",
+        client_id, name, secret_hash, webhook_secret)
+
+
+async def client_secret_hash(conn: Conn, client_id: uuid.UUID) -> str | None:
+    secret_hash: str | None = await conn.fetchval(
+        "SELECT secret_hash FROM clients WHERE client_id = $1 AND disabled_at IS NULL", client_id)
+    return secret_hash
+
+
+async def get_client(conn: Conn, client_id: uuid.UUID) -> Client | None:
+    r = await conn.fetchrow("SELECT client_id, name, webhook_secret, disabled_at IS NOT NULL AS disabled"
+                            " FROM clients WHERE client_id = $1", client_id)
+    return Client(r["client_id"], r["name"], r["webhook_secret"], r["disabled"]) if r else None
+
+
+async def disable_client(conn: Conn, client_id: uuid.UUID) -> bool:
+    done = await conn.execute("UPDATE clients SET disabled_at = now() WHERE client_id = $1"
+                              " AND disabled_at IS NULL", client_id)
+    return bool(done.endswith(" 1"))
+
+
+async def list_clients(conn: Conn) -> list[asyncpg.Record]:
+    return list(await conn.fetch("SELECT client_id, name, created_at, disabled_at FROM clients"
+                                 " ORDER BY created_at"))
+
+
+# requests -----------------------------------------------------------------------------
+
+
+async def insert_request(conn: Conn, row: RequestRow, document: bytes | None) -> None:
+    await conn.execute(
+        "INSERT INTO stamp_requests (request_id, client_id, kind, title, document_sha256,"
+        " document_size, pages, page, x, y, callback_url, token_hash, expires_at, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        row.request_id, row.client_id, row.kind, row.title, row.document_sha256, row.document_size,
+        row.pages, row.page, row.x, row.y, row.callback_url, row.token_hash, row.expires_at,
+        row.created_at)
+    if document is not None:
+        await conn.execute("INSERT INTO request_documents (request_id, content) VALUES ($1, $2)",
+                           row.request_id, document)
+
+
+async def get_request(conn: Conn, request_id: uuid.UUID, *,
+                      for_update: bool = False) -> RequestRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    query = f"SELECT {_REQUEST_COLUMNS} FROM stamp_requests r WHERE r.request_id = $1{lock}"  # noqa: S608
+    r = await conn.fetchrow(query, request_id)
+    return RequestRow.of(r) if r else None
+
+
+async def document(conn: Conn, request_id: uuid.UUID) -> bytes | None:
+    content: bytes | None = await conn.fetchval(
+        "SELECT content FROM request_documents WHERE request_id = $1", request_id)
+    return content
+
+
+async def load_request(conn: Conn, store: EventStore, request_id: uuid.UUID) -> StampRequest:
+    return StampRequest.fold(request_id, (e.decode() for e in await store.load(conn, request_id)))
+
+
+async def set_claim(conn: Conn, request_id: uuid.UUID, claim_id: uuid.UUID,
+                    person_id: uuid.UUID, until: datetime) -> None:
+    await conn.execute("UPDATE stamp_requests SET claim_id = $2, claimed_by = $3, claimed_until = $4"
+                       " WHERE request_id = $1", request_id, claim_id, person_id, until)
+
+
+async def release_claim(conn: Conn, request_id: uuid.UUID, claim_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE stamp_requests SET claim_id = NULL, claimed_by = NULL, claimed_until = NULL"
+                       " WHERE request_id = $1 AND claim_id = $2", request_id, claim_id)
+
+
+async def finish_request(conn: Conn, request_id: uuid.UUID) -> None:
+    """The token is used up and the upload no longer needed (the stamped PDF contains it)."""
+    await conn.execute("UPDATE stamp_requests SET claim_id = NULL, claimed_by = NULL,"
+                       " claimed_until = NULL, token_used_at = now() WHERE request_id = $1", request_id)
+    await conn.execute("DELETE FROM request_documents WHERE request_id = $1", request_id)
+
+
+async def record_scan(conn: Conn, request_id: uuid.UUID, person_id: uuid.UUID) -> None:
+    await conn.execute("INSERT INTO scans (request_id, person_id) VALUES ($1, $2)"
+                       " ON CONFLICT (request_id, person_id) DO UPDATE SET scanned_at = now()",
+                       request_id, person_id)
+
+
+async def has_scanned(conn: Conn, request_id: uuid.UUID, person_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM scans WHERE request_id = $1 AND person_id = $2",
+                                    request_id, person_id))
+
+
+async def insert_result(conn: Conn, request_id: uuid.UUID, record_id: uuid.UUID,
+                        content_type: str, content: bytes, sha256: str) -> None:
+    await conn.execute("INSERT INTO stamp_results (request_id, record_id, content_type, content, sha256)"
+                       " VALUES ($1, $2, $3, $4, $5)", request_id, record_id, content_type, content, sha256)
+
+
+async def result(conn: Conn, request_id: uuid.UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT record_id, content_type, content, sha256 FROM stamp_results WHERE request_id = $1",
+        request_id)
+    return row
+
+
+async def due_for_expiry(conn: Conn, limit: int) -> list[uuid.UUID]:
+    """Pending requests past their time and not being stamped, locked (other replicas skip them)."""
+    rows = await conn.fetch(
+        "SELECT r.request_id FROM request_status s JOIN stamp_requests r USING (request_id)"
+        " WHERE s.status = 'pending' AND s.expires_at <= now()"
+        "   AND (r.claim_id IS NULL OR r.claimed_until <= now())"
+        " ORDER BY s.expires_at LIMIT $1 FOR UPDATE OF r SKIP LOCKED", limit)
+    return [r["request_id"] for r in rows]
+
+
+# callbacks ----------------------------------------------------------------------------
+
+
+async def queue_callback(conn: Conn, request_id: uuid.UUID, client_id: uuid.UUID,
+                         url: str, event: str, body: str) -> uuid.UUID:
+    callback_id = uuid.uuid4()
+    await conn.execute("INSERT INTO callbacks (callback_id, request_id, client_id, url, event, body)"
+                       " VALUES ($1, $2, $3, $4, $5, $6)",
+                       callback_id, request_id, client_id, url, event, body)
+    return callback_id
+
+
+async def lease_callbacks(conn: Conn, limit: int, lease_seconds: float) -> list[asyncpg.Record]:
+    """Take due callbacks for ``lease_seconds`` (a replica that dies lets them fall due again)."""
+    return list(await conn.fetch(
+        "UPDATE callbacks c SET next_attempt_at = now() + make_interval(secs => $2),"
+        "   attempts = c.attempts + 1"
+        " FROM clients k"
+        " WHERE k.client_id = c.client_id AND c.callback_id IN ("
+        "   SELECT callback_id FROM callbacks WHERE status = 'pending' AND next_attempt_at <= now()"
+        "   ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+        " RETURNING c.callback_id, c.url, c.event, c.body, c.attempts, k.webhook_secret",
+        limit, lease_seconds))
+
+
+async def callback_delivered(conn: Conn, callback_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE callbacks SET status = 'delivered', delivered_at = now(), last_error = NULL"
+                       " WHERE callback_id = $1", callback_id)
+
+
+async def callback_failed(conn: Conn, callback_id: uuid.UUID, detail: str,
+                          retry_in: float | None) -> None:
+    if retry_in is None:
+        await conn.execute("UPDATE callbacks SET status = 'failed', last_error = $2 WHERE callback_id = $1",
+                           callback_id, detail)
+    else:
+        await conn.execute("UPDATE callbacks SET last_error = $2,"
+                           " next_attempt_at = now() + make_interval(secs => $3) WHERE callback_id = $1",
+                           callback_id, detail, retry_in)
+
+
+async def callback_summary(conn: Conn, request_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch("SELECT event, status, attempts, last_error, delivered_at FROM callbacks"
+                            " WHERE request_id = $1 ORDER BY created_at", request_id)
+    return [dict(r) for r in rows]

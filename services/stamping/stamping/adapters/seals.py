@@ -1,0 +1,109 @@
+"""``SealAuthority`` over seals' internal API (docs/INTERNAL_API.md, "seals")."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from datetime import datetime
+from typing import Any
+
+from shared.errors import NotFound
+from shared.internal import RemoteError, ServiceClient
+
+from ..service_layer.ports import EnterpriseChoice, SealChoice, SealInfo, SealSignature
+
+
+def _dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _chain(body: dict[str, Any]) -> list[str]:
+    chain = list(body.get("chain_pem") or [])
+    cert = body.get("certificate_pem")
+    return ([cert] if cert else []) + [c for c in chain if c != cert]
+
+
+def seal_info(body: dict[str, Any], fallback_id: uuid.UUID | None = None) -> SealInfo:
+    return SealInfo(
+        seal_id=uuid.UUID(str(body.get("seal_id") or body.get("id") or fallback_id)),
+        enterprise_id=uuid.UUID(str(body["enterprise_id"])),
+        enterprise_name=str(body.get("enterprise_name") or ""),
+        enterprise_uscc=str(body.get("enterprise_uscc") or ""),
+        name=str(body.get("name") or ""),
+        type=str(body.get("type") or ""),
+        type_label=str(body.get("type_label") or body.get("type") or ""),
+        status=str(body.get("status") or "active"),
+        revoked_at=_dt(body.get("revoked_at")),
+        certificate_serial=str(body.get("certificate_serial") or body.get("serial_number") or ""),
+        chain_pem=_chain(body),
+    )
+
+
+class SealsHttp:
+    """Seal images never change for a seal id: they are cached for the process's life."""
+
+    def __init__(self, client: ServiceClient, *, image_cache_size: int = 256) -> None:
+        self.client = client
+        self._images: dict[uuid.UUID, bytes] = {}
+        self._image_cache_size = image_cache_size
+        self._image_locks: dict[uuid.UUID, asyncio.Lock] = {}
+
+    async def choices(self, person_id: uuid.UUID) -> list[EnterpriseChoice]:
+        body = await self.client.get(f"/internal/persons/{person_id}/choices")
+        return [
+            EnterpriseChoice(
+                enterprise_id=uuid.UUID(str(e["enterprise_id"])),
+                enterprise_name=str(e.get("enterprise_name") or ""),
+                seals=[SealChoice(uuid.UUID(str(s["seal_id"])), str(s.get("name") or ""),
+                                  str(s.get("type") or "")) for s in e.get("seals", [])],
+            )
+            for e in body.get("items", [])
+        ]
+
+    async def seal(self, seal_id: uuid.UUID) -> SealInfo | None:
+        try:
+            body = await self.client.get(f"/internal/seals/{seal_id}")
+        except RemoteError as e:
+            if e.status == 404:
+                return None
+            raise
+        return seal_info(body, seal_id)
+
+    async def seal_image(self, seal_id: uuid.UUID) -> bytes:
+        cached = self._images.get(seal_id)
+        if cached is not None:
+            return cached
+        lock = self._image_locks.setdefault(seal_id, asyncio.Lock())
+        async with lock:
+            if seal_id not in self._images:
+                try:
+                    image = await self.client.get(f"/internal/seals/{seal_id}/image", raw=True)
+                except RemoteError as e:
+                    if e.status == 404:
+                        raise NotFound("no such seal", code="seal_not_found") from None
+                    raise
+                if len(self._images) >= self._image_cache_size:
+                    self._images.pop(next(iter(self._images)))
+                self._images[seal_id] = image
+        self._image_locks.pop(seal_id, None)
+        return self._images[seal_id]
+
+    async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
+                              enterprise_id: uuid.UUID, digest: bytes) -> SealSignature:
+        body = await self.client.post(f"/internal/seals/{seal_id}/stamp-signatures", json={
+            "person_id": str(person_id), "enterprise_id": str(enterprise_id),
+            "digest_b64": base64.b64encode(digest).decode()})
+        seal = body.get("seal") or {}
+        seal.setdefault("seal_id", str(seal_id))
+        seal.setdefault("enterprise_id", str(enterprise_id))
+        return SealSignature(
+            signature=base64.b64decode(body["signature_b64"]),
+            algorithm=str(body.get("algorithm") or ""),
+            serial_number=str(body.get("serial_number") or ""),
+            certificate_pem=str(body.get("certificate_pem") or ""),
+            chain_pem=_chain(body),
+            seal=seal_info(seal, seal_id),
+        )

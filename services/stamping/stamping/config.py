@@ -1,0 +1,59 @@
+"""Settings of the stamping service (``ESEAL_*`` environment variables)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
+
+from shared import ServiceSettings
+
+
+class StampingSettings(ServiceSettings):
+    service_name: ClassVar[str] = "stamping"
+
+    # Documents come through the gateway (12 MiB body limit); the PDF itself may be 10 MiB.
+    max_body_bytes: int = 12 * 1024 * 1024
+    max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    # Stamp requests: lifetime of the QR code (ESEAL_STAMP_REQUEST_TTL_SECONDS) and the
+    # longest ``expires_in`` a relying system may ask for.
+    stamp_request_ttl_seconds: int = Field(default=600, ge=1)
+    stamp_request_max_ttl_seconds: int = Field(default=3600, ge=1)
+    # A claim older than this is considered abandoned (the process died mid-stamp).
+    stamping_claim_ttl_seconds: int = Field(default=120, ge=10)
+    stamping_sweep_interval: float = Field(default=2.0, gt=0)
+
+    # Relying systems' access tokens (HS256, never ES256: the gateway passes them through).
+    stamping_client_token_ttl_seconds: int = Field(default=3600, ge=60)
+    stamping_client_token_secret: SecretStr | None = None
+
+    # Callbacks (webhooks) to relying systems.
+    stamping_callback_allow_private: bool | None = None  # None: allowed unless production
+    stamping_callback_max_attempts: int = Field(default=8, ge=1)
+    stamping_callback_base_delay: float = Field(default=2.0, gt=0)
+    stamping_callback_max_delay: float = Field(default=900.0, gt=0)
+    stamping_callback_timeout: float = Field(default=10.0, gt=0)
+    stamping_callback_poll_interval: float = Field(default=1.0, gt=0)
+
+    # PDF work runs in threads so the event loop stays responsive; at most this many at once.
+    stamping_pdf_threads: int = Field(default=4, ge=0)
+    # CA material (certificates, CRL) is cached this long for stamping; verification always
+    # fetches the current CRL.
+    stamping_ca_cache_seconds: float = Field(default=10.0, ge=0)
+
+    @property
+    def callbacks_may_reach_private_addresses(self) -> bool:
+        if self.stamping_callback_allow_private is None:
+            return not self.is_production
+        return self.stamping_callback_allow_private
+
+    @property
+    def client_token_key(self) -> bytes:
+        """The key of client tokens: the configured secret, else derived from the internal one."""
+        if self.stamping_client_token_secret is not None:
+            return self.stamping_client_token_secret.get_secret_value().encode()
+        base = self.internal_secret.get_secret_value().encode()
+        return hmac.new(base, b"eseal-stamping-client-tokens-v1", hashlib.sha256).digest()

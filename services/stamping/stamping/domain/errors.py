@@ -1,0 +1,78 @@
+"""Errors of the stamping domain, each with a stable code (rendered as problem+json)."""
+
+from __future__ import annotations
+
+from shared.errors import Conflict, EsealError, Forbidden, Gone, NotAuthenticated, NotFound, ValidationFailed
+
+
+class StampRequestNotFound(NotFound):
+    code, title = "stamp_request_not_found", "No such stamp request"
+
+
+class QrInvalid(NotFound):
+    """Well-formed payload, but no pending request has that token."""
+
+    code, title = "qr_invalid", "Unknown or invalid QR code"
+
+
+class QrUnreadable(ValidationFailed):
+    code, title = "qr_unreadable", "Not an e-seal QR code"
+
+
+class AlreadyStamped(Conflict):
+    code, title = "already_stamped", "The request has already been stamped"
+
+
+class RequestExpired(Gone):
+    code, title = "expired", "The stamp request has expired"
+
+
+class StampPending(Conflict):
+    code, title = "stamp_pending", "The request has not been stamped yet"
+
+
+class ScanRequired(Forbidden):
+    code, title = "scan_required", "Scan the request's QR code first"
+
+
+class NotAuthorized(Forbidden):
+    code, title = "not_authorized", "Not authorized to use this seal"
+
+
+class SealRevoked(Conflict):
+    code, title = "seal_revoked", "The seal has been revoked"
+
+
+class ClientRequired(Forbidden):
+    code, title = "client_required", "This endpoint is for relying systems"
+
+
+class InvalidClient(NotAuthenticated):
+    """RFC 6749 §5.2 ``invalid_client``: 401 with a WWW-Authenticate challenge."""
+
+    code, title = "invalid_client", "Client authentication failed"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Basic realm="eseal", charset="UTF-8"'},
+                         error="invalid_client")
+
+
+class InvalidClientToken(NotAuthenticated):
+    code, title = "invalid_token", "Invalid client access token"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(detail, code=code,
+                         headers={"WWW-Authenticate": 'Bearer realm="eseal", error="invalid_token"'})
+
+
+class OAuthError(EsealError):
+    """RFC 6749 §5.2 errors other than ``invalid_client`` (400, ``error`` = ``code``)."""
+
+    status, title = 400, "Token request refused"
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail, code=code, error=code)
+
+
+class CallbackUrlRejected(ValidationFailed):
+    code = "callback_url_invalid"

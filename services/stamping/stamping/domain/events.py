@@ -1,0 +1,39 @@
+"""Stamping's private events (never published; they feed its own read models).
+
+The public ones (``StampRequested``, ``StampApplied``, ``StampRequestExpired``) are in
+``shared.catalog``. ``UsageRecorded`` is appended together with ``StampApplied`` and carries
+what the usage record (印章使用记录) shows and keeps: the names as they were at the time of
+the stamp, and the person's own signature over the request. It holds no secret.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from shared.events import DomainEvent, event
+
+
+@event("UsageRecorded", producer="stamping", stream_type="stamp_request", public=False)
+class UsageRecorded(DomainEvent):
+    record_id: uuid.UUID
+    request_id: uuid.UUID
+    used_at: datetime
+    person_id: uuid.UUID
+    user_name: str
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+    seal_id: uuid.UUID
+    seal_name: str
+    seal_type: str
+    document_title: str
+    document_sha256: str
+    kind: str  # "pdf" | "digest"
+    client_id: str
+    requester: str  # the relying system's name
+    authorization: str  # the canonical description the person signed
+    person_signature_b64: str
+    person_signature_algorithm: str
+    person_certificate_serial: str
+    seal_certificate_serial: str
+    result_sha256: str

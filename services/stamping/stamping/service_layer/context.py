@@ -1,0 +1,35 @@
+"""Everything the command handlers need, wired once in ``bootstrap``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+from pyhanko.sign.timestamps import TimeStamper
+
+from shared.events import utcnow
+from shared.eventstore import EventStore
+
+from ..adapters.credentials import ClientTokens
+from ..adapters.loops import PdfWorkers
+from ..config import StampingSettings
+from .ports import CaMaterial, PrincipalSigner, SealAuthority
+
+
+@dataclass
+class Stamping:
+    pool: asyncpg.Pool
+    store: EventStore
+    settings: StampingSettings
+    seals: SealAuthority
+    signer: PrincipalSigner
+    ca: CaMaterial
+    timestamper: TimeStamper
+    workers: PdfWorkers
+    tokens: ClientTokens
+    clock: Callable[[], datetime] = utcnow
+    # Set after a commit that queued a callback, so the worker need not wait for its poll.
+    callbacks_due: asyncio.Event = field(default_factory=asyncio.Event)

@@ -1,0 +1,57 @@
+"""The expiry sweeper: ``StampRequestExpired`` for requests nobody stamped in time.
+
+Safe with several replicas: due requests are locked with ``FOR UPDATE SKIP LOCKED``, so each
+is expired by exactly one of them, and never while a (live) stamp claim holds it. A claim
+taken before the deadline may still finish after it; a claim that was abandoned
+(``claimed_until`` passed) no longer protects the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.logging import get_logger
+
+from ..adapters import repository
+from ..adapters.repository import STREAM_TYPE
+from ..projections import apply_inline
+from . import callbacks
+from .context import Stamping
+
+log = get_logger(__name__)
+BATCH = 100
+
+
+async def expire_due(ctx: Stamping) -> int:
+    """Expire one batch of due requests; returns how many."""
+    expired = 0
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        for request_id in await repository.due_for_expiry(conn, BATCH):
+            state = await repository.load_request(conn, ctx.store, request_id)
+            if state.status != "pending":
+                continue
+            stored = await ctx.store.append(conn, request_id, STREAM_TYPE, state.version, [state.expire()],
+                                            metadata={"actor": "stamping", "actor_role": "system"})
+            await apply_inline(conn, stored)
+            row = await repository.get_request(conn, request_id)
+            assert row is not None
+            await conn.execute("DELETE FROM request_documents WHERE request_id = $1", request_id)
+            if row.callback_url:
+                await callbacks.queue(conn, row, "stamp_request.expired", {"status": "expired"})
+            expired += 1
+    if expired:
+        ctx.callbacks_due.set()
+    return expired
+
+
+async def run_sweeper(ctx: Stamping) -> None:
+    interval = ctx.settings.stamping_sweep_interval
+    while True:
+        try:
+            while await expire_due(ctx) == BATCH:
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - keep sweeping; the database may be back soon
+            log.warning("expiry_sweep_failed", error=repr(e)[:300])
+        await asyncio.sleep(interval)

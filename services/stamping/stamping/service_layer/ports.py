@@ -1,0 +1,94 @@
+"""The ports stamping depends on; adapters talk to seals and certs, fakes stand in for tests.
+
+- ``SealAuthority`` (seals): what a person may use now, seal details and image, and the
+  authoritative stamp signature (seals checks the seal and the grant under row locks and has
+  certs sign: that is what makes revocation instant).
+- ``PrincipalSigner`` (certs): the person's own signature, unlocked by the certificate
+  password; certs counts wrong passwords and locks the key.
+- ``CaMaterial`` (certs): root, issuing CA and TSA certificates and the current CRLs.
+- The timestamper is pyHanko's own port, ``pyhanko.sign.timestamps.TimeStamper``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from cryptography import x509
+
+
+@dataclass(frozen=True)
+class SealChoice:
+    seal_id: uuid.UUID
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class EnterpriseChoice:
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+    seals: list[SealChoice]
+
+
+@dataclass(frozen=True)
+class SealInfo:
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+    enterprise_uscc: str
+    name: str
+    type: str
+    type_label: str
+    status: str  # "active" | "revoked"
+    revoked_at: datetime | None
+    certificate_serial: str
+    # The seal certificate first, then its issuing CA (and root); empty if seals does not say.
+    chain_pem: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SealSignature:
+    signature: bytes
+    algorithm: str
+    serial_number: str
+    certificate_pem: str
+    chain_pem: list[str]
+    seal: SealInfo
+
+
+@dataclass(frozen=True)
+class PersonSignature:
+    signature: bytes
+    algorithm: str
+    serial_number: str
+    certificate_pem: str
+
+
+@dataclass(frozen=True)
+class CaBundle:
+    root: x509.Certificate
+    issuing: x509.Certificate
+    tsa: x509.Certificate | None
+    crls: list[x509.CertificateRevocationList]
+
+
+class SealAuthority(Protocol):
+    async def choices(self, person_id: uuid.UUID) -> list[EnterpriseChoice]: ...
+
+    async def seal(self, seal_id: uuid.UUID) -> SealInfo | None: ...
+
+    async def seal_image(self, seal_id: uuid.UUID) -> bytes: ...
+
+    async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
+                              enterprise_id: uuid.UUID, digest: bytes) -> SealSignature: ...
+
+
+class PrincipalSigner(Protocol):
+    async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str) -> PersonSignature: ...
+
+
+class CaMaterial(Protocol):
+    async def current(self, *, fresh: bool = False) -> CaBundle: ...

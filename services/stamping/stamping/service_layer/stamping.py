@@ -1,0 +1,441 @@
+"""The person's side: scan a QR code, then stamp with a chosen seal (电子印章使用).
+
+One stamp, in order:
+1. **Claim** the request (row lock; pending, unexpired, scanned by this person, not being
+   stamped) and note the claim. A second concurrent attempt gets 409 ``already_stamped``.
+   Any later failure releases the claim, so a wrong password can be retried.
+2. **Pre-check** with seals that the seal is among the person's choices now (no password
+   attempt is spent on a seal that cannot be used) and read the seal's details.
+3. The **person's signature** over the canonical request description, made by certs with
+   the certificate password (403 ``wrong_certificate_password`` / 423 ``certificate_locked``
+   pass through). It runs while the PDF is prepared (chain and revocation checks, size
+   estimate): the KDF that unlocks the person's key costs as much as that preparation.
+4. The **seal signature**, asked for only once the person's signature is there: PAdES B-LT
+   for a PDF (or detached CMS for a digest); the raw signature comes from seals, which
+   decides under row locks and has certs sign. Revocation is instant because nothing but
+   that call can produce a seal signature.
+5. **Re-check** after the signature timestamp: a seal revoked, or a grant withdrawn, before
+   the timestamp fails the stamp (closes the gap between seals' answer and the TSA).
+6. **Commit** in one transaction: ``StampApplied`` + ``UsageRecorded`` appended (version 2 of
+   the stream: the event store lets exactly one writer have it), result stored, claim
+   cleared, token used up, upload dropped, callback queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from asn1crypto import cms
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from pyhanko.sign.timestamps import TimeStamper
+
+from shared.auth import Principal
+from shared.catalog import StampApplied
+from shared.errors import EsealError, NotFound
+from shared.logging import get_logger
+
+from ..adapters import repository
+from ..adapters.loops import call_on
+from ..adapters.pdf import StampMetadata, offline_validation_context, sign_detached_digest, stamp_pdf
+from ..adapters.repository import STREAM_TYPE, RequestRow
+from ..domain import qr
+from ..domain.authorization import StampAuthorization, rfc3339
+from ..domain.errors import (
+    AlreadyStamped,
+    NotAuthorized,
+    QrInvalid,
+    RequestExpired,
+    ScanRequired,
+    SealRevoked,
+    StampRequestNotFound,
+)
+from ..domain.events import UsageRecorded
+from ..projections import apply_inline
+from . import callbacks
+from .context import Stamping
+from .ports import CaBundle, PersonSignature, SealInfo, SealSignature
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class StampCommand:
+    enterprise_id: uuid.UUID
+    seal_id: uuid.UUID
+    certificate_password: str
+
+
+@dataclass
+class Timings:
+    """Phases of one stamp in ms (sent as ``Server-Timing``; the benchmark reads it)."""
+
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + (time.perf_counter() - started) * 1000
+
+    def header(self) -> str:
+        return ", ".join(f"{k};dur={v:.1f}" for k, v in self.phases.items())
+
+
+@dataclass(frozen=True)
+class Claim:
+    claim_id: uuid.UUID
+    row: RequestRow
+    document: bytes | None
+    client_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class StampOutcome:
+    record_id: uuid.UUID
+    stamped_at: datetime
+    timings: Timings
+
+
+# scan -------------------------------------------------------------------------------
+
+
+async def scan(ctx: Stamping, person: Principal, qr_payload: str) -> dict[str, Any]:
+    payload = qr.parse(qr_payload)
+    now = ctx.clock()
+    async with ctx.pool.acquire() as conn:
+        row = await repository.get_request(conn, payload.request_id)
+        if row is None or not qr.token_matches(payload.token, row.token_hash):
+            raise QrInvalid()
+        state = await repository.load_request(conn, ctx.store, row.request_id)
+        state.check_stampable(now)
+        await repository.record_scan(conn, row.request_id, person.id)
+        client = await repository.get_client(conn, row.client_id)
+    choices = await ctx.seals.choices(person.id)
+    document: dict[str, Any] = {"sha256": row.document_sha256}
+    if row.kind == "pdf":
+        document.update(pages=row.pages, size=row.document_size)
+    return {
+        "request_id": str(row.request_id), "title": row.title, "kind": row.kind,
+        "requester": {"name": client.name if client else ""}, "document": document,
+        "expires_at": rfc3339(row.expires_at),
+        "choices": [{"enterprise_id": str(e.enterprise_id), "enterprise_name": e.enterprise_name,
+                     "seals": [{"seal_id": str(s.seal_id), "name": s.name, "type": s.type}
+                               for s in e.seals]}
+                    for e in choices],
+    }
+
+
+# stamp ------------------------------------------------------------------------------
+
+
+async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: StampCommand) -> StampOutcome:
+    timings = Timings()
+    with timings.phase("claim"):
+        claim = await _claim(ctx, person.id, request_id)
+    try:
+        with timings.phase("authorize"):
+            seal = await _precheck(ctx, person.id, cmd)
+        now = ctx.clock()
+        authorization = StampAuthorization(request_id, claim.row.document_sha256, cmd.seal_id,
+                                           cmd.enterprise_id, person.id, now)
+        # The person's signature (certs, a memory-hard KDF) runs while the PDF is prepared;
+        # the seal signature is only asked for once it is there.
+        person_sig = asyncio.create_task(_person_signature(ctx, person.id, authorization,
+                                                           cmd.certificate_password, timings))
+        try:
+            with timings.phase("sign"):
+                made = await _sign(ctx, claim, person, cmd, seal, now, authorization, person_sig, timings)
+        except BaseException as e:
+            person_error = await _settle(person_sig)
+            if person_error is not None and not isinstance(e, asyncio.CancelledError):
+                raise person_error from None  # a wrong password says more than what it stopped
+            raise
+        with timings.phase("recheck"):
+            await _recheck(ctx, person.id, cmd, made.signed_at)
+        with timings.phase("commit"):
+            record_id = await _commit(ctx, claim, person, seal, made, now, authorization, person_sig.result())
+    except BaseException:
+        await asyncio.shield(_release(ctx, claim))
+        raise
+    ctx.callbacks_due.set()
+    return StampOutcome(record_id, now, timings)
+
+
+async def _person_signature(ctx: Stamping, person_id: uuid.UUID, authorization: StampAuthorization,
+                            password: str, timings: Timings) -> PersonSignature:
+    with timings.phase("person_signature"):
+        sig = await ctx.signer.sign(person_id, authorization.digest(), password)
+    _check_person_signature(sig.certificate_pem, sig.signature, authorization.digest())
+    return sig
+
+
+async def _settle(task: asyncio.Task[PersonSignature]) -> BaseException | None:
+    """Let the person's signature finish (a password try is counted either way)."""
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            raise
+    except BaseException as e:  # noqa: BLE001 - returned to the caller, which decides
+        return e
+    return None
+
+
+async def _claim(ctx: Stamping, person_id: uuid.UUID, request_id: uuid.UUID) -> Claim:
+    now = ctx.clock()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await repository.get_request(conn, request_id, for_update=True)
+        if row is None:
+            raise StampRequestNotFound()
+        if not await repository.has_scanned(conn, request_id, person_id):
+            raise ScanRequired()
+        state = await repository.load_request(conn, ctx.store, request_id)
+        state.check_stampable(now)
+        if row.claim_id is not None and row.claimed_until is not None and row.claimed_until > now:
+            raise AlreadyStamped("the request is being stamped", stamp_in_progress=True)
+        claim_id = uuid.uuid4()
+        until = now + timedelta(seconds=ctx.settings.stamping_claim_ttl_seconds)
+        await repository.set_claim(conn, request_id, claim_id, person_id, until)
+        document = await repository.document(conn, request_id) if row.kind == "pdf" else None
+    return Claim(claim_id, row, document, row.client_id)
+
+
+async def _release(ctx: Stamping, claim: Claim) -> None:
+    try:
+        async with ctx.pool.acquire() as conn:
+            await repository.release_claim(conn, claim.row.request_id, claim.claim_id)
+    except Exception as e:  # noqa: BLE001 - the claim then lapses on its own (claimed_until)
+        log.warning("claim_release_failed", request_id=str(claim.row.request_id), error=repr(e)[:200])
+
+
+async def _precheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand) -> SealInfo:
+    choices, seal = await asyncio.gather(ctx.seals.choices(person_id), ctx.seals.seal(cmd.seal_id))
+    allowed = any(e.enterprise_id == cmd.enterprise_id and any(s.seal_id == cmd.seal_id for s in e.seals)
+                  for e in choices)
+    ours = seal is not None and seal.enterprise_id == cmd.enterprise_id
+    if ours and seal is not None and seal.status == "revoked" and not allowed:
+        raise SealRevoked()
+    if not allowed or seal is None or seal.enterprise_id != cmd.enterprise_id:
+        raise NotAuthorized("this seal is not granted to you for this enterprise now")
+    return seal
+
+
+def _check_person_signature(certificate_pem: str, signature: bytes, digest: bytes) -> None:
+    """Defensive: never bind a person signature that does not verify into a document."""
+    if not certificate_pem:
+        return
+    key = x509.load_pem_x509_certificate(certificate_pem.encode()).public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+    except InvalidSignature:
+        raise EsealError("the person's signature does not verify", code="signing_failed") from None
+
+
+@dataclass(frozen=True)
+class Made:
+    content: bytes
+    content_type: str
+    seal_signature: SealSignature
+    signed_at: datetime | None  # the signature timestamp
+
+
+class _SealDigestSigner:
+    """pyHanko's ``DigestSigner`` port: the raw signature comes from seals (on the main loop)."""
+
+    def __init__(self, ctx: Stamping, loop: asyncio.AbstractEventLoop, seal_id: uuid.UUID,
+                 person_id: uuid.UUID, enterprise_id: uuid.UUID) -> None:
+        self.ctx, self.loop = ctx, loop
+        self.seal_id, self.person_id, self.enterprise_id = seal_id, person_id, enterprise_id
+        self.result: SealSignature | None = None
+        self.error: BaseException | None = None
+
+    async def sign_digest(self, digest: bytes, algorithm: str = "sha256") -> bytes:
+        if self.result is not None:
+            raise EsealError("one stamp, one seal signature", code="signing_failed")
+        try:
+            self.result = await call_on(self.loop, self.ctx.seals.stamp_signature(
+                self.seal_id, self.person_id, self.enterprise_id, digest))
+        except BaseException as e:
+            self.error = e
+            raise
+        return self.result.signature
+
+
+class _RecordingTimeStamper(TimeStamper):
+    """Delegates to the shared timestamper (its caches included) and keeps this stamp's token."""
+
+    def __init__(self, shared: TimeStamper) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._shared = shared
+        self.tokens: list[cms.ContentInfo] = []
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        token = await self._shared.async_timestamp(message_digest, md_algorithm)
+        self.tokens.append(token)
+        return token
+
+    async def async_dummy_response(self, md_algorithm: str) -> cms.ContentInfo:
+        return await self._shared.async_dummy_response(md_algorithm)
+
+    async def validation_paths(self, validation_context: Any) -> Any:  # async generator
+        async for path in self._shared.validation_paths(validation_context):  # type: ignore[no-untyped-call]
+            yield path
+
+    def signed_at(self) -> datetime | None:
+        if not self.tokens:
+            return None
+        tst_info = self.tokens[-1]["content"]["encap_content_info"]["content"].parsed
+        moment: datetime = tst_info["gen_time"].native
+        return moment
+
+
+async def _sign(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand, seal: SealInfo,
+                now: datetime, authorization: StampAuthorization,
+                person_sig: asyncio.Task[PersonSignature], timings: Timings) -> Made:
+    loop = asyncio.get_running_loop()
+    signer = _SealDigestSigner(ctx, loop, cmd.seal_id, person.id, cmd.enterprise_id)
+    stamper = _RecordingTimeStamper(ctx.timestamper)
+    ca = await ctx.ca.current()
+    chain = _chain(seal, ca)
+    row = claim.row
+
+    def metadata(sig: PersonSignature | None) -> StampMetadata:
+        return StampMetadata(
+            seal_id=str(seal.seal_id), seal_name=seal.name, seal_type=seal.type_label,
+            enterprise_name=seal.enterprise_name, enterprise_uscc=seal.enterprise_uscc,
+            signer_person_name=person.name, signer_person_id=str(person.id), stamped_at=now,
+            request_id=str(row.request_id),
+            person_signature_b64=base64.b64encode(sig.signature).decode() if sig else "",
+            authorization=authorization.canonical(),
+            person_signature_algorithm=sig.algorithm if sig else "",
+            person_certificate_serial=sig.serial_number if sig else "",
+            enterprise_id=str(seal.enterprise_id), seal_type_code=seal.type)
+
+    async def signed_metadata() -> StampMetadata:  # on the main loop
+        with timings.phase("person_wait"):
+            return metadata(await asyncio.shield(person_sig))
+
+    if row.kind == "pdf":
+        assert claim.document is not None and row.page is not None
+        assert row.x is not None and row.y is not None
+        image = await ctx.seals.seal_image(cmd.seal_id)
+        pdf, page, x, y = claim.document, row.page, row.x, row.y
+
+        async def job() -> bytes:
+            return await stamp_pdf(pdf, page=page, x=x, y=y, seal_png=image, signer=signer,
+                                   chain=chain, timestamper=stamper,
+                                   validation_context_for_lt=_lt_context(ca), metadata=metadata(None),
+                                   final_metadata=lambda: call_on(loop, signed_metadata()),
+                                   max_bytes=max(len(pdf), ctx.settings.max_document_bytes))
+        content_type = "application/pdf"
+    else:
+        digest = bytes.fromhex(row.document_sha256)
+        await signed_metadata()  # the person signs first; a detached signature has nothing to prepare
+
+        async def job() -> bytes:
+            return await sign_detached_digest(digest, signer, chain, stamper)
+        content_type = "application/pkcs7-signature"
+    try:
+        content = await ctx.workers.run(job)
+    except BaseException:
+        if signer.error is not None:
+            raise signer.error from None  # seals' answer (403 not_authorized, 409 seal_revoked …)
+        raise
+    assert signer.result is not None
+    return Made(content, content_type, signer.result, stamper.signed_at())
+
+
+def _chain(seal: SealInfo, ca: CaBundle) -> list[x509.Certificate]:
+    if not seal.chain_pem:
+        raise EsealError("seals did not give the seal's certificate", code="seal_certificate_unavailable")
+    certs = [x509.load_pem_x509_certificate(p.encode()) for p in seal.chain_pem]
+    if not any(c == ca.issuing for c in certs):
+        certs.append(ca.issuing)
+    if not any(c == ca.root for c in certs):
+        certs.append(ca.root)
+    return certs
+
+
+def _lt_context(ca: CaBundle) -> Any:
+    others = [ca.issuing] + ([ca.tsa] if ca.tsa is not None else [])
+    return offline_validation_context([ca.root], crls=ca.crls, other_certs=others)
+
+
+async def _recheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
+                   signed_at: datetime | None) -> None:
+    """After the timestamp: was the seal revoked, or the grant withdrawn, before it?"""
+    choices, seal = await asyncio.gather(ctx.seals.choices(person_id), ctx.seals.seal(cmd.seal_id))
+    if seal is None:
+        raise NotFound("no such seal", code="seal_not_found")
+    if seal.status == "revoked" and (signed_at is None or seal.revoked_at is None
+                                     or seal.revoked_at <= signed_at):
+        raise SealRevoked("the seal was revoked while stamping")
+    if not any(e.enterprise_id == cmd.enterprise_id and any(s.seal_id == cmd.seal_id for s in e.seals)
+               for e in choices) and seal.status != "revoked":
+        raise NotAuthorized("the authorization was withdrawn while stamping")
+
+
+async def _commit(ctx: Stamping, claim: Claim, person: Principal, seal: SealInfo, made: Made,
+                  now: datetime, authorization: StampAuthorization,
+                  person_sig: PersonSignature) -> uuid.UUID:
+    row = claim.row
+    record_id = uuid.uuid4()
+    result_sha = hashlib.sha256(made.content).hexdigest()
+    signed = made.seal_signature.seal
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        current = await repository.get_request(conn, row.request_id, for_update=True)
+        if current is None or current.claim_id != claim.claim_id:
+            raise AlreadyStamped("the claim on this request was lost")
+        state = await repository.load_request(conn, ctx.store, row.request_id)
+        if state.status == "stamped":
+            raise AlreadyStamped()
+        if state.status == "expired":
+            raise RequestExpired()
+        client = await repository.get_client(conn, claim.client_id)
+        events = [
+            StampApplied(record_id=record_id, request_id=row.request_id, seal_id=seal.seal_id,
+                         enterprise_id=signed.enterprise_id, person_id=person.id,
+                         document_sha256=row.document_sha256, stamped_at=now,
+                         client_id=str(claim.client_id), seal_name=seal.name, document_title=row.title),
+            UsageRecorded(record_id=record_id, request_id=row.request_id, used_at=now,
+                          person_id=person.id, user_name=person.name, enterprise_id=signed.enterprise_id,
+                          enterprise_name=signed.enterprise_name or seal.enterprise_name,
+                          seal_id=seal.seal_id, seal_name=signed.name or seal.name,
+                          seal_type=signed.type or seal.type, document_title=row.title,
+                          document_sha256=row.document_sha256, kind=row.kind,
+                          client_id=str(claim.client_id), requester=client.name if client else "",
+                          authorization=authorization.canonical(),
+                          person_signature_b64=base64.b64encode(person_sig.signature).decode(),
+                          person_signature_algorithm=person_sig.algorithm,
+                          person_certificate_serial=person_sig.serial_number,
+                          seal_certificate_serial=made.seal_signature.serial_number,
+                          result_sha256=result_sha),
+        ]
+        stored = await ctx.store.append(conn, row.request_id, STREAM_TYPE, state.version, events,
+                                        metadata={"actor": str(person.id), "actor_role": "person"})
+        await apply_inline(conn, stored)
+        await repository.insert_result(conn, row.request_id, record_id, made.content_type,
+                                       made.content, result_sha)
+        await repository.finish_request(conn, row.request_id)
+        if row.callback_url:
+            await callbacks.queue(conn, row, "stamp_request.stamped", {
+                "status": "stamped", "record_id": str(record_id), "stamped_at": rfc3339(now),
+                "result_url": f"/api/v1/stamp-requests/{row.request_id}/result",
+                "result_sha256": result_sha, "content_type": made.content_type})
+    return record_id

@@ -1,0 +1,92 @@
+"""Usage records (印章使用记录): who sees what, over which window.
+
+- a person: the records of their own stamps;
+- an enterprise account, and its agents (with or without the management permission): the
+  records of the enterprise's seals (the enterprise is the one seals named when it signed).
+Only the last 3 months are listed (``from`` is clamped); the records themselves are kept.
+Newest first; keyset pagination on ``(used_at, record_id)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.auth import Principal
+from shared.errors import Forbidden, ValidationFailed
+
+from ..domain.authorization import rfc3339
+from ..domain.rules import usage_window
+from .context import Stamping
+
+DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+_LISTED = ("record_id, request_id, used_at, user_name, enterprise_id, enterprise_name, seal_id,"
+           " seal_name, seal_type, document_title, document_sha256, kind, requester")
+
+
+@dataclass(frozen=True)
+class UsageQuery:
+    since: datetime | None = None
+    until: datetime | None = None
+    seal_id: uuid.UUID | None = None
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+def _encode_cursor(used_at: datetime, record_id: uuid.UUID) -> str:
+    raw = json.dumps([used_at.isoformat(), str(record_id)]).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, rid = json.loads(raw)
+        return datetime.fromisoformat(at), uuid.UUID(rid)
+    except (ValueError, TypeError):
+        raise ValidationFailed.field("cursor", "not a cursor from a previous page") from None
+
+
+def _scope(principal: Principal) -> tuple[str, uuid.UUID]:
+    if principal.role == "person":
+        return "person_id", principal.id
+    if principal.acts_for_enterprise and principal.enterprise_id is not None:
+        return "enterprise_id", principal.enterprise_id
+    raise Forbidden("no usage records for this account", code="role_not_allowed")
+
+
+async def list_records(ctx: Stamping, principal: Principal, q: UsageQuery) -> dict[str, Any]:
+    column, owner = _scope(principal)
+    start, end = usage_window(ctx.clock(), q.since, q.until)
+    limit = max(1, min(MAX_LIMIT, q.limit))
+    args: list[Any] = [owner, start, end]
+    where = [f"{column} = $1", "used_at >= $2", "used_at <= $3"]
+    if q.seal_id is not None:
+        args.append(q.seal_id)
+        where.append(f"seal_id = ${len(args)}")
+    if q.cursor:
+        at, rid = _decode_cursor(q.cursor)
+        args += [at, rid]
+        where.append(f"(used_at, record_id) < (${len(args) - 1}, ${len(args)})")
+    args.append(limit + 1)
+    # Only "$n" placeholders and constant column names are formatted into the text.
+    query = (f"SELECT {_LISTED} FROM usage_records WHERE {' AND '.join(where)}"  # noqa: S608
+             f" ORDER BY used_at DESC, record_id DESC LIMIT ${len(args)}")
+    async with ctx.pool.acquire() as conn:
+        rows = await conn.fetch(query, *args)
+    page = rows[:limit]
+    items = [{
+        "record_id": str(r["record_id"]), "used_at": rfc3339(r["used_at"]),
+        "user_name": r["user_name"], "enterprise_id": str(r["enterprise_id"]),
+        "enterprise_name": r["enterprise_name"], "seal_id": str(r["seal_id"]),
+        "seal_name": r["seal_name"], "seal_type": r["seal_type"],
+        "document_title": r["document_title"], "document_sha256": r["document_sha256"],
+        "kind": r["kind"], "requester": r["requester"], "request_id": str(r["request_id"]),
+    } for r in page]
+    more = len(rows) > limit
+    return {"items": items, "from": rfc3339(start), "to": rfc3339(end),
+            "next_cursor": _encode_cursor(page[-1]["used_at"], page[-1]["record_id"]) if more else None}

@@ -1,0 +1,211 @@
+"""Fakes of stamping's ports, over an in-process test PKI.
+
+They behave like seals and certs as docs/INTERNAL_API.md describes them: seals decides a
+stamp signature under a lock that revocation also takes (so once ``revoke`` has returned no
+signature relying on the seal is made), certs counts wrong certificate passwords and locks
+the key, the CA's CRL lists revoked seal certificates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.serialization import Encoding
+from stamping.adapters.pdf.testing import ISSUING_CRL_URL, TestPki, _cert, _name, make_seal_png
+from stamping.service_layer.ports import (
+    CaBundle,
+    EnterpriseChoice,
+    PersonSignature,
+    SealChoice,
+    SealInfo,
+    SealSignature,
+)
+
+from shared.internal import RemoteError
+
+MAX_PASSWORD_ATTEMPTS = 5
+
+
+def remote(status: int, code: str, detail: str = "", **extra: object) -> RemoteError:
+    err = RemoteError(detail or code, code=code, **extra)
+    err.status = status
+    return err
+
+
+def _pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(Encoding.PEM).decode()
+
+
+def _issue(pki: TestPki, subject: x509.Name, key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    return _cert(subject, key.public_key(), pki.issuing_cert.subject, pki.issuing_key, ca=False,
+                 key_usage={"digital_signature": True, "content_commitment": True},
+                 crl_url=ISSUING_CRL_URL, not_before=datetime.now(UTC) - timedelta(days=1), days=365)
+
+
+@dataclass
+class FakeSeal:
+    info: SealInfo
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+    image: bytes
+
+
+@dataclass
+class Grant:
+    valid_from: date
+    valid_to: date
+
+
+@dataclass
+class FakeCa:
+    pki: TestPki
+    revoked: dict[int, datetime] = field(default_factory=dict)
+    crl_number: int = 1
+    _crl: x509.CertificateRevocationList | None = None
+    fetches: int = 0
+
+    def revoke(self, serial: int, at: datetime) -> None:
+        # A CRL carries whole seconds, pyHanko's dummy TSA microseconds (certs' TSA whole
+        # seconds, like the CRL): rounding the revocation up keeps a stamp timestamped
+        # earlier in the same second valid, as it is on the platform.
+        self.revoked[serial] = at.replace(microsecond=0) + timedelta(seconds=1 if at.microsecond else 0)
+        self.crl_number += 1
+        self._crl = self.pki.issue_crl(self.revoked, number=self.crl_number)
+
+    async def current(self, *, fresh: bool = False) -> CaBundle:
+        self.fetches += 1
+        return CaBundle(root=self.pki.root_cert, issuing=self.pki.issuing_cert, tsa=self.pki.tsa_cert,
+                        crls=[self.pki.root_crl, self._crl or self.pki.issuing_crl])
+
+
+class FakeSeals:
+    def __init__(self, pki: TestPki, ca: FakeCa) -> None:
+        self.pki, self.ca = pki, ca
+        self.seals: dict[uuid.UUID, FakeSeal] = {}
+        self.grants: dict[tuple[uuid.UUID, uuid.UUID], Grant] = {}
+        self.lock = asyncio.Lock()  # seals' row locks on the seal and the grant
+        self.signatures = 0
+        self._image = make_seal_png(200)
+        self.today: date | None = None
+
+    def add_seal(self, enterprise_id: uuid.UUID, enterprise_name: str, name: str | None = None, *,
+                 type: str = "official", label: str = "法定名称章") -> SealInfo:
+        seal_id = uuid.uuid4()
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _issue(self.pki, _name(name or f"{enterprise_name}{label}", org=enterprise_name,
+                                      uscc="91220102MA00000000"), key)
+        info = SealInfo(seal_id=seal_id, enterprise_id=enterprise_id, enterprise_name=enterprise_name,
+                        enterprise_uscc="91220102MA00000000", name=name or f"{enterprise_name}{label}",
+                        type=type, type_label=label, status="active", revoked_at=None,
+                        certificate_serial=format(cert.serial_number, "x"),
+                        chain_pem=[_pem(cert), _pem(self.pki.issuing_cert), _pem(self.pki.root_cert)])
+        self.seals[seal_id] = FakeSeal(info, key, cert, self._image)
+        return info
+
+    def grant(self, person_id: uuid.UUID, seal_id: uuid.UUID, *, valid_from: date | None = None,
+              valid_to: date | None = None) -> None:
+        today = self._today()
+        self.grants[(person_id, seal_id)] = Grant(valid_from or today - timedelta(days=1),
+                                                  valid_to or today + timedelta(days=30))
+
+    async def delete_grant(self, person_id: uuid.UUID, seal_id: uuid.UUID) -> None:
+        async with self.lock:
+            self.grants.pop((person_id, seal_id), None)
+
+    async def revoke(self, seal_id: uuid.UUID) -> datetime:
+        async with self.lock:
+            seal = self.seals[seal_id]
+            at = datetime.now(UTC)
+            seal.info = replace(seal.info, status="revoked", revoked_at=at)
+            self.ca.revoke(seal.cert.serial_number, at)
+            return at
+
+    def _today(self) -> date:
+        return self.today or datetime.now(UTC).date()
+
+    def _usable(self, person_id: uuid.UUID, seal: FakeSeal) -> bool:
+        g = self.grants.get((person_id, seal.info.seal_id))
+        return seal.info.status == "active" and g is not None and g.valid_from <= self._today() <= g.valid_to
+
+    async def choices(self, person_id: uuid.UUID) -> list[EnterpriseChoice]:
+        by_enterprise: dict[uuid.UUID, EnterpriseChoice] = {}
+        for seal in self.seals.values():
+            if self._usable(person_id, seal):
+                e = by_enterprise.setdefault(seal.info.enterprise_id, EnterpriseChoice(
+                    seal.info.enterprise_id, seal.info.enterprise_name, []))
+                e.seals.append(SealChoice(seal.info.seal_id, seal.info.name, seal.info.type))
+        return list(by_enterprise.values())
+
+    async def seal(self, seal_id: uuid.UUID) -> SealInfo | None:
+        seal = self.seals.get(seal_id)
+        return seal.info if seal else None
+
+    async def seal_image(self, seal_id: uuid.UUID) -> bytes:
+        return self.seals[seal_id].image
+
+    async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
+                              enterprise_id: uuid.UUID, digest: bytes) -> SealSignature:
+        async with self.lock:
+            seal = self.seals.get(seal_id)
+            if seal is None or seal.info.enterprise_id != enterprise_id:
+                raise remote(403, "not_authorized")
+            if seal.info.status != "active":
+                raise remote(409, "seal_revoked")
+            if not self._usable(person_id, seal):
+                raise remote(403, "not_authorized")
+            self.signatures += 1
+            signature = seal.key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+            return SealSignature(signature=signature, algorithm="ecdsa-p256-sha256",
+                                 serial_number=seal.info.certificate_serial,
+                                 certificate_pem=seal.info.chain_pem[0], chain_pem=seal.info.chain_pem[1:],
+                                 seal=seal.info)
+
+
+@dataclass
+class Holder:
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+    password: str
+    failures: int = 0
+    locked_until: datetime | None = None
+
+
+class FakeCerts:
+    """``PrincipalSigner``: one certificate per person, wrong passwords counted."""
+
+    def __init__(self, pki: TestPki) -> None:
+        self.pki = pki
+        self.holders: dict[uuid.UUID, Holder] = {}
+        self.signatures = 0
+
+    def enroll(self, person_id: uuid.UUID, name: str, password: str) -> x509.Certificate:
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _issue(self.pki, _name(name, org="persons"), key)
+        self.holders[person_id] = Holder(key, cert, password)
+        return cert
+
+    async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str) -> PersonSignature:
+        h = self.holders.get(principal_id)
+        if h is None:
+            raise remote(404, "certificate_not_activated")
+        now = datetime.now(UTC)
+        if h.locked_until and h.locked_until > now:
+            raise remote(423, "certificate_locked", locked_until=h.locked_until.isoformat())
+        if password != h.password:
+            h.failures += 1
+            if h.failures >= MAX_PASSWORD_ATTEMPTS:
+                h.locked_until, h.failures = now + timedelta(minutes=30), 0
+                raise remote(423, "certificate_locked", locked_until=h.locked_until.isoformat())
+            raise remote(403, "wrong_certificate_password", attempts_left=MAX_PASSWORD_ATTEMPTS - h.failures)
+        h.failures = 0
+        self.signatures += 1
+        return PersonSignature(signature=h.key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256()))),
+                               algorithm="ecdsa-p256-sha256", serial_number=format(h.cert.serial_number, "x"),
+                               certificate_pem=_pem(h.cert))
