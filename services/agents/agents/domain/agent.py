@@ -67,6 +67,8 @@ def status(valid_from: date, valid_to: date, today: date) -> Status:
 
 
 def add_years(start: date, years: int) -> date:
+    if start.year + years > date.max.year:
+        return date.max  # past the calendar's end: no ID document runs that long
     try:
         return start.replace(year=start.year + years)
     except ValueError:  # 29 February into a common year

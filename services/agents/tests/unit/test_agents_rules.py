@@ -121,3 +121,10 @@ async def test_no_sandbox_realname_in_production() -> None:
     with pytest.raises(RealNameProviderUnavailable) as exc:
         await unavailable.verify("张三", "resident_id_card", "11010519491231002X")
     assert isinstance(exc.value, EsealError) and exc.value.status == 503
+
+
+def test_an_id_validity_at_the_calendars_end_is_refused_not_a_crash() -> None:
+    # 9999-06-01 plus 5/10/20 years is past date.max: a 422 for the client, never a 500.
+    errors = rules.id_validity_errors(date(9999, 6, 1), date(9999, 6, 2), False, TODAY)
+    assert {e["field"] for e in errors} == {"id_valid_from", "id_valid_to"}
+    assert rules.add_years(date(9999, 6, 1), 5) == date.max

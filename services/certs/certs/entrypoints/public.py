@@ -9,8 +9,9 @@ from certs.domain.agreements import CURRENT_AGREEMENTS
 from certs.service_layer import activation, certificates, crl
 from certs.service_layer.views import rfc3339
 from shared.auth import require_principal
-from shared.http import json_response, parse_json, parse_query
+from shared.http import documented, json_response, parse_json, parse_query
 
+from . import responses as doc
 from .appkeys import CERTS, SANDBOX_SMS
 from .schemas import ActivateBody, ChangePasswordBody, SmsQuery
 
@@ -19,6 +20,9 @@ CRL = "application/pkix-crl"
 CACHE_CA = {"Cache-Control": "public, max-age=3600"}
 
 
+@documented(summary="证书协议 / the agreements to accept before activation",
+            tags=("certificates",), response=doc.AgreementList, auth="public",
+            responses={200: "the current agreements"})
 async def list_agreements(request: web.Request) -> web.Response:
     return json_response({
         "items": [{"code": a.code, "version": a.version, "title": a.title, "text": a.text,
@@ -27,12 +31,25 @@ async def list_agreements(request: web.Request) -> web.Response:
     })
 
 
+@documented(summary="发送激活短信验证码 / send the activation code by SMS",
+            tags=("certificates",), response=doc.ActivationCodeSent,
+            responses={202: "sent to the bound phone; valid 5 minutes",
+                       409: "the certificate is already active (`certificate_already_active`)",
+                       429: "a resend within 60 s (`resend_too_soon`)"})
 async def send_activation_code(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     sent = await activation.send_code(request.app[CERTS], principal.id)
     return json_response(sent, status=202)
 
 
+@documented(summary="激活数字证书 / activate my certificate", tags=("certificates",),
+            body=ActivateBody, response=doc.CertificateView,
+            responses={201: "issued",
+                       409: "already active (`certificate_already_active`)",
+                       410: "the code expired (`code_expired`)",
+                       422: "wrong code (`code_invalid`), weak password (`weak_password`), "
+                            "passwords differ, agreements not all accepted",
+                       429: "too many wrong codes (`code_attempts_exceeded`)"})
 async def activate_certificate(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     body = await parse_json(request, ActivateBody)
@@ -44,11 +61,22 @@ async def activate_certificate(request: web.Request) -> web.Response:
     return json_response(view, status=201)
 
 
+@documented(summary="我的数字证书 / my certificate", tags=("certificates",),
+            response=doc.CertificateView,
+            responses={200: "the certificate",
+                       404: "not activated yet (`certificate_not_activated`)"})
 async def get_certificate(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     return json_response(await certificates.view(request.app[CERTS], principal.id))
 
 
+@documented(summary="修改证书密码 / change my certificate password", tags=("certificates",),
+            body=ChangePasswordBody,
+            responses={204: "changed",
+                       403: "wrong old password (`wrong_certificate_password`, `attempts_left`)",
+                       404: "not activated (`certificate_not_activated`)",
+                       422: "weak new password (`weak_password`), passwords differ",
+                       423: "locked after wrong passwords (`certificate_locked`, `locked_until`)"})
 async def change_password(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     body = await parse_json(request, ChangePasswordBody)
@@ -57,26 +85,37 @@ async def change_password(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@documented(summary="平台根证书 / the platform root CA certificate", tags=("ca",),
+            auth="public", content_type=PEM, responses={200: "PEM"})
 async def root_pem(request: web.Request) -> web.Response:
     return web.Response(text=request.app[CERTS].authority.root_pem, content_type=PEM,
                         headers=CACHE_CA)
 
 
+@documented(summary="签发CA证书 / the issuing CA certificate", tags=("ca",),
+            auth="public", content_type=PEM, responses={200: "PEM"})
 async def issuing_pem(request: web.Request) -> web.Response:
     return web.Response(text=request.app[CERTS].authority.issuing_pem, content_type=PEM,
                         headers=CACHE_CA)
 
 
+@documented(summary="证书吊销列表 / the issuing CA's CRL", tags=("ca",),
+            auth="public", content_type=CRL, responses={200: "DER"})
 async def issuing_crl(request: web.Request) -> web.Response:
     der = await crl.current(request.app[CERTS], "issuing")
     return web.Response(body=der, content_type=CRL, headers={"Cache-Control": "no-cache"})
 
 
+@documented(summary="根CA吊销列表 / the root CA's CRL", tags=("ca",),
+            auth="public", content_type=CRL, responses={200: "DER"})
 async def root_crl(request: web.Request) -> web.Response:
     der = await crl.current(request.app[CERTS], "root")
     return web.Response(body=der, content_type=CRL, headers={"Cache-Control": "no-cache"})
 
 
+@documented(summary="沙箱：已发短信 / sandbox: the SMS sent to a phone", tags=("sandbox",),
+            query=SmsQuery, response=doc.SandboxSmsList, auth="public",
+            responses={200: "the messages, newest first"})
 async def sandbox_sms(request: web.Request) -> web.Response:
     query = parse_query(request, SmsQuery)
     items = await request.app[SANDBOX_SMS].messages(query.phone)

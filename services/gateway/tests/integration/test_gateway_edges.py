@@ -8,11 +8,12 @@ import time
 from collections.abc import AsyncIterator
 
 import aiohttp
+import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-
 from gateway.bootstrap import GatewaySettings, create_gateway
+from gateway.limits import RateLimiter, default_rules
 
 
 def free_port() -> int:
@@ -124,3 +125,104 @@ async def test_server_sent_events_stream_through_without_buffering(gateway: str)
                 arrivals.append(time.monotonic())
     assert len(arrivals) == 3
     assert arrivals[-1] - arrivals[0] > 0.05  # events arrived as sent, not all at the end
+
+
+# --- every rate-limited endpoint class answers 429 problem+json with Retry-After ----------
+
+# One concrete request per rule of ``default_rules`` (a test below checks none is missing).
+LIMITED_REQUESTS = {
+    "login": ("POST", "/api/v1/sessions"),
+    "face_check": ("POST", "/api/v1/face-checks"),
+    "sms_code": ("POST", "/api/v1/certificate/activation-codes"),
+    "stamp": ("POST", "/api/v1/stamp-requests/7c3e2a52-51f4-4d55-9b47-0d4f0b0e8d11/stamp"),
+    "stamp_request": ("POST", "/api/v1/stamp-requests"),
+    "scan": ("POST", "/api/v1/scans"),
+    "register": ("POST", "/api/v1/persons"),
+    "verify": ("POST", "/api/v1/verifications"),
+}
+
+
+@pytest_asyncio.fixture
+async def tight_gateway() -> AsyncIterator[str]:
+    """A gateway whose every bucket holds one request; all services unreachable (the rate
+    limit answers before any forwarding)."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = GatewaySettings(rate_limit_scale=0.001, identity_url=dead, agents_url=dead,
+                               certs_url=dead, seals_url=dead, stamping_url=dead, notify_url=dead)
+    gw = TestServer(create_gateway(settings), host="127.0.0.1")
+    await gw.start_server()
+    yield f"http://127.0.0.1:{gw.port}"
+    await gw.close()
+
+
+def test_every_rate_limit_rule_has_a_request_here() -> None:
+    assert set(LIMITED_REQUESTS) == {rule.name for rule in default_rules()}
+    limiter = RateLimiter(default_rules())
+    for name, (method, path) in LIMITED_REQUESTS.items():
+        rule = limiter.rule_for(method, path)
+        assert rule is not None and rule.name == name, (name, path)
+
+
+@pytest.mark.parametrize("rule", sorted(LIMITED_REQUESTS))
+async def test_each_rate_limited_endpoint_class_answers_429_problem_with_retry_after(
+        tight_gateway: str, rule: str) -> None:
+    method, path = LIMITED_REQUESTS[rule]
+    async with aiohttp.ClientSession() as s:
+        async with s.request(method, tight_gateway + path, json={}) as first:
+            assert first.status != 429  # the bucket's one request (then 401/503 beyond it)
+        async with s.request(method, tight_gateway + path, json={},
+                             headers={"X-Request-ID": f"limit-{rule.replace('_', '-')}"}) as r:
+            assert r.status == 429
+            assert r.content_type == "application/problem+json"
+            retry_after = int(r.headers["Retry-After"])
+            assert retry_after >= 1
+            body = await r.json()
+            assert body["code"] == "rate_limited" and body["status"] == 429
+            assert body["limit"] == rule and body["retry_after"] == retry_after
+            assert r.headers["X-Request-ID"] == f"limit-{rule.replace('_', '-')}"
+        async with s.get(tight_gateway + "/api/v1/seal-types") as other:
+            assert other.status != 429  # an unlimited endpoint is not affected
+
+
+async def test_a_rate_limited_answer_carries_cors_headers_for_the_browser(tight_gateway: str) -> None:
+    origin = "http://127.0.0.1:8080"  # the default allowed origin
+    async with aiohttp.ClientSession() as s:
+        for _ in range(2):
+            async with s.post(tight_gateway + "/api/v1/scans", json={}, headers={"Origin": origin}) as r:
+                status, headers = r.status, r.headers
+    assert status == 429
+    assert headers["Access-Control-Allow-Origin"] == origin
+    assert "Retry-After" in headers["Access-Control-Expose-Headers"]
+
+
+# --- body limits --------------------------------------------------------------------------
+
+
+async def test_oversized_declared_body_is_413_problem_before_reaching_the_service(gateway: str) -> None:
+    async with aiohttp.ClientSession() as s, s.post(gateway + "/api/v1/verifications",
+                                                     data=b"x" * (200 * 1024),
+                                                     headers={"X-Request-ID": "big1"}) as r:
+        assert r.status == 413
+        assert r.content_type == "application/problem+json"
+        body = await r.json()
+        assert body["code"] == "payload_too_large" and body["status"] == 413
+        assert r.headers["X-Request-ID"] == "big1"
+
+
+async def test_oversized_chunked_body_is_413_problem(gateway: str) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(20):
+            yield b"x" * (16 * 1024)  # 320 KiB in all, no Content-Length
+
+    async with aiohttp.ClientSession() as s, s.post(gateway + "/api/v1/verifications",
+                                                     data=chunks()) as r:
+        assert r.status == 413
+        assert r.content_type == "application/problem+json"
+        assert (await r.json())["code"] == "payload_too_large"
+
+
+async def test_a_body_within_the_limit_is_forwarded_whole(gateway: str) -> None:
+    async with aiohttp.ClientSession() as s, s.post(gateway + "/api/v1/verifications",
+                                                     data=b"x" * (60 * 1024)) as r:
+        assert r.status == 200
+        assert (await r.json())["len"] == 60 * 1024

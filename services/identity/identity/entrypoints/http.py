@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from shared.auth import bearer_token, require_principal
-from shared.http import json_response, path_uuid, read_json
+from shared.http import documented, json_response, path_uuid, read_json
 from shared.service import SETTINGS
 
 from ..adapters.face_provider import face_provider_name
@@ -21,6 +21,7 @@ from ..domain import commands as c
 from ..domain.fields import field_error, parse_model
 from ..service_layer import face_checks, registration, sessions
 from . import internal
+from . import schemas as doc
 from .common import IDENTITY, body
 
 
@@ -31,18 +32,33 @@ def client_ip(request: web.Request) -> str | None:
     return forwarded or request.remote
 
 
+@documented(summary="注册自然人 / register a natural person", tags=("identity",),
+            body=c.RegisterPerson, response=doc.PersonRegistered, auth="public",
+            responses={201: "registered", 409: "already registered (`already_registered`)",
+                       422: "an element is refused (ID number check digit, phone, password rule)"})
 async def register_person(request: web.Request) -> web.Response:
     cmd = await body(request, c.RegisterPerson)
     person_id = await registration.register_person(request.app[IDENTITY], cmd)
     return json_response({"person_id": str(person_id)}, status=201)
 
 
+@documented(summary="注册企业法人 / register an enterprise account", tags=("identity",),
+            body=c.RegisterEnterprise, response=doc.EnterpriseRegistered, auth="public",
+            responses={201: "registered", 409: "already registered (`already_registered`)",
+                       422: "an element is refused (USCC check character, legal representative)"})
 async def register_enterprise(request: web.Request) -> web.Response:
     ident = request.app[IDENTITY]
     enterprise_id = await registration.register_enterprise(ident, await body(request, c.RegisterEnterprise))
     return json_response({"enterprise_id": str(enterprise_id)}, status=201)
 
 
+@documented(summary="登录（密码或人脸） / log in by password or face", tags=("sessions",),
+            body=doc.Login, response=doc.SessionTokens, auth="public",
+            responses={201: "logged in", 401: "wrong username or password (`invalid_credentials`)",
+                       403: "an agent outside its validity window (`agent_not_valid`)",
+                       410: "the face token expired (`face_token_expired`)",
+                       409: "the face token was used (`face_token_used`)",
+                       423: "locked after repeated failures (`account_locked`)"})
 async def create_session(request: web.Request) -> web.Response:
     data = await read_json(request)
     method = data.get("method") if isinstance(data, dict) else None
@@ -56,20 +72,33 @@ async def create_session(request: web.Request) -> web.Response:
     return json_response(tokens.body(), status=201, headers={"Cache-Control": "no-store"})
 
 
+@documented(summary="刷新令牌 / refresh the session's tokens", tags=("sessions",),
+            body=c.RefreshSession, response=doc.SessionTokens, auth="public",
+            responses={201: "new tokens (the refresh token rotates)",
+                       401: "unknown, used or expired refresh token (`invalid_refresh_token`)"})
 async def refresh_session(request: web.Request) -> web.Response:
     tokens = await sessions.refresh(request.app[IDENTITY], await body(request, c.RefreshSession))
     return json_response(tokens.body(), status=201, headers={"Cache-Control": "no-store"})
 
 
+@documented(summary="退出登录 / log out (end this session)", tags=("sessions",),
+            responses={204: "the session ended; its tokens stop working"})
 async def end_session(request: web.Request) -> web.Response:
     await sessions.logout(request.app[IDENTITY], await require_principal(request))
     return web.Response(status=204)
 
 
+@documented(summary="当前用户 / the logged-in principal", tags=("identity",),
+            response=doc.Me, responses={200: "the principal"})
 async def me(request: web.Request) -> web.Response:
     return json_response(await sessions.me(request.app[IDENTITY], await require_principal(request)))
 
 
+@documented(summary="发起人脸验证 / start a face check", tags=("face-checks",),
+            body=c.StartFaceCheck, response=doc.FaceCheckStarted, auth="public|user",
+            responses={201: "started; run it with the provider, then use its token",
+                       422: "anonymous checks are for `login` only, with role and username",
+                       503: "no face provider is configured (`face_provider_unavailable`)"})
 async def start_face_check(request: web.Request) -> web.Response:
     ident = request.app[IDENTITY]
     cmd = await body(request, c.StartFaceCheck)
@@ -92,14 +121,26 @@ async def _verdict(request: web.Request, passed: bool) -> dict[str, Any]:
             **({"face_token": token} if token else {})}
 
 
+@documented(summary="沙箱：人脸验证通过 / sandbox: pass a face check", tags=("sandbox",),
+            body=c.SandboxVerdict, response=doc.FaceCheckVerdict, auth="public",
+            responses={200: "passed, with the face token", 404: "no such face check",
+                       409: "already finished (`face_check_finished`)",
+                       410: "expired (`face_check_expired`)"})
 async def sandbox_pass(request: web.Request) -> web.Response:
     return json_response(await _verdict(request, True))
 
 
+@documented(summary="沙箱：人脸验证失败 / sandbox: fail a face check", tags=("sandbox",),
+            body=c.SandboxVerdict, response=doc.FaceCheckVerdict, auth="public",
+            responses={200: "failed", 404: "no such face check",
+                       409: "already finished (`face_check_finished`)",
+                       410: "expired (`face_check_expired`)"})
 async def sandbox_fail(request: web.Request) -> web.Response:
     return json_response(await _verdict(request, False))
 
 
+@documented(summary="令牌公钥 / the keys that sign access tokens (JWKS)", tags=("platform",),
+            response=doc.Jwks, auth="public", responses={200: "the JSON Web Key Set"})
 async def jwks(request: web.Request) -> web.Response:
     return json_response(request.app[IDENTITY].signer.jwks(),
                          headers={"Cache-Control": "public, max-age=300"})

@@ -13,9 +13,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import DB, SETTINGS, json_response, parse_query, path_uuid, require_principal
+from shared.http import documented
 
 from ..config import NotifySettings
 from ..service_layer import messages
+from .schemas import MessagePage, SupportContacts
 from .sse import stream
 from .views import message_json
 
@@ -31,6 +33,8 @@ class ListQuery(BaseModel):
     cursor: str | None = Field(default=None, max_length=200)
 
 
+@documented(summary="消息列表 / my messages, with the unread count", tags=("messages",),
+            query=ListQuery, response=MessagePage, responses={200: "a page of messages, newest first"})
 async def list_messages(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     q = parse_query(request, ListQuery)
@@ -40,6 +44,8 @@ async def list_messages(request: web.Request) -> web.Response:
                           "next_cursor": page.next_cursor, "unread_count": page.unread_count})
 
 
+@documented(summary="标记已读 / mark one message read", tags=("messages",),
+            responses={204: "read", 404: "not one of my messages"})
 async def read_one(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     message_id = path_uuid(request, "message_id")
@@ -47,12 +53,16 @@ async def read_one(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@documented(summary="全部已读 / mark all my messages read", tags=("messages",),
+            responses={204: "all read"})
 async def read_all(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     await messages.mark_all_read(request.app[DB], principal.id)
     return web.Response(status=204)
 
 
+@documented(summary="客服中心 / customer service contacts", tags=("support",),
+            response=SupportContacts, auth="public", responses={200: "phone, QQ group and hours"})
 async def support(request: web.Request) -> web.Response:
     s = request.app[SETTINGS]
     assert isinstance(s, NotifySettings)

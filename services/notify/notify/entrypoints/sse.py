@@ -24,6 +24,7 @@ from pydantic_core import to_json
 
 from shared import DB, SETTINGS, require_principal
 from shared.auth import bearer_token
+from shared.http import documented
 
 from ..adapters.push import PushHub
 from ..config import NotifySettings
@@ -51,6 +52,11 @@ def token_expiry(request: web.Request) -> float | None:
     return float(exp) if isinstance(exp, int | float) else None
 
 
+@documented(summary="新消息推送（SSE） / new messages as Server-Sent Events", tags=("messages",),
+            content_type="text/event-stream",
+            responses={200: "`event: ready` (`{unread_count}`), then `event: message` (id = "
+                            "message_id) per new message, `: keep-alive` comments, and "
+                            "`event: token_expired` last; reconnect with `Last-Event-ID`"})
 async def stream(request: web.Request) -> web.StreamResponse:
     principal = await require_principal(request)
     settings = request.app[SETTINGS]

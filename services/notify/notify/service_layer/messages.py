@@ -31,6 +31,9 @@ class Page:
     unread_count: int
 
 
+MAX_SEQ = 2**63 - 1  # the column is a bigint: a larger "cursor" is not one this list gave
+
+
 def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"s": seq}).encode()).decode().rstrip("=")
 
@@ -42,7 +45,7 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise ValidationFailed.field("cursor", "not a cursor returned by this list",
                                      code="invalid_cursor") from None
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
         raise ValidationFailed.field("cursor", "not a cursor returned by this list",
                                      code="invalid_cursor")
     return seq

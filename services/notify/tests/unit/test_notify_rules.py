@@ -131,3 +131,17 @@ def test_the_grantee_name_in_the_event_wins() -> None:
                               granted_by=ACTOR, person_name="孙八")
     _, enterprise_msg = rules.grant_added(ev, NAMES)
     assert enterprise_msg.body.startswith("您企业已授权孙八使用")
+
+
+def test_a_cursor_beyond_the_sequences_range_is_refused_not_a_crash() -> None:
+    import base64
+
+    import pytest
+    from notify.service_layer.messages import decode_cursor, encode_cursor
+
+    from shared.errors import ValidationFailed
+
+    assert decode_cursor(encode_cursor(2**63 - 1)) == 2**63 - 1
+    huge = base64.urlsafe_b64encode(b'{"s": 99999999999999999999999}').decode().rstrip("=")
+    with pytest.raises(ValidationFailed):
+        decode_cursor(huge)  # the column is a bigint: asyncpg would fail on it (a 500)

@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.auth import Principal, bearer_token, require_principal
 from shared.errors import PayloadTooLarge, ValidationFailed
-from shared.http import ApiModel, json_response, parse_json, parse_query, path_uuid
+from shared.http import ApiModel, documented, json_response, parse_json, parse_query, path_uuid
 from shared.internal import require_internal
 
 from ..adapters.rendering.signature_renderer import MAX_PNG_BYTES
 from ..service_layer import grants, person, seals, stamping
 from ..service_layer.common import Deps
+from . import responses as doc
 from . import views
 
 DEPS = web.AppKey("seals_deps", Deps)
@@ -123,11 +124,18 @@ def _decode_png(value: str | None) -> bytes:
 # --- seal types, previews, seals ---------------------------------------------------------
 
 
+@documented(summary="印章类型 / the seal types", tags=("seals",), response=doc.SealTypeList,
+            auth="public|user", responses={200: "the types; for an enterprise caller with the "
+                                                "default seal name of each"})
 async def list_seal_types(request: web.Request) -> web.Response:
     types = await seals.seal_types(_deps(request), await _optional_principal(request))
     return json_response({"items": [views.seal_type(t) for t in types], "next_cursor": None})
 
 
+@documented(summary="印章预览 / preview a seal image", tags=("seals",), body=PreviewIn,
+            content_type="image/png",
+            responses={200: "the seal as it would be made (PNG)", 403: doc.MANAGERS_ONLY,
+                       422: "unknown type or unusable name"})
 async def preview_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     body = await parse_json(request, PreviewIn)
@@ -136,6 +144,15 @@ async def preview_seal(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
+@documented(summary="申请印章 / make a seal (face check `issue_seal`)", tags=("seals",),
+            body=IssueIn, response=doc.SealView,
+            responses={201: "made, with its seal certificate",
+                       403: doc.MANAGERS_ONLY + "; the operator needs an active certificate "
+                                                "(`certificate_required`)",
+                       409: "an active seal of this type exists (`seal_type_taken`); the face "
+                            "token was used (`face_token_used`)",
+                       410: "the face token expired (`face_token_expired`)",
+                       422: "unknown type, unusable name, invalid face token"})
 async def create_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     body = await parse_json(request, IssueIn)
@@ -144,6 +161,9 @@ async def create_seal(request: web.Request) -> web.Response:
                          headers={"Location": f"{API}/seals/{row.seal_id}"})
 
 
+@documented(summary="我的印章 / the enterprise's seals", tags=("seals",), query=ListQuery,
+            response=doc.SealPage,
+            responses={200: "a page of seals, revoked ones included", 403: doc.ENTERPRISE_ONLY})
 async def list_seals(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     q = parse_query(request, ListQuery)
@@ -151,18 +171,29 @@ async def list_seals(request: web.Request) -> web.Response:
     return json_response(views.page([views.seal(r) for r in page.items], page.next_cursor))
 
 
+@documented(summary="印章详情 / one seal", tags=("seals",), response=doc.SealView,
+            responses={200: "the seal", 403: doc.ENTERPRISE_ONLY, 404: doc.NO_SEAL})
 async def get_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     row = await seals.get_seal(_deps(request), principal, path_uuid(request, "seal_id"))
     return json_response(views.seal(row))
 
 
+@documented(summary="印章图片 / a seal's image", tags=("seals",), content_type="image/png",
+            responses={200: "PNG (with an ETag)", 304: doc.NOT_MODIFIED, 403: doc.ENTERPRISE_ONLY,
+                       404: doc.NO_SEAL})
 async def get_seal_image(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     png, digest = await seals.seal_image(_deps(request), principal, path_uuid(request, "seal_id"))
     return _png(png, digest, request)
 
 
+@documented(summary="注销印章 / revoke a seal (face check `revoke_seal`)", tags=("seals",),
+            body=RevokeIn, response=doc.SealView,
+            responses={200: "revoked: no stamp with it succeeds from now on",
+                       403: doc.MANAGERS_ONLY, 404: doc.NO_SEAL,
+                       409: "already revoked (`seal_revoked`); the face token was used",
+                       410: "the face token expired (`face_token_expired`)"})
 async def revoke_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     seal_id = path_uuid(request, "seal_id")
@@ -174,6 +205,9 @@ async def revoke_seal(request: web.Request) -> web.Response:
 # --- grants -------------------------------------------------------------------------------
 
 
+@documented(summary="印章授权列表 / the grants of a seal", tags=("grants",), query=ListQuery,
+            response=doc.GrantPage,
+            responses={200: "a page of grants", 403: doc.ENTERPRISE_ONLY, 404: doc.NO_SEAL})
 async def list_grants(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     q = parse_query(request, ListQuery)
@@ -184,6 +218,13 @@ async def list_grants(request: web.Request) -> web.Response:
     return json_response(views.page([views.grant(g, today) for g in page.items], page.next_cursor))
 
 
+@documented(summary="授权自然人 / grant a seal to a natural person", tags=("grants",),
+            body=GrantIn, response=doc.GrantView,
+            responses={201: "granted", 403: doc.MANAGERS_ONLY, 404: doc.NO_SEAL,
+                       409: "the person already holds a grant of this seal (`grant_exists`); "
+                            "the seal is revoked (`seal_revoked`)",
+                       422: "no registered person has this name and ID number "
+                            "(`person_not_registered`); a bad window (`invalid_window`)"})
 async def add_grant(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     seal_id = path_uuid(request, "seal_id")
@@ -196,6 +237,8 @@ async def add_grant(request: web.Request) -> web.Response:
                          headers={"Location": f"{API}/seals/{seal_id}/grants/{row.grant_id}"})
 
 
+@documented(summary="授权详情 / one grant", tags=("grants",), response=doc.GrantView,
+            responses={200: "the grant", 403: doc.ENTERPRISE_ONLY, 404: doc.NO_GRANT})
 async def get_grant(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     deps = _deps(request)
@@ -204,6 +247,11 @@ async def get_grant(request: web.Request) -> web.Response:
     return json_response(views.grant(row, deps.today()))
 
 
+@documented(summary="修改授权期限 / change a grant's window", tags=("grants",),
+            body=GrantPatch, response=doc.GrantView,
+            responses={200: "changed: a shortened window holds at once", 403: doc.MANAGERS_ONLY,
+                       404: doc.NO_GRANT,
+                       422: "a bad window (`invalid_window`, `window_in_past`)"})
 async def change_grant(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     seal_id, grant_id = path_uuid(request, "seal_id"), path_uuid(request, "grant_id")
@@ -214,6 +262,9 @@ async def change_grant(request: web.Request) -> web.Response:
     return json_response(views.grant(row, deps.today()))
 
 
+@documented(summary="删除授权 / remove a grant", tags=("grants",),
+            responses={204: "removed: the person can no longer stamp with the seal",
+                       403: doc.MANAGERS_ONLY, 404: doc.NO_GRANT})
 async def delete_grant(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     await grants.delete_grant(_deps(request), principal, path_uuid(request, "seal_id"),
@@ -224,12 +275,20 @@ async def delete_grant(request: web.Request) -> web.Response:
 # --- the natural person's side ------------------------------------------------------------
 
 
+@documented(summary="我的企业 / enterprises that granted me seals", tags=("my-seals",),
+            response=doc.GrantingEnterpriseList,
+            responses={200: "enterprises with at least one active seal granted to me",
+                       403: doc.PERSONS_ONLY})
 async def my_enterprises(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
     items = await person.my_enterprises(_deps(request), principal.id)
     return json_response(views.page([views.granting_enterprise(e) for e in items], None))
 
 
+@documented(summary="企业授权给我的印章 / the seals an enterprise granted me", tags=("my-seals",),
+            response=doc.GrantedSealList,
+            responses={200: "the seals (revoked seals and removed grants never appear)",
+                       403: doc.PERSONS_ONLY})
 async def my_seals(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
     deps = _deps(request)
@@ -238,6 +297,10 @@ async def my_seals(request: web.Request) -> web.Response:
     return json_response(views.page([views.granted_seal(g, today) for g in items], None))
 
 
+@documented(summary="授权印章详情 / one seal granted to me", tags=("my-seals",),
+            response=doc.GrantedSealDetail,
+            responses={200: "the seal and my grant", 403: doc.PERSONS_ONLY,
+                       404: "not granted to me (`seal_not_found`)"})
 async def my_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
     deps = _deps(request)
@@ -246,6 +309,10 @@ async def my_seal(request: web.Request) -> web.Response:
     return json_response(views.granted_seal(g, deps.today(), detail=True))
 
 
+@documented(summary="授权印章图片 / the image of a seal granted to me", tags=("my-seals",),
+            content_type="image/png",
+            responses={200: "PNG (with an ETag)", 304: doc.NOT_MODIFIED, 403: doc.PERSONS_ONLY,
+                       404: "not granted to me (`seal_not_found`)"})
 async def my_seal_image(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
     png, digest = await person.my_seal_image(_deps(request), principal.id,
@@ -254,17 +321,31 @@ async def my_seal_image(request: web.Request) -> web.Response:
     return _png(png, digest, request)
 
 
+@documented(summary="我的个人签名 / my personal signature", tags=("signature",),
+            response=doc.SignatureView,
+            responses={200: "the signature", 403: doc.PERSONS_ONLY,
+                       404: "none yet (`signature_not_found`)"})
 async def get_signature(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
     return json_response(views.signature(await person.signature(_deps(request), principal.id)))
 
 
+@documented(summary="个人签名图片 / my signature's image", tags=("signature",),
+            content_type="image/png",
+            responses={200: "PNG (with an ETag)", 304: doc.NOT_MODIFIED, 403: doc.PERSONS_ONLY,
+                       404: "none yet (`signature_not_found`)"})
 async def get_signature_image(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
     png, digest = await person.signature_image(_deps(request), principal.id)
     return _png(png, digest, request)
 
 
+@documented(summary="创建个人签名 / create my signature (handwritten or generated)",
+            tags=("signature",), body=SignatureIn, response=doc.SignatureView,
+            responses={201: "created", 403: doc.PERSONS_ONLY,
+                       409: "I already have one (`signature_exists`)",
+                       413: "the handwritten image is too large (`image_too_large`)",
+                       422: "image_png missing, not base64 or not a usable PNG"})
 async def create_signature(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
     body = await parse_json(request, SignatureIn)
@@ -277,6 +358,9 @@ async def create_signature(request: web.Request) -> web.Response:
                          headers={"Location": f"{API}/my/signature"})
 
 
+@documented(summary="删除个人签名 / delete my signature", tags=("signature",),
+            responses={204: "deleted", 403: doc.PERSONS_ONLY,
+                       404: "none (`signature_not_found`)"})
 async def delete_signature(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
     await person.delete_signature(_deps(request), principal.id)

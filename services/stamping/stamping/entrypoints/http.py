@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 from pydantic import AwareDatetime, Field
 
 from shared.auth import bearer_token, require_principal
@@ -26,7 +27,15 @@ from shared.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from shared.http import ApiModel, json_response, parse_json, path_uuid, read_json, validate
+from shared.http import (
+    ApiModel,
+    documented,
+    json_response,
+    parse_json,
+    path_uuid,
+    read_json,
+    validate,
+)
 
 from ..adapters.credentials import is_client_token
 from ..adapters.pdf import PdfTooLarge
@@ -35,6 +44,7 @@ from ..domain.authorization import rfc3339
 from ..domain.errors import ClientRequired, OAuthError
 from ..service_layer import clients, requests, stamping, usage, verification
 from ..service_layer.context import Stamping
+from . import responses as doc
 
 STAMPING = web.AppKey("stamping", Stamping)
 _TEXT_FIELD_LIMIT = 4096
@@ -71,6 +81,14 @@ def _basic_credentials(request: web.Request) -> tuple[str | None, str | None]:
 # relying systems ----------------------------------------------------------------------
 
 
+@documented(summary="盖章系统取令牌 / a relying system's access token (client credentials)",
+            tags=("stamping",), auth="basic", response=doc.ClientToken,
+            bodies={"application/x-www-form-urlencoded": doc.TokenForm,
+                    "application/json": doc.TokenForm},
+            responses={200: "the token (OAuth2 client credentials, RFC 6749 §4.4)",
+                       400: "no or another grant_type (`unsupported_grant_type`, "
+                            "`invalid_request`)",
+                       401: "unknown client or wrong secret (`invalid_client`)"})
 async def token(request: web.Request) -> web.Response:
     client_id, secret = _basic_credentials(request)
     grant_type = await _grant_type(request)
@@ -115,6 +133,16 @@ class PdfFields(ApiModel):
     expires_in: int | None = None
 
 
+@documented(summary="发起盖章请求 / request a stamp: a PDF (multipart) or a digest (JSON)",
+            tags=("stamping",), auth="client", response=doc.StampRequestCreated,
+            bodies={"multipart/form-data": doc.PdfRequestForm,
+                    "application/json": DigestRequestBody},
+            responses={201: "pending: show its QR code to the person who will stamp",
+                       400: "a malformed multipart body (`invalid_multipart`)",
+                       401: doc.CLIENT_AUTH, 403: doc.CLIENTS_ONLY,
+                       413: "the PDF is too large (`pdf_too_large`)",
+                       422: "not a usable PDF, a page or position outside it, a bad digest or "
+                            "callback URL (`callback_url_invalid`)"})
 async def create_request(request: web.Request) -> web.Response:
     ctx = request.app[STAMPING]
     client = await require_client(request)
@@ -152,19 +180,23 @@ async def _read_multipart(request: web.Request, max_document: int) -> tuple[dict
         raise BadRequest("malformed multipart body", code="invalid_multipart") from None
     fields: dict[str, str] = {}
     document: bytes | None = None
-    async for part in reader:
-        if not isinstance(part, BodyPartReader) or not part.name:
-            continue
-        if part.name == "document":
-            document = await _read_limited(part, max_document, PdfTooLarge)
-        elif part.name in PdfFields.model_fields:
-            raw = await _read_limited(part, _TEXT_FIELD_LIMIT, PayloadTooLarge)
-            try:
-                fields[part.name] = raw.decode(part.get_charset("utf-8")).strip()
-            except (UnicodeDecodeError, LookupError):
-                raise BadRequest(f"field {part.name} is not UTF-8 text", code="invalid_multipart") from None
-        else:
-            await part.release()
+    try:
+        async for part in reader:
+            if not isinstance(part, BodyPartReader) or not part.name:
+                continue
+            if part.name == "document":
+                document = await _read_limited(part, max_document, PdfTooLarge)
+            elif part.name in PdfFields.model_fields:
+                raw = await _read_limited(part, _TEXT_FIELD_LIMIT, PayloadTooLarge)
+                try:
+                    fields[part.name] = raw.decode(part.get_charset("utf-8")).strip()
+                except (UnicodeDecodeError, LookupError):
+                    raise BadRequest(f"field {part.name} is not UTF-8 text",
+                                     code="invalid_multipart") from None
+            else:
+                await part.release()
+    except (BadHttpMessage, AssertionError, ValueError):  # a part's headers or framing are broken
+        raise BadRequest("malformed multipart body", code="invalid_multipart") from None
     return fields, document
 
 
@@ -179,12 +211,22 @@ async def _read_limited(part: BodyPartReader, limit: int, error: type[Exception]
     return b"".join(chunks)
 
 
+@documented(summary="盖章请求状态 / a stamp request's state", tags=("stamping",), auth="client",
+            response=doc.StampRequestView,
+            responses={200: "the request", 401: doc.CLIENT_AUTH, 403: doc.CLIENTS_ONLY,
+                       404: doc.NO_REQUEST})
 async def get_request(request: web.Request) -> web.Response:
     client = await require_client(request)
     body = await requests.get_request(request.app[STAMPING], client, path_uuid(request, "request_id"))
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 
+@documented(summary="盖章二维码 / the request's QR code", tags=("stamping",), auth="client",
+            query=doc.QrQuery, content_type="image/png",
+            responses={200: "PNG", 401: doc.CLIENT_AUTH, 403: doc.CLIENTS_ONLY,
+                       404: doc.NO_REQUEST + "; an unknown QR token (`qr_invalid`)",
+                       409: "already stamped (`already_stamped`)",
+                       410: "expired (`expired`)"})
 async def qr_png(request: web.Request) -> web.Response:
     client = await require_client(request)
     png = await requests.qr_image(request.app[STAMPING], client, path_uuid(request, "request_id"),
@@ -192,6 +234,13 @@ async def qr_png(request: web.Request) -> web.Response:
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
+@documented(summary="盖章结果 / the stamped PDF, or the detached signature of a digest",
+            tags=("stamping",), auth="client",
+            content_type="application/pdf, application/pkcs7-signature",
+            responses={200: "the stamped PDF (`application/pdf`) or, for a digest request, the "
+                            "CMS signature (`application/pkcs7-signature`)",
+                       401: doc.CLIENT_AUTH, 403: doc.CLIENTS_ONLY, 404: doc.NO_REQUEST,
+                       409: "not stamped yet (`stamp_pending`)", 410: "expired (`expired`)"})
 async def result(request: web.Request) -> web.Response:
     client = await require_client(request)
     r = await requests.result(request.app[STAMPING], client, path_uuid(request, "request_id"))
@@ -214,6 +263,12 @@ class StampBody(ApiModel):
     certificate_password: str = Field(min_length=1, max_length=128)
 
 
+@documented(summary="扫一扫 / scan a stamp request's QR code", tags=("stamping",), body=ScanBody,
+            response=doc.ScanView,
+            responses={200: "the request and the seals I may stamp it with",
+                       403: doc.PERSONS_ONLY, 404: "an unknown QR code (`qr_invalid`)",
+                       409: "already stamped (`already_stamped`)", 410: "expired (`expired`)",
+                       422: "not an e-seal QR code (`qr_unreadable`)"})
 async def scan(request: web.Request) -> web.Response:
     person = await require_principal(request, "person")
     cmd = await parse_json(request, ScanBody)
@@ -221,6 +276,17 @@ async def scan(request: web.Request) -> web.Response:
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 
+@documented(summary="盖章 / stamp the request with a seal granted to me", tags=("stamping",),
+            body=StampBody, response=doc.Stamped,
+            responses={201: "stamped: the usage record",
+                       403: doc.PERSONS_ONLY + "; the seal is not granted to me now "
+                            "(`not_authorized`); scan first (`scan_required`); wrong certificate "
+                            "password (`wrong_certificate_password`, `attempts_left`)",
+                       404: "no such request (`stamp_request_not_found`)",
+                       409: "already stamped (`already_stamped`); the seal is revoked "
+                            "(`seal_revoked`)",
+                       410: "expired (`expired`)",
+                       423: "the certificate is locked (`certificate_locked`)"})
 async def stamp(request: web.Request) -> web.Response:
     person = await require_principal(request, "person")
     request_id = path_uuid(request, "request_id")
@@ -243,6 +309,9 @@ class UsageParams(ApiModel):
     cursor: str | None = Field(default=None, max_length=200)
 
 
+@documented(summary="使用记录 / usage records (the last 3 months)", tags=("usage",),
+            query=UsageParams, response=doc.UsagePage,
+            responses={200: "an enterprise sees its seals' records, a person their own"})
 async def usage_records(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     q = validate(UsageParams, _query(request))
@@ -266,6 +335,14 @@ def _query(request: web.Request) -> dict[str, Any]:
 # public -----------------------------------------------------------------------------
 
 
+@documented(summary="验章 / verify a stamped PDF", tags=("verification",), auth="public",
+            response=doc.VerificationReport,
+            bodies={"multipart/form-data": doc.VerificationForm, "application/pdf": None},
+            responses={200: "each signature: intact, trusted, which seal, enterprise and person, "
+                            "when, and whether the seal was revoked before",
+                       400: "a malformed multipart body (`invalid_multipart`)",
+                       413: "the PDF is too large (`pdf_too_large`)",
+                       422: "no document, or not a PDF"})
 async def verify(request: web.Request) -> web.Response:
     ctx = request.app[STAMPING]
     if request.content_type == "multipart/form-data":
@@ -281,8 +358,21 @@ async def verify(request: web.Request) -> web.Response:
     return json_response(await verification.verify(ctx, document))
 
 
+async def debug_tasks(request: web.Request) -> web.Response:  # DEBUG
+    import io, asyncio, time
+    from ..adapters.loops import DEBUG_LOOPS
+    out = io.StringIO()
+    out.write(f"=== {time.strftime('%X')} slots={request.app[STAMPING].workers._slots._value}\n")
+    for label, loop in [("main", asyncio.get_running_loop())] + [("worker", l) for l in list(DEBUG_LOOPS)]:
+        for t in list(asyncio.all_tasks(loop)):
+            out.write(f"--- {label} {t!r}\n")
+            t.print_stack(file=out)
+    return web.Response(text=out.getvalue())
+
+
 def setup_routes(app: web.Application) -> None:
     r = app.router
+    r.add_get("/internal/debug/tasks", debug_tasks)  # DEBUG
     r.add_post("/api/v1/oauth/token", token)
     r.add_post("/api/v1/stamp-requests", create_request)
     r.add_get("/api/v1/stamp-requests/{request_id}", get_request)

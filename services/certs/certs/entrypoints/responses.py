@@ -1,0 +1,55 @@
+"""Shapes of the certificate API's answers, for the OpenAPI document that the gateway
+generates. Documentation only: the handlers build the bodies (``service_layer.views``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class AgreementView(BaseModel):
+    code: str
+    version: str
+    title: str
+    text: str
+    required: bool
+
+
+class AgreementList(BaseModel):
+    items: list[AgreementView]
+    next_cursor: None = None
+
+
+class ActivationCodeSent(BaseModel):
+    phone_masked: str = Field(description="the bound phone the code went to, last 4 digits visible")
+    expires_at: datetime = Field(description="the code is valid 5 minutes")
+    resend_after_seconds: int = Field(description="a new code is refused (429) before this")
+
+
+class CertificateView(BaseModel):
+    certificate_id: uuid.UUID
+    serial_number: str
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    algorithm: str
+    fingerprint_sha256: str
+    status: Literal["active", "locked", "revoked"]
+    pem: str
+    locked_until: datetime | None = Field(default=None, description="when locked (wrong passwords)")
+    revoked_at: datetime | None = Field(default=None, description="when revoked")
+
+
+class SandboxSms(BaseModel):
+    phone: str
+    text: str
+    sent_at: datetime
+
+
+class SandboxSmsList(BaseModel):
+    items: list[SandboxSms] = Field(description="newest first")
+    next_cursor: None = None

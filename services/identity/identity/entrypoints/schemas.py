@@ -1,0 +1,67 @@
+"""Shapes of identity's public answers (and the login body's two forms), for the OpenAPI
+document that the gateway generates. Documentation only: the handlers build the bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, RootModel
+
+from ..domain.commands import FaceLogin, PasswordLogin
+from ..domain.face import Purpose
+
+
+class Login(RootModel[Annotated[PasswordLogin | FaceLogin, Field(discriminator="method")]]):
+    """``method: "password"`` with the password, or ``method: "face"`` with a face token."""
+
+
+class PersonRegistered(BaseModel):
+    person_id: uuid.UUID
+
+
+class EnterpriseRegistered(BaseModel):
+    enterprise_id: uuid.UUID
+
+
+class PrincipalView(BaseModel):
+    id: uuid.UUID
+    role: Literal["person", "enterprise", "agent"]
+    name: str
+    enterprise_id: uuid.UUID | None = Field(default=None, description="enterprise account and agents")
+    enterprise_name: str | None = Field(default=None, description="enterprise account and agents")
+    can_manage: bool | None = Field(default=None, description="agents: the management permission")
+
+
+class SessionTokens(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="seconds the access token is valid")
+    principal: PrincipalView
+
+
+class Me(PrincipalView):
+    phone_masked: str = Field(description="only the last 4 digits visible")
+    certificate_status: Literal["none", "active"]
+    enterprise_uscc: str | None = Field(default=None, description="enterprise account and agents")
+    valid_from: str | None = Field(default=None, description="agents: YYYY-MM-DD")
+    valid_to: str | None = Field(default=None, description="agents: YYYY-MM-DD")
+
+
+class FaceCheckStarted(BaseModel):
+    face_check_id: uuid.UUID
+    expires_at: datetime
+    purpose: Purpose
+    provider: str = Field(description="the face provider that runs the check (`sandbox` outside production)")
+
+
+class FaceCheckVerdict(BaseModel):
+    face_check_id: uuid.UUID
+    status: Literal["passed", "failed"]
+    face_token: str | None = Field(default=None, description="when passed: single use, 5 minutes")
+
+
+class Jwks(BaseModel):
+    keys: list[dict[str, Any]] = Field(description="the public keys (JWK, ES256) that sign access tokens")

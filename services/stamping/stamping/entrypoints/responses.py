@@ -1,0 +1,183 @@
+"""Shapes of the stamping API's bodies and answers, for the OpenAPI document that the gateway
+generates. Documentation only: the handlers parse and build the bodies themselves."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+
+class TokenForm(BaseModel):
+    grant_type: Literal["client_credentials"]
+
+
+class ClientToken(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="seconds")
+
+
+class PdfRequestForm(BaseModel):
+    """``multipart/form-data``: the PDF and where to put the seal."""
+
+    document: Annotated[bytes, Field(json_schema_extra={"contentMediaType": "application/pdf"})]
+    title: str = Field(min_length=1, max_length=200)
+    page: int = Field(ge=1, description="1-based page number")
+    x: float = Field(description="PDF points from the left edge: the seal's centre")
+    y: float = Field(description="PDF points from the bottom edge: the seal's centre")
+    callback_url: str | None = Field(default=None, max_length=2048)
+    expires_in: int | None = Field(default=None, description="seconds the QR code stays valid")
+
+
+class VerificationForm(BaseModel):
+    """``multipart/form-data`` with the PDF to verify."""
+
+    document: Annotated[bytes, Field(json_schema_extra={"contentMediaType": "application/pdf"})]
+
+
+class QrQuery(BaseModel):
+    t: str | None = Field(default=None, max_length=512,
+                          description="the token in `qr_png_url` (the QR code of that token)")
+
+
+class RequestDocument(BaseModel):
+    sha256: str
+    pages: int | None = Field(default=None, description="PDF requests")
+    size: int | None = Field(default=None, description="PDF requests: bytes")
+
+
+class StampRequestCreated(BaseModel):
+    request_id: uuid.UUID
+    status: Literal["pending"]
+    kind: Literal["pdf", "digest"]
+    qr_payload: str = Field(description="what the QR code says; the app scans it")
+    qr_png_url: str
+    expires_at: datetime
+    title: str
+    document: RequestDocument
+
+
+class Position(BaseModel):
+    page: int
+    x: float
+    y: float
+
+
+class CallbackState(BaseModel):
+    event: str
+    status: str
+    attempts: int
+
+
+class StampRequestView(BaseModel):
+    request_id: uuid.UUID
+    status: Literal["pending", "stamped", "expired"]
+    kind: Literal["pdf", "digest"]
+    title: str
+    document: RequestDocument
+    created_at: datetime
+    expires_at: datetime
+    stamped_at: datetime | None
+    record_id: uuid.UUID | None
+    result_url: str | None
+    callbacks: list[CallbackState]
+    position: Position | None = Field(default=None, description="PDF requests")
+
+
+class Requester(BaseModel):
+    name: str
+
+
+class ChoiceSeal(BaseModel):
+    seal_id: uuid.UUID
+    name: str
+    type: str
+
+
+class Choice(BaseModel):
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+    seals: list[ChoiceSeal]
+
+
+class ScanView(BaseModel):
+    request_id: uuid.UUID
+    title: str
+    kind: Literal["pdf", "digest"]
+    requester: Requester
+    document: RequestDocument
+    expires_at: datetime
+    choices: list[Choice] = Field(description="the enterprises and seals I may stamp with")
+
+
+class Stamped(BaseModel):
+    record_id: uuid.UUID
+    request_id: uuid.UUID
+    stamped_at: datetime
+
+
+class UsageRecord(BaseModel):
+    record_id: uuid.UUID
+    used_at: datetime
+    user_name: str
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+    seal_id: uuid.UUID
+    seal_name: str
+    seal_type: str
+    document_title: str
+    document_sha256: str
+    kind: Literal["pdf", "digest"]
+    requester: str
+    request_id: uuid.UUID
+
+
+class UsagePage(BaseModel):
+    items: list[UsageRecord]
+    from_: datetime = Field(alias="from")
+    to: datetime
+    next_cursor: str | None
+
+
+class SignatureCheck(BaseModel):
+    field_name: str | None
+    result: str
+    reasons: list[str]
+    intact: bool
+    trusted: bool
+    timestamped: bool
+    level: str | None
+    coverage: str | None
+    signed_at: datetime | None
+    signed_at_source: str | None
+    signer_subject: str | None
+    seal_id: uuid.UUID | None
+    seal_name: str | None
+    seal_type: str | None
+    seal_type_label: str | None
+    enterprise_name: str | None
+    enterprise_uscc: str | None
+    signer_name: str | None
+    request_id: str | None
+    seal_status: str
+    revoked_at: datetime | None
+    revoked_before_stamp: bool
+    recorded: bool
+
+
+class VerificationReport(BaseModel):
+    result: Literal["passed", "failed", "indeterminate"]
+    reasons: list[str]
+    document_sha256: str
+    signatures: list[SignatureCheck]
+
+
+# Reasons shared by several operations (the OpenAPI document's 401/403/404 descriptions).
+CLIENT_AUTH = ("a relying system's token is required, valid and of an enabled client "
+                "(`not_authenticated`, `invalid_token`)")
+CLIENTS_ONLY = "for relying systems (`client_required`)"
+NO_REQUEST = "no such stamp request of this client (`stamp_request_not_found`)"
+PERSONS_ONLY = "for natural persons (`role_not_allowed`)"
