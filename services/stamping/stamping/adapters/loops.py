@@ -45,16 +45,8 @@ class PdfWorkers:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-DEBUG_LOOPS: set[asyncio.AbstractEventLoop] = set()  # DEBUG
-
-
 def _run_in_new_loop(job: Callable[[], Awaitable[T]]) -> T:
     async def main() -> T:
-        loop = asyncio.get_running_loop()  # DEBUG
-        DEBUG_LOOPS.add(loop)  # DEBUG
-        try:
-            return await job()
-        finally:
-            DEBUG_LOOPS.discard(loop)  # DEBUG
+        return await job()
 
     return asyncio.run(main())

@@ -358,21 +358,8 @@ async def verify(request: web.Request) -> web.Response:
     return json_response(await verification.verify(ctx, document))
 
 
-async def debug_tasks(request: web.Request) -> web.Response:  # DEBUG
-    import io, asyncio, time
-    from ..adapters.loops import DEBUG_LOOPS
-    out = io.StringIO()
-    out.write(f"=== {time.strftime('%X')} slots={request.app[STAMPING].workers._slots._value}\n")
-    for label, loop in [("main", asyncio.get_running_loop())] + [("worker", l) for l in list(DEBUG_LOOPS)]:
-        for t in list(asyncio.all_tasks(loop)):
-            out.write(f"--- {label} {t!r}\n")
-            t.print_stack(file=out)
-    return web.Response(text=out.getvalue())
-
-
 def setup_routes(app: web.Application) -> None:
     r = app.router
-    r.add_get("/internal/debug/tasks", debug_tasks)  # DEBUG
     r.add_post("/api/v1/oauth/token", token)
     r.add_post("/api/v1/stamp-requests", create_request)
     r.add_get("/api/v1/stamp-requests/{request_id}", get_request)
