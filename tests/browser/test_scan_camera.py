@@ -98,7 +98,8 @@ async def test_the_camera_scans_the_qr_code(api: Api, platform: Platform, tmp_pa
     try:
         await login(screen, "person", person["phone"], person["password"])
         await screen.goto("/app/scan")
-        await expect(screen.page).to_have_url(re.compile(rf"/app/stamp/{request_id}$"))
+        # Live decoding of a fake camera's frames is slow on a loaded 2-core CI machine.
+        await expect(screen.page).to_have_url(re.compile(rf"/app/stamp/{request_id}$"), timeout=45_000)
         await expect(screen.page.locator("[data-test=stamp-title]")).to_have_text("摄像头扫码合同")
         await expect(screen.page.locator("[data-test=stamp-seal-contract]")).to_be_visible()
     finally:
