@@ -39,7 +39,9 @@ class StampingSettings(ServiceSettings):
     stamping_callback_poll_interval: float = Field(default=1.0, gt=0)
 
     # PDF work runs in threads so the event loop stays responsive; at most this many at once.
-    stamping_pdf_threads: int = Field(default=4, ge=0)
+    # pyHanko is pure Python: threads add no CPU (the GIL), they let one stamp compute while
+    # another waits for seals or the TSA. More CPU means more replicas.
+    stamping_pdf_threads: int = Field(default=2, ge=0)
     # CA material (certificates, CRL) is cached this long for stamping; verification always
     # fetches the current CRL.
     stamping_ca_cache_seconds: float = Field(default=10.0, ge=0)
