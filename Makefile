@@ -10,6 +10,7 @@ export PYTHONPATH := $(CURDIR):$(subst $(space),:,$(addprefix $(CURDIR)/services
 .PHONY: run test bench venv system web lint typecheck clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
+	@$(PY) -c 'import venv, ensurepip' 2>/dev/null || ./scripts/ensure-system.sh python
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt
@@ -22,9 +23,10 @@ venv: $(BIN)/.installed
 WEB_SRC := $(shell find web/src web/app web/demo web/verify -type f 2>/dev/null) \
            web/vite.config.js web/package.json web/package-lock.json
 
-web/node_modules/.installed: web/package.json web/package-lock.json
-	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
-	  || { echo "eseal: building web/ needs Node.js >= 20.19 with npm (found: $$(node --version 2>/dev/null || echo none))" >&2; exit 1; }
+# Node.js >= 18.19 and npm: Debian 12's own (apt-get install nodejs npm) is enough;
+# ensure-system.sh installs them when absent (web/package.json "engines").
+web/node_modules/.installed: web/package.json web/package-lock.json web/.npmrc
+	@./scripts/ensure-system.sh node
 	cd web && npm ci --no-audit --no-fund
 	touch $@
 
@@ -37,15 +39,16 @@ web: web/dist/.built
 system:
 	./scripts/ensure-system.sh
 
-run: venv system web
+# system first: on a fresh machine it installs python3-venv, Node.js and the services.
+run: system venv web
 	$(BIN)/python -m devstack
 
 # The browser tests (tests/browser) need the built pages and Debian's chromium.
 test: export ESEAL_WITH_BROWSER := 1
-test: venv system web
+test: system venv web
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: venv system
+bench: system venv
 	$(BIN)/python -m bench
 
 lint: venv
