@@ -118,7 +118,7 @@ pg_service() {  # start | restart | reload
   fi
 }
 pg_local() {  # SQL as the postgres superuser over the Unix socket (peer authentication)
-  as_root runuser -u postgres -- psql -X -Atq -c "$1"
+  (cd / && as_root runuser -u postgres -- psql -X -Atq -c "$1")
 }
 
 if ! pg_ready; then
