@@ -8,7 +8,8 @@
 # A per-service image can bake the default in: --build-arg ESEAL_SERVICE=seals.
 
 ARG PYTHON_IMAGE=python:3.11-slim
-# Vite 7 needs Node.js >= 20.19 (web/package.json "engines").
+# The web build needs Node.js >= 18.19 (web/package.json "engines"; Vite 5, so that Debian
+# 12's own Node.js 18.20 builds it too: `make web`); the image uses a current LTS.
 ARG NODE_IMAGE=node:22-slim
 
 # ---------------------------------------------------------------------------------------
@@ -40,8 +41,9 @@ FROM ${NODE_IMAGE} AS web
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 
 WORKDIR /web
-# Dependencies first: this layer is reused until package*.json change.
-COPY web/package.json web/package-lock.json ./
+# Dependencies first: this layer is reused until package*.json change. .npmrc says
+# ignore-scripts: no dependency's install script runs here.
+COPY web/package.json web/package-lock.json web/.npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY web/ ./
 RUN npm run build

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { isIdNumber, isUscc, isGoodPassword, isPhone } from '../src/shared/validate.js'
-import { addYears, addMonths, formatDateTime } from '../src/shared/format.js'
+import { addYears, addMonths, formatDate, formatDateTime, today } from '../src/shared/format.js'
 import { parseEvent, readEvents } from '../src/shared/sse.js'
 import { ApiError } from '../src/shared/http.js'
 import { errorMessage, fieldErrors, MESSAGES } from '../src/shared/errors.js'
@@ -75,4 +75,10 @@ test('problem codes become Chinese sentences, with their details', () => {
   assert.equal(errorMessage(new ApiError(400, { code: 'brand_new_code', detail: 'odd' })), '操作失败：odd')
   assert.equal(errorMessage(new ApiError(0, { detail: 'Failed to fetch' })), MESSAGES.network_error)
   assert.equal(errorMessage(new ApiError(429, { code: 'rate_limited', retry_after: 7 })), '操作过于频繁，请 7 秒后再试')
+})
+
+test('dates are ISO whatever the ICU data; midnight is 00, not 24', () => {
+  assert.equal(formatDateTime('2026-11-29T16:00:00Z', { seconds: true }), '2026-11-30 00:00:00')
+  assert.equal(formatDate('2026-12-31T16:00:01Z'), '2027-01-01')
+  assert.match(today(), /^\d{4}-\d{2}-\d{2}$/)
 })

@@ -1,25 +1,34 @@
 // Dates as people here read them: China Standard Time, "YYYY-MM-DD HH:mm".
 
 const TZ = 'Asia/Shanghai'
-const dateFmt = new Intl.DateTimeFormat('en-CA', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit' })
-const timeFmt = new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })
+// Assembled from parts, not from a locale's pattern: locales' patterns change with the
+// ICU/CLDR data (en-CA's short date was M/d/y in CLDR 42, e.g. Debian 12's Node.js 18 and
+// Chrome 110), and these strings are compared and sent as ISO dates.
+const partsFmt = new Intl.DateTimeFormat('en-US', {
+  timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit',
+  hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+})
+
+function china(d) {
+  const p = Object.fromEntries(partsFmt.formatToParts(d).map(({ type, value }) => [type, value]))
+  return { date: `${p.year.padStart(4, '0')}-${p.month}-${p.day}`, time: `${p.hour}:${p.minute}:${p.second}` }
+}
 
 /** Today's date in China as YYYY-MM-DD. */
 export function today() {
-  return dateFmt.format(new Date())
+  return china(new Date()).date
 }
 
 export function formatDate(value) {
   if (!value) return ''
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value
-  return dateFmt.format(new Date(value))
+  return china(new Date(value)).date
 }
 
 export function formatDateTime(value, { seconds = false } = {}) {
   if (!value) return ''
-  const d = new Date(value)
-  const t = timeFmt.format(d)
-  return `${dateFmt.format(d)} ${seconds ? t : t.slice(0, 5)}`
+  const { date, time } = china(new Date(value))
+  return `${date} ${seconds ? time : time.slice(0, 5)}`
 }
 
 /** The same calendar day `years` later (29 Feb → 28 Feb when needed). */
