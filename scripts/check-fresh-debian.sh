@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT="$(realpath -m "${1:-/var/tmp/eseal-debroot}")"
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 NS=eseal-fresh
-PYTEST_DEFAULT="tests/browser/test_page_logic.py tests/e2e/test_platform_starts.py -x -q"
+PYTEST_DEFAULT="tests/browser/test_page_logic.py tests/e2e/test_platform_starts.py tests/browser/test_stamping_journey.py -x -q"
 PYTEST="${ESEAL_CHECK_PYTEST-$PYTEST_DEFAULT}"
 say() { echo "check-fresh-debian: $*"; }
 
