@@ -115,8 +115,12 @@ echo "vite \$(node -p 'require("./web/node_modules/vite/package.json").version')
 ls web/dist
 if [ "${ESEAL_CHECK_RUN:-1}" = 1 ]; then
   echo; echo "+ make run   (until the gateway serves the pages, then Ctrl-C)"
-  setsid make run >/tmp/make-run.log 2>&1 &
+  # Job control on: the job gets its own process group and, unlike a plain background
+  # command, does not ignore SIGINT, so the kill below is the user's Ctrl-C.
+  set -m
+  make run >/tmp/make-run.log 2>&1 &
   pid=\$!
+  set +m
   ok=0
   for _ in \$(seq 1 180); do
     if .venv/bin/python - <<'PY' 2>/dev/null
@@ -129,7 +133,10 @@ PY
     sleep 1
   done
   kill -INT -- -\$pid 2>/dev/null || true
+  for _ in \$(seq 1 30); do kill -0 \$pid 2>/dev/null || break; sleep 1; done
+  kill -0 \$pid 2>/dev/null && { echo "make run: still running 30 s after Ctrl-C"; kill -KILL -- -\$pid; }
   wait \$pid || true
+  echo "  make run stopped; processes left: \$(cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' | grep -oE 'python -m (devstack|identity|agents|certs|seals|stamping|notify|gateway)' | wc -l)"
   grep -E 'eseal|http://|error|Error' /tmp/make-run.log | grep -v '^\s*$' | head -20 || true
   [ \$ok = 1 ] || { echo "make run: the gateway did not answer"; tail -40 /tmp/make-run.log; exit 1; }
 fi
