@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT="$(realpath -m "${1:-/var/tmp/eseal-debroot}")"
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 NS=eseal-fresh
-PYTEST_DEFAULT="tests/browser/test_page_logic.py tests/e2e/test_platform_starts.py tests/browser/test_stamping_journey.py -x -q"
+PYTEST_DEFAULT="tests/browser/test_page_logic.py tests/e2e/test_platform_starts.py tests/browser/test_stamping_journey.py -x"
 PYTEST="${ESEAL_CHECK_PYTEST-$PYTEST_DEFAULT}"
 say() { echo "check-fresh-debian: $*"; }
 
@@ -137,7 +137,7 @@ PY
   kill -0 \$pid 2>/dev/null && { echo "make run: still running 30 s after Ctrl-C"; kill -KILL -- -\$pid; }
   wait \$pid || true
   echo "  make run stopped; processes left: \$(cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' | grep -oE 'python -m (devstack|identity|agents|certs|seals|stamping|notify|gateway)' | wc -l)"
-  grep -E 'eseal|http://|error|Error' /tmp/make-run.log | grep -v '^\s*$' | head -20 || true
+  grep -iE 'http://|error|warn' /tmp/make-run.log | head -20 || true
   [ \$ok = 1 ] || { echo "make run: the gateway did not answer"; tail -40 /tmp/make-run.log; exit 1; }
 fi
 if [ -n "$PYTEST" ]; then
