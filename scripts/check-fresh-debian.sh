@@ -107,6 +107,7 @@ for c in make python3 node npm psql rabbitmq-server redis-server chromium; do
   command -v \$c >/dev/null && echo "  \$c: present" || echo "  \$c: absent"
 done
 step ./scripts/ensure-system.sh
+dpkg-query -W -f '  \${Package} \${Version}\n' make python3 python3-venv nodejs npm postgresql-15 rabbitmq-server redis-server
 step make venv
 step make web
 echo "node \$(node --version), npm \$(npm --version), \$(.venv/bin/python --version)"
@@ -143,6 +144,8 @@ fi
 if [ -n "$PYTEST" ]; then
   step make test PYTEST_ARGS="$PYTEST"
 fi
+dpkg-query -W -f '  \${Package} \${Version}\n' chromium 2>/dev/null || true
+echo "\$(dpkg -l | grep -c '^ii') packages after set-up"
 echo; echo "FRESH DEBIAN CHECK PASSED"
 EOF
 )
