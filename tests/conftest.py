@@ -34,6 +34,10 @@ class Platform:
     def url(self, service: str) -> str:
         return self.config.url(service)
 
+    def internal_url(self, service: str) -> str:
+        """The service's internal listener (/internal/*, /metrics): public port + 1000."""
+        return self.config.internal_url(service)
+
     @property
     def log_dir(self) -> Path:
         assert self.config.log_dir is not None

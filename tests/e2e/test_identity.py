@@ -391,7 +391,7 @@ def internal(audience: str = "identity") -> dict[str, str]:
 
 
 async def test_internal_endpoints_need_service_auth(api: Api, platform: Platform) -> None:
-    base = platform.url("identity")
+    base = platform.internal_url("identity")
     assert (await api.get(base + f"/internal/principals/{uuid.uuid4()}")).status == 401
     wrong_audience = await api.get(base + "/internal/revocations", headers=internal("certs"))
     assert wrong_audience.status == 401
