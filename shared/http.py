@@ -1,7 +1,7 @@
 """aiohttp app factory and request helpers shared by every service.
 
 ``create_app`` gives each service ``/healthz``, ``/readyz`` (every readiness check passes),
-``/metrics``, request ids, access metrics and the mapping of every error to
+``/metrics`` (internal listener only: ``shared.listeners``), request ids, access metrics and the mapping of every error to
 ``application/problem+json``.
 """
 
