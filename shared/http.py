@@ -1,8 +1,8 @@
 """aiohttp app factory and request helpers shared by every service.
 
 ``create_app`` gives each service ``/healthz``, ``/readyz`` (every readiness check passes),
-``/metrics`` (internal listener only: ``shared.listeners``), request ids, access metrics and the mapping of every error to
-``application/problem+json``.
+``/metrics`` (internal listener only: ``shared.listeners``), request ids, access metrics and
+the mapping of every error to ``application/problem+json``.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ SERVICE_PORTS: dict[str, int] = {
 # Each service's internal listener is its public port + this (gateway 8080 → 9080).
 INTERNAL_PORT_OFFSET = 1000
 # Public, in the source: refused in production (shared.production), like any short secret.
-DEVELOPMENT_INTERNAL_SECRET = "dev-only-internal-secret-change-me-in-production"
+DEVELOPMENT_INTERNAL_SECRET = "dev-only-internal-secret-change-me-in-production"  # noqa: S105
 MIN_SECRET_BYTES = 32
 
 

@@ -215,7 +215,8 @@ async def test_enterprise_generates_lists_and_revokes_seals(api: Api, ent: dict[
     assert seal["status"] == "active" and seal["name"] == ent["name"] + "合同专用章"
     assert seal["certificate_serial"] and seal["revoked_at"] is None
     # the seal certificate is the seal's: enterprise, credit code, seal name
-    record = await api.get(platform.internal_url("seals") + f"/internal/seals/{seal['seal_id']}", headers=internal())
+    record = await api.get(platform.internal_url("seals") + f"/internal/seals/{seal['seal_id']}",
+                           headers=internal())
     cert = x509.load_pem_x509_certificate(record.json["certificate_pem"].encode())
     def subject(oid: x509.ObjectIdentifier) -> str:
         return str(cert.subject.get_attributes_for_oid(oid)[0].value)

@@ -25,10 +25,10 @@ from certs.domain.agreements import CURRENT_AGREEMENTS
 from gateway.bootstrap import GatewaySettings, create_gateway
 
 from devstack.stack import delete_vhost, ensure_vhost
-from shared.listeners import add_internal_site
 from shared.auth import Principal
 from shared.db import drop_database
 from shared.internal import internal_token
+from shared.listeners import add_internal_site
 from shared.service import prepare_database
 from tests.support import identities
 from tests.support.tokens import TestSigner
