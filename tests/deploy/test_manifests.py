@@ -752,7 +752,7 @@ def test_dockerfile_exposes_and_healthcheck_knows_every_port() -> None:
         for instr, args in dockerfile_instructions() if instr == "EXPOSE"
         for p in args.split()
     }
-    assert exposed == set(conventions_ports().values())
+    assert exposed == set(conventions_ports().values()) | set(conventions_internal_ports().values())
     script = runpy.run_path(str(HEALTHCHECK_SCRIPT), run_name="healthcheck")
     assert script["DEFAULT_PORTS"] == conventions_ports()
 

@@ -166,3 +166,39 @@ def _get_or_none(url: str) -> int | None:
         return _get(url)
     except OSError:
         return None
+
+
+def test_an_application_with_sandbox_routes_is_refused_in_production(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from aiohttp import web
+
+    from shared.http import create_app
+    from shared.production import check_app
+    from shared.settings import ServiceSettings
+
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response()
+
+    app = create_app()
+    app.router.add_post("/api/v1/sandbox/face-checks/{id}/pass", handler)
+    check_app(ServiceSettings(env="development"), app)  # allowed outside production
+    with pytest.raises(SystemExit) as exit_:
+        check_app(ServiceSettings(env="production", internal_secret=STRONG), app)
+    assert exit_.value.code == 2
+    assert "/api/v1/sandbox/" in capsys.readouterr().err
+
+
+def test_services_built_for_production_have_no_sandbox_routes() -> None:
+    from certs.bootstrap import CertsSettings
+    from certs.bootstrap import create_app as certs_app
+    from identity.bootstrap import create_app as identity_app
+    from identity.config import IdentitySettings
+
+    from shared.production import sandbox_routes
+
+    prod = {"env": "production", "internal_secret": STRONG, "master_key": MASTER}
+    assert sandbox_routes(identity_app(IdentitySettings(**prod, keyed_hash_secret=STRONG))) == []
+    assert sandbox_routes(certs_app(CertsSettings(**prod, sms_provider="http"))) == []
+    # and the check sees them where they exist
+    assert sandbox_routes(identity_app(IdentitySettings(env="test")))
+    assert sandbox_routes(certs_app(CertsSettings(env="test")))
