@@ -34,6 +34,8 @@ class StackConfig:
     env: str = "development"
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Internal listener = public port + this (the platform's rule; tests may pick another).
+    internal_port_offset: int = INTERNAL_PORT_OFFSET
 
     def port(self, service: str) -> int:
         return DEFAULT_PORTS[service] + self.port_offset
@@ -42,7 +44,7 @@ class StackConfig:
         return f"http://127.0.0.1:{self.port(service)}"
 
     def internal_port(self, service: str) -> int:
-        return self.port(service) + INTERNAL_PORT_OFFSET
+        return self.port(service) + self.internal_port_offset
 
     def internal_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.internal_port(service)}"
