@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
 from shared import listeners
 from shared.http import create_app
@@ -23,7 +24,8 @@ class Served:
     http: aiohttp.ClientSession
 
     async def get(self, url: str) -> tuple[int, str, dict[str, object] | str]:
-        async with self.http.get(url, allow_redirects=False) as r:
+        # encoded=True: the path is sent exactly as written (no client-side normalisation)
+        async with self.http.get(URL(url, encoded=True), allow_redirects=False) as r:
             if r.content_type.endswith("json"):
                 return r.status, r.content_type, await r.json(content_type=None)
             return r.status, r.content_type, await r.text()
@@ -54,7 +56,8 @@ async def served() -> AsyncIterator[Served]:
 @pytest.mark.parametrize("path", [
     "/internal/secret", "/metrics", "/Internal/secret", "/INTERNAL/secret", "//internal/secret",
     "/internal//secret", "/%69nternal/secret", "/metrics/", "/METRICS", "/internal",
-    "/internal/secret?x=1",
+    "/internal/secret?x=1", "/api/%2e%2e/internal/secret", "/api/v1/../../internal/secret",
+    "/api/./../metrics", "/%2e/internal/secret",
 ])
 async def test_public_listener_answers_404_for_internal_paths(served: Served, path: str) -> None:
     status, ctype, body = await served.get(served.public + path)
