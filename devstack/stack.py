@@ -192,6 +192,8 @@ def main() -> None:
                 if client else f"{gw}/demo/")
         print(f"\neseal is up: {gw}\n  API:        {gw}/api/v1  (OpenAPI: {gw}/api/v1/openapi.json)"
               f"\n  H5 client:  {gw}/app/\n  demo:       {demo}\n  verify:     {gw}/verify/"
+              f"\n  internal:   {config.internal_url('gateway')}/metrics and each service's port + "
+              f"{config.internal_port_offset} (/internal/*, /metrics)"
               "\nPress Ctrl-C to stop.\n", flush=True)
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(0.5)
