@@ -91,8 +91,10 @@ COPY --from=web /web/dist /app/web/dist
 ARG ESEAL_SERVICE=""
 ENV ESEAL_SERVICE=${ESEAL_SERVICE}
 
-# gateway, identity, agents, certs, seals, stamping, notify (docs/CONVENTIONS.md)
+# gateway, identity, agents, certs, seals, stamping, notify (docs/CONVENTIONS.md), then their
+# internal listeners (/internal/*, /metrics: port + 1000)
 EXPOSE 8080 8101 8102 8103 8104 8105 8106
+EXPOSE 9080 9101 9102 9103 9104 9105 9106
 
 USER 10001:10001
 

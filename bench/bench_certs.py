@@ -141,7 +141,7 @@ async def run(report: Report) -> None:
     try:
         connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
         async with aiohttp.ClientSession(connector=connector) as session:
-            certs = Internal(session, config.url("certs"))
+            certs = Internal(session, config.internal_url("certs"))
             seal_id = str(uuid.uuid4())
             status, issued = await certs.post("/internal/seal-certificates", {
                 "seal_id": seal_id, "enterprise_id": str(uuid.uuid4()),

@@ -57,7 +57,7 @@ def _platform() -> Iterator[StackConfig]:
     vhost = f"eseal_bench_{run}"
     ensure_vhost(vhost)
     config = StackConfig(db_prefix=f"eseal_b{run}_", amqp_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
-                         port_offset=random.randrange(200, 300) * 100, env="test",
+                         port_offset=random.randrange(200, 300) * 100, internal_port_offset=10, env="test",
                          log_dir=ROOT / ".run" / "bench-logs" / run,
                          extra_env={"ESEAL_LOG_LEVEL": "WARNING", "ESEAL_RATE_LIMIT_SCALE": "1000"})
     stack = Stack(config)

@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("identity", "agents", "certs", "seals", "stamping", "notify", "gateway")
 DEFAULT_PORTS = {"gateway": 8080, "identity": 8101, "agents": 8102, "certs": 8103,
                  "seals": 8104, "stamping": 8105, "notify": 8106}
+# Each service's internal listener (/internal/*, /metrics, probes): public port + 1000.
+INTERNAL_PORT_OFFSET = 1000
 PYTHONPATH = os.pathsep.join(
     [str(ROOT)] + [str(ROOT / "services" / s) for s in SERVICES])
 
@@ -32,6 +34,8 @@ class StackConfig:
     env: str = "development"
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Internal listener = public port + this (the platform's rule; tests may pick another).
+    internal_port_offset: int = INTERNAL_PORT_OFFSET
 
     def port(self, service: str) -> int:
         return DEFAULT_PORTS[service] + self.port_offset
@@ -39,14 +43,22 @@ class StackConfig:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.port(service)}"
 
+    def internal_port(self, service: str) -> int:
+        return self.port(service) + self.internal_port_offset
+
+    def internal_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.internal_port(service)}"
+
     def environment(self, service: str) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
             "PYTHONPATH": PYTHONPATH, "PYTHONUNBUFFERED": "1",
             "ESEAL_ENV": self.env, "ESEAL_PORT": str(self.port(service)),
+            "ESEAL_INTERNAL_PORT": str(self.internal_port(service)),
             "ESEAL_DB_PREFIX": self.db_prefix, "ESEAL_AMQP_URL": self.amqp_url,
         })
         env.update({f"ESEAL_{s.upper()}_URL": self.url(s) for s in SERVICES})
+        env.update({f"ESEAL_{s.upper()}_INTERNAL_URL": self.internal_url(s) for s in SERVICES})
         env.update(self.extra_env)
         return env
 
@@ -89,7 +101,8 @@ class Stack:
                 if proc is not None and proc.poll() is not None:
                     raise RuntimeError(f"{s} exited with {proc.returncode}")
                 try:
-                    with urllib.request.urlopen(self.config.url(s) + "/readyz", timeout=2) as r:
+                    with urllib.request.urlopen(self.config.internal_url(s) + "/readyz",
+                                                timeout=2) as r:
                         if r.status == 200:
                             pending.discard(s)
                 except OSError:
@@ -179,6 +192,8 @@ def main() -> None:
                 if client else f"{gw}/demo/")
         print(f"\neseal is up: {gw}\n  API:        {gw}/api/v1  (OpenAPI: {gw}/api/v1/openapi.json)"
               f"\n  H5 client:  {gw}/app/\n  demo:       {demo}\n  verify:     {gw}/verify/"
+              f"\n  internal:   {config.internal_url('gateway')}/metrics and each service's port + "
+              f"{config.internal_port_offset} (/internal/*, /metrics)"
               "\nPress Ctrl-C to stop.\n", flush=True)
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(0.5)

@@ -1,8 +1,8 @@
 """aiohttp app factory and request helpers shared by every service.
 
 ``create_app`` gives each service ``/healthz``, ``/readyz`` (every readiness check passes),
-``/metrics``, request ids, access metrics and the mapping of every error to
-``application/problem+json``.
+``/metrics`` (internal listener only: ``shared.listeners``), request ids, access metrics and
+the mapping of every error to ``application/problem+json``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import to_json
 
-from . import context
+from . import context, listeners
 from .errors import (BadRequest, EsealError, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType,
                      ValidationFailed)
 from .logging import get_logger
@@ -217,6 +217,7 @@ def create_app(*, max_body_bytes: int = 1024 * 1024,
     app = web.Application(client_max_size=max_body_bytes,
                           middlewares=[request_context, *middlewares])
     app[READINESS] = []
+    listeners.install(app)  # /internal/* and /metrics only on the internal listener
     app.on_response_prepare.append(_add_request_id)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

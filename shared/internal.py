@@ -1,8 +1,9 @@
 """Service-to-service calls: authenticated with short-lived HS256 tokens, typed errors.
 
 A caller sends ``Authorization: Internal <jwt>`` (issuer = calling service, audience =
-called service, 60 s). The gateway never routes ``/internal/...``; the check below is what
-keeps those endpoints private even inside the cluster network.
+called service, 60 s). The gateway never routes ``/internal/...``, they are served only on the
+internal listener (``shared.listeners``), and the check below keeps them private even to a pod
+that can reach that listener.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from . import db
+from . import db, listeners, production
 from .auth import VERIFIER, TokenVerifier
 from .consumer import Consumer, Handler
 from .eventstore import EventStore
@@ -60,7 +60,7 @@ class ServiceSpec:
 def client(app: web.Application, target: str, timeout: float = 10.0) -> ServiceClient:
     """A client for calling another service from this one."""
     s = app[SETTINGS]
-    return ServiceClient(app[HTTP], s.service_url(target), source=s.service_name, target=target,
+    return ServiceClient(app[HTTP], s.internal_url(target), source=s.service_name, target=target,
                          secret=s.internal_secret.get_secret_value(), timeout=timeout)
 
 
@@ -90,7 +90,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
     async def http_session(app: web.Application) -> AsyncIterator[None]:
         app[HTTP] = aiohttp.ClientSession()
         if spec.verifies_tokens:
-            app[VERIFIER] = TokenVerifier(settings.service_url("identity") + "/internal/jwks",
+            app[VERIFIER] = TokenVerifier(settings.internal_url("identity") + "/internal/jwks",
                                           session=app[HTTP])
         yield
         await app[HTTP].close()
@@ -153,7 +153,7 @@ def main(spec: ServiceSpec, settings_cls: type[ServiceSettings],
     rb = sub.add_parser("rebuild-projection", help="drop a projection and replay events into it")
     rb.add_argument("projection", choices=[p.name for p in spec.projections] or ["-"])
     args, _ = parser.parse_known_args()
-    settings = settings_cls()
+    settings = production.load_settings(settings_cls)
     configure_logging(spec.name, json=settings.log_json, level=settings.log_level)
     command = args.command or "serve"
     if command == "migrate":
@@ -161,11 +161,15 @@ def main(spec: ServiceSpec, settings_cls: type[ServiceSettings],
     elif command == "rebuild-projection":
         asyncio.run(_rebuild(spec, settings, args.projection))
     else:
-        asyncio.run(prepare_database(settings, spec.migrations))
+        production.check_settings(settings)  # before migrating: exit 2 if unsafe in production
         app = (build or (lambda s: build_app(spec, s)))(settings)
-        log.info("service_starting", port=settings.listen_port)
-        web.run_app(app, host=settings.host, port=settings.listen_port, print=None,
-                    access_log=None, shutdown_timeout=5)
+        production.check_app(settings, app)
+        asyncio.run(prepare_database(settings, spec.migrations))
+        log.info("service_starting", port=settings.listen_port,
+                 internal_port=settings.internal_listen_port)
+        listeners.run(app, host=settings.host, public_port=settings.listen_port,
+                      internal_port=settings.internal_listen_port, access_log=None,
+                      shutdown_timeout=5)
 
 
 async def _rebuild(spec: ServiceSpec, settings: ServiceSettings, name: str) -> None:

@@ -34,6 +34,10 @@ class Platform:
     def url(self, service: str) -> str:
         return self.config.url(service)
 
+    def internal_url(self, service: str) -> str:
+        """The service's internal listener (/internal/*, /metrics): public port + 1000."""
+        return self.config.internal_url(service)
+
     @property
     def log_dir(self) -> Path:
         assert self.config.log_dir is not None
@@ -52,6 +56,10 @@ def platform() -> Iterator[Platform]:
         db_prefix=f"eseal_t{run}_",
         amqp_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
         port_offset=random.randrange(20, 200) * 100,
+        # Internal listeners at public + 10 (8090, 8111-8116 before the offset): every port of
+        # a run then has its own remainder mod 100, so runs with different offsets never
+        # collide (+1000 would land on another run's public ports).
+        internal_port_offset=10,
         env="test",
         log_dir=ROOT / ".run" / "test-logs" / run,
         extra_env={"ESEAL_LOG_JSON": "true", "ESEAL_LOG_LEVEL": "INFO",

@@ -70,18 +70,22 @@ K8S_VERSIONS = sorted({"1.30.0", kubernetes_validate.latest_version()})
 # --------------------------------------------------------------------------- helpers
 
 
-def conventions_table() -> dict[str, tuple[int, str]]:
-    """service -> (port, database) from the table in docs/CONVENTIONS.md."""
+def conventions_table() -> dict[str, tuple[int, int, str]]:
+    """service -> (port, internal port, database) from the table in docs/CONVENTIONS.md."""
     rows = re.findall(
-        r"^\|\s*([a-z]+)\s*\|\s*(\d+)\s*\|\s*(\w+)\s*\|\s*$",
+        r"^\|\s*([a-z]+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\w+)\s*\|\s*$",
         CONVENTIONS.read_text(encoding="utf-8"),
         flags=re.MULTILINE,
     )
-    return {name: (int(port), db) for name, port, db in rows}
+    return {name: (int(port), int(internal), db) for name, port, internal, db in rows}
 
 
 def conventions_ports() -> dict[str, int]:
-    return {name: port for name, (port, _) in conventions_table().items()}
+    return {name: port for name, (port, _, _) in conventions_table().items()}
+
+
+def conventions_internal_ports() -> dict[str, int]:
+    return {name: internal for name, (_, internal, _) in conventions_table().items()}
 
 
 def k8s_manifest_files() -> list[Path]:
@@ -240,6 +244,14 @@ def dockerignored(path: str) -> bool:
 
 def test_conventions_table_lists_the_application_services() -> None:
     assert set(conventions_table()) == APP_SERVICES
+
+
+def test_internal_ports_are_the_public_ones_plus_1000() -> None:
+    from shared.settings import INTERNAL_PORT_OFFSET, SERVICE_PORTS
+
+    internal = conventions_internal_ports()
+    assert internal == {s: p + INTERNAL_PORT_OFFSET for s, p in conventions_ports().items()}
+    assert SERVICE_PORTS == conventions_ports()
 
 
 # --------------------------------------------------------------------------- kustomize
@@ -552,6 +564,17 @@ def test_k8s_values_parse_as_production_settings(
     assert settings.listen_port == conventions_ports()[service]
 
 
+@pytest.mark.parametrize("service", sorted(APP_SERVICES))
+def test_k8s_settings_pass_the_production_guards(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With real secrets in the Secret, nothing in the manifests makes a service refuse to
+    start (shared/production.py); and ESEAL_ENV is production, not left to the default."""
+    env = {k: ("x" * 48 if v == "secret-from-the-cluster" else v)
+           for k, v in k8s_env_values(service).items()}
+    assert env.get("ESEAL_ENV") == "production"
+    settings = load_settings(service, env, monkeypatch)
+    assert settings.production_problems() == []
+
+
 def test_k8s_providers_are_ones_production_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
     from agents.adapters.realname import realname_verifier
     from identity.adapters.face_provider import face_provider
@@ -614,20 +637,105 @@ def test_ports_match_the_conventions_table() -> None:
         # k8s
         deployment = objects("Deployment")[service]
         container = main_container(deployment)
-        assert [p["containerPort"] for p in container["ports"]] == [port]
+        internal = conventions_internal_ports()[service]
+        assert [(p["name"], p["containerPort"]) for p in container["ports"]] == [
+            ("http", port), ("internal", internal)]
         for c in all_containers(deployment):
             assert literal_env(c)["ESEAL_PORT"] == str(port)
-        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
-        assert annotations.get("prometheus.io/port", str(port)) == str(port)
         svc_ports = objects("Service")[service]["spec"]["ports"]
-        assert [p["port"] for p in svc_ports] == [port]
+        assert [p["port"] for p in svc_ports] == [port, internal]
         named = {p["name"]: p["containerPort"] for p in container["ports"]}
         for p in svc_ports:
-            assert named.get(p["targetPort"], p["targetPort"]) == port
+            assert named.get(p["targetPort"], p["targetPort"]) == p["port"]
 
+    internal_var = {s: f"ESEAL_{s.upper()}_INTERNAL_URL" for s in APP_SERVICES - {"gateway"}}
+    internal_ports = conventions_internal_ports()
     config = objects("ConfigMap")["eseal-config"]["data"]
     for other, var in url_var.items():
         assert config[var] == f"http://{other}:{ports[other]}"
+    for other, var in internal_var.items():
+        assert config[var] == f"http://{other}:{internal_ports[other]}"
+        for service in ports:
+            assert compose_env(service)[var] == f"http://{other}:{internal_ports[other]}"
+
+
+@pytest.mark.parametrize("service", sorted(APP_SERVICES))
+def test_probes_and_scrapes_use_the_internal_listener(service: str) -> None:
+    deployment = objects("Deployment")[service]
+    container = main_container(deployment)
+    named = {p["name"]: p["containerPort"] for p in container["ports"]}
+    internal = conventions_internal_ports()[service]
+    assert named["internal"] == internal
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        port = container[probe]["httpGet"]["port"]
+        assert named.get(port, port) == internal, probe
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(internal)
+    assert annotations["prometheus.io/path"] == "/metrics"
+
+
+# --------------------------------------------------------------------------- network policies
+
+
+def _policies_for(labels: dict[str, str]) -> list[dict[str, Any]]:
+    return [p for p in objects("NetworkPolicy").values()
+            if selector_matches(p["spec"]["podSelector"].get("matchLabels", {}), labels)]
+
+
+def _admitted(labels: dict[str, str], namespace: str, port: int,
+              target_labels: dict[str, str]) -> bool:
+    """Whether a pod (labels, namespace) may connect to ``port`` of pods with target_labels."""
+    for policy in _policies_for(target_labels):
+        for rule in policy["spec"].get("ingress", []):
+            if not any(p.get("port") == port for p in rule.get("ports", [])):
+                continue
+            for peer in rule.get("from", []):
+                ns_ok = ("namespaceSelector" not in peer and namespace == "eseal") or (
+                    "namespaceSelector" in peer and selector_matches(
+                        peer["namespaceSelector"].get("matchLabels", {}),
+                        {"kubernetes.io/metadata.name": namespace}))
+                pod_ok = selector_matches(peer.get("podSelector", {}).get("matchLabels", {}), labels)
+                if ns_ok and pod_ok:
+                    return True
+    return False
+
+
+def test_ingress_is_denied_by_default() -> None:
+    deny = [p for p in objects("NetworkPolicy").values()
+            if p["spec"]["podSelector"] == {} and p["spec"]["policyTypes"] == ["Ingress"]]
+    assert deny and all("ingress" not in p["spec"] for p in deny)
+
+
+@pytest.mark.parametrize("service", sorted(APP_SERVICES))
+def test_network_policies_admit_only_the_gateway_publicly_and_eseal_internally(service: str) -> None:
+    pods = {name: d["spec"]["template"]["metadata"]["labels"]
+            for name, d in objects("Deployment").items()}
+    jobs = [j["spec"]["template"]["metadata"]["labels"] for j in objects("Job").values()]
+    target = pods[service]
+    assert len(_policies_for(target)) >= 2, f"{service}: no NetworkPolicy of its own"
+    public, internal = conventions_ports()[service], conventions_internal_ports()[service]
+    stranger = {"app": "something-else"}
+    ingress_controller = {"app.kubernetes.io/name": "ingress-nginx"}
+    # public listener: the gateway (or, for the gateway, the ingress controller) only
+    if service == "gateway":
+        assert _admitted(ingress_controller, "ingress-nginx", public, target)
+    else:
+        assert _admitted(pods["gateway"], "eseal", public, target)
+        assert not _admitted(ingress_controller, "ingress-nginx", public, target)
+    for other in set(pods) - {"gateway", service}:
+        assert not _admitted(pods[other], "eseal", public, target), other
+    assert not _admitted(stranger, "eseal", public, target)
+    assert not _admitted(stranger, "default", public, target)
+    # internal listener: every eseal server pod, never the ingress, a job or a stranger
+    for other in pods:
+        assert _admitted(pods[other], "eseal", internal, target), other
+    assert not _admitted(ingress_controller, "ingress-nginx", internal, target)
+    assert not any(_admitted(j, "eseal", internal, target) for j in jobs)
+    assert not _admitted(stranger, "eseal", internal, target)
+    # no other port is opened
+    for policy in _policies_for(target):
+        for rule in policy["spec"].get("ingress", []):
+            assert {p["port"] for p in rule["ports"]} <= {public, internal}
 
 
 def test_gateway_is_the_only_published_application_port() -> None:
@@ -644,7 +752,7 @@ def test_dockerfile_exposes_and_healthcheck_knows_every_port() -> None:
         for instr, args in dockerfile_instructions() if instr == "EXPOSE"
         for p in args.split()
     }
-    assert exposed == set(conventions_ports().values())
+    assert exposed == set(conventions_ports().values()) | set(conventions_internal_ports().values())
     script = runpy.run_path(str(HEALTHCHECK_SCRIPT), run_name="healthcheck")
     assert script["DEFAULT_PORTS"] == conventions_ports()
 

@@ -101,7 +101,7 @@ async def activate(api: Api, who: dict[str, Any], password: str = PASSWORD) -> d
 
 async def sign(api: Api, platform: Platform, who: dict[str, Any], password: str) -> Reply:
     USED_PASSWORDS.add(password)
-    return await api.post(platform.url("certs") + f"/internal/principals/{who['id']}/signatures",
+    return await api.post(platform.internal_url("certs") + f"/internal/principals/{who['id']}/signatures",
                           headers=internal(), json={"digest_b64": base64.b64encode(DIGEST).decode(),
                                                     "certificate_password": password})
 
@@ -127,7 +127,7 @@ class Clock:
     """The certs sandbox clock (PUT /internal/sandbox/clock), always put back."""
 
     def __init__(self, api: Api, platform: Platform) -> None:
-        self.api, self.url = api, platform.url("certs") + "/internal/sandbox/clock"
+        self.api, self.url = api, platform.internal_url("certs") + "/internal/sandbox/clock"
 
     async def move(self, seconds: float) -> None:
         r = await self.api.put(self.url, headers=internal(), json={"offset_seconds": seconds})
@@ -196,7 +196,7 @@ async def test_person_activates_and_the_certificate_chains_to_the_root(
     assert shown.status == 200 and shown.json["serial_number"] == view["serial_number"]
     signed = await sign(api, platform, who, PASSWORD)
     assert signed.status == 200 and verifies(view["pem"], signed.json["signature_b64"]), signed
-    status = await api.get(platform.url("certs") + f"/internal/principals/{who['id']}/certificate",
+    status = await api.get(platform.internal_url("certs") + f"/internal/principals/{who['id']}/certificate",
                            headers=internal())
     assert status.json["status"] == "active" and status.json["serial_number"] == view["serial_number"]
     again = await send_code(api, who)
@@ -331,7 +331,7 @@ async def test_five_wrong_passwords_lock_then_the_lock_lifts(
 
 
 async def test_revoked_seal_certificate_is_in_the_crl(api: Api, platform: Platform) -> None:
-    base = platform.url("certs")
+    base = platform.internal_url("certs")
     seal_id = str(uuid.uuid4())
     name = ids.enterprise_name()
     issued = await api.post(base + "/internal/seal-certificates", headers=internal(), json={
@@ -371,7 +371,7 @@ async def test_timestamp_token_verifies_for_the_stamped_data(api: Api, platform:
         "version": "v1", "nonce": 42, "cert_req": True,
         "message_imprint": {"hash_algorithm": {"algorithm": "sha256"},
                             "hashed_message": hashlib.sha256(data).digest()}}).dump()
-    r = await api.post(platform.url("certs") + "/internal/tsa", data=query,
+    r = await api.post(platform.internal_url("certs") + "/internal/tsa", data=query,
                        headers={**internal(), "Content-Type": "application/timestamp-query"})
     assert r.status == 200 and r.headers["Content-Type"] == "application/timestamp-reply", r
     reply = TimeStampResponse.load(r.body)

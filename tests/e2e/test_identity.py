@@ -391,7 +391,7 @@ def internal(audience: str = "identity") -> dict[str, str]:
 
 
 async def test_internal_endpoints_need_service_auth(api: Api, platform: Platform) -> None:
-    base = platform.url("identity")
+    base = platform.internal_url("identity")
     assert (await api.get(base + f"/internal/principals/{uuid.uuid4()}")).status == 401
     wrong_audience = await api.get(base + "/internal/revocations", headers=internal("certs"))
     assert wrong_audience.status == 401
@@ -402,7 +402,7 @@ async def test_internal_endpoints_need_service_auth(api: Api, platform: Platform
 
 
 async def test_internal_principal_and_person_match(api: Api, platform: Platform) -> None:
-    base = platform.url("identity")
+    base = platform.internal_url("identity")
     person = await ids.register_person(api)
     got = await api.get(base + f"/internal/principals/{person['person_id']}", headers=internal())
     assert got.json["id_number"] == person["id_number"] and got.json["phone"] == person["phone"]
@@ -420,7 +420,7 @@ async def test_internal_principal_and_person_match(api: Api, platform: Platform)
 
 
 async def test_internal_face_token_consume(api: Api, platform: Platform) -> None:
-    base = platform.url("identity")
+    base = platform.internal_url("identity")
     ent = await ids.register_enterprise(api)
     session = await ids.login(api, "enterprise", ent["uscc"], ent["password"])
     token = await ids.face_token(api, session["access_token"], "issue_seal")
@@ -467,7 +467,7 @@ async def test_revocations_endpoint_lists_recent_logouts_for_the_gateway(
     session = await ids.login(api, "person", person["phone"], person["password"])
     assert (await api.delete("/api/v1/sessions/current", token=session["access_token"])).status == 204
     sid = jwt.decode(session["access_token"], options={"verify_signature": False})["sid"]
-    listed = await api.get(platform.url("identity") + "/internal/revocations", headers=internal())
+    listed = await api.get(platform.internal_url("identity") + "/internal/revocations", headers=internal())
     mine = [i for i in listed.json["items"] if i["principal_id"] == person["person_id"]]
     assert mine and mine[-1]["reason"] == "logout" and mine[-1]["session_id"] == sid
     from shared.catalog import SessionsRevoked

@@ -14,12 +14,25 @@ pytestmark = pytest.mark.e2e
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_service_is_ready_with_health_and_metrics(api: Api, platform: Platform, service: str) -> None:
-    base = platform.url(service)
-    assert (await api.get(base + "/healthz")).status == 200
-    ready = await api.get(base + "/readyz")
-    assert ready.status == 200, ready
-    metrics = await api.get(base + "/metrics")
+    base, internal = platform.url(service), platform.internal_url(service)
+    for listener in (base, internal):  # probes may use either listener
+        assert (await api.get(listener + "/healthz")).status == 200
+        ready = await api.get(listener + "/readyz")
+        assert ready.status == 200, ready
+    metrics = await api.get(internal + "/metrics")
     assert metrics.status == 200 and b"python_info" in metrics.body
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_public_listener_hides_metrics_and_internal_endpoints(api: Api, platform: Platform,
+                                                                    service: str) -> None:
+    base = platform.url(service)
+    for path in ("/metrics", "/internal/jwks", "/internal/revocations", "/INTERNAL/jwks",
+                 "//internal/jwks", "/metrics/"):
+        r = await api.get(base + path)
+        assert r.status == 404 and r.json["code"] == "not_found", (path, r)
+    # and the internal listener serves no public API
+    assert (await api.get(platform.internal_url(service) + "/api/v1/me")).status == 404
 
 
 @pytest.mark.parametrize("service", [s for s in SERVICES if s != "gateway"])

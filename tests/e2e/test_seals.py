@@ -109,7 +109,7 @@ async def grant(api: Api, who: dict[str, Any], seal_id: str, grantee: dict[str, 
 
 async def stamp(api: Api, platform: Platform, seal_id: str, grantee: dict[str, Any],
                 ent: dict[str, Any], digest: bytes) -> Reply:
-    return await api.post(platform.url("seals") + f"/internal/seals/{seal_id}/stamp-signatures",
+    return await api.post(platform.internal_url("seals") + f"/internal/seals/{seal_id}/stamp-signatures",
                           headers=internal(), json={"person_id": grantee["id"], "enterprise_id": ent["id"],
                                                     "digest_b64": base64.b64encode(digest).decode()})
 
@@ -215,7 +215,8 @@ async def test_enterprise_generates_lists_and_revokes_seals(api: Api, ent: dict[
     assert seal["status"] == "active" and seal["name"] == ent["name"] + "合同专用章"
     assert seal["certificate_serial"] and seal["revoked_at"] is None
     # the seal certificate is the seal's: enterprise, credit code, seal name
-    record = await api.get(platform.url("seals") + f"/internal/seals/{seal['seal_id']}", headers=internal())
+    record = await api.get(platform.internal_url("seals") + f"/internal/seals/{seal['seal_id']}",
+                           headers=internal())
     cert = x509.load_pem_x509_certificate(record.json["certificate_pem"].encode())
     def subject(oid: x509.ObjectIdentifier) -> str:
         return str(cert.subject.get_attributes_for_oid(oid)[0].value)
@@ -366,7 +367,7 @@ async def test_grants_and_a_person_with_seals_of_two_enterprises(api: Api, ent: 
     assert (await api.get(f"/api/v1/my/enterprises/{ent['id']}/seals/{a1}",
                           token=stranger["token"])).status == 404
     # stamping's view: usable seals by enterprise
-    choices = await api.get(platform.url("seals") + f"/internal/persons/{p['id']}/choices",
+    choices = await api.get(platform.internal_url("seals") + f"/internal/persons/{p['id']}/choices",
                             headers=internal())
     assert {c["enterprise_id"]: {s["seal_id"] for s in c["seals"]} for c in choices.json["items"]} == \
         {ent["id"]: {a1, a2}, other["id"]: {b1}}

@@ -29,6 +29,12 @@ class AgentsSettings(ServiceSettings):
     # Sandbox only: ID numbers the sandbox real-name check says do not match their name.
     sandbox_realname_reject: str = ""
 
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if self.realname_provider == "sandbox":
+            problems.append("ESEAL_REALNAME_PROVIDER=sandbox")
+        return problems
+
 
 async def agents_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]

@@ -50,6 +50,25 @@ class CertsSettings(ServiceSettings):
     sms_url: str | None = None
     sms_api_key: SecretStr | None = None
 
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        key = self.master_key.get_secret_value().strip() if self.master_key is not None else ""
+        if not key:
+            problems.append("ESEAL_MASTER_KEY is not set (the public development key would be used)")
+        else:
+            try:
+                if MasterKey.from_base64(key).key_id == MasterKey.for_development().key_id:
+                    problems.append("ESEAL_MASTER_KEY is the public development key")
+            except Exception:  # noqa: BLE001 - whatever is wrong with it, it is refused
+                problems.append("ESEAL_MASTER_KEY is not base64 of 32 bytes")
+        if self.test_fast_kdf:
+            problems.append("ESEAL_TEST_FAST_KDF is set")
+        if self.sms_provider == "sandbox":
+            problems.append("ESEAL_SMS_PROVIDER=sandbox (the default; set http)")
+        elif not self.sms_url or self.sms_api_key is None:
+            problems.append("ESEAL_SMS_PROVIDER=http needs ESEAL_SMS_URL and ESEAL_SMS_API_KEY")
+        return problems
+
 
 def master_key(settings: CertsSettings) -> MasterKey:
     """ESEAL_MASTER_KEY; the development key only outside production, with a warning."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import ClassVar
@@ -9,6 +10,7 @@ from typing import ClassVar
 import aiohttp
 from aiohttp import web
 
+from shared import listeners, production
 from shared.auth import TokenVerifier
 from shared.http import add_readiness_check, create_app
 from shared.internal import ServiceClient
@@ -52,9 +54,9 @@ def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
         app[UPSTREAM] = aiohttp.ClientSession(
             timeout=timeout, auto_decompress=False,
             connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
-        app[GW_VERIFIER] = TokenVerifier(settings.service_url("identity") + "/internal/jwks",
+        app[GW_VERIFIER] = TokenVerifier(settings.internal_url("identity") + "/internal/jwks",
                                          session=app[UPSTREAM])
-        identity = ServiceClient(app[UPSTREAM], settings.service_url("identity"), source="gateway",
+        identity = ServiceClient(app[UPSTREAM], settings.internal_url("identity"), source="gateway",
                                  target="identity", secret=settings.internal_secret.get_secret_value())
         app[FEED] = RevocationFeed(app[REVOCATIONS], settings.amqp_url, identity)
         await app[FEED].start()
@@ -74,9 +76,22 @@ def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
     return app
 
 
-def run() -> None:
-    settings = GatewaySettings()
+def run(argv: list[str] | None = None) -> None:
+    """``python -m gateway [serve|migrate]``: the gateway has no database, so ``migrate``
+    (run by the same Job template as the services') only checks its settings and exits."""
+    parser = argparse.ArgumentParser(prog="python -m gateway")
+    parser.add_argument("command", nargs="?", default="serve", choices=("serve", "migrate"))
+    args = parser.parse_args(argv)
+    settings = production.load_settings(GatewaySettings)
+    assert isinstance(settings, GatewaySettings)
     configure_logging("gateway", json=settings.log_json, level=settings.log_level)
-    log.info("gateway_starting", url=f"http://{settings.host}:{settings.listen_port}")
-    web.run_app(create_gateway(settings), host=settings.host, port=settings.listen_port, print=None,
-                access_log=None, shutdown_timeout=5)
+    if args.command == "migrate":
+        log.info("gateway_migrate", detail="the gateway has no database: nothing to migrate")
+        return
+    production.check_settings(settings)
+    app = create_gateway(settings)
+    production.check_app(settings, app)
+    log.info("gateway_starting", url=f"http://{settings.host}:{settings.listen_port}",
+             internal_port=settings.internal_listen_port)
+    listeners.run(app, host=settings.host, public_port=settings.listen_port,
+                  internal_port=settings.internal_listen_port, access_log=None, shutdown_timeout=5)

@@ -48,7 +48,7 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
                              signer=signer, faces=face_provider(settings.face_provider, settings.env),
                              settings=settings, person_key_secret=settings.keyed_hash_key())
     # identity verifies its own tokens with the keys it holds: no JWKS round trip to itself.
-    verifier = TokenVerifier(settings.service_url("identity") + "/internal/jwks")
+    verifier = TokenVerifier(settings.internal_url("identity") + "/internal/jwks")
     for key in keys:
         verifier.add_jwk(key.jwk)
     app[VERIFIER] = verifier

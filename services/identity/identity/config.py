@@ -9,7 +9,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 
 from shared.logging import get_logger
-from shared.settings import ServiceSettings
+from shared.settings import MIN_SECRET_BYTES, ServiceSettings
 
 log = get_logger(__name__)
 
@@ -53,6 +53,31 @@ class IdentitySettings(ServiceSettings):
         self._refuse_default_in_production("ESEAL_KEYED_HASH_SECRET")
         log.warning("development_keyed_hash_secret_in_use")
         return _DEV_KEYED_HASH
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if self.master_key is None or not self.master_key.get_secret_value().strip():
+            problems.append("ESEAL_MASTER_KEY is not set (the development key would be used)")
+        else:
+            try:
+                raw = base64.b64decode(self.master_key.get_secret_value(), validate=True)
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                problems.append("ESEAL_MASTER_KEY is not base64 of 32 bytes")
+            elif raw == hashlib.sha256(_DEV_MASTER).digest():
+                problems.append("ESEAL_MASTER_KEY is the public development key")
+        if self.keyed_hash_secret is None:
+            problems.append("ESEAL_KEYED_HASH_SECRET is not set (the development secret would be used)")
+        elif self.keyed_hash_secret.get_secret_value().encode() == _DEV_KEYED_HASH:
+            problems.append("ESEAL_KEYED_HASH_SECRET is the public development secret")
+        elif len(self.keyed_hash_secret.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            problems.append(f"ESEAL_KEYED_HASH_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
+        if self.test_fast_kdf:
+            problems.append("ESEAL_TEST_FAST_KDF is set")
+        if self.face_provider == "sandbox":
+            problems.append("ESEAL_FACE_PROVIDER=sandbox")
+        return problems
 
     def check_production(self) -> None:
         if self.is_production and self.test_fast_kdf:

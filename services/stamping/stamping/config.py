@@ -9,6 +9,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 
 from shared import ServiceSettings
+from shared.settings import MIN_SECRET_BYTES
 
 
 class StampingSettings(ServiceSettings):
@@ -45,6 +46,15 @@ class StampingSettings(ServiceSettings):
     # CA material (certificates, CRL) is cached this long for stamping; verification always
     # fetches the current CRL.
     stamping_ca_cache_seconds: float = Field(default=10.0, ge=0)
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        secret = self.stamping_client_token_secret
+        if secret is None:
+            problems.append("ESEAL_STAMPING_CLIENT_TOKEN_SECRET is not set")
+        elif len(secret.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            problems.append(f"ESEAL_STAMPING_CLIENT_TOKEN_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
+        return problems
 
     @property
     def callbacks_may_reach_private_addresses(self) -> bool:

@@ -28,6 +28,7 @@ from devstack.stack import delete_vhost, ensure_vhost
 from shared.auth import Principal
 from shared.db import drop_database
 from shared.internal import internal_token
+from shared.listeners import add_internal_site
 from shared.service import prepare_database
 from tests.support import identities
 from tests.support.tokens import TestSigner
@@ -68,6 +69,7 @@ class CertsHarness:
     http: aiohttp.ClientSession
     settings: CertsSettings
     app: web.Application
+    public: str = ""  # the public listener (what the gateway forwards to); direct: internal
 
     async def request(self, method: str, path: str, *, token: str | None = None,
                       internal: bool = False, base: str | None = None, **kw: Any) -> Reply:
@@ -182,20 +184,23 @@ async def certs() -> AsyncIterator[CertsHarness]:
     await identity.start_server()
     identity_url = f"http://127.0.0.1:{identity.port}"
     settings = CertsSettings(env="test", db_prefix=f"eseal_c{run}_", amqp_url=amqp_url,
-                             identity_url=identity_url, test_fast_kdf=True)
+                             identity_url=identity_url, identity_internal_url=identity_url,
+                             test_fast_kdf=True)
     await prepare_database(settings, MIGRATIONS)
     app = create_app(settings, Ports(directory=lambda _: directory, clock=clock))
     service = TestServer(app, host="127.0.0.1")
     await service.start_server()
-    direct = f"http://127.0.0.1:{service.port}"
+    public = f"http://127.0.0.1:{service.port}"
+    assert service.runner is not None
+    direct = await add_internal_site(service.runner)  # /internal/* are served only there
     gw = TestServer(create_gateway(GatewaySettings(
-        env="test", amqp_url=amqp_url, identity_url=identity_url, certs_url=direct,
-        rate_limit_scale=100)), host="127.0.0.1")
+        env="test", amqp_url=amqp_url, identity_url=identity_url, identity_internal_url=identity_url,
+        certs_url=public, rate_limit_scale=100)), host="127.0.0.1")
     await gw.start_server()
     http = aiohttp.ClientSession()
     try:
         yield CertsHarness(f"http://127.0.0.1:{gw.port}", direct, signer, directory, clock, http,
-                           settings, app)
+                           settings, app, public)
     finally:
         await http.close()
         await gw.close()

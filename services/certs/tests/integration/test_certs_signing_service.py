@@ -83,6 +83,9 @@ async def test_internal_endpoints_need_internal_credentials(certs: CertsHarness)
         assert r.status == 401 and r.json["code"] == "internal_auth_required", (path, r)
         r = await certs.request(method, path, base=certs.direct, token=user.token, json={})
         assert r.status == 401, (path, r)
+        # valid internal credentials do not open them on the public listener
+        hidden = await certs.request(method, path, base=certs.public, internal=True, json={})
+        assert hidden.status == 404 and hidden.json["code"] == "not_found", (path, hidden)
     # and the gateway does not route them at all
     r = await certs.request("GET", "/internal/ca", base=certs.gateway)
     assert r.status == 404, r

@@ -49,7 +49,8 @@ async def gateway() -> AsyncIterator[str]:
     dead = free_port()  # nothing listens here
     settings = GatewaySettings(
         notify_url=f"http://127.0.0.1:{up.port}", stamping_url=f"http://127.0.0.1:{up.port}",
-        identity_url=f"http://127.0.0.1:{dead}", seals_url=f"http://127.0.0.1:{dead}",
+        identity_url=f"http://127.0.0.1:{dead}", identity_internal_url=f"http://127.0.0.1:{dead}",
+        seals_url=f"http://127.0.0.1:{dead}",
         max_body_bytes=64 * 1024, cors_origins="https://app.example.gov.cn")
     gw = TestServer(create_gateway(settings), host="127.0.0.1")
     await gw.start_server()
@@ -147,7 +148,8 @@ async def tight_gateway() -> AsyncIterator[str]:
     """A gateway whose every bucket holds one request; all services unreachable (the rate
     limit answers before any forwarding)."""
     dead = f"http://127.0.0.1:{free_port()}"
-    settings = GatewaySettings(rate_limit_scale=0.001, identity_url=dead, agents_url=dead,
+    settings = GatewaySettings(rate_limit_scale=0.001, identity_url=dead, identity_internal_url=dead,
+                               agents_url=dead,
                                certs_url=dead, seals_url=dead, stamping_url=dead, notify_url=dead)
     gw = TestServer(create_gateway(settings), host="127.0.0.1")
     await gw.start_server()

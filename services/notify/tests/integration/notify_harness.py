@@ -27,6 +27,7 @@ from notify.bootstrap import MIGRATIONS, NotifySettings, create_app
 from devstack.stack import delete_vhost, ensure_vhost
 from shared.db import drop_database
 from shared.events import Envelope
+from shared.listeners import add_internal_site
 from shared.service import prepare_database
 from tests.support.bus import Bus, connect_bus
 from tests.support.tokens import TestSigner
@@ -41,6 +42,7 @@ class Notify:
     http: aiohttp.ClientSession
     settings: NotifySettings
     pool: asyncpg.Pool
+    internal: str = ""  # notify's internal listener (/metrics, /internal/*)
 
     async def get(self, path: str, token: str | None = None, **kw: Any) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -105,21 +107,26 @@ async def notify() -> AsyncIterator[Notify]:
     identity_url = f"http://127.0.0.1:{identity.port}"
     # Small pools: the PostgreSQL server is shared with every other test run on the machine.
     settings = NotifySettings(env="test", db_prefix=f"eseal_n{run}_", amqp_url=amqp_url,
-                              identity_url=identity_url, sse_heartbeat_seconds=1.0,
+                              identity_url=identity_url, identity_internal_url=identity_url,
+                              sse_heartbeat_seconds=1.0,
                               db_pool_max=4)
     await prepare_database(settings, MIGRATIONS)
     service = TestServer(create_app(settings), host="127.0.0.1")
     await service.start_server()
     direct = f"http://127.0.0.1:{service.port}"
+    assert service.runner is not None
+    internal = await add_internal_site(service.runner)
     gw = TestServer(create_gateway(GatewaySettings(
-        env="test", amqp_url=amqp_url, identity_url=identity_url, notify_url=direct,
+        env="test", amqp_url=amqp_url, identity_url=identity_url, identity_internal_url=identity_url,
+        notify_url=direct,
         rate_limit_scale=100)), host="127.0.0.1")
     await gw.start_server()
     http = aiohttp.ClientSession()
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
     try:
         async with connect_bus(amqp_url) as bus:
-            yield Notify(f"http://127.0.0.1:{gw.port}", direct, signer, bus, http, settings, pool)
+            yield Notify(f"http://127.0.0.1:{gw.port}", direct, signer, bus, http, settings, pool,
+                         internal)
     finally:
         await pool.close()
         await http.close()

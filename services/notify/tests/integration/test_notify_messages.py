@@ -464,7 +464,7 @@ async def test_streams_survive_the_loss_of_the_listening_connection(notify: Noti
 
 async def test_a_client_leaving_the_gateway_ends_its_stream_in_notify(notify: Notify) -> None:
     async def open_streams() -> float:
-        async with notify.http.get(notify.direct + "/metrics") as r:
+        async with notify.http.get(notify.internal + "/metrics") as r:
             text = await r.text()
         line = next(x for x in text.splitlines() if x.startswith("eseal_notify_open_streams "))
         return float(line.split()[1])

@@ -41,6 +41,7 @@ from shared.db import drop_database
 from shared.errors import EsealError
 from shared.events import DomainEvent, Envelope, utcnow
 from shared.internal import internal_token
+from shared.listeners import add_internal_site
 from shared.service import prepare_database
 from tests.support import identities
 from tests.support.tokens import TestSigner
@@ -174,17 +175,21 @@ class Seals:
     ca: FakeCA
     settings: SealsSettings
     versions: dict[str, int] = field(default_factory=dict)
+    internal_url: str = ""  # the internal listener: /internal/* are served only there
 
     @property
     def deps(self) -> Deps:
         return self.app[DEPS]
 
     async def call(self, method: str, path: str, token: str | None = None, *,
-                   json: Any = None, headers: dict[str, str] | None = None) -> Reply:
+                   json: Any = None, headers: dict[str, str] | None = None,
+                   public: bool = False) -> Reply:
+        """``/internal/*`` goes to the internal listener as in the platform (``public``: not)."""
         h = dict(headers or {})
         if token:
             h["Authorization"] = f"Bearer {token}"
-        async with self.http.request(method, self.url + path, json=json, headers=h) as r:
+        base = self.internal_url if path.startswith("/internal") and not public else self.url
+        async with self.http.request(method, base + path, json=json, headers=h) as r:
             body = await r.read()
             parsed = None
             if r.content_type in ("application/json", "application/problem+json"):
@@ -336,12 +341,15 @@ async def seals() -> AsyncIterator[Seals]:
                      publish=False)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
+    assert server.runner is not None
+    internal_url = await add_internal_site(server.runner)
     signer = TestSigner()
     for jwk in signer.jwks()["keys"]:
         app[VERIFIER].add_jwk(jwk)
     http = aiohttp.ClientSession()
     try:
-        yield Seals(f"http://127.0.0.1:{server.port}", app, http, signer, face, registry, ca, settings)
+        yield Seals(f"http://127.0.0.1:{server.port}", app, http, signer, face, registry, ca, settings,
+                    internal_url=internal_url)
     finally:
         await http.close()
         await server.close()

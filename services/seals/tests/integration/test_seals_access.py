@@ -8,6 +8,8 @@ from datetime import date, timedelta
 
 from seals_harness import Enterprise, Seals
 
+from shared.internal import internal_token
+
 
 async def _seal_with_grant(seals: Seals, e: Enterprise) -> tuple[str, str]:
     seal_id = (await seals.issue(e, "contract")).json["seal_id"]
@@ -189,6 +191,11 @@ async def test_internal_endpoints_need_service_credentials(seals: Seals) -> None
                  f"/internal/enterprises/{e.id}/seals"):
         r = await seals.call("GET", path, e.token)
         assert r.status == 401 and r.json["code"] == "internal_auth_required"
+        # the public listener does not serve them, even to a caller with service credentials
+        token = internal_token(seals.settings.internal_secret.get_secret_value(), "stamping", "seals")
+        hidden = await seals.call("GET", path, headers={"Authorization": f"Internal {token}"},
+                                  public=True)
+        assert hidden.status == 404 and hidden.json["code"] == "not_found", hidden
     r = await seals.call("POST", f"/internal/seals/{seal_id}/stamp-signatures", e.token,
                          json={"person_id": str(uuid.uuid4()), "enterprise_id": str(e.id),
                                "digest_b64": "AA=="})

@@ -191,7 +191,7 @@ async def stamping() -> AsyncIterator[Harness]:
     timestamper = pki.timestamper()
     settings = StampingSettings(
         env="test", db_prefix=f"eseal_s{run}_", amqp_url=amqp_url, identity_url=identity_url,
-        stamping_sweep_interval=0.2, stamping_callback_poll_interval=0.2,
+        identity_internal_url=identity_url, stamping_sweep_interval=0.2, stamping_callback_poll_interval=0.2,
         stamping_callback_base_delay=0.2, stamping_callback_max_attempts=3, stamping_pdf_threads=2)
     await prepare_database(settings, MIGRATIONS)
     app = create_app(settings, lambda _: Ports(seals=seals, signer=certs, ca=ca, timestamper=timestamper))
@@ -199,7 +199,8 @@ async def stamping() -> AsyncIterator[Harness]:
     await service.start_server()
     direct = f"http://127.0.0.1:{service.port}"
     gw = TestServer(create_gateway(GatewaySettings(
-        env="test", amqp_url=amqp_url, identity_url=identity_url, stamping_url=direct,
+        env="test", amqp_url=amqp_url, identity_url=identity_url, identity_internal_url=identity_url,
+        stamping_url=direct,
         rate_limit_scale=100)), host="127.0.0.1")
     await gw.start_server()
     http = aiohttp.ClientSession()
