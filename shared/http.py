@@ -25,6 +25,7 @@ from .errors import (BadRequest, EsealError, PayloadTooLarge, ServiceUnavailable
                      ValidationFailed)
 from .logging import get_logger
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS
+from .paths import path_guard
 
 log = get_logger(__name__)
 
@@ -213,9 +214,13 @@ async def _add_request_id(request: web.Request, response: web.StreamResponse) ->
 
 def create_app(*, max_body_bytes: int = 1024 * 1024,
                middlewares: Iterable[Any] = ()) -> web.Application:
-    """A bare application with the platform's middlewares and operational endpoints."""
+    """A bare application with the platform's middlewares and operational endpoints.
+
+    ``path_guard`` runs first after the request context (which renders its 400): no service
+    acts on a path the gateway could have read differently (see ``shared.paths``).
+    """
     app = web.Application(client_max_size=max_body_bytes,
-                          middlewares=[request_context, *middlewares])
+                          middlewares=[request_context, path_guard, *middlewares])
     app[READINESS] = []
     app.on_response_prepare.append(_add_request_id)
     app.router.add_get("/healthz", healthz)
