@@ -25,6 +25,7 @@ from .errors import (BadRequest, EsealError, PayloadTooLarge, ServiceUnavailable
                      ValidationFailed)
 from .logging import get_logger
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS
+from .parse_errors import install as _problems_for_parse_errors
 from .paths import path_guard
 
 log = get_logger(__name__)
@@ -222,6 +223,7 @@ def create_app(*, max_body_bytes: int = 1024 * 1024,
     app = web.Application(client_max_size=max_body_bytes,
                           middlewares=[request_context, path_guard, *middlewares])
     app[READINESS] = []
+    _problems_for_parse_errors()  # requests the HTTP parser refuses: problem+json too
     app.on_response_prepare.append(_add_request_id)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
