@@ -106,7 +106,7 @@ def client_address(request: web.Request) -> str:
     hops = [h.strip() for v in request.headers.getall("X-Forwarded-For", []) for h in v.split(",")]
     chain = [h for h in hops if h] + [peer]
     index = max(0, len(chain) - 1 - trusted)
-    for candidate in reversed(chain[: index + 1]):  # a malformed entry: the next hop right
+    for candidate in chain[index:]:  # malformed: the next hop to the right, one we trust
         if _is_address(candidate):
             return candidate
     return peer
