@@ -38,13 +38,15 @@ def build(method: str, target: str, headers: Sequence[tuple[str, str]] = (), bod
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-async def send(port: int, raw: bytes, *, host: str = "127.0.0.1",
-               timeout: float = 10.0) -> RawResponse:
+TIMEOUT = 10.0  # seconds for the whole answer: a hung connection fails the test, not the run
+
+
+async def send(port: int, raw: bytes, *, host: str = "127.0.0.1") -> RawResponse:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(raw)
         await writer.drain()
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(TIMEOUT):
             data = await reader.read()
     finally:
         writer.close()
