@@ -82,11 +82,10 @@ async def start_gateway() -> AsyncIterator[StartGateway]:
     url = f"http://127.0.0.1:{up.port}"
 
     async def start(**settings: Any) -> Gateway:
-        services = {f"{s}_url": url for s in ("identity", "agents", "certs", "seals", "stamping",
-                                              "notify")}
-        internal = {f"{s}_internal_url": url for s in ("identity", "certs")}  # once split
-        gw = TestServer(create_gateway(GatewaySettings(**services, **internal, **settings)),
-                        host="127.0.0.1")
+        names = ("identity", "agents", "certs", "seals", "stamping", "notify")
+        # Public and internal listeners of every service: the one recording upstream.
+        urls = {f"{s}{kind}_url": url for s in names for kind in ("", "_internal")}
+        gw = TestServer(create_gateway(GatewaySettings(**urls, **settings)), host="127.0.0.1")
         await gw.start_server()
         servers.append(gw)
         gw.app[GW_VERIFIER].add_jwk(jwk_json(KEY.public_key(), KID))
