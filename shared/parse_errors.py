@@ -50,4 +50,4 @@ class ProblemRequestHandler(RequestHandler):
 
 def install() -> None:
     """Idempotent: every ``web.Server`` created afterwards renders parse errors as problems."""
-    web_server.RequestHandler = ProblemRequestHandler  # type: ignore[misc]
+    web_server.RequestHandler = ProblemRequestHandler  # type: ignore[misc,attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
@@ -70,7 +71,7 @@ def test_plain_paths_pass_decoded(raw: str, decoded: str) -> None:
 async def test_every_service_app_refuses_a_traversal_before_routing() -> None:
     app = create_app()
 
-    async def secret(_: object) -> object:
+    async def secret(_: web.Request) -> web.Response:
         return json_response({"keys": "internal"})
 
     app.router.add_get("/internal/jwks", secret)
