@@ -25,6 +25,8 @@ from .errors import (BadRequest, EsealError, PayloadTooLarge, ServiceUnavailable
                      ValidationFailed)
 from .logging import get_logger
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS
+from .parse_errors import install as _problems_for_parse_errors
+from .paths import path_guard
 
 log = get_logger(__name__)
 
@@ -213,11 +215,16 @@ async def _add_request_id(request: web.Request, response: web.StreamResponse) ->
 
 def create_app(*, max_body_bytes: int = 1024 * 1024,
                middlewares: Iterable[Any] = ()) -> web.Application:
-    """A bare application with the platform's middlewares and operational endpoints."""
+    """A bare application with the platform's middlewares and operational endpoints.
+
+    ``path_guard`` runs first after the request context (which renders its 400): no service
+    acts on a path the gateway could have read differently (see ``shared.paths``).
+    """
     app = web.Application(client_max_size=max_body_bytes,
-                          middlewares=[request_context, *middlewares])
+                          middlewares=[request_context, path_guard, *middlewares])
     app[READINESS] = []
     listeners.install(app)  # /internal/* and /metrics only on the internal listener
+    _problems_for_parse_errors()  # requests the HTTP parser refuses: problem+json too
     app.on_response_prepare.append(_add_request_id)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -488,6 +488,14 @@ def test_gateway_allows_the_ingress_host_as_browser_origin() -> None:
     assert {f"https://{h}" for h in hosts} <= {o.strip() for o in origins.split(",")}
 
 
+def test_gateway_trusts_exactly_the_ingress_hop_for_client_addresses() -> None:
+    # More would let a client choose its address (and its rate-limit bucket) in
+    # X-Forwarded-For; none would put every client behind the ingress in one bucket.
+    data = objects("ConfigMap")["eseal-gateway-config"]["data"]
+    assert data["ESEAL_TRUSTED_PROXIES"] == "1"
+    assert "ESEAL_TRUST_FORWARDED" not in data
+
+
 def test_secret_template_has_only_placeholders() -> None:
     secret = secret_template()
     assert secret["metadata"]["name"] == SECRET_NAME

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import aiohttp
 from aiohttp import web
+from pydantic import Field
 
 from shared import listeners, production
 from shared.auth import TokenVerifier
@@ -18,7 +19,8 @@ from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 
 from .cors import ALLOWED_ORIGINS, add_cors_headers, cors
-from .limits import LIMITER, TRUST_FORWARDED, RateLimiter, default_rules, rate_limit
+from .headers import framing_guard
+from .limits import LIMITER, TRUSTED_PROXIES, RateLimiter, default_rules, rate_limit
 from .openapi import serve_document
 from .proxy import GATEWAY_SETTINGS, GW_VERIFIER, REVOCATIONS, UPSTREAM, forward
 from .revocations import RevocationFeed, RevocationList
@@ -35,17 +37,19 @@ class GatewaySettings(ServiceSettings):
     # Comma-separated origins allowed to call the API from a browser (the H5 client's).
     cors_origins: str = "http://127.0.0.1:8080,http://localhost:8080"
     rate_limit_scale: float = 1.0
-    trust_forwarded: bool = False  # true only behind a proxy that sets X-Forwarded-For
+    # Proxies in front of the gateway that append to X-Forwarded-For (an ingress: 1). 0: the
+    # socket peer is the client and X-Forwarded-For is ignored.
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
     web_dist: Path | None = None  # the web pages' build; default: web/dist of this checkout
 
 
 def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
     settings = settings or GatewaySettings()
-    app = create_app(max_body_bytes=settings.max_body_bytes, middlewares=[cors, rate_limit])
+    app = create_app(max_body_bytes=settings.max_body_bytes, middlewares=[framing_guard, cors, rate_limit])
     app[GATEWAY_SETTINGS] = settings
     app[ALLOWED_ORIGINS] = frozenset(o.strip() for o in settings.cors_origins.split(",") if o.strip())
     app[LIMITER] = RateLimiter(default_rules(settings.rate_limit_scale))
-    app[TRUST_FORWARDED] = settings.trust_forwarded
+    app[TRUSTED_PROXIES] = settings.trusted_proxies
     app.on_response_prepare.append(add_cors_headers)
     app[REVOCATIONS] = RevocationList()
 

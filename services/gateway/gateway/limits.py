@@ -7,6 +7,9 @@ on its own, which bounds abuse per replica; the owning services keep their own h
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from shared.errors import RateLimited
+from shared.paths import CHECKED_PATH
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class Rule:
     path: re.Pattern[str]
     capacity: int  # burst
     per_seconds: float  # time to refill the whole bucket
+    per_client_id: bool = False  # also one bucket per relying system (HTTP Basic client id)
 
     @property
     def rate(self) -> float:
@@ -32,8 +37,10 @@ class Rule:
 
 def default_rules(scale: float = 1.0) -> tuple[Rule, ...]:
     """``scale`` multiplies capacities (tests and load benchmarks raise it)."""
-    def r(name: str, method: str, path: str, capacity: int, per: float) -> Rule:
-        return Rule(name, method, re.compile(path), max(1, int(capacity * scale)), per)
+    def r(name: str, method: str, path: str, capacity: int, per: float, *,
+          per_client_id: bool = False) -> Rule:
+        return Rule(name, method, re.compile(path), max(1, int(capacity * scale)), per,
+                    per_client_id)
 
     return (
         r("login", "POST", r"^/api/v1/sessions(/refresh)?$", 20, 60),
@@ -44,6 +51,8 @@ def default_rules(scale: float = 1.0) -> tuple[Rule, ...]:
         r("scan", "POST", r"^/api/v1/scans$", 60, 60),
         r("register", "POST", r"^/api/v1/(persons|enterprises)$", 20, 60),
         r("verify", "POST", r"^/api/v1/verifications$", 30, 60),
+        # Each try costs an Argon2 hash: per address, and per client id from any address.
+        r("oauth_token", "POST", r"^/api/v1/oauth/token$", 20, 60, per_client_id=True),
     )
 
 
@@ -80,24 +89,58 @@ class RateLimiter:
 
 
 LIMITER = web.AppKey("rate_limiter", RateLimiter)
-TRUST_FORWARDED = web.AppKey("trust_forwarded", bool)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", int)
 
 
 def client_address(request: web.Request) -> str:
-    if request.app[TRUST_FORWARDED]:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.remote or "unknown"
+    """The address of whoever connected to the first proxy we trust.
+
+    Each proxy appends the address it saw to X-Forwarded-For; everything left of what our
+    ``trusted`` proxies wrote is the client's own claim. So, with the socket peer as the
+    last hop, the client is the entry ``trusted`` hops from the right (0: the peer itself).
+    """
+    trusted = request.app[TRUSTED_PROXIES]
+    peer = request.remote or "unknown"
+    if trusted <= 0:
+        return peer
+    hops = [h.strip() for v in request.headers.getall("X-Forwarded-For", []) for h in v.split(",")]
+    chain = [h for h in hops if h] + [peer]
+    index = max(0, len(chain) - 1 - trusted)
+    for candidate in chain[index:]:  # malformed: the next hop to the right, one we trust
+        if _is_address(candidate):
+            return candidate
+    return peer
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def basic_client_id(request: web.Request) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, _ = decoded.partition(":")
+    return client_id[:200] if sep and client_id else None
 
 
 @web.middleware
 async def rate_limit(request: web.Request,
                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
     limiter = request.app[LIMITER]
-    rule = limiter.rule_for(request.method, request.path)
+    rule = limiter.rule_for(request.method, request.get(CHECKED_PATH) or request.path)
     if rule is not None:
         wait = limiter.take(rule, client_address(request))
+        if wait == 0 and rule.per_client_id and (client_id := basic_client_id(request)):
+            wait = limiter.take(rule, "client_id:" + client_id)
         if wait > 0:
             raise RateLimited(f"too many requests ({rule.name}); try again in {int(wait) + 1} s",
                               retry_after=int(wait) + 1, limit=rule.name)

@@ -152,6 +152,11 @@ STANDARD_ERRORS: dict[int, str] = {
     429: "请求过于频繁 / rate limited (`rate_limited`); retry after `Retry-After` seconds",
     503: "服务暂不可用 / the owning service is unavailable (`service_unavailable`)",
 }
+# Answered by the gateway before any service sees the request, on every operation.
+REQUEST_REFUSED = ("请求被网关拒绝 / the request is refused before routing: an ambiguous path "
+                   "(`invalid_path`: `.`/`..` segments, encoded `/` or `\\`, NUL, double "
+                   "encoding, invalid UTF-8), more than one `Authorization` header "
+                   "(`duplicate_authorization`), ambiguous message framing (`invalid_framing`)")
 SUCCESS_DESCRIPTIONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}
 FORM_TYPES = ("multipart/", "application/x-www-form-urlencoded")
 SANDBOX_NOTE = ("**沙箱接口 / sandbox endpoint**: exists only when `ESEAL_ENV` is "
@@ -169,9 +174,13 @@ INFO = {
         "refused fields, `errors: [{field, message}]`.\n"
         "- Lists: `{items, next_cursor}` with `?limit=` (≤ 100) and `?cursor=`.\n"
         "- Every answer carries `X-Request-ID` (the caller's, when it sent one).\n"
-        "- Login, face checks, SMS codes, registration, scanning, stamping and verification "
+        "- Login, face checks, SMS codes, registration, scanning, stamping, verification "
+        "and relying systems' token requests "
         "are rate limited: 429 with `Retry-After`.\n"
-        "- Endpoints under `/api/v1/sandbox/` exist only outside production."
+        "- Endpoints under `/api/v1/sandbox/` exist only outside production.\n"
+        "- The gateway answers 400 before routing to an ambiguous path (`invalid_path`), "
+        "a second `Authorization` header (`duplicate_authorization`) or ambiguous framing "
+        "(`invalid_framing`)."
     ),
 }
 
@@ -379,6 +388,7 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> dict[str, Any]:
         errors[401] = STANDARD_ERRORS[401]
     if sandbox:
         errors[404] = "生产环境不存在 / absent in production; or no such object"
+    errors[400] = f"{errors[400]}; {REQUEST_REFUSED}" if 400 in errors else REQUEST_REFUSED
     errors[503] = STANDARD_ERRORS[503]
     rule = _rate_rule(route.method, route.path)
 

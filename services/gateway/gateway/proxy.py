@@ -3,6 +3,10 @@
 The body is streamed both ways (documents and Server-Sent Events pass through without
 being buffered); hop-by-hop headers are dropped; the request id travels on. A service that
 cannot be reached is a 503 problem, quickly, never a hang.
+
+One door: the route is chosen on the path ``shared.paths`` checked, and exactly that raw
+path (with its query) is sent on, byte for byte: the upstream client must not re-resolve
+it (``encoded=True``), or ``%2e%2e`` segments would reach endpoints no route allows.
 """
 
 from __future__ import annotations
@@ -11,18 +15,18 @@ import asyncio
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
 from shared import context
 from shared.auth import TokenVerifier, bearer_token
 from shared.errors import NotAuthenticated, NotFound, PayloadTooLarge, ServiceUnavailable
+from shared.paths import CHECKED_PATH, check_path
 from shared.settings import ServiceSettings
 
+from .headers import HOP_BY_HOP, forwarded_headers, single_authorization
 from .limits import client_address
 from .revocations import RevocationList
 from .routes import Route, match
-
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-              "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
 
 GATEWAY_SETTINGS = web.AppKey("gateway_settings", ServiceSettings)
 UPSTREAM = web.AppKey("upstream", aiohttp.ClientSession)
@@ -66,16 +70,17 @@ def _looks_like_identity_token(token: str) -> bool:
 
 
 async def forward(request: web.Request) -> web.StreamResponse:
-    route = match(request.path)
+    path = request.get(CHECKED_PATH) or check_path(request.raw_path)
+    route = match(path)
     if route is None:
-        raise NotFound(f"no such endpoint: {request.path}")
+        raise NotFound(f"no such endpoint: {path}")
+    authorization = single_authorization(request)
     await check_caller(request, route)
     settings = request.app[GATEWAY_SETTINGS]
-    url = settings.service_url(route.service) + request.rel_url.raw_path_qs
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-    headers["X-Request-ID"] = context.request_id.get()
-    # The address the gateway itself judged (and rate-limited): services limit per client too.
-    headers["X-Forwarded-For"] = client_address(request)
+    url = URL(settings.service_url(route.service) + request.raw_path, encoded=True)
+    headers = forwarded_headers(request.headers, authorization=authorization,
+                                client=client_address(request),
+                                request_id=context.request_id.get())
     session = request.app[UPSTREAM]
     body = await _body(request, settings.max_body_bytes)
     try:

@@ -140,6 +140,7 @@ LIMITED_REQUESTS = {
     "scan": ("POST", "/api/v1/scans"),
     "register": ("POST", "/api/v1/persons"),
     "verify": ("POST", "/api/v1/verifications"),
+    "oauth_token": ("POST", "/api/v1/oauth/token"),
 }
 
 

@@ -174,3 +174,10 @@ async def test_the_gateway_serves_the_committed_document() -> None:
     response = await openapi.serve_document(request)
     assert response.status == 200 and response.content_type == "application/json"
     assert response.body == openapi.DOCUMENT.read_bytes()
+
+
+def test_every_operation_documents_the_gateways_400_refusals(document: dict[str, Any]) -> None:
+    for path, method, op in operations(document):
+        text = op["responses"]["400"]["description"]
+        for code in ("invalid_path", "duplicate_authorization", "invalid_framing"):
+            assert code in text, (method, path, code)

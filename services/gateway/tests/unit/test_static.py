@@ -11,6 +11,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from gateway.static import IMMUTABLE, setup_static
 from multidict import CIMultiDict
+from yarl import URL
 
 from shared.http import create_app
 
@@ -88,13 +89,22 @@ async def test_hashed_assets_are_cached_for_a_year(site: Site, tmp_path: Path) -
     assert "javascript" in headers["Content-Type"]
 
 
-@pytest.mark.parametrize("path", ["/assets/missing.js", "/app/missing.js", "/app/../secret.txt",
-                                  "/app/%2e%2e/secret.txt", "/assets/..%2fsecret.txt"])
-async def test_missing_files_and_escapes_are_404_problems(site: Site, tmp_path: Path, path: str) -> None:
+@pytest.mark.parametrize("path", ["/assets/missing.js", "/app/missing.js"])
+async def test_missing_files_are_404_problems(site: Site, tmp_path: Path, path: str) -> None:
     await site.start(build(tmp_path))
     status, headers, body = await site.get(path)
     assert status == 404, body
     assert b"outside the pages" not in body
+
+
+@pytest.mark.parametrize("path", ["/app/../secret.txt", "/app/%2e%2e/secret.txt",
+                                  "/assets/..%2fsecret.txt", "/app/..%5csecret.txt"])
+async def test_escapes_sent_as_written_are_400_invalid_path(site: Site, tmp_path: Path, path: str) -> None:
+    await site.start(build(tmp_path))
+    async with site.session.get(URL(site.base + path, encoded=True), allow_redirects=False) as r:
+        body = await r.read()
+        assert r.status == 400, body
+        assert b"invalid_path" in body and b"outside the pages" not in body
 
 
 async def test_a_missing_build_is_a_503_saying_how_to_build(site: Site, tmp_path: Path) -> None:
