@@ -11,7 +11,6 @@ from aiohttp import web
 
 from shared.auth import TokenVerifier
 from shared.http import add_readiness_check, create_app
-from shared.internal import ServiceClient
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 
@@ -19,7 +18,7 @@ from .cors import ALLOWED_ORIGINS, add_cors_headers, cors
 from .limits import LIMITER, TRUST_FORWARDED, RateLimiter, default_rules, rate_limit
 from .openapi import serve_document
 from .proxy import GATEWAY_SETTINGS, GW_VERIFIER, REVOCATIONS, UPSTREAM, forward
-from .revocations import RevocationFeed, RevocationList
+from .revocations import RevocationFeed, RevocationList, identity_client
 from .static import setup_static
 
 log = get_logger(__name__)
@@ -54,15 +53,14 @@ def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
             connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
         app[GW_VERIFIER] = TokenVerifier(settings.service_url("identity") + "/internal/jwks",
                                          session=app[UPSTREAM])
-        identity = ServiceClient(app[UPSTREAM], settings.service_url("identity"), source="gateway",
-                                 target="identity", secret=settings.internal_secret.get_secret_value())
-        app[FEED] = RevocationFeed(app[REVOCATIONS], settings.amqp_url, identity)
+        app[FEED] = RevocationFeed(app[REVOCATIONS], settings.amqp_url,
+                                   identity_client(app[UPSTREAM], settings), name="gateway")
+
+        async def revocations_synced() -> bool:  # not ready before the first resync
+            return app[REVOCATIONS].synced
+
+        add_readiness_check(app, "revocations", revocations_synced)
         await app[FEED].start()
-
-        async def feed_attached() -> bool:
-            return app[FEED].attached
-
-        add_readiness_check(app, "revocation_feed", feed_attached)
         yield
         await app[FEED].stop()
         await app[UPSTREAM].close()

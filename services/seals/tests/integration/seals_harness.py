@@ -328,15 +328,19 @@ class Reply:
 @pytest_asyncio.fixture(scope="session")
 async def seals() -> AsyncIterator[Seals]:
     run = uuid.uuid4().hex[:8]
+    signer = TestSigner()
+    # identity's keys and revocation list (every service loads the list before it serves)
+    identity = TestServer(signer.identity_app(), host="127.0.0.1")
+    await identity.start_server()
     settings = SealsSettings(db_prefix=f"eseal_st{run}_", agent_sync_wait=0.5,
-                             revocation_retry_interval=0.2)
+                             revocation_retry_interval=0.2,
+                             identity_url=f"http://127.0.0.1:{identity.port}")
     await prepare_database(settings, MIGRATIONS)
     face, registry, ca = FakeFaceTokens(), FakeRegistry(), FakeCA()
     app = create_app(settings, ports=lambda _: Ports(face, registry, ca), consume=False,
                      publish=False)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    signer = TestSigner()
     for jwk in signer.jwks()["keys"]:
         app[VERIFIER].add_jwk(jwk)
     http = aiohttp.ClientSession()
@@ -345,6 +349,7 @@ async def seals() -> AsyncIterator[Seals]:
     finally:
         await http.close()
         await server.close()
+        await identity.close()
         await drop_database(settings.pg_url, settings.db_name)
 
 
