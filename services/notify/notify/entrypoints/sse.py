@@ -69,24 +69,30 @@ async def _next(items: AsyncGenerator[object, None]) -> object:
 
 async def until_revoked(items: AsyncGenerator[object, None],
                         revoked: asyncio.Event) -> AsyncIterator[object]:
-    """The follower's items until the session is revoked; then ``revoked`` itself, once."""
+    """The follower's items until the session is revoked; then ``revoked`` itself, once.
+
+    Each read of ``items`` runs as a task raced against the revocation; a read still pending
+    when this ends (revoked, client gone, shutdown) is cancelled and awaited, so that the
+    caller can close ``items`` afterwards."""
     ended = asyncio.ensure_future(revoked.wait())
+    step: asyncio.Future[object] | None = None
     try:
         while not revoked.is_set():
             step = asyncio.ensure_future(_next(items))
             await asyncio.wait({step, ended}, return_when=asyncio.FIRST_COMPLETED)
             if not step.done():
-                step.cancel()  # a pending read of the inbox or wait for the hub: dropped
-                with contextlib.suppress(asyncio.CancelledError):
-                    await step
                 break
-            item = step.result()
+            item, step = step.result(), None
             if item is _DONE:
                 return
             yield item
         yield revoked
     finally:
         ended.cancel()
+        if step is not None and not step.done():
+            step.cancel()  # a pending read of the inbox or wait for the hub: dropped
+            with contextlib.suppress(asyncio.CancelledError):
+                await step
 
 
 @documented(summary="新消息推送（SSE） / new messages as Server-Sent Events", tags=("messages",),
