@@ -162,7 +162,7 @@ class RevocationFeed:
                     await self._attach()
                 try:
                     await asyncio.wait_for(self._resync_wanted.wait(), PRUNE_EVERY_SECONDS)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     self.revocations.prune()
                     continue
                 self._resync_wanted.clear()

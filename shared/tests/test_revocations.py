@@ -18,8 +18,13 @@ from shared.auth import VERIFIER, Principal, TokenVerifier, require_principal
 from shared.catalog import SessionsRevoked
 from shared.errors import NotAuthenticated, ServiceUnavailable
 from shared.http import create_app, json_response
-from shared.revocations import (MARGIN_SECONDS, REVOCATION_FEED, RevocationFeed, RevocationList,
-                                revocation_context)
+from shared.revocations import (
+    MARGIN_SECONDS,
+    REVOCATION_FEED,
+    RevocationFeed,
+    RevocationList,
+    revocation_context,
+)
 from shared.settings import ServiceSettings
 from tests.support.bus import connect_bus
 from tests.support.tokens import TestSigner

@@ -30,10 +30,10 @@ from shared.auth import bearer_token
 from shared.http import documented
 from shared.revocations import REVOCATIONS
 
+from ..adapters.inbox import Message
 from ..adapters.push import PushHub
 from ..config import NotifySettings
 from ..service_layer import messages
-from ..adapters.inbox import Message
 from ..service_layer.messages import Follower, Signal
 from .views import message_json
 
