@@ -135,7 +135,7 @@ class RevocationFeed:
 
     retry_initial = 0.5  # seconds before the first retry; doubled up to retry_max
     retry_max = 10.0
-    first_wait = 5.0  # how long startup waits for the first resync (then it goes on behind)
+    first_wait = 5.0  # how long startup waits for the first attempt (then it goes on behind)
 
     def __init__(self, revocations: RevocationList, amqp_url: str, identity: ServiceClient, *,
                  name: str) -> None:
@@ -143,16 +143,17 @@ class RevocationFeed:
         self.failures = 0
         self._connection: AbstractRobustConnection | None = None
         self._resync_wanted = asyncio.Event()
-        self._synced_once = asyncio.Event()
+        self._first_attempt = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Runs in the background; waits a little for the first resync so that a process
-        whose identity is up is ready when its startup returns."""
+        """Runs in the background; startup waits for the first attempt only, so that a
+        process whose identity is up is ready when it returns, and one whose identity is
+        not yet up starts anyway (not ready, retrying)."""
         self._resync_wanted.set()
         self._task = asyncio.create_task(self._run(), name=f"{self.name}-revocations")
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._synced_once.wait(), self.first_wait)
+            await asyncio.wait_for(self._first_attempt.wait(), self.first_wait)
 
     async def _run(self) -> None:
         delay = self.retry_initial
@@ -173,6 +174,7 @@ class RevocationFeed:
             except Exception as exc:  # noqa: BLE001 - broker or identity not there yet: retry
                 self.failures += 1
                 self._resync_wanted.set()
+                self._first_attempt.set()
                 log.warning("revocation_feed_retry", error=repr(exc)[:300], retry_in=delay,
                             synced=self.revocations.synced)
                 await asyncio.sleep(delay)
@@ -210,7 +212,7 @@ class RevocationFeed:
         if not self.revocations.synced:
             log.info("revocations_synced", entries=len(self.revocations))
         self.revocations.mark_synced()
-        self._synced_once.set()
+        self._first_attempt.set()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         try:
