@@ -134,7 +134,7 @@ class RevocationFeed:
     """Keeps a ``RevocationList`` current: events from the bus, resyncs from identity."""
 
     retry_initial = 0.5  # seconds before the first retry; doubled up to retry_max
-    retry_max = 10.0
+    retry_max = 5.0
     first_wait = 5.0  # how long startup waits for the first attempt (then it goes on behind)
 
     def __init__(self, revocations: RevocationList, amqp_url: str, identity: ServiceClient, *,
