@@ -182,7 +182,8 @@ class RevocationFeed:
 
     async def _attach(self) -> None:
         connection = await aio_pika.connect_robust(
-            self.amqp_url, client_properties={"connection_name": f"{self.name}-revocations"})
+            self.amqp_url, reconnect_interval=1.0,
+            client_properties={"connection_name": f"{self.name}-revocations"})
         try:
             channel = await connection.channel()
             exchange = await declare_events_exchange(channel)

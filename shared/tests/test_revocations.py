@@ -239,6 +239,29 @@ async def test_a_revocation_on_the_bus_is_refused_at_once(identity: tuple[FakeId
         await server.close()
 
 
+async def test_a_revocation_published_while_disconnected_is_loaded_after_the_reconnect(
+        identity: tuple[FakeIdentity, str], vhost: Vhost) -> None:
+    fake, url = identity
+    fake.up = True
+    p, token = fake.signer.person()
+    server, app = await serve(url, vhost.url, fake.signer)
+    await server.start_server()
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        assert (await get(base + "/api/v1/me", token))[0] == 200
+        await vhost.close_all_connections()  # the queue is gone with its connection
+        # identity ends the session meanwhile: the event reaches no queue of this process
+        fake.items = [revoked(p, at=datetime.now(UTC).timestamp() + 1).model_dump(mode="json")]
+        for _ in range(300):
+            status, body = await get(base + "/api/v1/me", token)
+            if status == 401:
+                break
+            await asyncio.sleep(0.05)
+        assert (status, body["code"]) == (401, "token_revoked")
+    finally:
+        await server.close()
+
+
 async def test_an_app_without_a_session_check_refuses_every_token() -> None:
     signer = TestSigner()
     _, token = signer.person()
