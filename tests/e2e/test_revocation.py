@@ -71,6 +71,22 @@ async def test_a_logged_out_token_is_refused_by_the_gateway_and_by_every_service
             assert r.status < 500 and r.status != 401, (service, url, r)
 
 
+async def test_a_replayed_refresh_token_ends_every_session_at_every_service(
+        api: Api, platform: Platform) -> None:
+    """Theft detected (a refresh token used twice): identity revokes every token of the
+    person issued until then (not one session): each service refuses them itself."""
+    person = await ids.register_person(api)
+    session = await ids.login(api, "person", person["phone"], person["password"])
+    refreshed = await api.post("/api/v1/sessions/refresh", json={"refresh_token": session["refresh_token"]})
+    assert refreshed.status == 201, refreshed
+    replay = await api.post("/api/v1/sessions/refresh", json={"refresh_token": session["refresh_token"]})
+    assert replay.status == 401, replay
+    for service, path in {"identity": "/api/v1/me", "seals": "/api/v1/my/enterprises",
+                          "notify": "/api/v1/messages"}.items():
+        direct = await refused(api, platform.url(service) + path, refreshed.json["access_token"])
+        assert code(direct) == (401, "token_revoked"), (service, direct)
+
+
 async def test_every_service_is_ready_only_with_its_revocation_list(api: Api, platform: Platform) -> None:
     """The platform started, so each process loaded the list (readiness includes it)."""
     for service in (*PROBES, "gateway"):
