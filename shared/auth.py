@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 import uuid
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import aiohttp
 import jwt
@@ -124,7 +124,15 @@ class TokenVerifier:
         return Principal.from_claims(claims)
 
 
+class SessionCheck(Protocol):
+    """Refuses a token whose session identity has ended (401 ``token_revoked``), or 503 when
+    it cannot tell yet. Services: ``shared.revocations.RevocationList``; identity: its table."""
+
+    async def ensure_live(self, principal: Principal) -> None: ...
+
+
 VERIFIER = web.AppKey("token_verifier", TokenVerifier)
+SESSION_CHECK = web.AppKey("session_check", SessionCheck)
 _PRINCIPAL = web.RequestKey("principal", Principal)
 
 
@@ -137,13 +145,19 @@ def bearer_token(request: web.Request) -> str | None:
 
 
 async def require_principal(request: web.Request, *roles: Role) -> Principal:
-    """The verified caller; 401 without a valid token, 403 if its role is not in ``roles``."""
+    """The verified caller of a live session; 401 without a valid token or with a revoked
+    one (``token_revoked``), 403 if its role is not in ``roles``."""
     cached = request.get(_PRINCIPAL)
     if cached is None:
         token = bearer_token(request)
         if token is None:
             raise NotAuthenticated("an access token is required")
         cached = await request.app[VERIFIER].verify(token)
+        check = request.app.get(SESSION_CHECK)
+        if check is None:  # fail closed: a valid signature does not say the session is live
+            raise ServiceUnavailable("revocations are not loaded yet; try again shortly",
+                                     code="revocations_unavailable", headers={"Retry-After": "1"})
+        await check.ensure_live(cached)
         request[_PRINCIPAL] = cached
     if roles and cached.role not in roles:
         raise Forbidden(f"this action is for {', '.join(roles)} accounts", code="role_not_allowed")

@@ -28,6 +28,7 @@ from .internal import INTERNAL_AUTH, ServiceClient
 from .logging import configure_logging, get_logger
 from .projections import Projection, rebuild
 from .relay import Relay
+from .revocations import revocation_context
 from .settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -116,6 +117,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
         await app[CONSUMER].stop()
 
     app.cleanup_ctx.extend([database, http_session])
+    if spec.verifies_tokens:  # identity checks its own sessions table instead
+        app.cleanup_ctx.append(revocation_context(settings, lambda app: app[HTTP]))
     if spec.publishes:
         app.cleanup_ctx.append(relay)
     if spec.handlers is not None:

@@ -14,7 +14,6 @@ from pydantic import Field
 from shared import listeners, production
 from shared.auth import TokenVerifier
 from shared.http import add_readiness_check, create_app
-from shared.internal import ServiceClient
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 
@@ -23,7 +22,7 @@ from .headers import framing_guard
 from .limits import LIMITER, TRUSTED_PROXIES, RateLimiter, default_rules, rate_limit
 from .openapi import serve_document
 from .proxy import GATEWAY_SETTINGS, GW_VERIFIER, REVOCATIONS, UPSTREAM, forward
-from .revocations import RevocationFeed, RevocationList
+from .revocations import RevocationFeed, RevocationList, identity_client
 from .static import setup_static
 
 log = get_logger(__name__)
@@ -60,15 +59,14 @@ def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
             connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
         app[GW_VERIFIER] = TokenVerifier(settings.internal_url("identity") + "/internal/jwks",
                                          session=app[UPSTREAM])
-        identity = ServiceClient(app[UPSTREAM], settings.internal_url("identity"), source="gateway",
-                                 target="identity", secret=settings.internal_secret.get_secret_value())
-        app[FEED] = RevocationFeed(app[REVOCATIONS], settings.amqp_url, identity)
+        app[FEED] = RevocationFeed(app[REVOCATIONS], settings.amqp_url,
+                                   identity_client(app[UPSTREAM], settings), name="gateway")
+
+        async def revocations_synced() -> bool:  # not ready before the first resync
+            return app[REVOCATIONS].synced
+
+        add_readiness_check(app, "revocations", revocations_synced)
         await app[FEED].start()
-
-        async def feed_attached() -> bool:
-            return app[FEED].attached
-
-        add_readiness_check(app, "revocation_feed", feed_attached)
         yield
         await app[FEED].stop()
         await app[UPSTREAM].close()

@@ -150,7 +150,8 @@ STANDARD_ERRORS: dict[int, str] = {
     415: "不支持的内容类型 / the body has the wrong content type (`unsupported_media_type`)",
     422: "字段校验失败 / refused fields, listed in `errors` (`validation_failed`...)",
     429: "请求过于频繁 / rate limited (`rate_limited`); retry after `Retry-After` seconds",
-    503: "服务暂不可用 / the owning service is unavailable (`service_unavailable`)",
+    503: "服务暂不可用 / the owning service is unavailable (`service_unavailable`), or has not "
+         "loaded the revocation list yet (`revocations_unavailable`); retry",
 }
 # Answered by the gateway before any service sees the request, on every operation.
 REQUEST_REFUSED = ("请求被网关拒绝 / the request is refused before routing: an ambiguous path "

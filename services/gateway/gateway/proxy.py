@@ -45,8 +45,7 @@ async def check_caller(request: web.Request, route: Route) -> None:
     if route.auth == "any" and not _looks_like_identity_token(token):
         return  # e.g. a relying system's client token: its owner checks it
     principal = await request.app[GW_VERIFIER].verify(token)
-    if request.app[REVOCATIONS].is_revoked(principal):
-        raise NotAuthenticated("this session has ended; please log in again", code="token_revoked")
+    await request.app[REVOCATIONS].ensure_live(principal)  # 401 token_revoked; 503 before resync
 
 
 async def _body(request: web.Request, limit: int) -> object:

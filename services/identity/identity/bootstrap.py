@@ -12,7 +12,7 @@ import asyncpg
 from aiohttp import web
 
 from shared import ServiceSpec, build_app, main
-from shared.auth import VERIFIER, TokenVerifier
+from shared.auth import SESSION_CHECK, VERIFIER, TokenVerifier
 from shared.logging import get_logger
 from shared.service import DB, SETTINGS, STORE
 
@@ -26,6 +26,7 @@ from .entrypoints.consumers import handlers
 from .entrypoints.http import setup_routes
 from .projections.revocations import RevocationsProjection
 from .service_layer.context import Identity, utc_now
+from .service_layer.sessions import LiveSessions
 
 __all__ = ["SPEC", "IdentitySettings", "create_app", "run"]
 
@@ -52,6 +53,7 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
     for key in keys:
         verifier.add_jwk(key.jwk)
     app[VERIFIER] = verifier
+    app[SESSION_CHECK] = LiveSessions(app[IDENTITY])  # its own table: no event to wait for
     task = asyncio.create_task(_housekeeping(app), name="identity-housekeeping")
     yield
     task.cancel()

@@ -43,9 +43,16 @@ async function follow(signal) {
       const headers = { Accept: 'text/event-stream' }
       if (lastEventId) headers['Last-Event-ID'] = lastEventId
       const res = await call('GET', `${API}/messages/stream`, { as: 'response', headers, signal })
+      let revoked = false
       for await (const evt of readEvents(res.body)) {
         if (evt.retry) retry = evt.retry
+        if (evt.event === 'token_revoked') revoked = true // logged out (maybe in another tab)
         dispatch(evt)
+      }
+      if (revoked) {
+        // no waiting: the next call finds the session over (or another tab's fresh tokens)
+        inbox.connected = false
+        continue
       }
     } catch (err) {
       if (signal.aborted) return

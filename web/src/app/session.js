@@ -1,7 +1,10 @@
 // The logged-in session: tokens (kept in localStorage so a reload stays logged in), the
 // principal, and an API client that adds the bearer token and refreshes it once on 401.
+// Every open tab shares the tokens: refreshes are serialised across tabs and their result
+// shared (src/shared/tokenSync.js), else two tabs would log each other out.
 import { reactive, computed } from 'vue'
 import { send, ApiError, API } from '@/shared/http.js'
+import { createTokenSync } from '@/shared/tokenSync.js'
 
 const KEY = 'eseal.session'
 
@@ -56,30 +59,45 @@ export function startSession(tokens, { loginPhone = null } = {}) {
   session.loginPhone = loginPhone
   session.me = null
   persist()
+  sync.loggedIn(JSON.parse(localStorage.getItem(KEY))) // other tabs drop their older tokens
 }
 
-export function clearSession() {
+function clearLocally() {
   session.access = session.refresh = session.principal = session.me = session.loginPhone = null
   persist()
   sessionStorage.clear()
 }
 
-let refreshing = null
-async function refreshTokens() {
-  if (!refreshing) {
-    const token = session.refresh
-    refreshing = send('POST', `${API}/sessions/refresh`, { json: { refresh_token: token } })
-      .then((body) => {
-        session.access = body.access_token
-        session.refresh = body.refresh_token
-        if (body.principal) session.principal = body.principal
-        persist()
-      })
-      .finally(() => {
-        refreshing = null
-      })
-  }
-  return refreshing
+export function clearSession() {
+  clearLocally()
+  sync.cleared() // the other tabs share these tokens: they are logged out too
+}
+
+function adopt(state) {
+  const principalChanged = state.principal?.id !== session.principal?.id
+  session.access = state.access
+  session.refresh = state.refresh
+  session.principal = state.principal || session.principal
+  session.loginPhone = state.loginPhone ?? session.loginPhone
+  if (principalChanged) session.me = null
+}
+
+const sync = createTokenSync({
+  key: KEY,
+  exchange: (refreshToken) => send('POST', `${API}/sessions/refresh`, { json: { refresh_token: refreshToken } }),
+  onRemote(msg) {
+    if (msg.type === 'refreshed' && msg.state?.access) adopt(msg.state)
+    else if (msg.type === 'cleared' && session.access) {
+      clearLocally()
+      for (const fn of lostListeners) fn(new ApiError(401, { code: 'session_ended' }))
+    }
+  },
+})
+
+/** Fresh tokens after `staleAccess` was refused (one refresh across all tabs). */
+async function refreshTokens(staleAccess) {
+  adopt(await sync.refresh(staleAccess))
+  persist()
 }
 
 function authorized(opts) {
@@ -90,13 +108,14 @@ function authorized(opts) {
 
 /** An authenticated request; on 401 the tokens are refreshed once, then the session is lost. */
 export async function call(method, path, opts = {}) {
+  const used = session.access
   try {
     return await send(method, path, authorized(opts))
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 401 || !session.access) throw err
     if (session.refresh) {
       try {
-        await refreshTokens()
+        await refreshTokens(used)
       } catch {
         loseSession(err)
         throw err

@@ -151,6 +151,12 @@ async def revoke_session(conn: asyncpg.Connection, session_id: uuid.UUID, now: d
     return status.endswith(" 1")
 
 
+async def session_live(conn: asyncpg.Connection, principal_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT true FROM sessions WHERE id = $1 AND principal_id = $2 AND revoked_at IS NULL",
+        session_id, principal_id))
+
+
 async def revoke_sessions_of(conn: asyncpg.Connection, principal_id: uuid.UUID, now: datetime) -> None:
     await conn.execute("UPDATE sessions SET revoked_at = $2 WHERE principal_id = $1 AND revoked_at IS NULL",
                        principal_id, now)

@@ -39,7 +39,10 @@ async def match_person(request: web.Request) -> web.Response:
 
 async def revocations(request: web.Request) -> web.Response:
     require_internal(request)
-    return json_response({"items": await principals.recent_revocations(request.app[IDENTITY])})
+    ident = request.app[IDENTITY]
+    # The lifetime tells every holder of the list when an entry can no longer matter.
+    return json_response({"items": await principals.recent_revocations(ident),
+                          "access_token_ttl_seconds": ident.settings.access_token_ttl_seconds})
 
 
 async def create_agent_login(request: web.Request) -> web.Response:

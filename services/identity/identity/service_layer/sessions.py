@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.auth import Principal
+from shared.errors import NotAuthenticated
 
 from ..adapters import repository as repo
 from ..domain.accounts import Account
@@ -163,6 +164,24 @@ async def logout(ctx: Identity, principal: Principal) -> None:
     async with ctx.connect() as conn, conn.transaction():
         await repo.get_account(conn, principal.id, for_update=True)
         await end_session(ctx, conn, principal.id, session_id)
+
+
+class LiveSessions:
+    """identity's ``SESSION_CHECK``: its sessions table is the truth, no event to wait for."""
+
+    def __init__(self, ctx: Identity) -> None:
+        self.ctx = ctx
+
+    async def ensure_live(self, principal: Principal) -> None:
+        try:
+            session_id = uuid.UUID(principal.session_id or "")
+        except ValueError:
+            session_id = None
+        if session_id is not None:
+            async with self.ctx.connect() as conn:
+                if await repo.session_live(conn, principal.id, session_id):
+                    return
+        raise NotAuthenticated("this session has ended; please log in again", code="token_revoked")
 
 
 def _session_id(principal: Principal) -> uuid.UUID:

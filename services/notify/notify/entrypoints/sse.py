@@ -7,6 +7,7 @@
     data: {message_id, kind, title, body, created_at, read}
     : keep-alive               a comment after each idle heartbeat interval
     event: token_expired       last event when the access token expires; the stream ends
+    event: token_revoked       last event when the session is revoked (logout...); the stream ends
 
 A client reconnecting with ``Last-Event-ID: <message_id>`` first receives what it missed,
 so one that refreshes its token and reconnects after ``token_expired`` loses nothing. A
@@ -15,7 +16,9 @@ client that lists its messages after ``ready`` and keeps the stream misses nothi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import jwt
 from aiohttp import web
@@ -25,7 +28,9 @@ from pydantic_core import to_json
 from shared import DB, SETTINGS, require_principal
 from shared.auth import bearer_token
 from shared.http import documented
+from shared.revocations import REVOCATIONS
 
+from ..adapters.inbox import Message
 from ..adapters.push import PushHub
 from ..config import NotifySettings
 from ..service_layer import messages
@@ -52,11 +57,50 @@ def token_expiry(request: web.Request) -> float | None:
     return float(exp) if isinstance(exp, int | float) else None
 
 
+_DONE = object()
+
+
+async def _next(items: AsyncGenerator[object, None]) -> object:
+    try:
+        return await anext(items)
+    except StopAsyncIteration:
+        return _DONE
+
+
+async def until_revoked(items: AsyncGenerator[object, None],
+                        revoked: asyncio.Event) -> AsyncIterator[object]:
+    """The follower's items until the session is revoked; then ``revoked`` itself, once.
+
+    Each read of ``items`` runs as a task raced against the revocation; a read still pending
+    when this ends (revoked, client gone, shutdown) is cancelled and awaited, so that the
+    caller can close ``items`` afterwards."""
+    ended = asyncio.ensure_future(revoked.wait())
+    step: asyncio.Future[object] | None = None
+    try:
+        while not revoked.is_set():
+            step = asyncio.ensure_future(_next(items))
+            await asyncio.wait({step, ended}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                break
+            item, step = step.result(), None
+            if item is _DONE:
+                return
+            yield item
+        yield revoked
+    finally:
+        ended.cancel()
+        if step is not None and not step.done():
+            step.cancel()  # a pending read of the inbox or wait for the hub: dropped
+            with contextlib.suppress(asyncio.CancelledError):
+                await step
+
+
 @documented(summary="新消息推送（SSE） / new messages as Server-Sent Events", tags=("messages",),
             content_type="text/event-stream",
             responses={200: "`event: ready` (`{unread_count}`), then `event: message` (id = "
                             "message_id) per new message, `: keep-alive` comments, and "
-                            "`event: token_expired` last; reconnect with `Last-Event-ID`"})
+                            "`event: token_expired` (or `event: token_revoked`) last; "
+                            "reconnect with `Last-Event-ID`"})
 async def stream(request: web.Request) -> web.StreamResponse:
     principal = await require_principal(request)
     settings = request.app[SETTINGS]
@@ -73,17 +117,20 @@ async def stream(request: web.Request) -> web.StreamResponse:
     OPEN_STREAMS.inc()
     try:
         items = follower.follow(request.headers.get("Last-Event-ID"), token_expiry(request))
-        async with contextlib.aclosing(items):
-            async for item in items:
-                if item is Signal.READY:
-                    unread = await messages.unread_count(pool, principal.id)
-                    await resp.write(sse_event("ready", {"unread_count": unread}))
-                elif item is Signal.HEARTBEAT:
-                    await resp.write(b": keep-alive\n\n")
-                elif item is Signal.EXPIRED:
-                    await resp.write(sse_event("token_expired", {}))
-                elif not isinstance(item, Signal):
-                    await resp.write(sse_event("message", message_json(item), str(item.message_id)))
+        with request.app[REVOCATIONS].watch(principal) as revoked:
+            async with contextlib.aclosing(items):
+                async for item in until_revoked(items, revoked):
+                    if item is revoked:  # logout elsewhere: this stream must not outlive it
+                        await resp.write(sse_event("token_revoked", {}))
+                    elif item is Signal.READY:
+                        unread = await messages.unread_count(pool, principal.id)
+                        await resp.write(sse_event("ready", {"unread_count": unread}))
+                    elif item is Signal.HEARTBEAT:
+                        await resp.write(b": keep-alive\n\n")
+                    elif item is Signal.EXPIRED:
+                        await resp.write(sse_event("token_expired", {}))
+                    elif isinstance(item, Message):
+                        await resp.write(sse_event("message", message_json(item), str(item.message_id)))
     except ConnectionError:
         pass  # the client went away; noticed at the next write (at most one heartbeat later)
     finally:

@@ -26,6 +26,7 @@ from shared.catalog import (
     PersonRegistered,
     SealIssued,
     SealRevoked,
+    SessionsRevoked,
     StampApplied,
 )
 
@@ -480,3 +481,31 @@ async def test_a_client_leaving_the_gateway_ends_its_stream_in_notify(notify: No
 
 async def _equals(value: Awaitable[float], expected: float) -> bool:
     return await value == expected
+
+
+# revoked sessions ------------------------------------------------------------------------
+
+
+async def test_a_stream_ends_with_token_revoked_when_its_session_is_revoked(notify: Notify) -> None:
+    """Directly on notify and through the gateway: the stream does not outlive a logout,
+    other sessions' streams go on, and the revoked token gets nothing from notify itself."""
+    me, token = notify.signer.person()
+    _, other_token = notify.signer.person()
+    async with open_stream(notify.http, notify.direct, token) as direct, \
+            open_stream(notify.http, notify.gateway, token) as routed, \
+            open_stream(notify.http, notify.direct, other_token) as other:
+        await notify.bus.publish(SessionsRevoked(principal_id=me.id, revoked_before=datetime.now(UTC),
+                                                 reason="logout", session_id=me.session_id),
+                                 stream_id=me.id)
+        for stream in (direct, routed):
+            last = await stream.next(within=5)
+            assert last.event == "token_revoked", last
+            with pytest.raises((EOFError, aiohttp.ClientPayloadError)):
+                await stream.next(within=5)
+        with pytest.raises(asyncio.TimeoutError):  # another session's stream goes on, silent
+            await other.next(within=1.5)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with notify.http.get(notify.direct + "/api/v1/messages", headers=headers) as r:
+        assert r.status == 401 and (await r.json(content_type=None))["code"] == "token_revoked"
+    async with notify.http.get(notify.direct + "/api/v1/messages/stream", headers=headers) as r:
+        assert r.status == 401 and (await r.json(content_type=None))["code"] == "token_revoked"

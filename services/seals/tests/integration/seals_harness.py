@@ -1,7 +1,8 @@
 """seals in-process against real PostgreSQL, with fakes at its ports (identity, certs).
 
-One database per test session (dropped afterwards); no broker: the directory is fed by
-calling the consumer's handlers the way the consumer does, and nothing is published.
+One database per test session (dropped afterwards); no events through the broker: the
+directory is fed by calling the consumer's handlers the way the consumer does, and nothing is
+published (the broker, on a vhost of its own, only carries the revocation feed).
 Tokens are real ES256 tokens from ``TestSigner``, verified by the service as in production.
 Every test makes its own enterprises and persons, so tests share the app but not data.
 """
@@ -35,6 +36,7 @@ from seals.entrypoints.http import DEPS
 from seals.projections import directory
 from seals.service_layer.common import Deps
 
+from devstack.stack import delete_vhost, ensure_vhost
 from shared.auth import VERIFIER, Principal
 from shared.catalog import AgentAdded, AgentRemoved, AgentUpdated, EnterpriseRegistered, PersonRegistered
 from shared.db import drop_database
@@ -333,8 +335,16 @@ class Reply:
 @pytest_asyncio.fixture(scope="session")
 async def seals() -> AsyncIterator[Seals]:
     run = uuid.uuid4().hex[:8]
+    vhost = f"eseal_seals_{run}"
+    ensure_vhost(vhost)
+    signer = TestSigner()
+    # identity's keys and revocation list (every service loads the list before it serves)
+    identity = TestServer(signer.identity_app(), host="127.0.0.1")
+    await identity.start_server()
     settings = SealsSettings(db_prefix=f"eseal_st{run}_", agent_sync_wait=0.5,
-                             revocation_retry_interval=0.2)
+                             revocation_retry_interval=0.2,
+                             identity_url=f"http://127.0.0.1:{identity.port}",
+                             amqp_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}")
     await prepare_database(settings, MIGRATIONS)
     face, registry, ca = FakeFaceTokens(), FakeRegistry(), FakeCA()
     app = create_app(settings, ports=lambda _: Ports(face, registry, ca), consume=False,
@@ -343,7 +353,6 @@ async def seals() -> AsyncIterator[Seals]:
     await server.start_server()
     assert server.runner is not None
     internal_url = await add_internal_site(server.runner)
-    signer = TestSigner()
     for jwk in signer.jwks()["keys"]:
         app[VERIFIER].add_jwk(jwk)
     http = aiohttp.ClientSession()
@@ -353,6 +362,8 @@ async def seals() -> AsyncIterator[Seals]:
     finally:
         await http.close()
         await server.close()
+        await identity.close()
+        delete_vhost(vhost)
         await drop_database(settings.pg_url, settings.db_name)
 
 
