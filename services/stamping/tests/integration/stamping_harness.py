@@ -194,7 +194,8 @@ async def stamping() -> AsyncIterator[Harness]:
         stamping_sweep_interval=0.2, stamping_callback_poll_interval=0.2,
         stamping_callback_base_delay=0.2, stamping_callback_max_attempts=3, stamping_pdf_threads=2)
     await prepare_database(settings, MIGRATIONS)
-    app = create_app(settings, lambda _: Ports(seals=seals, signer=certs, ca=ca, timestamper=timestamper))
+    app = create_app(settings, lambda _: Ports(seals=seals, signer=certs, ca=ca, timestamper=timestamper,
+                                                          seal_certificates=seals))
     service = TestServer(app, host="127.0.0.1")
     await service.start_server()
     direct = f"http://127.0.0.1:{service.port}"
