@@ -6,11 +6,13 @@ thousands of fields or pages takes milliseconds and no PDF library smooths anyth
 - ``many_signature_fields_pdf(n)``: one page, ``n`` signature fields, each filled with a
   signature dictionary (a placeholder CMS a verifier has to open and reject one by one).
 - ``many_pages_pdf(n)``: ``n`` pages sharing one content stream.
+- ``many_revisions_pdf(pdf, n)``: ``n`` incremental updates after a (signed) PDF: slow to verify.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from io import BytesIO
 
 
 def _pdf(objects: Sequence[bytes]) -> bytes:
@@ -76,4 +78,20 @@ def many_pages_pdf(n: int) -> bytes:
     return _pdf(objects)
 
 
-__all__ = ["many_pages_pdf", "many_signature_fields_pdf"]
+def many_revisions_pdf(pdf: bytes, n: int) -> bytes:
+    """``pdf`` (say, a signed one) with ``n`` incremental updates appended after it: each one
+    is a revision a verifier's difference analysis walks, so the verification gets slow."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    for i in range(n):
+        writer = IncrementalPdfFileWriter(BytesIO(pdf))
+        writer.add_object(generic.DictionaryObject({generic.NameObject("/Revision"): generic.NumberObject(i)}))
+        writer.update_root()
+        out = BytesIO()
+        writer.write(out)
+        pdf = out.getvalue()
+    return pdf
+
+
+__all__ = ["many_pages_pdf", "many_revisions_pdf", "many_signature_fields_pdf"]

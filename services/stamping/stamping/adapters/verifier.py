@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
-from shared.errors import EsealError, ServiceUnavailable
+from shared.errors import ServiceUnavailable
 from shared.logging import get_logger
 
 from .pdf.limits import DocumentTooComplex
@@ -29,6 +30,7 @@ from .pdf.limits import DocumentTooComplex
 log = get_logger(__name__)
 T = TypeVar("T")
 _PRELOAD = ["stamping.adapters.pdf.jobs"]
+_POLL_SECONDS = 0.02
 
 
 class VerificationBusy(ServiceUnavailable):
@@ -51,21 +53,31 @@ class VerificationWorkers:
             raise VerificationBusy("too many verifications at once; try again shortly",
                                    headers={"Retry-After": "2"})
         self._active += 1
+        # pebble kills a job past ``timeout`` too, but only checks between messages; the
+        # deadline is enforced here as well, from the moment a worker took the job.
         future = self._pool.schedule(fn, args=args, timeout=self.deadline)
+        waiting = asyncio.wrap_future(future)
+        started: float | None = None
         try:
-            return await asyncio.wrap_future(future)
+            while True:
+                done, _ = await asyncio.wait({waiting}, timeout=_POLL_SECONDS)
+                if done:
+                    return waiting.result()
+                now = time.monotonic()
+                if started is None and future.running():
+                    started = now
+                if started is not None and now - started > self.deadline:
+                    raise FutureTimeout()
         except FutureTimeout:
             raise DocumentTooComplex(
                 f"verification did not finish within {self.deadline:g} s") from None
         except ProcessExpired as e:
             log.warning("verification_worker_died", exitcode=e.exitcode)
             raise DocumentTooComplex("the document could not be processed") from None
-        except EsealError:
-            raise
         finally:
             self._active -= 1
             if not future.done():
-                future.cancel()  # the caller went away: pebble terminates the worker
+                future.cancel()  # past the deadline, or the caller went away: the worker is killed
 
     def close(self) -> None:
         self._pool.stop()

@@ -79,6 +79,7 @@ class Harness:
     pool: asyncpg.Pool
     receiver: Receiver
     pdf: bytes = field(default_factory=lambda: make_test_pdf(pages=3))
+    app: web.Application | None = None  # the stamping app (to reach its context in tests)
 
     async def call(self, method: str, path: str, *, token: str | None = None, json: Any = None,
                    data: Any = None, headers: dict[str, str] | None = None,
@@ -207,7 +208,7 @@ async def stamping() -> AsyncIterator[Harness]:
     pool = await create_pool(settings.database_url, min_size=1, max_size=5)
     try:
         yield Harness(f"http://127.0.0.1:{gw.port}", direct, signer, seals, certs, ca, http, settings,
-                      pool, receiver)
+                      pool, receiver, app=app)
     finally:
         await pool.close()
         await http.close()
