@@ -349,7 +349,7 @@ def _query(request: web.Request) -> dict[str, Any]:
                             "from the document), stamped on the document or on a digest, when, "
                             "and whether the seal was revoked before",
                        400: "a malformed multipart body (`invalid_multipart`)",
-                       413: "the PDF is too large (`payload_too_large`)",
+                       413: "the document is over the size limit",
                        422: "no document, not a PDF, `too_many_signatures`, `too_many_pages`, "
                             "`document_too_complex` (not verified within the deadline)",
                        503: "too many verifications at once (`verification_busy`)"})

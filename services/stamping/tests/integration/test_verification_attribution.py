@@ -230,3 +230,16 @@ async def _stamped_pdf(h: Harness) -> bytes:
     assert (await h.stamp(person, req.json["request_id"], seal)).status == 201
     res = await h.call("GET", f"/api/v1/stamp-requests/{req.json['request_id']}/result", token=token)
     return res.body
+
+
+async def test_a_stamp_request_is_held_to_the_same_caps(stamping: Harness) -> None:
+    """What the platform would stamp must stay verifiable: same caps at upload, nothing stored."""
+    h = stamping
+    _, token = await h.new_client()
+    r = await h.request_pdf(token, pdf=many_signature_fields_pdf(500, filled=False), title="字段过多")
+    assert r.status == 422 and r.json["code"] == "too_many_signatures", r
+    r = await h.request_pdf(token, pdf=many_pages_pdf(h.settings.pdf_max_pages + 1), title="页数过多")
+    assert r.status == 422 and r.json["code"] == "too_many_pages", r
+    assert await h.sql("SELECT count(*) FROM stamp_requests WHERE title IN ('字段过多', '页数过多')") == 0
+    r = await h.request_pdf(token, pdf=many_pages_pdf(3))
+    assert r.status == 201, r
