@@ -14,7 +14,8 @@ still get a genuine seal signature over it. What is shown comes from:
    certificates (serial → seal, enterprise; the fingerprint must match). Not one of ours →
    ``failed`` / ``not_a_seal_certificate`` (a person's certificate chains to the same root);
 2. the **usage record** the platform wrote when it made that signature, found by the SHA-256
-   of the signature value (unique per stamp). None → ``failed`` / ``stamp_not_recorded``
+   of the signature value (unique per stamp; never by the request id the document names).
+   None → ``failed`` / ``stamp_not_recorded``
    (a seal signature made outside the stamping flow). The record says whether the platform
    stamped a document it saw (``stamped_on: "document"``) or only a digest
    (``"digest"``, with the relying system's name), and the names at stamping time;
@@ -135,24 +136,16 @@ _RECORD_COLUMNS = ("request_id, person_id, user_name, enterprise_id, enterprise_
 
 
 async def _records(ctx: Stamping, signatures: list[SignatureReport]) -> list[UsageRecord]:
-    """Usage records by signature-value fingerprint; records older than the fingerprint
-    column by the request id the document names (then checked against the certificate)."""
+    """Usage records by signature-value fingerprint only: a request id the document names
+    could be any other stamp's (records older than the fingerprint column get theirs from
+    ``python -m stamping backfill-signature-fingerprints``)."""
     fingerprints = [s.signature_value_sha256 for s in signatures if s.signature_value_sha256]
-    legacy_ids = []
-    for s in signatures:
-        if s.stamp is not None:
-            try:
-                legacy_ids.append(uuid.UUID(s.stamp.request_id))
-            except ValueError:
-                pass
-    if not fingerprints and not legacy_ids:
+    if not fingerprints:
         return []
     async with ctx.pool.acquire() as conn:
         rows = await conn.fetch(
             f"SELECT {_RECORD_COLUMNS} FROM usage_records"  # noqa: S608 - constant columns
-            " WHERE seal_signature_sha256 = any($1::text[])"
-            " OR (seal_signature_sha256 IS NULL AND request_id = any($2::uuid[]))",
-            fingerprints, legacy_ids)
+            " WHERE seal_signature_sha256 = any($1::text[])", fingerprints)
     return [UsageRecord(
         request_id=str(r["request_id"]), person_id=str(r["person_id"]), user_name=r["user_name"],
         enterprise_id=r["enterprise_id"], enterprise_name=r["enterprise_name"], seal_id=r["seal_id"],
@@ -167,10 +160,7 @@ def _record_for(s: SignatureReport, cert: SealCertificate | None,
     if cert is None:
         return None
     for r in records:
-        if r.seal_signature_sha256 is not None:
-            if r.seal_signature_sha256 != s.signature_value_sha256:
-                continue
-        elif s.stamp is None or r.request_id != s.stamp.request_id:
+        if r.seal_signature_sha256 != s.signature_value_sha256:
             continue
         # the record must be of this very certificate's seal
         if r.seal_id == cert.seal_id and r.seal_certificate_serial.upper() == cert.serial_number.upper():
@@ -225,11 +215,12 @@ def _signature(s: SignatureReport, f: Facts) -> dict[str, Any]:
             reasons.append(STAMP_METADATA_MISMATCH)
             failed = True
     result = "failed" if failed else s.result
+    # seals' revocation time is exact; certs' is in whole seconds (the CRL's precision)
     revoked_at: datetime | None = None
-    if cert is not None and cert.status == "revoked":
-        revoked_at = cert.revoked_at
-    elif seal is not None and seal.status == "revoked":
+    if seal is not None and seal.status == "revoked":
         revoked_at = seal.revoked_at
+    elif cert is not None and cert.status == "revoked":
+        revoked_at = cert.revoked_at
     revoked_before = bool(s.revoked) or (
         revoked_at is not None and (s.signed_at is None or revoked_at <= s.signed_at))
     stamped_on = None if record is None else ("digest" if record.kind == "digest" else "document")

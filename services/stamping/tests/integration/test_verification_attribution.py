@@ -14,6 +14,7 @@ import aiohttp
 from stamping.adapters.pdf import sign_detached_digest
 from stamping.adapters.pdf.testing import LocalDigestSigner
 from stamping.entrypoints.http import STAMPING
+from stamping.service_layer import fingerprints
 from stamping.service_layer.ports import SealInfo
 from stamping_harness import Harness, Person, Reply
 
@@ -243,3 +244,18 @@ async def test_a_stamp_request_is_held_to_the_same_caps(stamping: Harness) -> No
     assert await h.sql("SELECT count(*) FROM stamp_requests WHERE title IN ('字段过多', '页数过多')") == 0
     r = await h.request_pdf(token, pdf=many_pages_pdf(3))
     assert r.status == 201, r
+
+
+async def test_a_record_without_a_fingerprint_is_found_only_after_the_backfill(stamping: Harness) -> None:
+    """Records from before the fingerprint column are not matched by the request id the
+    document names (any stamp could name it); the backfill reads the kept result."""
+    h = stamping
+    doc = await _stamped_pdf(h)
+    record = await h.sql("SELECT request_id FROM usage_records ORDER BY used_at DESC LIMIT 1")
+    await h.sql("UPDATE usage_records SET seal_signature_sha256 = NULL WHERE request_id = $1", record)
+    r = await _verify(h, doc)
+    assert r.json["signatures"][0]["result"] == "failed", r
+    assert "stamp_not_recorded" in r.json["signatures"][0]["reasons"], r
+    assert await fingerprints.backfill(h.pool) >= 1
+    r = await _verify(h, doc)
+    assert r.json["result"] == "passed" and r.json["signatures"][0]["stamped_on"] == "document", r
