@@ -92,7 +92,8 @@ def forged_attribution_pdf(*, enterprise_name: str = "乙方伪造科技有限�
     meta = PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha256",
                                 subfilter=fields.SigSeedSubFilter.PADES,
                                 name=f"{body['enterprise_name']}（{body['seal_name']}）")
-    signer = PdfSigner(meta, ExternalSigner(signing_cert=None, cert_registry=None, signature_value=b"\0" * 72),
+    placeholder = ExternalSigner(signing_cert=None, cert_registry=None, signature_value=b"\0" * 72)
+    signer = PdfSigner(meta, placeholder,
                        new_field_spec=fields.SigFieldSpec(FIELD_NAME, on_page=0, box=(300, 200, 400, 300)))
     session = signer.init_signing_session(writer)
     tbs = session.prepare_tbs_document(validation_info=None, bytes_reserved=bytes_reserved)

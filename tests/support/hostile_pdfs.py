@@ -86,7 +86,8 @@ def many_revisions_pdf(pdf: bytes, n: int) -> bytes:
 
     for i in range(n):
         writer = IncrementalPdfFileWriter(BytesIO(pdf))
-        writer.add_object(generic.DictionaryObject({generic.NameObject("/Revision"): generic.NumberObject(i)}))
+        revision = generic.DictionaryObject({generic.NameObject("/Revision"): generic.NumberObject(i)})
+        writer.add_object(revision)
         writer.update_root()
         out = BytesIO()
         writer.write(out)

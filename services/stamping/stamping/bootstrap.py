@@ -21,8 +21,8 @@ from shared import DB, SETTINGS, STORE, ServiceSpec, build_app, client, main
 from .adapters.certs import CertsHttp, CertsTimeStamper
 from .adapters.credentials import ClientTokens
 from .adapters.loops import PdfWorkers
-from .adapters.verifier import VerificationWorkers
 from .adapters.seals import SealsHttp
+from .adapters.verifier import VerificationWorkers
 from .adapters.webhook_http import WebhookSender
 from .config import StampingSettings
 from .entrypoints.http import STAMPING, setup_routes

@@ -23,8 +23,8 @@ from stamping.service_layer.ports import (
     CaBundle,
     EnterpriseChoice,
     PersonSignature,
-    SealChoice,
     SealCertificate,
+    SealChoice,
     SealInfo,
     SealSignature,
 )

@@ -77,8 +77,8 @@ class VerificationWorkers:
         finally:
             self._active -= 1
             if not future.done():
-                future.cancel()  # past the deadline, or the caller went away: the worker is killed
+                future.cancel()  # type: ignore[no-untyped-call]  # past the deadline, or the caller went away: the worker is killed
 
     def close(self) -> None:
-        self._pool.stop()
+        self._pool.stop()  # type: ignore[no-untyped-call]
         self._pool.join(timeout=5)

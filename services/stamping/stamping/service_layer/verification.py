@@ -252,8 +252,16 @@ def _signature(s: SignatureReport, f: Facts) -> dict[str, Any]:
         "stamped_on": stamped_on,
         "relying_system": record.requester if record and stamped_on == "digest" else None,
         "metadata_mismatches": mismatched,
-        "seal_status": (seal.status if seal else ("revoked" if revoked_at else "unknown")) if cert else "unknown",
+        "seal_status": _seal_status(cert, seal, revoked_at),
         "revoked_at": rfc3339(revoked_at) if revoked_at else None,
         "revoked_before_stamp": revoked_before,
         "recorded": record is not None,
     }
+
+
+def _seal_status(cert: SealCertificate | None, seal: SealInfo | None, revoked_at: datetime | None) -> str:
+    if cert is None:
+        return "unknown"
+    if seal is not None:
+        return seal.status
+    return "revoked" if revoked_at else "unknown"

@@ -38,11 +38,16 @@ def _alive(pid: int) -> bool:
     return status.exists() and "State:\tZ" not in status.read_text()
 
 
+def _read_pid(pid_file: Path) -> int | None:
+    text = pid_file.read_text() if pid_file.exists() else ""
+    return int(text) if text else None
+
+
 async def _pid_of_running_job(pid_file: Path) -> int:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if pid_file.exists() and pid_file.read_text():
-            return int(pid_file.read_text())
+        if (pid := _read_pid(pid_file)) is not None:
+            return pid
         await asyncio.sleep(0.02)
     raise AssertionError("the job never started")
 

@@ -63,7 +63,7 @@ def signature_field_count(reader: PdfFileReader, stop_after: int) -> int:
             raise DocumentTooComplex("the form has too many fields or is nested too deeply")
         try:
             node = ref.get_object()
-        except Exception:  # noqa: BLE001 - a dangling reference is not a field
+        except Exception:  # noqa: BLE001, S112 - a dangling reference is not a field
             continue
         if not isinstance(node, generic.DictionaryObject):
             continue
