@@ -41,6 +41,8 @@ from devstack.stack import ROOT
 from tests.conftest import Platform
 from tests.support import identities as ids
 from tests.support.api import Api, Reply
+from tests.support.forged_stamp import forged_attribution_pdf
+from tests.support.hostile_pdfs import many_pages_pdf, many_signature_fields_pdf
 
 pytestmark = pytest.mark.e2e
 
@@ -346,6 +348,10 @@ async def test_the_whole_flow_gives_a_standard_pades_lt_document(api: Api, world
     assert sig["intact"] and sig["trusted"] and sig["seal_name"] == w.seal["name"]
     assert sig["enterprise_name"] == w.enterprise.name and sig["signer_name"] == w.person.name
     assert sig["seal_status"] == "active" and sig["revoked_at"] is None and not sig["revoked_before_stamp"]
+    # attributed from the certificate and the usage record: the platform stamped this document
+    assert sig["seal_id"] == w.seal["seal_id"] and sig["stamped_on"] == "document", sig
+    assert sig["relying_system"] is None and sig["metadata_mismatches"] == [] and sig["recorded"] is True
+    assert w.enterprise.name in sig["signer_certificate"]["subject"]
 
     # usage records: the enterprise's and the person's
     for token in (w.enterprise.token, w.person.token):
@@ -603,6 +609,48 @@ async def test_digest_requests_give_a_detached_signature(api: Api, world: World)
     res = await result(api, w, r.json["request_id"])
     assert res.status == 200 and res.headers["Content-Type"] == "application/pkcs7-signature"
     assert res.body[:1] == b"\x30"  # DER
+
+
+async def test_a_forged_enterprise_in_a_digest_stamped_pdf_is_not_believed(api: Api, world: World) -> None:
+    """Issue #11: a relying system writes enterprise B into /EsealStamp, has the PDF's hash
+    sealed through a digest request by a person holding enterprise A's seal, and embeds the
+    CMS. Verification names A (from the certificate), says "digest" and who sent it, fails."""
+    w = world
+    other = await new_enterprise(api)
+    other_seal = await new_seal(api, other)
+    forged = forged_attribution_pdf(
+        enterprise_name=other.name, seal_name=other_seal["name"], seal_id=other_seal["seal_id"],
+        enterprise_id=other.id, enterprise_uscc=other.body["uscc"], signer_person_name=w.person.name)
+    r = await api.post("/api/v1/stamp-requests", token=w.client.token, json={
+        "title": "合同摘要", "digest_sha256": forged.digest_sha256})
+    assert r.status == 201, r
+    assert (await scan(api, w.person, r.json["qr_payload"])).status == 200
+    assert (await stamp(api, w.person, r.json["request_id"], w.seal)).status == 201
+    cms = await result(api, w, r.json["request_id"])
+    assert cms.status == 200, cms
+    pdf = await forged.complete(cms.body)
+
+    v = await verify(api, pdf)
+    assert v.status == 200 and v.json["result"] == "failed", v
+    sig = v.json["signatures"][0]
+    assert sig["intact"] and sig["trusted"]  # a genuine seal signature ...
+    assert "stamp_metadata_mismatch" in sig["reasons"]  # ... over lies about who sealed
+    assert sig["seal_id"] == w.seal["seal_id"] and sig["enterprise_name"] == w.enterprise.name
+    assert sig["signer_name"] == w.person.name
+    assert sig["stamped_on"] == "digest" and sig["relying_system"] == "某某审批系统"
+    assert w.enterprise.name in sig["signer_certificate"]["subject"]
+    assert other.name not in json.dumps(v.json, ensure_ascii=False)
+
+
+async def test_hostile_documents_are_refused_quickly(api: Api) -> None:
+    started = time.monotonic()
+    v = await verify(api, many_signature_fields_pdf(3000))
+    assert v.status == 422 and v.json["code"] == "too_many_signatures", v
+    v = await verify(api, many_pages_pdf(2001))
+    assert v.status == 422 and v.json["code"] == "too_many_pages", v
+    assert time.monotonic() - started < 15
+    v = await verify(api, many_pages_pdf(1) + b"%" * (12 * 1024 * 1024))
+    assert v.status == 413 and v.json["code"] == "payload_too_large", v
 
 
 async def test_requests_belong_to_their_client(api: Api, platform: Platform, world: World) -> None:

@@ -22,13 +22,14 @@ from .adapters.certs import CertsHttp, CertsTimeStamper
 from .adapters.credentials import ClientTokens
 from .adapters.loops import PdfWorkers
 from .adapters.seals import SealsHttp
+from .adapters.verifier import VerificationWorkers
 from .adapters.webhook_http import WebhookSender
 from .config import StampingSettings
 from .entrypoints.http import STAMPING, setup_routes
 from .projections import PROJECTIONS
 from .service_layer import callbacks, expiry
 from .service_layer.context import Stamping
-from .service_layer.ports import CaMaterial, PrincipalSigner, SealAuthority
+from .service_layer.ports import CaMaterial, PrincipalSigner, SealAuthority, SealCertificates
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -41,12 +42,13 @@ class Ports:
     signer: PrincipalSigner
     ca: CaMaterial
     timestamper: TimeStamper
+    seal_certificates: SealCertificates
 
 
 def http_ports(app: web.Application) -> Ports:
     s: StampingSettings = app[SETTINGS]  # type: ignore[assignment]
     certs = CertsHttp(client(app, "certs", timeout=15.0), ca_cache_seconds=s.stamping_ca_cache_seconds)
-    return Ports(seals=SealsHttp(client(app, "seals")), signer=certs, ca=certs,
+    return Ports(seals=SealsHttp(client(app, "seals")), signer=certs, ca=certs, seal_certificates=certs,
                  timestamper=CertsTimeStamper(client(app, "certs"), asyncio.get_running_loop()))
 
 
@@ -57,13 +59,19 @@ def _wiring(make_ports: Callable[[web.Application], Ports]) -> Context:
     async def stamping_context(app: web.Application) -> AsyncIterator[None]:
         s: StampingSettings = app[SETTINGS]  # type: ignore[assignment]
         ports = make_ports(app)
-        workers = PdfWorkers(s.stamping_pdf_threads)
+        workers = PdfWorkers(s.stamping_pdf_threads, s.stamping_pdf_deadline_seconds)
+        verifier = VerificationWorkers(s.verification_processes, queue=s.verification_queue,
+                                       deadline_seconds=s.verification_deadline_seconds)
         app[STAMPING] = Stamping(
             pool=app[DB], store=app[STORE], settings=s, seals=ports.seals, signer=ports.signer,
             ca=ports.ca, timestamper=ports.timestamper, workers=workers,
-            tokens=ClientTokens(s.client_token_key, s.stamping_client_token_ttl_seconds))
-        yield
-        workers.close()
+            tokens=ClientTokens(s.client_token_key, s.stamping_client_token_ttl_seconds),
+            verifier=verifier, seal_certificates=ports.seal_certificates)
+        try:
+            yield
+        finally:
+            workers.close()
+            verifier.close()
 
     return stamping_context
 

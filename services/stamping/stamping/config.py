@@ -43,6 +43,17 @@ class StampingSettings(ServiceSettings):
     # pyHanko is pure Python: threads add no CPU (the GIL), they let one stamp compute while
     # another waits for seals or the TSA. More CPU means more replicas.
     stamping_pdf_threads: int = Field(default=2, ge=0)
+    # A stamp's PDF work (preparation, seal signature, timestamp, DSS) must end within this.
+    stamping_pdf_deadline_seconds: float = Field(default=60.0, gt=0)
+    # Public verification: its own worker processes (never the stamping threads), a deadline
+    # per document (the worker is killed past it: 422 document_too_complex), and at most
+    # ``verification_queue`` documents waiting or running (more: 503 verification_busy).
+    verification_processes: int = Field(default=2, ge=1)
+    verification_deadline_seconds: float = Field(default=30.0, gt=0)
+    verification_queue: int = Field(default=16, ge=1)
+    # Caps on any PDF we verify or stamp (422 too_many_signatures / too_many_pages).
+    pdf_max_signatures: int = Field(default=50, ge=1)
+    pdf_max_pages: int = Field(default=2000, ge=1)
     # CA material (certificates, CRL) is cached this long for stamping; verification always
     # fetches the current CRL.
     stamping_ca_cache_seconds: float = Field(default=10.0, ge=0)

@@ -23,6 +23,7 @@ from stamping.service_layer.ports import (
     CaBundle,
     EnterpriseChoice,
     PersonSignature,
+    SealCertificate,
     SealChoice,
     SealInfo,
     SealSignature,
@@ -94,6 +95,7 @@ class FakeSeals:
         self.signatures = 0
         self._image = make_seal_png(200)
         self.today: date | None = None
+        self.serial_lookups = 0
 
     def add_seal(self, enterprise_id: uuid.UUID, enterprise_name: str, name: str | None = None, *,
                  type: str = "official", label: str = "法定名称章") -> SealInfo:
@@ -146,6 +148,19 @@ class FakeSeals:
     async def seal(self, seal_id: uuid.UUID) -> SealInfo | None:
         seal = self.seals.get(seal_id)
         return seal.info if seal else None
+
+    async def by_serial(self, serial_number: str) -> SealCertificate | None:
+        """certs' ``SealCertificates`` port (the fake seals hold the seal certificates)."""
+        self.serial_lookups += 1
+        for seal in self.seals.values():
+            if format(seal.cert.serial_number, "X") == serial_number.upper():
+                return SealCertificate(
+                    seal_id=seal.info.seal_id, enterprise_id=seal.info.enterprise_id,
+                    serial_number=format(seal.cert.serial_number, "X"),
+                    subject=seal.cert.subject.rfc4514_string(), issuer=seal.cert.issuer.rfc4514_string(),
+                    fingerprint_sha256=seal.cert.fingerprint(hashes.SHA256()).hex(),
+                    status=seal.info.status, revoked_at=seal.info.revoked_at)
+        return None
 
     async def seal_image(self, seal_id: uuid.UUID) -> bytes:
         return self.seals[seal_id].image

@@ -22,6 +22,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/internal/principals/{principal_id}/certificate", internal.principal_certificate)
     r.add_post("/internal/principals/{principal_id}/signatures", internal.principal_signature)
     r.add_post("/internal/seal-certificates", internal.issue_seal_certificate)
+    r.add_get("/internal/seal-certificates/by-serial/{serial}", internal.seal_certificate_by_serial)
     r.add_post("/internal/seal-certificates/{seal_id}/signatures", internal.seal_signature)
     r.add_post("/internal/seal-certificates/{seal_id}/revocation", internal.revoke_seal_certificate)
     r.add_post("/internal/tsa", internal.timestamp)

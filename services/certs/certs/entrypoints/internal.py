@@ -69,6 +69,11 @@ async def issue_seal_certificate(request: web.Request) -> web.Response:
     return json_response(issued, status=201, headers=headers)
 
 
+async def seal_certificate_by_serial(request: web.Request) -> web.Response:
+    require_internal(request)
+    return json_response(await seals.by_serial(request.app[CERTS], request.match_info["serial"]))
+
+
 async def seal_signature(request: web.Request) -> web.Response:
     require_internal(request)
     seal_id = path_uuid(request, "seal_id")

@@ -13,7 +13,13 @@ from typing import Any
 import asyncpg
 
 from certs.adapters.crypto.ca import new_serial
-from certs.adapters.crypto.describe import display_name, fingerprint_sha256, serial_hex, to_pem
+from certs.adapters.crypto.describe import (
+    display_name,
+    fingerprint_sha256,
+    parse_serial,
+    serial_hex,
+    to_pem,
+)
 from certs.adapters.crypto.signing import DEFAULT_ALGORITHM, sign_digest
 from certs.adapters.db import Conn
 from certs.domain.certificate import IssuedCertificate, create_seal_certificate
@@ -89,6 +95,25 @@ async def issue(certs: Certs, cmd: IssueSealCertificate) -> tuple[dict[str, Any]
     log.info("seal_certificate_issued", seal_id=str(cmd.seal_id),
              serial_number=facts.serial_number)
     return _issued(certs, row), True
+
+
+async def by_serial(certs: Certs, serial_number: str) -> dict[str, Any]:
+    """Which seal and enterprise a seal certificate belongs to: what a verifier shows is this,
+    never what a signed document says about itself. 404 for any serial that is not a seal's."""
+    try:
+        serial = serial_hex(parse_serial(serial_number)) if len(serial_number) <= 64 else ""
+    except ValueError:
+        serial = ""
+    row = None
+    if serial:
+        async with certs.pool.acquire() as conn:
+            row = await views.seal_certificate_by_serial(conn, serial)
+    if row is None:
+        raise SealCertificateNotFound()
+    return {"seal_id": str(row["seal_id"]), "enterprise_id": str(row["enterprise_id"]),
+            "serial_number": row["serial_number"], "subject": row["subject"], "issuer": row["issuer"],
+            "fingerprint_sha256": row["fingerprint_sha256"], "status": row["status"],
+            "revoked_at": views.rfc3339(row["revoked_at"])}
 
 
 @dataclass(frozen=True)

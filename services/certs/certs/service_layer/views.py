@@ -70,6 +70,14 @@ async def seal_certificate(conn: Conn, seal_id: uuid.UUID, *,
         seal_id)
 
 
+async def seal_certificate_by_serial(conn: Conn, serial_number: str) -> asyncpg.Record | None:
+    """A seal certificate by its serial (upper-case hex, as ``serial_hex`` writes it)."""
+    return await conn.fetchrow(
+        "SELECT seal_id, enterprise_id, serial_number, subject, issuer, fingerprint_sha256,"
+        " status, revoked_at FROM certificates WHERE serial_number = $1 AND owner_type = 'seal'",
+        serial_number)
+
+
 async def by_id(conn: Conn, certificate_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM certificates WHERE certificate_id = $1",  # noqa: S608 - constants

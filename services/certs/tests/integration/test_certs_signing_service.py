@@ -402,3 +402,27 @@ async def test_http_directory_adapter_reads_identity(certs: CertsHarness) -> Non
 async def test_service_is_ready(certs: CertsHarness) -> None:
     async with aiohttp.ClientSession() as s, s.get(certs.direct + "/readyz") as r:
         assert r.status == 200, await r.text()
+
+
+async def test_a_seal_certificate_is_found_by_its_serial_and_nothing_else_is(certs: CertsHarness) -> None:
+    """Verification attributes a signature from this record, never from the document."""
+    body = _seal_body()
+    issued = (await certs.request("POST", "/internal/seal-certificates", internal=True, json=body)).json
+    serial = issued["serial_number"]
+    path = f"/internal/seal-certificates/by-serial/{serial.lower()}"
+    r = await certs.request("GET", path, internal=True)
+    assert r.status == 200, r
+    assert r.json["seal_id"] == body["seal_id"] and r.json["enterprise_id"] == body["enterprise_id"]
+    assert r.json["serial_number"] == serial and r.json["status"] == "active"
+    cert = x509.load_pem_x509_certificate(issued["certificate_pem"].encode())
+    assert r.json["fingerprint_sha256"] == cert.fingerprint(hashes.SHA256()).hex()
+    assert (await certs.request("GET", path, base=certs.direct)).status == 401  # internal only
+    person = certs.person()
+    await certs.activate(person)
+    mine = await certs.request("GET", "/api/v1/certificate", token=person.token)
+    assert mine.status == 200, mine
+    for other in (mine.json["serial_number"], "00", "zz", "1" * 80):
+        r = await certs.request("GET", f"/internal/seal-certificates/by-serial/{other}", internal=True)
+        assert r.status in (400, 404), (other, r)
+        if r.status == 404:
+            assert r.json["code"] == "seal_certificate_not_found", r

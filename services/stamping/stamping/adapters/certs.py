@@ -12,6 +12,7 @@ import asyncio
 import base64
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -20,14 +21,14 @@ from cryptography import x509
 from pyhanko.sign.timestamps import TimeStamper
 
 from shared.errors import ServiceUnavailable
-from shared.internal import ServiceClient
+from shared.internal import RemoteError, ServiceClient
 
-from ..service_layer.ports import CaBundle, PersonSignature
+from ..service_layer.ports import CaBundle, PersonSignature, SealCertificate
 from .loops import call_on
 
 
 class CertsHttp:
-    """``PrincipalSigner`` and ``CaMaterial``."""
+    """``PrincipalSigner``, ``CaMaterial`` and ``SealCertificates``."""
 
     def __init__(self, client: ServiceClient, *, ca_cache_seconds: float = 10.0) -> None:
         self.client = client
@@ -55,6 +56,25 @@ class CertsHttp:
             bundle = ca_bundle(await self.client.get("/internal/ca"))
             self._ca = (time.monotonic(), bundle)
             return bundle
+
+
+    async def by_serial(self, serial_number: str) -> SealCertificate | None:
+        if not serial_number or not all(c in "0123456789ABCDEFabcdef" for c in serial_number):
+            return None
+        try:
+            body = await self.client.get(f"/internal/seal-certificates/by-serial/{serial_number}")
+        except RemoteError as e:
+            if e.status == 404:
+                return None
+            raise
+        revoked_at = body.get("revoked_at")
+        return SealCertificate(
+            seal_id=uuid.UUID(body["seal_id"]), enterprise_id=uuid.UUID(body["enterprise_id"]),
+            serial_number=str(body["serial_number"]), subject=str(body.get("subject") or ""),
+            issuer=str(body.get("issuer") or ""),
+            fingerprint_sha256=str(body.get("fingerprint_sha256") or "").lower(),
+            status=str(body.get("status") or "active"),
+            revoked_at=datetime.fromisoformat(revoked_at.replace("Z", "+00:00")) if revoked_at else None)
 
 
 def ca_bundle(body: dict[str, Any]) -> CaBundle:

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from shared.errors import EsealError
+
 T = TypeVar("T")
 
 
@@ -24,29 +26,44 @@ async def call_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T])
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
 
-class PdfWorkers:
-    """At most ``threads`` PDF jobs at once; 0 threads runs them inline (tests, debugging)."""
+class StampingTimedOut(EsealError):
+    status, code, title = 504, "stamping_timed_out", "Stamping took too long"
 
-    def __init__(self, threads: int) -> None:
+
+class PdfWorkers:
+    """At most ``threads`` PDF jobs at once; 0 threads runs them inline (tests, debugging).
+
+    Each job must finish within ``deadline_seconds`` (504 ``stamping_timed_out``): the job is
+    cancelled at its next await (a call to seals or the TSA), so a stuck peer frees the thread.
+    These threads are stamping's own: verification runs in processes of its own
+    (``verifier.VerificationWorkers``) and cannot take them.
+    """
+
+    def __init__(self, threads: int, deadline_seconds: float | None = None) -> None:
         self.threads = threads
+        self.deadline = deadline_seconds
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="pdf") if threads else None
         self._slots = asyncio.Semaphore(max(1, threads))
 
     async def run(self, job: Callable[[], Awaitable[T]]) -> T:
         async with self._slots:
             if self._executor is None:
-                return await job()
+                return await _with_deadline(job, self.deadline)
             loop = asyncio.get_running_loop()
             ctx = contextvars.copy_context()  # request id etc. for logs in the thread
-            return await loop.run_in_executor(self._executor, ctx.run, _run_in_new_loop, job)
+            return await loop.run_in_executor(self._executor, ctx.run, _run_in_new_loop, job, self.deadline)
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _run_in_new_loop(job: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await job()
+async def _with_deadline(job: Callable[[], Awaitable[T]], deadline: float | None) -> T:
+    try:
+        return await asyncio.wait_for(job(), deadline)
+    except TimeoutError:
+        raise StampingTimedOut(f"the stamp did not finish within {deadline:g} s") from None
 
-    return asyncio.run(main())
+
+def _run_in_new_loop(job: Callable[[], Awaitable[T]], deadline: float | None) -> T:
+    return asyncio.run(_with_deadline(job, deadline))

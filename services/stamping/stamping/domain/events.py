@@ -37,3 +37,6 @@ class UsageRecorded(DomainEvent):
     person_certificate_serial: str
     seal_certificate_serial: str
     result_sha256: str
+    # SHA-256 (hex) of the seal's raw signature value: how verification finds this record
+    # from a signed document. Empty in events written before it existed.
+    seal_signature_sha256: str = ""

@@ -3,6 +3,7 @@
     python -m stamping create-client --name 某某审批系统 [--json]
     python -m stamping list-clients
     python -m stamping disable-client CLIENT_ID
+    python -m stamping backfill-signature-fingerprints
 
 ``create-client`` prints the client id, the client secret and the webhook secret once;
 only the client secret's argon2id hash is kept. The webhook secret is the key of the
@@ -23,10 +24,11 @@ from shared.service import prepare_database
 
 from ..adapters import repository
 from ..config import StampingSettings
+from ..service_layer import fingerprints
 from ..service_layer.clients import create_client
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-COMMANDS = ("create-client", "list-clients", "disable-client")
+COMMANDS = ("create-client", "list-clients", "disable-client", "backfill-signature-fingerprints")
 
 
 def handles_argv(argv: list[str] | None = None) -> bool:
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("list-clients", help="list relying systems")
     disable = sub.add_parser("disable-client", help="disable a relying system (its tokens stop working)")
     disable.add_argument("client_id", type=uuid.UUID)
+    sub.add_parser("backfill-signature-fingerprints",
+                   help="let verification find usage records written before signature fingerprints")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         asyncio.run(_run(args))
@@ -76,6 +80,8 @@ async def _run(args: argparse.Namespace) -> None:
             print("disabled" if done else "no such active client")
             if not done:
                 raise SystemExit(1)
+        elif args.command == "backfill-signature-fingerprints":
+            print(f"filled {await fingerprints.backfill(pool)} usage records")
     finally:
         await pool.close()
 

@@ -8,11 +8,14 @@ Users: ``GET /api/v1/usage-records``. Public: ``POST /api/v1/verifications``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import uuid
+from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote_plus
 
 from aiohttp import BodyPartReader, web
@@ -22,6 +25,7 @@ from pydantic import AwareDatetime, Field
 from shared.auth import bearer_token, require_principal
 from shared.errors import (
     BadRequest,
+    EsealError,
     NotAuthenticated,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -47,6 +51,8 @@ from ..service_layer.context import Stamping
 from . import responses as doc
 
 STAMPING = web.AppKey("stamping", Stamping)
+T = TypeVar("T")
+DISCONNECT_POLL_SECONDS = 0.2
 _TEXT_FIELD_LIMIT = 4096
 
 
@@ -338,24 +344,59 @@ def _query(request: web.Request) -> dict[str, Any]:
 @documented(summary="验章 / verify a stamped PDF", tags=("verification",), auth="public",
             response=doc.VerificationReport,
             bodies={"multipart/form-data": doc.VerificationForm, "application/pdf": None},
-            responses={200: "each signature: intact, trusted, which seal, enterprise and person, "
-                            "when, and whether the seal was revoked before",
+            responses={200: "each signature: intact, trusted, which seal, enterprise and person "
+                            "(from the signing certificate and the platform's usage record, never "
+                            "from the document), stamped on the document or on a digest, when, "
+                            "and whether the seal was revoked before",
                        400: "a malformed multipart body (`invalid_multipart`)",
-                       413: "the PDF is too large (`pdf_too_large`)",
-                       422: "no document, or not a PDF"})
+                       413: "the document is over the size limit",
+                       422: "no document, not a PDF, `too_many_signatures`, `too_many_pages`, "
+                            "`document_too_complex` (not verified within the deadline)",
+                       503: "too many verifications at once (`verification_busy`)"})
 async def verify(request: web.Request) -> web.Response:
     ctx = request.app[STAMPING]
+    limit = ctx.settings.max_document_bytes
+    if request.content_length is not None and request.content_length > limit + 256 * 1024:
+        raise PayloadTooLarge(f"the document is larger than {limit} bytes")
     if request.content_type == "multipart/form-data":
-        _, document = await _read_multipart(request, ctx.settings.max_document_bytes)
+        try:
+            _, document = await _read_multipart(request, limit)
+        except PdfTooLarge as e:
+            raise PayloadTooLarge(str(e)) from None
     elif request.content_type == "application/pdf":
         document = await request.read()
-        if len(document) > ctx.settings.max_document_bytes:
-            raise PdfTooLarge(f"the document is larger than {ctx.settings.max_document_bytes} bytes")
+        if len(document) > limit:
+            raise PayloadTooLarge(f"the document is larger than {limit} bytes")
     else:
         raise UnsupportedMediaType("send multipart/form-data with a 'document' field")
     if document is None:
         raise _missing("document", "attach the PDF as the multipart field 'document'")
-    return json_response(await verification.verify(ctx, document))
+    return json_response(await _unless_disconnected(request, verification.verify(ctx, document)))
+
+
+class ClientClosedRequest(EsealError):
+    status, code, title = 499, "client_closed_request", "The client closed the request"
+
+
+async def _unless_disconnected(request: web.Request, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``; if the client goes away first, cancel it (the verification worker is
+    killed) instead of finishing a job nobody will read. aiohttp does not cancel handlers on
+    disconnect by default, so the connection is watched."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_SECONDS)
+            if done:
+                return task.result()
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                raise ClientClosedRequest("the client went away; the verification was stopped")
+    finally:
+        if not task.done():  # this handler itself was cancelled
+            task.cancel()
 
 
 def setup_routes(app: web.Application) -> None:

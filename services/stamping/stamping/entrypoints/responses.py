@@ -142,7 +142,16 @@ class UsagePage(BaseModel):
     next_cursor: str | None
 
 
+class SignerCertificate(BaseModel):
+    subject: str = Field(description="RFC 4514, as the certificate says")
+    serial: str = Field(description="upper-case hex")
+    issuer: str
+
+
 class SignatureCheck(BaseModel):
+    """Seal, enterprise and signer come from the signing certificate (certs' record of it) and
+    the platform's usage record of that signature, never from the document's own metadata."""
+
     field_name: str | None
     result: str
     reasons: list[str]
@@ -154,7 +163,9 @@ class SignatureCheck(BaseModel):
     signed_at: datetime | None
     signed_at_source: str | None
     signer_subject: str | None
+    signer_certificate: SignerCertificate | None
     seal_id: uuid.UUID | None
+    enterprise_id: uuid.UUID | None
     seal_name: str | None
     seal_type: str | None
     seal_type_label: str | None
@@ -162,6 +173,13 @@ class SignatureCheck(BaseModel):
     enterprise_uscc: str | None
     signer_name: str | None
     request_id: str | None
+    stamped_on: Literal["document", "digest"] | None = Field(
+        description="`document`: the platform stamped a PDF it saw; `digest`: it signed a hash a "
+                    "relying system sent (it never saw the document); null: no usage record")
+    relying_system: str | None = Field(description="for digest stamps: the relying system's name")
+    metadata_mismatches: list[str] = Field(
+        description="/EsealStamp fields that disagree with the certificate or the record "
+                    "(then `stamp_metadata_mismatch` in reasons)")
     seal_status: str
     revoked_at: datetime | None
     revoked_before_stamp: bool

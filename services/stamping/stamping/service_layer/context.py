@@ -15,8 +15,9 @@ from shared.eventstore import EventStore
 
 from ..adapters.credentials import ClientTokens
 from ..adapters.loops import PdfWorkers
+from ..adapters.verifier import VerificationWorkers
 from ..config import StampingSettings
-from .ports import CaMaterial, PrincipalSigner, SealAuthority
+from .ports import CaMaterial, PrincipalSigner, SealAuthority, SealCertificates
 
 
 @dataclass
@@ -28,8 +29,10 @@ class Stamping:
     signer: PrincipalSigner
     ca: CaMaterial
     timestamper: TimeStamper
-    workers: PdfWorkers
+    workers: PdfWorkers  # stamping's PDF threads
     tokens: ClientTokens
+    verifier: VerificationWorkers  # verification's own processes
+    seal_certificates: SealCertificates  # certs: serial -> seal and enterprise
     clock: Callable[[], datetime] = utcnow
     # Set after a commit that queued a callback, so the worker need not wait for its poll.
     callbacks_due: asyncio.Event = field(default_factory=asyncio.Event)

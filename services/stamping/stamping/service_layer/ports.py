@@ -6,6 +6,8 @@
 - ``PrincipalSigner`` (certs): the person's own signature, unlocked by the certificate
   password; certs counts wrong passwords and locks the key.
 - ``CaMaterial`` (certs): root, issuing CA and TSA certificates and the current CRLs.
+- ``SealCertificates`` (certs): which seal and enterprise a seal certificate (by serial)
+  belongs to; what verification shows, never what a document says about itself.
 - The timestamper is pyHanko's own port, ``pyhanko.sign.timestamps.TimeStamper``.
 """
 
@@ -73,6 +75,22 @@ class CaBundle:
     issuing: x509.Certificate
     tsa: x509.Certificate | None
     crls: list[x509.CertificateRevocationList]
+
+
+@dataclass(frozen=True)
+class SealCertificate:
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    serial_number: str  # upper-case hex
+    subject: str
+    issuer: str
+    fingerprint_sha256: str  # of the DER certificate
+    status: str  # "active" | "revoked"
+    revoked_at: datetime | None
+
+
+class SealCertificates(Protocol):
+    async def by_serial(self, serial_number: str) -> SealCertificate | None: ...
 
 
 class SealAuthority(Protocol):

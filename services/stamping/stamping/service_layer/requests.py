@@ -11,7 +11,8 @@ from shared.catalog import StampRequested
 from shared.errors import ValidationFailed
 
 from ..adapters import repository
-from ..adapters.pdf import PdfInfo, check_position, inspect_pdf
+from ..adapters.pdf import PdfInfo, check_limits, check_position
+from ..adapters.pdf.validation import describe_pdf, open_strict_reader
 from ..adapters.qr_image import qr_png
 from ..adapters.repository import STREAM_TYPE, Client, RequestRow
 from ..domain import qr, rules
@@ -72,7 +73,11 @@ async def create_pdf_request(ctx: Stamping, client: Client, cmd: PdfRequest) -> 
     max_bytes = ctx.settings.max_document_bytes
 
     async def inspect() -> PdfInfo:
-        return inspect_pdf(cmd.document, max_bytes)
+        reader = open_strict_reader(cmd.document, max_bytes)
+        # the same caps as verification: the stamped document must stay verifiable
+        check_limits(reader, max_signatures=ctx.settings.pdf_max_signatures,
+                     max_pages=ctx.settings.pdf_max_pages)
+        return describe_pdf(reader, cmd.document)
 
     info = await ctx.workers.run(inspect)
     check_position(info, cmd.page, cmd.x, cmd.y)

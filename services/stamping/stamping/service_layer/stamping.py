@@ -425,7 +425,8 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, seal: SealInfo
                           person_signature_algorithm=person_sig.algorithm,
                           person_certificate_serial=person_sig.serial_number,
                           seal_certificate_serial=made.seal_signature.serial_number,
-                          result_sha256=result_sha),
+                          result_sha256=result_sha,
+                          seal_signature_sha256=hashlib.sha256(made.seal_signature.signature).hexdigest()),
         ]
         stored = await ctx.store.append(conn, row.request_id, STREAM_TYPE, state.version, events,
                                         metadata={"actor": str(person.id), "actor_role": "person"})

@@ -2,99 +2,232 @@
 
 pyHanko validates every signature offline, trusting only the platform root, with the
 revocation data embedded in the document plus the platform's current CRLs (fetched fresh:
-a revocation answered a moment ago must show). For each of our seals the report adds the
-seal's status *now* from seals and whether it was revoked before or after the stamp's
-(timestamped) signing time, and whether the platform holds the matching usage record.
+a revocation answered a moment ago must show). That runs in verification's own worker
+processes, with caps on signatures and pages and a deadline (``adapters.verifier``).
+
+Who sealed is never taken from the document. The ``/EsealStamp`` JSON in the signature
+dictionary is chosen by whoever prepared the PDF: with a *digest* stamp request the platform
+signs a hash of bytes it never saw, so a relying system can write any enterprise there and
+still get a genuine seal signature over it. What is shown comes from:
+
+1. the **signing certificate**: its serial is looked up in certs' record of seal
+   certificates (serial → seal, enterprise; the fingerprint must match). Not one of ours →
+   ``failed`` / ``not_a_seal_certificate`` (a person's certificate chains to the same root);
+2. the **usage record** the platform wrote when it made that signature, found by the SHA-256
+   of the signature value (unique per stamp; never by the request id the document names).
+   None → ``failed`` / ``stamp_not_recorded``
+   (a seal signature made outside the stamping flow). The record says whether the platform
+   stamped a document it saw (``stamped_on: "document"``) or only a digest
+   (``"digest"``, with the relying system's name), and the names at stamping time;
+3. **seals** for the seal's status now and when it was revoked.
+
+If the ``/EsealStamp`` JSON disagrees with any of that, the signature is ``failed`` with
+``stamp_metadata_mismatch`` and the fields that disagree.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from shared.logging import get_logger
 
-from ..adapters.pdf import SignatureReport, VerificationReport, verify_pdf
+from ..adapters.pdf import SignatureReport, VerificationReport
+from ..adapters.pdf.jobs import Refusal, verify_document
 from ..domain.authorization import rfc3339
 from .context import Stamping
-from .ports import SealInfo
+from .ports import SealCertificate, SealInfo
 
 log = get_logger(__name__)
-MAX_SEAL_LOOKUPS = 20
+
+NOT_A_SEAL_CERTIFICATE = "not_a_seal_certificate"
+STAMP_NOT_RECORDED = "stamp_not_recorded"
+STAMP_METADATA_MISMATCH = "stamp_metadata_mismatch"
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    request_id: str
+    person_id: str
+    user_name: str
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+    seal_id: uuid.UUID
+    seal_name: str
+    seal_type: str
+    kind: str  # "pdf" | "digest"
+    requester: str
+    person_signature_b64: str
+    seal_certificate_serial: str
+    seal_signature_sha256: str | None
+    used_at: datetime
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the platform itself knows about one signature."""
+
+    certificate: SealCertificate | None
+    record: UsageRecord | None
+    seal: SealInfo | None
 
 
 async def verify(ctx: Stamping, document: bytes) -> dict[str, Any]:
     ca = await ctx.ca.current(fresh=True)
-    max_bytes = max(len(document), ctx.settings.max_document_bytes)
-
-    async def job() -> VerificationReport:
-        return await verify_pdf(document, trust_roots=[ca.root], crls=ca.crls, max_bytes=max_bytes)
-
-    report = await ctx.workers.run(job)
-    seals = await _seals(ctx, report.signatures)
-    recorded = await _recorded(ctx, report.signatures)
-    return {
-        "result": report.result,
-        "reasons": report.reasons,
-        "document_sha256": report.document_sha256,
-        "signatures": [_signature(s, seals, recorded) for s in report.signatures],
-    }
-
-
-def _seal_id(s: SignatureReport) -> uuid.UUID | None:
-    if s.stamp is None:
-        return None
-    try:
-        return uuid.UUID(s.stamp.seal_id)
-    except ValueError:
-        return None
+    s = ctx.settings
+    outcome = await ctx.verifier.run(
+        verify_document, document, [ca.root.public_bytes(Encoding.DER)],
+        [c.public_bytes(Encoding.DER) for c in ca.crls], s.max_document_bytes,
+        s.pdf_max_signatures, s.pdf_max_pages)
+    if isinstance(outcome, Refusal):
+        raise outcome.error()
+    report: VerificationReport = outcome
+    facts = await _facts(ctx, report.signatures)
+    signatures = [_signature(sig, fact) for sig, fact in zip(report.signatures, facts, strict=True)]
+    if not signatures:
+        return {"result": report.result, "reasons": report.reasons,
+                "document_sha256": report.document_sha256, "signatures": []}
+    results = [b["result"] for b in signatures]
+    result = "failed" if "failed" in results else "indeterminate" if "indeterminate" in results else "passed"
+    reasons = sorted({f"{b['field_name']}:{r}" for b in signatures for r in b["reasons"]})
+    return {"result": result, "reasons": reasons, "document_sha256": report.document_sha256,
+            "signatures": signatures}
 
 
-async def _seals(ctx: Stamping, signatures: list[SignatureReport]) -> dict[uuid.UUID, SealInfo | None]:
-    ids = list(dict.fromkeys(i for s in signatures if s.intact and (i := _seal_id(s)) is not None))
-    ids = ids[:MAX_SEAL_LOOKUPS]
-
-    async def one(seal_id: uuid.UUID) -> SealInfo | None:
-        try:
-            return await ctx.seals.seal(seal_id)
-        except Exception as e:  # noqa: BLE001 - the status is then "unknown", the verdict stands
-            log.warning("seal_status_unavailable", seal_id=str(seal_id), error=repr(e)[:200])
-            return None
-
-    return dict(zip(ids, await asyncio.gather(*(one(i) for i in ids)), strict=True))
+# what the platform knows ------------------------------------------------------------------
 
 
-async def _recorded(ctx: Stamping, signatures: list[SignatureReport]) -> dict[str, str]:
-    """request id -> the person signature the platform recorded for it."""
-    ids = []
+async def _facts(ctx: Stamping, signatures: list[SignatureReport]) -> list[Facts]:
+    serials = list(dict.fromkeys(s.signer_serial for s in signatures if s.signer_serial))
+    certs = dict(zip(serials, await asyncio.gather(*(_certificate(ctx, n) for n in serials)), strict=True))
+    records = await _records(ctx, signatures)
+    seal_ids = list(dict.fromkeys(c.seal_id for c in certs.values() if c is not None))
+    seals = dict(zip(seal_ids, await asyncio.gather(*(_seal(ctx, i) for i in seal_ids)), strict=True))
+    out = []
     for s in signatures:
-        if s.stamp is not None:
-            try:
-                ids.append(uuid.UUID(s.stamp.request_id))
-            except ValueError:
-                pass
-    if not ids:
-        return {}
+        cert = certs.get(s.signer_serial)
+        if cert is not None and cert.fingerprint_sha256 and cert.fingerprint_sha256 != s.signer_cert_sha256:
+            cert = None  # same serial, another certificate: not ours
+        record = _record_for(s, cert, records)
+        out.append(Facts(cert, record, seals.get(cert.seal_id) if cert else None))
+    return out
+
+
+async def _certificate(ctx: Stamping, serial: str) -> SealCertificate | None:
+    return await ctx.seal_certificates.by_serial(serial)  # certs down: 503, never a guess
+
+
+async def _seal(ctx: Stamping, seal_id: uuid.UUID) -> SealInfo | None:
+    try:
+        return await ctx.seals.seal(seal_id)
+    except Exception as e:  # noqa: BLE001 - the status is then "unknown", the verdict stands
+        log.warning("seal_status_unavailable", seal_id=str(seal_id), error=repr(e)[:200])
+        return None
+
+
+_RECORD_COLUMNS = ("request_id, person_id, user_name, enterprise_id, enterprise_name, seal_id, seal_name,"
+                   " seal_type, kind, requester, person_signature_b64, seal_certificate_serial,"
+                   " seal_signature_sha256, used_at")
+
+
+async def _records(ctx: Stamping, signatures: list[SignatureReport]) -> list[UsageRecord]:
+    """Usage records by signature-value fingerprint only: a request id the document names
+    could be any other stamp's (records older than the fingerprint column get theirs from
+    ``python -m stamping backfill-signature-fingerprints``)."""
+    fingerprints = [s.signature_value_sha256 for s in signatures if s.signature_value_sha256]
+    if not fingerprints:
+        return []
     async with ctx.pool.acquire() as conn:
-        rows = await conn.fetch("SELECT request_id, person_signature_b64 FROM usage_records"
-                                " WHERE request_id = any($1::uuid[])", ids)
-    return {str(r["request_id"]): r["person_signature_b64"] for r in rows}
+        rows = await conn.fetch(
+            f"SELECT {_RECORD_COLUMNS} FROM usage_records"  # noqa: S608 - constant columns
+            " WHERE seal_signature_sha256 = any($1::text[])", fingerprints)
+    return [UsageRecord(
+        request_id=str(r["request_id"]), person_id=str(r["person_id"]), user_name=r["user_name"],
+        enterprise_id=r["enterprise_id"], enterprise_name=r["enterprise_name"], seal_id=r["seal_id"],
+        seal_name=r["seal_name"], seal_type=r["seal_type"], kind=r["kind"], requester=r["requester"],
+        person_signature_b64=r["person_signature_b64"],
+        seal_certificate_serial=r["seal_certificate_serial"],
+        seal_signature_sha256=r["seal_signature_sha256"], used_at=r["used_at"]) for r in rows]
 
 
-def _signature(s: SignatureReport, seals: dict[uuid.UUID, SealInfo | None],
-               recorded: dict[str, str]) -> dict[str, Any]:
+def _record_for(s: SignatureReport, cert: SealCertificate | None,
+                records: list[UsageRecord]) -> UsageRecord | None:
+    if cert is None:
+        return None
+    for r in records:
+        if r.seal_signature_sha256 != s.signature_value_sha256:
+            continue
+        # the record must be of this very certificate's seal
+        if r.seal_id == cert.seal_id and r.seal_certificate_serial.upper() == cert.serial_number.upper():
+            return r
+    return None
+
+
+# the report ------------------------------------------------------------------------------
+
+
+def _mismatches(s: SignatureReport, f: Facts) -> list[str]:
+    """The /EsealStamp fields that disagree with the certificate, the record or seals."""
     stamp = s.stamp
-    seal_id = _seal_id(s)
-    seal = seals.get(seal_id) if seal_id else None
-    revoked_at: datetime | None = seal.revoked_at if seal and seal.status == "revoked" else None
+    if stamp is None or f.certificate is None:
+        return []
+    wrong = []
+    if stamp.seal_id != str(f.certificate.seal_id):
+        wrong.append("seal_id")
+    if stamp.enterprise_id and stamp.enterprise_id != str(f.certificate.enterprise_id):
+        wrong.append("enterprise_id")
+    if f.record is not None:
+        r = f.record
+        checks = {"request_id": (stamp.request_id, r.request_id),
+                  "signer_person_id": (stamp.signer_person_id, r.person_id),
+                  "signer_person_name": (stamp.signer_person_name, r.user_name),
+                  "enterprise_name": (stamp.enterprise_name, r.enterprise_name),
+                  "seal_name": (stamp.seal_name, r.seal_name)}
+        if stamp.seal_type_code:
+            checks["seal_type_code"] = (stamp.seal_type_code, r.seal_type)
+        if r.person_signature_b64:
+            checks["person_signature_b64"] = (stamp.person_signature_b64, r.person_signature_b64)
+        wrong += [k for k, (claimed, true) in checks.items() if claimed != true]
+    if f.seal is not None and stamp.enterprise_uscc != f.seal.enterprise_uscc:
+        wrong.append("enterprise_uscc")
+    return wrong
+
+
+def _signature(s: SignatureReport, f: Facts) -> dict[str, Any]:
+    cert, record, seal = f.certificate, f.record, f.seal
+    reasons = list(s.reasons)
+    failed = s.result == "failed"
+    mismatched: list[str] = []
+    if s.signer_serial:  # readable: judge who signed
+        if cert is None:
+            reasons.append(NOT_A_SEAL_CERTIFICATE)
+            failed = True
+        elif record is None:
+            reasons.append(STAMP_NOT_RECORDED)
+            failed = True
+        mismatched = _mismatches(s, f)
+        if mismatched:
+            reasons.append(STAMP_METADATA_MISMATCH)
+            failed = True
+    result = "failed" if failed else s.result
+    # seals' revocation time is exact; certs' is in whole seconds (the CRL's precision)
+    revoked_at: datetime | None = None
+    if seal is not None and seal.status == "revoked":
+        revoked_at = seal.revoked_at
+    elif cert is not None and cert.status == "revoked":
+        revoked_at = cert.revoked_at
     revoked_before = bool(s.revoked) or (
         revoked_at is not None and (s.signed_at is None or revoked_at <= s.signed_at))
-    body: dict[str, Any] = {
+    stamped_on = None if record is None else ("digest" if record.kind == "digest" else "document")
+    return {
         "field_name": s.field_name,
-        "result": s.result,
-        "reasons": s.reasons,
+        "result": result,
+        "reasons": reasons,
         "intact": s.intact,
         "trusted": s.trusted,
         "timestamped": s.timestamped,
@@ -103,17 +236,32 @@ def _signature(s: SignatureReport, seals: dict[uuid.UUID, SealInfo | None],
         "signed_at": rfc3339(s.signed_at) if s.signed_at else None,
         "signed_at_source": s.signed_at_source,
         "signer_subject": s.signer_subject,
-        "seal_id": str(seal_id) if seal_id else None,
-        "seal_name": stamp.seal_name if stamp else None,
-        "seal_type": (stamp.seal_type_code or stamp.seal_type) if stamp else None,
-        "seal_type_label": stamp.seal_type if stamp else None,
-        "enterprise_name": stamp.enterprise_name if stamp else None,
-        "enterprise_uscc": stamp.enterprise_uscc if stamp else None,
-        "signer_name": stamp.signer_person_name if stamp else None,
-        "request_id": stamp.request_id if stamp else None,
-        "seal_status": seal.status if seal else "unknown",
+        "signer_certificate": {"subject": s.signer_subject_rfc4514 or s.signer_subject,
+                               "serial": s.signer_serial, "issuer": s.signer_issuer}
+        if s.signer_serial else None,
+        # attributed from certs' record of the certificate and the platform's usage record
+        "seal_id": str(cert.seal_id) if cert else None,
+        "enterprise_id": str(cert.enterprise_id) if cert else None,
+        "seal_name": record.seal_name if record else (seal.name if seal else None),
+        "seal_type": record.seal_type if record else (seal.type if seal else None),
+        "seal_type_label": seal.type_label if seal else None,
+        "enterprise_name": record.enterprise_name if record else (seal.enterprise_name if seal else None),
+        "enterprise_uscc": seal.enterprise_uscc if seal else None,
+        "signer_name": record.user_name if record else None,
+        "request_id": record.request_id if record else None,
+        "stamped_on": stamped_on,
+        "relying_system": record.requester if record and stamped_on == "digest" else None,
+        "metadata_mismatches": mismatched,
+        "seal_status": _seal_status(cert, seal, revoked_at),
         "revoked_at": rfc3339(revoked_at) if revoked_at else None,
         "revoked_before_stamp": revoked_before,
-        "recorded": stamp is not None and recorded.get(stamp.request_id) == stamp.person_signature_b64,
+        "recorded": record is not None,
     }
-    return body
+
+
+def _seal_status(cert: SealCertificate | None, seal: SealInfo | None, revoked_at: datetime | None) -> str:
+    if cert is None:
+        return "unknown"
+    if seal is not None:
+        return seal.status
+    return "revoked" if revoked_at else "unknown"

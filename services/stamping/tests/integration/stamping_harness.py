@@ -79,6 +79,7 @@ class Harness:
     pool: asyncpg.Pool
     receiver: Receiver
     pdf: bytes = field(default_factory=lambda: make_test_pdf(pages=3))
+    app: web.Application | None = None  # the stamping app (to reach its context in tests)
 
     async def call(self, method: str, path: str, *, token: str | None = None, json: Any = None,
                    data: Any = None, headers: dict[str, str] | None = None,
@@ -194,7 +195,8 @@ async def stamping() -> AsyncIterator[Harness]:
         identity_internal_url=identity_url, stamping_sweep_interval=0.2, stamping_callback_poll_interval=0.2,
         stamping_callback_base_delay=0.2, stamping_callback_max_attempts=3, stamping_pdf_threads=2)
     await prepare_database(settings, MIGRATIONS)
-    app = create_app(settings, lambda _: Ports(seals=seals, signer=certs, ca=ca, timestamper=timestamper))
+    app = create_app(settings, lambda _: Ports(seals=seals, signer=certs, ca=ca, timestamper=timestamper,
+                                                          seal_certificates=seals))
     service = TestServer(app, host="127.0.0.1")
     await service.start_server()
     direct = f"http://127.0.0.1:{service.port}"
@@ -207,7 +209,7 @@ async def stamping() -> AsyncIterator[Harness]:
     pool = await create_pool(settings.database_url, min_size=1, max_size=5)
     try:
         yield Harness(f"http://127.0.0.1:{gw.port}", direct, signer, seals, certs, ca, http, settings,
-                      pool, receiver)
+                      pool, receiver, app=app)
     finally:
         await pool.close()
         await http.close()

@@ -3,6 +3,14 @@
 Pure: no database, no HTTP. See the module docstrings for the design choices.
 """
 
+from .limits import (
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_SIGNATURES,
+    DocumentTooComplex,
+    TooManyPages,
+    TooManySignatures,
+    check_limits,
+)
 from .metadata import SIG_DICT_KEY, StampMetadata
 from .pki import as_asn1_cert, as_asn1_crl, offline_validation_context
 from .signing import (
@@ -32,6 +40,12 @@ from .validation import (
 from .verification import SignatureReport, VerificationReport, verify_pdf
 
 __all__ = [
+    "DEFAULT_MAX_PAGES",
+    "DEFAULT_MAX_SIGNATURES",
+    "DocumentTooComplex",
+    "TooManyPages",
+    "TooManySignatures",
+    "check_limits",
     "DEFAULT_MAX_PDF_BYTES",
     "DEFAULT_SEAL_SIZE_PT",
     "SIG_DICT_KEY",

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
@@ -41,6 +43,7 @@ from pyhanko.sign.validation import (
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko_certvalidator import ValidationContext
 
+from .limits import DEFAULT_MAX_PAGES, DEFAULT_MAX_SIGNATURES, TooManySignatures, check_limits
 from .metadata import SIG_DICT_KEY, StampMetadata
 from .pki import CertLike, CrlLike, as_asn1_cert, as_asn1_crl
 from .validation import DEFAULT_MAX_PDF_BYTES, open_strict_reader
@@ -69,6 +72,12 @@ class SignatureReport:
     signer_cert_sha256: str
     stamp: StampMetadata | None  # the /EsealStamp details, if present and readable
     validated_at_timestamp: bool = False
+    # The signing certificate as the platform names it (RFC 4514, serial in upper-case hex)
+    # and a fingerprint of the signature value: what the platform's records are looked up by.
+    signer_serial: str = ""
+    signer_issuer: str = ""
+    signer_subject_rfc4514: str = ""
+    signature_value_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,15 +94,21 @@ async def verify_pdf(
     trust_roots: Iterable[CertLike],
     crls: Iterable[CrlLike] = (),
     max_bytes: int = DEFAULT_MAX_PDF_BYTES,
+    max_signatures: int = DEFAULT_MAX_SIGNATURES,
+    max_pages: int = DEFAULT_MAX_PAGES,
 ) -> VerificationReport:
-    """Verify every signature of ``data``; raises ``NotAPdf`` etc. for unusable input."""
+    """Verify every signature of ``data``; raises ``NotAPdf`` etc. for unusable input and
+    ``TooManySignatures`` / ``TooManyPages`` before validating anything if over the caps."""
     reader = open_strict_reader(data, max_bytes)
+    check_limits(reader, max_signatures=max_signatures, max_pages=max_pages)
     digest = hashlib.sha256(data).hexdigest()
     roots = [as_asn1_cert(c) for c in trust_roots]
     extra_crls = [as_asn1_crl(c) for c in crls]
     dss, has_revinfo = _read_dss(reader)
     reports: list[SignatureReport] = []
     for fq_name, _, sig_field in enumerate_sig_fields(reader, filled_status=True):
+        if len(reports) >= max_signatures:  # the count above missed some (odd trees): still capped
+            raise TooManySignatures(f"the document has more than {max_signatures} signatures")
         reports.append(await _verify_field(reader, fq_name, sig_field, roots, extra_crls, dss, has_revinfo))
     if not reports:
         return VerificationReport("failed", ["no_signatures"], digest)
@@ -187,7 +202,35 @@ def _report(
         signer_cert_sha256=cert.sha256.hex(),
         stamp=stamp,
         validated_at_timestamp=at_ts,
+        signer_serial=format(cert.serial_number, "X"),
+        signer_issuer=_rfc4514(cert, "issuer"),
+        signer_subject_rfc4514=_rfc4514(cert, "subject"),
+        signature_value_sha256=_signature_value_sha256(embedded),
     )
+
+
+_NAMES = {NameOID.SERIAL_NUMBER: "serialNumber", NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"}
+
+
+def _rfc4514(cert: Any, which: str) -> str:
+    """As certs writes names; personal ID numbers (serialNumber) masked but for 4 characters."""
+    try:
+        loaded = x509.load_der_x509_certificate(cert.dump())
+        name: x509.Name = getattr(loaded, which)
+    except Exception:  # noqa: BLE001 - asn1crypto parsed it; cryptography may be stricter
+        return str(getattr(cert, which).human_friendly)
+    masked = x509.Name([x509.RelativeDistinguishedName([
+        x509.NameAttribute(a.oid, "*" * max(0, len(str(a.value)) - 4) + str(a.value)[-4:])
+        if a.oid == NameOID.SERIAL_NUMBER else a for a in rdn]) for rdn in name.rdns])
+    return masked.rfc4514_string(_NAMES)
+
+
+def _signature_value_sha256(embedded: EmbeddedPdfSignature) -> str:
+    try:
+        value = embedded.signer_info["signature"].native
+    except Exception:  # noqa: BLE001
+        return ""
+    return hashlib.sha256(value).hexdigest() if isinstance(value, bytes) else ""
 
 
 def _coverage(status: PdfSignatureStatus) -> str:
