@@ -91,9 +91,13 @@ async def new_seal(api: Api, ent: Account) -> dict[str, Any]:
 
 async def grant(api: Api, ent: Account, seal_id: str, person: Account) -> dict[str, Any]:
     today = datetime.now(UTC).date()
-    body = {"name": person.name, "id_type": "resident_id_card", "id_number": person.body["id_number"],
-            "valid_from": (today - timedelta(days=1)).isoformat(),
-            "valid_to": (today + timedelta(days=30)).isoformat()}
+    body = {
+        "name": person.name,
+        "id_type": "resident_id_card",
+        "id_number": person.body["id_number"],
+        "valid_from": (today - timedelta(days=1)).isoformat(),
+        "valid_to": (today + timedelta(days=30)).isoformat(),
+    }
 
     async def attempt() -> Reply | None:  # seals learns of new persons from identity's events
         r = await api.post(f"/api/v1/seals/{seal_id}/grants", token=ent.token, json=body)
@@ -130,13 +134,25 @@ async def world(api: Api, platform: Platform) -> World:
     client.token = await client_token(api, client)
     other = await create_client(platform, "另一个业务系统")
     other.token = await client_token(api, other)
-    req = await api.post("/api/v1/stamp-requests", token=other.token, json={
-        "title": "另一个系统的摘要", "digest_sha256": "ab" * 32})
+    req = await api.post(
+        "/api/v1/stamp-requests",
+        token=other.token,
+        json={"title": "另一个系统的摘要", "digest_sha256": "ab" * 32},
+    )
     assert req.status == 201, req
     key = await identity_signing_key(platform)
     w = World(
-        ent_a=ent_a, ent_b=ent_b, person=person, bystander=bystander, seal_a=seal_a, seal_b=seal_b,
-        grant_a=grant_a, grant_b=grant_b, agent_b=agent_b, client=client, other_client=other,
+        ent_a=ent_a,
+        ent_b=ent_b,
+        person=person,
+        bystander=bystander,
+        seal_a=seal_a,
+        seal_b=seal_b,
+        grant_a=grant_a,
+        grant_b=grant_b,
+        agent_b=agent_b,
+        client=client,
+        other_client=other,
         other_request_id=str(req.json["request_id"]),
         revoked_ent_a=await logged_out_token(api, "enterprise", ent_a.body),
         revoked_person=await logged_out_token(api, "person", person.body),

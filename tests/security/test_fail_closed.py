@@ -40,7 +40,12 @@ def free_port() -> int:
 def environment(platform: Platform, service: str, **changes: str | None) -> dict[str, str]:
     env = platform.config.environment(service)
     env.update(ESEAL_PORT=str(free_port()), ESEAL_INTERNAL_PORT=str(free_port()))
-    for name in ("ESEAL_INTERNAL_SECRET", "ESEAL_MASTER_KEY", "ESEAL_KEYED_HASH_SECRET", "ESEAL_TEST_FAST_KDF"):
+    for name in (
+        "ESEAL_INTERNAL_SECRET",
+        "ESEAL_MASTER_KEY",
+        "ESEAL_KEYED_HASH_SECRET",
+        "ESEAL_TEST_FAST_KDF",
+    ):
         env.pop(name, None)
     for name, value in changes.items():
         if value is None:
@@ -52,9 +57,15 @@ def environment(platform: Platform, service: str, **changes: str | None) -> dict
 
 async def start(service: str, env: dict[str, str]) -> tuple[int | None, str]:
     """Exit code (None: still running after the timeout, then stopped) and stderr+stdout."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", service, cwd=ROOT, env=env,
-                                                stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.STDOUT)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        service,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     try:
         async with asyncio.timeout(START_TIMEOUT):
             out, _ = await proc.communicate()
@@ -79,15 +90,27 @@ async def test_production_with_the_default_secret_exits_2(platform: Platform) ->
 
 
 async def test_production_identity_without_a_master_key_exits_2(platform: Platform) -> None:
-    env = environment(platform, "identity", ESEAL_ENV=None, ESEAL_INTERNAL_SECRET=STRONG_SECRET,
-                      ESEAL_KEYED_HASH_SECRET=STRONG_SECRET)
+    env = environment(
+        platform,
+        "identity",
+        ESEAL_ENV=None,
+        ESEAL_INTERNAL_SECRET=STRONG_SECRET,
+        ESEAL_KEYED_HASH_SECRET=STRONG_SECRET,
+    )
     code, out = await start("identity", env)
     assert code == 2 and mentions(out, "MASTER_KEY"), (code, out[-400:])
 
 
 async def test_production_refuses_the_test_kdf(platform: Platform) -> None:
     master = base64.b64encode(os.urandom(32)).decode()
-    env = environment(platform, "identity", ESEAL_ENV="production", ESEAL_INTERNAL_SECRET=STRONG_SECRET,
-                      ESEAL_KEYED_HASH_SECRET=STRONG_SECRET, ESEAL_MASTER_KEY=master, ESEAL_TEST_FAST_KDF="1")
+    env = environment(
+        platform,
+        "identity",
+        ESEAL_ENV="production",
+        ESEAL_INTERNAL_SECRET=STRONG_SECRET,
+        ESEAL_KEYED_HASH_SECRET=STRONG_SECRET,
+        ESEAL_MASTER_KEY=master,
+        ESEAL_TEST_FAST_KDF="1",
+    )
     code, out = await start("identity", env)
     assert code == 2 and mentions(out, "TEST_FAST_KDF"), (code, out[-400:])

@@ -28,8 +28,14 @@ INTERNAL_GET = {
     "certs": "/internal/ca",
     "seals": f"/internal/enterprises/{uuid.uuid4()}/seals",
 }
-ANY_INTERNAL = ("/internal/jwks", "/internal/revocations", "/internal/ca", "/internal/sandbox/clock",
-                f"/internal/seals/{uuid.uuid4()}", "/internal/anything")
+ANY_INTERNAL = (
+    "/internal/jwks",
+    "/internal/revocations",
+    "/internal/ca",
+    "/internal/sandbox/clock",
+    f"/internal/seals/{uuid.uuid4()}",
+    "/internal/anything",
+)
 
 
 def secret(platform: Platform, service: str) -> str:
@@ -66,9 +72,13 @@ async def test_internal_endpoints_need_the_internal_secret(platform: Platform, s
     port, path = internal_port(platform, service), INTERNAL_GET[service]
     anonymous = await rawhttp.get(HOST, port, path)
     assert anonymous.status == 401 and anonymous.code == "internal_auth_required", anonymous
-    forged = [("Authorization", "Internal " + internal_token("not-the-secret-" + "x" * 32, "gateway", service))]
+    forged = [
+        ("Authorization", "Internal " + internal_token("not-the-secret-" + "x" * 32, "gateway", service))
+    ]
     assert (await rawhttp.get(HOST, port, path, headers=forged)).status == 401
-    wrong_audience = [("Authorization", "Internal " + internal_token(secret(platform, service), "gateway", "notify"))]
+    wrong_audience = [
+        ("Authorization", "Internal " + internal_token(secret(platform, service), "gateway", "notify"))
+    ]
     assert (await rawhttp.get(HOST, port, path, headers=wrong_audience)).status == 401
     user = await rawhttp.get(HOST, port, path, headers=[("Authorization", "Bearer x.y.z")])
     assert user.status == 401, user

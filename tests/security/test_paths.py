@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from gateway.routes import ROUTES
+
 from tests.conftest import Platform
 from tests.support import rawhttp
 from tests.support.rawhttp import RawResponse
@@ -26,26 +26,47 @@ from .conftest import HOST
 pytestmark = pytest.mark.e2e
 
 # Internal targets and a marker of their content (never to be seen from outside).
-TARGETS = {"internal/jwks": b'"keys"', "metrics": b"# TYPE", "internal/revocations": b'"items"',
-           "internal/ca": b"BEGIN CERTIFICATE"}
+TARGETS = {
+    "internal/jwks": b'"keys"',
+    "metrics": b"# TYPE",
+    "internal/revocations": b'"items"',
+    "internal/ca": b"BEGIN CERTIFICATE",
+}
 
 # One "up" step in each spelling; all of these are dot segments once percent-decoded once
 # (or raw), so the contract refuses them with 400 invalid_path.
 UP_REFUSED = {
-    "raw": "../", "lower": "%2e%2e/", "upper": "%2E%2E/", "mixed_case": "%2e%2E/", "half_left": ".%2e/",
-    "half_right": "%2e./", "encoded_slash": "..%2f", "encoded_slash_upper": "%2e%2e%2F",
-    "backslash": "..\\", "encoded_backslash": "..%5c", "encoded_backslash_upper": "%2e%2e%5C",
-    "double_encoded": "%252e%252e/", "double_encoded_slash": "..%252f", "nul": "..%00/",
-    "overlong_utf8": "%c0%ae%c0%ae/", "overlong_utf8_slash": "..%c0%af", "dot_then_up": "./../",
+    "raw": "../",
+    "lower": "%2e%2e/",
+    "upper": "%2E%2E/",
+    "mixed_case": "%2e%2E/",
+    "half_left": ".%2e/",
+    "half_right": "%2e./",
+    "encoded_slash": "..%2f",
+    "encoded_slash_upper": "%2e%2e%2F",
+    "backslash": "..\\",
+    "encoded_backslash": "..%5c",
+    "encoded_backslash_upper": "%2e%2e%5C",
+    "double_encoded": "%252e%252e/",
+    "double_encoded_slash": "..%252f",
+    "nul": "..%00/",
+    "overlong_utf8": "%c0%ae%c0%ae/",
+    "overlong_utf8_slash": "..%c0%af",
+    "dot_then_up": "./../",
     "encoded_dot_segment": "%2e/%2e%2e/",
 }
 # Spellings a server might (wrongly) treat as "up": ``;params`` (Tomcat-style), trailing dots
 # or spaces (Windows-style), unicode full stops. They are not dot segments for this platform:
 # 400 invalid_path or 404, never the target.
 UP_ODD = {
-    "semicolon": "..;/", "semicolon_param": "..;x=1/", "encoded_semicolon": "..%3b/",
-    "trailing_dots": ".../", "trailing_dot_space": "..%20/", "fullwidth_dots": "%ef%bc%8e%ef%bc%8e/",
-    "one_dot_two": "%u002e%u002e/", "tab": "..%09/",
+    "semicolon": "..;/",
+    "semicolon_param": "..;x=1/",
+    "encoded_semicolon": "..%3b/",
+    "trailing_dots": ".../",
+    "trailing_dot_space": "..%20/",
+    "fullwidth_dots": "%ef%bc%8e%ef%bc%8e/",
+    "one_dot_two": "%u002e%u002e/",
+    "tab": "..%09/",
 }
 
 
@@ -69,7 +90,9 @@ def attacks(up: str) -> list[str]:
     return paths
 
 
-async def probe_all(platform: Platform, paths: list[str], port: int | None = None) -> list[tuple[str, RawResponse]]:
+async def probe_all(
+    platform: Platform, paths: list[str], port: int | None = None
+) -> list[tuple[str, RawResponse]]:
     port = port or platform.config.port("gateway")
     gate = asyncio.Semaphore(12)
 
@@ -98,18 +121,30 @@ async def test_odd_spellings_never_reach_internal_endpoints(platform: Platform, 
     results = await probe_all(platform, attacks(up))
     leaks = [(p, r) for p, r in results if leaked(r)]
     assert not leaks, f"{len(leaks)} reached an internal endpoint, e.g. {leaks[:3]}"
-    wrong = [(p, r.status, r.code) for p, r in results
-             if not ((r.status, r.code) == (400, "invalid_path") or r.status in (401, 404))]
+    wrong = [
+        (p, r.status, r.code)
+        for p, r in results
+        if not ((r.status, r.code) == (400, "invalid_path") or r.status in (401, 404))
+    ]
     assert not wrong, f"{len(wrong)} answered neither 400 invalid_path nor 401/404, e.g. {wrong[:5]}"
 
 
-@pytest.mark.parametrize("path", [
-    "/internal/jwks", "/metrics", "//internal/jwks", "/./internal/jwks", "/%2e/internal/jwks",
-    "/api/v1/../../internal/jwks", "/api/v1/%2e%2e/%2e%2e/metrics", "/api%2fv1%2f..%2f..%2finternal/jwks",
-    "http://127.0.0.1/internal/jwks",
-    "/api/v1/support/%2e%2e/%2e%2e/%2e%2e/metrics",
-    "/api/v1/persons/%2e%2e/%2e%2e/%2e%2e/internal/jwks",  # the issue's reproduction
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/internal/jwks",
+        "/metrics",
+        "//internal/jwks",
+        "/./internal/jwks",
+        "/%2e/internal/jwks",
+        "/api/v1/../../internal/jwks",
+        "/api/v1/%2e%2e/%2e%2e/metrics",
+        "/api%2fv1%2f..%2f..%2finternal/jwks",
+        "http://127.0.0.1/internal/jwks",
+        "/api/v1/support/%2e%2e/%2e%2e/%2e%2e/metrics",
+        "/api/v1/persons/%2e%2e/%2e%2e/%2e%2e/internal/jwks",  # the issue's reproduction
+    ],
+)
 async def test_direct_spellings_of_internal_paths_are_not_served(platform: Platform, path: str) -> None:
     r = await rawhttp.get(HOST, platform.config.port("gateway"), path)
     assert not leaked(r) and r.status in (400, 404), r
@@ -119,8 +154,10 @@ async def test_direct_spellings_of_internal_paths_are_not_served(platform: Platf
 async def test_services_refuse_traversal_themselves(platform: Platform, service: str) -> None:
     """Defence in depth: a request that reached a service's public port directly with a
     hostile path is refused there too (the app factory's path guard)."""
-    paths = [f"/api/v1/x/{up}{up}{up}internal/jwks" for up in
-             ("%2e%2e/", ".%2e/", "..%2f", "..%5c", "%252e%252e/", "..%00/", "%c0%ae%c0%ae/")]
+    paths = [
+        f"/api/v1/x/{up}{up}{up}internal/jwks"
+        for up in ("%2e%2e/", ".%2e/", "..%2f", "..%5c", "%252e%252e/", "..%00/", "%c0%ae%c0%ae/")
+    ]
     results = await probe_all(platform, paths, platform.config.port(service))
     leaks = [(p, r) for p, r in results if leaked(r)]
     assert not leaks, leaks[:3]

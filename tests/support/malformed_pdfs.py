@@ -17,7 +17,9 @@ from stamping.adapters.pdf.testing import make_test_pdf
 __all__ = ["MALFORMED"]
 
 
-def _pdf(objects: list[bytes], root: int = 1, *, prev: int | None = None, trailer_extra: bytes = b"") -> bytes:
+def _pdf(
+    objects: list[bytes], root: int = 1, *, prev: int | None = None, trailer_extra: bytes = b""
+) -> bytes:
     """A classic PDF with the given objects (numbered from 1) and a correct xref table."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -69,45 +71,71 @@ def xref_loop() -> bytes:
 
 def deep_nesting() -> bytes:
     depth = 200_000
-    return _pdf([b"<< /Type /Catalog /Pages 2 0 R /X " + b"[" * depth + b"]" * depth + b" >>",
-                 b"<< /Type /Pages /Kids [] /Count 0 >>"])
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /X " + b"[" * depth + b"]" * depth + b" >>",
+            b"<< /Type /Pages /Kids [] /Count 0 >>",
+        ]
+    )
 
 
 def page_tree_cycle() -> bytes:
     """A page tree whose child is its own parent, claiming two billion pages."""
-    return _pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
-                 b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2147483647 >>",
-                 b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R] /Count 2147483647 >>"])
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2147483647 >>",
+            b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R] /Count 2147483647 >>",
+        ]
+    )
 
 
 def object_stream_bomb() -> bytes:
     """An object stream that inflates to 256 MiB of zeros."""
-    return _pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
-                 b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
-                 _stream(b"/Type /ObjStm /N 1000000 /First 10 /Filter /FlateDecode", _bomb(256 << 20)),
-                 b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 5 0 R >>",
-                 _stream(b"/Filter /FlateDecode", _bomb(256 << 20))])
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+            _stream(b"/Type /ObjStm /N 1000000 /First 10 /Filter /FlateDecode", _bomb(256 << 20)),
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 5 0 R >>",
+            _stream(b"/Filter /FlateDecode", _bomb(256 << 20)),
+        ]
+    )
 
 
 def xref_stream_bomb() -> bytes:
     """A cross-reference stream (the only xref) that inflates to 256 MiB."""
-    head = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n" \
-           b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+    head = (
+        b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+        b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+    )
     data = _bomb(256 << 20)
     xref = len(head)
-    body = head + b"3 0 obj\n" + _stream(b"/Type /XRef /Size 4 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode",
-                                         data) + b"\nendobj\n"
+    body = (
+        head
+        + b"3 0 obj\n"
+        + _stream(b"/Type /XRef /Size 4 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode", data)
+        + b"\nendobj\n"
+    )
     return body + f"startxref\n{xref}\n%%EOF\n".encode()
 
 
 def absurd_object_numbers() -> bytes:
-    return _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [999999999 0 R] /Count 1 >>"],
-                trailer_extra=b" /Size 2147483647")
+    return _pdf(
+        [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [999999999 0 R] /Count 1 >>"],
+        trailer_extra=b" /Size 2147483647",
+    )
 
 
 MALFORMED = {
-    "empty": empty, "truncated": truncated, "garbage": garbage, "header_then_garbage": header_then_garbage,
-    "xref_loop": xref_loop, "deep_nesting": deep_nesting, "page_tree_cycle": page_tree_cycle,
-    "object_stream_bomb": object_stream_bomb, "xref_stream_bomb": xref_stream_bomb,
+    "empty": empty,
+    "truncated": truncated,
+    "garbage": garbage,
+    "header_then_garbage": header_then_garbage,
+    "xref_loop": xref_loop,
+    "deep_nesting": deep_nesting,
+    "page_tree_cycle": page_tree_cycle,
+    "object_stream_bomb": object_stream_bomb,
+    "xref_stream_bomb": xref_stream_bomb,
     "absurd_object_numbers": absurd_object_numbers,
 }

@@ -28,12 +28,16 @@ async def identity_signing_key(platform: Any) -> SigningKey:
     master = env.get("ESEAL_MASTER_KEY")
     settings = IdentitySettings(env="test", master_key=SecretStr(master) if master else None)
     sealer = KeySealer(settings.master_key_bytes())
-    url = f"{env.get('ESEAL_PG_URL', 'postgresql://postgres@127.0.0.1:5432').rstrip('/')}/" \
-          f"{platform.config.db_prefix}identity"
+    url = (
+        f"{env.get('ESEAL_PG_URL', 'postgresql://postgres@127.0.0.1:5432').rstrip('/')}/"
+        f"{platform.config.db_prefix}identity"
+    )
     conn = await asyncpg.connect(url)
     try:
-        row = await conn.fetchrow("SELECT kid, private_key, public_jwk FROM signing_keys"
-                                  " WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1")
+        row = await conn.fetchrow(
+            "SELECT kid, private_key, public_jwk FROM signing_keys"
+            " WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1"
+        )
     finally:
         await conn.close()
     assert row is not None, "identity has no signing key yet"

@@ -57,8 +57,15 @@ class RawResponse:
         return f"RawResponse({self.status}, {self.body[:300]!r})"
 
 
-def request_bytes(method: str, target: str, host: str, *, headers: list[tuple[str, str]] | None = None,
-                  body: bytes = b"", content_length: bool = True) -> bytes:
+def request_bytes(
+    method: str,
+    target: str,
+    host: str,
+    *,
+    headers: list[tuple[str, str]] | None = None,
+    body: bytes = b"",
+    content_length: bool = True,
+) -> bytes:
     """``METHOD target HTTP/1.1`` with ``Host``, the headers as given (duplicates kept, no
     casing changed) and ``Content-Length`` when there is a body (unless told not to)."""
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
@@ -69,7 +76,9 @@ def request_bytes(method: str, target: str, host: str, *, headers: list[tuple[st
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-async def exchange(host: str, port: int, request: bytes, *, timeout: float = READ_TIMEOUT) -> list[RawResponse]:
+async def exchange(
+    host: str, port: int, request: bytes, *, quiet_after: float = READ_TIMEOUT
+) -> list[RawResponse]:
     """Send ``request`` as is; every response read until the server closes or goes quiet."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -78,7 +87,7 @@ async def exchange(host: str, port: int, request: bytes, *, timeout: float = REA
         data = b""
         while True:
             try:
-                chunk = await asyncio.wait_for(reader.read(65536), timeout)
+                chunk = await asyncio.wait_for(reader.read(65536), quiet_after)
             except TimeoutError:
                 break
             if not chunk:
@@ -93,12 +102,20 @@ async def exchange(host: str, port: int, request: bytes, *, timeout: float = REA
     return parse_responses(data)
 
 
-async def get(host: str, port: int, target: str, *, headers: list[tuple[str, str]] | None = None,
-              method: str = "GET", body: bytes = b"") -> RawResponse:
+async def get(
+    host: str,
+    port: int,
+    target: str,
+    *,
+    headers: list[tuple[str, str]] | None = None,
+    method: str = "GET",
+    body: bytes = b"",
+) -> RawResponse:
     """One request with the target exactly as given; the first response (a closed
     connection without an answer is reported as status 0)."""
-    replies = await exchange(host, port, request_bytes(method, target, f"{host}:{port}",
-                                                       headers=headers, body=body))
+    replies = await exchange(
+        host, port, request_bytes(method, target, f"{host}:{port}", headers=headers, body=body)
+    )
     return replies[0] if replies else RawResponse(0, "no response", [], b"")
 
 
@@ -143,4 +160,4 @@ def _dechunk(data: bytes) -> tuple[bytes, bytes]:
             _, _, after = rest.partition(b"\r\n")  # trailers are not expected
             return body, after
         body += rest[:size]
-        data = rest[size + 2:]
+        data = rest[size + 2 :]
