@@ -22,9 +22,10 @@ from .conftest import HOST, internal_port
 pytestmark = pytest.mark.e2e
 
 SERVICES = ("gateway", "identity", "agents", "certs", "seals", "stamping", "notify")
-# One readable internal endpoint per service that has any.
+# One readable internal endpoint per service that has any (identity's /internal/jwks holds
+# public keys only and is deliberately open on the internal listener).
 INTERNAL_GET = {
-    "identity": "/internal/jwks",
+    "identity": "/internal/revocations",
     "certs": "/internal/ca",
     "seals": f"/internal/enterprises/{uuid.uuid4()}/seals",
 }

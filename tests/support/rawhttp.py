@@ -77,9 +77,10 @@ def request_bytes(
 
 
 async def exchange(
-    host: str, port: int, request: bytes, *, quiet_after: float = READ_TIMEOUT
+    host: str, port: int, request: bytes, *, quiet_after: float = READ_TIMEOUT, first_only: bool = False
 ) -> list[RawResponse]:
-    """Send ``request`` as is; every response read until the server closes or goes quiet."""
+    """Send ``request`` as is; every response read until the server closes or goes quiet
+    (``first_only``: until the first response is complete, e.g. to time a refusal)."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(request)
@@ -93,6 +94,8 @@ async def exchange(
             if not chunk:
                 break
             data += chunk
+            if first_only and _first_complete(data):
+                break
     finally:
         writer.close()
         try:
@@ -144,6 +147,19 @@ def parse_responses(data: bytes) -> list[RawResponse]:
             body, data = rest, b""
         out.append(RawResponse(status, reason, headers, body, head))
     return out
+
+
+def _first_complete(data: bytes) -> bool:
+    head, sep, rest = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length" and value.strip().isdigit():
+            return len(rest) >= int(value.strip())
+        if name.strip().lower() == "transfer-encoding" and "chunked" in value.lower():
+            return b"\r\n0\r\n" in b"\r\n" + rest
+    return False
 
 
 def _dechunk(data: bytes) -> tuple[bytes, bytes]:
