@@ -12,7 +12,6 @@ attacker plays or preys on, built once for the whole package.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,8 +26,6 @@ from tests.support.certificates import activate_certificate
 from tests.support.platform_keys import identity_signing_key, resign
 from tests.support.polling import eventually
 from tests.support.relying import RelyingSystem, client_token, create_client
-
-pytestmark = pytest.mark.e2e
 
 CERT_PASSWORD = "Attack#2026pw"
 
@@ -175,5 +172,3 @@ INTERNAL_PORT_OFFSET = 1000  # contract: internal listener = public port + 1000
 def internal_port(platform: Platform, service: str) -> int:
     return platform.config.port(service) + INTERNAL_PORT_OFFSET
 
-
-Probe = Callable[[], Awaitable[Any]]
