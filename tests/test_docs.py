@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
-
 from gateway import apidoc
+
 from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def test_events_check_notices_a_missing_event() -> None:
 
 # --- docs/OPERATIONS.md ---------------------------------------------------------------------
 
-def _subclasses(cls: type) -> Iterator[type]:
+def _subclasses(cls: type[ServiceSettings]) -> Iterator[type[ServiceSettings]]:
     for sub in cls.__subclasses__():
         yield sub
         yield from _subclasses(sub)
@@ -103,7 +103,8 @@ def settings_variables() -> set[str]:
     for module in SETTINGS_MODULES:
         importlib.import_module(module)
     names: set[str] = set()
-    for cls in [ServiceSettings, *_subclasses(ServiceSettings)]:
+    classes: list[type[ServiceSettings]] = [ServiceSettings, *_subclasses(ServiceSettings)]
+    for cls in classes:
         prefix = cls.model_config.get("env_prefix", "")
         assert prefix == "ESEAL_", cls
         names |= {(prefix + field).upper() for field in cls.model_fields}
