@@ -5,7 +5,8 @@ A clone is all a new user has. Every tracked file (``git ls-files``) is scanned 
   repository and is never shipped (its folder name, or a ``..`` path to that folder);
 - absolute paths of the machines it was developed on (``/work/...``);
 - Markdown links to files that are not in the repository (or that climb out of it);
-- names of Markdown documents (``API.md``, ``docs/EVENTS.md``...) that no tracked file has.
+- names of Markdown documents (``API.md``, ``docs/EVENTS.md``...) that no tracked file has;
+- relative paths (``../x``) that climb above the repository root from where they are written.
 
 The patterns are assembled from pieces so that this file does not match itself.
 """
@@ -28,6 +29,8 @@ _OUTSIDE = [
     (re.compile(re.escape(_HANDBOOK)), "the design handbook outside the repository"),
     (re.compile(r"(?<![\w.:/-])/" + "work" + r"/[\w.-]"), "an absolute path of a development machine"),
 ]
+# A relative path that starts by going up: ``../x/y``, ``../../z`` (resolved from the file).
+_UPWARD = re.compile(r"(?<![\w/.-])((?:\.\./)+[\w.-][\w./-]*)")
 # [text](target) and ![alt](target); the target ends at whitespace or ')'.
 _MD_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 # A Markdown document named in prose or code: ``API.md``, ``docs/EVENTS.md``, ``../x/README.md``.
@@ -76,6 +79,12 @@ def problems_in(path: str, text: str, files: set[str], dirs: set[str],
         for pattern, what in _OUTSIDE:
             if pattern.search(line):
                 yield f"{path}:{lineno}: {what}: {line.strip()[:160]}"
+        for upward in _UPWARD.findall(line):
+            resolved = _resolve(path, upward.rstrip("."))
+            if resolved is None:
+                yield f"{path}:{lineno}: a relative path that leaves the repository: {upward}"
+            elif resolved not in files and resolved not in dirs:
+                yield f"{path}:{lineno}: a relative path to nothing in the repository: {upward}"
         if path.endswith(".md"):
             for target in _MD_LINK.findall(line):
                 if _is_external(target) or not target.split("#", 1)[0]:
@@ -130,6 +139,7 @@ def test_no_tracked_file_refers_outside_the_repository() -> None:
     "[the API](docs/MISSING.md)",
     "[up and out](../../elsewhere/README.md)",
     "shapes as in NOWHERE.md",
+    "the user manual is ../" + "seed/manual.zh.txt",
 ])
 def test_the_scan_finds_each_kind_of_outside_reference(line: str) -> None:
     files = {"README.md", "docs/API.md", "docs/a.md"}
@@ -140,7 +150,7 @@ def test_the_scan_finds_each_kind_of_outside_reference(line: str) -> None:
 @pytest.mark.parametrize("line", [
     "[the API](API.md) and [home](../README.md#layout), [web](https://example.org/x.md)",
     "shapes as in API.md; see docs/API.md",
-    "import { x } from '../session.js'",
+    "import { x } from '../README.md'  // a sibling folder's file, inside the repository",
 ])
 def test_the_scan_accepts_references_inside_the_repository(line: str) -> None:
     files = {"README.md", "docs/API.md", "docs/a.md"}
