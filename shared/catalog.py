@@ -1,4 +1,4 @@
-"""The public event catalogue (EVENTS.md): what subscribers may rely on.
+"""The public event catalogue (docs/EVENTS.md): what subscribers may rely on.
 
 Fields may grow additively; meanings never change. No secret and no full ID card or phone
 number ever appears here: masked values, or ``person_key`` (a keyed hash) for matching.

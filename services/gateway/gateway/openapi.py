@@ -21,7 +21,8 @@ body (the ``body`` model then lists the form's fields); any other type describes
 success answer (``image/png``, ``application/pdf``, ``text/event-stream``...).
 
 ``python -m gateway.openapi`` writes ``gateway/openapi.json`` (committed; the gateway serves
-it at ``GET /api/v1/openapi.json``); ``--check`` exits 1 when the committed file is stale.
+it at ``GET /api/v1/openapi.json``) and refreshes the operation table of ``docs/API.md``
+(``gateway.apidoc``); ``--check`` exits 1 when the committed file is stale.
 """
 
 from __future__ import annotations
@@ -540,7 +541,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     DOCUMENT.write_text(text, encoding="utf-8")
     print(f"wrote {DOCUMENT} ({len(text):,} bytes)")
-    return 0
+    # docs/API.md's operation table is rendered from this document: keep them in step.
+    from . import apidoc
+    return apidoc.main([]) if apidoc.API_DOC.exists() else 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from shared.service import client
 
 
 class PrincipalRecord(BaseModel):
-    """identity's answer (INTERNAL_API.md); unknown fields are ignored."""
+    """identity's answer (docs/INTERNAL_API.md); unknown fields are ignored."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 

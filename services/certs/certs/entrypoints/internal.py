@@ -1,4 +1,4 @@
-"""Service-to-service endpoints (INTERNAL_API.md, "certs — the platform's HSM port").
+"""Service-to-service endpoints (docs/INTERNAL_API.md, "certs — the platform's HSM port").
 
 Every one requires ``Authorization: Internal <jwt>`` (``shared.internal``). Binary values
 travel base64; private keys never leave this service.

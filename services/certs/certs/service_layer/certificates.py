@@ -38,7 +38,7 @@ async def view(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def status(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
-    """INTERNAL_API.md: {status: none|active|locked, serial_number?, certificate_pem?, locked_until?}"""
+    """docs/INTERNAL_API.md: {status: none|active|locked, serial_number?, certificate_pem?, locked_until?}"""
     async with certs.pool.acquire() as conn:
         row = await views.active_user_certificate(conn, principal_id)
     if row is None:

@@ -34,7 +34,7 @@ def effective_status(row: asyncpg.Record, now: datetime) -> str:
 
 
 def certificate_view(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
-    """API.md: {serial_number, subject, issuer, not_before, not_after, algorithm,
+    """docs/API.md: {serial_number, subject, issuer, not_before, not_after, algorithm,
     fingerprint_sha256, status, pem} plus the certificate id and, when locked, until when."""
     status = effective_status(row, now)
     view: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""The internal signing API (INTERNAL_API.md, certs): principal signatures with the
+"""The internal signing API (docs/INTERNAL_API.md, certs): principal signatures with the
 wrong-password counter, password change, seal certificates, revocation and the CRL."""
 
 from __future__ import annotations

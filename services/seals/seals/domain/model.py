@@ -248,7 +248,7 @@ def delete_signature(sig: Signature) -> PersonalSignatureDeleted:
 
 
 def mask(value: str, visible: int = 4) -> str:
-    """Everything but the last ``visible`` characters as ``*`` (API.md masking rule)."""
+    """Everything but the last ``visible`` characters as ``*`` (docs/API.md masking rule)."""
     if len(value) <= visible:
         return "*" * len(value)
     return "*" * (len(value) - visible) + value[-visible:]

@@ -1,4 +1,4 @@
-"""JSON shapes of the API (docs/API.md, INTERNAL_API.md): records in, plain dicts out."""
+"""JSON shapes of the API (docs/API.md, docs/INTERNAL_API.md): records in, plain dicts out."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ _NAMES = {
     NameOID.SERIAL_NUMBER: "serialNumber",
     NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
 }
-# Personal identifiers: shown with only their last 4 characters (API.md masking rule).
+# Personal identifiers: shown with only their last 4 characters (docs/API.md masking rule).
 _MASKED = {NameOID.SERIAL_NUMBER}
 
 
