@@ -175,9 +175,7 @@ def _private_algorithm() -> keys.PrivateKeyAlgorithm:
 def signature_raw_to_der(raw: bytes) -> bytes:
     if len(raw) != 64:
         raise MalformedData("raw SM2 signature must be 64 bytes (r || s)")
-    sig = algos.DSASignature(
-        {"r": int.from_bytes(raw[:32], "big"), "s": int.from_bytes(raw[32:], "big")}
-    )
+    sig = algos.DSASignature({"r": int.from_bytes(raw[:32], "big"), "s": int.from_bytes(raw[32:], "big")})
     return bytes(sig.dump())
 
 
