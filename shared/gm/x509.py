@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from asn1crypto import core, crl, pem, x509
 
 from shared.gm import oids
-from shared.gm.errors import MalformedData, UnsupportedAlgorithm
+from shared.gm.errors import GmError, MalformedData, UnsupportedAlgorithm
 from shared.gm.sm2 import Sm2PrivateKey, Sm2PublicKey
 from shared.gm.sm3 import sm3
 
@@ -288,7 +288,13 @@ def load_certificate(data: bytes) -> x509.Certificate:
         if pem.detect(data):
             _, _, data = pem.unarmor(data)
         cert = x509.Certificate.load(data, strict=True)
-        _ = cert.native  # forces a full parse now, not later inside a verifier
+        # Parse now what verifiers use, not later inside them. Names are compared as DER and
+        # not forced: deployed Chinese CA certificates put UTF8String where X.520 wants other
+        # types (e.g. x500UniqueIdentifier), which asn1crypto refuses on a full parse.
+        tbs = cert["tbs_certificate"]
+        for part in ("version", "serial_number", "signature", "validity", "subject_public_key_info"):
+            _ = tbs[part].native
+        _ = (cert["signature_algorithm"].native, cert["signature_value"].native)
     except (ValueError, TypeError, KeyError) as e:
         raise MalformedData(f"certificate unreadable: {e}") from None
     if cert["signature_algorithm"]["algorithm"].dotted != oids.SM2_WITH_SM3:
@@ -306,29 +312,42 @@ def _signed_by(
     return issuer_key.verify(tbs.dump(), signature)
 
 
+def _same_name(a: x509.Name, b: x509.Name) -> bool:
+    if a.dump() == b.dump():
+        return True
+    try:
+        return bool(a == b)  # RFC 5280 §7.1 comparison (case/space folding)
+    except (ValueError, TypeError):
+        return False
+
+
 def verify_certificate(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """True iff ``issuer`` names and signed ``cert`` (signature only: no dates, no revocation)."""
     tbs = cert["tbs_certificate"]
-    if tbs["issuer"].dump() != issuer.subject.dump() and tbs["issuer"] != issuer.subject:
+    if not _same_name(tbs["issuer"], issuer["tbs_certificate"]["subject"]):
         return False
     if tbs["signature"].dump() != cert["signature_algorithm"].dump():
         return False  # RFC 5280 §4.1.1.2: the inner and outer algorithm must agree
     try:
         issuer_key = public_key_of(issuer)
-    except (MalformedData, ValueError):
+    except (GmError, ValueError):
         return False
     return _signed_by(tbs, cert["signature_algorithm"], bytes(cert["signature_value"].native), issuer_key)
 
 
 def verify_crl(certificate_list: crl.CertificateList, issuer: x509.Certificate) -> bool:
     tbs = certificate_list["tbs_cert_list"]
-    if tbs["issuer"] != issuer.subject:
+    if not _same_name(tbs["issuer"], issuer["tbs_certificate"]["subject"]):
+        return False
+    try:
+        issuer_key = public_key_of(issuer)
+    except GmError:
         return False
     return _signed_by(
         tbs,
         certificate_list["signature_algorithm"],
         bytes(certificate_list["signature"].native),
-        public_key_of(issuer),
+        issuer_key,
     )
 
 

@@ -1,0 +1,63 @@
+"""An SES verifier written apart from shared.gm: generic DER walking (asn1crypto.core only,
+by position as GB/T 38540 lays the fields out), gmalglib for SM2 and hashlib-free SM3 from
+gmalglib as well. Used to check what *we* produce without trusting our own parser/verifier."""
+
+from __future__ import annotations
+
+import gmalglib
+from asn1crypto import core, x509
+
+SM2_WITH_SM3 = "1.2.156.10197.1.501"
+
+
+def _seq(der: bytes) -> core.Sequence:
+    return core.Sequence.load(der, strict=True)
+
+
+def _raw_signature(der: bytes) -> bytes:
+    sig = _seq(der)
+    r, s = int(sig[0].native), int(sig[1].native)
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def _public_point(cert_der: bytes) -> bytes:
+    cert = x509.Certificate.load(cert_der)
+    return bytes(cert["tbs_certificate"]["subject_public_key_info"]["public_key"].native)
+
+
+def _bit_string_bytes(value: core.Asn1Value) -> bytes:
+    contents = value.contents
+    assert contents[0] == 0, "unused bits must be 0"
+    return bytes(contents[1:])
+
+
+def verify_v4_seal(seal_der: bytes) -> bool:
+    seal = _seq(seal_der)  # SESeal ::= SEQUENCE { eSealInfo, cert, signAlgID, signedValue }
+    assert len(seal) == 4
+    seal_info, cert, alg, signed_value = seal[0], seal[1], seal[2], seal[3]
+    header = _seq(_seq(seal_info.dump())[0].dump())
+    assert header[0].native == "ES" and header[1].native == 4
+    assert core.ObjectIdentifier.load(alg.dump()).dotted == SM2_WITH_SM3
+    maker_point = _public_point(core.OctetString.load(cert.dump()).native)
+    raw = _raw_signature(_bit_string_bytes(core.BitString.load(signed_value.dump())))
+    return bool(gmalglib.sm2.SM2(pk=maker_point).verify(seal_info.dump(), raw))
+
+
+def verify_v4_signature(signature_der: bytes, signed_data: bytes) -> bool:
+    sig = _seq(
+        signature_der
+    )  # SES_Signature ::= SEQUENCE { toSign, cert, signatureAlgID, signature, [0] timeStamp }
+    to_sign, cert, alg, value = sig[0], sig[1], sig[2], sig[3]
+    tbs = _seq(
+        to_sign.dump()
+    )  # TBS_Sign ::= SEQUENCE { version, eseal, timeInfo, dataHash, propertyInfo, [0] extDatas }
+    assert tbs[0].native == 4
+    assert core.ObjectIdentifier.load(alg.dump()).dotted == SM2_WITH_SM3
+    data_hash = _bit_string_bytes(core.BitString.load(tbs[3].dump()))
+    if data_hash != gmalglib.sm3_digest(signed_data):
+        return False
+    if not verify_v4_seal(tbs[1].dump()):
+        return False
+    signer_point = _public_point(core.OctetString.load(cert.dump()).native)
+    raw = _raw_signature(_bit_string_bytes(core.BitString.load(value.dump())))
+    return bool(gmalglib.sm2.SM2(pk=signer_point).verify(to_sign.dump(), raw))
