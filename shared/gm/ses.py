@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from asn1crypto import core
 
@@ -354,27 +355,29 @@ def verify_signature(signature: SesSignature, signed_data: bytes) -> SignatureCh
 TimestampFn = Callable[[bytes], bytes]
 
 
-def sign(
+class Sm2Signer(Protocol):
+    """Anything that signs with SM2-with-SM3 (default user ID) and returns DER: a local
+    :class:`Sm2PrivateKey`, or an adapter to the signing service that custodies the key."""
+
+    @property
+    def public_key(self) -> Sm2PublicKey: ...
+
+    def sign(self, message: bytes) -> bytes: ...
+
+
+def build_tbs_sign(
     *,
     seal_der: bytes,
     signed_data: bytes,
     property_info: str,
-    signer_key: Sm2PrivateKey,
     signer_certificate: bytes,
     signed_at: datetime | None = None,
-    timestamp: TimestampFn | None = None,
 ) -> bytes:
-    """A V4 SES_Signature over ``signed_data`` (for OFD: the bytes of Signature.xml).
-
-    ``timestamp`` receives the signature value and returns an RFC 3161 token (DER), stored in
-    the optional ``timeStamp`` field as GB/T 38540 provides.
-    """
+    """The DER of a V4 TBS_Sign: what the signer's key must sign (step 1 of 2)."""
     seal = parse_seal(seal_der)
     if seal.version != VERSION_V4:
         raise UnsupportedAlgorithm("only V4 seals can be used to sign")
-    cert = load_certificate(signer_certificate)
-    if public_key_of(cert) != signer_key.public_key:
-        raise ValueError("signer key does not belong to the signer certificate")
+    load_certificate(signer_certificate)
     if not seal.allows(signer_certificate):
         raise ValueError("the seal does not list this signer certificate")
     if not property_info.isascii():
@@ -388,16 +391,59 @@ def sign(
             "property_info": property_info,
         }
     )
-    value = signer_key.sign(tbs.dump())
+    return bytes(tbs.dump())
+
+
+def assemble_signature(
+    *, tbs_der: bytes, signer_certificate: bytes, signature: bytes, timestamp_token: bytes | None = None
+) -> bytes:
+    """The V4 SES_Signature (step 2 of 2). Refuses a signature that does not verify under
+    the certificate, so a faulty remote signer can never yield a broken document."""
+    key = public_key_of(load_certificate(signer_certificate))
+    if not key.verify(tbs_der, signature):
+        raise ValueError("signature does not verify under the signer certificate")
     fields: dict[str, object] = {
-        "to_sign": tbs,
+        "to_sign": TbsSignV4.load(tbs_der),
         "cert": signer_certificate,
         "signature_alg_id": oids.SM2_WITH_SM3,
-        "signature": value,
+        "signature": signature,
     }
-    if timestamp is not None:
-        fields["time_stamp"] = timestamp(value)
+    if timestamp_token is not None:
+        fields["time_stamp"] = timestamp_token
     return bytes(SesSignatureV4(fields).dump())
+
+
+def sign(
+    *,
+    seal_der: bytes,
+    signed_data: bytes,
+    property_info: str,
+    signer_key: Sm2Signer,
+    signer_certificate: bytes,
+    signed_at: datetime | None = None,
+    timestamp: TimestampFn | None = None,
+) -> bytes:
+    """A V4 SES_Signature over ``signed_data`` (for OFD: the bytes of Signature.xml).
+
+    ``timestamp`` receives the signature value and returns an RFC 3161 token (DER), stored in
+    the optional ``timeStamp`` field as GB/T 38540 provides.
+    """
+    if public_key_of(load_certificate(signer_certificate)) != signer_key.public_key:
+        raise ValueError("signer key does not belong to the signer certificate")
+    tbs = build_tbs_sign(
+        seal_der=seal_der,
+        signed_data=signed_data,
+        property_info=property_info,
+        signer_certificate=signer_certificate,
+        signed_at=signed_at,
+    )
+    value = signer_key.sign(tbs)
+    return assemble_signature(
+        tbs_der=tbs,
+        signer_certificate=signer_certificate,
+        signature=value,
+        timestamp_token=timestamp(value) if timestamp is not None else None,
+    )
 
 
 __all__ = [
@@ -406,6 +452,9 @@ __all__ = [
     "SealPicture",
     "SesSignature",
     "SignatureCheck",
+    "Sm2Signer",
+    "assemble_signature",
+    "build_tbs_sign",
     "make_seal",
     "parse_seal",
     "parse_signature",
