@@ -70,21 +70,9 @@ def _physical_box(area: etree._Element | None) -> tuple[float, float] | None:
     return _box(text_of(area, "PhysicalBox")) if area is not None else None
 
 
-def load_document(data: bytes, *, limits: Limits | None = None, max_pages: int = MAX_PAGES) -> OfdDocument:
-    pkg = OfdPackage(data, limits)
-    root = pkg.xml("OFD.xml")
-    if etree.QName(root).localname != "OFD":
-        raise NotAnOfd("OFD.xml root element is not <OFD>")
-    bodies = children(root, "DocBody")
-    if len(bodies) != 1:
-        # Several documents in one package are legal but rare; refusing beats ignoring
-        # the signatures of the others.
-        raise OfdError("OFD packages with several documents are not supported" if bodies else "no DocBody")
-    body = bodies[0]
-    doc_root = text_of(body, "DocRoot")
-    if not doc_root:
-        raise NotAnOfd("DocBody without DocRoot")
-    doc_path = resolve_loc(doc_root, "")
+def _read_pages(
+    pkg: OfdPackage, doc_path: str, max_pages: int, strict_pages: bool
+) -> tuple[etree._Element, list[OfdPage]]:
     document = pkg.xml(doc_path)
     doc_dir = posixpath.dirname(doc_path)
     common = child(document, "CommonData")
@@ -101,11 +89,43 @@ def load_document(data: bytes, *, limits: Limits | None = None, max_pages: int =
         if not base:
             raise NotAnOfd(f"page {i} without BaseLoc")
         path = resolve_loc(base, doc_dir)
-        content = pkg.xml(path)
-        size = _physical_box(child(content, "Area")) or default_size
+        try:
+            size = _physical_box(child(pkg.xml(path), "Area")) or default_size
+        except NotAnOfd:
+            if strict_pages:
+                raise
+            size = default_size or (0.0, 0.0)
         if size is None:
             raise NotAnOfd(f"page {i} has no size (no PhysicalBox)")
         pages.append(OfdPage(i, el.get("ID") or str(i), path, size[0], size[1]))
+    return document, pages
+
+
+def load_document(
+    data: bytes, *, limits: Limits | None = None, max_pages: int = MAX_PAGES, strict_pages: bool = True
+) -> OfdDocument:
+    """``strict_pages=False`` (verification): an unreadable Document.xml or page does not
+    fail the whole read, so tampering is reported by the check values of the signatures."""
+    pkg = OfdPackage(data, limits)
+    root = pkg.xml("OFD.xml")
+    if etree.QName(root).localname != "OFD":
+        raise NotAnOfd("OFD.xml root element is not <OFD>")
+    bodies = children(root, "DocBody")
+    if len(bodies) != 1:
+        # Several documents in one package are legal but rare; refusing beats ignoring
+        # the signatures of the others.
+        raise OfdError("OFD packages with several documents are not supported" if bodies else "no DocBody")
+    body = bodies[0]
+    doc_root = text_of(body, "DocRoot")
+    if not doc_root:
+        raise NotAnOfd("DocBody without DocRoot")
+    doc_path = resolve_loc(doc_root, "")
+    try:
+        document, pages = _read_pages(pkg, doc_path, max_pages, strict_pages)
+    except NotAnOfd:
+        if strict_pages:
+            raise
+        document, pages = etree.Element("Document"), []
     sig_loc = text_of(body, "Signatures")
     sig_path = resolve_loc(sig_loc, "") if sig_loc else None
     entries: list[OfdSignatureEntry] = []
@@ -116,7 +136,9 @@ def load_document(data: bytes, *, limits: Limits | None = None, max_pages: int =
             base = s.get("BaseLoc")
             if not base:
                 raise NotAnOfd("Signature entry without BaseLoc")
-            entries.append(OfdSignatureEntry(s.get("ID") or "", s.get("Type") or "Seal", resolve_loc(base, sig_dir)))
+            entries.append(
+                OfdSignatureEntry(s.get("ID") or "", s.get("Type") or "Seal", resolve_loc(base, sig_dir))
+            )
     return OfdDocument(pkg, root, body, doc_path, document, sig_path, pages, entries)
 
 

@@ -55,7 +55,7 @@ def is_ofd(data: bytes) -> bool:
         root = pkg.xml("OFD.xml")
     except Exception:  # noqa: BLE001 - sniffing answers yes/no, the real read reports why
         return False
-    return etree.QName(root).localname == "OFD"
+    return bool(etree.QName(root).localname == "OFD")
 
 
 class OfdPackage:

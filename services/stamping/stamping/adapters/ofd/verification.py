@@ -34,6 +34,17 @@ from .package import Limits, child, children, resolve_loc, text_of
 Status = Literal["passed", "failed", "indeterminate"]
 SM3_NAMES = {"SM3", "sm3", oids.SM3}
 MAX_SIGNATURES = 50
+# Reasons that leave a signature undecided; any other reason fails it (fail closed).
+UNDECIDED_REASONS = frozenset(
+    {
+        "signer_not_trusted",
+        "signer_unknown",
+        "seal_expired_at_signing",
+        "unsupported_signature_format",
+        "unsupported_algorithm",
+        "unsupported_check_method",
+    }
+)
 MAX_CHAIN = 5
 
 
@@ -81,14 +92,19 @@ def _summary(cert: x509.Certificate) -> CertificateSummary:
         try:
             return str(n.human_friendly)
         except (ValueError, TypeError):
-            return n.dump().hex()  # deployed certificates with odd attribute encodings
+            return str(n.dump().hex())  # deployed certificates with odd attribute encodings
 
     tbs = cert["tbs_certificate"]
-    return CertificateSummary(name(tbs["subject"]), format(tbs["serial_number"].native, "x"), name(tbs["issuer"]))
+    return CertificateSummary(
+        name(tbs["subject"]), format(tbs["serial_number"].native, "x"), name(tbs["issuer"])
+    )
 
 
 def _chain_trusted(
-    cert: x509.Certificate, roots: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate], at: datetime
+    cert: x509.Certificate,
+    roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+    at: datetime,
 ) -> bool:
     current = cert
     for _ in range(MAX_CHAIN):
@@ -104,7 +120,9 @@ def _chain_trusted(
     return False
 
 
-def _check_references(doc: OfdDocument, signed_info: object, sig_dir: str, result: OfdSignatureResult) -> None:
+def _check_references(
+    doc: OfdDocument, signed_info: object, sig_dir: str, result: OfdSignatureResult
+) -> None:
     refs = child(signed_info, "References")  # type: ignore[arg-type]
     if refs is None or not children(refs, "Reference"):
         result.reasons.append("no_references")
@@ -211,7 +229,7 @@ def verify_ofd(
 ) -> OfdVerification:
     """``sign_certificates``: candidates for plain ``Type="Sign"`` signatures, which carry no
     certificate of their own. ``at``: time for certificate validity (default: now)."""
-    doc = load_document(data, limits=limits)
+    doc = load_document(data, limits=limits, strict_pages=False)
     if len(doc.signatures) > MAX_SIGNATURES:
         raise OfdError(f"more than {MAX_SIGNATURES} signatures", code="too_many_signatures")
     now = at or datetime.now(UTC)
@@ -258,22 +276,7 @@ def verify_ofd(
             result.chain_trusted = _chain_trusted(cert, trusted_roots, intermediates, result.signed_at or now)
             if not result.chain_trusted:
                 result.reasons.append("signer_not_trusted")
-        crypto_failed = any(
-            r
-            in (
-                "reference_mismatch",
-                "no_references",
-                "data_hash_mismatch",
-                "signature_invalid",
-                "seal_signature_invalid",
-                "signer_not_in_seal",
-                "seal_mismatch",
-                "signed_value_unreadable",
-            )
-            for r in result.reasons
-        )
-        # Temporal/trust reasons (seal or certificate out of validity, unknown root) leave
-        # the result indeterminate: integrity and signatures are still reported as checked.
+        crypto_failed = any(r not in UNDECIDED_REASONS for r in result.reasons)
         if crypto_failed:
             result.status = "failed"
         elif result.reasons:
