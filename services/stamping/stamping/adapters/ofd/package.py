@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -69,7 +70,14 @@ class OfdPackage:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        except (
+            zipfile.BadZipFile,
+            ValueError,
+            OSError,
+            EOFError,
+            NotImplementedError,
+            UnicodeDecodeError,
+        ) as e:
             raise NotAnOfd(f"unreadable ZIP container: {e}") from None
         if len(infos) > self.limits.max_entries:
             raise OfdTooComplex(f"more than {self.limits.max_entries} entries")
@@ -115,7 +123,7 @@ class OfdPackage:
                     out += chunk
                     if len(out) > limit:
                         raise OfdTooComplex(f"part /{path} expands beyond the size limit")
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, NotImplementedError) as e:
             raise NotAnOfd(f"corrupt part /{path}: {e}") from None
         if len(out) > 1024 * 1024 and len(out) > MAX_RATIO * max(info.compress_size, 1):
             raise OfdTooComplex(f"part /{path} has an implausible compression ratio")
