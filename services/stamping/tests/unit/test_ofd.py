@@ -60,6 +60,7 @@ def test_ofdrw_seal_signature_intact_but_untrusted() -> None:
     assert sig.references_ok and sig.data_hash_ok and sig.signature_ok and sig.seal_ok
     assert sig.format == "GB/T 38540 V4" and sig.algorithm == "SM2-with-SM3"
     assert sig.status == "indeterminate" and "signer_not_trusted" in sig.reasons
+    assert "seal_maker_not_trusted" in sig.reasons
     assert sig.stamps == [("1", (50.0, 50.0, 40.0, 40.0))]
     assert sig.seal_name == "OFD R&W 测试用印章"
     assert sig.signer_certificate is not None and "Test Certificate" in sig.signer_certificate.subject
@@ -132,6 +133,7 @@ def test_stamp_then_verify_passes_with_our_root(pki) -> None:
     report = verify_ofd(out, trusted_roots=[pki.root], intermediates=[pki.ca])
     (sig,) = report.signatures
     assert sig.status == "passed", sig.reasons
+    assert sig.seal_maker_trusted is True
     assert sig.stamps == [("43", (120.0, 200.0, 42.0, 42.0))]  # page 3's ID in Page5.ofd
     assert report.status == "passed"
     # Without our root: same integrity, indeterminate trust.
@@ -246,3 +248,33 @@ def test_signing_time_in_the_past_respects_certificate_validity(pki) -> None:
     (sig,) = verify_ofd(out, trusted_roots=[pki.root], intermediates=[pki.ca]).signatures
     assert sig.status == "indeterminate"  # seal and certificate were not valid then
     assert "seal_expired_at_signing" in sig.reasons
+
+
+def test_seal_made_by_an_untrusted_maker_is_not_passed(pki) -> None:
+    """The signer chains to our root, but the seal was made by a foreign seal maker."""
+    from shared.gm.ses import SealPicture, make_seal
+    from shared.gm.sm2 import Sm2PrivateKey
+    from shared.gm.x509 import create_root, issue_seal_maker_certificate
+
+    rogue_key = Sm2PrivateKey.generate()
+    rogue_root = create_root(rogue_key, {"common_name": "rogue"})
+    maker_key = Sm2PrivateKey.generate()
+    maker = issue_seal_maker_certificate(
+        maker_key.public_key, organization="rogue", ca=rogue_root, ca_key=rogue_key
+    )
+    own = parse_seal(pki.seal)
+    forged = make_seal(
+        es_id=own.es_id,
+        name=own.name,
+        seal_type=own.seal_type,
+        signer_certificates=[pki.signer.certificate],
+        valid_from=own.valid_from,
+        valid_to=own.valid_to,
+        picture=SealPicture("PNG", own.picture.data, 42, 42),
+        maker_key=maker_key,
+        maker_certificate=maker.dump(),
+    )
+    out = stamp_ofd(vector("helloworld.ofd"), forged, pki.signer, 1, 10, 10, 40, 40)
+    (sig,) = verify_ofd(out, trusted_roots=[pki.root], intermediates=[pki.ca]).signatures
+    assert sig.chain_trusted and sig.seal_maker_trusted is False
+    assert sig.status == "indeterminate" and "seal_maker_not_trusted" in sig.reasons

@@ -40,6 +40,7 @@ UNDECIDED_REASONS = frozenset(
         "signer_not_trusted",
         "signer_unknown",
         "seal_expired_at_signing",
+        "seal_maker_not_trusted",
         "unsupported_signature_format",
         "unsupported_algorithm",
         "unsupported_check_method",
@@ -69,6 +70,7 @@ class OfdSignatureResult:
     signature_ok: bool | None = None
     seal_ok: bool | None = None
     chain_trusted: bool = False
+    seal_maker_trusted: bool | None = None  # seals only: the 制章 certificate's chain
     signed_at: datetime | None = None
     signer_certificate: CertificateSummary | None = None
     seal_name: str | None = None
@@ -154,6 +156,9 @@ def _check_seal(
     signed_value: bytes,
     signature_xml: bytes,
     result: OfdSignatureResult,
+    roots: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate],
+    now: datetime,
 ) -> x509.Certificate | None:
     try:
         ses: SesSignature = parse_signature(signed_value)
@@ -185,6 +190,13 @@ def _check_seal(
             result.reasons.append("seal_mismatch")
     if ses.signed_at is not None and not ses.seal.is_valid_at(ses.signed_at):
         result.reasons.append("seal_expired_at_signing")
+    try:
+        maker = load_certificate(ses.seal.maker_certificate)
+        result.seal_maker_trusted = _chain_trusted(maker, roots, intermediates, ses.signed_at or now)
+    except GmError:
+        result.seal_maker_trusted = False
+    if not result.seal_maker_trusted:
+        result.reasons.append("seal_maker_not_trusted")
     try:
         return load_certificate(ses.signer_certificate)
     except GmError:
@@ -270,7 +282,17 @@ def verify_ofd(
         if entry.type == "Sign":
             cert = _check_bare_signature(signed_value, signature_xml, sign_certificates, result)
         else:
-            cert = _check_seal(doc, signed_info, sig_dir, signed_value, signature_xml, result)
+            cert = _check_seal(
+                doc,
+                signed_info,
+                sig_dir,
+                signed_value,
+                signature_xml,
+                result,
+                trusted_roots,
+                intermediates,
+                now,
+            )
         if cert is not None:
             result.signer_certificate = _summary(cert)
             result.chain_trusted = _chain_trusted(cert, trusted_roots, intermediates, result.signed_at or now)
