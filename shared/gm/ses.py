@@ -12,6 +12,7 @@ is accepted when verifying and never produced.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,6 +142,15 @@ def _seal_version(der: bytes) -> int:
 
 
 def parse_seal(der: bytes) -> Seal:
+    """Parse a seal; results are cached by content (seals are public, immutable, reused on
+    every stamp with the same seal)."""
+    if len(der) > MAX_DER:
+        raise MalformedData("seal too large")
+    return _parse_seal_cached(bytes(der))
+
+
+@functools.lru_cache(maxsize=128)
+def _parse_seal_cached(der: bytes) -> Seal:
     if len(der) > MAX_DER:
         raise MalformedData("seal too large")
     version = _seal_version(der)
@@ -217,6 +227,7 @@ def _sm2_verify(public_key: Sm2PublicKey, message: bytes, signature: bytes) -> b
     return False
 
 
+@functools.lru_cache(maxsize=256)
 def _certificate_key(der: bytes) -> Sm2PublicKey | None:
     try:
         return public_key_of(load_certificate(der))
@@ -377,7 +388,8 @@ def build_tbs_sign(
     seal = parse_seal(seal_der)
     if seal.version != VERSION_V4:
         raise UnsupportedAlgorithm("only V4 seals can be used to sign")
-    load_certificate(signer_certificate)
+    if _certificate_key(bytes(signer_certificate)) is None:
+        raise UnsupportedAlgorithm("signer certificate is not an SM2 certificate")
     if not seal.allows(signer_certificate):
         raise ValueError("the seal does not list this signer certificate")
     if not property_info.isascii():
@@ -399,8 +411,8 @@ def assemble_signature(
 ) -> bytes:
     """The V4 SES_Signature (step 2 of 2). Refuses a signature that does not verify under
     the certificate, so a faulty remote signer can never yield a broken document."""
-    key = public_key_of(load_certificate(signer_certificate))
-    if not key.verify(tbs_der, signature):
+    key = _certificate_key(bytes(signer_certificate))
+    if key is None or not key.verify(tbs_der, signature):
         raise ValueError("signature does not verify under the signer certificate")
     fields: dict[str, object] = {
         "to_sign": TbsSignV4.load(tbs_der),
@@ -428,7 +440,7 @@ def sign(
     ``timestamp`` receives the signature value and returns an RFC 3161 token (DER), stored in
     the optional ``timeStamp`` field as GB/T 38540 provides.
     """
-    if public_key_of(load_certificate(signer_certificate)) != signer_key.public_key:
+    if _certificate_key(bytes(signer_certificate)) != signer_key.public_key:
         raise ValueError("signer key does not belong to the signer certificate")
     tbs = build_tbs_sign(
         seal_der=seal_der,
