@@ -4,6 +4,10 @@ gmalglib as well. Used to check what *we* produce without trusting our own parse
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import gmalglib
 from asn1crypto import core, x509
 
@@ -61,3 +65,25 @@ def verify_v4_signature(signature_der: bytes, signed_data: bytes) -> bool:
     signer_point = _public_point(core.OctetString.load(cert.dump()).native)
     raw = _raw_signature(_bit_string_bytes(core.BitString.load(value.dump())))
     return bool(gmalglib.sm2.SM2(pk=signer_point).verify(to_sign.dump(), raw))
+
+
+def openssl_sm2_verify(cert_pem: bytes, message: bytes, signature_der: bytes, workdir: Path) -> bool | None:
+    """OpenSSL's own SM2-with-SM3 (default user ID) over ``message``; None if unavailable."""
+    if shutil.which("openssl") is None:
+        return None
+    (workdir / "c.pem").write_bytes(cert_pem)
+    pub = subprocess.run(
+        ["openssl", "x509", "-in", str(workdir / "c.pem"), "-pubkey", "-noout"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    (workdir / "k.pem").write_bytes(pub)
+    (workdir / "m").write_bytes(message)
+    (workdir / "s").write_bytes(signature_der)
+    args = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(workdir / "k.pem"), "-rawin"]
+    args += ["-digest", "sm3", "-pkeyopt", "distid:1234567812345678"]
+    args += ["-in", str(workdir / "m"), "-sigfile", str(workdir / "s")]
+    r = subprocess.run(args, capture_output=True)
+    if b"not supported" in r.stderr.lower() or b"unknown" in r.stderr.lower():
+        return None
+    return r.returncode == 0

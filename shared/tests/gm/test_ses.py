@@ -257,3 +257,34 @@ def test_fuzzed_seals_and_signatures_fail_cleanly() -> None:
                 assert not verify_seal(parsed) or parsed.der != original
             else:
                 verify_signature(parsed, signature_xml)  # must not raise
+
+
+def test_openssl_verifies_our_seal_and_signature_values(pki, tmp_path) -> None:
+    """OpenSSL's SM2/SM3 (not gmalglib) checks both signatures we produce, over the bytes
+    GB/T 38540 says are signed: SES_SealInfo for the seal, TBS_Sign for the signature."""
+    from asn1crypto import core
+
+    from shared.gm.x509 import load_certificate, to_pem
+
+    from .independent import openssl_sm2_verify
+
+    seal = _our_seal(pki)
+    out = sign(
+        seal_der=seal,
+        signed_data=b"d",
+        property_info="p",
+        signer_key=pki["person_key"],
+        signer_certificate=pki["person"],
+    )
+
+    def check(cert_der: bytes, message: bytes, signature: bytes) -> bool:
+        ok = openssl_sm2_verify(to_pem(load_certificate(cert_der)), message, signature, tmp_path)
+        if ok is None:
+            pytest.skip("no OpenSSL with SM2 here")
+        return ok
+
+    s = core.Sequence.load(seal)
+    assert check(bytes(s[1].native), s[0].dump(), s[3].contents[1:])
+    sig = core.Sequence.load(out)
+    assert check(bytes(sig[1].native), sig[0].dump(), sig[3].contents[1:])
+    assert not check(bytes(sig[1].native), sig[0].dump() + b"x", sig[3].contents[1:])

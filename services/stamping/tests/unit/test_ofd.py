@@ -141,7 +141,7 @@ def test_stamp_then_verify_passes_with_our_root(pki) -> None:
     assert len(inspect_ofd(out).signatures) == 1
 
 
-def test_our_output_passes_an_independent_check(pki) -> None:
+def test_our_output_passes_an_independent_check(pki, tmp_path) -> None:
     """Walk the output with zipfile + ElementTree + gmalglib, as GB/T 33190/38540 lay it out."""
     out = stamp_ofd(vector("helloworld.ofd"), pki.seal, pki.signer, 1, 10, 10, 40, 40)
     z = zipfile.ZipFile(io.BytesIO(out))
@@ -170,6 +170,15 @@ def test_our_output_passes_an_independent_check(pki) -> None:
     seal_path = info.find(f"{OFD}Seal/{OFD}BaseLoc").text.lstrip("/")
     assert z.read(seal_path) == pki.seal
     assert verify_v4_signature(z.read(value_path), signature_xml)
+    # and OpenSSL's SM2 (a second implementation) agrees on the signer's signature value
+    from asn1crypto import core
+
+    from shared.gm.x509 import load_certificate, to_pem
+    from shared.tests.gm.independent import openssl_sm2_verify
+
+    ses = core.Sequence.load(z.read(value_path))
+    cert_pem = to_pem(load_certificate(bytes(ses[1].native)))
+    assert openssl_sm2_verify(cert_pem, ses[0].dump(), ses[3].contents[1:], tmp_path) in (True, None)
 
 
 def test_stamping_keeps_earlier_signatures_valid(pki) -> None:
