@@ -84,6 +84,11 @@ def test_keyword_negative_vector_fails_both() -> None:
     assert [s.status for s in report.signatures] == ["failed", "failed"]
     assert all("/OFD.xml" in s.failed_references for s in report.signatures)
     assert report.status == "failed"
+    # The signatures themselves are intact: it is the edited OFD.xml that breaks them.
+    seal, sign = report.signatures
+    assert (seal.format, sign.format) == ("GB/T 38540 V4", "GB/T 35275 SignedData")
+    assert all(s.data_hash_ok and s.signature_ok for s in report.signatures)
+    assert sign.signer_certificate is not None and sign.signer_certificate.serial == "20031000136757"
 
 
 @pytest.mark.parametrize(

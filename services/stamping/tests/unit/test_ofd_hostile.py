@@ -159,7 +159,7 @@ def test_fuzz_packages_and_xml_fail_cleanly() -> None:
     def stamp(d: bytes) -> object:
         return stamp_ofd(d, pki.seal, pki.signer, 1, 10, 10, 40, 40)
 
-    sources = [vector("SESV4SignDoc.ofd"), vector("DigitalSign.ofd"), HELLO]
+    sources = [vector("SESV4SignDoc.ofd"), vector("DigitalSign.ofd"), vector("keyword.ofd"), HELLO]
     for _ in range(FUZZ_ROUNDS):
         src = rng.choice(sources)
         if rng.random() < 0.5:

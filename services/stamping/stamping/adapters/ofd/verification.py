@@ -3,8 +3,8 @@
 Per signature, in order: the SM3 check value of every referenced file; for seals
 (Type="Seal") the SES_Signature (data hash of Signature.xml, signer SM2 signature, seal
 maker's signature, signer listed in the seal, Seal.esl identical to the embedded seal, seal
-validity at signing time); for plain signatures (Type="Sign") a bare SM2 signature over
-Signature.xml checked against candidate certificates. Then the signer's certificate chain
+validity at signing time); for plain signatures (Type="Sign") a GB/T 35275 SignedData, or
+a bare SM2 signature over Signature.xml checked against candidate certificates. Then the signer's certificate chain
 against the trust anchors given: a chain to another root leaves the result
 ``indeterminate`` while still reporting integrity.
 """
@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from asn1crypto import x509
+from asn1crypto import cms, core, parser, x509
 
 from shared.gm import oids
 from shared.gm.errors import GmError
 from shared.gm.ses import SesSignature, parse_signature, verify_signature
+from shared.gm.sm2 import signature_raw_to_der
 from shared.gm.sm3 import sm3
 from shared.gm.x509 import is_valid_at, load_certificate, public_key_of, verify_certificate
 
@@ -209,12 +210,12 @@ def _check_bare_signature(
     candidates: Sequence[x509.Certificate],
     result: OfdSignatureResult,
 ) -> x509.Certificate | None:
+    """Type="Sign": a GB/T 35275 SignedData (carries its certificate), or a bare SM2
+    signature over Signature.xml checked against the candidate certificates."""
+    cms_result = _check_cms_signature(signed_value, signature_xml, result)
+    if cms_result is not _NOT_CMS:
+        return cms_result  # type: ignore[return-value]
     result.format = "SM2 signature"
-    if signed_value.startswith(b"\x30\x82") or len(signed_value) > 200:
-        # A GB/T 35275 CMS SignedData (or anything else big): not supported yet.
-        result.format = "GB/T 35275 SignedData"
-        result.reasons.append("unsupported_signature_format")
-        return None
     if not candidates:
         result.reasons.append("signer_unknown")
         return None
@@ -228,6 +229,73 @@ def _check_bare_signature(
     result.signature_ok = False
     result.reasons.append("signature_invalid")
     return None
+
+
+_NOT_CMS = object()
+SIGNED_DATA_OIDS = {"1.2.156.10197.6.1.4.2.2", "1.2.840.113549.1.7.2"}
+SM2_SIGNATURE_OIDS = {oids.SM2_WITH_SM3, "1.2.156.10197.1.301.1", oids.SM2_CURVE}
+
+
+def _check_cms_signature(signed_value: bytes, signature_xml: bytes, result: OfdSignatureResult) -> object:
+    """GB/T 35275 SignedData. The content is either Signature.xml (detached or embedded) or,
+    as deployed signing plugins write it, SM3(Signature.xml) embedded; the SM2 signature is
+    over the content, or over the signed attributes when present (RFC 5652 §5.4)."""
+    try:
+        outer = parser.parse(signed_value, strict=True)
+        oid_part = parser.parse(outer[4])
+        content_type = core.ObjectIdentifier.load(parser.emit(*oid_part[:3], oid_part[4])).dotted
+    except (ValueError, TypeError):
+        return _NOT_CMS
+    if content_type not in SIGNED_DATA_OIDS:
+        return _NOT_CMS
+    result.format = "GB/T 35275 SignedData"
+    result.signature_ok = False
+    try:
+        rest = outer[4][len(oid_part[3]) + len(oid_part[4]) :]
+        signed_data = cms.SignedData.load(parser.parse(rest)[4])
+        (signer,) = list(signed_data["signer_infos"])
+        raw = signed_data["encap_content_info"]["content"]
+        native = raw.native  # the OCTET STRING inside [0] EXPLICIT, or None when detached
+        if native is not None and not isinstance(native, bytes):
+            raise ValueError("SignedData content is not an OCTET STRING")
+        content = native
+        serial = signer["sid"].chosen["serial_number"].native
+        cert = next(
+            load_certificate(c.chosen.dump())
+            for c in signed_data["certificates"]
+            if c.name == "certificate" and c.chosen.serial_number == serial
+        )
+        algorithm = signer["signature_algorithm"]["algorithm"].dotted
+        signature = bytes(signer["signature"].native)
+    except (ValueError, TypeError, KeyError, StopIteration, GmError):
+        result.reasons.append("signed_value_unreadable")
+        return None
+    if content is None:
+        message = signature_xml
+    elif content in (signature_xml, sm3(signature_xml)):
+        message = content
+    else:
+        result.reasons.append("data_hash_mismatch")
+        result.data_hash_ok = False
+        return cert
+    result.data_hash_ok = True
+    attrs = signer["signed_attrs"]
+    if attrs.native is not None:
+        digests = [a["values"][0].native for a in attrs if a["type"].native == "message_digest"]
+        if digests != [sm3(message)]:
+            result.reasons.append("data_hash_mismatch")
+            result.data_hash_ok = False
+            return cert
+        message = b"\x31" + attrs.dump()[1:]  # signed over the SET OF, not the [0] tag
+    key = public_key_of(cert)
+    ok = algorithm in SM2_SIGNATURE_OIDS and (
+        key.verify(message, signature)
+        or (len(signature) == 64 and key.verify(message, signature_raw_to_der(signature)))
+    )
+    result.signature_ok = ok
+    if not ok:
+        result.reasons.append("signature_invalid")
+    return cert
 
 
 def verify_ofd(
