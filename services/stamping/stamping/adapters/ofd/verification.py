@@ -4,9 +4,9 @@ Per signature, in order: the SM3 check value of every referenced file; for seals
 (Type="Seal") the SES_Signature (data hash of Signature.xml, signer SM2 signature, seal
 maker's signature, signer listed in the seal, Seal.esl identical to the embedded seal, seal
 validity at signing time); for plain signatures (Type="Sign") a GB/T 35275 SignedData, or
-a bare SM2 signature over Signature.xml checked against candidate certificates. Then the signer's certificate chain
-against the trust anchors given: a chain to another root leaves the result
-``indeterminate`` while still reporting integrity.
+a bare SM2 signature over Signature.xml checked against candidate certificates. Then the
+signer's (and seal maker's) certificate chain against the trust anchors given: a chain to
+another root leaves the result ``indeterminate`` while still reporting integrity.
 """
 
 from __future__ import annotations
