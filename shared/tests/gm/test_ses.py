@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -12,7 +15,9 @@ from PIL import Image
 from shared.gm.errors import MalformedData
 from shared.gm.pkcs12 import load_pkcs12
 from shared.gm.ses import (
+    Seal,
     SealPicture,
+    SesSignature,
     make_seal,
     parse_seal,
     parse_signature,
@@ -41,7 +46,7 @@ def _png() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def pki():
+def pki() -> dict[str, Any]:
     root_key, ca_key, maker_key, person_key = (Sm2PrivateKey.generate() for _ in range(4))
     root = create_root(root_key, {"country_name": "CN", "common_name": "SM2 Root"})
     ca = create_issuing_ca(ca_key.public_key, {"country_name": "CN", "common_name": "SM2 CA"}, root, root_key)
@@ -52,7 +57,7 @@ def pki():
     return {"maker_key": maker_key, "maker": maker.dump(), "person_key": person_key, "person": person.dump()}
 
 
-def _our_seal(pki, **over) -> bytes:
+def _our_seal(pki: dict[str, Any], **over: Any) -> bytes:
     args = dict(
         es_id="11010000000001",
         name="测试科技有限公司合同专用章",
@@ -115,7 +120,7 @@ def test_ofdrw_signature_verifies_and_fails_when_tampered() -> None:
 # ---- our own seals and signatures ----
 
 
-def test_make_seal_round_trip_and_independent_check(pki) -> None:
+def test_make_seal_round_trip_and_independent_check(pki: dict[str, Any]) -> None:
     der = _our_seal(pki)
     seal = parse_seal(der)
     assert (seal.version, seal.vendor_id, seal.name, seal.seal_type) == (
@@ -131,7 +136,7 @@ def test_make_seal_round_trip_and_independent_check(pki) -> None:
     assert verify_v4_seal(der)  # independent of parse_seal/verify_seal
 
 
-def test_sign_round_trip_with_timestamp_and_independent_check(pki) -> None:
+def test_sign_round_trip_with_timestamp_and_independent_check(pki: dict[str, Any]) -> None:
     seal = _our_seal(pki)
     data = b"<ofd:Signature>...</ofd:Signature>"
     seen: list[bytes] = []
@@ -156,7 +161,7 @@ def test_sign_round_trip_with_timestamp_and_independent_check(pki) -> None:
     assert not verify_signature(sig, data + b" ").ok
 
 
-def test_sign_refuses_signer_not_listed_and_foreign_key(pki) -> None:
+def test_sign_refuses_signer_not_listed_and_foreign_key(pki: dict[str, Any]) -> None:
     seal = _our_seal(pki)
     stranger = Sm2PrivateKey.generate()
     with pytest.raises(ValueError):
@@ -179,7 +184,7 @@ def test_sign_refuses_signer_not_listed_and_foreign_key(pki) -> None:
         _our_seal(pki, maker_key=stranger)
 
 
-def test_seal_listing_swapped_signer_is_reported(pki) -> None:
+def test_seal_listing_swapped_signer_is_reported(pki: dict[str, Any]) -> None:
     """A signature whose signer is not in the seal's list must not pass as a whole."""
     seal = parse_seal(_our_seal(pki))
     ofdrw = load_pkcs12(read("USER.p12"), OFDRW_PASSWORD)
@@ -198,14 +203,14 @@ def test_ofdrw_keys_with_our_code_path() -> None:
         valid_from=NOW,
         valid_to=NOW + timedelta(days=1),
         picture=SealPicture("PNG", _png(), 40, 40),
-        maker_key=maker.private_key,
+        maker_key=maker.private_key,  # type: ignore[arg-type]
         maker_certificate=maker.certificate.dump(),
     )
     out = sign(
         seal_der=seal,
         signed_data=b"data",
         property_info="x",
-        signer_key=user.private_key,
+        signer_key=user.private_key,  # type: ignore[arg-type]
         signer_certificate=user.certificate.dump(),
     )
     assert verify_v4_signature(out, b"data")
@@ -221,7 +226,7 @@ def test_ofdrw_keys_with_our_code_path() -> None:
         lambda d: b"\x30\x00",
     ],
 )
-def test_malformed_input_is_a_clean_error(mutate) -> None:
+def test_malformed_input_is_a_clean_error(mutate: Callable[[bytes], bytes]) -> None:
     with pytest.raises(MalformedData):
         parse_seal(mutate(read("UserV4.esl")))
     value, _ = _sesv4_parts()
@@ -237,6 +242,7 @@ def test_fuzzed_seals_and_signatures_fail_cleanly() -> None:
 
     rng = random.Random(38540)
     value, signature_xml = _sesv4_parts()
+    parse: Callable[[bytes], Seal | SesSignature]
     for original, parse in (
         (read("UserV4.esl"), parse_seal),
         (read("UserV1.esl"), parse_seal),
@@ -253,13 +259,14 @@ def test_fuzzed_seals_and_signatures_fail_cleanly() -> None:
                 continue
             if bytes(data) == original:
                 continue
-            if parse is parse_seal:
+            if isinstance(parsed, Seal):
                 assert not verify_seal(parsed) or parsed.der != original
             else:
+                assert isinstance(parsed, SesSignature)
                 verify_signature(parsed, signature_xml)  # must not raise
 
 
-def test_openssl_verifies_our_seal_and_signature_values(pki, tmp_path) -> None:
+def test_openssl_verifies_our_seal_and_signature_values(pki: dict[str, Any], tmp_path: Path) -> None:
     """OpenSSL's SM2/SM3 (not gmalglib) checks both signatures we produce, over the bytes
     GB/T 38540 says are signed: SES_SealInfo for the seal, TBS_Sign for the signature."""
     from asn1crypto import core

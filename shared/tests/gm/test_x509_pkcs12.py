@@ -31,9 +31,11 @@ from shared.gm.x509 import (
 
 from .vectors import OFDRW_PASSWORD, OFDRW_ROOT_PASSWORD, read
 
+Hierarchy = tuple[Sm2PrivateKey, asn1_x509.Certificate, Sm2PrivateKey, asn1_x509.Certificate]
+
 
 @pytest.fixture(scope="module")
-def hierarchy():
+def hierarchy() -> Hierarchy:
     root_key, ca_key = Sm2PrivateKey.generate(), Sm2PrivateKey.generate()
     root = create_root(
         root_key, {"country_name": "CN", "organization_name": "测试平台", "common_name": "SM2 Root"}
@@ -44,7 +46,7 @@ def hierarchy():
     return root_key, root, ca_key, ca
 
 
-def test_hierarchy_verifies_and_has_the_gm_profile(hierarchy) -> None:
+def test_hierarchy_verifies_and_has_the_gm_profile(hierarchy: Hierarchy) -> None:
     root_key, root, ca_key, ca = hierarchy
     person_key, seal_key, maker_key = (Sm2PrivateKey.generate() for _ in range(3))
     person = issue_person_certificate(
@@ -76,7 +78,7 @@ def test_hierarchy_verifies_and_has_the_gm_profile(hierarchy) -> None:
     assert seal.subject.native["organization_name"] == "测试科技有限公司"
 
 
-def test_tampered_certificate_fails(hierarchy) -> None:
+def test_tampered_certificate_fails(hierarchy: Hierarchy) -> None:
     _, _, ca_key, ca = hierarchy
     cert = issue_person_certificate(
         Sm2PrivateKey.generate().public_key, name="李四", person_id="p-2", ca=ca, ca_key=ca_key
@@ -88,7 +90,7 @@ def test_tampered_certificate_fails(hierarchy) -> None:
     assert not verify_certificate(forged, ca)
 
 
-def test_crl_signed_and_lists_revoked(hierarchy) -> None:
+def test_crl_signed_and_lists_revoked(hierarchy: Hierarchy) -> None:
     root_key, root, ca_key, ca = hierarchy
     now = datetime.now(UTC).replace(microsecond=0)
     crl = build_crl(ca, ca_key, [RevokedEntry(1234, now, "key_compromise")], crl_number=7)
@@ -101,7 +103,7 @@ def test_crl_signed_and_lists_revoked(hierarchy) -> None:
     assert verify_crl(empty, ca)
 
 
-def test_issuer_key_must_match_issuer_certificate(hierarchy) -> None:
+def test_issuer_key_must_match_issuer_certificate(hierarchy: Hierarchy) -> None:
     _, root, _, ca = hierarchy
     with pytest.raises(ValueError):
         issue_person_certificate(
@@ -164,7 +166,7 @@ def test_load_certificate_refuses_ecdsa() -> None:
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
-def test_openssl_verifies_our_certificate_signature(hierarchy, tmp_path: Path) -> None:
+def test_openssl_verifies_our_certificate_signature(hierarchy: Hierarchy, tmp_path: Path) -> None:
     """A second, independent SM2 implementation (OpenSSL 3) checks our TBS signature."""
     _, _, ca_key, ca = hierarchy
     cert = issue_person_certificate(
