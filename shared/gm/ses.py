@@ -13,12 +13,13 @@ is accepted when verifying and never produced.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from asn1crypto import core
+from asn1crypto import cms, core, tsp
 
 from shared.gm import oids
 from shared.gm.errors import GmError, MalformedData, UnsupportedAlgorithm
@@ -107,11 +108,18 @@ class SignatureCheck:
     signature_ok: bool
     seal_signature_ok: bool
     signer_listed_in_seal: bool
+    # None: no timestamp. True/False: the token's message imprint does (not) cover the
+    # signature value. The TSA's own signature and trust are the caller's to check.
+    timestamp_imprint_ok: bool | None = None
 
     @property
     def ok(self) -> bool:
         return (
-            self.data_hash_ok and self.signature_ok and self.seal_signature_ok and self.signer_listed_in_seal
+            self.data_hash_ok
+            and self.signature_ok
+            and self.seal_signature_ok
+            and self.signer_listed_in_seal
+            and self.timestamp_imprint_ok is not False
         )
 
 
@@ -360,7 +368,40 @@ def verify_signature(signature: SesSignature, signed_data: bytes) -> SignatureCh
         signature_ok=sig_ok,
         seal_signature_ok=verify_seal(signature.seal),
         signer_listed_in_seal=signature.seal.allows(signature.signer_certificate),
+        timestamp_imprint_ok=(
+            None
+            if signature.timestamp is None
+            else timestamp_covers(signature.timestamp, signature.signature)
+        ),
     )
+
+
+_IMPRINT_HASHES: dict[str, Callable[[bytes], bytes]] = {
+    "sha256": lambda d: hashlib.sha256(d).digest(),
+    "sha384": lambda d: hashlib.sha384(d).digest(),
+    "sha512": lambda d: hashlib.sha512(d).digest(),
+    oids.SM3: sm3,
+}
+
+
+def timestamp_covers(token: bytes, signature_value: bytes) -> bool:
+    """Does this RFC 3161 token (ContentInfo/SignedData/TSTInfo) time-stamp exactly
+    ``signature_value`` (GB/T 38540: the timestamp is over the signature value)?"""
+    try:
+        info = cms.ContentInfo.load(token, strict=True)
+        if info["content_type"].dotted != "1.2.840.113549.1.7.2":  # signedData
+            return False
+        encap = info["content"]["encap_content_info"]
+        if encap["content_type"].dotted != "1.2.840.113549.1.9.16.1.4":  # id-ct-TSTInfo
+            return False
+        tst = tsp.TSTInfo.load(bytes(encap["content"].contents))
+        imprint = tst["message_imprint"]
+        algorithm = imprint["hash_algorithm"]["algorithm"]
+        name = algorithm.native if algorithm.native in _IMPRINT_HASHES else algorithm.dotted
+        digest = _IMPRINT_HASHES.get(name)
+        return digest is not None and bytes(imprint["hashed_message"].native) == digest(signature_value)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False
 
 
 TimestampFn = Callable[[bytes], bytes]
@@ -471,6 +512,7 @@ __all__ = [
     "parse_seal",
     "parse_signature",
     "sign",
+    "timestamp_covers",
     "verify_seal",
     "verify_signature",
 ]

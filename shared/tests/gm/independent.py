@@ -4,6 +4,7 @@ gmalglib as well. Used to check what *we* produce without trusting our own parse
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -87,3 +88,37 @@ def openssl_sm2_verify(cert_pem: bytes, message: bytes, signature_der: bytes, wo
     if b"not supported" in r.stderr.lower() or b"unknown" in r.stderr.lower():
         return None
     return r.returncode == 0
+
+
+def timestamp_token(signature_value: bytes, *, wrong: bool = False) -> bytes:
+    """An RFC 3161 token shape (ContentInfo/SignedData/TSTInfo) whose imprint is SHA-256 of
+    ``signature_value``; unsigned (no signer infos): only the imprint is under test."""
+    from datetime import UTC, datetime
+
+    from asn1crypto import algos, cms, tsp
+
+    digest = hashlib.sha256(signature_value + (b"x" if wrong else b"")).digest()
+    tst = tsp.TSTInfo(
+        {
+            "version": "v1",
+            "policy": "1.2.3.4",
+            "message_imprint": {
+                "hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
+                "hashed_message": digest,
+            },
+            "serial_number": 1,
+            "gen_time": datetime.now(UTC).replace(microsecond=0),
+        }
+    )
+    signed = cms.SignedData(
+        {
+            "version": "v3",
+            "digest_algorithms": [{"algorithm": "sha256"}],
+            "encap_content_info": {
+                "content_type": "tst_info",
+                "content": cms.ParsableOctetString(tst.dump()),
+            },
+            "signer_infos": [],
+        }
+    )
+    return bytes(cms.ContentInfo({"content_type": "1.2.840.113549.1.7.2", "content": signed}).dump())

@@ -33,7 +33,7 @@ from shared.gm.x509 import (
     issue_seal_maker_certificate,
 )
 
-from .independent import verify_v4_seal, verify_v4_signature
+from .independent import timestamp_token, verify_v4_seal, verify_v4_signature
 from .vectors import OFDRW_PASSWORD, read
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -143,7 +143,7 @@ def test_sign_round_trip_with_timestamp_and_independent_check(pki: dict[str, Any
 
     def tsa(value: bytes) -> bytes:
         seen.append(value)
-        return b"\x30\x03\x02\x01\x01"  # stands in for an RFC 3161 token
+        return timestamp_token(value)
 
     out = sign(
         seal_der=seal,
@@ -154,8 +154,9 @@ def test_sign_round_trip_with_timestamp_and_independent_check(pki: dict[str, Any
         timestamp=tsa,
     )
     sig = parse_signature(out)
-    assert sig.timestamp == b"\x30\x03\x02\x01\x01" and seen == [sig.signature]
-    assert verify_signature(sig, data).ok
+    assert sig.timestamp is not None and seen == [sig.signature]
+    check = verify_signature(sig, data)
+    assert check.ok and check.timestamp_imprint_ok is True
     assert verify_v4_signature(out, data)
     assert not verify_v4_signature(out, data + b" ")
     assert not verify_signature(sig, data + b" ").ok
@@ -295,3 +296,25 @@ def test_openssl_verifies_our_seal_and_signature_values(pki: dict[str, Any], tmp
     sig = core.Sequence.load(out)
     assert check(bytes(sig[1].native), sig[0].dump(), sig[3].contents[1:])
     assert not check(bytes(sig[1].native), sig[0].dump() + b"x", sig[3].contents[1:])
+
+
+def test_timestamp_over_another_value_fails(pki: dict[str, Any]) -> None:
+    out = sign(
+        seal_der=_our_seal(pki),
+        signed_data=b"d",
+        property_info="p",
+        signer_key=pki["person_key"],
+        signer_certificate=pki["person"],
+        timestamp=lambda value: timestamp_token(value, wrong=True),
+    )
+    check = verify_signature(parse_signature(out), b"d")
+    assert check.timestamp_imprint_ok is False and not check.ok
+    garbage = sign(
+        seal_der=_our_seal(pki),
+        signed_data=b"d",
+        property_info="p",
+        signer_key=pki["person_key"],
+        signer_certificate=pki["person"],
+        timestamp=lambda value: b"\x30\x03\x02\x01\x01",
+    )
+    assert verify_signature(parse_signature(garbage), b"d").timestamp_imprint_ok is False

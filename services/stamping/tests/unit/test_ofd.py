@@ -26,7 +26,7 @@ from stamping.adapters.ofd import (
 )
 
 from shared.gm.ses import parse_seal
-from shared.tests.gm.independent import verify_v4_signature
+from shared.tests.gm.independent import timestamp_token, verify_v4_signature
 
 OFD = "{http://www.ofdspec.org/2016}"
 
@@ -237,8 +237,13 @@ def test_two_step_signing_refuses_a_bad_signature(pki) -> None:
     )
     with pytest.raises(OfdSigningFailed):
         finish_ofd_stamp(prepared, build_pki().person_key.sign(prepared.tbs))  # someone else's key
-    out = finish_ofd_stamp(prepared, pki.person_key.sign(prepared.tbs), timestamp_token=b"\x30\x00")
-    assert verify_ofd(out, trusted_roots=[pki.root], intermediates=[pki.ca]).status == "passed"
+    value = pki.person_key.sign(prepared.tbs)
+    out = finish_ofd_stamp(prepared, value, timestamp_token=timestamp_token(value))
+    (sig,) = verify_ofd(out, trusted_roots=[pki.root], intermediates=[pki.ca]).signatures
+    assert sig.status == "passed" and sig.timestamp_present
+    bad = finish_ofd_stamp(prepared, value, timestamp_token=timestamp_token(value, wrong=True))
+    (sig,) = verify_ofd(bad, trusted_roots=[pki.root], intermediates=[pki.ca]).signatures
+    assert sig.status == "failed" and "timestamp_mismatch" in sig.reasons
 
 
 def test_seal_in_output_is_the_seal_given(pki) -> None:

@@ -72,6 +72,7 @@ class OfdSignatureResult:
     seal_ok: bool | None = None
     chain_trusted: bool = False
     seal_maker_trusted: bool | None = None  # seals only: the 制章 certificate's chain
+    timestamp_present: bool = False  # imprint checked; the TSA's signature is the caller's
     signed_at: datetime | None = None
     signer_certificate: CertificateSummary | None = None
     seal_name: str | None = None
@@ -168,6 +169,7 @@ def _check_seal(
         return None
     result.format = "GB/T 38540 V4" if ses.version == 4 else "GM/T 0031 V1"
     result.seal_name, result.seal_es_id, result.signed_at = ses.seal.name, ses.seal.es_id, ses.signed_at
+    result.timestamp_present = ses.timestamp is not None
     check = verify_signature(ses, signature_xml)
     result.data_hash_ok, result.signature_ok = check.data_hash_ok, check.signature_ok
     result.seal_ok = check.seal_signature_ok and check.signer_listed_in_seal
@@ -176,6 +178,7 @@ def _check_seal(
         (check.signature_ok, "signature_invalid"),
         (check.seal_signature_ok, "seal_signature_invalid"),
         (check.signer_listed_in_seal, "signer_not_in_seal"),
+        (check.timestamp_imprint_ok is not False, "timestamp_mismatch"),
     ):
         if not ok:
             result.reasons.append(reason)
