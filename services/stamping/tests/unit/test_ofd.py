@@ -41,6 +41,7 @@ def test_inspect_vectors() -> None:
     assert [p.index for p in info.pages] == [1, 2, 3, 4, 5]
     assert all((p.width_mm, p.height_mm) == (210.0, 297.0) for p in info.pages)
     assert info.signatures == ()
+    assert len(info.sm3_hex) == 64 and len(info.sha256_hex) == 64
     signed = inspect_ofd(vector("SESV4SignDoc.ofd"))
     assert [(s.id, s.type, s.path) for s in signed.signatures] == [
         ("1", "Seal", "Doc_0/Signs/Sign_0/Signature.xml")
@@ -63,6 +64,8 @@ def test_ofdrw_seal_signature_intact_but_untrusted() -> None:
     assert "seal_maker_not_trusted" in sig.reasons
     assert sig.stamps == [("1", (50.0, 50.0, 40.0, 40.0))]
     assert sig.seal_name == "OFD R&W 测试用印章"
+    assert sig.seal_picture_type == "PNG" and sig.seal_picture and sig.seal_picture.startswith(b"\x89PNG")
+    assert sig.seal_size_mm == (40, 40)
     assert sig.signer_certificate is not None and "Test Certificate" in sig.signer_certificate.subject
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ class OfdInfo:
     pages: tuple[OfdPage, ...]
     signatures: tuple[OfdSignatureEntry, ...]
     sm3_hex: str  # of the whole package, as received
+    sha256_hex: str  # the same, for the records that already use SHA-256
 
 
 @dataclass
@@ -151,4 +153,5 @@ def inspect_ofd(data: bytes, *, limits: Limits | None = None, max_pages: int = M
         pages=tuple(doc.pages),
         signatures=tuple(doc.signatures),
         sm3_hex=sm3(data).hex(),
+        sha256_hex=hashlib.sha256(data).hexdigest(),
     )

@@ -77,6 +77,9 @@ class OfdSignatureResult:
     signer_certificate: CertificateSummary | None = None
     seal_name: str | None = None
     seal_es_id: str | None = None
+    seal_picture_type: str | None = None  # for the verify page: draw it at ``stamps``
+    seal_picture: bytes | None = field(default=None, repr=False)
+    seal_size_mm: tuple[int, int] | None = None
     stamps: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
 
 
@@ -170,6 +173,9 @@ def _check_seal(
     result.format = "GB/T 38540 V4" if ses.version == 4 else "GM/T 0031 V1"
     result.seal_name, result.seal_es_id, result.signed_at = ses.seal.name, ses.seal.es_id, ses.signed_at
     result.timestamp_present = ses.timestamp is not None
+    picture = ses.seal.picture
+    result.seal_picture_type, result.seal_picture = picture.type, picture.data
+    result.seal_size_mm = (picture.width_mm, picture.height_mm)
     check = verify_signature(ses, signature_xml)
     result.data_hash_ok, result.signature_ok = check.data_hash_ok, check.signature_ok
     result.seal_ok = check.seal_signature_ok and check.signer_listed_in_seal
