@@ -202,7 +202,7 @@ def _check_seal(
         result.reasons.append("seal_expired_at_signing")
     try:
         maker = load_certificate(ses.seal.maker_certificate)
-        result.seal_maker_trusted = _chain_trusted(maker, roots, intermediates, ses.signed_at or now)
+        result.seal_maker_trusted = _chain_trusted(maker, roots, intermediates, now)
     except GmError:
         result.seal_maker_trusted = False
     if not result.seal_maker_trusted:
@@ -317,7 +317,9 @@ def verify_ofd(
     limits: Limits | None = None,
 ) -> OfdVerification:
     """``sign_certificates``: candidates for plain ``Type="Sign"`` signatures, which carry no
-    certificate of their own. ``at``: time for certificate validity (default: now)."""
+    certificate of their own. ``at``: time for certificate validity (default: now). The time
+    inside TBS_Sign is the signer's own claim, so it is never used for certificate validity;
+    a caller holding a *verified* timestamp passes its time as ``at``."""
     doc = load_document(data, limits=limits, strict_pages=False)
     if len(doc.signatures) > MAX_SIGNATURES:
         raise OfdError(f"more than {MAX_SIGNATURES} signatures", code="too_many_signatures")
@@ -372,7 +374,7 @@ def verify_ofd(
             )
         if cert is not None:
             result.signer_certificate = _summary(cert)
-            result.chain_trusted = _chain_trusted(cert, trusted_roots, intermediates, result.signed_at or now)
+            result.chain_trusted = _chain_trusted(cert, trusted_roots, intermediates, now)
             if not result.chain_trusted:
                 result.reasons.append("signer_not_trusted")
         crypto_failed = any(r not in UNDECIDED_REASONS for r in result.reasons)
