@@ -300,3 +300,12 @@ def test_seal_made_by_an_untrusted_maker_is_not_passed(pki) -> None:
     (sig,) = verify_ofd(out, trusted_roots=[pki.root], intermediates=[pki.ca]).signatures
     assert sig.chain_trusted and sig.seal_maker_trusted is False
     assert sig.status == "indeterminate" and "seal_maker_not_trusted" in sig.reasons
+
+
+def test_certificate_validity_is_judged_at_the_verifiers_time(pki) -> None:
+    """The signing time inside TBS_Sign is the signer's claim: an expired certificate cannot
+    pass by carrying an old signing time."""
+    out = stamp_ofd(vector("helloworld.ofd"), pki.seal, pki.signer, 1, 10, 10, 40, 40)
+    later = datetime.now(UTC).replace(year=datetime.now(UTC).year + 30)
+    (sig,) = verify_ofd(out, trusted_roots=[pki.root], intermediates=[pki.ca], at=later).signatures
+    assert sig.status == "indeterminate" and "signer_not_trusted" in sig.reasons
