@@ -143,15 +143,17 @@ def prepare_ofd_stamp(
     signature_path = f"{sign_dir}/Signature.xml"
     value_path = f"{sign_dir}/SignedValue.dat"
 
-    entry = etree.SubElement(
-        sigs_root, _q("Signature", ns), ID=str(sign_id), Type="Seal", BaseLoc="/" + signature_path
-    )
+    entry = etree.Element(_q("Signature", ns), ID=str(sign_id), Type="Seal", BaseLoc="/" + signature_path)
+    existing = children(sigs_root, "Signature")
+    if existing:
+        existing[-1].addnext(entry)  # after the last one: the file keeps its own element order
+    else:
+        sigs_root.append(entry)
     max_el = child(sigs_root, "MaxSignId")
     if max_el is None:
         max_el = etree.Element(_q("MaxSignId", ns))
         sigs_root.insert(0, max_el)
     max_el.text = str(sign_id + 1)
-    del entry
     new_files[sigs_path] = _xml_bytes(sigs_root)
     new_files[seal_path] = seal_esl_der
 
