@@ -264,8 +264,10 @@ def make_seal(
     maker_certificate: bytes,
     vendor_id: str = "ESEAL",
     created_at: datetime | None = None,
+    cert_list_type: int = CERT_LIST,
 ) -> bytes:
-    """A V4 SES_Seal listing ``signer_certificates`` (DER), signed by the seal maker."""
+    """A V4 SES_Seal listing ``signer_certificates`` (DER), signed by the seal maker.
+    ``cert_list_type=2`` lists their SM3 digests instead of the certificates."""
     maker = load_certificate(maker_certificate)
     if public_key_of(maker) != maker_key.public_key:
         raise ValueError("seal maker key does not belong to the seal maker certificate")
@@ -275,14 +277,20 @@ def make_seal(
         raise ValueError("esID, vendor id and picture type are IA5 strings (ASCII)")
     if valid_to <= valid_from:
         raise ValueError("seal validity ends before it starts")
-    cert_list = CertInfoList([core.OctetString(c) for c in signer_certificates])
+    cert_list: core.SequenceOf
+    if cert_list_type == CERT_LIST:
+        cert_list = CertInfoList([core.OctetString(c) for c in signer_certificates])
+    elif cert_list_type == CERT_DIGEST_LIST:
+        cert_list = CertDigestList([{"type": "SM3", "value": sm3(c)} for c in signer_certificates])
+    else:
+        raise ValueError("certListType is 1 (certificates) or 2 (digests)")
     info = {
         "header": {"id": "ES", "version": VERSION_V4, "vid": vendor_id},
         "es_id": es_id,
         "property": {
             "type": seal_type,
             "name": name,
-            "cert_list_type": CERT_LIST,
+            "cert_list_type": cert_list_type,
             "cert_list": core.Any.load(cert_list.dump()),
             "create_date": _gt(created_at or datetime.now(UTC)),
             "valid_start": _gt(valid_from),

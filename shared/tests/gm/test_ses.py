@@ -318,3 +318,19 @@ def test_timestamp_over_another_value_fails(pki: dict[str, Any]) -> None:
         timestamp=lambda value: b"\x30\x03\x02\x01\x01",
     )
     assert verify_signature(parse_signature(garbage), b"d").timestamp_imprint_ok is False
+
+
+def test_seal_listing_certificate_digests(pki: dict[str, Any]) -> None:
+    der = _our_seal(pki, cert_list_type=2)
+    seal = parse_seal(der)
+    assert seal.cert_list_type == 2 and seal.signer_certificates == ()
+    assert seal.allows(pki["person"]) and not seal.allows(pki["maker"])
+    assert verify_seal(seal) and verify_v4_seal(der)
+    out = sign(
+        seal_der=der,
+        signed_data=b"d",
+        property_info="p",
+        signer_key=pki["person_key"],
+        signer_certificate=pki["person"],
+    )
+    assert verify_signature(parse_signature(out), b"d").ok
