@@ -176,19 +176,8 @@ def _render(pdf_bytes: bytes, page: int, tmp_path, dpi: int = 72) -> Image.Image
     src, out = tmp_path / f"in-{page}.pdf", tmp_path / f"page-{page}"
     src.write_bytes(pdf_bytes)
     subprocess.run(
-        [
-            "pdftoppm",
-            "-r",
-            str(dpi),
-            "-f",
-            str(page),
-            "-l",
-            str(page),
-            "-png",
-            "-singlefile",
-            str(src),
-            str(out),
-        ],
+        ["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-png", "-singlefile",
+         str(src), str(out)],
         capture_output=True,
         check=True,
     )
@@ -250,13 +239,7 @@ async def test_changed_byte_in_bound_metadata_fails(pki, stamped):
 
 async def test_second_stamp_keeps_first_valid(pki, stamped, seal_png):
     twice = await _stamp(
-        pki,
-        stamped,
-        seal_png,
-        page=5,
-        x=200,
-        y=300,
-        metadata=_metadata(request_id="req-43"),
+        pki, stamped, seal_png, page=5, x=200, y=300, metadata=_metadata(request_id="req-43"),
         field_name="second",
     )
     report = await verify_pdf(twice, trust_roots=[pki.root_cert])
@@ -319,9 +302,8 @@ async def test_detached_cms_over_digest(pki):
     status = await async_validate_detached_cms(document, signed_data, signer_validation_context=vc)
     assert status.intact and status.valid and status.trusted
     assert status.timestamp_validity is not None and status.timestamp_validity.trusted
-    bad = await async_validate_detached_cms(
-        document + b"!", signed_data, signer_validation_context=_lt_context(pki)
-    )
+    bad = await async_validate_detached_cms(document + b"!", signed_data,
+                                            signer_validation_context=_lt_context(pki))
     assert not bad.intact
 
 
@@ -358,15 +340,9 @@ async def test_untrusted_tsa_refused(pki, pdf, seal_png):
     foreign = build_test_pki()  # TSA chaining to another root
     with pytest.raises(StampSigningError) as e:
         await stamp_pdf(
-            pdf,
-            page=1,
-            x=300,
-            y=300,
-            seal_png=seal_png,
-            signer=LocalDigestSigner(pki.seal_key),
-            chain=pki.chain,
-            timestamper=foreign.timestamper(),
-            validation_context_for_lt=_lt_context(pki),
+            pdf, page=1, x=300, y=300, seal_png=seal_png,
+            signer=LocalDigestSigner(pki.seal_key), chain=pki.chain,
+            timestamper=foreign.timestamper(), validation_context_for_lt=_lt_context(pki),
             metadata=_metadata(request_id="req-tsa"),
         )
     assert e.value.code == "signing_failed"

@@ -60,8 +60,7 @@ async def _stamp(pki, pdf=None) -> bytes:
         chain=pki.chain,
         timestamper=pki.timestamper(fixed_dt=TS_AT),
         validation_context_for_lt=offline_validation_context(
-            [pki.root_cert], crls=pki.crls, other_certs=pki.chain
-        ),
+            [pki.root_cert], crls=pki.crls, other_certs=pki.chain),
         metadata=_metadata(),
     )
 
@@ -168,9 +167,8 @@ async def test_annotation_added_later_is_indeterminate(pki, stamped):
 async def test_b_t_signature_without_dss_needs_crls(pki):
     # The in-process baseline embeds no revocation data: with hard-fail and no
     # CRLs trust cannot be established; handing the CRLs in makes it pass.
-    out = await raw_stamp_in_process(
-        make_test_pdf(pages=1), make_seal_png(200), pki.seal_key, pki.chain, pki.timestamper()
-    )
+    out = await raw_stamp_in_process(make_test_pdf(pages=1), make_seal_png(200), pki.seal_key, pki.chain,
+                                     pki.timestamper())
     bare = await verify_pdf(out, trust_roots=[pki.root_cert])
     assert bare.result == "indeterminate"
     assert bare.signatures[0].level == "B-T" and bare.signatures[0].stamp is None

@@ -32,18 +32,11 @@ def test_qr_payload_round_trips_and_carries_a_256_bit_token() -> None:
     assert not qr.token_matches(qr.new_token(), qr.token_hash(token))
 
 
-@pytest.mark.parametrize(
-    "payload",
-    [
-        "https://example.com/?r=1&t=2",
-        "eseal://login?r=x&t=y",
-        "eseal://stamp?r=not-a-uuid&t=" + "a" * 43,
-        f"eseal://stamp?r={uuid.uuid4()}",
-        f"eseal://stamp?r={uuid.uuid4()}&t=short",
-        f"eseal://stamp?r={uuid.uuid4()}&t={'a' * 42}$",
-        "x" * 600,
-    ],
-)
+@pytest.mark.parametrize("payload", [
+    "https://example.com/?r=1&t=2", "eseal://login?r=x&t=y", "eseal://stamp?r=not-a-uuid&t=" + "a" * 43,
+    f"eseal://stamp?r={uuid.uuid4()}", f"eseal://stamp?r={uuid.uuid4()}&t=short",
+    f"eseal://stamp?r={uuid.uuid4()}&t={'a' * 42}$", "x" * 600,
+])
 def test_foreign_or_broken_payloads_are_unreadable(payload: str) -> None:
     with pytest.raises(EsealError) as e:
         qr.parse(payload)
@@ -51,9 +44,8 @@ def test_foreign_or_broken_payloads_are_unreadable(payload: str) -> None:
 
 
 def test_the_signed_description_is_canonical() -> None:
-    a = StampAuthorization(
-        uuid.UUID(int=1), "ab" * 32, uuid.UUID(int=2), uuid.UUID(int=3), uuid.UUID(int=4), NOW
-    )
+    a = StampAuthorization(uuid.UUID(int=1), "ab" * 32, uuid.UUID(int=2), uuid.UUID(int=3),
+                           uuid.UUID(int=4), NOW)
     text = a.canonical()
     body = json.loads(text)
     assert list(body) == sorted(body) and " " not in text
@@ -90,21 +82,18 @@ def test_the_usage_window_is_three_calendar_months() -> None:
     assert start == NOW - timedelta(days=3) and end == NOW
 
 
-@pytest.mark.parametrize(
-    "url,private_ok,accepted",
-    [
-        ("https://approvals.gov.cn/hooks/eseal", False, True),
-        ("http://127.0.0.1:9000/hook", True, True),
-        ("http://127.0.0.1:9000/hook", False, False),
-        ("http://localhost/hook", False, False),
-        ("http://10.1.2.3/hook", False, False),
-        ("http://[::1]/hook", False, False),
-        ("http://169.254.169.254/latest/meta-data", False, False),
-        ("ftp://example.com/x", True, False),
-        ("https://user:pw@example.com/x", True, False),
-        ("https:///nohost", True, False),
-    ],
-)
+@pytest.mark.parametrize("url,private_ok,accepted", [
+    ("https://approvals.gov.cn/hooks/eseal", False, True),
+    ("http://127.0.0.1:9000/hook", True, True),
+    ("http://127.0.0.1:9000/hook", False, False),
+    ("http://localhost/hook", False, False),
+    ("http://10.1.2.3/hook", False, False),
+    ("http://[::1]/hook", False, False),
+    ("http://169.254.169.254/latest/meta-data", False, False),
+    ("ftp://example.com/x", True, False),
+    ("https://user:pw@example.com/x", True, False),
+    ("https:///nohost", True, False),
+])
 def test_callback_urls(url: str, private_ok: bool, accepted: bool) -> None:
     if accepted:
         assert rules.check_callback_url(url, allow_private=private_ok) == url
@@ -115,9 +104,8 @@ def test_callback_urls(url: str, private_ok: bool, accepted: bool) -> None:
 
 
 def _requested(rid: uuid.UUID, expires: datetime) -> StampRequested:
-    return StampRequested(
-        request_id=rid, client_id="c", title="t", document_sha256="ab" * 32, expires_at=expires
-    )
+    return StampRequested(request_id=rid, client_id="c", title="t", document_sha256="ab" * 32,
+                          expires_at=expires)
 
 
 def test_the_request_aggregate_folds_its_events() -> None:
@@ -128,28 +116,14 @@ def test_the_request_aggregate_folds_its_events() -> None:
     assert pending.visible_status(NOW + timedelta(minutes=10)) == "expired"
     with pytest.raises(RequestExpired):
         pending.check_stampable(NOW + timedelta(minutes=11))
-    stamped = StampRequest.fold(
-        rid,
-        [
-            _requested(rid, NOW),
-            StampApplied(
-                record_id=uuid.uuid4(),
-                request_id=rid,
-                seal_id=uuid.uuid4(),
-                enterprise_id=uuid.uuid4(),
-                person_id=uuid.uuid4(),
-                document_sha256="ab" * 32,
-                stamped_at=NOW,
-                client_id="c",
-            ),
-        ],
-    )
+    stamped = StampRequest.fold(rid, [_requested(rid, NOW), StampApplied(
+        record_id=uuid.uuid4(), request_id=rid, seal_id=uuid.uuid4(), enterprise_id=uuid.uuid4(),
+        person_id=uuid.uuid4(), document_sha256="ab" * 32, stamped_at=NOW, client_id="c")])
     assert stamped.version == 2 and stamped.status == "stamped"
     with pytest.raises(AlreadyStamped):
         stamped.check_stampable(NOW - timedelta(hours=1))
-    expired = StampRequest.fold(
-        rid, [_requested(rid, NOW), StampRequestExpired(request_id=rid, client_id="c")]
-    )
+    expired = StampRequest.fold(rid, [_requested(rid, NOW),
+                                      StampRequestExpired(request_id=rid, client_id="c")])
     assert expired.status == "expired" and expired.visible_status(NOW - timedelta(hours=1)) == "expired"
     assert pending.expire() == StampRequestExpired(request_id=rid, client_id="c")
 
