@@ -26,7 +26,7 @@ from lxml import etree
 
 from shared.gm import oids
 from shared.gm.errors import GmError
-from shared.gm.ses import assemble_signature, build_tbs_sign, parse_seal
+from shared.gm.ses import Sm2Signer, assemble_signature, build_tbs_sign, parse_seal
 from shared.gm.sm3 import sm3
 
 from .document import OfdDocument, load_document
@@ -270,8 +270,8 @@ class TimestampHook(Protocol):
 class LocalOfdSigner:
     """In-process signer (tests, benchmarks); production signs in the signing service."""
 
-    key: object  # shared.gm.sm2.Sm2PrivateKey (kept loose to avoid exposing key material types)
-    certificate: bytes
+    key: Sm2Signer = field(repr=False)
+    certificate: bytes = field(repr=False)
 
     def sign(self, message: bytes) -> bytes:
-        return bytes(self.key.sign(message))  # type: ignore[attr-defined]
+        return self.key.sign(message)
