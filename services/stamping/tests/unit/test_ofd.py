@@ -309,3 +309,25 @@ def test_certificate_validity_is_judged_at_the_verifiers_time(pki) -> None:
     later = datetime.now(UTC).replace(year=datetime.now(UTC).year + 30)
     (sig,) = verify_ofd(out, trusted_roots=[pki.root], intermediates=[pki.ca], at=later).signatures
     assert sig.status == "indeterminate" and "signer_not_trusted" in sig.reasons
+
+
+def test_content_added_after_signing_is_not_passed(pki) -> None:
+    """Document.xml may name an Annotations.xml that does not exist yet: adding it later
+    changes what is displayed without touching any referenced file (a shadow attack)."""
+    base = rewrite(
+        vector("helloworld.ofd"),
+        lambda n, c: (
+            c.replace(
+                b"</ofd:Pages>", b"</ofd:Pages><ofd:Annotations>Annots/Annotations.xml</ofd:Annotations>"
+            )
+            if n == "Doc_0/Document.xml"
+            else c
+        ),
+    )
+    out = stamp_ofd(base, pki.seal, pki.signer, 1, 10, 10, 40, 40)
+    assert verify_ofd(out, trusted_roots=[pki.root], intermediates=[pki.ca]).status == "passed"
+    shadow = rewrite(out, lambda n, c: c, extra={"Doc_0/Annots/Annotations.xml": b"<ofd:Annotations/>"})
+    (sig,) = verify_ofd(shadow, trusted_roots=[pki.root], intermediates=[pki.ca]).signatures
+    assert sig.references_ok and sig.signature_ok
+    assert sig.status == "indeterminate" and sig.uncovered_files == ["Doc_0/Annots/Annotations.xml"]
+    assert "content_not_covered" in sig.reasons

@@ -42,6 +42,7 @@ UNDECIDED_REASONS = frozenset(
         "signer_unknown",
         "seal_expired_at_signing",
         "seal_maker_not_trusted",
+        "content_not_covered",
         "unsupported_signature_format",
         "unsupported_algorithm",
         "unsupported_check_method",
@@ -67,6 +68,7 @@ class OfdSignatureResult:
     algorithm: str = "SM2-with-SM3"
     references_ok: bool = False
     failed_references: list[str] = field(default_factory=list)
+    uncovered_files: list[str] = field(default_factory=list)  # present, but no reference covers them
     data_hash_ok: bool | None = None
     signature_ok: bool | None = None
     seal_ok: bool | None = None
@@ -138,10 +140,12 @@ def _check_references(
     if method not in SM3_NAMES:
         result.reasons.append("unsupported_check_method")
         return
+    covered: set[str] = set()
     for ref in children(refs, "Reference"):
         loc = ref.get("FileRef") or ""
         try:
             path = resolve_loc(loc, sig_dir)
+            covered.add(path)
             expected = base64.b64decode(text_of(ref, "CheckValue") or "", validate=True)
             actual = sm3(doc.package.read(path)) if doc.package.exists(path) else None
         except (OfdError, binascii.Error, ValueError):
@@ -152,6 +156,19 @@ def _check_references(
         result.reasons.append("reference_mismatch")
     else:
         result.references_ok = True
+    # Files no reference protects, apart from signature data (Signatures.xml and the files
+    # of each signature's own directory): content added after signing, e.g. an
+    # Annotations.xml that Document.xml named but did not exist yet (a shadow attack).
+    signature_dirs = {posixpath.dirname(e.path) + "/" for e in doc.signatures}
+    result.uncovered_files = [
+        name
+        for name in doc.package.names()
+        if name not in covered
+        and name != doc.signatures_path
+        and not any(name.startswith(d) for d in signature_dirs)
+    ]
+    if result.uncovered_files:
+        result.reasons.append("content_not_covered")
 
 
 def _check_seal(
