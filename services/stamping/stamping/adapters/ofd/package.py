@@ -123,10 +123,10 @@ class OfdPackage:
                     out += chunk
                     if len(out) > limit:
                         raise OfdTooComplex(f"part /{path} expands beyond the size limit")
+                    if len(out) > 1024 * 1024 and len(out) > MAX_RATIO * max(info.compress_size, 1):
+                        raise OfdTooComplex(f"part /{path} has an implausible compression ratio")
         except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, NotImplementedError) as e:
             raise NotAnOfd(f"corrupt part /{path}: {e}") from None
-        if len(out) > 1024 * 1024 and len(out) > MAX_RATIO * max(info.compress_size, 1):
-            raise OfdTooComplex(f"part /{path} has an implausible compression ratio")
         self._read_total += len(out)
         data = bytes(out)
         self._cache[path] = data
