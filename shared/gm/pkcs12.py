@@ -47,9 +47,11 @@ def _bmp_password(password: str) -> bytes:
     return password.encode("utf-16-be") + b"\x00\x00" if password else b""
 
 
-def _pkcs12_kdf(password: str, salt: bytes, iterations: int, purpose: int, size: int) -> bytes:
-    """RFC 7292 appendix B.2 with SHA-1 (the only hash the legacy PBE schemes use)."""
-    u, v = 20, 64
+def _pkcs12_kdf(
+    password: str, salt: bytes, iterations: int, purpose: int, size: int, hash_name: str = "sha1"
+) -> bytes:
+    """RFC 7292 appendix B.2 (SHA-1 for the legacy PBE schemes; SHA-1/SHA-256 for the MAC)."""
+    u, v = hashlib.new(hash_name).digest_size, 64
     pw = _bmp_password(password)
     d = bytes([purpose]) * v
     s = (salt * ((v + len(salt) - 1) // len(salt)))[: v * ((len(salt) + v - 1) // v)] if salt else b""
@@ -59,7 +61,7 @@ def _pkcs12_kdf(password: str, salt: bytes, iterations: int, purpose: int, size:
     while len(out) < size:
         a = d + bytes(i)
         for _ in range(iterations):
-            a = hashlib.sha1(a).digest()  # noqa: S324 - mandated by RFC 7292 for these files
+            a = hashlib.new(hash_name, a).digest()
         out += a
         b = int.from_bytes((a * ((v + u - 1) // u))[:v], "big")
         for j in range(0, len(i), v):
@@ -128,12 +130,9 @@ def _check_mac(pfx: pkcs12.Pfx, password: str) -> None:
         raise UnsupportedAlgorithm(f"PKCS#12 MAC digest {algo}")
     n = _check_iterations(mac_data["iterations"].native)
     content = pfx["auth_safe"]["content"].native
-    if algo == "sha1":
-        key = _pkcs12_kdf(password, bytes(mac_data["mac_salt"].native), n, 3, 20)
-    else:
-        raise UnsupportedAlgorithm("PKCS#12 MAC with SHA-256 key derivation")  # not met in practice yet
+    key = _pkcs12_kdf(password, bytes(mac_data["mac_salt"].native), n, 3, sizes[algo], algo)
     expected = bytes(mac_data["mac"]["digest"].native)
-    actual = hmac.new(key, content, "sha1").digest()
+    actual = hmac.new(key, content, algo).digest()
     if not hmac.compare_digest(expected, actual):
         raise BadPassword()
 

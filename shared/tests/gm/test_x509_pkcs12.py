@@ -212,3 +212,23 @@ def test_openssl_verifies_our_certificate_signature(hierarchy: Hierarchy, tmp_pa
     bad[-1] ^= 1
     (tmp_path / "bad").write_bytes(bytes(bad))
     assert not verify(tmp_path / "bad")
+
+
+def test_modern_pkcs12_pbes2_aes_and_sha256_mac(hierarchy: Hierarchy) -> None:
+    """OpenSSL 3 defaults (PBES2/PBKDF2/AES-256-CBC, HMAC-SHA-256 MAC), written by
+    `cryptography`; it cannot hold an SM2 key, so the bag holds our SM2 certificate only."""
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+    _, _, ca_key, ca = hierarchy
+    cert = issue_person_certificate(
+        Sm2PrivateKey.generate().public_key, name="赵六", person_id="p-4", ca=ca, ca_key=ca_key
+    )
+    data = pkcs12.serialize_key_and_certificates(
+        b"x", None, cx509.load_der_x509_certificate(cert.dump()), None, BestAvailableEncryption(b"pw-2026")
+    )
+    loaded = load_pkcs12(data, "pw-2026")
+    assert loaded.private_key is None
+    assert [c.dump() for c in loaded.certificates] == [cert.dump()]
+    with pytest.raises(BadPassword):
+        load_pkcs12(data, "pw-2027")
