@@ -228,6 +228,11 @@ def test_positions_and_seal_checked(pki) -> None:
         stamp_ofd(doc, pki.seal, pki.signer, 1, 180, 10, 40, 40)
     with pytest.raises(PositionOffPage):
         stamp_ofd(doc, pki.seal, pki.signer, 1, -1, 10, 40, 40)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(PositionOffPage):
+            stamp_ofd(doc, pki.seal, pki.signer, 1, bad, 10, 40, 40)
+        with pytest.raises(PositionOffPage):
+            stamp_ofd(doc, pki.seal, pki.signer, 1, 10, 10, bad, 40)
     other = build_pki()
     with pytest.raises(OfdError) as e:
         stamp_ofd(doc, other.seal, pki.signer, 1, 10, 10, 40, 40)  # seal does not list this signer

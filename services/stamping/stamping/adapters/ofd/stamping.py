@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import posixpath
 import re
 import zipfile
@@ -84,6 +85,8 @@ def _check_position(doc: OfdDocument, page: int, box: tuple[float, float, float,
         raise PageOutOfRange(f"page {page} not in 1..{len(doc.pages)}")
     p = doc.pages[page - 1]
     x, y, w, h = box
+    if not all(math.isfinite(v) for v in box):
+        raise PositionOffPage(f"seal box {box} is not a finite position")
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > p.width_mm + 1e-6 or y + h > p.height_mm + 1e-6:
         raise PositionOffPage(f"seal box {box} is not inside page {page} ({p.width_mm}×{p.height_mm} mm)")
     return p.id
@@ -128,8 +131,13 @@ def prepare_ofd_stamp(
         body = children(ofd_root, "DocBody")[0]
         decl = etree.Element(_q("Signatures", etree.QName(body).namespace or OFD_NS))
         decl.text = "/" + sigs_path
-        anchor = child(body, "Versions") or child(body, "DocRoot")
-        assert anchor is not None  # load_document checked DocRoot
+        # Schema order: DocInfo, DocRoot, Versions, Signatures. (lxml elements without
+        # children are falsy, hence the explicit None checks.)
+        anchor = child(body, "Versions")
+        if anchor is None:
+            anchor = child(body, "DocRoot")
+        if anchor is None:
+            raise OfdError("DocBody without DocRoot")
         anchor.addnext(decl)
         new_files["OFD.xml"] = _xml_bytes(ofd_root)
     ns = etree.QName(sigs_root).namespace or OFD_NS
