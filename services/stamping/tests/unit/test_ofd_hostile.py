@@ -185,3 +185,10 @@ def test_fuzz_packages_and_xml_fail_cleanly() -> None:
                 fn(data)
             except EsealError:
                 pass
+
+
+@pytest.mark.parametrize("box", [b"0 0 nan 297", b"0 0 inf 297", b"0 0 -210 297", b"0 0 1e9 297", b"0 0 210"])
+def test_absurd_page_boxes_refused(box: bytes) -> None:
+    data = rewrite(HELLO, lambda n, c: c.replace(b"0 0 210 297", box) if n == "Doc_0/Document.xml" else c)
+    with pytest.raises(NotAnOfd):
+        inspect_ofd(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import posixpath
 from dataclasses import dataclass
 
@@ -63,7 +64,9 @@ def _box(text: str | None) -> tuple[float, float] | None:
         nums = [float(x) for x in text.split()]
     except ValueError:
         raise NotAnOfd(f"bad box {text!r}") from None
-    if len(nums) != 4 or nums[2] <= 0 or nums[3] <= 0 or max(nums) > 100_000:
+    if len(nums) != 4 or not all(math.isfinite(n) for n in nums) or nums[2] <= 0 or nums[3] <= 0:
+        raise NotAnOfd(f"bad box {text!r}")
+    if max(abs(n) for n in nums) > 100_000:
         raise NotAnOfd(f"bad box {text!r}")
     return nums[2], nums[3]
 
