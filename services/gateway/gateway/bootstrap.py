@@ -96,4 +96,7 @@ def run(argv: list[str] | None = None) -> None:
     log.info("gateway_starting", url=f"http://{settings.host}:{settings.listen_port}",
              internal_port=settings.internal_listen_port)
     listeners.run(app, host=settings.host, public_port=settings.listen_port,
-                  internal_port=settings.internal_listen_port, access_log=None, shutdown_timeout=5)
+                  internal_port=settings.internal_listen_port, access_log=None, shutdown_timeout=5,
+                  # a client that leaves cancels its forwarding: the upstream connection closes
+                  # and the service stops the job (verification watches its connection)
+                  handler_cancellation=True)
