@@ -223,7 +223,7 @@ def create_app(*, max_body_bytes: int = 1024 * 1024,
     app = web.Application(client_max_size=max_body_bytes,
                           middlewares=[request_context, path_guard, *middlewares])
     app[READINESS] = []
-    listeners.install(app)  # /internal/* and /metrics only on the internal listener
+    listeners.install(app, position=2)  # after path_guard: /internal/*, /metrics only inside
     _problems_for_parse_errors()  # requests the HTTP parser refuses: problem+json too
     app.on_response_prepare.append(_add_request_id)
     app.router.add_get("/healthz", healthz)

@@ -82,14 +82,15 @@ async def listener_guard(request: web.Request,
     return await handler(request)
 
 
-def install(app: web.Application) -> None:
+def install(app: web.Application, position: int = 1) -> None:
     """Called by ``shared.http.create_app``: every service and the gateway get the guard.
 
-    Placed right after ``request_context`` (the first middleware), which turns the 404 into
-    problem+json, and before everything else (rate limits, path checks, handlers).
+    Placed at ``position``: after ``request_context`` (the first middleware), which turns the
+    404 into problem+json, and after the path check (a refused path is 400 whatever it
+    names), before everything else (rate limits, handlers).
     """
     app[LISTENERS] = Listeners()
-    app.middlewares.insert(1, listener_guard)
+    app.middlewares.insert(position, listener_guard)
 
 
 def bind(host: str, port: int) -> socket.socket:

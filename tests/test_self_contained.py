@@ -79,7 +79,8 @@ def problems_in(path: str, text: str, files: set[str], dirs: set[str],
         for pattern, what in _OUTSIDE:
             if pattern.search(line):
                 yield f"{path}:{lineno}: {what}: {line.strip()[:160]}"
-        for upward in _UPWARD.findall(line):
+        # a test's hostile input (a path that climbs out on purpose) is marked as such
+        for upward in ([] if "attack input" in line else _UPWARD.findall(line)):
             resolved = _resolve(path, upward.rstrip("."))
             if resolved is None:
                 yield f"{path}:{lineno}: a relative path that leaves the repository: {upward}"

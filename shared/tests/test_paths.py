@@ -51,7 +51,7 @@ ACCEPTED = {
     "/api/v1/seals?name=%E5%85%AC%E7%AB%A0&q=a%20b": "/api/v1/seals",
     "/api/v1/ca/root.pem": "/api/v1/ca/root.pem",
     "/api/v1/x/..a/a..": "/api/v1/x/..a/a..",
-    "/api/v1/x?path=../../internal": "/api/v1/x",  # the query is the service's business
+    "/api/v1/x?path=../../internal": "/api/v1/x",  # attack input (query: the service's)
     "/api/v1/.well-known/jwks.json": "/api/v1/.well-known/jwks.json",
 }
 

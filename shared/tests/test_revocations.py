@@ -155,7 +155,8 @@ async def identity() -> AsyncIterator[tuple[FakeIdentity, str]]:
 
 
 async def serve(identity_url: str, amqp_url: str, signer: TestSigner) -> tuple[TestServer, web.Application]:
-    settings = ServiceSettings(env="test", identity_url=identity_url, amqp_url=amqp_url)
+    settings = ServiceSettings(env="test", identity_url=identity_url,
+                               identity_internal_url=identity_url, amqp_url=amqp_url)
     app = create_app()
     app[VERIFIER] = TokenVerifier("http://127.0.0.1:9/none")
     for jwk in signer.jwks()["keys"]:

@@ -5,10 +5,13 @@ refuses development secrets, keys and sandbox adapters before it migrates or lis
 from __future__ import annotations
 
 import base64
+import http.server
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -120,14 +123,40 @@ def _get(url: str) -> int:
         return exc.code
 
 
+class _FakeIdentity(http.server.BaseHTTPRequestHandler):
+    """identity's internal revocation list, empty: a service is ready only once it loaded it."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        body = json.dumps({"items": []} if self.path.startswith("/internal/revocations")
+                          else {"keys": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
 @pytest.fixture
-def production_notify() -> Iterator[tuple[str, str]]:
+def fake_identity() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FakeIdentity)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def production_notify(fake_identity: str) -> Iterator[tuple[str, str]]:
     """notify in production with proper settings, its own database and vhost."""
     run = uuid.uuid4().hex[:8]
     vhost, prefix = f"eseal_guard_{run}", f"eseal_g{run}_"
     ensure_vhost(vhost)
     public, internal = _free_port(), _free_port()
     env = _environment(ESEAL_INTERNAL_SECRET=STRONG, ESEAL_PORT=str(public),
+                       ESEAL_IDENTITY_INTERNAL_URL=fake_identity,
                        ESEAL_INTERNAL_PORT=str(internal), ESEAL_DB_PREFIX=prefix,
                        ESEAL_PG_URL="postgresql://postgres@127.0.0.1:5432",
                        ESEAL_AMQP_URL=f"amqp://guest:guest@127.0.0.1:5672/{vhost}")

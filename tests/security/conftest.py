@@ -166,9 +166,9 @@ def gateway_port(platform: Platform) -> int:
 
 
 HOST = "127.0.0.1"
-INTERNAL_PORT_OFFSET = 1000  # contract: internal listener = public port + 1000
 
 
 def internal_port(platform: Platform, service: str) -> int:
-    return platform.config.port(service) + INTERNAL_PORT_OFFSET
+    """Public port + 1000 in a deployment; the test platform packs its ports closer."""
+    return platform.config.internal_port(service)
 

@@ -1,7 +1,7 @@
 """The internal surface is not on the public door.
 
 Contract: every service serves ``/internal/*``, ``/metrics``, ``/healthz`` and ``/readyz`` on a
-second listener at public port + 1000; the public listener (what the gateway forwards to)
+second listener (public port + 1000 by default); the public listener (what the gateway forwards to)
 answers 404 for ``/internal/*`` and ``/metrics`` even to a caller holding valid internal
 credentials. On the internal listener ``/internal/*`` still needs the internal secret.
 """

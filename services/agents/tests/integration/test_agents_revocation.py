@@ -20,6 +20,7 @@ from identity.bootstrap import create_app as create_identity
 
 from devstack.stack import delete_vhost, drop_databases, ensure_vhost
 from shared.service import prepare_database
+from shared.listeners import add_internal_site
 from tests.support import identities as ids
 from tests.support.api import Api
 
@@ -42,7 +43,10 @@ async def pair() -> AsyncIterator[Pair]:
     identity = TestServer(create_identity(identity_settings), host="127.0.0.1")
     await identity.start_server()
     identity_url = f"http://127.0.0.1:{identity.port}"
-    agents_settings = AgentsSettings(**common, identity_url=identity_url)  # type: ignore[arg-type]
+    assert identity.runner is not None
+    identity_internal = await add_internal_site(identity.runner)
+    agents_settings = AgentsSettings(**common, identity_url=identity_url,  # type: ignore[arg-type]
+                                     identity_internal_url=identity_internal)
     await prepare_database(agents_settings, AGENTS_MIGRATIONS)
     agents = TestServer(create_agents(agents_settings), host="127.0.0.1")
     await agents.start_server()

@@ -59,6 +59,7 @@ async def setup(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Identity
     up = TestServer(upstream, host="127.0.0.1")
     await up.start_server()
     settings = GatewaySettings(env="test", identity_url=f"http://127.0.0.1:{id_server.port}",
+                               identity_internal_url=f"http://127.0.0.1:{id_server.port}",
                                agents_url=f"http://127.0.0.1:{up.port}")
     gw = TestServer(create_gateway(settings), host="127.0.0.1")
     await gw.start_server()

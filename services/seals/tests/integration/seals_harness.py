@@ -344,6 +344,7 @@ async def seals() -> AsyncIterator[Seals]:
     settings = SealsSettings(db_prefix=f"eseal_st{run}_", agent_sync_wait=0.5,
                              revocation_retry_interval=0.2,
                              identity_url=f"http://127.0.0.1:{identity.port}",
+                             identity_internal_url=f"http://127.0.0.1:{identity.port}",
                              amqp_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}")
     await prepare_database(settings, MIGRATIONS)
     face, registry, ca = FakeFaceTokens(), FakeRegistry(), FakeCA()

@@ -33,7 +33,7 @@ def _entries() -> list[tuple[str, bytes]]:
 @pytest.mark.parametrize(
     "evil",
     [
-        "../evil.xml",
+        "../evil.xml",  # attack input
         "Doc_0/../../evil.xml",
         "/etc/passwd",
         "Doc_0\\..\\x.xml",
@@ -59,7 +59,7 @@ def test_duplicate_entries_refused_even_by_case() -> None:
 def test_locations_cannot_escape_the_package() -> None:
     def edit(name: str, content: bytes) -> bytes:
         return (
-            content.replace(b"Doc_0/Document.xml", b"../../Doc_0/Document.xml")
+            content.replace(b"Doc_0/Document.xml", b"../../Doc_0/Document.xml")  # attack input
             if name == "OFD.xml"
             else content
         )
