@@ -57,11 +57,11 @@ async def upstream() -> AsyncIterator[tuple[SlowUpstream, str]]:
     await runner.cleanup()
 
 
-async def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+async def _wait_healthy(url: str, proc: asyncio.subprocess.Process) -> None:
     deadline = time.monotonic() + 30
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
-            assert proc.poll() is None, "the gateway exited"
+            assert proc.returncode is None, "the gateway exited"
             try:
                 async with http.get(url + "/healthz") as r:
                     if r.status == 200:
@@ -79,8 +79,9 @@ async def test_a_client_leaving_the_gateway_cancels_the_upstream_request(
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESEAL_")}
     env.update({"PYTHONPATH": PYTHONPATH, "ESEAL_ENV": "test", "ESEAL_PORT": str(port),
                 "ESEAL_INTERNAL_PORT": str(_free_port()), "ESEAL_STAMPING_URL": upstream_url})
-    proc = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "gateway", cwd=ROOT, env=env,
+                                                stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL)
     try:
         await _wait_healthy(f"http://127.0.0.1:{port}", proc)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -94,4 +95,4 @@ async def test_a_client_leaving_the_gateway_cancels_the_upstream_request(
         await asyncio.wait_for(slow.cancelled.wait(), 10)
     finally:
         proc.terminate()
-        proc.wait(10)
+        await asyncio.wait_for(proc.wait(), 10)

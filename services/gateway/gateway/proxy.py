@@ -11,8 +11,6 @@ it (``encoded=True``), or ``%2e%2e`` segments would reach endpoints no route all
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from aiohttp import web
 from yarl import URL
@@ -85,7 +83,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
     try:
         upstream = await session.request(request.method, url, headers=headers, data=body,
                                          allow_redirects=False)
-    except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientConnectionError) as exc:
         raise ServiceUnavailable(f"the {route.service} service is unavailable",
                                  code="service_unavailable", service=route.service) from exc
     try:

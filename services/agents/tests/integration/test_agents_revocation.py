@@ -19,8 +19,8 @@ from identity.bootstrap import IdentitySettings
 from identity.bootstrap import create_app as create_identity
 
 from devstack.stack import delete_vhost, drop_databases, ensure_vhost
-from shared.service import prepare_database
 from shared.listeners import add_internal_site
+from shared.service import prepare_database
 from tests.support import identities as ids
 from tests.support.api import Api
 
