@@ -30,7 +30,9 @@ async def test_public_listener_hides_metrics_and_internal_endpoints(api: Api, pl
     for path in ("/metrics", "/internal/jwks", "/internal/revocations", "/INTERNAL/jwks",
                  "//internal/jwks", "/metrics/"):
         r = await api.get(base + path)
-        assert r.status == 404 and r.json["code"] == "not_found", (path, r)
+        # an empty segment is refused by the path check (400) before the listener guard (404)
+        expected = (400, "invalid_path") if path.startswith("//") else (404, "not_found")
+        assert (r.status, r.json["code"]) == expected, (path, r)
     # and the internal listener serves no public API
     assert (await api.get(platform.internal_url(service) + "/api/v1/me")).status == 404
 
