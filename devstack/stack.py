@@ -16,6 +16,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.supervisor import Supervisor
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("identity", "agents", "certs", "seals", "stamping", "notify", "gateway")
 DEFAULT_PORTS = {"gateway": 8080, "identity": 8101, "agents": 8102, "certs": 8103,
@@ -151,7 +153,9 @@ def demo_client(config: StackConfig) -> dict[str, str] | None:
     import base64
     import json
 
-    path = ROOT / ".run" / "demo-client.json"
+    # one file per database prefix: a test's platform never replaces the developer's client
+    suffix = "" if config.db_prefix == "eseal_" else "-" + config.db_prefix.rstrip("_")
+    path = ROOT / ".run" / f"demo-client{suffix}.json"
     if path.exists():
         client = json.loads(path.read_text(encoding="utf-8"))
         basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
@@ -178,13 +182,26 @@ def demo_client(config: StackConfig) -> dict[str, str] | None:
     return dict(client)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a process manager, `kill`) stops the platform like Ctrl-C: no orphans left
+    holding the ports."""
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
+
+
 def main() -> None:
-    config = StackConfig()
+    _stop_on_sigterm()
+    config = StackConfig(port_offset=int(os.environ.get("ESEAL_DEVSTACK_PORT_OFFSET", "0")),
+                         db_prefix=os.environ.get("ESEAL_DB_PREFIX", "eseal_"),
+                         amqp_url=os.environ.get("ESEAL_AMQP_URL", StackConfig.amqp_url))
     stack = Stack(config)
     print("eseal: creating databases and applying migrations…", flush=True)
-    stack.migrate()
-    stack.start()
     try:
+        stack.migrate()
+        stack.start()
         stack.wait_ready()
         gw = config.url("gateway")
         client = demo_client(config)
@@ -195,11 +212,13 @@ def main() -> None:
               f"\n  internal:   {config.internal_url('gateway')}/metrics and each service's port + "
               f"{config.internal_port_offset} (/internal/*, /metrics)"
               "\nPress Ctrl-C to stop.\n", flush=True)
-        while all(p.poll() is None for p in stack.processes.values()):
+        supervisor = Supervisor(stack)
+        while True:  # until Ctrl-C or SIGTERM; crashed services come back with backoff
+            supervisor.tick()
             time.sleep(0.5)
-        dead = [s for s, p in stack.processes.items() if p.poll() is not None]
-        print(f"eseal: {', '.join(dead)} stopped; shutting down", flush=True)
     except KeyboardInterrupt:
         print("\neseal: stopping…", flush=True)
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the stop short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         stack.stop()
