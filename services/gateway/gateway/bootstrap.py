@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,10 +19,19 @@ from shared.settings import ServiceSettings
 
 from .cors import ALLOWED_ORIGINS, add_cors_headers, cors
 from .headers import framing_guard
-from .limits import LIMITER, TRUSTED_PROXIES, RateLimiter, default_rules, rate_limit
+from .limits import (
+    BUCKETS,
+    LIMITER,
+    TRUSTED_PROXIES,
+    RateLimiter,
+    default_rules,
+    local_buckets,
+    rate_limit,
+)
 from .openapi import serve_document
 from .proxy import GATEWAY_SETTINGS, GW_VERIFIER, REVOCATIONS, UPSTREAM, forward
 from .revocations import RevocationFeed, RevocationList, identity_client
+from .shared_limits import SHARED_BUCKETS, SharedBuckets
 from .static import setup_static
 
 log = get_logger(__name__)
@@ -40,6 +49,20 @@ class GatewaySettings(ServiceSettings):
     # socket peer is the client and X-Forwarded-For is ignored.
     trusted_proxies: int = Field(default=0, ge=0, le=10)
     web_dist: Path | None = None  # the web pages' build; default: web/dist of this checkout
+    # Redis for rate-limit buckets shared by every replica (unset: each replica's memory).
+    redis_url: str | None = None
+    redis_key_prefix: str = "eseal:ratelimit:"
+
+
+def _shared_buckets(settings: GatewaySettings) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        assert settings.redis_url is not None
+        buckets = SharedBuckets(settings.redis_url, settings.redis_key_prefix, app[LIMITER])
+        app[SHARED_BUCKETS] = buckets
+        app[BUCKETS] = buckets.take
+        yield
+        await buckets.close()
+    return context
 
 
 def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
@@ -48,6 +71,9 @@ def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
     app[GATEWAY_SETTINGS] = settings
     app[ALLOWED_ORIGINS] = frozenset(o.strip() for o in settings.cors_origins.split(",") if o.strip())
     app[LIMITER] = RateLimiter(default_rules(settings.rate_limit_scale))
+    app[BUCKETS] = local_buckets(app[LIMITER])
+    if settings.redis_url:
+        app.cleanup_ctx.append(_shared_buckets(settings))
     app[TRUSTED_PROXIES] = settings.trusted_proxies
     app.on_response_prepare.append(add_cors_headers)
     app[REVOCATIONS] = RevocationList()

@@ -89,6 +89,15 @@ class RateLimiter:
 
 
 LIMITER = web.AppKey("rate_limiter", RateLimiter)
+# Where buckets are taken: the replica's memory, or Redis shared by all replicas.
+TakeToken = Callable[[Rule, str], Awaitable[float]]
+BUCKETS: web.AppKey[TakeToken] = web.AppKey("rate_buckets")
+
+
+def local_buckets(limiter: RateLimiter) -> TakeToken:
+    async def take(rule: Rule, client: str) -> float:
+        return limiter.take(rule, client)
+    return take
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", int)
 
 
@@ -138,9 +147,10 @@ async def rate_limit(request: web.Request,
     limiter = request.app[LIMITER]
     rule = limiter.rule_for(request.method, request.get(CHECKED_PATH) or request.path)
     if rule is not None:
-        wait = limiter.take(rule, client_address(request))
+        take = request.app[BUCKETS]
+        wait = await take(rule, client_address(request))
         if wait == 0 and rule.per_client_id and (client_id := basic_client_id(request)):
-            wait = limiter.take(rule, "client_id:" + client_id)
+            wait = await take(rule, "client_id:" + client_id)
         if wait > 0:
             raise RateLimited(f"too many requests ({rule.name}); try again in {int(wait) + 1} s",
                               retry_after=int(wait) + 1, limit=rule.name)
