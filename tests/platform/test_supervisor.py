@@ -136,10 +136,16 @@ def test_make_run_restarts_a_killed_service_and_sigterm_leaves_no_orphans(tmp_pa
         for service in ("gateway", "identity", "seals"):
             assert not _ready(config.internal_url(service))
     finally:
+        left = _children(proc.pid)  # before the supervisor goes: its children then belong to init
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        for c in _children(proc.pid):
-            os.kill(c, signal.SIGKILL)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for c in left:
+            if _alive(c):
+                os.kill(c, signal.SIGKILL)
         asyncio.run(drop_databases(prefix))
         delete_vhost(vhost)
         (ROOT / ".run" / f"demo-client-{prefix.rstrip('_')}.json").unlink(missing_ok=True)
