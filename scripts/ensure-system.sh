@@ -63,6 +63,7 @@ if want services; then
   fc-list 2>/dev/null | grep -qi "Noto Serif CJK\|Noto Sans CJK" || need+=(fonts-noto-cjk)
   fc-list 2>/dev/null | grep -qi "AR PL UKai" || need+=(fonts-arphic-ukai)
   command -v pdftoppm >/dev/null || need+=(poppler-utils)
+  command -v openssl >/dev/null || need+=(openssl)  # the SM2 tests cross-check with OpenSSL 3
   # A service already answering on its port (installed some other way) is left alone.
   tcp_up 5432 || command -v pg_ctlcluster >/dev/null || need+=(postgresql)
   command -v pg_isready >/dev/null || need+=(postgresql-client)

@@ -75,7 +75,7 @@ class OfdPackage:
             ValueError,
             OSError,
             EOFError,
-            NotImplementedError,
+            NotImplementedError,  # zipfile's answer to a compression method it lacks
             UnicodeDecodeError,
         ) as e:
             raise NotAnOfd(f"unreadable ZIP container: {e}") from None
@@ -125,6 +125,7 @@ class OfdPackage:
                         raise OfdTooComplex(f"part /{path} expands beyond the size limit")
                     if len(out) > 1024 * 1024 and len(out) > MAX_RATIO * max(info.compress_size, 1):
                         raise OfdTooComplex(f"part /{path} has an implausible compression ratio")
+        # NotImplementedError: zipfile's answer to an unsupported compression method
         except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, NotImplementedError) as e:
             raise NotAnOfd(f"corrupt part /{path}: {e}") from None
         self._read_total += len(out)
