@@ -42,6 +42,7 @@ SECRET_KEYS = {
     "ESEAL_PG_URL",
     "ESEAL_AMQP_URL",
     "ESEAL_SMS_API_KEY",
+    "ESEAL_REDIS_URL",
     "ESEAL_STAMPING_CLIENT_TOKEN_SECRET",
 }
 # Values that must come from the operator, never from the repository. (ESEAL_SMS_API_KEY
@@ -60,6 +61,8 @@ KEY_HOLDERS = {
     "ESEAL_KEYED_HASH_SECRET": {"identity"},
     "ESEAL_SMS_API_KEY": {"certs"},
     "ESEAL_STAMPING_CLIENT_TOKEN_SECRET": {"stamping"},
+    # Rate-limit buckets shared by the gateway's replicas; no other service uses Redis.
+    "ESEAL_REDIS_URL": {"gateway"},
 }
 PLACEHOLDER = "CHANGE_ME"
 # The oldest Kubernetes the manifests target (also the oldest schema set any allowed
@@ -321,7 +324,7 @@ def test_kustomize_renders_exactly_the_listed_objects() -> None:
 
 
 def test_compose_and_k8s_name_the_same_application_services() -> None:
-    compose_apps = {n for n in compose()["services"] if n not in {"postgres", "rabbitmq"}}
+    compose_apps = {n for n in compose()["services"] if n not in {"postgres", "rabbitmq", "redis"}}
     assert compose_apps == APP_SERVICES | {f"{s}-migrate" for s in APP_SERVICES}
     assert set(objects("Deployment")) == APP_SERVICES
     assert set(objects("Service")) == APP_SERVICES
@@ -930,3 +933,13 @@ def test_dockerfile_builds_the_web_client_into_the_runtime() -> None:
     for local_build in ("web/node_modules", "web/node_modules/vite/package.json",
                         "web/dist", "web/dist/app/index.html"):
         assert dockerignored(local_build), local_build
+
+
+def test_gateway_replicas_share_rate_limits_through_redis() -> None:
+    """Two gateway replicas with their own buckets would each allow the full rate."""
+    gateway = compose()["services"]["gateway"]
+    assert compose_env("gateway")["ESEAL_REDIS_URL"].startswith("redis://redis:")
+    assert gateway["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert "healthcheck" in compose()["services"]["redis"]
+    assert objects("Deployment")["gateway"]["spec"]["replicas"] >= 2
+    assert "ESEAL_REDIS_URL" in env_names(main_container(objects("Deployment")["gateway"]))
