@@ -11,7 +11,8 @@ import asyncpg
 
 from shared.eventstore import EventStore
 
-from ..domain.model import StampRequest
+from ..domain import stamp_request as stamp_requests
+from ..domain.stamp_request import StampRequest
 from .pg import Conn
 
 STREAM_TYPE = "stamp_request"
@@ -117,7 +118,7 @@ async def document(conn: Conn, request_id: uuid.UUID) -> bytes | None:
 
 
 async def load_request(conn: Conn, store: EventStore, request_id: uuid.UUID) -> StampRequest:
-    return StampRequest.fold(request_id, (e.decode() for e in await store.load(conn, request_id)))
+    return stamp_requests.fold(request_id, (e.decode() for e in await store.load(conn, request_id)))
 
 
 async def set_claim(conn: Conn, request_id: uuid.UUID, claim_id: uuid.UUID,

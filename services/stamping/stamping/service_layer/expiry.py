@@ -14,6 +14,7 @@ from shared.logging import get_logger
 
 from ..adapters import repository
 from ..adapters.repository import STREAM_TYPE
+from ..domain import stamp_request as stamp_requests
 from ..projections import apply_inline
 from . import callbacks
 from .context import Stamping
@@ -28,9 +29,10 @@ async def expire_due(ctx: Stamping) -> int:
     async with ctx.pool.acquire() as conn, conn.transaction():
         for request_id in await repository.due_for_expiry(conn, BATCH):
             state = await repository.load_request(conn, ctx.store, request_id)
-            if state.status != "pending":
+            events = stamp_requests.expire(state)
+            if not events:
                 continue
-            stored = await ctx.store.append(conn, request_id, STREAM_TYPE, state.version, [state.expire()],
+            stored = await ctx.store.append(conn, request_id, STREAM_TYPE, state.version, events,
                                             metadata={"actor": "stamping", "actor_role": "system"})
             await apply_inline(conn, stored)
             row = await repository.get_request(conn, request_id)

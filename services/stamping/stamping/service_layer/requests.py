@@ -18,7 +18,7 @@ from ..adapters.repository import STREAM_TYPE, Client, RequestRow
 from ..domain import qr, rules
 from ..domain.authorization import rfc3339
 from ..domain.errors import AlreadyStamped, QrInvalid, RequestExpired, StampPending, StampRequestNotFound
-from ..domain.model import StampRequest
+from ..domain.stamp_request import StampRequest
 from ..projections import apply_inline
 from .context import Stamping
 

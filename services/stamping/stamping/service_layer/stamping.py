@@ -34,35 +34,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from asn1crypto import cms
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-from pyhanko.sign.timestamps import TimeStamper
 
 from shared.auth import Principal
-from shared.catalog import StampApplied
-from shared.errors import EsealError, NotFound
+from shared.errors import EsealError
 from shared.logging import get_logger
 
 from ..adapters import repository
 from ..adapters.loops import call_on
 from ..adapters.pdf import StampMetadata, offline_validation_context, sign_detached_digest, stamp_pdf
+from ..adapters.pdf.remote_signing import RecordingTimeStamper, SealDigestSigner
 from ..adapters.repository import STREAM_TYPE, RequestRow
-from ..domain import qr
+from ..domain import qr, seal_use
+from ..domain import stamp_request as stamp_requests
 from ..domain.authorization import StampAuthorization, rfc3339
-from ..domain.errors import (
-    AlreadyStamped,
-    NotAuthorized,
-    QrInvalid,
-    RequestExpired,
-    ScanRequired,
-    SealRevoked,
-    StampRequestNotFound,
-)
-from ..domain.events import UsageRecorded
+from ..domain.errors import AlreadyStamped, QrInvalid, ScanRequired, StampRequestNotFound
 from ..projections import apply_inline
 from . import callbacks
 from .context import Stamping
@@ -122,7 +112,7 @@ async def scan(ctx: Stamping, person: Principal, qr_payload: str) -> dict[str, A
         if row is None or not qr.token_matches(payload.token, row.token_hash):
             raise QrInvalid()
         state = await repository.load_request(conn, ctx.store, row.request_id)
-        state.check_stampable(now)
+        stamp_requests.check_stampable(state, now)
         await repository.record_scan(conn, row.request_id, person.id)
         client = await repository.get_client(conn, row.client_id)
     choices = await ctx.seals.choices(person.id)
@@ -205,7 +195,7 @@ async def _claim(ctx: Stamping, person_id: uuid.UUID, request_id: uuid.UUID) -> 
         if not await repository.has_scanned(conn, request_id, person_id):
             raise ScanRequired()
         state = await repository.load_request(conn, ctx.store, request_id)
-        state.check_stampable(now)
+        stamp_requests.check_stampable(state, now)
         if row.claim_id is not None and row.claimed_until is not None and row.claimed_until > now:
             raise AlreadyStamped("the request is being stamped", stamp_in_progress=True)
         claim_id = uuid.uuid4()
@@ -225,13 +215,8 @@ async def _release(ctx: Stamping, claim: Claim) -> None:
 
 async def _precheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand) -> SealInfo:
     choices, seal = await asyncio.gather(ctx.seals.choices(person_id), ctx.seals.seal(cmd.seal_id))
-    allowed = any(e.enterprise_id == cmd.enterprise_id and any(s.seal_id == cmd.seal_id for s in e.seals)
-                  for e in choices)
-    ours = seal is not None and seal.enterprise_id == cmd.enterprise_id
-    if ours and seal is not None and seal.status == "revoked" and not allowed:
-        raise SealRevoked()
-    if not allowed or seal is None or seal.enterprise_id != cmd.enterprise_id:
-        raise NotAuthorized("this seal is not granted to you for this enterprise now")
+    seal_use.check_before_signing(choices, seal, cmd.enterprise_id, cmd.seal_id)
+    assert seal is not None
     return seal
 
 
@@ -255,62 +240,12 @@ class Made:
     signed_at: datetime | None  # the signature timestamp
 
 
-class _SealDigestSigner:
-    """pyHanko's ``DigestSigner`` port: the raw signature comes from seals (on the main loop)."""
-
-    def __init__(self, ctx: Stamping, loop: asyncio.AbstractEventLoop, seal_id: uuid.UUID,
-                 person_id: uuid.UUID, enterprise_id: uuid.UUID) -> None:
-        self.ctx, self.loop = ctx, loop
-        self.seal_id, self.person_id, self.enterprise_id = seal_id, person_id, enterprise_id
-        self.result: SealSignature | None = None
-        self.error: BaseException | None = None
-
-    async def sign_digest(self, digest: bytes, algorithm: str = "sha256") -> bytes:
-        if self.result is not None:
-            raise EsealError("one stamp, one seal signature", code="signing_failed")
-        try:
-            self.result = await call_on(self.loop, self.ctx.seals.stamp_signature(
-                self.seal_id, self.person_id, self.enterprise_id, digest))
-        except BaseException as e:
-            self.error = e
-            raise
-        return self.result.signature
-
-
-class _RecordingTimeStamper(TimeStamper):
-    """Delegates to the shared timestamper (its caches included) and keeps this stamp's token."""
-
-    def __init__(self, shared: TimeStamper) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._shared = shared
-        self.tokens: list[cms.ContentInfo] = []
-
-    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
-        token = await self._shared.async_timestamp(message_digest, md_algorithm)
-        self.tokens.append(token)
-        return token
-
-    async def async_dummy_response(self, md_algorithm: str) -> cms.ContentInfo:
-        return await self._shared.async_dummy_response(md_algorithm)
-
-    async def validation_paths(self, validation_context: Any) -> Any:  # async generator
-        async for path in self._shared.validation_paths(validation_context):  # type: ignore[no-untyped-call]
-            yield path
-
-    def signed_at(self) -> datetime | None:
-        if not self.tokens:
-            return None
-        tst_info = self.tokens[-1]["content"]["encap_content_info"]["content"].parsed
-        moment: datetime = tst_info["gen_time"].native
-        return moment
-
-
 async def _sign(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand, seal: SealInfo,
                 now: datetime, authorization: StampAuthorization,
                 person_sig: asyncio.Task[PersonSignature], timings: Timings) -> Made:
     loop = asyncio.get_running_loop()
-    signer = _SealDigestSigner(ctx, loop, cmd.seal_id, person.id, cmd.enterprise_id)
-    stamper = _RecordingTimeStamper(ctx.timestamper)
+    signer = SealDigestSigner(ctx.seals.stamp_signature, loop, cmd.seal_id, person.id, cmd.enterprise_id)
+    stamper = RecordingTimeStamper(ctx.timestamper)
     ca = await ctx.ca.current()
     chain = _chain(seal, ca)
     row = claim.row
@@ -381,14 +316,7 @@ async def _recheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
                    signed_at: datetime | None) -> None:
     """After the timestamp: was the seal revoked, or the grant withdrawn, before it?"""
     choices, seal = await asyncio.gather(ctx.seals.choices(person_id), ctx.seals.seal(cmd.seal_id))
-    if seal is None:
-        raise NotFound("no such seal", code="seal_not_found")
-    if seal.status == "revoked" and (signed_at is None or seal.revoked_at is None
-                                     or seal.revoked_at <= signed_at):
-        raise SealRevoked("the seal was revoked while stamping")
-    if not any(e.enterprise_id == cmd.enterprise_id and any(s.seal_id == cmd.seal_id for s in e.seals)
-               for e in choices) and seal.status != "revoked":
-        raise NotAuthorized("the authorization was withdrawn while stamping")
+    seal_use.check_after_timestamp(choices, seal, cmd.enterprise_id, cmd.seal_id, signed_at)
 
 
 async def _commit(ctx: Stamping, claim: Claim, person: Principal, seal: SealInfo, made: Made,
@@ -397,37 +325,15 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, seal: SealInfo
     row = claim.row
     record_id = uuid.uuid4()
     result_sha = hashlib.sha256(made.content).hexdigest()
-    signed = made.seal_signature.seal
     async with ctx.pool.acquire() as conn, conn.transaction():
         current = await repository.get_request(conn, row.request_id, for_update=True)
         if current is None or current.claim_id != claim.claim_id:
             raise AlreadyStamped("the claim on this request was lost")
         state = await repository.load_request(conn, ctx.store, row.request_id)
-        if state.status == "stamped":
-            raise AlreadyStamped()
-        if state.status == "expired":
-            raise RequestExpired()
         client = await repository.get_client(conn, claim.client_id)
-        events = [
-            StampApplied(record_id=record_id, request_id=row.request_id, seal_id=seal.seal_id,
-                         enterprise_id=signed.enterprise_id, person_id=person.id,
-                         document_sha256=row.document_sha256, stamped_at=now,
-                         client_id=str(claim.client_id), seal_name=seal.name, document_title=row.title),
-            UsageRecorded(record_id=record_id, request_id=row.request_id, used_at=now,
-                          person_id=person.id, user_name=person.name, enterprise_id=signed.enterprise_id,
-                          enterprise_name=signed.enterprise_name or seal.enterprise_name,
-                          seal_id=seal.seal_id, seal_name=signed.name or seal.name,
-                          seal_type=signed.type or seal.type, document_title=row.title,
-                          document_sha256=row.document_sha256, kind=row.kind,
-                          client_id=str(claim.client_id), requester=client.name if client else "",
-                          authorization=authorization.canonical(),
-                          person_signature_b64=base64.b64encode(person_sig.signature).decode(),
-                          person_signature_algorithm=person_sig.algorithm,
-                          person_certificate_serial=person_sig.serial_number,
-                          seal_certificate_serial=made.seal_signature.serial_number,
-                          result_sha256=result_sha,
-                          seal_signature_sha256=hashlib.sha256(made.seal_signature.signature).hexdigest()),
-        ]
+        facts = _facts(record_id, now, person, seal, made, row, str(claim.client_id),
+                       client.name if client else "", authorization, person_sig, result_sha)
+        events = stamp_requests.apply_stamp(state, facts)
         stored = await ctx.store.append(conn, row.request_id, STREAM_TYPE, state.version, events,
                                         metadata={"actor": str(person.id), "actor_role": "person"})
         await apply_inline(conn, stored)
@@ -440,3 +346,21 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, seal: SealInfo
                 "result_url": f"/api/v1/stamp-requests/{row.request_id}/result",
                 "result_sha256": result_sha, "content_type": made.content_type})
     return record_id
+
+
+def _facts(record_id: uuid.UUID, now: datetime, person: Principal, seal: SealInfo, made: Made,
+           row: RequestRow, client_id: str, requester: str, authorization: StampAuthorization,
+           person_sig: PersonSignature, result_sha: str) -> stamp_requests.StampFacts:
+    """The usage record's facts: the seal as seals signed it (its names at that moment)."""
+    signed = made.seal_signature.seal
+    return stamp_requests.StampFacts(
+        record_id=record_id, stamped_at=now, person_id=person.id, person_name=person.name,
+        enterprise_id=signed.enterprise_id,
+        enterprise_name=signed.enterprise_name or seal.enterprise_name,
+        seal_id=seal.seal_id, seal_name=signed.name or seal.name, seal_type=signed.type or seal.type,
+        kind=row.kind, client_id=client_id, requester=requester,
+        authorization=authorization.canonical(), person_signature=person_sig.signature,
+        person_signature_algorithm=person_sig.algorithm,
+        person_certificate_serial=person_sig.serial_number,
+        seal_certificate_serial=made.seal_signature.serial_number, result_sha256=result_sha,
+        seal_signature_sha256=hashlib.sha256(made.seal_signature.signature).hexdigest())

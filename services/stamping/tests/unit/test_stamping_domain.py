@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from stamping.adapters.credentials import ClientTokens, is_client_token
 from stamping.domain import qr, rules, webhooks
+from stamping.domain import stamp_request as stamp_requests
 from stamping.domain.authorization import StampAuthorization, rfc3339
 from stamping.domain.errors import AlreadyStamped, InvalidClientToken, RequestExpired
-from stamping.domain.model import StampRequest
 
 from shared.catalog import StampApplied, StampRequested, StampRequestExpired
 from shared.errors import EsealError
@@ -110,22 +110,51 @@ def _requested(rid: uuid.UUID, expires: datetime) -> StampRequested:
 
 def test_the_request_aggregate_folds_its_events() -> None:
     rid = uuid.uuid4()
-    pending = StampRequest.fold(rid, [_requested(rid, NOW + timedelta(minutes=10))])
+    pending = stamp_requests.fold(rid, [_requested(rid, NOW + timedelta(minutes=10))])
     assert pending.version == 1 and pending.visible_status(NOW) == "pending"
-    pending.check_stampable(NOW)
+    stamp_requests.check_stampable(pending, NOW)
     assert pending.visible_status(NOW + timedelta(minutes=10)) == "expired"
     with pytest.raises(RequestExpired):
-        pending.check_stampable(NOW + timedelta(minutes=11))
-    stamped = StampRequest.fold(rid, [_requested(rid, NOW), StampApplied(
+        stamp_requests.check_stampable(pending, NOW + timedelta(minutes=11))
+    stamped = stamp_requests.fold(rid, [_requested(rid, NOW), StampApplied(
         record_id=uuid.uuid4(), request_id=rid, seal_id=uuid.uuid4(), enterprise_id=uuid.uuid4(),
         person_id=uuid.uuid4(), document_sha256="ab" * 32, stamped_at=NOW, client_id="c")])
     assert stamped.version == 2 and stamped.status == "stamped"
     with pytest.raises(AlreadyStamped):
-        stamped.check_stampable(NOW - timedelta(hours=1))
-    expired = StampRequest.fold(rid, [_requested(rid, NOW),
-                                      StampRequestExpired(request_id=rid, client_id="c")])
+        stamp_requests.check_stampable(stamped, NOW - timedelta(hours=1))
+    expired = stamp_requests.fold(rid, [_requested(rid, NOW),
+                                        StampRequestExpired(request_id=rid, client_id="c")])
     assert expired.status == "expired" and expired.visible_status(NOW - timedelta(hours=1)) == "expired"
-    assert pending.expire() == StampRequestExpired(request_id=rid, client_id="c")
+    assert stamp_requests.expire(pending) == [StampRequestExpired(request_id=rid, client_id="c")]
+    assert stamp_requests.expire(stamped) == [] and stamp_requests.expire(expired) == []
+    assert not stamp_requests.fold(rid, []).exists
+
+
+def _facts(record_id: uuid.UUID) -> stamp_requests.StampFacts:
+    return stamp_requests.StampFacts(
+        record_id=record_id, stamped_at=NOW, person_id=uuid.uuid4(), person_name="张三",
+        enterprise_id=uuid.uuid4(), enterprise_name="某某有限公司", seal_id=uuid.uuid4(),
+        seal_name="合同专用章", seal_type="contract", kind="pdf", client_id="c", requester="某系统",
+        authorization="{}", person_signature=b"sig", person_signature_algorithm="ecdsa-p256-sha256",
+        person_certificate_serial="01", seal_certificate_serial="02", result_sha256="cd" * 32,
+        seal_signature_sha256="ef" * 32)
+
+
+def test_a_pending_request_takes_exactly_one_stamp() -> None:
+    rid, record = uuid.uuid4(), uuid.uuid4()
+    pending = stamp_requests.fold(rid, [_requested(rid, NOW + timedelta(minutes=10))])
+    events = stamp_requests.apply_stamp(pending, _facts(record))
+    applied, usage = events
+    assert isinstance(applied, StampApplied) and applied.record_id == record
+    assert applied.document_sha256 == "ab" * 32 and applied.document_title == "t"
+    assert usage.record_id == record and usage.person_signature_b64 == "c2ln"  # type: ignore[attr-defined]
+    stamped = stamp_requests.fold(rid, [_requested(rid, NOW), *events])
+    with pytest.raises(AlreadyStamped):
+        stamp_requests.apply_stamp(stamped, _facts(uuid.uuid4()))
+    expired = stamp_requests.fold(rid, [_requested(rid, NOW),
+                                        StampRequestExpired(request_id=rid, client_id="c")])
+    with pytest.raises(RequestExpired):
+        stamp_requests.apply_stamp(expired, _facts(uuid.uuid4()))
 
 
 def test_client_tokens_are_hs256_and_checked() -> None:

@@ -1,0 +1,77 @@
+"""pyHanko's ports, filled by the platform: the seal's raw signature and the shared TSA.
+
+pyHanko runs in a worker thread (``adapters/loops.py``); the seal signature is asked of
+seals on the main event loop (seals decides under row locks and has certs sign), and the
+timestamp comes from the process's shared timestamper, whose token this stamp keeps to learn
+its signing time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+
+from asn1crypto import cms
+from pyhanko.sign.timestamps import TimeStamper
+
+from shared.errors import EsealError
+
+from ...service_layer.ports import SealSignature
+from ..loops import call_on
+
+SealSign = Callable[[uuid.UUID, uuid.UUID, uuid.UUID, bytes], Coroutine[Any, Any, SealSignature]]
+
+
+class SealDigestSigner:
+    """pyHanko's ``DigestSigner`` port: one raw signature, made by seals on the main loop."""
+
+    def __init__(self, sign: SealSign, loop: asyncio.AbstractEventLoop, seal_id: uuid.UUID,
+                 person_id: uuid.UUID, enterprise_id: uuid.UUID) -> None:
+        self._sign, self.loop = sign, loop
+        self.seal_id, self.person_id, self.enterprise_id = seal_id, person_id, enterprise_id
+        self.result: SealSignature | None = None
+        self.error: BaseException | None = None
+
+    async def sign_digest(self, digest: bytes, algorithm: str = "sha256") -> bytes:
+        if self.result is not None:
+            raise EsealError("one stamp, one seal signature", code="signing_failed")
+        try:
+            result = await call_on(self.loop, self._sign(
+                self.seal_id, self.person_id, self.enterprise_id, digest))
+        except BaseException as e:
+            self.error = e
+            raise
+        assert result is not None
+        self.result = result
+        return result.signature
+
+
+class RecordingTimeStamper(TimeStamper):
+    """Delegates to the shared timestamper (its caches included) and keeps this stamp's token."""
+
+    def __init__(self, shared: TimeStamper) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._shared = shared
+        self.tokens: list[cms.ContentInfo] = []
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        token = await self._shared.async_timestamp(message_digest, md_algorithm)
+        self.tokens.append(token)
+        return token
+
+    async def async_dummy_response(self, md_algorithm: str) -> cms.ContentInfo:
+        return await self._shared.async_dummy_response(md_algorithm)
+
+    async def validation_paths(self, validation_context: Any) -> Any:  # async generator
+        async for path in self._shared.validation_paths(validation_context):  # type: ignore[no-untyped-call]
+            yield path
+
+    def signed_at(self) -> datetime | None:
+        if not self.tokens:
+            return None
+        tst_info = self.tokens[-1]["content"]["encap_content_info"]["content"].parsed
+        moment: datetime = tst_info["gen_time"].native
+        return moment

@@ -1,0 +1,145 @@
+"""The stamp request aggregate: a fold of its events, and the decisions of its commands.
+
+A request's stream (``stamp_request``, id = request id) is ``StampRequested`` followed by at
+most one of ``StampApplied`` (+ ``UsageRecorded``) or ``StampRequestExpired``. The event
+store's ``(stream_id, version)`` key is what finally makes one request give one stamp: two
+writers of version 2 cannot both commit.
+
+The house style (docs/CONVENTIONS.md): the state is frozen and built by ``fold``; a decision
+is a function that checks the state and returns the new events, never mutating anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from shared.catalog import StampApplied, StampRequested, StampRequestExpired
+from shared.events import DomainEvent
+
+from .errors import AlreadyStamped, RequestExpired
+from .events import UsageRecorded
+
+Status = Literal["pending", "stamped", "expired"]
+
+
+@dataclass(frozen=True)
+class StampRequest:
+    request_id: uuid.UUID
+    client_id: str = ""
+    title: str = ""
+    document_sha256: str = ""
+    expires_at: datetime | None = None
+    status: Status = "pending"
+    stamped_at: datetime | None = None
+    record_id: uuid.UUID | None = None
+    version: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.status == "expired" or (
+            self.status == "pending" and self.expires_at is not None and now >= self.expires_at)
+
+    def visible_status(self, now: datetime) -> Status:
+        """What callers see: a pending request past its time is expired, swept or not."""
+        return "expired" if self.is_expired(now) else self.status
+
+
+def fold(request_id: uuid.UUID, events: Iterable[DomainEvent]) -> StampRequest:
+    """The request as its events leave it (``exists`` is False before ``StampRequested``)."""
+    state = StampRequest(request_id)
+    for ev in events:
+        state = _apply(state, ev)
+    return state
+
+
+def _apply(state: StampRequest, ev: DomainEvent) -> StampRequest:
+    if isinstance(ev, StampRequested):
+        state = replace(state, client_id=ev.client_id, title=ev.title,
+                        document_sha256=ev.document_sha256, expires_at=ev.expires_at)
+    elif isinstance(ev, StampApplied):
+        state = replace(state, status="stamped", stamped_at=ev.stamped_at, record_id=ev.record_id)
+    elif isinstance(ev, StampRequestExpired):
+        state = replace(state, status="expired")
+    return replace(state, version=state.version + 1)
+
+
+# decisions -----------------------------------------------------------------------------
+
+
+def check_stampable(state: StampRequest, now: datetime) -> None:
+    """Raise unless a stamp may start now (pending and unexpired)."""
+    if state.status == "stamped":
+        raise AlreadyStamped()
+    if state.is_expired(now):
+        raise RequestExpired()
+
+
+def expire(state: StampRequest) -> list[DomainEvent]:
+    """The sweep's decision: a pending request past its time ends (nothing else does)."""
+    if state.status != "pending":
+        return []
+    return [StampRequestExpired(request_id=state.request_id, client_id=state.client_id)]
+
+
+@dataclass(frozen=True)
+class StampFacts:
+    """What one finished stamp was, as the usage record keeps it (names as at that time)."""
+
+    record_id: uuid.UUID
+    stamped_at: datetime
+    person_id: uuid.UUID
+    person_name: str
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+    seal_id: uuid.UUID
+    seal_name: str
+    seal_type: str
+    kind: str  # "pdf" | "digest"
+    client_id: str
+    requester: str
+    authorization: str  # the canonical description the person signed
+    person_signature: bytes
+    person_signature_algorithm: str
+    person_certificate_serial: str
+    seal_certificate_serial: str
+    result_sha256: str
+    seal_signature_sha256: str
+
+
+def apply_stamp(state: StampRequest, facts: StampFacts) -> list[DomainEvent]:
+    """The commit's decision: a still-pending request takes its one stamp.
+
+    Expiry is checked against the status only: a stamp whose claim began before the request's
+    time may finish (the claim, not the clock, decided it could start)."""
+    if state.status == "stamped":
+        raise AlreadyStamped()
+    if state.status == "expired":
+        raise RequestExpired()
+    return [
+        StampApplied(record_id=facts.record_id, request_id=state.request_id, seal_id=facts.seal_id,
+                     enterprise_id=facts.enterprise_id, person_id=facts.person_id,
+                     document_sha256=state.document_sha256, stamped_at=facts.stamped_at,
+                     client_id=facts.client_id, seal_name=facts.seal_name,
+                     document_title=state.title),
+        UsageRecorded(record_id=facts.record_id, request_id=state.request_id, used_at=facts.stamped_at,
+                      person_id=facts.person_id, user_name=facts.person_name,
+                      enterprise_id=facts.enterprise_id, enterprise_name=facts.enterprise_name,
+                      seal_id=facts.seal_id, seal_name=facts.seal_name, seal_type=facts.seal_type,
+                      document_title=state.title, document_sha256=state.document_sha256,
+                      kind=facts.kind, client_id=facts.client_id, requester=facts.requester,
+                      authorization=facts.authorization,
+                      person_signature_b64=base64.b64encode(facts.person_signature).decode(),
+                      person_signature_algorithm=facts.person_signature_algorithm,
+                      person_certificate_serial=facts.person_certificate_serial,
+                      seal_certificate_serial=facts.seal_certificate_serial,
+                      result_sha256=facts.result_sha256,
+                      seal_signature_sha256=facts.seal_signature_sha256),
+    ]
