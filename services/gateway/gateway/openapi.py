@@ -345,18 +345,10 @@ def _body_required(schemas: _Schemas, model: type[BaseModel]) -> bool:
 
 
 def _operation(route: ApiRoute, schemas: _Schemas) -> dict[str, Any]:
-    facts = route.facts
-    if facts is None:
-        raise ValueError(f"{route.service}: {route.method} {route.path} "
-                         f"({route.handler.__qualname__}) has no @documented facts")
-    unknown = [t for t in facts["tags"] if t not in TAGS]
-    if unknown or not facts["tags"]:
-        raise ValueError(f"{route.method} {route.path}: tags {unknown or '(none)'}; "
-                         f"known: {', '.join(TAGS)}")
+    """One operation: who may call it, what it takes, what it answers (successes, then problems)."""
+    facts = _checked_facts(route)
     content_type: str | None = facts["content_type"]
     form = content_type is not None and content_type.startswith(FORM_TYPES)
-    answer_types = [] if content_type is None or form else \
-        [t.strip() for t in content_type.split(",")]
     sandbox = route.path.startswith(f"{API_PREFIX}/sandbox/")
     op: dict[str, Any] = {
         "operationId": f"{route.service}_{route.handler.__name__}",
@@ -371,8 +363,7 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> dict[str, Any]:
     if params:
         op["parameters"] = params
     op["security"] = _security(facts["auth"])
-
-    errors: dict[int, str] = {}
+    errors = _general_errors(facts, op, params, sandbox)
     bodies: dict[str, type[BaseModel] | None] = dict(facts.get("bodies") or {})
     if not bodies and (facts["body"] is not None or form):
         bodies = {content_type if form else "application/json": facts["body"]}  # type: ignore[dict-item]
@@ -382,6 +373,35 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> dict[str, Any]:
                        422: STANDARD_ERRORS[422]})
         if any(_is_json(t) for t in bodies):
             errors[400] = STANDARD_ERRORS[400]
+    errors[400] = f"{errors[400]}; {REQUEST_REFUSED}" if 400 in errors else REQUEST_REFUSED
+    errors[503] = STANDARD_ERRORS[503]
+    rule = _rate_rule(route.method, route.path)
+    answer_types = [] if content_type is None or form else [t.strip() for t in content_type.split(",")]
+    if rule is not None:
+        op["x-rate-limit"] = rule
+    op["responses"] = _responses(facts, schemas, answer_types, errors, rule)
+    if sandbox:
+        op["x-sandbox"] = True
+    return op
+
+
+def _checked_facts(route: ApiRoute) -> dict[str, Any]:
+    """The handler's ``@documented`` facts; an undocumented or mis-tagged route stops the build."""
+    facts = route.facts
+    if facts is None:
+        raise ValueError(f"{route.service}: {route.method} {route.path} "
+                         f"({route.handler.__qualname__}) has no @documented facts")
+    unknown = [t for t in facts["tags"] if t not in TAGS]
+    if unknown or not facts["tags"]:
+        raise ValueError(f"{route.method} {route.path}: tags {unknown or '(none)'}; "
+                         f"known: {', '.join(TAGS)}")
+    return dict(facts)
+
+
+def _general_errors(facts: dict[str, Any], op: dict[str, Any], params: list[dict[str, Any]],
+                    sandbox: bool) -> dict[int, str]:
+    """The problems any operation of this shape can answer (query, path, authentication)."""
+    errors: dict[int, str] = {}
     if facts["query"] is not None:
         errors[422] = STANDARD_ERRORS[422]
     if any(p["in"] == "path" for p in params):
@@ -390,10 +410,11 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> dict[str, Any]:
         errors[401] = STANDARD_ERRORS[401]
     if sandbox:
         errors[404] = "生产环境不存在 / absent in production; or no such object"
-    errors[400] = f"{errors[400]}; {REQUEST_REFUSED}" if 400 in errors else REQUEST_REFUSED
-    errors[503] = STANDARD_ERRORS[503]
-    rule = _rate_rule(route.method, route.path)
+    return errors
 
+
+def _responses(facts: dict[str, Any], schemas: _Schemas, answer_types: list[str],
+               errors: dict[int, str], rule: str | None) -> dict[str, Any]:
     declared: dict[int, str] = {int(k): v for k, v in facts["responses"].items()}
     successes = sorted(s for s in declared if 200 <= s < 300) or [200]
     responses: dict[str, Any] = {}
@@ -419,11 +440,7 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> dict[str, Any]:
         responses["429"]["headers"] = {"Retry-After": {
             "description": "seconds until a new request is allowed",
             "schema": {"type": "integer", "minimum": 1}, "required": True}}
-        op["x-rate-limit"] = rule
-    op["responses"] = responses
-    if sandbox:
-        op["x-sandbox"] = True
-    return op
+    return responses
 
 
 def _is_json(content_type: str) -> bool:
