@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import bench
-
 from .common import Report
 
 

@@ -2,9 +2,21 @@
 
 from .auth import Principal, TokenVerifier, require_principal
 from .consumer import Consumer, handlers_for
-from .errors import (BadRequest, ConcurrencyError, Conflict, EsealError, Forbidden, Gone, Locked,
-                     NotAuthenticated, NotFound, PayloadTooLarge, RateLimited, ServiceUnavailable,
-                     ValidationFailed)
+from .errors import (
+    BadRequest,
+    ConcurrencyError,
+    Conflict,
+    EsealError,
+    Forbidden,
+    Gone,
+    Locked,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from .events import DomainEvent, Envelope, event, upcaster
 from .eventstore import Checkpoint, EventStore, StoredEvent
 from .http import ApiModel, json_response, parse_json, parse_query, path_uuid

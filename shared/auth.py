@@ -55,7 +55,7 @@ class Principal(BaseModel):
         return c
 
     @classmethod
-    def from_claims(cls, c: dict[str, Any]) -> "Principal":
+    def from_claims(cls, c: dict[str, Any]) -> Principal:
         return cls(id=c["sub"], role=c["role"], name=c.get("name", ""), enterprise_id=c.get("eid"),
                    enterprise_name=c.get("ename"), can_manage=c.get("mgr"),
                    session_id=c.get("sid"),
@@ -90,7 +90,7 @@ class TokenVerifier:
                 finally:
                     if self._session is None:
                         await session.close()
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 raise ServiceUnavailable("identity keys are unavailable") from exc
             for jwk in body.get("keys", []):
                 self.add_jwk(jwk)

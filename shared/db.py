@@ -72,7 +72,8 @@ def migration_files(*dirs: Path) -> list[tuple[str, Path]]:
     """Shared files first (they are named ``0000_*``), then the service's own, by name."""
     files: list[tuple[str, Path]] = []
     for d in dirs:
-        files.extend((f"{d.name}/{p.name}" if d == SHARED_SQL else p.name, p) for p in sorted(d.glob("*.sql")))
+        files.extend((f"{d.name}/{p.name}" if d == SHARED_SQL else p.name, p)
+                     for p in sorted(d.glob("*.sql")))
     return files
 
 

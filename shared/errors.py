@@ -53,7 +53,7 @@ class ValidationFailed(EsealError):
     status, code, title = 422, "validation_failed", "Validation failed"
 
     @classmethod
-    def field(cls, field: str, message: str, *, code: str | None = None) -> "ValidationFailed":
+    def field(cls, field: str, message: str, *, code: str | None = None) -> ValidationFailed:
         return cls(f"{field}: {message}", code=code, errors=[{"field": field, "message": message}])
 
 

@@ -212,7 +212,8 @@ async def test_a_granted_seal_stamps_a_demo_document_that_verifies(
     await expect(report.locator("[data-test=verify-seal-status]")).to_contain_text("有效")
     # who sealed is the certificate's holder, and the platform stamped this very document
     await expect(report.locator("[data-test=verify-certificate-subject]")).to_contain_text(ent["name"])
-    await expect(report.locator("[data-test=verify-stamped-on]")).to_have_attribute("data-stamped-on", "document")
+    stamped_on = report.locator("[data-test=verify-stamped-on]")
+    await expect(stamped_on).to_have_attribute("data-stamped-on", "document")
     await v.shot("23-verify-passed", full_page=True)
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(stamped.read_bytes().replace(b"Fees payable", b"Fees waived!", 1))
