@@ -7,7 +7,7 @@ empty     :=
 space     := $(empty) $(empty)
 export PYTHONPATH := $(CURDIR):$(subst $(space),:,$(addprefix $(CURDIR)/services/,$(SERVICES)))
 
-.PHONY: run test bench venv system web lint typecheck clean
+.PHONY: run test bench venv system web lint typecheck clean backup restore
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@$(PY) -c 'import venv, ensurepip' 2>/dev/null || ./scripts/ensure-system.sh python
@@ -50,6 +50,18 @@ test: system venv web
 
 bench: system venv
 	$(BIN)/python -m bench
+
+# Backup and restore (docs/OPERATIONS.md, "Backup and restore"); ESEAL_PG_URL and
+# ESEAL_DB_PREFIX choose the databases. `make backup [BACKUP_DIR=dir] [SECRETS_FILE=file]`
+# writes dir/eseal-<time>/ (dumps + manifest); the secrets only to SECRETS_FILE, if given.
+# `make restore BACKUP=dir/eseal-<time> [ESEAL_DB_PREFIX=...] [FORCE=1]`.
+BACKUP_DIR ?= backups
+backup: venv
+	$(BIN)/python -m devstack.backup backup --dir $(BACKUP_DIR) $(if $(SECRETS_FILE),--secrets-file $(SECRETS_FILE))
+
+restore: venv
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/eseal-<time> [FORCE=1]"; exit 2; }
+	$(BIN)/python -m devstack.backup restore $(BACKUP) $(if $(FORCE),--force)
 
 lint: venv
 	$(BIN)/ruff check shared services devstack tests bench
