@@ -72,7 +72,7 @@ def config(prefix: str, vhost: str, log_dir: Path, keys: dict[str, str]) -> Stac
 
 
 def started(cfg: StackConfig, vhost: str, order: tuple[str, ...] | None = None) -> Platform:
-    """A platform on ``cfg``; with ``order``, each service starts once the previous is ready."""
+    """A platform on ``cfg``; with ``order``, each service starts once the previous one listens."""
     ensure_vhost(vhost)
     stack = Stack(cfg)
     stack.migrate()
