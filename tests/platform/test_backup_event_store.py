@@ -10,10 +10,13 @@ by writing them a million above the current one.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
+import pytest
 import pytest_asyncio
 
 from devstack import backup as b
@@ -81,3 +84,41 @@ async def test_without_republish_the_relay_keeps_its_place(
 
     relay = await load_checkpoint(conn, "relay")
     assert [e.event_id for e in await store.read_all(conn, relay)] == [second]
+
+
+async def test_restore_refuses_occupied_databases_and_force_replaces_them(tmp_path: Path) -> None:
+    """The tool end to end on small databases: nothing is touched while one target has
+    tables; --force drops and replaces; the data and the manifest's facts come back."""
+    run = uuid.uuid4().hex[:8]
+    source, target = b.Target(PG_URL, f"eseal_t{run}s_"), b.Target(PG_URL, f"eseal_t{run}r_")
+    try:
+        for service in b.DUMP_ORDER:
+            await ensure_database(PG_URL, source.database(service))
+            await migrate(source.url(service), None)
+            conn = await asyncpg.connect(source.url(service))
+            await conn.execute(INSERT, uuid.uuid4(), service, 1, 1, "5")
+            await conn.close()
+        directory = await asyncio.to_thread(b.backup, source, tmp_path)
+        manifest = b.verify(directory)
+        assert [d["events"] for d in manifest["databases"]] == [1] * 6
+        assert all(d["migrations"] == ["sql/0000_eventstore.sql"] for d in manifest["databases"])
+
+        await ensure_database(PG_URL, target.database("seals"))  # exists, empty: fine
+        await ensure_database(PG_URL, target.database("certs"))
+        await migrate(target.url("certs"), None)  # has tables: refused, nothing else made
+        with pytest.raises(b.BackupError, match=f"not empty: {target.database('certs')}"):
+            await asyncio.to_thread(b.restore, directory, target)
+        server = await asyncpg.connect(f"{PG_URL}/postgres")
+        made = {r["datname"] for r in await server.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", target.prefix + "%")}
+        await server.close()
+        assert made == {target.database("seals"), target.database("certs")}
+
+        await asyncio.to_thread(b.restore, directory, target, force=True)
+        for service in b.DUMP_ORDER:
+            conn = await asyncpg.connect(target.url(service))
+            assert await conn.fetchval("SELECT stream_id FROM events") == service
+            await conn.close()
+    finally:
+        await drop_databases(source.prefix)
+        await drop_databases(target.prefix)
