@@ -53,7 +53,8 @@ bench: system venv
 
 # Backup and restore (docs/OPERATIONS.md, "Backup and restore"); ESEAL_PG_URL and
 # ESEAL_DB_PREFIX choose the databases. `make backup [BACKUP_DIR=dir] [SECRETS_FILE=file]`
-# writes dir/eseal-<time>/ (dumps + manifest); the secrets only to SECRETS_FILE, if given.
+# writes dir/eseal-<time>/ (dumps + manifest); the secrets only to SECRETS_FILE, if given
+# (encrypted when ESEAL_BACKUP_PASSPHRASE is set).
 # `make restore BACKUP=dir/eseal-<time> [ESEAL_DB_PREFIX=...] [FORCE=1]`.
 BACKUP_DIR ?= backups
 backup: venv

@@ -4,9 +4,9 @@
 ``pg_dump --format=custom`` per service database into a new timestamped directory, with a
 ``manifest.json`` (sha256 and size of each dump, database names, applied migrations, event
 counts, platform version, times). The secrets that unwrap the keys in those dumps
-(``ESEAL_MASTER_KEY`` first) are written only when ``--secrets-file`` asks for it, and never
-into the dump directory: an operator keeps the two apart (docs/OPERATIONS.md, "Backup and
-restore").
+(``ESEAL_MASTER_KEY`` first) are written only when ``--secrets-file`` asks for it (encrypted
+when ``ESEAL_BACKUP_PASSPHRASE`` is set), and never into the dump directory: an operator
+keeps the two apart (docs/OPERATIONS.md, "Backup and restore").
 
 ``python -m devstack.backup restore DIR [--prefix P] [--force]`` checks every dump against
 the manifest before touching anything, refuses to restore over a database that has tables
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import json
 import os
@@ -33,6 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMAT = "eseal-backup/1"
@@ -48,6 +52,9 @@ START_ORDER = (*DUMP_ORDER, "gateway")
 SECRETS = ("ESEAL_MASTER_KEY", "ESEAL_KEYED_HASH_SECRET", "ESEAL_INTERNAL_SECRET",
            "ESEAL_STAMPING_CLIENT_TOKEN_SECRET")
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432"
+# Set, it encrypts the secrets file (and is needed to read it back); never stored anywhere.
+PASSPHRASE = "ESEAL_BACKUP_PASSPHRASE"  # noqa: S105 - the name of the variable
+SECRETS_MAGIC = b"eseal-secrets/1"
 
 # Restored events carry transaction ids of the *old* cluster. Readers order events by
 # (xact_id, position) and read only below the current cluster's oldest running xid, so on a
@@ -133,8 +140,36 @@ def _run(cmd: list[str]) -> None:
         raise BackupError(f"{cmd[0]} failed ({out.returncode}): {out.stderr.strip()[-1000:]}")
 
 
+def seal_secrets(text: str, passphrase: str) -> bytes:
+    """``text`` encrypted under ``passphrase`` (scrypt → AES-256-GCM), as one ASCII line."""
+    salt, nonce = os.urandom(16), os.urandom(12)
+    box = AESGCM(_passphrase_key(passphrase, salt)).encrypt(nonce, text.encode(), SECRETS_MAGIC)
+    return b"%s %s\n" % (SECRETS_MAGIC, base64.b64encode(salt + nonce + box))
+
+
+def open_secrets(blob: bytes, passphrase: str) -> str:
+    """The text ``seal_secrets`` encrypted; BackupError on a wrong passphrase or damage."""
+    magic, _, body = blob.strip().partition(b" ")
+    if magic != SECRETS_MAGIC:
+        raise BackupError("not an encrypted eseal secrets file")
+    raw = base64.b64decode(body)
+    salt, nonce, box = raw[:16], raw[16:28], raw[28:]
+    try:
+        return AESGCM(_passphrase_key(passphrase, salt)).decrypt(nonce, box, SECRETS_MAGIC).decode()
+    except InvalidTag:
+        raise BackupError("wrong passphrase, or the secrets file was changed") from None
+
+
+def _passphrase_key(passphrase: str, salt: bytes) -> bytes:
+    return Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
+
+
 def write_secrets(path: Path, backup_dir: Path, env: dict[str, str]) -> list[str]:
-    """The secrets of ``env`` as an env file (0600), outside ``backup_dir``; names written."""
+    """The secrets of ``env`` as an env file (0600), outside ``backup_dir``; names written.
+
+    Encrypted when ``ESEAL_BACKUP_PASSPHRASE`` is set in ``env`` (read it back with
+    ``python -m devstack.backup secrets FILE``).
+    """
     path = path.resolve()
     if path.is_relative_to(backup_dir.resolve()):
         raise BackupError("the secrets file must not be inside the backup directory: keep the "
@@ -144,10 +179,12 @@ def write_secrets(path: Path, backup_dir: Path, env: dict[str, str]) -> list[str
     lines += [f"{name}={env[name]}" for name in present]
     lines += [f"# {name} is not set: the development default is in use"
               for name in SECRETS if name not in present]
+    text = "\n".join(lines) + "\n"
+    passphrase = env.get(PASSPHRASE, "")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    with os.fdopen(fd, "wb") as f:
+        f.write(seal_secrets(text, passphrase) if passphrase else text.encode())
     return present
 
 
@@ -301,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="keep the relays' positions (no catch-up of consumers)")
     v = sub.add_parser("verify", help="check a backup directory against its manifest")
     v.add_argument("directory", type=Path)
+    sp = sub.add_parser("secrets", help=f"print an encrypted secrets file (needs {PASSPHRASE})")
+    sp.add_argument("file", type=Path)
     args = parser.parse_args(argv)
     target = Target(args.pg_url, args.prefix)
     try:
@@ -310,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.secrets_file is None:
                 print("eseal: secrets not included: keep ESEAL_MASTER_KEY and ESEAL_KEYED_HASH_SECRET "
                       "in your secret store (or use --secrets-file, stored apart)")
+        elif args.command == "secrets":
+            if not os.environ.get(PASSPHRASE):
+                raise BackupError(f"{PASSPHRASE} is not set")
+            sys.stdout.write(open_secrets(args.file.read_bytes(), os.environ[PASSPHRASE]))
         elif args.command == "verify":
             manifest = verify(args.directory)
             print(f"eseal: {args.directory} is intact ({manifest['platform_version']}, "

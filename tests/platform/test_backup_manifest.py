@@ -90,3 +90,20 @@ def test_secrets_are_never_written_next_to_the_dumps(tmp_path: Path) -> None:
     assert "ESEAL_MASTER_KEY=a2V5" in text and "# ESEAL_INTERNAL_SECRET is not set" in text
     with pytest.raises(FileExistsError):  # never overwrites an earlier copy
         b.write_secrets(out, d, env)
+
+
+def test_with_a_passphrase_the_secrets_file_is_encrypted(tmp_path: Path) -> None:
+    d = make_backup(tmp_path / "sealed")
+    key = "bWFzdGVyLWtleS1vZi10aGlydHktdHdvLWJ5dGVzISE="
+    out = tmp_path / "vault" / "secrets.env.enc"
+    b.write_secrets(out, d, {"ESEAL_MASTER_KEY": key, b.PASSPHRASE: "correct horse battery"})
+    blob = out.read_bytes()
+    assert key.encode() not in blob and blob.startswith(b.SECRETS_MAGIC)
+    assert b.PASSPHRASE not in b.open_secrets(blob, "correct horse battery")  # never stored
+    assert f"ESEAL_MASTER_KEY={key}" in b.open_secrets(blob, "correct horse battery")
+    with pytest.raises(b.BackupError, match="wrong passphrase"):
+        b.open_secrets(blob, "wrong horse")
+    flipped = bytearray(blob)
+    flipped[40] = ord("A") if flipped[40] != ord("A") else ord("B")
+    with pytest.raises(b.BackupError, match="wrong passphrase, or the secrets file was changed"):
+        b.open_secrets(bytes(flipped), "correct horse battery")

@@ -4,7 +4,7 @@ A platform with its own secrets gets an enterprise, a seal, a person with an act
 certificate, a grant, a relying system and a stamped PDF (a usage record, messages in
 notify). It is backed up with the command ops run, and stopped; the backup is restored into
 fresh databases under another prefix, and a second platform on those databases, with the
-secrets from the separately written secrets file and a new RabbitMQ vhost, finds every seal,
+secrets from the separately written, encrypted secrets file and a new RabbitMQ vhost, finds every seal,
 grant, certificate, usage record and message again, verifies the stamped PDF, and still
 signs with the restored keys.
 """
@@ -32,7 +32,7 @@ import asyncpg
 import pytest
 from stamping.adapters.pdf.testing import make_test_pdf
 
-from devstack.backup import DEFAULT_PG_URL, START_ORDER
+from devstack.backup import DEFAULT_PG_URL, PASSPHRASE, START_ORDER
 from devstack.stack import ROOT, SERVICES, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
 from tests.conftest import Platform
 from tests.e2e.test_stamping import (
@@ -117,8 +117,8 @@ def backup_tool(*args: str, prefix: str,
                           timeout=300, check=False)
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+def env_lines(text: str) -> dict[str, str]:
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     return dict(line.split("=", 1) for line in lines)
 
 
@@ -180,7 +180,8 @@ def test_a_restored_platform_has_everything_and_still_verifies_and_signs(
 
     data["backed_up_at"] = datetime.now(UTC)
     made = backup_tool("backup", "--dir", str(tmp_path / "backups"),
-                       "--secrets-file", str(tmp_path / "vault" / "secrets.env"), prefix=before, env=keys)
+                       "--secrets-file", str(tmp_path / "vault" / "secrets.enc"), prefix=before,
+                       env={**keys, PASSPHRASE: "a passphrase kept elsewhere"})
     assert made.returncode == 0, made.stderr
     (directory,) = (tmp_path / "backups").iterdir()
     assert sorted(p.name for p in directory.iterdir()) == sorted(
@@ -188,7 +189,12 @@ def test_a_restored_platform_has_everything_and_still_verifies_and_signs(
          "notify.dump"])
     everything = b"".join(p.read_bytes() for p in directory.iterdir())
     assert not [name for name, value in keys.items() if value.encode() in everything]
-    restored_keys = read_env_file(tmp_path / "vault" / "secrets.env")
+    sealed = (tmp_path / "vault" / "secrets.enc").read_bytes()
+    assert not [name for name, value in keys.items() if value.encode() in sealed]
+    opened = backup_tool("secrets", str(tmp_path / "vault" / "secrets.enc"), prefix=before,
+                         env={PASSPHRASE: "a passphrase kept elsewhere"})
+    assert opened.returncode == 0, opened.stderr
+    restored_keys = env_lines(opened.stdout)
     assert restored_keys == keys
 
     # the same backup cannot be poured over databases that hold data
