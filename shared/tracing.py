@@ -265,9 +265,13 @@ async def _client_start(_: aiohttp.ClientSession, ctx: SimpleNamespace,
     if _tracer is None:
         return
     url = params.url  # only host and port: paths and queries may carry identifiers or secrets
-    ctx.span = _tracer.start_span(params.method, kind=SpanKind.CLIENT, attributes={
-        "http.request.method": params.method, "server.address": url.host or "",
-        "server.port": url.port or 0})
+    attributes: dict[str, str | int] = {"http.request.method": params.method,
+                                        "server.address": url.host or "", "server.port": url.port or 0}
+    name = params.method
+    named = getattr(ctx, "trace_request_ctx", None)  # ServiceClient names the called service
+    if isinstance(named, dict) and isinstance(peer := named.get("peer.service"), str):
+        attributes["peer.service"], name = peer, f"{params.method} {peer}"
+    ctx.span = _tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
     inject(params.headers, ctx.span)
 
 

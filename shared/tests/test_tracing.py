@@ -21,6 +21,7 @@ from shared.consumer import Consumer, handlers_for
 from shared.events import Envelope, utcnow
 from shared.eventstore import EventStore
 from shared.http import create_app, json_response
+from shared.internal import ServiceClient
 from shared.relay import Relay
 
 from .support import ThingAdded, Vhost, eventually, unique
@@ -192,9 +193,9 @@ async def test_service_calls_carry_the_trace_to_the_called_service(spans: InMemo
 
     async with serving(downstream) as down_url:
         async def ping(request: web.Request) -> web.Response:
-            async with aiohttp.ClientSession(trace_configs=tracing.client_trace_configs()) as s, \
-                    s.get(down_url + "/pong") as r:
-                return json_response({"status": r.status})
+            async with aiohttp.ClientSession(trace_configs=tracing.client_trace_configs()) as s:
+                await ServiceClient(s, down_url, source="up", target="down", secret="x" * 32).get("/pong")
+                return json_response({})
 
         upstream.router.add_get("/ping", ping)
         async with serving(upstream) as up_url, aiohttp.ClientSession() as s, s.get(up_url + "/ping") as r:
@@ -203,6 +204,7 @@ async def test_service_calls_carry_the_trace_to_the_called_service(spans: InMemo
     server_up = next(sp for sp in spans.get_finished_spans() if sp.name == "GET /ping")
     client, server_down = by_kind[SpanKind.CLIENT], next(
         sp for sp in spans.get_finished_spans() if sp.name == "GET /pong")
+    assert client.name == "GET down" and client.attributes["peer.service"] == "down"
     assert client.parent.span_id == server_up.context.span_id
     assert server_down.parent.span_id == client.context.span_id
     assert seen == [tracing.format_traceparent(client.context)]

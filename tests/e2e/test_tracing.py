@@ -111,6 +111,7 @@ async def test_one_stamp_is_one_connected_trace(api: Api, platform: Platform,
     for c in certs:  # reached by a service call (stamping's, or seals' on its behalf)
         parent = by_id[c.parent_span_id]
         assert parent.kind == CLIENT and parent.service in ("stamping", "seals"), c
+        assert parent.name.endswith(" certs") and parent.attributes["peer.service"] == "certs"
         assert f"stamping:{stamp_span.name}" in ancestors(c)
     publish = next(s for s in spans if s.name == "publish stamping.StampApplied")
     assert f"stamping:{stamp_span.name}" in ancestors(publish)
