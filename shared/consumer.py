@@ -163,6 +163,7 @@ class Consumer:
         try:
             handled = await self._handle_retrying_transient(envelope, event, handler)
         except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered by the broker
+            tracing.mark_failed(exc)
             attempts = _delivery_count(message) + 1
             log.error("event_handler_failed", consumer=self.name, type=envelope.type,
                       event_id=str(envelope.event_id), attempt=attempts, error=repr(exc)[:500])

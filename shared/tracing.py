@@ -221,6 +221,12 @@ def start_producer_span(traceparent: object, routing_key: str, event_id: str,
                                   "messaging.message.id": event_id})
 
 
+def mark_failed(failure: BaseException) -> None:
+    """Mark the current span as failed (by the exception's type only: messages may carry data)."""
+    if _tracer is not None:
+        trace.get_current_span().set_status(Status(StatusCode.ERROR, type(failure).__name__))
+
+
 def end_span(span: Span | None, failure: BaseException | None = None) -> None:
     if span is None:
         return

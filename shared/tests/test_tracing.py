@@ -8,15 +8,17 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import aio_pika
 import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from shared import tracing
+from shared.bus import EVENTS_EXCHANGE
 from shared.consumer import Consumer, handlers_for
 from shared.events import Envelope, utcnow
 from shared.eventstore import EventStore
@@ -246,3 +248,33 @@ async def test_an_event_appended_in_a_span_is_published_and_consumed_in_the_same
     assert publish.context.trace_id == process.context.trace_id == command.get_span_context().trace_id
     assert handled == [tracing.format_traceparent(process.context)]  # the handler's work joins it
     assert publish.attributes["messaging.message.id"] == str(stored.event_id)
+
+
+async def test_a_failing_handler_marks_its_consumer_span_failed(
+        spans: InMemorySpanExporter, pool: asyncpg.Pool, vhost: Vhost) -> None:
+    attempts: list[int] = []
+
+    async def failing(conn: asyncpg.Connection, env: Envelope, ev: object) -> None:
+        attempts.append(1)
+        raise RuntimeError("person 13800000000 not found")  # a message that must stay out
+
+    consumer = Consumer(unique("libtrace"), pool, vhost.url, handlers_for((ThingAdded, failing)),
+                        delivery_limit=1, retry_delay=0.01)
+    await consumer.start()
+    try:
+        sent = envelope(traceparent=VALID)
+        connection = await aio_pika.connect(vhost.url)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+            await exchange.publish(aio_pika.Message(sent.model_dump_json().encode(),
+                                                    message_id=str(sent.event_id)),
+                                   routing_key=sent.routing_key)
+        await eventually(lambda: len(attempts) >= 1 and len(spans.get_finished_spans()) >= 1,
+                         what="the handler tried")
+    finally:
+        await consumer.stop()
+    span = spans.get_finished_spans()[0]
+    assert span.name == "process libtest.LibThingAdded" and span.parent.span_id == SPAN_ID
+    assert span.status.status_code == StatusCode.ERROR and span.status.description == "RuntimeError"
+    assert "13800000000" not in str(span.to_json())
