@@ -103,3 +103,18 @@ async def test_with_tracing_off_no_trace_context_is_forwarded(off: None) -> None
         await gw.close()
         await up.close()
     assert received == [{}]
+
+
+async def test_a_browser_client_may_send_trace_context(off: None) -> None:
+    gw, up, _ = await gateway_and_upstream()
+    try:
+        origin = "http://127.0.0.1:8080"  # one of the default allowed origins
+        async with aiohttp.ClientSession() as s, s.options(
+                f"http://127.0.0.1:{gw.port}/api/v1/support",
+                headers={"Origin": origin, "Access-Control-Request-Method": "GET",
+                         "Access-Control-Request-Headers": "traceparent, tracestate"}) as r:
+            allowed = {h.strip().lower() for h in r.headers["Access-Control-Allow-Headers"].split(",")}
+    finally:
+        await gw.close()
+        await up.close()
+    assert {"traceparent", "tracestate"} <= allowed
