@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
+from contextlib import AbstractContextManager
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from opentelemetry import context as otel_context
@@ -34,6 +35,9 @@ from opentelemetry.trace import (
     TraceFlags,
     TraceState,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
@@ -165,7 +169,7 @@ def install(provider: Any, *processors: Any) -> None:
     _provider, _tracer = provider, provider.get_tracer("eseal")
 
 
-def in_memory(service: str = "test") -> Any:
+def in_memory(service: str = "test") -> InMemorySpanExporter:
     """Tracing on, into an in-memory exporter (unit tests); returns the exporter."""
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -185,18 +189,19 @@ def shutdown() -> None:
 
 # --- spans -------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def server_span(method: str, route: str, headers: Mapping[str, str]) -> Iterator[Span | None]:
+# What the span helpers return when tracing is off: one shared no-op context (yields None).
+_OFF: AbstractContextManager[None] = contextlib.nullcontext()
+
+
+def server_span(method: str, route: str, headers: Mapping[str, str]) -> AbstractContextManager[Span | None]:
     """The span of one HTTP request, named by its route template; the parent is the
     caller's valid ``traceparent``, if any (a malformed one starts a new trace)."""
     if _tracer is None:
-        yield None
-        return
-    with _tracer.start_as_current_span(
-            f"{method} {route}", context=extract(headers), kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "http.route": route},
-            record_exception=False, set_status_on_exception=False) as span:
-        yield span
+        return _OFF
+    return _tracer.start_as_current_span(
+        f"{method} {route}", context=extract(headers), kind=SpanKind.SERVER,
+        attributes={"http.request.method": method, "http.route": route},
+        record_exception=False, set_status_on_exception=False)
 
 
 def end_server_span(span: Span | None, status: int) -> None:
@@ -235,21 +240,18 @@ def end_span(span: Span | None, failure: BaseException | None = None) -> None:
     span.end()
 
 
-@contextlib.contextmanager
 def consumer_span(traceparent: str | None, consumer: str, routing_key: str,
-                  event_id: str) -> Iterator[Span | None]:
+                  event_id: str) -> AbstractContextManager[Span | None]:
     """The span of handling one event; current while the handler runs, so its calls and
     the events it appends join the producer's trace."""
     if _tracer is None:
-        yield None
-        return
-    with _tracer.start_as_current_span(
-            f"process {routing_key}", context=_parent(traceparent), kind=SpanKind.CONSUMER,
-            attributes={"messaging.system": "rabbitmq", "messaging.operation.type": "process",
-                        "messaging.consumer.group.name": consumer,
-                        "messaging.rabbitmq.destination.routing_key": routing_key,
-                        "messaging.message.id": event_id}) as span:
-        yield span
+        return _OFF
+    return _tracer.start_as_current_span(
+        f"process {routing_key}", context=_parent(traceparent), kind=SpanKind.CONSUMER,
+        attributes={"messaging.system": "rabbitmq", "messaging.operation.type": "process",
+                    "messaging.consumer.group.name": consumer,
+                    "messaging.rabbitmq.destination.routing_key": routing_key,
+                    "messaging.message.id": event_id})
 
 
 # --- outgoing HTTP (aiohttp client) -------------------------------------------------------
