@@ -33,6 +33,7 @@ from aio_pika.abc import (
 )
 from pydantic import ValidationError
 
+from . import tracing
 from .bus import DEAD_LETTER_EXCHANGE, declare_dead_letter_exchange, declare_events_exchange
 from .events import DomainEvent, Envelope, UnknownEvent
 from .logging import get_logger
@@ -147,7 +148,9 @@ class Consumer:
             await message.ack()
             return
         async with self._lane(envelope.stream_id):
-            await self._process(message, envelope, event, handler)
+            with tracing.consumer_span(envelope.traceparent, self.name, envelope.routing_key,
+                                       str(envelope.event_id)):
+                await self._process(message, envelope, event, handler)
 
     async def _dead_letter(self, message: AbstractIncomingMessage, exc: Exception) -> None:
         log.error("event_unreadable_dead_lettered", consumer=self.name,
@@ -160,6 +163,7 @@ class Consumer:
         try:
             handled = await self._handle_retrying_transient(envelope, event, handler)
         except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered by the broker
+            tracing.mark_failed(exc)
             attempts = _delivery_count(message) + 1
             log.error("event_handler_failed", consumer=self.name, type=envelope.type,
                       event_id=str(envelope.event_id), attempt=attempts, error=repr(exc)[:500])

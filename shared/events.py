@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import EsealError
 
@@ -119,6 +119,16 @@ class Envelope(BaseModel):
     correlation_id: str = ""
     causation_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+    # W3C trace context of the span that published the event (shared.tracing); absent when
+    # tracing is off and in events published before it existed. Consumers continue the trace.
+    traceparent: str | None = Field(default=None, description=(
+        "W3C Trace Context traceparent of the span that published the event (optional)"))
+
+    @field_validator("traceparent", mode="before")
+    @classmethod
+    def _lenient_trace_context(cls, value: Any) -> Any:
+        # Only tracing reads it: a malformed value is dropped, never the event (no dead letter).
+        return value if isinstance(value, str) and len(value) <= 512 else None
 
     @property
     def routing_key(self) -> str:

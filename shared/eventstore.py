@@ -36,6 +36,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from pydantic_core import to_jsonable_python
 
+from . import tracing
 from .context import request_id
 from .errors import ConcurrencyError
 from .events import DomainEvent, Envelope, decode
@@ -81,6 +82,7 @@ class StoredEvent:
             occurred_at=self.occurred_at, producer=producer,
             correlation_id=str(self.metadata.get("correlation_id", "")),
             causation_id=self.metadata.get("causation_id"), data=self.data,
+            traceparent=self.metadata.get("traceparent"),
         )
 
 
@@ -197,7 +199,10 @@ class EventStore:
         ids = [uuid.uuid4() for _ in events]
         versions = list(range(expected_version + 1, expected_version + n + 1))
         data = [to_jsonable_python(e.model_dump(mode="json")) for e in events]
-        meta = to_jsonable_python({"correlation_id": request_id.get(), **(metadata or {})})
+        meta: dict[str, Any] = {"correlation_id": request_id.get()}
+        if traceparent := tracing.current_traceparent():  # the command's span (None when off)
+            meta["traceparent"] = traceparent
+        meta = to_jsonable_python({**meta, **(metadata or {})})
         try:
             rows = await conn.fetch(
                 _APPEND if self.notify else _APPEND_QUIET, ids, [stream] * n, [stream_type] * n, versions,

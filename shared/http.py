@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import to_json
 
-from . import context, listeners
+from . import context, listeners, tracing
 from .errors import (BadRequest, EsealError, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType,
                      ValidationFailed)
 from .logging import get_logger
@@ -141,12 +141,14 @@ async def request_context(request: web.Request, handler: Callable[[web.Request],
     structlog.contextvars.bind_contextvars(request_id=rid)
     started = time.perf_counter()
     status = 500
+    route = _route_name(request)
     try:
-        resp = await _with_problems(request, handler)
-        status = resp.status
+        with tracing.server_span(request.method, route, request.headers) as span:
+            resp = await _with_problems(request, handler)
+            status = resp.status
+            tracing.end_server_span(span, status)
         return resp
     finally:
-        route = _route_name(request)
         HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
         HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
         structlog.contextvars.unbind_contextvars("request_id")

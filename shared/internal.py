@@ -56,13 +56,22 @@ class RemoteError(EsealError):
 
 
 class ServiceClient:
-    """JSON over HTTP to another service, with internal auth, timeouts and problem mapping."""
+    """JSON over HTTP to another service, with internal auth, timeouts and problem mapping.
+
+    With tracing on, the session's trace config (``shared.tracing``) makes each call a client
+    span named after the called service and sends its ``traceparent``.
+    """
 
     def __init__(self, session: aiohttp.ClientSession, base_url: str, *, source: str,
                  target: str, secret: str, timeout: float = 10.0) -> None:
         self.session, self.base_url = session, base_url.rstrip("/")
         self.source, self.target, self.secret = source, target, secret
         self.timeout = aiohttp.ClientTimeout(total=timeout)
+
+    @property
+    def trace_request_ctx(self) -> dict[str, str]:
+        """For ``session.request(trace_request_ctx=...)``: names the called service's span."""
+        return {"peer.service": self.target}
 
     def headers(self) -> dict[str, str]:
         h = {"Authorization": "Internal " + internal_token(self.secret, self.source, self.target)}
@@ -74,7 +83,8 @@ class ServiceClient:
                       params: dict[str, str] | None = None, raw: bool = False) -> Any:
         try:
             async with self.session.request(method, self.base_url + path, json=json, params=params,
-                                            headers=self.headers(), timeout=self.timeout) as r:
+                                            headers=self.headers(), timeout=self.timeout,
+                                            trace_request_ctx=self.trace_request_ctx) as r:
                 if r.status >= 400:
                     raise await _remote_error(r)
                 if raw:

@@ -26,8 +26,10 @@ from typing import Any
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+from opentelemetry.trace import Span
 
-from .bus import declare_events_exchange
+from . import tracing
+from .bus import EVENTS_EXCHANGE, declare_events_exchange
 from .events import UnknownEvent, event_class
 from .eventstore import (
     NOTIFY_CHANNEL,
@@ -46,8 +48,12 @@ _RELAY_LOCK = 0x72_656C_6179  # "relay"
 _MIN_BACKOFF, _MAX_BACKOFF = 0.1, 5.0
 
 
-def to_message(ev: StoredEvent, producer: str) -> aio_pika.Message:
+def to_message(ev: StoredEvent, producer: str, span: Span | None = None) -> aio_pika.Message:
+    """The AMQP message of an event; with ``span`` (tracing on), the envelope's trace context
+    becomes that publish span, so consumers are its children."""
     env = ev.envelope(producer)
+    if span is not None:
+        env = env.model_copy(update={"traceparent": tracing.format_traceparent(span.get_span_context())})
     return aio_pika.Message(
         body=env.model_dump_json().encode(),
         message_id=str(ev.event_id),
@@ -237,18 +243,37 @@ class Relay:
         is then republished from the checkpoint by a new session.
         """
         producer = self.store.producer
-        messages = [(to_message(ev, producer), f"{producer}.{ev.type}") for ev in batch if is_public(ev)]
+        public = [ev for ev in batch if is_public(ev)]
+        spans = [_publish_span(ev, producer) for ev in public] if tracing.enabled() else []
+        messages = [(to_message(ev, producer, spans[i] if spans else None), f"{producer}.{ev.type}")
+                    for i, ev in enumerate(public)]
         RELAY_LAG.labels(producer).set(len(batch))
         if messages:
-            results = await asyncio.wait_for(asyncio.gather(
-                *(exchange.publish(m, routing_key=key, mandatory=True) for m, key in messages),
-                return_exceptions=True), self.confirm_timeout)
+            try:
+                results = await asyncio.wait_for(asyncio.gather(
+                    *(exchange.publish(m, routing_key=key, mandatory=True) for m, key in messages),
+                    return_exceptions=True), self.confirm_timeout)
+            except BaseException as exc:
+                _end_spans(spans, [exc] * len(spans))
+                raise
+            _end_spans(spans, results)
             failure = next((r for r in results if isinstance(r, BaseException)), None)
             if failure is not None:
                 raise failure
         self.published += len(messages)
         RELAY_PUBLISHED.labels(producer).inc(len(messages))
         RELAY_LAG.labels(producer).set(0)
+
+
+def _publish_span(ev: StoredEvent, producer: str) -> Span | None:
+    return tracing.start_producer_span(ev.metadata.get("traceparent"), f"{producer}.{ev.type}",
+                                       str(ev.event_id), EVENTS_EXCHANGE)
+
+
+def _end_spans(spans: list[Span | None], results: list[Any]) -> None:
+    """A publish span ends at its broker confirm (or failure)."""
+    for span, result in zip(spans, results, strict=False):
+        tracing.end_span(span, result if isinstance(result, BaseException) else None)
 
 
 def _check_alive(listener: Conn, connection: AbstractConnection,

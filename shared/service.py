@@ -19,7 +19,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from . import db, listeners, production
+from . import db, listeners, production, tracing
 from .auth import VERIFIER, TokenVerifier
 from .consumer import Consumer, Handler
 from .eventstore import EventStore
@@ -89,7 +89,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
         await app[DB].close()
 
     async def http_session(app: web.Application) -> AsyncIterator[None]:
-        app[HTTP] = aiohttp.ClientSession()
+        app[HTTP] = aiohttp.ClientSession(trace_configs=tracing.client_trace_configs())
         if spec.verifies_tokens:
             app[VERIFIER] = TokenVerifier(settings.internal_url("identity") + "/internal/jwks",
                                           session=app[HTTP])
@@ -165,6 +165,8 @@ def main(spec: ServiceSpec, settings_cls: type[ServiceSettings],
         asyncio.run(_rebuild(spec, settings, args.projection))
     else:
         production.check_settings(settings)  # before migrating: exit 2 if unsafe in production
+        tracing.setup(spec.name, endpoint=settings.otlp_endpoint,
+                      sample_ratio=settings.trace_sample_ratio)
         app = (build or (lambda s: build_app(spec, s)))(settings)
         production.check_app(settings, app)
         asyncio.run(prepare_database(settings, spec.migrations))

@@ -19,6 +19,7 @@ import pytest_asyncio
 
 from devstack.stack import ROOT, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
 from tests.support.api import Api
+from tests.support.otlp import OtlpReceiver
 
 
 @dataclass
@@ -48,7 +49,22 @@ class Platform:
 
 
 @pytest.fixture(scope="session")
-def platform() -> Iterator[Platform]:
+def trace_receiver() -> Iterator[OtlpReceiver]:
+    """Where the platform's processes export spans (OTLP/HTTP), kept in memory by trace id."""
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+# Tracing on, to the receiver; new traces are not sampled (ratio 0), so only requests that
+# arrive with a sampled traceparent (tests/e2e/test_tracing.py) cost spans and exports.
+def _tracing_env(receiver: OtlpReceiver) -> dict[str, str]:
+    return {"ESEAL_OTLP_ENDPOINT": receiver.url, "ESEAL_TRACE_SAMPLE_RATIO": "0",
+            "OTEL_BSP_SCHEDULE_DELAY": "100"}
+
+
+@pytest.fixture(scope="session")
+def platform(trace_receiver: OtlpReceiver) -> Iterator[Platform]:
     run = uuid.uuid4().hex[:8]
     vhost = f"eseal_test_{run}"
     ensure_vhost(vhost)
@@ -64,7 +80,8 @@ def platform() -> Iterator[Platform]:
         log_dir=ROOT / ".run" / "test-logs" / run,
         extra_env={"ESEAL_LOG_JSON": "true", "ESEAL_LOG_LEVEL": "INFO",
                    "ESEAL_TEST_FAST_KDF": "1",
-                   "ESEAL_RATE_LIMIT_SCALE": "100", "ESEAL_DB_POOL_MAX": "5"},
+                   "ESEAL_RATE_LIMIT_SCALE": "100", "ESEAL_DB_POOL_MAX": "5",
+                   **_tracing_env(trace_receiver)},
     )
     stack = Stack(config)
     stack.migrate()

@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import Field
 
-from shared import listeners, production
+from shared import listeners, production, tracing
 from shared.auth import TokenVerifier
 from shared.http import add_readiness_check, create_app
 from shared.logging import configure_logging, get_logger
@@ -117,6 +117,7 @@ def run(argv: list[str] | None = None) -> None:
         log.info("gateway_migrate", detail="the gateway has no database: nothing to migrate")
         return
     production.check_settings(settings)
+    tracing.setup("gateway", endpoint=settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio)
     app = create_gateway(settings)
     production.check_app(settings, app)
     log.info("gateway_starting", url=f"http://{settings.host}:{settings.listen_port}",

@@ -8,7 +8,8 @@ from aiohttp import web
 
 ALLOWED_ORIGINS = web.AppKey("cors_origins", frozenset)
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-ALLOW_HEADERS = "Authorization, Content-Type, X-Request-ID, Last-Event-ID"
+# traceparent/tracestate: a browser client (the H5 pages) may start the trace (shared.tracing)
+ALLOW_HEADERS = "Authorization, Content-Type, X-Request-ID, Last-Event-ID, traceparent, tracestate"
 EXPOSE_HEADERS = "X-Request-ID, Retry-After, Content-Disposition"
 
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from shared import tracing
 from shared.errors import BadRequest
 
 # Meaningful for one connection only (RFC 9110 §7.6.1), or recomputed by the client library.
@@ -26,6 +27,9 @@ SPOOFABLE = frozenset({"forwarded", "x-real-ip", "x-client-ip", "true-client-ip"
                        "x-request-id", "cookie", "authorization", "x-original-url",
                        "x-rewrite-url", "x-http-method-override", "x-http-method",
                        "x-method-override"})
+# Trace context: the client's (validated) one is the parent of the gateway's span, and the
+# service receives the gateway's span instead (``shared.tracing``).
+TRACE_CONTEXT = frozenset({tracing.TRACEPARENT, tracing.TRACESTATE})
 
 
 class InvalidFraming(BadRequest):
@@ -77,11 +81,13 @@ def forwarded_headers(incoming: CIMultiDictProxy[str], *, authorization: str | N
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in incoming.items():
         low = name.lower()
-        if low in HOP_BY_HOP or low in SPOOFABLE or low in listed or low.startswith("x-forwarded-"):
+        if (low in HOP_BY_HOP or low in SPOOFABLE or low in TRACE_CONTEXT or low in listed
+                or low.startswith("x-forwarded-")):
             continue
         out.add(name, value)
     if authorization is not None:
         out["Authorization"] = authorization  # exactly the credential the gateway checked
     out["X-Forwarded-For"] = client  # the address the gateway judged and rate-limited
     out["X-Request-ID"] = request_id
+    tracing.inject(out)  # the current span: the gateway's server span (nothing when off)
     return out

@@ -104,7 +104,8 @@ class CertsTimeStamper(TimeStamper):
         headers = {**self.client.headers(), "Content-Type": "application/timestamp-query"}
         try:
             async with self.client.session.post(self.client.base_url + "/internal/tsa", data=body,
-                                                headers=headers, timeout=self.client.timeout) as r:
+                                                headers=headers, timeout=self.client.timeout,
+                                                trace_request_ctx=self.client.trace_request_ctx) as r:
                 payload = await r.read()
                 if r.status != 200 or r.content_type != "application/timestamp-reply":
                     raise ServiceUnavailable(f"the time-stamping authority answered {r.status}",
