@@ -102,6 +102,22 @@ class CertificateIssued(DomainEvent):
     fingerprint_sha256: str
 
 
+@event("Sm2CertificateIssued", producer="certs", stream_type="certificate")
+class Sm2CertificateIssued(DomainEvent):
+    """The SM2 (SM2-with-SM3, GB/T 38540) twin of certificate ``certificate_id``: issued with
+    it, or later for certificates older than the SM2 hierarchy. It is revoked with it
+    (``CertificateRevoked`` of ``certificate_id`` revokes both)."""
+
+    certificate_id: uuid.UUID
+    owner_type: OwnerType
+    owner_id: uuid.UUID
+    serial_number: str
+    algorithm: Literal["sm2-sm3"] = "sm2-sm3"
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+
+
 @event("CertificateRevoked", producer="certs", stream_type="certificate")
 class CertificateRevoked(DomainEvent):
     certificate_id: uuid.UUID

@@ -265,9 +265,11 @@ def make_seal(
     vendor_id: str = "ESEAL",
     created_at: datetime | None = None,
     cert_list_type: int = CERT_LIST,
+    ext_datas: Sequence[tuple[str, bytes]] = (),
 ) -> bytes:
     """A V4 SES_Seal listing ``signer_certificates`` (DER), signed by the seal maker.
-    ``cert_list_type=2`` lists their SM3 digests instead of the certificates."""
+    ``cert_list_type=2`` lists their SM3 digests instead of the certificates.
+    ``ext_datas``: ``(oid, value)`` pairs for the optional ``extDatas`` (not critical)."""
     maker = load_certificate(maker_certificate)
     if public_key_of(maker) != maker_key.public_key:
         raise ValueError("seal maker key does not belong to the seal maker certificate")
@@ -303,6 +305,9 @@ def make_seal(
             "height": picture.height_mm,
         },
     }
+    if ext_datas:
+        info["ext_datas"] = [{"extn_id": oid, "critical": False, "extn_value": value}
+                             for oid, value in ext_datas]
     seal_info = SesSealInfoV4(info)
     seal = SeSealV4(
         {

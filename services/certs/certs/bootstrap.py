@@ -21,6 +21,8 @@ from .adapters.clock import Clock, SystemClock
 from .adapters.crypto.keywrap import DEFAULT_KDF_PARAMS, TEST_KDF_PARAMS, KdfParams, MasterKey
 from .adapters.directory import IdentityDirectory, PrincipalDirectory
 from .adapters.keys import KeyCustody
+from .adapters.sm2 import Sm2Authority
+from .adapters.sm2 import load_or_create as load_or_create_sm2
 from .adapters.sms import HttpSmsGateway, SandboxSms, SmsSender
 from .domain import ActivationCodePolicy
 from .entrypoints.appkeys import CERTS, CERTS_READY, SANDBOX_CLOCK, SANDBOX_SMS
@@ -124,6 +126,7 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
         urls = CrlUrls.under(settings.public_base_url)
         async with app[DB].acquire() as conn:
             material, created = await load_or_create(conn, master, clock.now(), urls)
+            sm2_material, sm2_created = await load_or_create_sm2(conn, master)
         certs = Certs(
             pool=app[DB], store=app[STORE], clock=clock,
             authority=CertificateAuthority(material, urls, clock),
@@ -131,19 +134,21 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
             directory=ports.directory(app) if ports.directory else IdentityDirectory(app),
             sms=ports.sms or _sms(app, settings),
             codes=ActivationCodePolicy(hash_key=master.derive_key("activation-code-hash")),
+            sm2=Sm2Authority(sm2_material),
             projection=CertificatesProjection(),
         )
         app[CERTS] = certs
         await crl.current(certs, "issuing")
         await crl.current(certs, "root")
+        await crl.current(certs, "sm2_issuing")
         app[CERTS_READY].set()
 
         async def ca_loaded() -> bool:
             return app[CERTS_READY].is_set()
 
         add_readiness_check(app, "ca", ca_loaded)
-        log.info("ca_ready", created=created, kdf_memory_kib=certs.keys.kdf.memory_cost,
-                 kdf_time_cost=certs.keys.kdf.time_cost)
+        log.info("ca_ready", created=created, sm2_created=sm2_created,
+                 kdf_memory_kib=certs.keys.kdf.memory_cost, kdf_time_cost=certs.keys.kdf.time_cost)
         yield
 
     return certs_context

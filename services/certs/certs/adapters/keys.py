@@ -15,6 +15,8 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from shared.gm.sm2 import Sm2PrivateKey
+
 from .crypto.keywrap import (
     KdfParams,
     MasterKey,
@@ -36,6 +38,7 @@ from .crypto.signing import (
 from .db import Conn
 
 Protection = Literal["password", "master"]
+SM2_ALGORITHM = "sm2-sm3"
 
 
 def _aad(protection: Protection, owner: str) -> bytes:
@@ -54,12 +57,26 @@ class UserKey:
         return self.private_key.public_key()
 
 
+class Sm2UserKey:
+    """A user's SM2 key pair before it is stored (the twin of ``UserKey``)."""
+
+    def __init__(self, key_id: uuid.UUID, private_key: Sm2PrivateKey, wrapped: WrappedKey) -> None:
+        self.key_id, self.private_key, self.wrapped = key_id, private_key, wrapped
+
+
+def sm2_owner(certificate_id: str) -> str:
+    """The AAD owner of a certificate's SM2 key: bound to the certificate, distinct from its
+    ECDSA key, so neither blob opens in the other's place."""
+    return f"{certificate_id}/sm2"
+
+
 class KeyCustody:
     def __init__(self, master: MasterKey, kdf: KdfParams, *, cache_size: int = 1024,
                  algorithm: str = DEFAULT_ALGORITHM) -> None:
         self._master, self.kdf, self.algorithm = master, kdf, algorithm
         self._cache: OrderedDict[uuid.UUID, ec.EllipticCurvePrivateKey] = OrderedDict()
         self._cache_size = cache_size
+        self._sm2_cache: OrderedDict[uuid.UUID, Sm2PrivateKey] = OrderedDict()
 
     # --- users' keys (certificate password) ------------------------------------------------
 
@@ -121,15 +138,64 @@ class KeyCustody:
             self._cache.popitem(last=False)
         return key
 
+    # --- SM2 keys (same custody: password + master for users, master for seals) -----------
+
+    async def new_user_sm2_key(self, owner: str, password: str) -> Sm2UserKey:
+        key = Sm2PrivateKey.generate()
+        wrapped = await asyncio.to_thread(
+            wrap_with_password, self._master, password, key.to_pkcs8_der(),
+            _aad("password", owner), self.kdf)
+        return Sm2UserKey(uuid.uuid4(), key, wrapped)
+
+    async def store_user_sm2_key(self, conn: Conn, owner: str, key: Sm2UserKey) -> None:
+        await self._insert_der(conn, key.key_id, owner, "password", SM2_ALGORITHM,
+                               key.private_key.public_key.to_spki_der(), key.wrapped.to_bytes())
+
+    async def open_user_sm2_key(self, conn: Conn, key_id: uuid.UUID, owner: str,
+                                password: str) -> Sm2PrivateKey:
+        """The key, or ``WrongPassword``; re-wrapped when the configured KDF cost changed."""
+        wrapped = WrappedKey.from_bytes(await self._blob(conn, key_id, "password"))
+        aad = _aad("password", owner)
+        der = await asyncio.to_thread(unwrap_with_password, self._master, password, wrapped, aad)
+        if needs_rewrap(wrapped, self.kdf):
+            fresh = await asyncio.to_thread(wrap_with_password, self._master, password, der, aad,
+                                            self.kdf)
+            await self._update(conn, key_id, fresh.to_bytes())
+        return Sm2PrivateKey.from_pkcs8_der(der)
+
+    async def store_master_sm2_key(self, conn: Conn, key_id: uuid.UUID, owner: str,
+                                   key: Sm2PrivateKey) -> None:
+        blob = wrap_with_master(self._master, key.to_pkcs8_der(), _aad("master", owner))
+        await self._insert_der(conn, key_id, owner, "master", SM2_ALGORITHM,
+                               key.public_key.to_spki_der(), blob)
+
+    async def open_master_sm2_key(self, conn: Conn, key_id: uuid.UUID, owner: str) -> Sm2PrivateKey:
+        cached = self._sm2_cache.get(key_id)
+        if cached is not None:
+            self._sm2_cache.move_to_end(key_id)
+            return cached
+        blob = await self._blob(conn, key_id, "master")
+        key = Sm2PrivateKey.from_pkcs8_der(unwrap_with_master(self._master, blob, _aad("master", owner)))
+        self._sm2_cache[key_id] = key
+        if len(self._sm2_cache) > self._cache_size:
+            self._sm2_cache.popitem(last=False)
+        return key
+
     # --- storage ---------------------------------------------------------------------------
 
     async def _insert(self, conn: Conn, key_id: uuid.UUID, owner: str,
                       protection: Protection, public_key: ec.EllipticCurvePublicKey,
                       blob: bytes) -> None:
+        await self._insert_der(conn, key_id, owner, protection, self.algorithm,
+                               public_key_to_der(public_key), blob)
+
+    @staticmethod
+    async def _insert_der(conn: Conn, key_id: uuid.UUID, owner: str, protection: Protection,
+                          algorithm: str, public_key_der: bytes, blob: bytes) -> None:
         await conn.execute(
             "INSERT INTO private_keys (key_id, owner, protection, algorithm, public_key_der, wrapped)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
-            key_id, owner, protection, self.algorithm, public_key_to_der(public_key), blob)
+            key_id, owner, protection, algorithm, public_key_der, blob)
 
     @staticmethod
     async def _blob(conn: Conn, key_id: uuid.UUID, protection: Protection) -> bytes:

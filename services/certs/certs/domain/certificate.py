@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from shared.catalog import CertificateIssued, CertificateRevoked
+from shared.catalog import CertificateIssued, CertificateRevoked, Sm2CertificateIssued
 from shared.events import DomainEvent
 
 from .errors import CertificateRevoked as CertificateRevokedError
@@ -23,6 +23,7 @@ from .events import (
     CertificatePasswordChanged,
     CertificatePasswordRejected,
     SealCertificateCreated,
+    Sm2CertificateAdded,
     UserCertificateActivated,
     UserOwnerType,
 )
@@ -59,6 +60,8 @@ class Certificate:
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
     version: int = 0
+    sm2_key_id: uuid.UUID | None = None  # the SM2 twin's key, once it has one
+    sm2_serial_number: str | None = None
 
     # --- folding ---------------------------------------------------------------------------
 
@@ -106,6 +109,17 @@ class Certificate:
         """After the old password was verified; the counter starts again."""
         self.ensure_not_revoked()
         return [CertificatePasswordChanged(certificate_id=self.certificate_id, changed_at=now)]
+
+    @property
+    def has_sm2(self) -> bool:
+        return self.sm2_key_id is not None
+
+    def add_sm2(self, facts: IssuedCertificate, now: datetime) -> list[DomainEvent]:
+        """Give this certificate its SM2 twin (once; never to a revoked one)."""
+        self.ensure_not_revoked()
+        if self.has_sm2:
+            return []
+        return sm2_events(facts, self.certificate_id, self.owner_type, self.owner_id, now)
 
     def revoke(self, reason: str, now: datetime) -> list[DomainEvent]:
         """Revocation is final; revoking again records nothing."""
@@ -168,6 +182,22 @@ def create_seal_certificate(
     return [created, _issued_event(facts, "seal", seal_id)]
 
 
+def sm2_events(facts: IssuedCertificate, certificate_id: uuid.UUID, owner_type: OwnerType,
+               owner_id: uuid.UUID, now: datetime) -> list[DomainEvent]:
+    """The SM2 twin's facts (``facts.certificate_id`` is unused: the twin is this stream's)."""
+    return [
+        Sm2CertificateAdded(
+            certificate_id=certificate_id, key_id=facts.key_id, serial_number=facts.serial_number,
+            subject=facts.subject, issuer=facts.issuer, not_before=facts.not_before,
+            not_after=facts.not_after, fingerprint_sha256=facts.fingerprint_sha256,
+            certificate_pem=facts.pem, added_at=now),
+        Sm2CertificateIssued(
+            certificate_id=certificate_id, owner_type=owner_type, owner_id=owner_id,
+            serial_number=facts.serial_number, not_before=facts.not_before,
+            not_after=facts.not_after, fingerprint_sha256=facts.fingerprint_sha256),
+    ]
+
+
 # --- evolution -----------------------------------------------------------------------------
 
 
@@ -185,6 +215,8 @@ def _evolve(state: Certificate | None, ev: DomainEvent) -> Certificate | None:
         return replace(state, attempts=PasswordAttempts(ev.failures, ev.locked_until))
     if isinstance(ev, CertificatePasswordAccepted | CertificatePasswordChanged):
         return replace(state, attempts=PasswordAttempts())
+    if isinstance(ev, Sm2CertificateAdded):
+        return replace(state, sm2_key_id=ev.key_id, sm2_serial_number=ev.serial_number)
     if isinstance(ev, CertificateRevoked):
         return replace(state, status="revoked", revoked_at=ev.revoked_at,
                        revocation_reason=ev.reason)

@@ -87,3 +87,21 @@ class CertificatePasswordAccepted(DomainEvent):
 class CertificatePasswordChanged(DomainEvent):
     certificate_id: uuid.UUID
     changed_at: datetime
+
+
+@event("Sm2CertificateAdded", producer="certs", stream_type="certificate", public=False)
+class Sm2CertificateAdded(DomainEvent):
+    """The SM2 twin of this certificate (GB/T 38540 seals and signatures): its own key in
+    custody (``key_id``, protected like the certificate's key), its own X.509 certificate
+    from the SM2 issuing CA. Password, lockout and revocation are the certificate's."""
+
+    certificate_id: uuid.UUID
+    key_id: uuid.UUID
+    serial_number: str
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+    certificate_pem: str
+    added_at: datetime

@@ -18,10 +18,18 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/ca/issuing.pem", public.issuing_pem)
     r.add_get("/api/v1/ca/crl", public.issuing_crl)
     r.add_get("/api/v1/ca/root.crl", public.root_crl)
+    r.add_get("/api/v1/ca/sm2-root.pem", public.sm2_root_pem)
+    r.add_get("/api/v1/ca/sm2-issuing.pem", public.sm2_issuing_pem)
+    r.add_get("/api/v1/ca/sm2-seal-maker.pem", public.sm2_seal_maker_pem)
+    r.add_get("/api/v1/ca/sm2.crl", public.sm2_crl)
 
     r.add_get("/internal/principals/{principal_id}/certificate", internal.principal_certificate)
     r.add_post("/internal/principals/{principal_id}/signatures", internal.principal_signature)
+    r.add_post("/internal/principals/{principal_id}/sm2-signatures",
+               internal.principal_sm2_signature)
     r.add_post("/internal/seal-certificates", internal.issue_seal_certificate)
+    r.add_post("/internal/seal-certificates/{seal_id}/sm2-signatures", internal.seal_sm2_signature)
+    r.add_post("/internal/seal-certificates/{seal_id}/esl", internal.seal_esl)
     r.add_get("/internal/seal-certificates/by-serial/{serial}", internal.seal_certificate_by_serial)
     r.add_post("/internal/seal-certificates/{seal_id}/signatures", internal.seal_signature)
     r.add_post("/internal/seal-certificates/{seal_id}/revocation", internal.revoke_seal_certificate)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from certs.adapters.crypto.tsa import DEFAULT_POLICY_OID
-from certs.service_layer import certificates, crl, seals
+from certs.service_layer import certificates, crl, seals, sm2
 from certs.service_layer.views import rfc3339
 from shared.errors import EsealError, ValidationFailed
 from shared.http import json_response, parse_json, path_uuid
@@ -26,6 +26,7 @@ from .schemas import (
     PrincipalSignBody,
     RevocationBody,
     SealCertificateBody,
+    Sm2SealBody,
 )
 
 log = get_logger(__name__)
@@ -53,6 +54,45 @@ async def principal_signature(request: web.Request) -> web.Response:
     return json_response({"signature_b64": _b64(sig.signature), "algorithm": sig.algorithm,
                           "serial_number": sig.serial_number,
                           "certificate_pem": sig.certificate_pem})
+
+
+async def principal_sm2_signature(request: web.Request) -> web.Response:
+    """Like ``principal_signature`` with the principal's SM2 key: ``digest_b64`` is
+    e = SM3(Z‖M) (Z of the SM2 certificate's key, default user ID), as GB/T 32918 signs."""
+    require_internal(request)
+    principal_id = path_uuid(request, "principal_id")
+    body = await parse_json(request, PrincipalSignBody)
+    sig = await certificates.sign_sm2(request.app[CERTS], principal_id, body.digest,
+                                      body.certificate_password)
+    return json_response(_sm2_signature(request, sig))
+
+
+def _sm2_signature(request: web.Request, sig: sm2.Sm2Signature) -> dict[str, object]:
+    return {"signature_b64": _b64(sig.signature), "algorithm": sig.algorithm,
+            "serial_number": sig.serial_number, "certificate_pem": sig.certificate_pem,
+            "chain_pem": request.app[CERTS].sm2.chain_pem}
+
+
+async def seal_sm2_signature(request: web.Request) -> web.Response:
+    require_internal(request)
+    seal_id = path_uuid(request, "seal_id")
+    body = await parse_json(request, DigestBody)
+    sig = await sm2.sign_seal(request.app[CERTS], seal_id, body.digest)
+    return json_response(_sm2_signature(request, sig))
+
+
+async def seal_esl(request: web.Request) -> web.Response:
+    """The seal's GB/T 38540 SES_Seal, signed by the seal-making certificate."""
+    require_internal(request)
+    seal_id = path_uuid(request, "seal_id")
+    body = await parse_json(request, Sm2SealBody)
+    made = await sm2.make_seal(request.app[CERTS], seal_id, sm2.SealRequest(
+        name=body.name, seal_type=body.seal_type, picture_png=body.picture_png,
+        width_mm=body.width_mm, height_mm=body.height_mm, created_at=body.created_at,
+        signer_principal_ids=body.signer_principal_ids))
+    return json_response({"seal_b64": _b64(made["seal"]),
+                          "signer_serial_numbers": made["signer_serial_numbers"],
+                          "unlisted_principal_ids": made["unlisted_principal_ids"]})
 
 
 async def issue_seal_certificate(request: web.Request) -> web.Response:
@@ -117,6 +157,10 @@ async def ca_bundle(request: web.Request) -> web.Response:
         "crl_url": authority.urls.issuing,
         "root_crl_url": authority.urls.root,
         "tsa_policy_oid": DEFAULT_POLICY_OID,
+        "sm2_root_pem": certs.sm2.root_pem,
+        "sm2_issuing_pem": certs.sm2.issuing_pem,
+        "sm2_seal_maker_pem": certs.sm2.maker_pem,
+        "sm2_crl_b64": _b64(await crl.current(certs, "sm2_issuing")),
     })
 
 

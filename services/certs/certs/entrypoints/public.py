@@ -113,6 +113,33 @@ async def root_crl(request: web.Request) -> web.Response:
     return web.Response(body=der, content_type=CRL, headers={"Cache-Control": "no-cache"})
 
 
+@documented(summary="SM2根证书 / the platform's SM2 root CA certificate (GB/T 38540 seals)",
+            tags=("ca",), auth="public", content_type=PEM, responses={200: "PEM"})
+async def sm2_root_pem(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[CERTS].sm2.root_pem, content_type=PEM, headers=CACHE_CA)
+
+
+@documented(summary="SM2签发CA证书 / the SM2 issuing CA certificate", tags=("ca",),
+            auth="public", content_type=PEM, responses={200: "PEM"})
+async def sm2_issuing_pem(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[CERTS].sm2.issuing_pem, content_type=PEM,
+                        headers=CACHE_CA)
+
+
+@documented(summary="制章证书 / the seal-making certificate that signs every SES_Seal",
+            tags=("ca",), auth="public", content_type=PEM, responses={200: "PEM"})
+async def sm2_seal_maker_pem(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[CERTS].sm2.maker_pem, content_type=PEM,
+                        headers=CACHE_CA)
+
+
+@documented(summary="SM2证书吊销列表 / the SM2 issuing CA's CRL (SM2-with-SM3)", tags=("ca",),
+            auth="public", content_type=CRL, responses={200: "DER"})
+async def sm2_crl(request: web.Request) -> web.Response:
+    der = await crl.current(request.app[CERTS], "sm2_issuing")
+    return web.Response(body=der, content_type=CRL, headers={"Cache-Control": "no-cache"})
+
+
 @documented(summary="沙箱：已发短信 / sandbox: the SMS sent to a phone", tags=("sandbox",),
             query=SmsQuery, response=doc.SandboxSmsList, auth="public",
             responses={200: "the messages, newest first"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, field_validator
@@ -80,6 +81,33 @@ class SealCertificateBody(ApiModel):
     seal_name: Name
     seal_type: Name
     seal_type_label: Name
+
+
+class Sm2SealBody(ApiModel):
+    """seals' description of a seal for its GB/T 38540 ``SES_Seal`` (certs adds the rest)."""
+
+    name: Name
+    seal_type: Annotated[int, Field(ge=1, le=2)]  # 1 organisation seal, 2 personal seal
+    picture_png_b64: Annotated[str, Field(min_length=1, max_length=4 * 1024 * 1024)]
+    width_mm: Annotated[int, Field(ge=1, le=200)]
+    height_mm: Annotated[int, Field(ge=1, le=200)]
+    created_at: datetime
+    signer_principal_ids: Annotated[list[uuid.UUID], Field(max_length=1000)]
+
+    @field_validator("picture_png_b64")
+    @classmethod
+    def _is_png(cls, value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("not valid base64") from None
+        if not raw.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise ValueError("not a PNG")
+        return value
+
+    @property
+    def picture_png(self) -> bytes:
+        return base64.b64decode(self.picture_png_b64)
 
 
 class RevocationBody(ApiModel):

@@ -13,6 +13,7 @@ from certs.domain.events import (
     CertificatePasswordChanged,
     CertificatePasswordRejected,
     SealCertificateCreated,
+    Sm2CertificateAdded,
     UserCertificateActivated,
 )
 from shared.catalog import CertificateRevoked
@@ -30,7 +31,7 @@ ON CONFLICT (certificate_id) DO NOTHING
 
 class CertificatesProjection(Projection):
     name = "certificates"
-    tables = ("certificates", "agreement_acceptances")
+    tables = ("certificates", "agreement_acceptances", "sm2_certificates")
 
     async def apply(self, conn: Conn, event: StoredEvent) -> None:
         ev = event.decode()
@@ -50,6 +51,15 @@ class CertificatesProjection(Projection):
                 _INSERT, ev.certificate_id, "seal", ev.seal_id, ev.enterprise_id, ev.seal_id,
                 ev.key_id, ev.serial_number, ev.subject, ev.issuer, ev.not_before, ev.not_after,
                 ev.fingerprint_sha256, ev.certificate_pem, ev.subject_digest, ev.created_at, v)
+        elif isinstance(ev, Sm2CertificateAdded):
+            await conn.execute(
+                "INSERT INTO sm2_certificates (certificate_id, key_id, serial_number, subject,"
+                " issuer, not_before, not_after, fingerprint_sha256, certificate_pem, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                " ON CONFLICT (certificate_id) DO NOTHING",
+                ev.certificate_id, ev.key_id, ev.serial_number, ev.subject, ev.issuer,
+                ev.not_before, ev.not_after, ev.fingerprint_sha256, ev.certificate_pem, ev.added_at)
+            await self._update(conn, event, "")
         elif isinstance(ev, CertificatePasswordRejected):
             await self._update(conn, event, "password_failures = $3, locked_until = $4",
                                ev.failures, ev.locked_until)

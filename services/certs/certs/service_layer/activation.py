@@ -3,6 +3,7 @@ certificate password and the agreements; the key pair is made here and kept wrap
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -10,13 +11,14 @@ from typing import Any
 from certs.adapters.crypto.ca import new_serial
 from certs.adapters.crypto.describe import display_name, fingerprint_sha256, mask, serial_hex, to_pem
 from certs.adapters.db import Conn
+from certs.adapters.keys import sm2_owner
 from certs.domain import ActivationCode, CodeInvalid
 from certs.domain.agreements import require_all_accepted
-from certs.domain.certificate import IssuedCertificate, activate_user_certificate
+from certs.domain.certificate import IssuedCertificate, activate_user_certificate, sm2_events
 from certs.domain.errors import CertificateAlreadyActive, CertsError
 from shared.logging import get_logger
 
-from . import views
+from . import sm2, views
 from .context import Certs, lock_principal
 
 log = get_logger(__name__)
@@ -67,9 +69,14 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
 
     # the expensive part (Argon2id, signing) before the transaction, so locks are short
     certificate_id = uuid.uuid4()
-    key = await certs.keys.new_user_key(str(certificate_id), cmd.password)
+    # the ECDSA key and its SM2 twin, both under the certificate password (two KDF runs at once)
+    key, sm2_key = await asyncio.gather(
+        certs.keys.new_user_key(str(certificate_id), cmd.password),
+        certs.keys.new_user_sm2_key(sm2_owner(str(certificate_id)), cmd.password))
     now = certs.clock.now()
     cert = certs.authority.issue_user(key.public_key, subject, new_serial(), now)
+    sm2_facts = sm2.facts(certs.sm2.issue_person(sm2_key.private_key.public_key, subject.name,
+                                                 principal.id), sm2_key.key_id)
     facts = IssuedCertificate(
         certificate_id=certificate_id, key_id=key.key_id, serial_number=serial_hex(cert.serial_number),
         subject=display_name(cert.subject), issuer=display_name(cert.issuer),
@@ -90,8 +97,10 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
             if check.error is None:
                 events = activate_user_certificate(facts, principal.role, principal.id,
                                                    principal.owner_enterprise_id, accepted, now)
+                events += sm2_events(sm2_facts, certificate_id, principal.role, principal.id, now)
                 await certs.record(conn, certificate_id, 0, events)
                 await certs.keys.store_user_key(conn, str(certificate_id), key)
+                await certs.keys.store_user_sm2_key(conn, sm2_owner(str(certificate_id)), sm2_key)
             else:
                 error = check.error  # the failed try is counted (committed) before answering
             await _save_code(conn, cmd.principal_id, check.record)

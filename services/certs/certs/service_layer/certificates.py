@@ -18,15 +18,18 @@ import asyncpg
 from certs.adapters.crypto.keywrap import WrongPassword
 from certs.adapters.crypto.signing import DEFAULT_ALGORITHM, sign_digest
 from certs.adapters.db import Conn
+from certs.adapters.keys import sm2_owner
 from certs.domain.certificate import Certificate
 from certs.domain.errors import CertificateNotActivated, CertsError
+from shared.events import DomainEvent
 from shared.logging import get_logger
 
-from . import views
+from . import sm2, views
 from .context import Certs
 
 log = get_logger(__name__)
 T = TypeVar("T")
+Used = tuple[T, list[DomainEvent]]  # what a use of the password gives, and the events it adds
 
 
 async def view(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
@@ -41,11 +44,15 @@ async def status(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
     """docs/INTERNAL_API.md: {status: none|active|locked, serial_number?, certificate_pem?, locked_until?}"""
     async with certs.pool.acquire() as conn:
         row = await views.active_user_certificate(conn, principal_id)
+        twin = await sm2.sm2_row(conn, row["certificate_id"]) if row is not None else None
     if row is None:
         return {"status": "none"}
     state = views.effective_status(row, certs.clock.now())
     out: dict[str, Any] = {"status": state, "serial_number": row["serial_number"],
                            "certificate_pem": row["certificate_pem"]}
+    if twin is not None:  # absent until the next use of the password, for older certificates
+        out["sm2_serial_number"] = twin["serial_number"]
+        out["sm2_certificate_pem"] = twin["certificate_pem"]
     if state == "locked":
         out["locked_until"] = views.rfc3339(row["locked_until"])
     return out
@@ -56,9 +63,15 @@ async def change_password(certs: Certs, principal_id: uuid.UUID, old_password: s
     certs.password_rule.require(new_password, new_password_confirm, field="new_password",
                                 confirm_field="new_password_confirm")
 
-    async def rewrap(conn: Conn, cert: Certificate, row: asyncpg.Record) -> None:
+    async def rewrap(conn: Conn, cert: Certificate, row: asyncpg.Record) -> Used[None]:
         await certs.keys.change_password(conn, cert.key_id, str(cert.certificate_id),
                                          old_password, new_password)
+        if cert.sm2_key_id is not None:  # both keys move to the new password together
+            await certs.keys.change_password(conn, cert.sm2_key_id,
+                                             sm2_owner(str(cert.certificate_id)),
+                                             old_password, new_password)
+            return None, []
+        return None, (await sm2.enrol_user(certs, conn, cert, row, new_password)).events
 
     await _with_password(certs, principal_id, rewrap, changing=True)
     log.info("certificate_password_changed", principal_id=str(principal_id))
@@ -75,9 +88,34 @@ class Signature:
 async def sign(certs: Certs, principal_id: uuid.UUID, digest: bytes, password: str) -> Signature:
     """Sign ``digest`` with the principal's key, unlocked by its certificate password."""
 
-    async def signer(conn: Conn, cert: Certificate, row: asyncpg.Record) -> Signature:
+    async def signer(conn: Conn, cert: Certificate, row: asyncpg.Record) -> Used[Signature]:
         key = await certs.keys.open_user_key(conn, cert.key_id, str(cert.certificate_id), password)
-        return Signature(sign_digest(key, digest), row["serial_number"], row["certificate_pem"])
+        signature = Signature(sign_digest(key, digest), row["serial_number"], row["certificate_pem"])
+        # a certificate older than SM2 gets its twin at this use of the password
+        events = [] if cert.has_sm2 else (await sm2.enrol_user(certs, conn, cert, row, password)).events
+        return signature, events
+
+    return await _with_password(certs, principal_id, signer)
+
+
+async def sign_sm2(certs: Certs, principal_id: uuid.UUID, digest: bytes,
+                   password: str) -> sm2.Sm2Signature:
+    """Sign ``digest`` (e = SM3(Z‖M)) with the principal's SM2 key, unlocked by the same
+    certificate password, under the same lock and counter as the ECDSA key."""
+
+    async def signer(conn: Conn, cert: Certificate, row: asyncpg.Record) -> Used[sm2.Sm2Signature]:
+        if cert.sm2_key_id is not None:
+            key = await certs.keys.open_user_sm2_key(conn, cert.sm2_key_id,
+                                                     sm2_owner(str(cert.certificate_id)), password)
+            twin = await sm2.sm2_row(conn, cert.certificate_id)
+            assert twin is not None
+            return sm2.Sm2Signature(key.sign_digest(digest), twin["serial_number"],
+                                    twin["certificate_pem"]), []
+        # the password is checked on the ECDSA key, then the twin is made under it
+        await certs.keys.open_user_key(conn, cert.key_id, str(cert.certificate_id), password)
+        new = await sm2.enrol_user(certs, conn, cert, row, password)
+        return sm2.Sm2Signature(new.key.sign_digest(digest), new.facts.serial_number,
+                                new.facts.pem), new.events
 
     return await _with_password(certs, principal_id, signer)
 
@@ -85,7 +123,7 @@ async def sign(certs: Certs, principal_id: uuid.UUID, digest: bytes, password: s
 async def _with_password(
     certs: Certs,
     principal_id: uuid.UUID,
-    use: Callable[[Conn, Certificate, asyncpg.Record], Awaitable[T]],
+    use: Callable[[Conn, Certificate, asyncpg.Record], Awaitable[Used[T]]],
     *,
     changing: bool = False,
 ) -> T:
@@ -100,13 +138,13 @@ async def _with_password(
             now = certs.clock.now()
             cert.ensure_unlocked(certs.lockout, now)
             try:
-                result = await use(conn, cert, row)
+                result, added = await use(conn, cert, row)
             except WrongPassword:
                 events, error = cert.reject_password(certs.lockout, now)
                 await certs.record(conn, cert.certificate_id, cert.version, events)
             else:
                 events = cert.change_password(now) if changing else cert.accept_password(certs.lockout, now)
-                await certs.record(conn, cert.certificate_id, cert.version, events)
+                await certs.record(conn, cert.certificate_id, cert.version, [*events, *added])
     if error is not None:
         log.info("certificate_password_rejected", principal_id=str(principal_id),
                  problem_code=error.code)

@@ -16,6 +16,7 @@ from certs.adapters.clock import Clock
 from certs.adapters.db import Conn
 from certs.adapters.directory import PrincipalDirectory
 from certs.adapters.keys import KeyCustody
+from certs.adapters.sm2 import Sm2Authority
 from certs.adapters.sms import SmsSender
 from certs.domain import ActivationCodePolicy, PasswordRule, WrongPasswordPolicy
 from certs.domain.certificate import Certificate
@@ -66,6 +67,7 @@ class Certs:
     directory: PrincipalDirectory
     sms: SmsSender
     codes: ActivationCodePolicy
+    sm2: Sm2Authority
     lockout: WrongPasswordPolicy = field(default_factory=WrongPasswordPolicy)
     password_rule: PasswordRule = field(default_factory=PasswordRule)
     projection: CertificatesProjection = field(default_factory=CertificatesProjection)

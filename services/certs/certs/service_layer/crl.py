@@ -12,10 +12,11 @@ from cryptography import x509
 from certs.adapters.crypto.ca import RevokedEntry
 from certs.adapters.crypto.describe import parse_serial
 from certs.adapters.db import Conn
+from shared.gm.x509 import RevokedEntry as Sm2RevokedEntry
 
 from .context import Certs
 
-Issuer = Literal["issuing", "root"]
+Issuer = Literal["issuing", "root", "sm2_issuing"]
 
 
 def crl_reason(reason: str) -> x509.ReasonFlags:
@@ -43,7 +44,10 @@ async def reissue(certs: Certs, conn: Conn, issuer: Issuer, now: datetime) -> in
         entries = [RevokedEntry(parse_serial(r["serial_number"]), r["revoked_at"],
                                 crl_reason(r["revocation_reason"] or "")) for r in rows]
     next_update = now + certs.crl_validity
-    der = certs.authority.crl(issuer, entries, now, next_update, number)
+    if issuer == "sm2_issuing":
+        der = certs.sm2.crl(await _sm2_revoked(conn), now, next_update, number)
+    else:
+        der = certs.authority.crl(issuer, entries, now, next_update, number)
     await conn.execute(
         "INSERT INTO crls (issuer, crl_number, this_update, next_update, der)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (issuer) DO UPDATE SET"
@@ -52,6 +56,23 @@ async def reissue(certs: Certs, conn: Conn, issuer: Issuer, now: datetime) -> in
         " WHERE crls.crl_number < EXCLUDED.crl_number",
         issuer, number, now, next_update, der)
     return number
+
+
+async def _sm2_revoked(conn: Conn) -> list[Sm2RevokedEntry]:
+    """SM2 twins of revoked certificates: revoking a certificate revokes its twin."""
+    rows = await conn.fetch(
+        "SELECT s.serial_number, c.revoked_at, c.revocation_reason FROM sm2_certificates s"
+        " JOIN certificates c USING (certificate_id) WHERE c.status = 'revoked'"
+        " ORDER BY c.revoked_at, s.serial_number")
+    return [Sm2RevokedEntry(parse_serial(r["serial_number"]), r["revoked_at"],
+                            _asn1_reason(crl_reason(r["revocation_reason"] or ""))) for r in rows]
+
+
+def _asn1_reason(reason: x509.ReasonFlags) -> str | None:
+    """asn1crypto's name of an RFC 5280 reason; "unspecified" is left out (§5.3.1)."""
+    if reason is x509.ReasonFlags.unspecified:
+        return None
+    return reason.name
 
 
 def _fresh(row: asyncpg.Record | None, certs: Certs, now: datetime) -> bool:

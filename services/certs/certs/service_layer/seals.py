@@ -22,7 +22,7 @@ from certs.adapters.crypto.describe import (
 )
 from certs.adapters.crypto.signing import DEFAULT_ALGORITHM, sign_digest
 from certs.adapters.db import Conn
-from certs.domain.certificate import IssuedCertificate, create_seal_certificate
+from certs.domain.certificate import Certificate, IssuedCertificate, create_seal_certificate
 from certs.domain.errors import (
     CertificateRevoked,
     SealCertificateConflict,
@@ -31,7 +31,7 @@ from certs.domain.errors import (
 from certs.domain.subjects import SealSubject
 from shared.logging import get_logger
 
-from . import crl, views
+from . import crl, sm2, views
 from .context import Certs, SealRef, lock_seal
 
 log = get_logger(__name__)
@@ -86,9 +86,12 @@ async def issue(certs: Certs, cmd: IssueSealCertificate) -> tuple[dict[str, Any]
                 not_after=cert.not_valid_after_utc, fingerprint_sha256=fingerprint_sha256(cert),
                 pem=to_pem(cert),
             )
-            await certs.record(conn, certificate_id, 0, create_seal_certificate(
-                facts, cmd.seal_id, cmd.enterprise_id, cmd.seal_name, cmd.seal_type,
-                cmd.digest, now))
+            events = create_seal_certificate(facts, cmd.seal_id, cmd.enterprise_id, cmd.seal_name,
+                                             cmd.seal_type, cmd.digest, now)
+            created = Certificate.from_events(events)
+            assert created is not None
+            events += await sm2.seal_events(certs, conn, created, facts.pem, now)  # its SM2 twin
+            await certs.record(conn, certificate_id, 0, events)
             await certs.keys.store_master_key(conn, key_id, str(certificate_id), key)
             row = await views.by_id(conn, certificate_id)
     assert row is not None
@@ -173,4 +176,6 @@ async def revoke_certificate(certs: Certs, conn: Conn, certificate_id: uuid.UUID
         return cert.revoked_at
     await certs.record(conn, certificate_id, cert.version, events)
     await crl.reissue(certs, conn, "issuing", now)
+    if cert.has_sm2:  # its SM2 twin is revoked with it
+        await crl.reissue(certs, conn, "sm2_issuing", now)
     return now

@@ -13,6 +13,8 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
 
+from tests.support import gm_independent as independent
+
 
 async def _nothing_issued(certs: CertsHarness, user: User) -> None:
     rows = await certs.sql("SELECT 1 FROM certificates WHERE owner_id = $1", user.id)
@@ -88,11 +90,20 @@ async def test_whole_activation_flow_issues_a_certificate_chaining_to_the_root(
         [(r["code"], r["version"]) for r in accepted]
     types = [r["type"] for r in await certs.sql(
         "SELECT type FROM events WHERE stream_id = $1 ORDER BY version", view["certificate_id"])]
-    assert types == ["UserCertificateActivated", "CertificateIssued"]
+    assert types == ["UserCertificateActivated", "CertificateIssued", "Sm2CertificateAdded",
+                     "Sm2CertificateIssued"]
 
     status = await certs.request("GET", f"/internal/principals/{user.id}/certificate", internal=True)
+    sm2_pem = status.json.pop("sm2_certificate_pem")
+    sm2_serial = status.json.pop("sm2_serial_number")
     assert status.json == {"status": "active", "serial_number": view["serial_number"],
                            "certificate_pem": view["pem"]}
+    # the SM2 twin: SM2-with-SM3, issued by the SM2 issuing CA (checked without shared.gm)
+    ca = (await certs.request("GET", "/internal/ca", internal=True)).json
+    twin = independent.load_cert(sm2_pem.encode())
+    assert format(twin.serial_number, "X") == sm2_serial
+    assert independent.chains(twin, independent.load_cert(ca["sm2_issuing_pem"].encode()),
+                              independent.load_cert(ca["sm2_root_pem"].encode()))
 
 
 async def test_an_active_certificate_cannot_be_activated_again(certs: CertsHarness) -> None:

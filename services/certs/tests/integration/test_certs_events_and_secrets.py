@@ -74,16 +74,24 @@ async def test_public_events_are_published_private_ones_are_not(certs: CertsHarn
                 got.append(json.loads(message.body))
             mine = [e for e in got if e["stream_id"] in (view["certificate_id"],
                                                            issued.json["certificate_id"])]
-            return len(mine) >= 3
+            return len(mine) >= 5
 
         await _eventually(collect)
     finally:
         await connection.close()
     mine = [e for e in got if e["stream_id"] in (view["certificate_id"], issued.json["certificate_id"])]
     assert sorted(e["type"] for e in mine) == ["CertificateIssued", "CertificateIssued",
-                                               "CertificateRevoked"]
-    assert not {e["type"] for e in got} - {"CertificateIssued", "CertificateRevoked"}
-    person_issued = next(e for e in mine if e["data"]["owner_type"] == "person")
+                                               "CertificateRevoked", "Sm2CertificateIssued",
+                                               "Sm2CertificateIssued"]
+    assert not {e["type"] for e in got} - {"CertificateIssued", "CertificateRevoked",
+                                           "Sm2CertificateIssued"}
+    sm2_twins = {e["data"]["owner_type"]: e["data"] for e in mine if e["type"] == "Sm2CertificateIssued"}
+    assert sm2_twins["person"]["certificate_id"] == view["certificate_id"]
+    assert sm2_twins["person"]["algorithm"] == "sm2-sm3"
+    assert sm2_twins["seal"]["owner_id"] == str(seal_id)
+    assert sm2_twins["seal"]["serial_number"] != issued.json["serial_number"]
+    person_issued = next(e for e in mine if e["data"]["owner_type"] == "person"
+                         and e["type"] == "CertificateIssued")
     assert person_issued["data"]["owner_id"] == str(user.id)
     assert person_issued["data"]["serial_number"] == view["serial_number"]
     revoked = next(e for e in mine if e["type"] == "CertificateRevoked")

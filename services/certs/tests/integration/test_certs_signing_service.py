@@ -250,7 +250,8 @@ async def test_seal_signs_until_revoked_then_its_serial_is_in_the_crl(certs: Cer
     assert again.status == 200 and again.json == revoked.json
     types = [r["type"] for r in await certs.sql(
         "SELECT type FROM events WHERE stream_id = $1 ORDER BY version", issued["certificate_id"])]
-    assert types == ["SealCertificateCreated", "CertificateIssued", "CertificateRevoked"]
+    assert types == ["SealCertificateCreated", "CertificateIssued", "Sm2CertificateAdded",
+                     "Sm2CertificateIssued", "CertificateRevoked"]
 
 
 async def test_unknown_seal(certs: CertsHarness) -> None:

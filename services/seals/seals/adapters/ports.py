@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 from ..domain.access import AgentRecord
@@ -76,6 +77,20 @@ class SealSignature:
     serial_number: str
 
 
+@dataclass(frozen=True)
+class EslRequest:
+    """A seal as GB/T 38540 describes it; certs adds the certificates and signs it."""
+
+    seal_id: uuid.UUID
+    name: str
+    seal_type: int  # 1 organisation seal, 2 personal seal (GB/T 38540 property.type)
+    picture_png: bytes
+    width_mm: int
+    height_mm: int
+    created_at: datetime
+    signer_principal_ids: list[uuid.UUID]
+
+
 CertificateStatus = Literal["none", "active", "locked"]
 
 
@@ -91,3 +106,7 @@ class CertificateAuthority(Protocol):
 
     async def revoke_seal_certificate(self, seal_id: uuid.UUID, reason: str) -> None:
         """Revoke the seal's certificate (safe to repeat)."""
+
+    async def make_esl(self, request: EslRequest) -> bytes:
+        """The seal's ``SES_Seal`` V4 DER signed by the seal-making certificate; 409
+        ``certificate_revoked`` once the seal certificate is revoked."""

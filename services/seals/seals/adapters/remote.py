@@ -15,6 +15,7 @@ from ..domain.access import AgentRecord
 from .ports import (
     CertificateStatus,
     EnterpriseInfo,
+    EslRequest,
     FacePurpose,
     MatchedPerson,
     SealCertificate,
@@ -142,3 +143,15 @@ class CertsClient:
             if err.status == 409 or err.code == "certificate_revoked":
                 return  # already revoked: what we wanted
             raise _upstream(err) from None
+
+    async def make_esl(self, request: EslRequest) -> bytes:
+        try:
+            body = await self.client.post(f"/internal/seal-certificates/{request.seal_id}/esl", {
+                "name": request.name, "seal_type": request.seal_type,
+                "picture_png_b64": base64.b64encode(request.picture_png).decode(),
+                "width_mm": request.width_mm, "height_mm": request.height_mm,
+                "created_at": request.created_at.isoformat(),
+                "signer_principal_ids": [str(p) for p in request.signer_principal_ids]})
+        except RemoteError as err:
+            raise _upstream(err) from None
+        return base64.b64decode(str(body["seal_b64"]))

@@ -231,6 +231,14 @@ async def list_grants(conn: Conn, seal_id: uuid.UUID, *, limit: int,
     return Page(items, encode_cursor(items[-1].created_at, items[-1].grant_id) if more else None)
 
 
+async def usable_grantees(conn: Conn, seal_id: uuid.UUID, today: date) -> list[uuid.UUID]:
+    """Persons whose live grant of the seal covers ``today``: who may use it now."""
+    rows = await conn.fetch(
+        "SELECT person_id FROM grants WHERE seal_id = $1 AND NOT deleted"
+        " AND valid_from <= $2 AND valid_to >= $2 ORDER BY created_at, grant_id", seal_id, today)
+    return [r["person_id"] for r in rows]
+
+
 # --- the grantee's side -------------------------------------------------------------------
 
 _GRANTED = f"""

@@ -18,7 +18,7 @@ from shared.http import ApiModel, documented, json_response, parse_json, parse_q
 from shared.internal import require_internal
 
 from ..adapters.rendering.signature_renderer import MAX_PNG_BYTES
-from ..service_layer import grants, person, seals, stamping
+from ..service_layer import esl, grants, person, seals, stamping
 from ..service_layer.common import Deps
 from . import responses as doc
 from . import views
@@ -186,6 +186,25 @@ async def get_seal_image(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     png, digest = await seals.seal_image(_deps(request), principal, path_uuid(request, "seal_id"))
     return _png(png, digest, request)
+
+
+@documented(summary="电子印章数据 / the seal as GB/T 38540 SES_Seal (V4, DER)", tags=("seals",),
+            content_type="application/octet-stream",
+            responses={200: "SES_Seal DER signed by the platform's seal-making (制章) SM2 "
+                            "certificate; certList = the seal's SM2 certificate and those of the "
+                            "persons whose grant covers today",
+                       403: "not an enterprise, agent or person (`role_not_allowed`); an agent "
+                            "removed or outside its window (`agent_not_valid`)",
+                       404: "not the caller's enterprise's seal, nor granted to the caller "
+                            "(`seal_not_found`)",
+                       409: "the seal is revoked (`seal_revoked`)"})
+async def get_seal_esl(request: web.Request) -> web.Response:
+    principal = await require_principal(request, "enterprise", "agent", "person")
+    seal_id = path_uuid(request, "seal_id")
+    der = await esl.esl(_deps(request), principal, seal_id)
+    return web.Response(body=der, content_type="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{seal_id}.esl"',
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @documented(summary="注销印章 / revoke a seal (face check `revoke_seal`)", tags=("seals",),
@@ -417,6 +436,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{API}/seals", list_seals)
     r.add_get(f"{API}/seals/{{seal_id}}", get_seal)
     r.add_get(f"{API}/seals/{{seal_id}}/image", get_seal_image)
+    r.add_get(f"{API}/seals/{{seal_id}}/esl", get_seal_esl)
     r.add_post(f"{API}/seals/{{seal_id}}/revocation", revoke_seal)
     r.add_get(f"{API}/seals/{{seal_id}}/grants", list_grants)
     r.add_post(f"{API}/seals/{{seal_id}}/grants", add_grant)

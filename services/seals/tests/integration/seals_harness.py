@@ -25,6 +25,7 @@ from aiohttp.test_utils import TestServer
 from seals.adapters.ports import (
     CertificateStatus,
     EnterpriseInfo,
+    EslRequest,
     MatchedPerson,
     SealCertificate,
     SealCertificateRequest,
@@ -42,6 +43,9 @@ from shared.catalog import AgentAdded, AgentRemoved, AgentUpdated, EnterpriseReg
 from shared.db import drop_database
 from shared.errors import EsealError
 from shared.events import DomainEvent, Envelope, utcnow
+from shared.gm import ses
+from shared.gm import x509 as gmx509
+from shared.gm.sm2 import Sm2PrivateKey
 from shared.internal import internal_token
 from shared.listeners import add_internal_site
 from shared.service import prepare_database
@@ -117,6 +121,8 @@ class FakeCA:
     sign_delay: float = 0.0
     fail_revocations: bool = False
     issue_delay: float = 0.0
+    esl_requests: list[EslRequest] = field(default_factory=list)
+    sm2: Sm2TestPki = field(default_factory=lambda: Sm2TestPki())
 
     async def certificate_status(self, principal_id: uuid.UUID) -> CertificateStatus:
         return self.statuses.get(principal_id, "none")
@@ -142,6 +148,46 @@ class FakeCA:
         if self.fail_revocations:
             raise problem(503, "service_unavailable", "certs is unavailable")
         self.revoked[seal_id] = reason
+
+    async def make_esl(self, request: EslRequest) -> bytes:
+        """What certs does, with a test SM2 hierarchy (real SM2 signatures, shared.gm)."""
+        if request.seal_id in self.revoked:
+            raise problem(409, "certificate_revoked")
+        self.esl_requests.append(request)
+        pki = self.sm2
+        signers = [pki.certificate(request.seal_id)] + [
+            pki.certificate(p) for p in request.signer_principal_ids]
+        return ses.make_seal(
+            es_id=request.seal_id.hex.upper(), name=request.name, seal_type=request.seal_type,
+            signer_certificates=signers, valid_from=request.created_at,
+            valid_to=request.created_at + timedelta(days=730),
+            picture=ses.SealPicture("PNG", request.picture_png, request.width_mm,
+                                    request.height_mm),
+            maker_key=pki.maker_key, maker_certificate=pki.maker.dump(),
+            created_at=request.created_at)
+
+
+class Sm2TestPki:
+    """A throw-away SM2 root, issuing CA and seal maker; one certificate per subject id."""
+
+    def __init__(self) -> None:
+        root_key, issuing_key, self.maker_key = (Sm2PrivateKey.generate() for _ in range(3))
+        self.root = gmx509.create_root(root_key, {"common_name": "test SM2 root"})
+        self.issuing = gmx509.create_issuing_ca(issuing_key.public_key,
+                                                {"common_name": "test SM2 issuing"}, self.root,
+                                                root_key)
+        self._issuing_key = issuing_key
+        self.maker = gmx509.issue_seal_maker_certificate(
+            self.maker_key.public_key, organization="test", ca=self.issuing, ca_key=issuing_key)
+        self._certs: dict[uuid.UUID, bytes] = {}
+
+    def certificate(self, subject_id: uuid.UUID) -> bytes:
+        if subject_id not in self._certs:
+            cert = gmx509.issue_person_certificate(
+                Sm2PrivateKey.generate().public_key, name="test", person_id=str(subject_id),
+                ca=self.issuing, ca_key=self._issuing_key)
+            self._certs[subject_id] = bytes(cert.dump())
+        return self._certs[subject_id]
 
 
 # --- the service under test ---------------------------------------------------------------

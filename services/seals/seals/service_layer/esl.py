@@ -1,0 +1,63 @@
+"""The seal as GB/T 38540 data (电子印章数据, ``SES_Seal`` V4), for the enterprise and grantees.
+
+seals owns what the seal is and who may use it; certs holds every key, lists the SM2
+certificates and signs with the platform's seal-making (制章) certificate. certList holds
+the certificates allowed to sign with the seal (GB/T 38540 §5.2): the seal's own SM2
+certificate and the SM2 certificates of the persons whose grant covers today. It is made
+on each request, so it always says who may use the seal now (a grant added, ended or
+deleted changes the next download); nothing is cached that could outlive a grant.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from shared.auth import Principal
+from shared.errors import EsealError
+
+from ..adapters import repository as repo
+from ..adapters.ports import EslRequest
+from ..adapters.rendering import SEAL_TYPES
+from ..domain import errors
+from .common import Deps, operator
+from .seals import owned_seal
+
+ORGANISATION_SEAL, PERSONAL_SEAL = 1, 2  # GB/T 38540 property.type
+
+
+def gbt_type(type_code: str) -> int:
+    """法定代表人名章 is a person's name seal; every other type is the organisation's."""
+    return PERSONAL_SEAL if type_code == "legal_representative" else ORGANISATION_SEAL
+
+
+async def _visible_seal(deps: Deps, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
+    """The enterprise and its agents see their seals; a person sees seals granted to them
+    (a live grant not over yet). Anyone else: 404, as for any seal not theirs."""
+    if principal.role == "person":
+        async with deps.pool.acquire() as conn:
+            found = await repo.granted_seals(conn, principal.id, deps.today(), seal_id=seal_id)
+        if not found:
+            raise errors.SealNotFound()
+        return found[0].seal
+    return await owned_seal(deps, await operator(deps, principal, manage=False), seal_id)
+
+
+async def esl(deps: Deps, principal: Principal, seal_id: uuid.UUID) -> bytes:
+    seal = await _visible_seal(deps, principal, seal_id)
+    if seal.status != "active":
+        raise errors.SealRevoked()
+    kind = SEAL_TYPES[seal.type]
+    async with deps.pool.acquire() as conn:
+        image = await repo.seal_image(conn, seal_id)
+        grantees = await repo.usable_grantees(conn, seal_id, deps.today())
+    if image is None:
+        raise errors.SealNotFound()
+    try:
+        return await deps.ca.make_esl(EslRequest(
+            seal_id=seal_id, name=seal.name, seal_type=gbt_type(seal.type), picture_png=image[0],
+            width_mm=round(kind.width_mm), height_mm=round(kind.height_mm),
+            created_at=seal.created_at, signer_principal_ids=grantees))
+    except EsealError as err:
+        if err.code == "certificate_revoked":
+            raise errors.SealRevoked() from None
+        raise
