@@ -61,7 +61,8 @@ async def _sm2_sign(certs: CertsHarness, user: User, digest: bytes,
 
 async def test_sm2_root_and_ca_are_published_and_chain(certs: CertsHarness) -> None:
     root_reply = await certs.request("GET", "/api/v1/ca/sm2-root.pem")
-    assert root_reply.status == 200 and root_reply.headers["Content-Type"].startswith("application/x-pem-file")
+    assert root_reply.status == 200
+    assert root_reply.headers["Content-Type"].startswith("application/x-pem-file")
     root = gm.load_cert(root_reply.body)
     issuing = gm.load_cert((await certs.request("GET", "/api/v1/ca/sm2-issuing.pem")).body)
     maker = gm.load_cert((await certs.request("GET", "/api/v1/ca/sm2-seal-maker.pem")).body)

@@ -117,3 +117,23 @@ def test_a_stream_must_start_with_its_creation() -> None:
     with pytest.raises(ValueError):
         Certificate.from_events([CertificateRevoked(
             certificate_id=uuid.uuid4(), serial_number="1", reason="x", revoked_at=T0)])
+
+
+def test_sm2_twin_is_added_once_and_never_to_a_revoked_certificate() -> None:
+    cert, events = _activated()
+    twin = _facts()
+    added = cert.add_sm2(twin, T0)
+    assert [type(e).__name__ for e in added] == ["Sm2CertificateAdded", "Sm2CertificateIssued"]
+    assert all(getattr(e, "certificate_id", None) == cert.certificate_id for e in added)
+    with_twin = Certificate.from_events([*events, *added])
+    assert with_twin is not None and with_twin.has_sm2
+    assert with_twin.sm2_key_id == twin.key_id and with_twin.sm2_serial_number == twin.serial_number
+    assert with_twin.version == 4
+    assert with_twin.add_sm2(_facts(), T0) == []  # once
+    # the twin shares the certificate's counter and revocation: nothing of its own
+    revoked = Certificate.from_events([*events, *with_twin.revoke("key_compromise", T0)])
+    assert revoked is not None
+    with pytest.raises(CertificateRevokedError):
+        revoked.add_sm2(_facts(), T0)
+    text = "".join(e.model_dump_json() for e in added)
+    assert "PRIVATE" not in text and "password" not in text.lower()

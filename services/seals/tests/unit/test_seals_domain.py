@@ -234,3 +234,10 @@ def test_rendering_refusals_become_problems_naming_the_field() -> None:
     assert image_problem(NameTooLong(51, 50), "name").code == "name_too_long"
     big = image_problem(ImageTooLarge("too big"), "image_png")
     assert (big.status, big.code) == (413, "image_too_large")
+
+
+def test_gbt_38540_seal_type_of_each_platform_type() -> None:
+    from seals.service_layer.esl import gbt_type
+
+    assert gbt_type("legal_representative") == 2  # a person's name seal
+    assert {gbt_type(t) for t in ("official", "contract", "finance", "hr", "invoice")} == {1}

@@ -92,3 +92,38 @@ async def test_certificate_status_and_idempotent_revocation() -> None:
     assert stub.calls[-1][2] == {"reason": "cessationOfOperation"}
     stub.answers[f"/internal/principals/{pid}/certificate"] = remote(404, "certificate_not_activated")
     assert await certs.certificate_status(pid) == "none"
+
+
+async def test_esl_request_and_answer() -> None:
+    import base64
+    from datetime import UTC, datetime
+
+    from seals.adapters.ports import EslRequest
+
+    sid, pid = uuid.uuid4(), uuid.uuid4()
+    stub = StubClient({f"/internal/seal-certificates/{sid}/esl": {
+        "seal_b64": base64.b64encode(b"DER").decode(), "signer_serial_numbers": ["1"],
+        "unlisted_principal_ids": []}})
+    der = await CertsClient(stub).make_esl(EslRequest(  # type: ignore[arg-type]
+        seal_id=sid, name="某公司公章", seal_type=1, picture_png=b"\x89PNG", width_mm=42,
+        height_mm=42, created_at=datetime(2026, 1, 2, tzinfo=UTC), signer_principal_ids=[pid]))
+    assert der == b"DER"
+    _, path, body = stub.calls[0]
+    assert path.endswith("/esl")
+    assert body["picture_png_b64"] == base64.b64encode(b"\x89PNG").decode()
+    assert body["signer_principal_ids"] == [str(pid)] and body["seal_type"] == 1
+    assert body["created_at"].startswith("2026-01-02T00:00:00")
+
+
+async def test_esl_of_a_revoked_seal_keeps_certs_code() -> None:
+    from datetime import UTC, datetime
+
+    from seals.adapters.ports import EslRequest
+
+    sid = uuid.uuid4()
+    stub = StubClient({f"/internal/seal-certificates/{sid}/esl": remote(409, "certificate_revoked")})
+    with pytest.raises(RemoteError) as err:
+        await CertsClient(stub).make_esl(EslRequest(  # type: ignore[arg-type]
+            seal_id=sid, name="x", seal_type=1, picture_png=b"", width_mm=1, height_mm=1,
+            created_at=datetime.now(UTC), signer_principal_ids=[]))
+    assert err.value.code == "certificate_revoked"
