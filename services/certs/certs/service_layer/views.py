@@ -13,7 +13,8 @@ from certs.adapters.db import Conn
 
 _COLUMNS = ("certificate_id, owner_type, owner_id, enterprise_id, seal_id, key_id, serial_number,"
             " subject, issuer, not_before, not_after, fingerprint_sha256, certificate_pem,"
-            " subject_digest, status, revoked_at, revocation_reason, password_failures, locked_until, version")
+            " subject_digest, status, revoked_at, revocation_reason, password_failures,"
+            " locked_until, version")
 _ACTIVE_USER = "owner_id = $1 AND owner_type <> 'seal' AND status = 'active'"
 _LOCKS = {"": "", "FOR UPDATE": " FOR UPDATE"}
 
