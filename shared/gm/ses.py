@@ -286,7 +286,7 @@ def make_seal(
         cert_list = CertDigestList([{"type": "SM3", "value": sm3(c)} for c in signer_certificates])
     else:
         raise ValueError("certListType is 1 (certificates) or 2 (digests)")
-    info = {
+    info: dict[str, object] = {
         "header": {"id": "ES", "version": VERSION_V4, "vid": vendor_id},
         "es_id": es_id,
         "property": {

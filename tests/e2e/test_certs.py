@@ -426,6 +426,9 @@ async def test_no_password_or_private_key_in_any_database_or_log(api: Api, platf
         unwrap_with_password,
     )
     from certs.adapters.crypto.signing import load_private_key_der
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    from shared.gm.sm2 import Sm2PrivateKey
 
     assert len(USED_PASSWORDS) >= 3
     master = MasterKey.for_development()
@@ -435,6 +438,9 @@ async def test_no_password_or_private_key_in_any_database_or_log(api: Api, platf
         for row in await conn.fetch("SELECT role, wrapped_key FROM authorities"):
             der = unwrap_with_master(master, bytes(row["wrapped_key"]), make_aad("ca-key", row["role"]))
             ders.append(der)
+        for row in await conn.fetch("SELECT role, wrapped_key FROM sm2_authorities"):
+            ders.append(unwrap_with_master(master, bytes(row["wrapped_key"]),
+                                           make_aad("sm2-ca-key", row["role"])))
         for row in await conn.fetch("SELECT owner, protection, wrapped FROM private_keys"):
             if row["protection"] == "master":
                 ders.append(unwrap_with_master(master, bytes(row["wrapped"]),
@@ -451,11 +457,17 @@ async def test_no_password_or_private_key_in_any_database_or_log(api: Api, platf
         user_keys = await conn.fetchval("SELECT count(*) FROM private_keys WHERE protection = 'password'")
     finally:
         await conn.close()
-    keys = [load_private_key_der(der).private_numbers().private_value.to_bytes(32, "big")
-            for der in ders]
-    # The CA's three keys and this module's user keys were opened; other tests sharing the
-    # platform (browser journeys) use passwords unknown here, so their keys stay closed.
-    assert user_keys >= 3 and len(keys) >= 3 + 3
+    def scalar(der: bytes) -> bytes:
+        try:
+            return load_private_key_der(der).private_numbers().private_value.to_bytes(32, "big")
+        except UnsupportedAlgorithm:  # an SM2 key (cryptography has no SM2 curve)
+            return Sm2PrivateKey.from_pkcs8_der(der).secret
+
+    keys = [scalar(der) for der in ders]
+    # The CA's three keys, the SM2 hierarchy's three and this module's user keys (with their
+    # SM2 twins) were opened; other tests sharing the platform (browser journeys) use
+    # passwords unknown here, so their keys stay closed.
+    assert user_keys >= 3 and len(keys) >= 3 + 3 + 3
 
     server = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
     try:

@@ -72,11 +72,13 @@ class Sm2Issued:
 
     @property
     def not_before(self) -> datetime:
-        return self.certificate["tbs_certificate"]["validity"]["not_before"].native
+        moment: datetime = self.certificate["tbs_certificate"]["validity"]["not_before"].native
+        return moment
 
     @property
     def not_after(self) -> datetime:
-        return self.certificate["tbs_certificate"]["validity"]["not_after"].native
+        moment: datetime = self.certificate["tbs_certificate"]["validity"]["not_after"].native
+        return moment
 
 
 @dataclass(frozen=True)
