@@ -22,7 +22,7 @@ from shared.gm import x509 as gmx509
 from shared.gm.sm2 import Sm2PrivateKey, Sm2PublicKey
 from shared.logging import get_logger
 
-from .crypto.ca import PLATFORM_ORGANIZATION
+from .crypto.ca import PLATFORM_ORGANIZATION, SEAL_VALIDITY, USER_VALIDITY
 from .crypto.keywrap import MasterKey, make_aad, unwrap_with_master, wrap_with_master
 from .db import Conn
 
@@ -31,8 +31,9 @@ log = get_logger(__name__)
 ALGORITHM = "sm2-sm3"  # the name key custody and the internal API use
 _SM2_CA_LOCK = 0x63_6572_7473_534D  # "certsSM": serialises SM2 CA creation across replicas
 ROLES = ("root", "issuing", "seal_maker")
-PERSON_VALIDITY_DAYS = 730
-SEAL_VALIDITY_DAYS = 730
+# as the ECDSA twins (crypto/ca.py); the SM2 root and issuing CA as the ECDSA ones too
+PERSON_VALIDITY_DAYS = USER_VALIDITY.days
+SEAL_VALIDITY_DAYS = SEAL_VALIDITY.days
 
 
 def serial_hex(cert: asn1x509.Certificate) -> str:
