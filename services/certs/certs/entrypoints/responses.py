@@ -29,6 +29,17 @@ class ActivationCodeSent(BaseModel):
     resend_after_seconds: int = Field(description="a new code is refused (429) before this")
 
 
+class Sm2CertificateView(BaseModel):
+    serial_number: str
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    algorithm: Literal["sm2-sm3"]
+    fingerprint_sha256: str
+    pem: str
+
+
 class CertificateView(BaseModel):
     certificate_id: uuid.UUID
     serial_number: str
@@ -42,6 +53,10 @@ class CertificateView(BaseModel):
     pem: str
     locked_until: datetime | None = Field(default=None, description="when locked (wrong passwords)")
     revoked_at: datetime | None = Field(default=None, description="when revoked")
+    sm2: Sm2CertificateView | None = Field(
+        default=None, description="the SM2 twin (GB/T 38540 seals and OFD signatures): same "
+                                  "password, lockout and revocation; null for a certificate older "
+                                  "than the SM2 hierarchy until the password is next used")
 
 
 class SandboxSms(BaseModel):

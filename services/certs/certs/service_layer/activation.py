@@ -107,10 +107,11 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
         if error is not None:
             raise error
         row = await views.by_id(conn, certificate_id)
+        twin = await views.sm2_twin(conn, certificate_id)
     assert row is not None
     log.info("certificate_activated", principal_id=str(cmd.principal_id),
              certificate_id=str(certificate_id), serial_number=facts.serial_number)
-    return views.certificate_view(row, now)
+    return views.certificate_view(row, now, twin)
 
 
 async def _code(conn: Conn, principal_id: uuid.UUID) -> ActivationCode | None:

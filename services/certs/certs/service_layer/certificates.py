@@ -35,9 +35,10 @@ Used = tuple[T, list[DomainEvent]]  # what a use of the password gives, and the 
 async def view(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
     async with certs.pool.acquire() as conn:
         row = await views.active_user_certificate(conn, principal_id)
+        twin = await views.sm2_twin(conn, row["certificate_id"]) if row is not None else None
     if row is None:
         raise CertificateNotActivated()
-    return views.certificate_view(row, certs.clock.now())
+    return views.certificate_view(row, certs.clock.now(), twin)
 
 
 async def status(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:

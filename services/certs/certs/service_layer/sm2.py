@@ -64,11 +64,7 @@ def _names(certificate_pem: str) -> tuple[str, str]:
     return first(NameOID.COMMON_NAME), first(NameOID.ORGANIZATION_NAME)
 
 
-async def sm2_row(conn: Conn, certificate_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT certificate_id, key_id, serial_number, subject, issuer, not_before, not_after,"
-        " fingerprint_sha256, certificate_pem FROM sm2_certificates WHERE certificate_id = $1",
-        certificate_id)
+sm2_row = views.sm2_twin
 
 
 # --- users ----------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ def effective_status(row: asyncpg.Record, now: datetime) -> str:
     return "active"
 
 
-def certificate_view(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
+def certificate_view(row: asyncpg.Record, now: datetime,
+                     sm2: asyncpg.Record | None = None) -> dict[str, Any]:
     """docs/API.md: {serial_number, subject, issuer, not_before, not_after, algorithm,
     fingerprint_sha256, status, pem} plus the certificate id and, when locked, until when."""
     status = effective_status(row, now)
@@ -54,7 +55,19 @@ def certificate_view(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
         view["locked_until"] = rfc3339(row["locked_until"])
     if status == "revoked":
         view["revoked_at"] = rfc3339(row["revoked_at"])
+    view["sm2"] = None if sm2 is None else {
+        "serial_number": sm2["serial_number"], "subject": sm2["subject"], "issuer": sm2["issuer"],
+        "not_before": rfc3339(sm2["not_before"]), "not_after": rfc3339(sm2["not_after"]),
+        "algorithm": "sm2-sm3", "fingerprint_sha256": sm2["fingerprint_sha256"],
+        "pem": sm2["certificate_pem"]}
     return view
+
+
+async def sm2_twin(conn: Conn, certificate_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT certificate_id, key_id, serial_number, subject, issuer, not_before, not_after,"
+        " fingerprint_sha256, certificate_pem FROM sm2_certificates WHERE certificate_id = $1",
+        certificate_id)
 
 
 async def active_user_certificate(conn: Conn, principal_id: uuid.UUID, *,

@@ -85,6 +85,11 @@ async def test_person_sm2_signature_shares_password_and_lockout(certs: CertsHarn
     await certs.activate(user)
     status = (await certs.request("GET", f"/internal/principals/{user.id}/certificate",
                                   internal=True)).json
+    mine = (await certs.request("GET", "/api/v1/certificate", token=user.token)).json
+    assert mine["algorithm"] == "ecdsa-p256-sha256" and mine["sm2"]["algorithm"] == "sm2-sm3"
+    assert mine["sm2"]["serial_number"] == status["sm2_serial_number"]
+    assert mine["sm2"]["pem"] == status["sm2_certificate_pem"]
+    assert mine["sm2"]["issuer"].startswith("CN=eseal SM2 Issuing CA 1")
     message = b"TBS_Sign bytes"
     r = await _sm2_sign(certs, user, _e(status["sm2_certificate_pem"], message))
     assert r.status == 200, r
@@ -137,6 +142,7 @@ async def test_certificate_older_than_sm2_gets_its_twin_at_the_next_password_use
     before = (await certs.request("GET", f"/internal/principals/{user.id}/certificate",
                                   internal=True)).json
     assert "sm2_certificate_pem" not in before
+    assert (await certs.request("GET", "/api/v1/certificate", token=user.token)).json["sm2"] is None
     # a wrong password makes no twin
     assert (await _sm2_sign(certs, user, bytes(32), password="Wrong#2026pw")).status == 403
     assert await certs.sql("SELECT 1 FROM sm2_certificates s JOIN certificates c"
