@@ -160,7 +160,7 @@ class RevocationFeed:
         while True:
             try:
                 if self._connection is None:
-                    await self._attach()
+                    await self._attach_or_poll()
                 try:
                     await asyncio.wait_for(self._resync_wanted.wait(), PRUNE_EVERY_SECONDS)
                 except TimeoutError:
@@ -180,10 +180,21 @@ class RevocationFeed:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max)
 
+    async def _attach_or_poll(self) -> None:
+        """Attach a fresh queue; while the broker is away, keep the list fresh from identity."""
+        try:
+            await self._attach()
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self.resync()
+            raise
+
     async def _attach(self) -> None:
-        connection = await aio_pika.connect_robust(
-            self.amqp_url, reconnect_interval=1.0,
-            client_properties={"connection_name": f"{self.name}-revocations"})
+        # A plain connection, re-made by this loop: aio-pika's robust reconnect could leave the
+        # exclusive queue undeclared after a forced close (the old one still locked by the
+        # broker) without ever calling back, and the feed would go silently deaf.
+        connection = await aio_pika.connect(
+            self.amqp_url, client_properties={"connection_name": f"{self.name}-revocations"})
         try:
             channel = await connection.channel()
             exchange = await declare_events_exchange(channel)
@@ -195,11 +206,14 @@ class RevocationFeed:
             with contextlib.suppress(Exception):
                 await connection.close()
             raise
-        connection.reconnect_callbacks.add(self._on_reconnect)
+        connection.close_callbacks.add(self._on_close)
         self._connection = connection
+        # What was published before this queue existed is only in identity's list.
+        self._resync_wanted.set()
 
-    def _on_reconnect(self, *_: Any) -> None:
-        self._resync_wanted.set()  # what was published while away is only in identity's list
+    def _on_close(self, *_: Any) -> None:
+        self._connection = None  # the loop attaches a new queue, then resyncs
+        self._resync_wanted.set()
 
     async def resync(self) -> None:
         """Load the revocations that may still matter (younger than any live token)."""

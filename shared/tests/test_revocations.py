@@ -250,9 +250,12 @@ async def test_a_revocation_published_while_disconnected_is_loaded_after_the_rec
     try:
         base = f"http://127.0.0.1:{server.port}"
         assert (await get(base + "/api/v1/me", token))[0] == 200
-        await vhost.close_all_connections()  # the queue is gone with its connection
-        # identity ends the session meanwhile: the event reaches no queue of this process
+        # identity ends the session while the feed is away: the event reaches no queue of this
+        # process (it is not published here at all), only identity's list has it. Listed
+        # before the close: the feed may reattach and resync before rabbitmqctl returns.
         fake.items = [revoked(p, at=datetime.now(UTC).timestamp() + 1).model_dump(mode="json")]
+        assert (await get(base + "/api/v1/me", token))[0] == 200  # not seen without a resync
+        await vhost.close_all_connections()  # the queue is gone with its connection
         # The reconnect (1 s apart) and the resync that follows it; generous for a loaded
         # machine (CI and helpers share 2 cores), the loop ends as soon as the 401 comes.
         deadline = asyncio.get_running_loop().time() + 60
