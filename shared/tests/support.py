@@ -119,7 +119,7 @@ class Vhost:
         machine); the connections are closed by then, so it is stopped after 30 s. A test
         that needs the close proves it by what follows (a reconnect, a resync)."""
         with contextlib.suppress(TimeoutError):
-            await rabbitmqctl("close_all_connections", "-p", self.name, "forced by test", timeout=30)
+            await rabbitmqctl("close_all_connections", "-p", self.name, "forced by test", within=30)
 
     async def connection_names(self) -> list[str]:
         out = await rabbitmqctl("list_connections", "-p", self.name, "client_properties",
@@ -128,11 +128,11 @@ class Vhost:
                 for c in json.loads(out or "[]")] if out.strip().startswith("[") else []
 
 
-async def rabbitmqctl(*args: str, timeout: float = 120.0) -> str:
+async def rabbitmqctl(*args: str, within: float = 120.0) -> str:
     proc = await asyncio.create_subprocess_exec(
         "rabbitmqctl", "-q", *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, err = await asyncio.wait_for(proc.communicate(), within)
     except TimeoutError:
         proc.kill()
         await proc.wait()
