@@ -46,7 +46,8 @@ def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "bindings": {"amqp": {"is": "routingKey", "exchange": {
                 "name": EVENTS_EXCHANGE, "type": "topic", "durable": True, "autoDelete": False}}},
         }
-        operations[f"receive{name}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{key.replace('/', '~1')}"}}
+        channel_ref = f"#/channels/{key.replace('/', '~1')}"
+        operations[f"receive{name}"] = {"action": "receive", "channel": {"$ref": channel_ref}}
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "eseal public domain events", "version": "1.0.0",

@@ -21,8 +21,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import to_json
 
 from . import context, listeners, tracing
-from .errors import (BadRequest, EsealError, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType,
-                     ValidationFailed)
+from .errors import (
+    BadRequest,
+    EsealError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from .logging import get_logger
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS
 from .parse_errors import install as _problems_for_parse_errors
@@ -33,6 +39,7 @@ log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 REQUEST_ID_HEADER = "X-Request-ID"
 ReadinessCheck = Callable[[], Awaitable[bool]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 READINESS = web.AppKey("readiness", list)
 REQUEST_ID = web.RequestKey("request_id", str)
 M = TypeVar("M", bound=BaseModel)
@@ -132,7 +139,7 @@ def _route_name(request: web.Request) -> str:
 
 
 @web.middleware
-async def request_context(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     rid = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
     if len(rid) > 128 or not rid.replace("-", "").isalnum():
         rid = uuid.uuid4().hex
@@ -155,7 +162,7 @@ async def request_context(request: web.Request, handler: Callable[[web.Request],
         context.request_id.reset(token)
 
 
-async def _with_problems(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def _with_problems(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except EsealError as err:

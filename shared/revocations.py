@@ -29,7 +29,7 @@ from typing import Any
 
 import aio_pika
 import aiohttp
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 from aiohttp import web
 
 from .auth import SESSION_CHECK, Principal
@@ -141,7 +141,7 @@ class RevocationFeed:
                  name: str) -> None:
         self.revocations, self.amqp_url, self.identity, self.name = revocations, amqp_url, identity, name
         self.failures = 0
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractConnection | None = None
         self._resync_wanted = asyncio.Event()
         self._first_attempt = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -61,6 +61,7 @@ async def served() -> AsyncIterator[Served]:
 ])
 async def test_public_listener_answers_404_for_internal_paths(served: Served, path: str) -> None:
     status, ctype, body = await served.get(served.public + path)
+    assert isinstance(body, dict), body
     # the path guard refuses dot segments first (400); the listener guard hides the rest (404)
     assert (status, body["code"]) in ((404, "not_found"), (400, "invalid_path")), (path, body)
     assert ctype == "application/problem+json"
