@@ -75,6 +75,10 @@ class SealSignature:
     signature_b64: str
     algorithm: str
     serial_number: str
+    # SM2 signatures name their certificate (the seal's SM2 twin) and its chain; for ECDSA
+    # seals answers with the seal certificate it keeps.
+    certificate_pem: str = ""
+    chain_pem: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,10 @@ class CertificateAuthority(Protocol):
 
     async def sign(self, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
         """Sign a digest with the seal's key; 409 ``certificate_revoked`` once revoked."""
+
+    async def sign_sm2(self, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
+        """Sign e = SM3(Z‖M) with the seal's SM2 key (GB/T 38540 signatures of OFDs); 409
+        ``certificate_revoked`` once revoked."""
 
     async def revoke_seal_certificate(self, seal_id: uuid.UUID, reason: str) -> None:
         """Revoke the seal's certificate (safe to repeat)."""

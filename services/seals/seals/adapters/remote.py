@@ -135,6 +135,17 @@ class CertsClient:
         return SealSignature(str(body["signature_b64"]), str(body.get("algorithm", "")),
                              str(body.get("serial_number", "")))
 
+    async def sign_sm2(self, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
+        try:
+            body = await self.client.post(f"/internal/seal-certificates/{seal_id}/sm2-signatures",
+                                          {"digest_b64": base64.b64encode(digest).decode()})
+        except RemoteError as err:
+            raise _upstream(err) from None
+        return SealSignature(str(body["signature_b64"]), str(body.get("algorithm", "")),
+                             str(body.get("serial_number", "")),
+                             str(body.get("certificate_pem") or ""),
+                             [str(c) for c in body.get("chain_pem") or []])
+
     async def revoke_seal_certificate(self, seal_id: uuid.UUID, reason: str) -> None:
         try:
             await self.client.post(f"/internal/seal-certificates/{seal_id}/revocation",

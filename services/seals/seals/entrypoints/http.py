@@ -79,6 +79,12 @@ class StampSignatureIn(ApiModel):
     person_id: uuid.UUID
     enterprise_id: uuid.UUID
     digest_b64: str = Field(min_length=1, max_length=200)
+    algorithm: Literal["ecdsa-p256-sha256", "sm2-sm3"] = "ecdsa-p256-sha256"
+
+
+class StampEslIn(ApiModel):
+    person_id: uuid.UUID
+    enterprise_id: uuid.UUID
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -404,8 +410,18 @@ async def internal_stamp_signature(request: web.Request) -> web.Response:
     except (binascii.Error, ValueError):
         raise ValidationFailed.field("digest_b64", "not valid base64") from None
     result = await stamping.stamp_signature(_deps(request), seal_id, person_id=body.person_id,
-                                            enterprise_id=body.enterprise_id, digest=digest)
+                                            enterprise_id=body.enterprise_id, digest=digest,
+                                            algorithm=body.algorithm)
     return json_response(views.stamp_signature(result))
+
+
+async def internal_stamp_esl(request: web.Request) -> web.Response:
+    """The SES_Seal an OFD stamp embeds (Seal.esl), for a person who may use the seal now."""
+    require_internal(request)
+    body = await parse_json(request, StampEslIn)
+    der = await esl.esl_for_stamp(_deps(request), path_uuid(request, "seal_id"),
+                                  person_id=body.person_id, enterprise_id=body.enterprise_id)
+    return json_response({"seal_b64": views.b64(der)})
 
 
 async def internal_seal(request: web.Request) -> web.Response:
@@ -453,6 +469,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{API}/my/signature/image", get_signature_image)
     r.add_get("/internal/persons/{person_id}/choices", internal_choices)
     r.add_post("/internal/seals/{seal_id}/stamp-signatures", internal_stamp_signature)
+    r.add_post("/internal/seals/{seal_id}/stamp-esl", internal_stamp_esl)
     r.add_get("/internal/seals/{seal_id}", internal_seal)
     r.add_get("/internal/seals/{seal_id}/image", internal_seal_image)
     r.add_get("/internal/enterprises/{enterprise_id}/seals", internal_enterprise_seals)

@@ -101,7 +101,9 @@ def stamp_signature(s: StampSignature) -> dict[str, Any]:
     return {
         "signature_b64": s.signature.signature_b64, "algorithm": s.signature.algorithm,
         "serial_number": s.signature.serial_number or s.certificate.serial_number,
-        "certificate_pem": s.certificate.certificate_pem, "chain_pem": s.certificate.chain_pem,
+        # an SM2 signature names the seal's SM2 certificate; ECDSA the one seals keeps
+        "certificate_pem": s.signature.certificate_pem or s.certificate.certificate_pem,
+        "chain_pem": s.signature.chain_pem if s.signature.certificate_pem else s.certificate.chain_pem,
         "seal": {"seal_id": str(s.seal.seal_id), "name": s.seal.name, "type": s.seal.type,
                  "type_label": s.type_label, "enterprise_id": str(s.seal.enterprise_id),
                  "enterprise_name": s.enterprise_name, "enterprise_uscc": s.enterprise_uscc},

@@ -18,7 +18,7 @@ from shared.errors import EsealError
 from ..adapters import repository as repo
 from ..adapters.ports import EslRequest
 from ..adapters.rendering import SEAL_TYPES
-from ..domain import errors
+from ..domain import errors, model
 from .common import Deps, operator
 from .seals import owned_seal
 
@@ -44,8 +44,26 @@ async def _visible_seal(deps: Deps, principal: Principal, seal_id: uuid.UUID) ->
 
 async def esl(deps: Deps, principal: Principal, seal_id: uuid.UUID) -> bytes:
     seal = await _visible_seal(deps, principal, seal_id)
+    return await _make(deps, seal)
+
+
+async def esl_for_stamp(deps: Deps, seal_id: uuid.UUID, *, person_id: uuid.UUID,
+                        enterprise_id: uuid.UUID) -> bytes:
+    """The seal an OFD stamp embeds, for a person who may stamp with it now (the same check as
+    a stamp signature, without its locks: the signature itself decides under them)."""
+    async with deps.pool.acquire() as conn:
+        seal = await repo.get_seal(conn, seal_id)
+        grant = await repo.live_grant(conn, seal_id, person_id) if seal else None
+    model.check_stamp(seal.aggregate() if seal else None, grant.aggregate() if grant else None,
+                      enterprise_id=enterprise_id, today=deps.today())
+    assert seal is not None
+    return await _make(deps, seal)
+
+
+async def _make(deps: Deps, seal: repo.SealRow) -> bytes:
     if seal.status != "active":
         raise errors.SealRevoked()
+    seal_id = seal.seal_id
     kind = SEAL_TYPES[seal.type]
     async with deps.pool.acquire() as conn:
         image = await repo.seal_image(conn, seal_id)

@@ -26,7 +26,8 @@ from ..adapters.rendering import SEAL_TYPES
 from ..domain import errors, model
 from .common import Deps
 
-DIGEST_BYTES = 32  # SHA-256, as ecdsa-p256-sha256 signs
+DIGEST_BYTES = 32  # SHA-256 for ecdsa-p256-sha256 (PDF); e = SM3(Z‖M) for sm2-sm3 (OFD)
+ECDSA, SM2 = "ecdsa-p256-sha256", "sm2-sm3"
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,14 @@ class StampSignature:
 
 
 async def stamp_signature(deps: Deps, seal_id: uuid.UUID, *, person_id: uuid.UUID,
-                          enterprise_id: uuid.UUID, digest: bytes) -> StampSignature:
+                          enterprise_id: uuid.UUID, digest: bytes,
+                          algorithm: str = ECDSA) -> StampSignature:
+    """``algorithm``: the seal's ECDSA key (PAdES, PDF) or its SM2 twin (GB/T 38540, OFD);
+    the same decision, under the same locks, either way."""
     if len(digest) != DIGEST_BYTES:
-        raise ValidationFailed.field("digest_b64", f"must be a {DIGEST_BYTES}-byte SHA-256 digest")
+        raise ValidationFailed.field("digest_b64", f"must be a {DIGEST_BYTES}-byte digest")
+    if algorithm not in (ECDSA, SM2):
+        raise ValidationFailed.field("algorithm", f"{ECDSA} or {SM2}")
     async with deps.pool.acquire() as conn, conn.transaction():
         seal = await repo.get_seal(conn, seal_id, lock="share")
         grant = await repo.live_grant(conn, seal_id, person_id, lock="share") if seal else None
@@ -55,7 +61,8 @@ async def stamp_signature(deps: Deps, seal_id: uuid.UUID, *, person_id: uuid.UUI
                           enterprise_id=enterprise_id, today=deps.today())
         assert seal is not None
         try:
-            signature = await deps.ca.sign(seal_id, digest)
+            sign = deps.ca.sign_sm2 if algorithm == SM2 else deps.ca.sign
+            signature = await sign(seal_id, digest)
         except EsealError as err:
             if err.code == "certificate_revoked":
                 raise errors.SealRevoked() from None

@@ -144,6 +144,17 @@ class FakeCA:
         return SealSignature(base64.b64encode(b"sig:" + digest).decode(), "ecdsa-p256-sha256",
                              "serial")
 
+    async def sign_sm2(self, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
+        """Real SM2 with the seal's test SM2 key (digest = e = SM3(Z‖M))."""
+        if seal_id in self.revoked:
+            raise problem(409, "certificate_revoked")
+        self.signed.append((seal_id, time.monotonic()))
+        pki = self.sm2
+        cert = pki.certificate(seal_id)
+        signature = pki.keys[seal_id].sign_digest(digest)
+        return SealSignature(base64.b64encode(signature).decode(), "sm2-sm3", "sm2-serial",
+                             gm_pem(cert), [gm_pem(pki.issuing.dump()), gm_pem(pki.root.dump())])
+
     async def revoke_seal_certificate(self, seal_id: uuid.UUID, reason: str) -> None:
         if self.fail_revocations:
             raise problem(503, "service_unavailable", "certs is unavailable")
@@ -167,6 +178,12 @@ class FakeCA:
             created_at=request.created_at)
 
 
+def gm_pem(der: bytes) -> str:
+    body = base64.encodebytes(der).decode().replace("\n", "")
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
 class Sm2TestPki:
     """A throw-away SM2 root, issuing CA and seal maker; one certificate per subject id."""
 
@@ -180,11 +197,13 @@ class Sm2TestPki:
         self.maker = gmx509.issue_seal_maker_certificate(
             self.maker_key.public_key, organization="test", ca=self.issuing, ca_key=issuing_key)
         self._certs: dict[uuid.UUID, bytes] = {}
+        self.keys: dict[uuid.UUID, Sm2PrivateKey] = {}
 
     def certificate(self, subject_id: uuid.UUID) -> bytes:
         if subject_id not in self._certs:
+            self.keys[subject_id] = Sm2PrivateKey.generate()
             cert = gmx509.issue_person_certificate(
-                Sm2PrivateKey.generate().public_key, name="test", person_id=str(subject_id),
+                self.keys[subject_id].public_key, name="test", person_id=str(subject_id),
                 ca=self.issuing, ca_key=self._issuing_key)
             self._certs[subject_id] = bytes(cert.dump())
         return self._certs[subject_id]

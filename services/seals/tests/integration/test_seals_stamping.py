@@ -177,3 +177,45 @@ async def test_signatures_in_flight_hold_up_the_revocation_not_the_other_way(sea
         seals.ca.sign_delay = 0.0
     assert signed.status == 200 and revoked.status == 200
     assert waited >= 0.15
+
+
+async def test_sm2_stamp_signature_and_the_seal_an_ofd_embeds(seals: Seals) -> None:
+    """OFD stamping: the seal's SM2 twin signs under the same decision; the esl lists it."""
+    from shared.gm.sm2 import Sm2PublicKey, signing_digest
+    from shared.gm.x509 import load_certificate, public_key_of
+
+    from tests.support import gm_independent as gm
+
+    e, p, seal_id, grant_id = await _granted(seals, "contract")
+    r = await seals.internal("POST", f"/internal/seals/{seal_id}/stamp-esl",
+                             json={"person_id": str(p.person_id), "enterprise_id": str(e.id)})
+    assert r.status == 200, r
+    parsed = gm.parse_seal(base64.b64decode(r.json["seal_b64"]))
+    assert parsed.maker_signature_ok()
+    seal_cert = seals.ca.sm2.certificate(uuid.UUID(seal_id))
+    assert parsed.certificates[0] == seal_cert
+
+    key: Sm2PublicKey = public_key_of(load_certificate(seal_cert))
+    e_value = signing_digest(key, b"TBS_Sign")
+    r = await seals.internal("POST", f"/internal/seals/{seal_id}/stamp-signatures", json={
+        "person_id": str(p.person_id), "enterprise_id": str(e.id), "algorithm": "sm2-sm3",
+        "digest_b64": base64.b64encode(e_value).decode()})
+    assert r.status == 200, r
+    assert r.json["algorithm"] == "sm2-sm3"
+    assert key.verify(b"TBS_Sign", base64.b64decode(r.json["signature_b64"]))
+    assert load_certificate(r.json["certificate_pem"].encode()).dump() == seal_cert
+    assert r.json["seal"]["seal_id"] == seal_id
+
+    stranger = await seals.person()
+    refused = await seals.internal("POST", f"/internal/seals/{seal_id}/stamp-esl", json={
+        "person_id": str(stranger.person_id), "enterprise_id": str(e.id)})
+    assert (refused.status, refused.json["code"]) == (403, "not_authorized")
+    bad = await seals.internal("POST", f"/internal/seals/{seal_id}/stamp-signatures", json={
+        "person_id": str(p.person_id), "enterprise_id": str(e.id), "algorithm": "rsa",
+        "digest_b64": base64.b64encode(e_value).decode()})
+    assert bad.status == 422, bad
+    seals.ca.revoked[uuid.UUID(seal_id)] = "test"
+    r = await seals.internal("POST", f"/internal/seals/{seal_id}/stamp-signatures", json={
+        "person_id": str(p.person_id), "enterprise_id": str(e.id), "algorithm": "sm2-sm3",
+        "digest_b64": base64.b64encode(e_value).decode()})
+    assert (r.status, r.json["code"]) == (409, "seal_revoked")
