@@ -85,10 +85,16 @@ async def seal_certificate(conn: Conn, seal_id: uuid.UUID, *,
 
 
 async def seal_certificate_by_serial(conn: Conn, serial_number: str) -> asyncpg.Record | None:
-    """A seal certificate by its serial (upper-case hex, as ``serial_hex`` writes it)."""
+    """A seal certificate by its serial (upper-case hex, as ``serial_hex`` writes it): the
+    ECDSA one or its SM2 twin (an OFD's signer), whose status is the shared aggregate's."""
     return await conn.fetchrow(
         "SELECT seal_id, enterprise_id, serial_number, subject, issuer, fingerprint_sha256,"
-        " status, revoked_at FROM certificates WHERE serial_number = $1 AND owner_type = 'seal'",
+        " status, revoked_at FROM certificates WHERE serial_number = $1 AND owner_type = 'seal'"
+        " UNION ALL"
+        " SELECT c.seal_id, c.enterprise_id, s.serial_number, s.subject, s.issuer,"
+        " s.fingerprint_sha256, c.status, c.revoked_at FROM sm2_certificates s"
+        " JOIN certificates c USING (certificate_id)"
+        " WHERE s.serial_number = $1 AND c.owner_type = 'seal' LIMIT 1",
         serial_number)
 
 

@@ -181,9 +181,19 @@ async def test_seal_sm2_signs_until_revoked_then_the_sm2_crl_lists_it(
                            f"{issued['certificate_id']}/sm2")
     assert keys[0]["protection"] == "master" and bytes(keys[0]["wrapped"]).startswith(b"EW1")
 
+    # verification of an OFD attributes its SM2 signer from certs' record, as for ECDSA
+    sm2_serial = r.json["serial_number"]
+    found = await certs.request("GET", f"/internal/seal-certificates/by-serial/{sm2_serial}",
+                                internal=True)
+    assert found.status == 200, found
+    assert (found.json["seal_id"], found.json["serial_number"]) == (seal_id, sm2_serial)
+    assert found.json["fingerprint_sha256"] == hashlib.sha256(sm2_cert.dump()).hexdigest()
     revoked = await certs.request("POST", f"/internal/seal-certificates/{seal_id}/revocation",
                                   internal=True, json={"reason": "seal_revoked"})
     assert revoked.status == 200, revoked
+    found = await certs.request("GET", f"/internal/seal-certificates/by-serial/{sm2_serial}",
+                                internal=True)
+    assert found.json["status"] == "revoked" and found.json["revoked_at"], found
     again = await certs.request("POST", f"/internal/seal-certificates/{seal_id}/sm2-signatures",
                                 internal=True, json={"digest_b64": _b64(e)})
     assert again.status == 409 and again.json["code"] == "certificate_revoked", again
