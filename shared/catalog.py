@@ -222,6 +222,10 @@ class StampApplied(DomainEvent):
     client_id: str
     seal_name: str = ""
     document_title: str = ""
+    # "pades" (PDF), "cms" (a digest's detached signature) or "gbt38540" (OFD), and the seal
+    # signature's algorithm ("ecdsa-p256-sha256" | "sm2-sm3"); empty in older events.
+    format: str = ""
+    algorithm: str = ""
 
 
 @event("StampRequestExpired", producer="stamping", stream_type="stamp_request")

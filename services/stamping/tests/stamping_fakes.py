@@ -9,6 +9,7 @@ the key, the CA's CRL lists revoked seal certificates.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -27,8 +28,12 @@ from stamping.service_layer.ports import (
     SealChoice,
     SealInfo,
     SealSignature,
+    Sm2Ca,
 )
 
+from shared.gm import ses as gm_ses
+from shared.gm import x509 as gm_x509
+from shared.gm.sm2 import Sm2PrivateKey
 from shared.internal import RemoteError
 
 MAX_PASSWORD_ATTEMPTS = 5
@@ -50,12 +55,41 @@ def _issue(pki: TestPki, subject: x509.Name, key: ec.EllipticCurvePrivateKey) ->
                  crl_url=ISSUING_CRL_URL, not_before=datetime.now(UTC) - timedelta(days=1), days=365)
 
 
+class Sm2Pki:
+    """certs' SM2 hierarchy: root, issuing CA, seal maker (real SM2, ``shared.gm``)."""
+
+    def __init__(self) -> None:
+        self.root_key, self.issuing_key, self.maker_key = (Sm2PrivateKey.generate() for _ in range(3))
+        self.root = gm_x509.create_root(self.root_key, {"country_name": "CN", "common_name": "test SM2 root"})
+        self.issuing = gm_x509.create_issuing_ca(
+            self.issuing_key.public_key, {"country_name": "CN", "common_name": "test SM2 CA"},
+            self.root, self.root_key)
+        self.maker = gm_x509.issue_seal_maker_certificate(
+            self.maker_key.public_key, organization="test platform", ca=self.issuing,
+            ca_key=self.issuing_key)
+
+    def seal_certificate(self, key: Sm2PrivateKey, name: str, enterprise: str, seal_id: uuid.UUID) -> bytes:
+        return bytes(gm_x509.issue_seal_certificate(
+            key.public_key, seal_name=name, enterprise_name=enterprise, seal_id=str(seal_id),
+            ca=self.issuing, ca_key=self.issuing_key).dump())
+
+    def crl(self, revoked: dict[int, datetime], number: int) -> bytes:
+        entries = [gm_x509.RevokedEntry(serial, at) for serial, at in revoked.items()]
+        return bytes(gm_x509.build_crl(self.issuing, self.issuing_key, entries, crl_number=number).dump())
+
+    def ca(self, revoked: dict[int, datetime], number: int) -> Sm2Ca:
+        return Sm2Ca(root=bytes(self.root.dump()), issuing=bytes(self.issuing.dump()),
+                     seal_maker=bytes(self.maker.dump()), crl=self.crl(revoked, number))
+
+
 @dataclass
 class FakeSeal:
     info: SealInfo
     key: ec.EllipticCurvePrivateKey
     cert: x509.Certificate
     image: bytes
+    sm2_key: Sm2PrivateKey | None = None
+    sm2_cert: bytes = b""  # DER
 
 
 @dataclass
@@ -71,6 +105,8 @@ class FakeCa:
     crl_number: int = 1
     _crl: x509.CertificateRevocationList | None = None
     fetches: int = 0
+    sm2: Sm2Pki = field(default_factory=Sm2Pki)
+    sm2_revoked: dict[int, datetime] = field(default_factory=dict)
 
     def revoke(self, serial: int, at: datetime) -> None:
         # A CRL carries whole seconds, pyHanko's dummy TSA microseconds (certs' TSA whole
@@ -83,7 +119,8 @@ class FakeCa:
     async def current(self, *, fresh: bool = False) -> CaBundle:
         self.fetches += 1
         return CaBundle(root=self.pki.root_cert, issuing=self.pki.issuing_cert, tsa=self.pki.tsa_cert,
-                        crls=[self.pki.root_crl, self._crl or self.pki.issuing_crl])
+                        crls=[self.pki.root_crl, self._crl or self.pki.issuing_crl],
+                        sm2=self.sm2.ca(self.sm2_revoked, self.crl_number))
 
 
 class FakeSeals:
@@ -108,7 +145,9 @@ class FakeSeals:
                         type=type, type_label=label, status="active", revoked_at=None,
                         certificate_serial=format(cert.serial_number, "x"),
                         chain_pem=[_pem(cert), _pem(self.pki.issuing_cert), _pem(self.pki.root_cert)])
-        self.seals[seal_id] = FakeSeal(info, key, cert, self._image)
+        sm2_key = Sm2PrivateKey.generate()
+        sm2_cert = self.ca.sm2.seal_certificate(sm2_key, info.name, enterprise_name, seal_id)
+        self.seals[seal_id] = FakeSeal(info, key, cert, self._image, sm2_key, sm2_cert)
         return info
 
     def grant(self, person_id: uuid.UUID, seal_id: uuid.UUID, *, valid_from: date | None = None,
@@ -127,6 +166,8 @@ class FakeSeals:
             at = datetime.now(UTC)
             seal.info = replace(seal.info, status="revoked", revoked_at=at)
             self.ca.revoke(seal.cert.serial_number, at)
+            serial = int(gm_x509.load_certificate(seal.sm2_cert).serial_number)
+            self.ca.sm2_revoked[serial] = self.ca.revoked[seal.cert.serial_number]
             return at
 
     def _today(self) -> date:
@@ -153,6 +194,13 @@ class FakeSeals:
         """certs' ``SealCertificates`` port (the fake seals hold the seal certificates)."""
         self.serial_lookups += 1
         for seal in self.seals.values():
+            sm2 = gm_x509.load_certificate(seal.sm2_cert)
+            if format(int(sm2.serial_number), "X") == serial_number.upper():
+                return SealCertificate(
+                    seal_id=seal.info.seal_id, enterprise_id=seal.info.enterprise_id,
+                    serial_number=format(int(sm2.serial_number), "X"), subject="", issuer="",
+                    fingerprint_sha256=hashlib.sha256(seal.sm2_cert).hexdigest(),
+                    status=seal.info.status, revoked_at=seal.info.revoked_at)
             if format(seal.cert.serial_number, "X") == serial_number.upper():
                 return SealCertificate(
                     seal_id=seal.info.seal_id, enterprise_id=seal.info.enterprise_id,
@@ -165,8 +213,26 @@ class FakeSeals:
     async def seal_image(self, seal_id: uuid.UUID) -> bytes:
         return self.seals[seal_id].image
 
+    async def stamp_esl(self, seal_id: uuid.UUID, person_id: uuid.UUID,
+                        enterprise_id: uuid.UUID) -> bytes:
+        """What seals + certs make: the seal's SM2 certificate first, signed by the maker."""
+        seal = self.seals.get(seal_id)
+        if seal is None or seal.info.enterprise_id != enterprise_id or not self._usable(person_id, seal):
+            if seal is not None and seal.info.status != "active":
+                raise remote(409, "seal_revoked")
+            raise remote(403, "not_authorized")
+        now = datetime.now(UTC).replace(microsecond=0)
+        return gm_ses.make_seal(
+            es_id=seal_id.hex.upper(), name=seal.info.name, seal_type=1,
+            signer_certificates=[seal.sm2_cert], valid_from=now - timedelta(days=1),
+            valid_to=now + timedelta(days=365),
+            picture=gm_ses.SealPicture("PNG", seal.image, 40, 40),
+            maker_key=self.ca.sm2.maker_key, maker_certificate=bytes(self.ca.sm2.maker.dump()),
+            created_at=now)
+
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
-                              enterprise_id: uuid.UUID, digest: bytes) -> SealSignature:
+                              enterprise_id: uuid.UUID, digest: bytes, *,
+                              algorithm: str = "ecdsa-p256-sha256") -> SealSignature:
         async with self.lock:
             seal = self.seals.get(seal_id)
             if seal is None or seal.info.enterprise_id != enterprise_id:
@@ -176,6 +242,13 @@ class FakeSeals:
             if not self._usable(person_id, seal):
                 raise remote(403, "not_authorized")
             self.signatures += 1
+            if algorithm == "sm2-sm3":
+                assert seal.sm2_key is not None
+                pem = gm_x509.to_pem(gm_x509.load_certificate(seal.sm2_cert)).decode()
+                return SealSignature(
+                    signature=seal.sm2_key.sign_digest(digest), algorithm="sm2-sm3",
+                    serial_number=format(int(gm_x509.load_certificate(seal.sm2_cert).serial_number), "X"),
+                    certificate_pem=pem, chain_pem=[], seal=seal.info)
             signature = seal.key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
             return SealSignature(signature=signature, algorithm="ecdsa-p256-sha256",
                                  serial_number=seal.info.certificate_serial,

@@ -183,7 +183,6 @@ async def test_sm2_stamp_signature_and_the_seal_an_ofd_embeds(seals: Seals) -> N
     """OFD stamping: the seal's SM2 twin signs under the same decision; the esl lists it."""
     from shared.gm.sm2 import Sm2PublicKey, signing_digest
     from shared.gm.x509 import load_certificate, public_key_of
-
     from tests.support import gm_independent as gm
 
     e, p, seal_id, grant_id = await _granted(seals, "contract")

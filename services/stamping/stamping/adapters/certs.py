@@ -21,9 +21,10 @@ from cryptography import x509
 from pyhanko.sign.timestamps import TimeStamper
 
 from shared.errors import ServiceUnavailable
+from shared.gm.x509 import load_certificate
 from shared.internal import RemoteError, ServiceClient
 
-from ..service_layer.ports import CaBundle, PersonSignature, SealCertificate
+from ..service_layer.ports import CaBundle, PersonSignature, SealCertificate, Sm2Ca
 from .loops import call_on
 
 
@@ -88,7 +89,18 @@ def ca_bundle(body: dict[str, Any]) -> CaBundle:
         issuing=x509.load_pem_x509_certificate(body["issuing_pem"].encode()),
         tsa=x509.load_pem_x509_certificate(body["tsa_pem"].encode()) if body.get("tsa_pem") else None,
         crls=[x509.load_der_x509_crl(base64.b64decode(c)) for c in crls_b64],
+        sm2=_sm2_ca(body),
     )
+
+
+def _sm2_ca(body: dict[str, Any]) -> Sm2Ca | None:
+    """The SM2 certificates are SM2-signed: ``cryptography`` cannot load them, so DER."""
+    if not body.get("sm2_root_pem"):
+        return None
+    der = [bytes(load_certificate(body[k].encode()).dump())
+           for k in ("sm2_root_pem", "sm2_issuing_pem", "sm2_seal_maker_pem")]
+    crl = base64.b64decode(body["sm2_crl_b64"]) if body.get("sm2_crl_b64") else None
+    return Sm2Ca(root=der[0], issuing=der[1], seal_maker=der[2], crl=crl)
 
 
 class CertsTimeStamper(TimeStamper):

@@ -91,11 +91,18 @@ class SealsHttp:
         self._image_locks.pop(seal_id, None)
         return self._images[seal_id]
 
+    async def stamp_esl(self, seal_id: uuid.UUID, person_id: uuid.UUID,
+                        enterprise_id: uuid.UUID) -> bytes:
+        body = await self.client.post(f"/internal/seals/{seal_id}/stamp-esl", json={
+            "person_id": str(person_id), "enterprise_id": str(enterprise_id)})
+        return base64.b64decode(body["seal_b64"])
+
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
-                              enterprise_id: uuid.UUID, digest: bytes) -> SealSignature:
+                              enterprise_id: uuid.UUID, digest: bytes, *,
+                              algorithm: str = "ecdsa-p256-sha256") -> SealSignature:
         body = await self.client.post(f"/internal/seals/{seal_id}/stamp-signatures", json={
             "person_id": str(person_id), "enterprise_id": str(enterprise_id),
-            "digest_b64": base64.b64encode(digest).decode()})
+            "digest_b64": base64.b64encode(digest).decode(), "algorithm": algorithm})
         seal = body.get("seal") or {}
         seal.setdefault("seal_id", str(seal_id))
         seal.setdefault("enterprise_id", str(enterprise_id))

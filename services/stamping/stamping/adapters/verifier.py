@@ -29,7 +29,7 @@ from .pdf.limits import DocumentTooComplex
 
 log = get_logger(__name__)
 T = TypeVar("T")
-_PRELOAD = ["stamping.adapters.pdf.jobs"]
+_PRELOAD = ["stamping.adapters.pdf.jobs", "stamping.adapters.ofd.jobs"]
 _POLL_SECONDS = 0.02
 
 

@@ -28,7 +28,7 @@ class UsageRecorded(DomainEvent):
     seal_type: str
     document_title: str
     document_sha256: str
-    kind: str  # "pdf" | "digest"
+    kind: str  # "pdf" | "digest" | "ofd"
     client_id: str
     requester: str  # the relying system's name
     authorization: str  # the canonical description the person signed
@@ -40,3 +40,7 @@ class UsageRecorded(DomainEvent):
     # SHA-256 (hex) of the seal's raw signature value: how verification finds this record
     # from a signed document. Empty in events written before it existed.
     seal_signature_sha256: str = ""
+    # The signature's format ("pades" | "cms" | "gbt38540") and algorithm ("ecdsa-p256-sha256"
+    # | "sm2-sm3"); empty in events written before OFD.
+    format: str = ""
+    algorithm: str = ""

@@ -102,7 +102,7 @@ class StampFacts:
     seal_id: uuid.UUID
     seal_name: str
     seal_type: str
-    kind: str  # "pdf" | "digest"
+    kind: str  # "pdf" | "digest" | "ofd"
     client_id: str
     requester: str
     authorization: str  # the canonical description the person signed
@@ -112,6 +112,8 @@ class StampFacts:
     seal_certificate_serial: str
     result_sha256: str
     seal_signature_sha256: str
+    format: str = ""  # "pades" | "cms" | "gbt38540"
+    algorithm: str = ""  # the seal signature's: "ecdsa-p256-sha256" | "sm2-sm3"
 
 
 def apply_stamp(state: StampRequest, facts: StampFacts) -> list[DomainEvent]:
@@ -128,7 +130,7 @@ def apply_stamp(state: StampRequest, facts: StampFacts) -> list[DomainEvent]:
                      enterprise_id=facts.enterprise_id, person_id=facts.person_id,
                      document_sha256=state.document_sha256, stamped_at=facts.stamped_at,
                      client_id=facts.client_id, seal_name=facts.seal_name,
-                     document_title=state.title),
+                     document_title=state.title, format=facts.format, algorithm=facts.algorithm),
         UsageRecorded(record_id=facts.record_id, request_id=state.request_id, used_at=facts.stamped_at,
                       person_id=facts.person_id, user_name=facts.person_name,
                       enterprise_id=facts.enterprise_id, enterprise_name=facts.enterprise_name,
@@ -141,5 +143,6 @@ def apply_stamp(state: StampRequest, facts: StampFacts) -> list[DomainEvent]:
                       person_certificate_serial=facts.person_certificate_serial,
                       seal_certificate_serial=facts.seal_certificate_serial,
                       result_sha256=facts.result_sha256,
-                      seal_signature_sha256=facts.seal_signature_sha256),
+                      seal_signature_sha256=facts.seal_signature_sha256,
+                      format=facts.format, algorithm=facts.algorithm),
     ]

@@ -139,7 +139,7 @@ class PdfFields(ApiModel):
     expires_in: int | None = None
 
 
-@documented(summary="发起盖章请求 / request a stamp: a PDF (multipart) or a digest (JSON)",
+@documented(summary="发起盖章请求 / request a stamp: a PDF or an OFD (multipart) or a digest (JSON)",
             tags=("stamping",), auth="client", response=doc.StampRequestCreated,
             bodies={"multipart/form-data": doc.PdfRequestForm,
                     "application/json": DigestRequestBody},
@@ -147,8 +147,9 @@ class PdfFields(ApiModel):
                        400: "a malformed multipart body (`invalid_multipart`)",
                        401: doc.CLIENT_AUTH, 403: doc.CLIENTS_ONLY,
                        413: "the PDF is too large (`pdf_too_large`)",
-                       422: "not a usable PDF, a page or position outside it, a bad digest or "
-                            "callback URL (`callback_url_invalid`)"})
+                       422: "not a usable PDF or OFD (`not_an_ofd`, `ofd_unsafe`, "
+                            "`document_too_complex`, `too_many_pages`), a page or position "
+                            "outside it, a bad digest or callback URL (`callback_url_invalid`)"})
 async def create_request(request: web.Request) -> web.Response:
     ctx = request.app[STAMPING]
     client = await require_client(request)
@@ -162,7 +163,9 @@ async def create_request(request: web.Request) -> web.Response:
         if document is None:
             raise _missing("document", "attach the PDF as the multipart field 'document'")
         pdf = validate(PdfFields, {k: v for k, v in fields.items() if v != "" or k == "title"})
-        body = await requests.create_pdf_request(ctx, client, requests.PdfRequest(
+        create = (requests.create_ofd_request if requests.is_ofd_upload(document)
+                  else requests.create_pdf_request)
+        body = await create(ctx, client, requests.PdfRequest(
             title=pdf.title, document=document, page=pdf.page, x=pdf.x, y=pdf.y,
             callback_url=pdf.callback_url, expires_in=pdf.expires_in))
     else:
@@ -240,10 +243,11 @@ async def qr_png(request: web.Request) -> web.Response:
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
-@documented(summary="盖章结果 / the stamped PDF, or the detached signature of a digest",
+@documented(summary="盖章结果 / the stamped PDF or OFD, or the detached signature of a digest",
             tags=("stamping",), auth="client",
-            content_type="application/pdf, application/pkcs7-signature",
-            responses={200: "the stamped PDF (`application/pdf`) or, for a digest request, the "
+            content_type="application/pdf, application/ofd, application/pkcs7-signature",
+            responses={200: "the stamped PDF (`application/pdf`), the stamped OFD "
+                            "(`application/ofd`) or, for a digest request, the "
                             "CMS signature (`application/pkcs7-signature`)",
                        401: doc.CLIENT_AUTH, 403: doc.CLIENTS_ONLY, 404: doc.NO_REQUEST,
                        409: "not stamped yet (`stamp_pending`)", 410: "expired (`expired`)"})

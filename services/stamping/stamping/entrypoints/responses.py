@@ -21,19 +21,25 @@ class ClientToken(BaseModel):
 
 
 class PdfRequestForm(BaseModel):
-    """``multipart/form-data``: the PDF and where to put the seal."""
+    """``multipart/form-data``: the PDF or OFD and where to put the seal. The format is read
+    from the content (an OFD is a ZIP package with ``OFD.xml``), never from the file name."""
 
-    document: Annotated[bytes, Field(json_schema_extra={"contentMediaType": "application/pdf"})]
+    document: Annotated[bytes, Field(json_schema_extra={
+        "contentMediaType": "application/pdf",
+        "description": "a PDF, or an OFD (GB/T 33190; stamped to GB/T 38540 with SM2)"})]
     title: str = Field(min_length=1, max_length=200)
     page: int = Field(ge=1, description="1-based page number")
-    x: float = Field(description="PDF points from the left edge: the seal's centre")
-    y: float = Field(description="PDF points from the bottom edge: the seal's centre")
+    x: float = Field(description="PDF: points from the left edge, the seal's centre. OFD: "
+                                 "millimetres from the page's left edge, the seal's centre")
+    y: float = Field(description="PDF: points from the bottom edge, the seal's centre. OFD: "
+                                 "millimetres from the page's top edge (OFD's own axis), the "
+                                 "seal's centre")
     callback_url: str | None = Field(default=None, max_length=2048)
     expires_in: int | None = Field(default=None, description="seconds the QR code stays valid")
 
 
 class VerificationForm(BaseModel):
-    """``multipart/form-data`` with the PDF to verify."""
+    """``multipart/form-data`` with the PDF or OFD to verify (told apart by content)."""
 
     document: Annotated[bytes, Field(json_schema_extra={"contentMediaType": "application/pdf"})]
 
@@ -45,14 +51,14 @@ class QrQuery(BaseModel):
 
 class RequestDocument(BaseModel):
     sha256: str
-    pages: int | None = Field(default=None, description="PDF requests")
-    size: int | None = Field(default=None, description="PDF requests: bytes")
+    pages: int | None = Field(default=None, description="PDF and OFD requests")
+    size: int | None = Field(default=None, description="PDF and OFD requests: bytes")
 
 
 class StampRequestCreated(BaseModel):
     request_id: uuid.UUID
     status: Literal["pending"]
-    kind: Literal["pdf", "digest"]
+    kind: Literal["pdf", "digest", "ofd"]
     qr_payload: str = Field(description="what the QR code says; the app scans it")
     qr_png_url: str
     expires_at: datetime
@@ -75,7 +81,7 @@ class CallbackState(BaseModel):
 class StampRequestView(BaseModel):
     request_id: uuid.UUID
     status: Literal["pending", "stamped", "expired"]
-    kind: Literal["pdf", "digest"]
+    kind: Literal["pdf", "digest", "ofd"]
     title: str
     document: RequestDocument
     created_at: datetime
@@ -84,7 +90,8 @@ class StampRequestView(BaseModel):
     record_id: uuid.UUID | None
     result_url: str | None
     callbacks: list[CallbackState]
-    position: Position | None = Field(default=None, description="PDF requests")
+    position: Position | None = Field(default=None, description="PDF (points) and OFD "
+                                                                "(millimetres) requests")
 
 
 class Requester(BaseModel):
@@ -106,7 +113,7 @@ class Choice(BaseModel):
 class ScanView(BaseModel):
     request_id: uuid.UUID
     title: str
-    kind: Literal["pdf", "digest"]
+    kind: Literal["pdf", "digest", "ofd"]
     requester: Requester
     document: RequestDocument
     expires_at: datetime
@@ -130,9 +137,13 @@ class UsageRecord(BaseModel):
     seal_type: str
     document_title: str
     document_sha256: str
-    kind: Literal["pdf", "digest"]
+    kind: Literal["pdf", "digest", "ofd"]
     requester: str
     request_id: uuid.UUID
+    format: Literal["pades", "cms", "gbt38540"] | None = Field(
+        default=None, description="the signature's format (null for records older than OFD)")
+    algorithm: Literal["ecdsa-p256-sha256", "sm2-sm3"] | None = Field(
+        default=None, description="the seal signature's algorithm (null for older records)")
 
 
 class UsagePage(BaseModel):
@@ -184,11 +195,21 @@ class SignatureCheck(BaseModel):
     revoked_at: datetime | None
     revoked_before_stamp: bool
     recorded: bool
+    algorithm: Literal["ecdsa-p256-sha256", "sm2-sm3"] | str | None = Field(
+        default=None, description="the signature's algorithm as the document states it")
+    signature_format: str | None = Field(
+        default=None, description="OFD: `GB/T 38540 V4`, `GM/T 0031 V1`, `GB/T 35275 SignedData`"
+                                  ", `SM2 signature`; PDF: `PAdES`")
+    references_ok: bool | None = Field(
+        default=None, description="OFD: every referenced file's SM3 check value matches")
+    failed_references: list[str] = Field(
+        default_factory=list, description="OFD: the files whose check value does not match")
 
 
 class VerificationReport(BaseModel):
     result: Literal["passed", "failed", "indeterminate"]
     reasons: list[str]
+    format: Literal["pdf", "ofd"] = Field(default="pdf", description="the document's format")
     document_sha256: str
     signatures: list[SignatureCheck]
 

@@ -1,8 +1,9 @@
 """The ports stamping depends on; adapters talk to seals and certs, fakes stand in for tests.
 
-- ``SealAuthority`` (seals): what a person may use now, seal details and image, and the
-  authoritative stamp signature (seals checks the seal and the grant under row locks and has
-  certs sign: that is what makes revocation instant).
+- ``SealAuthority`` (seals): what a person may use now, seal details and image, the seal as
+  GB/T 38540 data (``SES_Seal``, for OFD stamps), and the authoritative stamp signature
+  (seals checks the seal and the grant under row locks and has certs sign with the seal's
+  ECDSA key, or its SM2 twin for an OFD: that is what makes revocation instant).
 - ``PrincipalSigner`` (certs): the person's own signature, unlocked by the certificate
   password; certs counts wrong passwords and locks the key.
 - ``CaMaterial`` (certs): root, issuing CA and TSA certificates and the current CRLs.
@@ -70,11 +71,22 @@ class PersonSignature:
 
 
 @dataclass(frozen=True)
+class Sm2Ca:
+    """The SM2 hierarchy (DER): what an OFD signature may chain to, and its CRL."""
+
+    root: bytes
+    issuing: bytes
+    seal_maker: bytes
+    crl: bytes | None = None
+
+
+@dataclass(frozen=True)
 class CaBundle:
     root: x509.Certificate
     issuing: x509.Certificate
     tsa: x509.Certificate | None
     crls: list[x509.CertificateRevocationList]
+    sm2: Sm2Ca | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +113,14 @@ class SealAuthority(Protocol):
     async def seal_image(self, seal_id: uuid.UUID) -> bytes: ...
 
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
-                              enterprise_id: uuid.UUID, digest: bytes) -> SealSignature: ...
+                              enterprise_id: uuid.UUID, digest: bytes, *,
+                              algorithm: str = "ecdsa-p256-sha256") -> SealSignature:
+        """``algorithm`` "sm2-sm3": ``digest`` is e = SM3(Z‖TBS_Sign), signed by the SM2 twin."""
+
+    async def stamp_esl(self, seal_id: uuid.UUID, person_id: uuid.UUID,
+                        enterprise_id: uuid.UUID) -> bytes:
+        """The seal's ``SES_Seal`` (DER) for a person who may use it now; its first listed
+        certificate is the seal's own SM2 certificate, which signs the OFD."""
 
 
 class PrincipalSigner(Protocol):

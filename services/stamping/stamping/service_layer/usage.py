@@ -25,7 +25,7 @@ from .context import Stamping
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 _LISTED = ("record_id, request_id, used_at, user_name, enterprise_id, enterprise_name, seal_id,"
-           " seal_name, seal_type, document_title, document_sha256, kind, requester")
+           " seal_name, seal_type, document_title, document_sha256, kind, requester, format, algorithm")
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ async def list_records(ctx: Stamping, principal: Principal, q: UsageQuery) -> di
         "seal_name": r["seal_name"], "seal_type": r["seal_type"],
         "document_title": r["document_title"], "document_sha256": r["document_sha256"],
         "kind": r["kind"], "requester": r["requester"], "request_id": str(r["request_id"]),
+        "format": r["format"], "algorithm": r["algorithm"],
     } for r in page]
     more = len(rows) > limit
     return {"items": items, "from": rfc3339(start), "to": rfc3339(end),

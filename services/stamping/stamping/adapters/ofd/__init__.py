@@ -1,7 +1,7 @@
 """OFD (GB/T 33190) library: safe reading, inspection, verification of GB/T 38540 seal
 signatures and plain SM2 signatures, and stamping. Pure: no database, no HTTP."""
 
-from .document import MAX_PAGES, OfdInfo, OfdPage, OfdSignatureEntry, inspect_ofd
+from .document import MAX_PAGES, OfdInfo, OfdPage, OfdSignatureEntry, check_point, inspect_ofd
 from .errors import (
     NotAnOfd,
     OfdError,
@@ -43,6 +43,7 @@ __all__ = [
     "PreparedOfdStamp",
     "TooManyPages",
     "UnsafeOfd",
+    "check_point",
     "finish_ofd_stamp",
     "inspect_ofd",
     "is_ofd",

@@ -11,7 +11,7 @@ from lxml import etree
 
 from shared.gm.sm3 import sm3
 
-from .errors import NotAnOfd, OfdError, TooManyPages
+from .errors import NotAnOfd, OfdError, PageOutOfRange, PositionOffPage, TooManyPages
 from .package import Limits, OfdPackage, child, children, resolve_loc, text_of
 
 MAX_PAGES = 2000
@@ -158,3 +158,16 @@ def inspect_ofd(data: bytes, *, limits: Limits | None = None, max_pages: int = M
         sm3_hex=sm3(data).hex(),
         sha256_hex=hashlib.sha256(data).hexdigest(),
     )
+
+
+def check_point(info: OfdInfo, page: int, x_mm: float, y_mm: float) -> None:
+    """A stamp request's position: the seal's centre, in millimetres from the page's top-left
+    corner (OFD's axes), must lie on that page. Whether the whole seal fits is known once the
+    seal (its real size) is chosen, at stamping."""
+    if not 1 <= page <= len(info.pages):
+        raise PageOutOfRange(f"page {page} not in 1..{len(info.pages)}")
+    p = info.pages[page - 1]
+    if not (math.isfinite(x_mm) and math.isfinite(y_mm)
+            and 0 <= x_mm <= p.width_mm and 0 <= y_mm <= p.height_mm):
+        raise PositionOffPage(f"({x_mm}, {y_mm}) mm is not on page {page} "
+                              f"({p.width_mm}×{p.height_mm} mm)")

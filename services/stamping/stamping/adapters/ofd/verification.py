@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,13 @@ class OfdSignatureResult:
     seal_picture: bytes | None = field(default=None, repr=False)
     seal_size_mm: tuple[int, int] | None = None
     stamps: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
+    # What the platform's records are looked up by (never what the document says about itself):
+    # the signer certificate's serial (upper-case hex) and SHA-256, the signature value's SHA-256.
+    signer_serial: str = ""
+    signer_certificate_sha256: str = ""
+    signature_value_sha256: str = ""
+    timestamp_token: bytes | None = field(default=None, repr=False)
+    signature_value: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,8 @@ def _check_seal(
     result.format = "GB/T 38540 V4" if ses.version == 4 else "GM/T 0031 V1"
     result.seal_name, result.seal_es_id, result.signed_at = ses.seal.name, ses.seal.es_id, ses.signed_at
     result.timestamp_present = ses.timestamp is not None
+    result.timestamp_token, result.signature_value = ses.timestamp, ses.signature
+    result.signature_value_sha256 = hashlib.sha256(ses.signature).hexdigest()
     picture = ses.seal.picture
     result.seal_picture_type, result.seal_picture = picture.type, picture.data
     result.seal_size_mm = (picture.width_mm, picture.height_mm)
@@ -391,6 +401,8 @@ def verify_ofd(
             )
         if cert is not None:
             result.signer_certificate = _summary(cert)
+            result.signer_serial = format(int(cert.serial_number), "X")
+            result.signer_certificate_sha256 = hashlib.sha256(cert.dump()).hexdigest()
             result.chain_trusted = _chain_trusted(cert, trusted_roots, intermediates, now)
             if not result.chain_trusted:
                 result.reasons.append("signer_not_trusted")
