@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import uuid
+import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -37,9 +39,16 @@ class PdfRequest:
 
 
 def is_ofd_upload(document: bytes) -> bool:
-    """Told apart by content, never by name: an OFD is a ZIP package (with ``OFD.xml``,
-    which the inspection then requires); anything else is read as a PDF."""
-    return document.startswith(b"PK\x03\x04")
+    """Told apart by content, never by name: a ZIP package with ``OFD.xml`` at its root is an
+    OFD (then read strictly: an unsafe or oversized package is refused as an OFD); anything
+    else is read as a PDF."""
+    if not document.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(document)) as z:
+            return "OFD.xml" in z.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, UnicodeDecodeError):
+        return False
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,12 @@ async def test_bad_ofd_uploads_are_refused_with_stable_codes(stamping: Harness) 
     zip_without_ofd = io.BytesIO()
     with zipfile.ZipFile(zip_without_ofd, "w") as z:
         z.writestr("readme.txt", "hello")
-    r = await _request(h, token, zip_without_ofd.getvalue())
+    r = await _request(h, token, zip_without_ofd.getvalue())  # not an OFD: read as a PDF
+    assert r.status == 422 and r.json["code"] == "not_a_pdf", r
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as z:
+        z.writestr("OFD.xml", "<not-ofd/>")
+    r = await _request(h, token, broken.getvalue())
     assert r.status == 422 and r.json["code"] == "not_an_ofd", r
     r = await _request(h, token, page=9)
     assert r.status == 422 and r.json["code"] == "page_out_of_range", r
