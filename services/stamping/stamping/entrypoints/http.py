@@ -147,7 +147,7 @@ class PdfFields(ApiModel):
                        400: "a malformed multipart body (`invalid_multipart`)",
                        401: doc.CLIENT_AUTH, 403: doc.CLIENTS_ONLY,
                        413: "the PDF is too large (`pdf_too_large`)",
-                       422: "not a usable PDF or OFD (`not_an_ofd`, `ofd_unsafe`, "
+                       422: "not a usable PDF (`not_a_pdf`) or OFD (`not_an_ofd`, `ofd_unsafe`, "
                             "`document_too_complex`, `too_many_pages`), a page or position "
                             "outside it, a bad digest or callback URL (`callback_url_invalid`)"})
 async def create_request(request: web.Request) -> web.Response:
@@ -345,17 +345,23 @@ def _query(request: web.Request) -> dict[str, Any]:
 # public -----------------------------------------------------------------------------
 
 
-@documented(summary="验章 / verify a stamped PDF", tags=("verification",), auth="public",
+@documented(summary="验章 / verify a stamped PDF or OFD", tags=("verification",), auth="public",
             response=doc.VerificationReport,
-            bodies={"multipart/form-data": doc.VerificationForm, "application/pdf": None},
+            bodies={"multipart/form-data": doc.VerificationForm, "application/pdf": None,
+                    "application/ofd": None},
             responses={200: "each signature: intact, trusted, which seal, enterprise and person "
                             "(from the signing certificate and the platform's usage record, never "
                             "from the document), stamped on the document or on a digest, when, "
-                            "and whether the seal was revoked before",
+                            "and whether the seal was revoked before; `format` `pdf` (PAdES, "
+                            "ECDSA) or `ofd` (GB/T 38540, SM2: trusted only up to the platform's "
+                            "SM2 root, any other root is `indeterminate`), each signature's "
+                            "`algorithm`",
                        400: "a malformed multipart body (`invalid_multipart`)",
                        413: "the document is over the size limit",
-                       422: "no document, not a PDF, `too_many_signatures`, `too_many_pages`, "
-                            "`document_too_complex` (not verified within the deadline)",
+                       422: "no document, not a PDF (`not_a_pdf`), not a well-formed or safe OFD "
+                            "(`not_an_ofd`, `ofd_unsafe`), `too_many_signatures`, "
+                            "`too_many_pages`, `document_too_complex` (not verified within the "
+                            "deadline)",
                        503: "too many verifications at once (`verification_busy`)"})
 async def verify(request: web.Request) -> web.Response:
     ctx = request.app[STAMPING]
@@ -367,7 +373,7 @@ async def verify(request: web.Request) -> web.Response:
             _, document = await _read_multipart(request, limit)
         except PdfTooLarge as e:
             raise PayloadTooLarge(str(e)) from None
-    elif request.content_type == "application/pdf":
+    elif request.content_type in ("application/pdf", "application/ofd"):
         document = await request.read()
         if len(document) > limit:
             raise PayloadTooLarge(f"the document is larger than {limit} bytes")
