@@ -155,7 +155,7 @@ async def test_bad_ofd_uploads_are_refused_with_stable_codes(stamping: Harness) 
     assert r.status == 422 and r.json["code"] == "position_off_page", r
     traversal = io.BytesIO(OFD)
     with zipfile.ZipFile(traversal, "a") as z:
-        z.writestr("../evil.xml", "<x/>")
+        z.writestr("../evil.xml", "<x/>")  # attack input
     r = await _request(h, token, traversal.getvalue())
     assert r.status == 422 and r.json["code"] == "ofd_unsafe", r
     bomb = io.BytesIO()
