@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import algos, core, crl, pem, x509
+from asn1crypto import algos, core, crl, parser, pem, x509
 from gmalglib.sm2 import SM2  # type: ignore[import-untyped]
 
 SM2_WITH_SM3 = "1.2.156.10197.1.501"
@@ -187,26 +187,39 @@ def parse_signature(der: bytes) -> ParsedSignature:
     signature BIT STRING, timeStamp [0] EXPLICIT BIT STRING OPTIONAL};
     TBS_Sign ::= SEQUENCE {version INTEGER, eseal SESeal, timeInfo GeneralizedTime,
     dataHash BIT STRING, propertyInfo IA5String, extDatas OPTIONAL}."""
-    outer = core.Sequence.load(der)
-    assert len(outer) in (4, 5)
-    tbs = _seq(outer[0])
+    parts = _children(der)  # (class, tag, full DER) per element
+    assert len(parts) in (4, 5) and all(c == 0 for c, _, _ in parts[:4])
+    tbs = _seq(core.Sequence.load(parts[0][2]))
     timestamp = None
-    if len(outer) == 5:
-        tagged = outer[4]
-        assert tagged.class_ == 2 and tagged.tag == 0  # [0] EXPLICIT
-        timestamp = bytes(core.BitString.load(tagged.contents).contents[1:])
+    if len(parts) == 5:
+        cls, tag, full = parts[4]
+        assert (cls, tag) == (2, 0)  # [0] EXPLICIT
+        inner = parser.parse(full)[4]  # the BIT STRING inside the explicit tag
+        timestamp = bytes(core.BitString.load(inner).contents[1:])
     return ParsedSignature(
         version=int(core.Integer.load(tbs[0].dump()).native),
         seal=parse_seal(tbs[1].dump()),
         time_info=core.GeneralizedTime.load(tbs[2].dump()).native,
         data_hash=bytes(core.BitString.load(tbs[3].dump()).contents[1:]),
         property_info=core.IA5String.load(tbs[4].dump()).native,
-        signer_cert=bytes(core.OctetString.load(outer[1].dump()).native),
-        algorithm=core.ObjectIdentifier.load(outer[2].dump()).dotted,
-        to_sign=outer[0].dump(),
-        signature=bytes(core.BitString.load(outer[3].dump()).contents[1:]),
+        signer_cert=bytes(core.OctetString.load(parts[1][2]).native),
+        algorithm=core.ObjectIdentifier.load(parts[2][2]).dotted,
+        to_sign=parts[0][2],
+        signature=bytes(core.BitString.load(parts[3][2]).contents[1:]),
         timestamp=timestamp,
     )
+
+
+def _children(der: bytes) -> list[tuple[int, int, bytes]]:
+    """The elements of a DER SEQUENCE as (class, tag, their full DER), any tags allowed."""
+    _, _, _, _, contents, _ = parser.parse(der)
+    out, pointer = [], 0
+    while pointer < len(contents):
+        cls, _, tag, header, body, trailer = parser.parse(contents[pointer:], strict=False)
+        size = len(header) + len(body) + len(trailer)
+        out.append((cls, tag, contents[pointer:pointer + size]))
+        pointer += size
+    return out
 
 
 @dataclass(frozen=True)
