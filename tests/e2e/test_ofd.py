@@ -44,7 +44,8 @@ PAGE, X_MM, Y_MM = 2, 120.0, 200.0
 
 async def request_ofd(api: Api, token: str, data: bytes = OFD) -> Reply:
     form = aiohttp.FormData()
-    for k, v in {"title": "关于开展专项检查的通知", "page": str(PAGE), "x": str(X_MM), "y": str(Y_MM)}.items():
+    fields = {"title": "关于开展专项检查的通知", "page": str(PAGE), "x": str(X_MM), "y": str(Y_MM)}
+    for k, v in fields.items():
         form.add_field(k, v)
     form.add_field("document", data, filename="notice.ofd", content_type="application/ofd")
     return await api.post("/api/v1/stamp-requests", token=token, data=form)
