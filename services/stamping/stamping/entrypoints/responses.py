@@ -159,6 +159,12 @@ class SignerCertificate(BaseModel):
     issuer: str
 
 
+class OfdStamp(BaseModel):
+    page_ref: str = Field(description="the OFD Page ID")
+    boundary_mm: list[float] = Field(description="x, y, width, height in mm from the page's "
+                                                 "top-left corner")
+
+
 class SignatureCheck(BaseModel):
     """Seal, enterprise and signer come from the signing certificate (certs' record of it) and
     the platform's usage record of that signature, never from the document's own metadata."""
@@ -204,6 +210,10 @@ class SignatureCheck(BaseModel):
         default=None, description="OFD: every referenced file's SM3 check value matches")
     failed_references: list[str] = Field(
         default_factory=list, description="OFD: the files whose check value does not match")
+    seal_picture_mm: list[int] | None = Field(
+        default=None, description="OFD: the seal picture's real width and height in mm")
+    stamps: list[OfdStamp] | None = Field(
+        default=None, description="OFD: where the seal is drawn (StampAnnot)")
 
 
 class VerificationReport(BaseModel):
