@@ -101,7 +101,8 @@ async def test_an_ofd_is_stamped_with_sm2_verified_and_independently_reverified(
     assert r.status == 200, r
     assert (r.json["format"], r.json["result"]) == ("ofd", "passed"), r
     (s,) = r.json["signatures"]
-    assert s["signature_format"] == "GB/T 38540 V4" and s["references_ok"] and s["intact"]
+    assert s["signature_format"] == "GB/T 38540 V4" and s["algorithm"] == "sm2-sm3"
+    assert s["references_ok"] and s["intact"]
     assert s["trusted"] and s["timestamped"] and s["recorded"], s
     assert s["seal_id"] == seal["seal_id"] and s["enterprise_id"] == enterprise.id
     assert s["signer_name"] == person.name and s["seal_status"] == "active"

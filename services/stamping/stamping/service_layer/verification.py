@@ -138,7 +138,9 @@ async def verify_ofd(ctx: Stamping, document: bytes) -> dict[str, Any]:
         if (body["revoked_before_stamp"] and rep.trusted and body["result"] != "failed"):
             body["result"] = "failed"
             body["reasons"].append("seal_revoked_before_stamp")
-        body.update(algorithm=r.algorithm, signature_format=r.format, references_ok=r.references_ok,
+        # the API's names ("sm2-sm3" like "ecdsa-p256-sha256"); an unsupported one as written
+        algorithm = "sm2-sm3" if r.algorithm == "SM2-with-SM3" else r.algorithm
+        body.update(algorithm=algorithm, signature_format=r.format, references_ok=r.references_ok,
                     failed_references=r.failed_references,
                     seal_picture_mm=list(r.seal_size_mm) if r.seal_size_mm else None,
                     stamps=[{"page_ref": page, "boundary_mm": list(box)} for page, box in r.stamps])
