@@ -131,6 +131,11 @@ async def test_ofdrw_signatures_are_intact_but_untrusted_and_keyword_fails(stamp
         assert s["references_ok"] is True and s["intact"] is True and s["trusted"] is False
         assert "signer_not_trusted" in s["reasons"] and s["recorded"] is False
         assert "not_a_seal_certificate" not in s["reasons"]
+    # a bare SM2 signature carries no certificate: intact references, signer unknown here
+    r = await _verify(h, vector("DigitalSign.ofd"))
+    assert r.status == 200 and r.json["result"] == "indeterminate", r
+    (s,) = r.json["signatures"]
+    assert s["references_ok"] is True and "signer_unknown" in s["reasons"] and s["recorded"] is False
     r = await _verify(h, vector("keyword.ofd"))
     assert r.json["result"] == "failed"
     assert len(r.json["signatures"]) == 2 and all(s["result"] == "failed" for s in r.json["signatures"])
