@@ -120,6 +120,7 @@ async def test_an_ofd_is_stamped_with_sm2_verified_and_independently_reverified(
     assert gm.chains(gm.load_cert(sig.signer_cert), issuing, root)  # the seal's SM2 certificate
     assert gm.chains(gm.load_cert(sig.seal.maker_cert), issuing, root)  # the seal maker's
     assert sig.seal.es_id == seal["seal_id"].replace("-", "").upper()
+    assert sig.seal.certificates == [sig.signer_cert]  # the document names no grantee
     esl = await api.get(f"/api/v1/seals/{seal['seal_id']}/esl", token=enterprise.token)
     assert esl.status == 200 and gm.parse_seal(esl.body).certificates[0] == sig.signer_cert
 

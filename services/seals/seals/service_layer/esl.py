@@ -57,17 +57,20 @@ async def esl_for_stamp(deps: Deps, seal_id: uuid.UUID, *, person_id: uuid.UUID,
     model.check_stamp(seal.aggregate() if seal else None, grant.aggregate() if grant else None,
                       enterprise_id=enterprise_id, today=deps.today())
     assert seal is not None
-    return await _make(deps, seal)
+    # Only the seal's own SM2 certificate is listed: it is what signs an OFD stamp, and a
+    # stamped document handed to a relying system must not name every grantee of the seal.
+    return await _make(deps, seal, with_grantees=False)
 
 
-async def _make(deps: Deps, seal: repo.SealRow) -> bytes:
+async def _make(deps: Deps, seal: repo.SealRow, *, with_grantees: bool = True) -> bytes:
     if seal.status != "active":
         raise errors.SealRevoked()
     seal_id = seal.seal_id
     kind = SEAL_TYPES[seal.type]
     async with deps.pool.acquire() as conn:
         image = await repo.seal_image(conn, seal_id)
-        grantees = await repo.usable_grantees(conn, seal_id, deps.today())
+        grantees = (await repo.usable_grantees(conn, seal_id, deps.today())
+                    if with_grantees else [])
     if image is None:
         raise errors.SealNotFound()
     try:

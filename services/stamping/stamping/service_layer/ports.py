@@ -119,8 +119,8 @@ class SealAuthority(Protocol):
 
     async def stamp_esl(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                         enterprise_id: uuid.UUID) -> bytes:
-        """The seal's ``SES_Seal`` (DER) for a person who may use it now; its first listed
-        certificate is the seal's own SM2 certificate, which signs the OFD."""
+        """The seal's ``SES_Seal`` (DER) for a person who may use it now; its first (only)
+        listed certificate is the seal's own SM2 certificate, which signs the OFD."""
 
 
 class PrincipalSigner(Protocol):
