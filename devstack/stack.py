@@ -6,9 +6,9 @@ run its own database prefix, RabbitMQ vhost and ports so runs never see each oth
 Replicas (``ESEAL_REPLICAS=N``, ``StackConfig(replicas=N)``): N processes of every service
 behind one gateway. Port rule: replica *i* listens on the service's port + 20·i (its internal
 listener on that + the internal offset), e.g. identity 8101, 8121, 8141 (internal 9101, 9121,
-9141). With at most 5 replicas every port of a platform stays within one block of 100 above
-its offset (tests: internal = public + 10, so 8101…8186 and 8111…8196), so platforms whose
-offsets differ by multiples of 100 never collide. Processes are named ``identity`` (replica 0),
+9141). With at most 5 replicas and the tests' internal = public + 10, every port of a
+platform still has its own remainder mod 100 (gateway 80/90, replica i 01-06 + 20i and
+11-16 + 20i), so test platforms whose offsets differ by multiples of 100 never collide. Processes are named ``identity`` (replica 0),
 ``identity.1``, ``identity.2``…
 """
 
