@@ -8,8 +8,8 @@ behind one gateway. Port rule: replica *i* listens on the service's port + 20·i
 listener on that + the internal offset), e.g. identity 8101, 8121, 8141 (internal 9101, 9121,
 9141). With at most 5 replicas and the tests' internal = public + 10, every port of a
 platform still has its own remainder mod 100 (gateway 80/90, replica i 01-06 + 20i and
-11-16 + 20i), so test platforms whose offsets differ by multiples of 100 never collide. Processes are named ``identity`` (replica 0),
-``identity.1``, ``identity.2``…
+11-16 + 20i), so test platforms whose offsets differ by multiples of 100 never collide.
+Processes are named ``identity`` (replica 0), ``identity.1``, ``identity.2``…
 """
 
 from __future__ import annotations

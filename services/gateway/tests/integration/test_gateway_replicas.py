@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from gateway.bootstrap import GatewaySettings, create_gateway
 from gateway.proxy import UPSTREAMS
 
-from shared.tests.test_upstreams import Replica, dead_url, start_hangup, start_replica
+from shared.tests.test_upstreams import dead_url, start_hangup, start_replica
 
 
 @asynccontextmanager
