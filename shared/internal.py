@@ -103,7 +103,7 @@ class ServiceClient:
                     if r.status == 204:
                         return None
                     return await r.json()
-            except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientConnectionError) as exc:
                 failure = exc
                 if not answered and upstreams.unreachable(exc):
                     self.replicas.failed(base)
