@@ -8,7 +8,6 @@ that can reach that listener.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
