@@ -115,6 +115,17 @@ async def relay_leader(platform: Platform, service: str) -> str:
     return await eventually(probe, within=20, every=0.2, what=f"one {service} relay leader")
 
 
+async def handled_by_each_replica(api: Api, platform: Platform, service: str) -> list[float]:
+    """Events each replica of ``service`` handled so far (its /metrics)."""
+    counts = []
+    for url in platform.internal_urls(service):
+        text = (await api.get(url + "/metrics")).body.decode()
+        counts.append(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                          if line.startswith("eseal_events_consumed_total{")
+                          and 'outcome="handled"' in line))
+    return counts
+
+
 # the burst -------------------------------------------------------------------------------
 
 async def flow(api: Api, outcomes: list[str]) -> None:
@@ -183,6 +194,10 @@ async def test_killing_a_replica_of_every_service_mid_burst_loses_and_doubles_no
     outcomes: list[str] = []
     await burst(api, outcomes, rounds=1)  # warm-up: every relay has a leader and work done
     leaders = {s: await relay_leader(platform, s) for s in PUBLISHERS}
+    for service in CONSUMERS:  # the replicas compete on one queue: each got a share
+        async def shared(s: str = service) -> bool:
+            return all(n > 0 for n in await handled_by_each_replica(api, platform, s))
+        await eventually(shared, within=20, every=0.5, what=f"every {service} replica consuming")
     victims = sorted(set(leaders.values()) | {process_name("notify", 0)})
     killed: list[str] = []
     try:
