@@ -93,6 +93,13 @@ class Replicas:
         self.eject_seconds, self._clock = eject_seconds, clock
         self._ejected_until = [0.0] * len(self.urls)
         self._next = itertools.count()
+        # Until a check found one replica ready, a checked service is not routable (the
+        # gateway's readiness waits for it); without checks there is nothing to wait for.
+        self.seen_ready = not self.active_checks
+
+    @property
+    def active_checks(self) -> bool:
+        return self.health_urls is not None and len(self.urls) > 1
 
     def __len__(self) -> int:
         return len(self.urls)
@@ -102,11 +109,15 @@ class Replicas:
 
     def order(self) -> list[str]:
         """This call's attempt order: healthy replicas, starting at the round-robin cursor.
-        Empty when every replica is ejected."""
+        Every replica out: empty with active checks (they know: answer 503 at once); without,
+        all of them (a passive ejection is only a guess, and a refused connection is quick)."""
         n = len(self.urls)
         start = next(self._next) % n
         indices = [(start + k) % n for k in range(n)]
-        return [self.urls[i] for i in indices if self.healthy(i)]
+        healthy = [self.urls[i] for i in indices if self.healthy(i)]
+        if healthy or self.active_checks:
+            return healthy
+        return [self.urls[i] for i in indices]
 
     def failed(self, url: str) -> None:
         """A call could not reach ``url``: leave it out for a while (passive ejection)."""
@@ -116,14 +127,16 @@ class Replicas:
     def checked(self, index: int, ready: bool) -> None:
         """Result of an active check: ready replicas are back at once, others stay out."""
         self._ejected_until[index] = 0.0 if ready else float("inf")
+        self.seen_ready = self.seen_ready or ready
 
     def ejected(self) -> list[str]:
         return [u for i, u in enumerate(self.urls) if not self.healthy(i)]
 
     async def check_all(self, session: aiohttp.ClientSession, limit: float = 1.5) -> None:
         """Ask each replica's ``/readyz`` once (no-op without health URLs or with one replica)."""
-        if self.health_urls is None or len(self.urls) == 1:
+        if not self.active_checks:
             return
+        assert self.health_urls is not None
 
         async def one(i: int, url: str) -> None:
             try:

@@ -130,12 +130,23 @@ def test_round_robin_skips_ejected_replicas_until_their_time_is_up() -> None:
 
 
 def test_active_checks_eject_until_ready_again_and_all_out_means_none() -> None:
-    r = Replicas("http://a,http://b")
+    r = Replicas("http://a,http://b", health_urls=["http://a:9", "http://b:9"])
+    assert not r.seen_ready  # the gateway is not ready before a check found one
     r.checked(0, False)
     r.checked(1, False)
-    assert r.order() == []  # the caller answers 503 at once
+    assert r.order() == [] and not r.seen_ready  # the caller answers 503 at once
     r.checked(1, True)
-    assert r.order() == ["http://b"]
+    assert r.order() == ["http://b"] and r.seen_ready
+    r.checked(1, False)
+    assert r.seen_ready  # once seen, readiness of the gateway no longer depends on it
+
+
+def test_without_checks_all_passively_ejected_are_still_tried() -> None:
+    r = Replicas("http://a,http://b")
+    assert r.seen_ready
+    r.failed("http://a")
+    r.failed("http://b")
+    assert sorted(r.order()) == ["http://a", "http://b"]  # a guess, not knowledge
 
 
 def test_a_single_replica_is_never_ejected() -> None:
@@ -217,7 +228,8 @@ async def test_no_replica_reachable_is_service_unavailable(session: aiohttp.Clie
     c = client(session, f"{dead_url()},{dead_url()}")
     with pytest.raises(ServiceUnavailable):
         await c.get("/internal/x")
-    with pytest.raises(ServiceUnavailable):  # both ejected now: refused without a try
+    assert len(c.replicas.ejected()) == 2
+    with pytest.raises(ServiceUnavailable):  # tried again anyway: still refused
         await c.get("/internal/x")
 
 

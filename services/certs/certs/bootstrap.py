@@ -122,7 +122,7 @@ async def _sms(app: web.Application, settings: CertsSettings) -> tuple[SmsSender
     # transaction), so recording the message through that pool deadlocks once every
     # connection is held by a send waiting for one more (seen with a replica down: all
     # activations on the survivor).
-    pool = await db.create_pool(settings.database_url, min_size=1, max_size=2)
+    pool = await db.create_pool(settings.database_url, min_size=0, max_size=1)
     sandbox = SandboxSms(pool, production=settings.is_production)
     app[SANDBOX_SMS] = sandbox
     return sandbox, pool

@@ -108,6 +108,11 @@ def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
             return app[REVOCATIONS].synced
 
         add_readiness_check(app, "revocations", revocations_synced)
+
+        async def upstreams_seen() -> bool:  # each replicated service seen ready once
+            return all(r.seen_ready for r in app[UPSTREAMS].values())
+
+        add_readiness_check(app, "upstreams", upstreams_seen)
         await app[FEED].start()
         yield
         await app[FEED].stop()

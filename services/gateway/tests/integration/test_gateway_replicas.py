@@ -137,3 +137,24 @@ async def test_a_single_replica_is_always_tried() -> None:
                 assert r.status == 200
     finally:
         await a.server.close()
+
+
+async def test_the_gateway_is_not_ready_before_it_saw_a_replica_of_each_service_ready() -> None:
+    a, b = await start_replica("a"), await start_replica("b")
+    a.ready = b.ready = False
+    try:
+        async with gateway(notify_url=f"{a.url},{b.url}",
+                           notify_internal_url=f"{a.url},{b.url}") as (gw, server), \
+                aiohttp.ClientSession() as s:
+            async def failing() -> list[str]:
+                async with s.get(gw + "/readyz") as r:
+                    return [] if r.status == 200 else list((await r.json())["failing"])
+
+            await asyncio.sleep(0.5)  # checks ran: nothing ready yet
+            assert "upstreams" in await failing()
+            b.ready = True
+            await wait_for(lambda: server.app[UPSTREAMS]["notify"].seen_ready)
+            assert "upstreams" not in await failing()  # (identity is dead: revocations fail)
+    finally:
+        await a.server.close()
+        await b.server.close()
