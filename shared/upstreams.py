@@ -6,8 +6,9 @@ thought healthy. A replica is left out ("ejected") when
 
 * a call could not reach it (connection refused, reset, closed before the answer): for
   ``PASSIVE_EJECT_SECONDS``, or until an active check finds it ready again;
-* an active check (the gateway polls each replica's internal ``/readyz``) fails: until a
-  later check passes.
+* an active check (the gateway polls each replica's internal ``/readyz``) fails — refused,
+  or answered other than 200; a check that times out changes nothing (busy is not down):
+  until a later check passes.
 
 Retry rule (``may_retry``): a failed attempt is repeated on the next replica only when the
 request cannot have had an effect twice:
@@ -143,7 +144,9 @@ class Replicas:
                 async with session.get(url + "/readyz",
                                        timeout=aiohttp.ClientTimeout(total=limit)) as r:
                     self.checked(i, r.status == 200)
-            except (aiohttp.ClientError, TimeoutError):
+            except TimeoutError:
+                pass  # busy (e.g. signing PDFs) is not down: the last verdict stands
+            except aiohttp.ClientError:
                 self.checked(i, False)
 
         await asyncio.gather(*(one(i, u) for i, u in enumerate(self.health_urls)))
