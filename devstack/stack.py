@@ -2,6 +2,14 @@
 
 Used by ``make run`` (``python -m devstack``) and by the end-to-end tests, which give each
 run its own database prefix, RabbitMQ vhost and ports so runs never see each other.
+
+Replicas (``ESEAL_REPLICAS=N``, ``StackConfig(replicas=N)``): N processes of every service
+behind one gateway. Port rule: replica *i* listens on the service's port + 20·i (its internal
+listener on that + the internal offset), e.g. identity 8101, 8121, 8141 (internal 9101, 9121,
+9141). With at most 5 replicas and the tests' internal = public + 10, every port of a
+platform still has its own remainder mod 100 (gateway 80/90, replica i 01-06 + 20i and
+11-16 + 20i), so test platforms whose offsets differ by multiples of 100 never collide.
+Processes are named ``identity`` (replica 0), ``identity.1``, ``identity.2``…
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ DEFAULT_PORTS = {"gateway": 8080, "identity": 8101, "agents": 8102, "certs": 810
                  "seals": 8104, "stamping": 8105, "notify": 8106}
 # Each service's internal listener (/internal/*, /metrics, probes): public port + 1000.
 INTERNAL_PORT_OFFSET = 1000
+# Replica i of a service: its ports + i * REPLICA_PORT_STEP (module docstring: the port rule).
+REPLICA_PORT_STEP = 20
+MAX_REPLICAS = 5
 PYTHONPATH = os.pathsep.join(
     [str(ROOT)] + [str(ROOT / "services" / s) for s in SERVICES])
 
@@ -38,31 +49,63 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     # Internal listener = public port + this (the platform's rule; tests may pick another).
     internal_port_offset: int = INTERNAL_PORT_OFFSET
+    # Processes of every service except the gateway (one gateway balances across them).
+    replicas: int = 1
 
-    def port(self, service: str) -> int:
-        return DEFAULT_PORTS[service] + self.port_offset
+    def __post_init__(self) -> None:
+        if not 1 <= self.replicas <= MAX_REPLICAS:
+            raise ValueError(f"replicas must be 1…{MAX_REPLICAS}, not {self.replicas}")
 
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.port(service)}"
+    def replica_count(self, service: str) -> int:
+        return 1 if service == "gateway" else self.replicas
 
-    def internal_port(self, service: str) -> int:
-        return self.port(service) + self.internal_port_offset
+    def port(self, service: str, replica: int = 0) -> int:
+        return DEFAULT_PORTS[service] + self.port_offset + REPLICA_PORT_STEP * replica
 
-    def internal_url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.internal_port(service)}"
+    def url(self, service: str, replica: int = 0) -> str:
+        return f"http://127.0.0.1:{self.port(service, replica)}"
 
-    def environment(self, service: str) -> dict[str, str]:
+    def internal_port(self, service: str, replica: int = 0) -> int:
+        return self.port(service, replica) + self.internal_port_offset
+
+    def internal_url(self, service: str, replica: int = 0) -> str:
+        return f"http://127.0.0.1:{self.internal_port(service, replica)}"
+
+    def urls(self, service: str) -> list[str]:
+        return [self.url(service, i) for i in range(self.replica_count(service))]
+
+    def internal_urls(self, service: str) -> list[str]:
+        return [self.internal_url(service, i) for i in range(self.replica_count(service))]
+
+    def process_names(self) -> tuple[str, ...]:
+        """Every process of the platform: ``identity``, ``identity.1``, …, ``gateway``."""
+        return tuple(process_name(s, i) for s in SERVICES for i in range(self.replica_count(s)))
+
+    def environment(self, process: str) -> dict[str, str]:
+        service, replica = parse_process_name(process)
         env = dict(os.environ)
         env.update({
             "PYTHONPATH": PYTHONPATH, "PYTHONUNBUFFERED": "1",
-            "ESEAL_ENV": self.env, "ESEAL_PORT": str(self.port(service)),
-            "ESEAL_INTERNAL_PORT": str(self.internal_port(service)),
+            "ESEAL_ENV": self.env, "ESEAL_PORT": str(self.port(service, replica)),
+            "ESEAL_INTERNAL_PORT": str(self.internal_port(service, replica)),
             "ESEAL_DB_PREFIX": self.db_prefix, "ESEAL_AMQP_URL": self.amqp_url,
         })
-        env.update({f"ESEAL_{s.upper()}_URL": self.url(s) for s in SERVICES})
-        env.update({f"ESEAL_{s.upper()}_INTERNAL_URL": self.internal_url(s) for s in SERVICES})
+        # every replica, comma-separated, same order in both lists (shared.upstreams)
+        env.update({f"ESEAL_{s.upper()}_URL": ",".join(self.urls(s)) for s in SERVICES})
+        env.update({f"ESEAL_{s.upper()}_INTERNAL_URL": ",".join(self.internal_urls(s))
+                    for s in SERVICES})
         env.update(self.extra_env)
         return env
+
+
+def process_name(service: str, replica: int) -> str:
+    return service if replica == 0 else f"{service}.{replica}"
+
+
+def parse_process_name(name: str) -> tuple[str, int]:
+    """``"seals.1"`` → ``("seals", 1)``; ``"seals"`` → ``("seals", 0)``."""
+    service, _, replica = name.partition(".")
+    return service, int(replica or 0)
 
 
 class Stack:
@@ -84,27 +127,35 @@ class Stack:
             if p.wait(timeout=120) != 0:
                 raise RuntimeError("migration failed")
 
-    def start(self, services: tuple[str, ...] = SERVICES) -> None:
-        for s in services:
+    def start(self, services: tuple[str, ...] | None = None) -> None:
+        """Start processes by name (``seals``, ``seals.1``; default: all of them)."""
+        for s in services or self.config.process_names():
             out = self._output(s)
             self.processes[s] = subprocess.Popen(
-                [sys.executable, "-m", s], cwd=ROOT, env=self.config.environment(s),
+                [sys.executable, "-m", parse_process_name(s)[0]], cwd=ROOT,
+                env=self.config.environment(s),
                 stdout=out, stderr=subprocess.STDOUT if out is not None else None,
                 start_new_session=True)
             if out is not None:
                 os.close(out)
 
-    def wait_ready(self, timeout: float = 90.0, services: tuple[str, ...] = SERVICES) -> None:
+    def kill(self, process: str) -> None:
+        """SIGKILL one process (a crash, for tests): no shutdown, no goodbye to the broker."""
+        p = self.processes[process]
+        p.kill()
+        p.wait()
+
+    def wait_ready(self, timeout: float = 90.0, services: tuple[str, ...] | None = None) -> None:
         deadline = time.monotonic() + timeout
-        pending = set(services)
+        pending = set(services or self.config.process_names())
         while pending:
             for s in list(pending):
                 proc = self.processes.get(s)
                 if proc is not None and proc.poll() is not None:
                     raise RuntimeError(f"{s} exited with {proc.returncode}")
                 try:
-                    with urllib.request.urlopen(self.config.internal_url(s) + "/readyz",
-                                                timeout=2) as r:
+                    with urllib.request.urlopen(self.config.internal_url(*parse_process_name(s))
+                                                + "/readyz", timeout=2) as r:
                         if r.status == 200:
                             pending.discard(s)
                 except OSError:
@@ -196,7 +247,8 @@ def main() -> None:
     _stop_on_sigterm()
     config = StackConfig(port_offset=int(os.environ.get("ESEAL_DEVSTACK_PORT_OFFSET", "0")),
                          db_prefix=os.environ.get("ESEAL_DB_PREFIX", "eseal_"),
-                         amqp_url=os.environ.get("ESEAL_AMQP_URL", StackConfig.amqp_url))
+                         amqp_url=os.environ.get("ESEAL_AMQP_URL", StackConfig.amqp_url),
+                         replicas=int(os.environ.get("ESEAL_REPLICAS", "1")))
     stack = Stack(config)
     print("eseal: creating databases and applying migrations…", flush=True)
     try:
@@ -211,7 +263,9 @@ def main() -> None:
               f"\n  H5 client:  {gw}/app/\n  demo:       {demo}\n  verify:     {gw}/verify/"
               f"\n  internal:   {config.internal_url('gateway')}/metrics and each service's port + "
               f"{config.internal_port_offset} (/internal/*, /metrics)"
-              "\nPress Ctrl-C to stop.\n", flush=True)
+              + (f"\n  replicas:   {config.replicas} of every service, replica i on its ports"
+                 f" + {REPLICA_PORT_STEP}·i" if config.replicas > 1 else "")
+              + "\nPress Ctrl-C to stop.\n", flush=True)
         supervisor = Supervisor(stack)
         while True:  # until Ctrl-C or SIGTERM; crashed services come back with backoff
             supervisor.tick()

@@ -18,6 +18,7 @@ import jwt
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
+from . import upstreams
 from .errors import Forbidden, NotAuthenticated, ServiceUnavailable
 
 ISSUER = "eseal-identity"
@@ -69,6 +70,8 @@ class TokenVerifier:
     def __init__(self, jwks_url: str, *, session: aiohttp.ClientSession | None = None,
                  keys: dict[str, Any] | None = None) -> None:
         self.jwks_url = jwks_url
+        # identity's replicas: ``jwks_url`` may be a comma-separated list (shared.upstreams)
+        self._replicas = upstreams.Replicas(jwks_url)
         self._session = session
         self._keys: dict[str, Any] = dict(keys or {})
         self._last_fetch = 0.0
@@ -81,20 +84,29 @@ class TokenVerifier:
         async with self._lock:
             if time.monotonic() - self._last_fetch < 5 and self._keys:
                 return
+            session = self._session or aiohttp.ClientSession()
             try:
-                session = self._session or aiohttp.ClientSession()
-                try:
-                    async with session.get(self.jwks_url, timeout=aiohttp.ClientTimeout(total=5)) as r:
-                        r.raise_for_status()
-                        body = await r.json()
-                finally:
-                    if self._session is None:
-                        await session.close()
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                raise ServiceUnavailable("identity keys are unavailable") from exc
+                body = await self._fetch(session)
+            finally:
+                if self._session is None:
+                    await session.close()
             for jwk in body.get("keys", []):
                 self.add_jwk(jwk)
             self._last_fetch = time.monotonic()
+
+    async def _fetch(self, session: aiohttp.ClientSession) -> Any:
+        """The JWKS from the first identity replica that answers (reading keys is idempotent)."""
+        failure: BaseException | None = None
+        for url in self._replicas.order():
+            try:
+                async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as r:
+                    r.raise_for_status()
+                    return await r.json()
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                failure = exc
+                if upstreams.unreachable(exc):
+                    self._replicas.failed(url)
+        raise ServiceUnavailable("identity keys are unavailable") from failure
 
     async def key_for(self, kid: str) -> Any:
         if kid not in self._keys:

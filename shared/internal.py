@@ -8,7 +8,6 @@ that can reach that listener.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -16,8 +15,9 @@ import aiohttp
 import jwt
 from aiohttp import web
 
-from . import context
+from . import context, upstreams
 from .errors import EsealError, NotAuthenticated, ServiceUnavailable
+from .upstreams import Replicas
 
 _ALG = "HS256"
 
@@ -62,9 +62,11 @@ class ServiceClient:
     span named after the called service and sends its ``traceparent``.
     """
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, *, source: str,
+    def __init__(self, session: aiohttp.ClientSession, base_url: str | Replicas, *, source: str,
                  target: str, secret: str, timeout: float = 10.0) -> None:
-        self.session, self.base_url = session, base_url.rstrip("/")
+        # one URL or a comma-separated list of replicas (shared.upstreams), spread round-robin
+        self.session = session
+        self.replicas = base_url if isinstance(base_url, Replicas) else Replicas(base_url)
         self.source, self.target, self.secret = source, target, secret
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
@@ -72,6 +74,10 @@ class ServiceClient:
     def trace_request_ctx(self) -> dict[str, str]:
         """For ``session.request(trace_request_ctx=...)``: names the called service's span."""
         return {"peer.service": self.target}
+
+    @property
+    def base_url(self) -> str:
+        return self.replicas.urls[0]
 
     def headers(self) -> dict[str, str]:
         h = {"Authorization": "Internal " + internal_token(self.secret, self.source, self.target)}
@@ -81,19 +87,28 @@ class ServiceClient:
 
     async def request(self, method: str, path: str, *, json: Any = None,
                       params: dict[str, str] | None = None, raw: bool = False) -> Any:
-        try:
-            async with self.session.request(method, self.base_url + path, json=json, params=params,
-                                            headers=self.headers(), timeout=self.timeout,
-                                            trace_request_ctx=self.trace_request_ctx) as r:
-                if r.status >= 400:
-                    raise await _remote_error(r)
-                if raw:
-                    return await r.read()
-                if r.status == 204:
-                    return None
-                return await r.json()
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
-            raise ServiceUnavailable(f"{self.target} is unavailable") from exc
+        failure: BaseException | None = None
+        for base in self.replicas.order():
+            answered = False
+            try:
+                async with self.session.request(method, base + path, json=json, params=params,
+                                                headers=self.headers(), timeout=self.timeout,
+                                                trace_request_ctx=self.trace_request_ctx) as r:
+                    answered = True
+                    if r.status >= 400:
+                        raise await _remote_error(r)
+                    if raw:
+                        return await r.read()
+                    if r.status == 204:
+                        return None
+                    return await r.json()
+            except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+                failure = exc
+                if not answered and upstreams.unreachable(exc):
+                    self.replicas.failed(base)
+                if answered or not upstreams.may_retry(method, exc):
+                    break  # the replica may have acted on it: not sent again (shared.upstreams)
+        raise ServiceUnavailable(f"{self.target} is unavailable") from failure
 
     async def get(self, path: str, **kw: Any) -> Any:
         return await self.request("GET", path, **kw)

@@ -30,6 +30,7 @@ from .projections import Projection, rebuild
 from .relay import Relay
 from .revocations import revocation_context
 from .settings import ServiceSettings
+from .upstreams import Replicas, with_path
 
 log = get_logger(__name__)
 
@@ -39,6 +40,7 @@ STORE = web.AppKey("event_store", EventStore)
 HTTP = web.AppKey("http_session", aiohttp.ClientSession)
 RELAY = web.AppKey("relay", Relay)
 CONSUMER = web.AppKey("consumer", Consumer)
+REPLICAS = web.AppKey("replicas", dict)  # target service -> Replicas of its internal listener
 
 
 @dataclass
@@ -59,9 +61,12 @@ class ServiceSpec:
 
 
 def client(app: web.Application, target: str, timeout: float = 10.0) -> ServiceClient:
-    """A client for calling another service from this one."""
+    """A client for calling another service from this one (its replicas, round-robin)."""
     s = app[SETTINGS]
-    return ServiceClient(app[HTTP], s.internal_url(target), source=s.service_name, target=target,
+    known = app[REPLICAS]  # one Replicas per target: every client shares cursor and ejections
+    if target not in known:
+        known[target] = Replicas(s.internal_url(target))
+    return ServiceClient(app[HTTP], known[target], source=s.service_name, target=target,
                          secret=s.internal_secret.get_secret_value(), timeout=timeout)
 
 
@@ -73,6 +78,7 @@ async def prepare_database(settings: ServiceSettings, migrations: Path | None) -
 def build_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
     app = create_app(max_body_bytes=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app[REPLICAS] = {}
     app[STORE] = EventStore(spec.name)
     app[INTERNAL_AUTH] = (settings.internal_secret.get_secret_value(), spec.name)
 
@@ -91,7 +97,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
     async def http_session(app: web.Application) -> AsyncIterator[None]:
         app[HTTP] = aiohttp.ClientSession(trace_configs=tracing.client_trace_configs())
         if spec.verifies_tokens:
-            app[VERIFIER] = TokenVerifier(settings.internal_url("identity") + "/internal/jwks",
+            app[VERIFIER] = TokenVerifier(with_path(settings.internal_url("identity"), "/internal/jwks"),
                                           session=app[HTTP])
         yield
         await app[HTTP].close()

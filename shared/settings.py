@@ -7,6 +7,8 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .upstreams import split_urls
+
 Environment = Literal["development", "test", "production"]
 
 SERVICE_PORTS: dict[str, int] = {
@@ -49,6 +51,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = 1 * 1024 * 1024
 
+    # Each may list a service's replicas, comma-separated (shared.upstreams balances them).
     identity_url: str = "http://127.0.0.1:8101"
     agents_url: str = "http://127.0.0.1:8102"
     certs_url: str = "http://127.0.0.1:8103"
@@ -92,13 +95,19 @@ class ServiceSettings(BaseSettings):
         return self.env == "production"
 
     def service_url(self, service: str) -> str:
-        url: str = getattr(self, f"{service}_url")
-        return url.rstrip("/")
+        """Base URL of a service's public listener; with replicas, a comma-separated list."""
+        return ",".join(self.service_urls(service))
 
     def internal_url(self, service: str) -> str:
-        """Base URL of another service's internal listener (``ESEAL_<SVC>_INTERNAL_URL``)."""
-        url: str = getattr(self, f"{service}_internal_url")
-        return url.rstrip("/")
+        """Base URL of another service's internal listener (``ESEAL_<SVC>_INTERNAL_URL``);
+        with replicas, a comma-separated list in the same order as ``ESEAL_<SVC>_URL``."""
+        return ",".join(self.internal_urls(service))
+
+    def service_urls(self, service: str) -> list[str]:
+        return split_urls(getattr(self, f"{service}_url"))
+
+    def internal_urls(self, service: str) -> list[str]:
+        return split_urls(getattr(self, f"{service}_internal_url"))
 
     def production_problems(self) -> list[str]:
         """Settings refused with ESEAL_ENV=production (shared.production); services extend it."""

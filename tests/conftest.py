@@ -32,12 +32,16 @@ class Platform:
     def gateway_url(self) -> str:
         return self.config.url("gateway")
 
-    def url(self, service: str) -> str:
-        return self.config.url(service)
+    def url(self, service: str, replica: int = 0) -> str:
+        return self.config.url(service, replica)
 
-    def internal_url(self, service: str) -> str:
-        """The service's internal listener (/internal/*, /metrics): public port + 1000."""
-        return self.config.internal_url(service)
+    def internal_url(self, service: str, replica: int = 0) -> str:
+        """A replica's internal listener (/internal/*, /metrics): here public port + 10."""
+        return self.config.internal_url(service, replica)
+
+    def internal_urls(self, service: str) -> list[str]:
+        """Every replica's internal listener (per-process state, e.g. a sandbox clock)."""
+        return self.config.internal_urls(service)
 
     @property
     def log_dir(self) -> Path:
@@ -76,6 +80,9 @@ def platform(trace_receiver: OtlpReceiver) -> Iterator[Platform]:
         # a run then has its own remainder mod 100, so runs with different offsets never
         # collide (+1000 would land on another run's public ports).
         internal_port_offset=10,
+        # Every service runs replicated (the gateway balances), so the whole e2e suite checks
+        # that nothing relies on being the only process; ESEAL_REPLICAS=1 for a quicker run.
+        replicas=int(os.environ.get("ESEAL_REPLICAS", "2")),
         env="test",
         log_dir=ROOT / ".run" / "test-logs" / run,
         extra_env={"ESEAL_LOG_JSON": "true", "ESEAL_LOG_LEVEL": "INFO",

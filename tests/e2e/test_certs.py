@@ -124,14 +124,17 @@ async def certs_db(platform: Platform) -> asyncpg.Connection:
 
 
 class Clock:
-    """The certs sandbox clock (PUT /internal/sandbox/clock), always put back."""
+    """The certs sandbox clock (PUT /internal/sandbox/clock), always put back. Each certs
+    process keeps its own: every replica is moved."""
 
     def __init__(self, api: Api, platform: Platform) -> None:
-        self.api, self.url = api, platform.internal_url("certs") + "/internal/sandbox/clock"
+        self.api = api
+        self.urls = [u + "/internal/sandbox/clock" for u in platform.internal_urls("certs")]
 
     async def move(self, seconds: float) -> None:
-        r = await self.api.put(self.url, headers=internal(), json={"offset_seconds": seconds})
-        assert r.status == 200, r
+        for url in self.urls:
+            r = await self.api.put(url, headers=internal(), json={"offset_seconds": seconds})
+            assert r.status == 200, r
 
 
 @pytest.fixture()

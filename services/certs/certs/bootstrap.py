@@ -8,10 +8,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar, Literal
 
+import asyncpg
 from aiohttp import web
 from pydantic import Field, SecretStr
 
-from shared import ServiceSettings, ServiceSpec, build_app, main
+from shared import ServiceSettings, ServiceSpec, build_app, db, main
 from shared.http import add_readiness_check
 from shared.logging import get_logger
 from shared.service import DB, HTTP, SETTINGS, STORE
@@ -109,14 +110,22 @@ class Ports:
     clock: Clock | None = None
 
 
-def _sms(app: web.Application, settings: CertsSettings) -> SmsSender:
+async def _sms(app: web.Application, settings: CertsSettings) -> tuple[SmsSender, asyncpg.Pool | None]:
+    """The SMS sender, and the sandbox's own pool to close at shutdown (if any)."""
     if settings.sms_provider == "http":
         if not settings.sms_url or settings.sms_api_key is None:
             raise RuntimeError("ESEAL_SMS_PROVIDER=http needs ESEAL_SMS_URL and ESEAL_SMS_API_KEY")
-        return HttpSmsGateway(app[HTTP], settings.sms_url, settings.sms_api_key.get_secret_value())
-    sandbox = SandboxSms(app[DB], production=settings.is_production)  # refuses production
+        return HttpSmsGateway(app[HTTP], settings.sms_url, settings.sms_api_key.get_secret_value()), None
+    if settings.is_production:
+        SandboxSms(app[DB], production=True)  # refuses production (raises)
+    # Its own connections: send_code sends while holding one of the main pool's (the code's
+    # transaction), so recording the message through that pool deadlocks once every
+    # connection is held by a send waiting for one more (seen with a replica down: all
+    # activations on the survivor).
+    pool = await db.create_pool(settings.database_url, min_size=0, max_size=1)
+    sandbox = SandboxSms(pool, production=settings.is_production)
     app[SANDBOX_SMS] = sandbox
-    return sandbox
+    return sandbox, pool
 
 
 def _context(settings: CertsSettings, master: MasterKey, ports: Ports
@@ -127,12 +136,13 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
         async with app[DB].acquire() as conn:
             material, created = await load_or_create(conn, master, clock.now(), urls)
             sm2_material, sm2_created = await load_or_create_sm2(conn, master)
+        sms, sms_pool = (ports.sms, None) if ports.sms else await _sms(app, settings)
         certs = Certs(
             pool=app[DB], store=app[STORE], clock=clock,
             authority=CertificateAuthority(material, urls, clock),
             keys=KeyCustody(master, kdf_params(settings)),
             directory=ports.directory(app) if ports.directory else IdentityDirectory(app),
-            sms=ports.sms or _sms(app, settings),
+            sms=sms,
             codes=ActivationCodePolicy(hash_key=master.derive_key("activation-code-hash")),
             sm2=Sm2Authority(sm2_material),
             projection=CertificatesProjection(),
@@ -150,6 +160,8 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
         log.info("ca_ready", created=created, sm2_created=sm2_created,
                  kdf_memory_kib=certs.keys.kdf.memory_cost, kdf_time_cost=certs.keys.kdf.time_cost)
         yield
+        if sms_pool is not None:
+            await sms_pool.close()
 
     return certs_context
 

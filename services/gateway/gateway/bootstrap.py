@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +18,7 @@ from shared.auth import TokenVerifier
 from shared.http import add_readiness_check, create_app
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
+from shared.upstreams import Replicas, keep_checking, with_path
 
 from .cors import ALLOWED_ORIGINS, add_cors_headers, cors
 from .headers import framing_guard
@@ -29,8 +32,9 @@ from .limits import (
     rate_limit,
 )
 from .openapi import serve_document
-from .proxy import GATEWAY_SETTINGS, GW_VERIFIER, REVOCATIONS, UPSTREAM, forward
+from .proxy import GATEWAY_SETTINGS, GW_VERIFIER, REVOCATIONS, UPSTREAM, UPSTREAMS, forward
 from .revocations import RevocationFeed, RevocationList, identity_client
+from .routes import ROUTES
 from .shared_limits import SHARED_BUCKETS, SharedBuckets
 from .static import setup_static
 
@@ -52,6 +56,8 @@ class GatewaySettings(ServiceSettings):
     # Redis for rate-limit buckets shared by every replica (unset: each replica's memory).
     redis_url: str | None = None
     redis_key_prefix: str = "eseal:ratelimit:"
+    # Seconds between readiness checks of each replica (only services listing several).
+    upstream_check_interval: float = Field(default=2.0, gt=0)
 
 
 def _shared_buckets(settings: GatewaySettings) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -63,6 +69,12 @@ def _shared_buckets(settings: GatewaySettings) -> Callable[[web.Application], As
         yield
         await buckets.close()
     return context
+
+
+def upstream_replicas(settings: ServiceSettings) -> dict[str, Replicas]:
+    """Each routed service's replicas: public URLs, readiness asked on the internal ones."""
+    return {svc: Replicas(settings.service_urls(svc), health_urls=settings.internal_urls(svc))
+            for svc in sorted({r.service for r in ROUTES})}
 
 
 def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
@@ -77,13 +89,17 @@ def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
     app[TRUSTED_PROXIES] = settings.trusted_proxies
     app.on_response_prepare.append(add_cors_headers)
     app[REVOCATIONS] = RevocationList()
+    app[UPSTREAMS] = upstream_replicas(settings)  # a mismatched URL list fails here, not later
 
     async def upstream(app: web.Application) -> AsyncIterator[None]:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=2, sock_read=settings.upstream_timeout)
         app[UPSTREAM] = aiohttp.ClientSession(
             timeout=timeout, auto_decompress=False,
             connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
-        app[GW_VERIFIER] = TokenVerifier(settings.internal_url("identity") + "/internal/jwks",
+        checks = asyncio.create_task(
+            keep_checking(list(app[UPSTREAMS].values()), app[UPSTREAM],
+                          settings.upstream_check_interval), name="gateway-upstream-checks")
+        app[GW_VERIFIER] = TokenVerifier(with_path(settings.internal_url("identity"), "/internal/jwks"),
                                          session=app[UPSTREAM])
         app[FEED] = RevocationFeed(app[REVOCATIONS], settings.amqp_url,
                                    identity_client(app[UPSTREAM], settings), name="gateway")
@@ -92,9 +108,17 @@ def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
             return app[REVOCATIONS].synced
 
         add_readiness_check(app, "revocations", revocations_synced)
+
+        async def upstreams_seen() -> bool:  # each replicated service seen ready once
+            return all(r.seen_ready for r in app[UPSTREAMS].values())
+
+        add_readiness_check(app, "upstreams", upstreams_seen)
         await app[FEED].start()
         yield
         await app[FEED].stop()
+        checks.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await checks
         await app[UPSTREAM].close()
 
     app.cleanup_ctx.append(upstream)

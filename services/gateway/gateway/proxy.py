@@ -7,6 +7,11 @@ cannot be reached is a 503 problem, quickly, never a hang.
 One door: the route is chosen on the path ``shared.paths`` checked, and exactly that raw
 path (with its query) is sent on, byte for byte: the upstream client must not re-resolve
 it (``encoded=True``), or ``%2e%2e`` segments would reach endpoints no route allows.
+
+Replicas: each service's URL may list several (``shared.upstreams``); requests go
+round-robin over those not ejected, and a failed attempt moves to the next replica only under
+the retry rule there (never sent: any method; broken before the answer: idempotent methods,
+whose bodies are therefore read into memory so they can be sent again).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from shared.auth import TokenVerifier, bearer_token
 from shared.errors import NotAuthenticated, NotFound, PayloadTooLarge, ServiceUnavailable
 from shared.paths import CHECKED_PATH, check_path
 from shared.settings import ServiceSettings
+from shared.upstreams import IDEMPOTENT_METHODS, Replicas, may_retry, unreachable
 
 from .headers import HOP_BY_HOP, forwarded_headers, single_authorization
 from .limits import client_address
@@ -30,6 +36,7 @@ GATEWAY_SETTINGS = web.AppKey("gateway_settings", ServiceSettings)
 UPSTREAM = web.AppKey("upstream", aiohttp.ClientSession)
 GW_VERIFIER = web.AppKey("gw_verifier", TokenVerifier)
 REVOCATIONS = web.AppKey("revocations", RevocationList)
+UPSTREAMS = web.AppKey("upstreams", dict)  # service name -> Replicas of its public listener
 
 
 async def check_caller(request: web.Request, route: Route) -> None:
@@ -46,14 +53,16 @@ async def check_caller(request: web.Request, route: Route) -> None:
     await request.app[REVOCATIONS].ensure_live(principal)  # 401 token_revoked; 503 before resync
 
 
-async def _body(request: web.Request, limit: int) -> object:
-    """Stream bodies of a declared, allowed length; read others under the size limit."""
+async def _body(request: web.Request, limit: int, *, replayable: bool) -> object:
+    """Stream bodies of a declared, allowed length; read others under the size limit.
+    ``replayable``: read into memory, so another replica can be sent the same bytes."""
     if not request.body_exists:
         return None
     if request.content_length is not None:
         if request.content_length > limit:
             raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
-        return request.content
+        if not replayable:
+            return request.content
     return await request.read()  # chunked: aiohttp enforces client_max_size
 
 
@@ -74,18 +83,13 @@ async def forward(request: web.Request) -> web.StreamResponse:
     authorization = single_authorization(request)
     await check_caller(request, route)
     settings = request.app[GATEWAY_SETTINGS]
-    url = URL(settings.service_url(route.service) + request.raw_path, encoded=True)
     headers = forwarded_headers(request.headers, authorization=authorization,
                                 client=client_address(request),
                                 request_id=context.request_id.get())
-    session = request.app[UPSTREAM]
-    body = await _body(request, settings.max_body_bytes)
-    try:
-        upstream = await session.request(request.method, url, headers=headers, data=body,
-                                         allow_redirects=False)
-    except (TimeoutError, aiohttp.ClientConnectionError) as exc:
-        raise ServiceUnavailable(f"the {route.service} service is unavailable",
-                                 code="service_unavailable", service=route.service) from exc
+    idempotent = request.method in IDEMPOTENT_METHODS
+    body = await _body(request, settings.max_body_bytes, replayable=idempotent)
+    upstream = await _send(request, request.app[UPSTREAMS][route.service], route.service,
+                           headers, body)
     try:
         resp = web.StreamResponse(status=upstream.status, reason=upstream.reason)
         for k, v in upstream.headers.items():
@@ -101,3 +105,24 @@ async def forward(request: web.Request) -> web.StreamResponse:
         return resp
     finally:
         upstream.release()
+
+
+async def _send(request: web.Request, replicas: Replicas, service: str,
+                headers: dict[str, str], body: object) -> aiohttp.ClientResponse:
+    """The first answer of a replica (round-robin), under the retry rule of shared.upstreams."""
+    session = request.app[UPSTREAM]
+    replayable = not isinstance(body, aiohttp.StreamReader)
+    failure: BaseException | None = None
+    for base in replicas.order():  # empty when every replica is ejected: 503 at once
+        url = URL(base + request.raw_path, encoded=True)
+        try:
+            return await session.request(request.method, url, headers=headers, data=body,
+                                         allow_redirects=False)
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+            failure = exc
+            if unreachable(exc):
+                replicas.failed(base)
+            if not may_retry(request.method, exc, replayable_body=replayable):
+                break
+    raise ServiceUnavailable(f"the {service} service is unavailable",
+                             code="service_unavailable", service=service) from failure

@@ -15,6 +15,7 @@ from shared import ServiceSpec, build_app, main
 from shared.auth import SESSION_CHECK, VERIFIER, TokenVerifier
 from shared.logging import get_logger
 from shared.service import DB, SETTINGS, STORE
+from shared.upstreams import with_path
 
 from .adapters import repository as repo
 from .adapters.face_provider import face_provider
@@ -49,7 +50,7 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
                              signer=signer, faces=face_provider(settings.face_provider, settings.env),
                              settings=settings, person_key_secret=settings.keyed_hash_key())
     # identity verifies its own tokens with the keys it holds: no JWKS round trip to itself.
-    verifier = TokenVerifier(settings.internal_url("identity") + "/internal/jwks")
+    verifier = TokenVerifier(with_path(settings.internal_url("identity"), "/internal/jwks"))
     for key in keys:
         verifier.add_jwk(key.jwk)
     app[VERIFIER] = verifier

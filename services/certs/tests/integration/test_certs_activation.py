@@ -265,3 +265,13 @@ async def test_parallel_code_requests_send_one_sms(certs: CertsHarness) -> None:
     assert sorted(r.status for r in replies) == [202, 429, 429, 429], replies
     sms = await certs.request("GET", "/api/v1/sandbox/sms", params={"phone": user.record.phone})
     assert len(sms.json["items"]) == 1
+
+
+async def test_more_concurrent_code_sends_than_pool_connections_do_not_deadlock(
+        certs: CertsHarness) -> None:
+    """A send holds a connection (the code's transaction) while the sandbox records the SMS:
+    through the same pool, sends enough to take every connection waited for ever (a certs
+    replica left alone with everyone's activations did)."""
+    users = [certs.person() for _ in range(certs.settings.db_pool_max + 4)]
+    replies = await asyncio.wait_for(asyncio.gather(*(certs.send_code(u) for u in users)), 30)
+    assert [r.status for r in replies] == [202] * len(users)

@@ -20,6 +20,7 @@ from asn1crypto import tsp
 from cryptography import x509
 from pyhanko.sign.timestamps import TimeStamper
 
+from shared import upstreams
 from shared.errors import ServiceUnavailable
 from shared.gm.x509 import load_certificate
 from shared.internal import RemoteError, ServiceClient
@@ -114,15 +115,22 @@ class CertsTimeStamper(TimeStamper):
 
     async def _post(self, body: bytes) -> bytes:
         headers = {**self.client.headers(), "Content-Type": "application/timestamp-query"}
-        try:
-            async with self.client.session.post(self.client.base_url + "/internal/tsa", data=body,
-                                                headers=headers, timeout=self.client.timeout,
-                                                trace_request_ctx=self.client.trace_request_ctx) as r:
-                payload = await r.read()
-                if r.status != 200 or r.content_type != "application/timestamp-reply":
-                    raise ServiceUnavailable(f"the time-stamping authority answered {r.status}",
-                                             code="tsa_unavailable")
-                return payload
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise ServiceUnavailable("the time-stamping authority is unavailable",
-                                     code="tsa_unavailable") from exc
+        failure: BaseException | None = None
+        for base in self.client.replicas.order():  # certs' replicas; the retry rule of upstreams
+            try:
+                async with self.client.session.post(base + "/internal/tsa", data=body,
+                                                    headers=headers, timeout=self.client.timeout,
+                                                    trace_request_ctx=self.client.trace_request_ctx) as r:
+                    payload = await r.read()
+                    if r.status != 200 or r.content_type != "application/timestamp-reply":
+                        raise ServiceUnavailable(f"the time-stamping authority answered {r.status}",
+                                                 code="tsa_unavailable")
+                    return payload
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                failure = exc
+                if upstreams.not_sent(exc):
+                    self.client.replicas.failed(base)
+                    continue
+                break
+        raise ServiceUnavailable("the time-stamping authority is unavailable",
+                                 code="tsa_unavailable") from failure
