@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field
 
 from shared.auth import require_principal
 from shared.http import ApiModel, documented, json_response, path_uuid, read_json
+from shared.people.fields import parse_model
 
 from ..domain.commands import AddAgent, ChangePassword, UpdateAgent
-from ..domain.elements import parse_model
 from ..service_layer import handlers as h
 from .schemas import AgentPage, AgentView
 

@@ -13,8 +13,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from shared.auth import Principal
+from shared.china_time import CHINA_TZ
 
-from .elements import CHINA_TZ
 from .errors import AgentNotValid, InvalidCredentials
 from .lockout import LockState
 

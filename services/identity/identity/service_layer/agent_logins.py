@@ -13,11 +13,11 @@ import uuid
 import asyncpg
 
 from shared.errors import NotFound, ValidationFailed
+from shared.people.elements import mask
 
 from ..adapters import repository as repo
 from ..domain.accounts import Account, window_change_ends_sessions
 from ..domain.commands import CreateAgentLogin, SetAgentPassword, UpdateAgentLogin
-from ..domain.elements import mask
 from ..domain.errors import AgentLoginConflict
 from ..domain.events import (
     AgentLoginCreated,

@@ -13,6 +13,7 @@ from typing import cast
 
 import asyncpg
 
+from shared.china_time import CHINA_TZ
 from shared.events import DomainEvent
 from shared.eventstore import EventStore
 
@@ -21,7 +22,6 @@ from ..adapters.face_provider import FaceProvider
 from ..adapters.passwords import Argon2Passwords
 from ..adapters.signing import TokenSigner
 from ..config import IdentitySettings
-from ..domain.elements import CHINA_TZ
 from ..domain.events import login_stream
 from ..domain.lockout import LockPolicy
 from ..domain.throttle import Window

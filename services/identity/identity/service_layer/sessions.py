@@ -17,11 +17,11 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.errors import NotAuthenticated
+from shared.people.elements import mask
 
 from ..adapters import repository as repo
 from ..domain.accounts import Account
 from ..domain.commands import FaceLogin, PasswordLogin, RefreshSession
-from ..domain.elements import mask
 from ..domain.errors import (
     AccountLocked,
     InvalidCredentials,

@@ -12,6 +12,7 @@ from typing import Any, cast
 import asyncpg
 
 from shared.auth import Principal
+from shared.china_time import china_today
 from shared.errors import EsealError, PayloadTooLarge, ServiceUnavailable, ValidationFailed
 from shared.events import DomainEvent, utcnow
 from shared.eventstore import EventStore, StoredEvent
@@ -30,7 +31,6 @@ from ..adapters.rendering import (
 )
 from ..adapters.repository import Conn
 from ..domain.access import AgentRecord, Operator, decide_operator
-from ..domain.model import china_today
 from ..projections.state import STATE
 
 log = get_logger(__name__)
