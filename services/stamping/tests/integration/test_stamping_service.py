@@ -480,6 +480,8 @@ async def test_usage_records_page_with_a_cursor(stamping: Harness) -> None:
             break
         params = {"limit": "2", "cursor": r.json["next_cursor"]}
     assert len(seen) == len(set(seen)) == 3
+    bad = await h.call("GET", "/api/v1/usage-records", token=person.token, params={"cursor": "x!"})
+    assert (bad.status, bad.json["code"]) == (422, "invalid_cursor"), bad
 
 
 async def test_public_verification_reports_seal_enterprise_person_and_revocation(stamping: Harness) -> None:
