@@ -12,9 +12,10 @@ from typing import Any
 
 import asyncpg
 
+from shared.lockout import LockState
+
 from ..domain.accounts import Account
 from ..domain.face import FaceCheck
-from ..domain.lockout import LockState
 
 _ACCOUNT_COLUMNS = (
     "id, role, name, phone, password_hash, id_type, id_number, enterprise_id, enterprise_name,"

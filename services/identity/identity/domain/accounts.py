@@ -14,9 +14,9 @@ from typing import Literal
 
 from shared.auth import Principal
 from shared.china_time import CHINA_TZ
+from shared.lockout import LockState
 
 from .errors import AgentNotValid, InvalidCredentials
-from .lockout import LockState
 
 Role = Literal["person", "enterprise", "agent"]
 

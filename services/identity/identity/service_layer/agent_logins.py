@@ -13,6 +13,7 @@ import uuid
 import asyncpg
 
 from shared.errors import NotFound, ValidationFailed
+from shared.lockout import LockState
 from shared.people.elements import mask
 
 from ..adapters import repository as repo
@@ -25,7 +26,6 @@ from ..domain.events import (
     AgentLoginRemoved,
     AgentLoginUpdated,
 )
-from ..domain.lockout import LockState
 from .context import Identity
 from .revocation import end_all_sessions
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.errors import NotAuthenticated
+from shared.lockout import LockState
 from shared.people.elements import mask
 
 from ..adapters import repository as repo
@@ -29,7 +30,6 @@ from ..domain.errors import (
     SessionEnded,
 )
 from ..domain.events import LoginLocked
-from ..domain.lockout import LockState
 from . import face_checks, throttle
 from .context import Identity
 from .revocation import end_all_sessions, end_session
@@ -96,7 +96,7 @@ async def _count_wrong_password(ctx: Identity, account_id: uuid.UUID) -> None:
         await repo.save_lock(conn, account_id, state)
     if state.locked_until is not None:
         raise AccountLocked(state.locked_until)
-    raise InvalidCredentials(ctx.lock_policy.attempts_left(state))
+    raise InvalidCredentials(ctx.lock_policy.attempts_left(state, now))
 
 
 async def login_with_face(ctx: Identity, cmd: FaceLogin, client_ip: str | None) -> Tokens:

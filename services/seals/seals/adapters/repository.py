@@ -11,19 +11,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Generic, Literal, TypeAlias, TypeVar
+from typing import Generic, Literal, TypeVar
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from shared import cursors
+from shared.db import Conn
 
 from ..domain.access import AgentRecord
 from ..domain.model import Grant, Seal, Window
 from .ports import EnterpriseInfo, SealCertificate
 
-# What a pool hands out is a proxy of a connection; both work everywhere here.
-Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 Lock = Literal["share", "update"] | None
 _LOCKS = {None: "", "share": " FOR SHARE", "update": " FOR UPDATE"}
 
