@@ -88,6 +88,13 @@ async def save_lock(conn: asyncpg.Connection, account_id: uuid.UUID, state: Lock
                        account_id, state.failures, state.locked_until)
 
 
+async def replace_password_hash(conn: asyncpg.Connection, account_id: uuid.UUID,
+                                old_hash: str, new_hash: str) -> None:
+    """Swap in a re-made hash of the same password, unless the password changed meanwhile."""
+    await conn.execute("UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+                       account_id, old_hash, new_hash)
+
+
 async def update_agent(conn: asyncpg.Connection, agent_id: uuid.UUID, **changes: Any) -> None:
     sets = ", ".join(f"{k} = ${i}" for i, k in enumerate(changes, start=2))
     await conn.execute(f"UPDATE accounts SET {sets}, updated_at = now() WHERE id = $1",  # noqa: S608
