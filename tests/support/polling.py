@@ -12,14 +12,26 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None] | T | None], within: float = 10.0, *,
+@overload
+async def eventually(probe: Callable[[], Awaitable[T | None]], within: float = 10.0, *,
                      every: float = 0.05, what: str = "the condition",
-                     last: Callable[[], object] | None = None) -> T:
+                     last: Callable[[], object] | None = None) -> T: ...
+
+
+@overload
+async def eventually(probe: Callable[[], T | None], within: float = 10.0, *,
+                     every: float = 0.05, what: str = "the condition",
+                     last: Callable[[], object] | None = None) -> T: ...
+
+
+async def eventually(probe: Callable[[], Any], within: float = 10.0, *,
+                     every: float = 0.05, what: str = "the condition",
+                     last: Callable[[], object] | None = None) -> Any:
     """The first truthy answer of ``probe`` within ``within`` seconds (polled every ``every``).
 
     ``last``, if given, is called on failure to describe what was seen last.
@@ -31,7 +43,7 @@ async def eventually(probe: Callable[[], Awaitable[T | None] | T | None], within
         if inspect.isawaitable(got):
             got = await got
         if got:
-            return got  # type: ignore[return-value]
+            return got
         if loop.time() >= deadline:
             seen = f"; last seen: {last()!r}" if last is not None else ""
             raise AssertionError(f"{what} did not happen within {within}s{seen}")
