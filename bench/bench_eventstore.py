@@ -24,7 +24,7 @@ import asyncpg
 from shared.eventstore import EventStore
 
 from .common import Report
-from .scratch import BenchThingAdded, scratch_pool
+from .throwaway import BenchThingAdded, throwaway_pool
 
 ROUNDS = 3
 RAW_DDL = ("CREATE TABLE raw_events (event_id uuid, stream_id text, stream_type text, version int,"
@@ -73,7 +73,7 @@ async def rate(write: Writer, writers: int, appends: int, per: int) -> float:
 
 
 async def run(report: Report) -> None:
-    async with scratch_pool() as pool:
+    async with throwaway_pool() as pool:
         async with pool.acquire() as conn:
             await conn.execute(RAW_DDL)
         raw = raw_writer(pool)

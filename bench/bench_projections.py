@@ -21,7 +21,7 @@ from shared.eventstore import EventStore, StoredEvent
 from shared.projections import Projection, rebuild
 
 from .common import Report
-from .scratch import scratch_pool
+from .throwaway import throwaway_pool
 
 EVENTS, STREAMS, TRANSACTIONS = 100_000, 1_000, 20
 DDL = """
@@ -100,7 +100,7 @@ async def _fill(pool: asyncpg.Pool) -> None:
 
 
 async def run(report: Report) -> None:
-    async with scratch_pool() as pool:
+    async with throwaway_pool() as pool:
         await _fill(pool)
         store = EventStore("bench")
         for projection in (Ledger(), Totals(), TotalsExecutemany()):

@@ -34,7 +34,7 @@ from shared.eventstore import EventStore, StoredEvent
 from shared.relay import Relay, to_message
 
 from .common import Report, percentile
-from .scratch import BenchThingAdded, scratch_pool, scratch_vhost
+from .throwaway import BenchThingAdded, throwaway_pool, throwaway_vhost
 
 EVENTS = 5_000
 BATCH = 500
@@ -43,7 +43,7 @@ LATENCY_RATE, LATENCY_SECONDS = 20, 10
 
 
 async def run(report: Report) -> None:
-    with scratch_vhost() as url:
+    with throwaway_vhost() as url:
         await throughput(report, url)
         await latency(report, url)
 
@@ -52,7 +52,7 @@ async def run(report: Report) -> None:
 
 
 async def throughput(report: Report, url: str) -> None:
-    async with scratch_pool() as pool:
+    async with throwaway_pool() as pool:
         store = EventStore("bench")
         events = await _fill(pool, store)
         bodies = [to_message(ev, store.producer).body for ev in events]
@@ -138,7 +138,7 @@ async def _publish_raw(url: str, bodies: list[bytes]) -> None:
 
 async def latency(report: Report, url: str) -> None:
     # Producer and consumer are different services: each has its own database.
-    async with scratch_pool() as pool, scratch_pool() as consumer_pool:
+    async with throwaway_pool() as pool, throwaway_pool() as consumer_pool:
         store = EventStore("bench")
         committed: dict[uuid.UUID, float] = {}
         handled: dict[uuid.UUID, float] = {}

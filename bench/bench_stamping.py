@@ -34,11 +34,11 @@ from typing import Any
 
 import aiohttp
 from stamping.adapters.pdf import offline_validation_context, raw_stamp_in_process
-from stamping.adapters.pdf.testing import build_test_pki, make_test_pdf
 
 from devstack.stack import ROOT, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
 from tests.support import identities as ids
 from tests.support.api import Api
+from tests.support.pdf_fixtures import build_test_pki, make_test_pdf
 
 from .common import Report, percentile
 

@@ -10,13 +10,17 @@ import contextlib
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from .logging import get_logger
 
 log = get_logger(__name__)
+
+# What every SQL helper takes: a connection, or one borrowed from a pool (``pool.acquire()``).
+Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 SHARED_SQL = Path(__file__).parent / "sql"
 _MIGRATION_LOCK = 0x65_5345_414C  # "eSEAL": one key for every service's database

@@ -30,20 +30,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from itertools import chain
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 from pydantic_core import to_jsonable_python
 
 from . import tracing
 from .context import request_id
+from .db import Conn as Conn  # re-exported: the event store's callers name it from here too
 from .errors import ConcurrencyError
 from .events import DomainEvent, Envelope, decode
 
 NOTIFY_CHANNEL = "eseal_events"
-# A connection, or one borrowed from a pool (what ``pool.acquire()`` yields).
-Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 
 @dataclass(frozen=True, order=True)

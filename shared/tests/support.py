@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import json
 import subprocess
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,20 +76,6 @@ async def append_things(pool: asyncpg.Pool, store: EventStore, stream: str, amou
     async with pool.acquire() as conn:
         return await store.append(conn, stream, "thing", expected_version,
                                   [ThingAdded(amount=a) for a in amounts])
-
-
-async def eventually(predicate: Callable[[], Awaitable[bool] | bool], within: float = 10.0,
-                     interval: float = 0.05, what: str = "condition") -> None:
-    deadline = time.monotonic() + within
-    while True:
-        result = predicate()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 def consumed(consumer: str, type_name: str, outcome: str) -> float:

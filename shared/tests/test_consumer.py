@@ -12,8 +12,9 @@ import pytest_asyncio
 from shared.bus import EVENTS_EXCHANGE
 from shared.consumer import Consumer, Handler, handlers_for
 from shared.events import DomainEvent, Envelope, utcnow
+from tests.support.polling import eventually
 
-from .support import THING_ADDED_KEY, ThingAdded, Vhost, consumed, drain, eventually, unique
+from .support import THING_ADDED_KEY, ThingAdded, Vhost, consumed, drain, unique
 
 EFFECTS_DDL = ("CREATE TABLE IF NOT EXISTS effects (event_id uuid NOT NULL, stream_id text NOT NULL,"
                " amount integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())")
@@ -198,6 +199,6 @@ async def _dead_letters(vhost: Vhost, consumer: Consumer,
         finally:
             await connection.close()
 
-    await eventually(arrived, within=20, interval=0.2, what="dead letters")
+    await eventually(arrived, within=20, every=0.2, what="dead letters")
     return await drain(vhost.url, consumer.dead_letter_queue_name)
 

@@ -13,8 +13,9 @@ import pytest_asyncio
 from shared.db import connect
 from shared.eventstore import EventStore, StoredEvent, load_checkpoint
 from shared.relay import Relay
+from tests.support.polling import eventually
 
-from .support import ThingAdded, Vhost, append_things, drain, eventually
+from .support import ThingAdded, Vhost, append_things, drain
 
 TOTAL = 10_000
 PER_APPEND = 100

@@ -26,8 +26,9 @@ from shared.eventstore import EventStore
 from shared.http import create_app, json_response
 from shared.internal import ServiceClient
 from shared.relay import Relay
+from tests.support.polling import eventually
 
-from .support import ThingAdded, Vhost, eventually, unique
+from .support import ThingAdded, Vhost, unique
 
 VALID = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736

@@ -132,16 +132,6 @@ async def grant_by_api(api: Api, token: str, seal_id: str, person: dict[str, Any
     return dict(reply.json)
 
 
-async def eventually(check: Any, within: float = 15.0) -> Any:
-    """Projections are eventually consistent: retry an async check until it returns truthy."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.2)
-
-
 def create_relying_client(platform: Platform, name: str) -> dict[str, str]:
     """Ops create relying systems with the stamping CLI; so does this test."""
     out = subprocess.run([sys.executable, "-m", "stamping", "create-client", "--name", name, "--json"],

@@ -11,11 +11,11 @@ from playwright.async_api import expect
 from tests.support.api import Api
 from tests.support.identities import login as api_login
 from tests.support.identities import password, register_enterprise, register_person
+from tests.support.polling import eventually
 
 from .conftest import OpenScreen
 from .steps import (
     activate_certificate_by_api,
-    eventually,
     grant_by_api,
     issue_seal_by_api,
     login,
@@ -48,7 +48,8 @@ async def test_a_revoked_seal_turns_grey_and_leaves_the_persons_list(
     async def person_sees(expected: set[str]) -> bool:
         return await granted_types() == expected
 
-    assert await eventually(lambda: person_sees({"contract", "official"}))
+    assert await eventually(lambda: person_sees({"contract", "official"}), 15, every=0.2,
+                            what="the person seeing both seals")
 
     p = await open_screen("person")
     await login(p, "person", person["phone"], person["password"])
@@ -80,7 +81,8 @@ async def test_a_revoked_seal_turns_grey_and_leaves_the_persons_list(
     await e.shot("42-seal-list-with-revoked")
 
     # the person's list follows (the grant view is updated from the SealRevoked event)
-    assert await eventually(lambda: person_sees({"official"}))
+    assert await eventually(lambda: person_sees({"official"}), 15, every=0.2,
+                            what="the revoked seal leaving the person's list")
     await p.page.reload()
     await expect(p.page.locator("[data-test=my-seal-official]")).to_be_visible()
     await expect(p.page.locator("[data-test=my-seal-contract]")).to_have_count(0)

@@ -459,6 +459,8 @@ async def test_list_pages_with_a_cursor(api: Api, ent: dict[str, Any]) -> None:
     seen = [a["agent_id"] for a in page1.json["items"] + page2.json["items"]]
     assert sorted(seen) == sorted(a["agent_id"] for a in added) and page2.json["next_cursor"] is None
     assert (await api.get("/api/v1/agents", params={"limit": "500"}, token=ent["token"])).status == 422
+    bad = await api.get("/api/v1/agents", params={"cursor": "garbage"}, token=ent["token"])
+    assert (bad.status, bad.json["code"]) == (422, "invalid_cursor"), bad  # shared/cursors.py
 
 
 async def test_agent_events_carry_masked_numbers_and_no_password(

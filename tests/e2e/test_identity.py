@@ -452,7 +452,7 @@ async def test_events_carry_no_secret_and_masked_numbers(api: Api, platform: Pla
 def test_generated_numbers_follow_the_standards() -> None:
     from datetime import date
 
-    from identity.domain.elements import check_id_number, check_phone, check_uscc
+    from shared.people.elements import check_id_number, check_phone, check_uscc
 
     for _ in range(200):
         assert check_id_number(ids.id_number(), date.today()) is None

@@ -29,13 +29,13 @@ from typing import Any
 import aiohttp
 import pytest
 from PIL import Image, ImageDraw
-from stamping.adapters.pdf.testing import make_test_pdf
 
 from tests.conftest import Platform
 from tests.support import identities as ids
 from tests.support import relying
 from tests.support.api import Api, Reply
 from tests.support.certificates import activate_certificate
+from tests.support.pdf_fixtures import make_test_pdf
 from tests.support.polling import eventually
 from tests.support.sse import message_stream
 

@@ -34,7 +34,6 @@ from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import DocumentSecurityStore, async_validate_pdf_signature
 from stamping.adapters.pdf import as_asn1_cert
-from stamping.adapters.pdf.testing import make_test_pdf
 from stamping.domain import webhooks
 
 from devstack.stack import ROOT
@@ -43,6 +42,8 @@ from tests.support import identities as ids
 from tests.support.api import Api, Reply
 from tests.support.forged_stamp import forged_attribution_pdf
 from tests.support.hostile_pdfs import many_pages_pdf, many_signature_fields_pdf
+from tests.support.pdf_fixtures import make_test_pdf
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -83,17 +84,6 @@ class Client:
 class Hooks:
     url: str
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
-async def eventually(probe: Any, within: float = 20.0, every: float = 0.2) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        got = await probe()
-        if got:
-            return got
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {within}s")
-        await asyncio.sleep(every)
 
 
 async def last_code(api: Api, phone: str) -> str:
@@ -155,7 +145,7 @@ async def grant(api: Api, enterprise: Account, seal_id: str, person: Account, *,
         r = await api.post(f"/api/v1/seals/{seal_id}/grants", token=enterprise.token, json=body)
         return None if r.status == 422 and r.json.get("code") == "person_not_registered" else r
 
-    r = await eventually(attempt)
+    r = await eventually(attempt, 20, every=0.2)
     assert r.status == 201, r
     return dict(r.json)
 
@@ -366,7 +356,7 @@ async def test_the_whole_flow_gives_a_standard_pades_lt_document(api: Api, world
     async def delivered() -> list[tuple[dict[str, str], bytes]]:
         return [(h, b) for h, b in w.hooks.received if json.loads(b)["request_id"] == req["request_id"]]
 
-    (headers, body), = await eventually(delivered)
+    (headers, body), = await eventually(delivered, 20, every=0.2, what="the callback")
     assert webhooks.verify(w.client.webhook_secret, body, headers["X-Eseal-Signature"])
     assert json.loads(body)["event"] == "stamp_request.stamped"
 
@@ -543,7 +533,7 @@ async def test_an_expired_request_is_gone(api: Api, world: World) -> None:
         r = await api.get(f"/api/v1/stamp-requests/{req['request_id']}", token=w.client.token)
         return bool(r.json["status"] == "expired")
 
-    await eventually(swept)
+    await eventually(swept, 20, every=0.2, what="the sweep")
 
 
 async def test_seals_that_may_not_be_used_are_refused(api: Api, world: World) -> None:

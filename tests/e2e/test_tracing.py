@@ -14,7 +14,6 @@ import secrets
 from collections import Counter
 
 import pytest
-from stamping.adapters.pdf.testing import make_test_pdf
 
 from tests.conftest import Platform
 from tests.e2e.test_stamping import (
@@ -30,6 +29,7 @@ from tests.e2e.test_stamping import (
 )
 from tests.support.api import Api
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
+from tests.support.pdf_fixtures import make_test_pdf
 
 pytestmark = pytest.mark.e2e
 

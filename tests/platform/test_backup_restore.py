@@ -30,7 +30,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from stamping.adapters.pdf.testing import make_test_pdf
 
 from devstack.backup import DEFAULT_PG_URL, PASSPHRASE, START_ORDER
 from devstack.stack import ROOT, SERVICES, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
@@ -50,6 +49,7 @@ from tests.e2e.test_stamping import (
 )
 from tests.support import identities as ids
 from tests.support.api import Api
+from tests.support.pdf_fixtures import make_test_pdf
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,7 @@
-"""A small HTTP client for whole-system tests, talking to the gateway like the app does."""
+"""A small HTTP client for whole-system tests, talking to the gateway like the app does.
+
+``Reply`` is the one answer type of every test harness (tests/, services/*/tests).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,14 @@ class Reply:
 
     def __repr__(self) -> str:  # readable assertion failures
         return f"Reply({self.status}, {self.json if self.json is not None else self.body[:200]!r})"
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters (``application/problem+json``), lower case."""
+        for name, value in self.headers.items():
+            if name.lower() == "content-type":
+                return value.split(";")[0].strip().lower()
+        return ""
 
 
 class Api:

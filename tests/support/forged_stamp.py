@@ -31,7 +31,8 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest, SignatureObject
 from pyhanko.sign.signers.pdf_cms import ExternalSigner
 from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
-from stamping.adapters.pdf.testing import make_test_pdf
+
+from tests.support.pdf_fixtures import make_test_pdf
 
 STAMP_KEY = "/EsealStamp"
 FIELD_NAME = "eseal-forged"

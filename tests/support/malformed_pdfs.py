@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import zlib
 
-from stamping.adapters.pdf.testing import make_test_pdf
+from tests.support.pdf_fixtures import make_test_pdf
 
 __all__ = ["MALFORMED"]
 

@@ -9,11 +9,11 @@ from typing import ClassVar
 from aiohttp import web
 
 from shared import ServiceSettings, ServiceSpec, build_app, main
+from shared.china_time import today_in_china
 from shared.service import DB, SETTINGS, STORE, client
 
 from .adapters.identity import HttpIdentity
 from .adapters.realname import realname_verifier
-from .domain.elements import today_in_china
 from .entrypoints.http import AGENTS, setup_routes
 from .projections.agent_list import AgentListProjection
 from .service_layer.handlers import Agents

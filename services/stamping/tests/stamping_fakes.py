@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.serialization import Encoding
-from stamping.adapters.pdf.testing import ISSUING_CRL_URL, TestPki, _cert, _name, make_seal_png
 from stamping.service_layer.ports import (
     CaBundle,
     EnterpriseChoice,
@@ -35,6 +34,7 @@ from shared.gm import ses as gm_ses
 from shared.gm import x509 as gm_x509
 from shared.gm.sm2 import Sm2PrivateKey
 from shared.internal import RemoteError
+from tests.support.pdf_fixtures import ISSUING_CRL_URL, TestPki, _cert, _name, make_seal_png
 
 MAX_PASSWORD_ATTEMPTS = 5
 

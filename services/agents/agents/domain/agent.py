@@ -20,9 +20,9 @@ from typing import Literal
 from shared.catalog import AgentAdded, AgentPasswordChanged, AgentRemoved, AgentUpdated
 from shared.errors import ValidationFailed
 from shared.events import DomainEvent
+from shared.people.elements import mask
 
 from .commands import AddAgent
-from .elements import mask
 
 Status = Literal["pending", "active", "expired"]
 ID_TERMS_YEARS = (5, 10, 20)

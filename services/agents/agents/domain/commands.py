@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from identity.domain.commands import confirmation_matches, ends_after_start
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.http import ApiModel
-
-from .elements import IdNumber, IsoDate, Password, PersonName, Phone, StrictBool
+from shared.people.fields import (
+    IdNumber,
+    IsoDate,
+    Password,
+    PersonName,
+    Phone,
+    StrictBool,
+    confirmation_matches,
+    ends_after_start,
+)
 
 
 class AddAgent(ApiModel):

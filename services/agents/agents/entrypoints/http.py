@@ -7,11 +7,12 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from shared import cursors
 from shared.auth import require_principal
 from shared.http import ApiModel, documented, json_response, path_uuid, read_json
+from shared.people.fields import parse_model
 
 from ..domain.commands import AddAgent, ChangePassword, UpdateAgent
-from ..domain.elements import parse_model
 from ..service_layer import handlers as h
 from .schemas import AgentPage, AgentView
 
@@ -32,7 +33,7 @@ async def body(request: web.Request, model: type[M]) -> M:
 
 @documented(summary="经办人列表 / list the enterprise's agents", tags=("agents",),
             query=ListQuery, response=AgentPage,
-            responses={200: "a page of agents", 400: "invalid cursor (`invalid_cursor`)",
+            responses={200: "a page of agents", 422: cursors.DOCUMENTED,
                        403: ENTERPRISE_ONLY})
 async def list_agents(request: web.Request) -> web.Response:
     principal = await require_principal(request)

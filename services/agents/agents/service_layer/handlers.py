@@ -14,7 +14,6 @@ nothing is committed here; when the API answers, identity has already applied th
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -24,8 +23,9 @@ from typing import Any, cast
 
 import asyncpg
 
+from shared import cursors
 from shared.auth import Principal
-from shared.errors import BadRequest, Forbidden
+from shared.errors import Forbidden
 from shared.events import DomainEvent
 from shared.eventstore import EventStore
 from shared.logging import get_logger
@@ -205,16 +205,11 @@ async def list_agents(ctx: Agents, operator: Principal, limit: int, cursor: str 
 
 
 def _encode_cursor(row: asyncpg.Record) -> str:
-    raw = f"{row['added_at'].isoformat()}|{row['agent_id']}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursors.encode(row["added_at"], row["agent_id"])
 
 
 def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     if not cursor:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        added_at, agent_id = raw.split("|")
-        return datetime.fromisoformat(added_at), uuid.UUID(agent_id)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("invalid cursor", code="invalid_cursor") from None
+    added_at, agent_id = cursors.decode(cursor, datetime, uuid.UUID)
+    return added_at, agent_id

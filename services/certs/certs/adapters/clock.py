@@ -20,15 +20,3 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
 
-
-class FixedClock:
-    """A clock that moves only when told to (unit tests)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, delta: timedelta) -> None:
-        self.current += delta

@@ -1,10 +1,10 @@
-"""The connection type handlers receive: a plain connection or one borrowed from the pool."""
+"""The connection type handlers receive: the platform's one alias, ``shared.db.Conn``.
+
+(Kept as a name certs' modules import until they import ``shared.db`` directly.)
+"""
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from shared.db import Conn
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
-
-Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+__all__ = ["Conn"]

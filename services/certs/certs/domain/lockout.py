@@ -1,19 +1,20 @@
-"""Wrong-certificate-password counting and temporary lock (time injected)."""
+"""Wrong-certificate-password counting and temporary lock (time injected).
+
+The counting and the lock are the platform's one policy (``shared.lockout``, the same as
+identity's login lock); this module adds what certs answers: the error of each outcome.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+
+from shared.lockout import LockPolicy, LockState
 
 from .errors import CertificateLocked, CertsError, WrongCertificatePassword
 
-
-@dataclass(frozen=True)
-class PasswordAttempts:
-    """Per-certificate state the service persists next to the wrapped key."""
-
-    failures: int = 0
-    locked_until: datetime | None = None
+# Per-certificate state the service persists next to the wrapped key.
+PasswordAttempts = LockState
 
 
 @dataclass(frozen=True)
@@ -25,27 +26,14 @@ class AttemptOutcome:
 
 
 @dataclass(frozen=True)
-class WrongPasswordPolicy:
+class WrongPasswordPolicy(LockPolicy):
     """``max_failures`` consecutive wrong passwords lock the key for ``lock_period``."""
-
-    max_failures: int = 5
-    lock_period: timedelta = timedelta(minutes=15)
-
-    def current(self, state: PasswordAttempts, now: datetime) -> PasswordAttempts:
-        """The state as of ``now``: an expired lock is lifted with a fresh counter."""
-        if state.locked_until is not None and now >= state.locked_until:
-            return PasswordAttempts()
-        return state
 
     def ensure_unlocked(self, state: PasswordAttempts, now: datetime) -> None:
         """Raise ``CertificateLocked`` while the lock lasts; call before trying a password."""
-        state = self.current(state, now)
-        if state.locked_until is not None:
-            raise CertificateLocked(state.locked_until)
-
-    def attempts_left(self, state: PasswordAttempts, now: datetime) -> int:
-        state = self.current(state, now)
-        return 0 if state.locked_until else self.max_failures - state.failures
+        until = self.locked_until(state, now)
+        if until is not None:
+            raise CertificateLocked(until)
 
     def on_success(self) -> PasswordAttempts:
         return PasswordAttempts()
@@ -55,9 +43,7 @@ class WrongPasswordPolicy:
         state = self.current(state, now)
         if state.locked_until is not None:
             return AttemptOutcome(state, CertificateLocked(state.locked_until))
-        failures = state.failures + 1
-        if failures >= self.max_failures:
-            locked = PasswordAttempts(failures=failures, locked_until=now + self.lock_period)
-            return AttemptOutcome(locked, CertificateLocked(now + self.lock_period))
-        left = self.max_failures - failures
-        return AttemptOutcome(PasswordAttempts(failures=failures), WrongCertificatePassword(left))
+        state = self.after_failure(state, now)
+        if state.locked_until is not None:
+            return AttemptOutcome(state, CertificateLocked(state.locked_until))
+        return AttemptOutcome(state, WrongCertificatePassword(self.attempts_left(state, now)))

@@ -31,21 +31,11 @@ from shared.internal import internal_token
 from shared.listeners import add_internal_site
 from shared.service import prepare_database
 from tests.support import identities
+from tests.support.api import Reply
 from tests.support.tokens import TestSigner
 
 PASSWORD = "Cert#2026pw"
 ALL_AGREEMENTS = [{"code": a.code, "version": a.version} for a in CURRENT_AGREEMENTS]
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    json: Any
-
-    def __repr__(self) -> str:
-        return f"Reply({self.status}, {self.json if self.json is not None else self.body[:200]!r})"
 
 
 @dataclass

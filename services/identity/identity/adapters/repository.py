@@ -12,9 +12,10 @@ from typing import Any
 
 import asyncpg
 
+from shared.lockout import LockState
+
 from ..domain.accounts import Account
 from ..domain.face import FaceCheck
-from ..domain.lockout import LockState
 
 _ACCOUNT_COLUMNS = (
     "id, role, name, phone, password_hash, id_type, id_number, enterprise_id, enterprise_name,"
@@ -85,6 +86,13 @@ async def find_enterprise(conn: asyncpg.Connection, enterprise_id: uuid.UUID) ->
 async def save_lock(conn: asyncpg.Connection, account_id: uuid.UUID, state: LockState) -> None:
     await conn.execute("UPDATE accounts SET failed_logins = $2, locked_until = $3 WHERE id = $1",
                        account_id, state.failures, state.locked_until)
+
+
+async def replace_password_hash(conn: asyncpg.Connection, account_id: uuid.UUID,
+                                old_hash: str, new_hash: str) -> None:
+    """Swap in a re-made hash of the same password, unless the password changed meanwhile."""
+    await conn.execute("UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+                       account_id, old_hash, new_hash)
 
 
 async def update_agent(conn: asyncpg.Connection, agent_id: uuid.UUID, **changes: Any) -> None:

@@ -13,10 +13,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from shared.auth import Principal
+from shared.china_time import CHINA_TZ
+from shared.lockout import LockState
 
-from .elements import CHINA_TZ
 from .errors import AgentNotValid, InvalidCredentials
-from .lockout import LockState
 
 Role = Literal["person", "enterprise", "agent"]
 

@@ -1,22 +1,19 @@
 """Commands of the identity service, validated as they arrive (unknown fields refused).
 
-Registration applies every element rule (elements.py). Login does not apply the password
+Registration applies every element rule (``shared.people``). Login does not apply the password
 *rule* (a password set before a rule change must still log in); it only bounds sizes.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.http import ApiModel
-
-from .face import Purpose
-from .fields import (
+from shared.people.fields import (
     EnterpriseName,
     IdNumber,
     IsoDate,
@@ -25,27 +22,14 @@ from .fields import (
     Phone,
     StrictBool,
     Uscc,
+    confirmation_matches,
+    ends_after_start,
 )
+
+from .face import Purpose
 
 IdType = Literal["resident_id_card"]
 LoginRole = Literal["person", "enterprise", "agent"]
-
-
-def confirmation_matches(confirm: str | None, info: ValidationInfo) -> str | None:
-    """Field validator of ``password_confirm`` (declared after ``password``)."""
-    password = info.data.get("password")
-    if confirm is not None and password is not None and confirm != password:
-        raise PydanticCustomError("password_mismatch", "两次输入的密码不一致 / passwords differ")
-    return confirm
-
-
-def ends_after_start(end: date, info: ValidationInfo) -> date:
-    """Field validator of ``valid_to`` (declared after ``valid_from``)."""
-    start = info.data.get("valid_from")
-    if start is not None and end < start:
-        raise PydanticCustomError("valid_to_before_valid_from",
-                                  "结束日期早于开始日期 / the end date is before the start date")
-    return end
 
 
 class _WithConfirmation(ApiModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.china_time import CHINA_TZ
 from shared.errors import (
     Conflict,
     EsealError,
@@ -17,8 +18,6 @@ from shared.errors import (
     Locked,
     NotAuthenticated,
 )
-
-from .elements import CHINA_TZ
 
 
 def rfc3339(moment: datetime) -> str:

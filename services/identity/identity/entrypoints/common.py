@@ -8,8 +8,8 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from shared.http import read_json
+from shared.people.fields import parse_model
 
-from ..domain.fields import parse_model
 from ..service_layer.context import Identity
 
 IDENTITY = web.AppKey("identity", Identity)

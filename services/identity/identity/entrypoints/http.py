@@ -14,11 +14,11 @@ from aiohttp import web
 
 from shared.auth import bearer_token, require_principal
 from shared.http import documented, json_response, path_uuid, read_json
+from shared.people.fields import field_error, parse_model
 from shared.service import SETTINGS
 
 from ..adapters.face_provider import face_provider_name
 from ..domain import commands as c
-from ..domain.fields import field_error, parse_model
 from ..service_layer import face_checks, registration, sessions
 from . import internal
 from . import schemas as doc

@@ -13,11 +13,12 @@ import uuid
 import asyncpg
 
 from shared.errors import NotFound, ValidationFailed
+from shared.lockout import LockState
+from shared.people.elements import mask
 
 from ..adapters import repository as repo
 from ..domain.accounts import Account, window_change_ends_sessions
 from ..domain.commands import CreateAgentLogin, SetAgentPassword, UpdateAgentLogin
-from ..domain.elements import mask
 from ..domain.errors import AgentLoginConflict
 from ..domain.events import (
     AgentLoginCreated,
@@ -25,7 +26,6 @@ from ..domain.events import (
     AgentLoginRemoved,
     AgentLoginUpdated,
 )
-from ..domain.lockout import LockState
 from .context import Identity
 from .revocation import end_all_sessions
 

@@ -13,17 +13,17 @@ from typing import cast
 
 import asyncpg
 
+from shared.china_time import CHINA_TZ
 from shared.events import DomainEvent
 from shared.eventstore import EventStore
+from shared.lockout import LockPolicy
 
 from ..adapters import repository as repo
 from ..adapters.face_provider import FaceProvider
 from ..adapters.passwords import Argon2Passwords
 from ..adapters.signing import TokenSigner
 from ..config import IdentitySettings
-from ..domain.elements import CHINA_TZ
 from ..domain.events import login_stream
-from ..domain.lockout import LockPolicy
 from ..domain.throttle import Window
 from ..projections.revocations import RevocationsProjection
 

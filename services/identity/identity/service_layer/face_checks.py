@@ -14,11 +14,12 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from shared.people.fields import field_error
+
 from ..adapters import repository as repo
 from ..domain import face
 from ..domain.commands import StartFaceCheck
 from ..domain.errors import FaceCheckNotFound, FaceTokenInvalid, rfc3339
-from ..domain.fields import field_error
 from .context import Identity
 
 

@@ -11,10 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 from shared.errors import EsealError, NotFound
+from shared.people.elements import normalize_id_number
 
 from ..adapters import repository as repo
 from ..domain.commands import MatchPerson
-from ..domain.elements import normalize_id_number
 from .context import Identity
 
 

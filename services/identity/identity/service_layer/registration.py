@@ -12,11 +12,11 @@ import uuid
 import asyncpg
 
 from shared.catalog import EnterpriseRegistered, PersonRegistered
+from shared.people.elements import mask
 
 from ..adapters import repository as repo
 from ..domain.accounts import Account
 from ..domain.commands import RegisterEnterprise, RegisterPerson
-from ..domain.elements import mask
 from ..domain.errors import AlreadyRegistered
 from .context import Identity
 

@@ -17,11 +17,13 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.errors import NotAuthenticated
+from shared.lockout import LockState
+from shared.logging import get_logger
+from shared.people.elements import mask
 
 from ..adapters import repository as repo
 from ..domain.accounts import Account
 from ..domain.commands import FaceLogin, PasswordLogin, RefreshSession
-from ..domain.elements import mask
 from ..domain.errors import (
     AccountLocked,
     InvalidCredentials,
@@ -29,10 +31,11 @@ from ..domain.errors import (
     SessionEnded,
 )
 from ..domain.events import LoginLocked
-from ..domain.lockout import LockState
 from . import face_checks, throttle
 from .context import Identity
 from .revocation import end_all_sessions, end_session
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,18 @@ async def login_with_password(ctx: Identity, cmd: PasswordLogin, client_ip: str 
     if account.lock.failures:
         async with ctx.connect() as conn:
             await repo.save_lock(conn, account.id, LockState())
+    await _rehash_if_outdated(ctx, account, cmd.password)
     return await start_session(ctx, account, "password", client_ip)
+
+
+async def _rehash_if_outdated(ctx: Identity, account: Account, password: str) -> None:
+    """A hash made with older Argon2 parameters is re-made now: only a login has the password."""
+    if not ctx.passwords.needs_rehash(account.password_hash):
+        return
+    new_hash = await ctx.passwords.hash(password)
+    async with ctx.connect() as conn:
+        await repo.replace_password_hash(conn, account.id, account.password_hash, new_hash)
+    log.info("password_rehashed", principal_id=str(account.id))
 
 
 async def _count_wrong_password(ctx: Identity, account_id: uuid.UUID) -> None:
@@ -96,7 +110,7 @@ async def _count_wrong_password(ctx: Identity, account_id: uuid.UUID) -> None:
         await repo.save_lock(conn, account_id, state)
     if state.locked_until is not None:
         raise AccountLocked(state.locked_until)
-    raise InvalidCredentials(ctx.lock_policy.attempts_left(state))
+    raise InvalidCredentials(ctx.lock_policy.attempts_left(state, now))
 
 
 async def login_with_face(ctx: Identity, cmd: FaceLogin, client_ip: str | None) -> Tokens:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from identity.domain import elements as el
+
+from shared.people import elements as el
 
 TODAY = date(2026, 11, 29)
 

@@ -17,8 +17,9 @@ from identity.domain.errors import (
     FaceTokenUsed,
     InvalidCredentials,
 )
-from identity.domain.lockout import LockPolicy, LockState
 from identity.domain.throttle import Window
+
+from shared.lockout import LockPolicy, LockState
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 TTL = timedelta(minutes=5)
@@ -28,7 +29,7 @@ def test_fifth_wrong_password_locks_for_fifteen_minutes() -> None:
     policy, state = LockPolicy(), LockState()
     for n in range(1, 5):
         state = policy.after_failure(state, NOW)
-        assert state == LockState(n) and policy.attempts_left(state) == 5 - n
+        assert state == LockState(n) and policy.attempts_left(state, NOW) == 5 - n
     state = policy.after_failure(state, NOW)
     assert state.locked_until == NOW + timedelta(minutes=15)
     assert policy.locked_until(state, NOW + timedelta(minutes=14)) is not None

@@ -19,8 +19,9 @@ from datetime import datetime
 
 import asyncpg
 
+from shared.db import Conn
+
 from ..domain import Draft
-from .pg import Conn
 
 CHANNEL = "notify_messages"
 

@@ -8,19 +8,10 @@ quote.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime
 
+from shared.china_time import CHINA_TZ as CHINA
 
-def _china() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("Asia/Shanghai")
-    except Exception:  # noqa: BLE001 - no tz database in the image: same offset all year
-        return timezone(timedelta(hours=8), "CST")
-
-
-CHINA = _china()
 Text = tuple[str, str]  # (title, body)
 
 

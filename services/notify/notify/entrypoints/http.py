@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import DB, SETTINGS, json_response, parse_query, path_uuid, require_principal
+from shared import DB, SETTINGS, cursors, json_response, parse_query, path_uuid, require_principal
 from shared.http import documented
 
 from ..config import NotifySettings
@@ -34,7 +34,8 @@ class ListQuery(BaseModel):
 
 
 @documented(summary="消息列表 / my messages, with the unread count", tags=("messages",),
-            query=ListQuery, response=MessagePage, responses={200: "a page of messages, newest first"})
+            query=ListQuery, response=MessagePage, responses={200: "a page of messages, newest first",
+                                                    422: cursors.DOCUMENTED})
 async def list_messages(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     q = parse_query(request, ListQuery)

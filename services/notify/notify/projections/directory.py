@@ -12,7 +12,8 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from ..adapters.pg import Conn
+from shared.db import Conn
+
 from ..domain import AgentEntry, GrantEntry, Names
 
 

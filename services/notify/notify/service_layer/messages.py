@@ -6,10 +6,7 @@ A principal only ever reaches messages addressed to its own id: someone else's m
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-import json
 import time
 import uuid
 from collections.abc import AsyncGenerator
@@ -17,7 +14,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from shared.errors import NotFound, ValidationFailed
+from shared import cursors
+from shared.errors import NotFound
 
 from ..adapters import inbox
 from ..adapters.inbox import Message
@@ -35,20 +33,14 @@ MAX_SEQ = 2**63 - 1  # the column is a bigint: a larger "cursor" is not one this
 
 
 def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"s": seq}).encode()).decode().rstrip("=")
+    return cursors.encode(seq)
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        seq = json.loads(raw)["s"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise ValidationFailed.field("cursor", "not a cursor returned by this list",
-                                     code="invalid_cursor") from None
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
-        raise ValidationFailed.field("cursor", "not a cursor returned by this list",
-                                     code="invalid_cursor")
-    return seq
+    (seq,) = cursors.decode(cursor, int)
+    if not 1 <= seq <= MAX_SEQ:
+        raise cursors.InvalidCursor()
+    return int(seq)
 
 
 async def list_messages(pool: asyncpg.Pool, recipient: uuid.UUID, *, unread_only: bool,

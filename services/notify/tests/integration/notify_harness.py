@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from shared.events import Envelope
 from shared.listeners import add_internal_site
 from shared.service import prepare_database
 from tests.support.bus import Bus, connect_bus
+from tests.support.polling import eventually
 from tests.support.tokens import TestSigner
 
 
@@ -82,17 +83,6 @@ class Notify:
     async def _items_if(self, token: str, count: int) -> list[dict[str, Any]] | None:
         items = (await self.messages(token, limit="100"))["items"]
         return items if len(items) >= count else None
-
-
-async def eventually(probe: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        got = await probe()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(0.05)
 
 
 @pytest_asyncio.fixture(scope="session")

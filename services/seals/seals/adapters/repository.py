@@ -8,22 +8,20 @@ lock, and keep new ones out until we commit).
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Generic, Literal, TypeAlias, TypeVar
+from typing import Generic, Literal, TypeVar
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+
+from shared import cursors
+from shared.db import Conn
 
 from ..domain.access import AgentRecord
 from ..domain.model import Grant, Seal, Window
 from .ports import EnterpriseInfo, SealCertificate
 
-# What a pool hands out is a proxy of a connection; both work everywhere here.
-Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 Lock = Literal["share", "update"] | None
 _LOCKS = {None: "", "share": " FOR SHARE", "update": " FOR UPDATE"}
 
@@ -124,24 +122,6 @@ def _prefixed(columns: str, alias: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
 
 
-# --- cursors ------------------------------------------------------------------------------
-
-
-def encode_cursor(at: datetime, key: uuid.UUID) -> str:
-    raw = json.dumps([at.isoformat(), str(key)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Raises ValueError for anything that is not a cursor this service made."""
-    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-    at, key = json.loads(raw)
-    parsed = datetime.fromisoformat(at)
-    if parsed.tzinfo is None:
-        raise ValueError("cursor time without zone")
-    return parsed, uuid.UUID(key)
-
-
 # --- seals --------------------------------------------------------------------------------
 
 
@@ -169,7 +149,7 @@ async def list_seals(conn: Conn, enterprise_id: uuid.UUID, *, limit: int,
         enterprise_id, at, key, limit + 1)
     items = [_seal(r) for r in rows[:limit]]
     more = len(rows) > limit
-    return Page(items, encode_cursor(items[-1].created_at, items[-1].seal_id) if more else None)
+    return Page(items, cursors.encode(items[-1].created_at, items[-1].seal_id) if more else None)
 
 
 async def enterprise_seals(conn: Conn, enterprise_id: uuid.UUID) -> list[SealRow]:
@@ -228,7 +208,7 @@ async def list_grants(conn: Conn, seal_id: uuid.UUID, *, limit: int,
         " ORDER BY created_at, grant_id LIMIT $4", seal_id, at, key, limit + 1)
     items = [_grant(r) for r in rows[:limit]]
     more = len(rows) > limit
-    return Page(items, encode_cursor(items[-1].created_at, items[-1].grant_id) if more else None)
+    return Page(items, cursors.encode(items[-1].created_at, items[-1].grant_id) if more else None)
 
 
 async def usable_grantees(conn: Conn, seal_id: uuid.UUID, today: date) -> list[uuid.UUID]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Literal
 
 from shared.catalog import (
@@ -27,17 +27,9 @@ from shared.events import DomainEvent
 
 from . import errors
 
-# China has had no daylight saving time since 1991: a fixed offset needs no tz database.
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-
 GrantStatus = Literal["pending", "active", "expired"]
 SealStatus = Literal["active", "revoked"]
 SignatureMethod = Literal["handwritten", "generated"]
-
-
-def china_today(now: datetime) -> date:
-    """The calendar date in China at instant ``now`` (timezone-aware)."""
-    return now.astimezone(CHINA_TZ).date()
 
 
 # --- validity windows ---------------------------------------------------------------------
@@ -246,9 +238,3 @@ def delete_signature(sig: Signature) -> PersonalSignatureDeleted:
         raise errors.SignatureNotFound()
     return PersonalSignatureDeleted(signature_id=sig.signature_id, person_id=sig.person_id)
 
-
-def mask(value: str, visible: int = 4) -> str:
-    """Everything but the last ``visible`` characters as ``*`` (docs/API.md masking rule)."""
-    if len(value) <= visible:
-        return "*" * len(value)
-    return "*" * (len(value) - visible) + value[-visible:]

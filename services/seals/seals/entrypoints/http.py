@@ -12,6 +12,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared import cursors
 from shared.auth import Principal, bearer_token, require_principal
 from shared.errors import PayloadTooLarge, ValidationFailed
 from shared.http import ApiModel, documented, json_response, parse_json, parse_query, path_uuid
@@ -169,7 +170,8 @@ async def create_seal(request: web.Request) -> web.Response:
 
 @documented(summary="我的印章 / the enterprise's seals", tags=("seals",), query=ListQuery,
             response=doc.SealPage,
-            responses={200: "a page of seals, revoked ones included", 403: doc.ENTERPRISE_ONLY})
+            responses={200: "a page of seals, revoked ones included", 403: doc.ENTERPRISE_ONLY,
+                       422: cursors.DOCUMENTED})
 async def list_seals(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     q = parse_query(request, ListQuery)
@@ -232,7 +234,8 @@ async def revoke_seal(request: web.Request) -> web.Response:
 
 @documented(summary="印章授权列表 / the grants of a seal", tags=("grants",), query=ListQuery,
             response=doc.GrantPage,
-            responses={200: "a page of grants", 403: doc.ENTERPRISE_ONLY, 404: doc.NO_SEAL})
+            responses={200: "a page of grants", 403: doc.ENTERPRISE_ONLY, 404: doc.NO_SEAL,
+                       422: cursors.DOCUMENTED})
 async def list_grants(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     q = parse_query(request, ListQuery)

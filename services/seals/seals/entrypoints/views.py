@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -118,6 +117,3 @@ def internal_seal(r: SealRecord) -> dict[str, Any]:
                 "chain_pem": r.certificate.chain_pem if r.certificate else []})
     return out
 
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()

@@ -11,7 +11,9 @@ from typing import Any, cast
 
 import asyncpg
 
+from shared import cursors
 from shared.auth import Principal
+from shared.china_time import china_today
 from shared.errors import EsealError, PayloadTooLarge, ServiceUnavailable, ValidationFailed
 from shared.events import DomainEvent, utcnow
 from shared.eventstore import EventStore, StoredEvent
@@ -30,7 +32,6 @@ from ..adapters.rendering import (
 )
 from ..adapters.repository import Conn
 from ..domain.access import AgentRecord, Operator, decide_operator
-from ..domain.model import china_today
 from ..projections.state import STATE
 
 log = get_logger(__name__)
@@ -168,8 +169,5 @@ def cursor_position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     """Where a list continues; 422 ``invalid_cursor`` for anything this API did not give out."""
     if not cursor:
         return None
-    try:
-        return repo.decode_cursor(cursor)
-    except (ValueError, TypeError):
-        raise ValidationFailed.field("cursor", "not a cursor this API gave out",
-                                     code="invalid_cursor") from None
+    at, key = cursors.decode(cursor, datetime, uuid.UUID)
+    return at, key

@@ -13,6 +13,7 @@ from datetime import date
 import asyncpg
 
 from shared.auth import Principal
+from shared.people.elements import mask
 
 from ..adapters import repository as repo
 from ..adapters.repository import Conn
@@ -62,7 +63,7 @@ async def add_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, *, nam
             event = model.grant_authorization(
                 grant_id=grant_id, seal=seal.aggregate(), person_id=person.person_id,
                 window=window, today=today, granted_by=op.principal_id, person_name=person.name,
-                id_number_masked=model.mask(id_number.strip().upper()))
+                id_number_masked=mask(id_number.strip().upper()))
             await append(deps, conn, grant_id, "grant", 0, [event], op.principal_id)
             row = await repo.get_grant(conn, grant_id)
     except asyncpg.UniqueViolationError as exc:

@@ -50,6 +50,7 @@ from shared.internal import internal_token
 from shared.listeners import add_internal_site
 from shared.service import prepare_database
 from tests.support import identities
+from tests.support.api import Reply
 from tests.support.tokens import TestSigner
 
 
@@ -262,7 +263,7 @@ class Seals:
             if r.content_type in ("application/json", "application/problem+json"):
                 import json as _json
                 parsed = _json.loads(body or b"null")
-            return Reply(r.status, r.content_type, body, parsed)
+            return Reply(r.status, dict(r.headers), body, parsed)
 
     async def internal(self, method: str, path: str, *, json: Any = None,
                        source: str = "stamping") -> Reply:
@@ -384,17 +385,6 @@ class Seals:
             rows = await conn.fetch("SELECT type, data FROM events WHERE stream_id = $1 ORDER BY version",
                                     str(stream_id))
         return [(r["type"], r["data"]) for r in rows]
-
-
-@dataclass
-class Reply:
-    status: int
-    content_type: str
-    body: bytes
-    json: Any
-
-    def __repr__(self) -> str:
-        return f"Reply({self.status}, {self.json if self.json is not None else self.body[:80]!r})"
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -271,7 +271,8 @@ async def test_list_shows_active_and_revoked_seals_with_pagination(seals: Seals)
         if not cursor:
             break
     assert sorted(seen) == sorted(ids) and len(seen) == 4
-    assert (await seals.call("GET", "/api/v1/seals?cursor=garbage", e.token)).status == 422
+    refused = await seals.call("GET", "/api/v1/seals?cursor=garbage", e.token)
+    assert (refused.status, refused.json["code"]) == (422, "invalid_cursor"), refused
     assert (await seals.call("GET", "/api/v1/seals?limit=1000", e.token)).status == 422
     detail = await seals.call("GET", f"/api/v1/seals/{ids[2]}", e.token)
     assert detail.status == 200 and detail.json == by_id[ids[2]]

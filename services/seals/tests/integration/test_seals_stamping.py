@@ -16,7 +16,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 
-from seals_harness import Enterprise, Person, Reply, Seals
+from seals_harness import Enterprise, Person, Seals
+
+from tests.support.api import Reply
 
 TODAY = date.today()
 

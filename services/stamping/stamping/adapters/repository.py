@@ -9,11 +9,11 @@ from typing import Any
 
 import asyncpg
 
+from shared.db import Conn
 from shared.eventstore import EventStore
 
 from ..domain import stamp_request as stamp_requests
 from ..domain.stamp_request import StampRequest
-from .pg import Conn
 
 STREAM_TYPE = "stamp_request"
 

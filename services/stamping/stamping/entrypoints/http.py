@@ -22,6 +22,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
 from pydantic import AwareDatetime, Field
 
+from shared import cursors
 from shared.auth import bearer_token, require_principal
 from shared.errors import (
     BadRequest,
@@ -321,7 +322,8 @@ class UsageParams(ApiModel):
 
 @documented(summary="使用记录 / usage records (the last 3 months)", tags=("usage",),
             query=UsageParams, response=doc.UsagePage,
-            responses={200: "an enterprise sees its seals' records, a person their own"})
+            responses={200: "an enterprise sees its seals' records, a person their own",
+                       422: cursors.DOCUMENTED})
 async def usage_records(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     q = validate(UsageParams, _query(request))

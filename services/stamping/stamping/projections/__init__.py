@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from shared.db import Conn
 from shared.eventstore import StoredEvent
 from shared.projections import Projection
 
-from ..adapters.pg import Conn
 from ..domain import events as _events  # noqa: F401 - registers UsageRecorded for decoding
 from .request_status import RequestStatusProjection
 from .usage_records import UsageRecordsProjection

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from shared.catalog import StampApplied, StampRequested, StampRequestExpired
+from shared.db import Conn
 from shared.eventstore import StoredEvent
 from shared.projections import Projection
-
-from ..adapters.pg import Conn
 
 
 class RequestStatusProjection(Projection):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from shared.db import Conn
 from shared.eventstore import StoredEvent
 from shared.projections import Projection
 
-from ..adapters.pg import Conn
 from ..domain.events import UsageRecorded
 
 _COLUMNS = ("record_id", "request_id", "used_at", "person_id", "user_name", "enterprise_id",

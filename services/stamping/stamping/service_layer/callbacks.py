@@ -16,10 +16,10 @@ from typing import Any
 
 import asyncpg
 
+from shared.db import Conn
 from shared.logging import get_logger
 
 from ..adapters import repository
-from ..adapters.pg import Conn
 from ..adapters.repository import RequestRow
 from ..adapters.webhook_http import WebhookSender
 from ..domain import webhooks

@@ -9,15 +9,14 @@ Newest first; keyset pagination on ``(used_at, record_id)``.
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared import cursors
 from shared.auth import Principal
-from shared.errors import Forbidden, ValidationFailed
+from shared.errors import Forbidden
 
 from ..domain.authorization import rfc3339
 from ..domain.rules import usage_window
@@ -38,17 +37,12 @@ class UsageQuery:
 
 
 def _encode_cursor(used_at: datetime, record_id: uuid.UUID) -> str:
-    raw = json.dumps([used_at.isoformat(), str(record_id)]).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return cursors.encode(used_at, record_id)
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, rid = json.loads(raw)
-        return datetime.fromisoformat(at), uuid.UUID(rid)
-    except (ValueError, TypeError):
-        raise ValidationFailed.field("cursor", "not a cursor from a previous page") from None
+    used_at, record_id = cursors.decode(cursor, datetime, uuid.UUID)
+    return used_at, record_id
 
 
 def _scope(principal: Principal) -> tuple[str, uuid.UUID]:

@@ -8,11 +8,9 @@ the gateway untouched, exactly as they will on the platform.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +20,6 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from gateway.bootstrap import GatewaySettings, create_gateway
-from stamping.adapters.pdf.testing import build_test_pki, make_test_pdf
 from stamping.bootstrap import MIGRATIONS, Ports, create_app
 from stamping.config import StampingSettings
 from stamping.domain import webhooks
@@ -33,20 +30,11 @@ from stamping_fakes import FakeCa, FakeCerts, FakeSeals
 from devstack.stack import delete_vhost, ensure_vhost
 from shared.db import create_pool, drop_database
 from shared.service import prepare_database
+from tests.support.api import Reply
+from tests.support.pdf_fixtures import build_test_pki, make_test_pdf
 from tests.support.tokens import TestSigner
 
 CERT_PASSWORD = "Cert-pass-2026"
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    json: Any
-
-    def __repr__(self) -> str:
-        return f"Reply({self.status}, {self.json if self.json is not None else self.body[:200]!r})"
 
 
 @dataclass
@@ -142,17 +130,6 @@ class Harness:
     async def sql(self, query: str, *args: Any) -> Any:
         async with self.pool.acquire() as conn:
             return await conn.fetchval(query, *args)
-
-
-async def eventually(probe: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        got = await probe()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(0.05)
 
 
 def _receiver_app(receiver: Receiver) -> web.Application:

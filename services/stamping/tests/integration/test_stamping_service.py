@@ -21,12 +21,13 @@ from PIL import Image
 from pyhanko.sign.validation import async_validate_detached_cms
 from pyhanko_certvalidator import ValidationContext
 from stamping.adapters.pdf import as_asn1_cert, as_asn1_crl, verify_pdf
-from stamping.adapters.pdf.testing import make_test_pdf
 from stamping.projections import PROJECTIONS
-from stamping_harness import CERT_PASSWORD, Harness, eventually, verify_callback
+from stamping_harness import CERT_PASSWORD, Harness, verify_callback
 
 from shared.eventstore import EventStore
 from shared.projections import rebuild
+from tests.support.pdf_fixtures import make_test_pdf
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -480,6 +481,8 @@ async def test_usage_records_page_with_a_cursor(stamping: Harness) -> None:
             break
         params = {"limit": "2", "cursor": r.json["next_cursor"]}
     assert len(seen) == len(set(seen)) == 3
+    bad = await h.call("GET", "/api/v1/usage-records", token=person.token, params={"cursor": "x!"})
+    assert (bad.status, bad.json["code"]) == (422, "invalid_cursor"), bad
 
 
 async def test_public_verification_reports_seal_enterprise_person_and_revocation(stamping: Harness) -> None:

@@ -37,7 +37,8 @@ from stamping.adapters.pdf import (
     stamp_pdf,
     verify_pdf,
 )
-from stamping.adapters.pdf.testing import (
+
+from tests.support.pdf_fixtures import (
     LocalDigestSigner,
     build_test_pki,
     make_seal_png,

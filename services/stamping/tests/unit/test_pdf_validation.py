@@ -19,9 +19,9 @@ from stamping.adapters.pdf import (
     check_position,
     inspect_pdf,
 )
-from stamping.adapters.pdf.testing import A4, make_test_pdf
 
 from shared.errors import EsealError
+from tests.support.pdf_fixtures import A4, make_test_pdf
 
 MB = 1024 * 1024
 

@@ -8,6 +8,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from shared.people.elements import mask
+
 __all__ = ["display_name", "fingerprint_sha256", "mask", "parse_serial", "serial_hex", "to_pem"]
 
 # Attribute names that RFC 4514 leaves as dotted OIDs in cryptography's output.
@@ -17,12 +19,6 @@ _NAMES = {
 }
 # Personal identifiers: shown with only their last 4 characters (docs/API.md masking rule).
 _MASKED = {NameOID.SERIAL_NUMBER}
-
-
-def mask(value: str, visible: int = 4) -> str:
-    if len(value) <= visible:
-        return "*" * len(value)
-    return "*" * (len(value) - visible) + value[-visible:]
 
 
 def display_name(name: x509.Name, *, masked: bool = True) -> str:

@@ -1,4 +1,5 @@
-"""Scratch resources for the event-sourcing core benchmarks: a database and a vhost of their own."""
+"""Throwaway resources for the event-sourcing core benchmarks (eventstore, relay, projections):
+a migrated database and an AMQP vhost of their own, dropped afterwards, and the event they append."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432"
 
 
 @contextlib.asynccontextmanager
-async def scratch_pool(max_size: int = 20) -> AsyncIterator[asyncpg.Pool]:
+async def throwaway_pool(max_size: int = 20) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh, migrated database ``eseal_bench_<random>``; dropped afterwards."""
     name = f"eseal_bench_{uuid.uuid4().hex[:10]}"
     await ensure_database(PG_URL, name)
@@ -35,7 +36,7 @@ def _rabbitmqctl(*args: str, check: bool = True) -> None:
 
 
 @contextlib.contextmanager
-def scratch_vhost() -> Iterator[str]:
+def throwaway_vhost() -> Iterator[str]:
     """AMQP URL of a fresh vhost ``eseal_bench_<random>``; deleted afterwards."""
     vhost = f"eseal_bench_{uuid.uuid4().hex[:10]}"
     _rabbitmqctl("add_vhost", vhost)

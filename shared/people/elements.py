@@ -11,8 +11,7 @@
   names of ethnic minorities (e.g. 买买提·艾力), never first, last or doubled.
 
 Each ``check_*`` returns ``None`` when valid or an ``ElementProblem`` naming a stable code
-and a message; callers attach the field name. This module is also the shared kernel the
-agents service validates with (it imports it; see agents/domain/elements.py).
+and a message; callers attach the field name. identity and agents both validate with it.
 """
 
 from __future__ import annotations
@@ -20,10 +19,9 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date
 
 __all__ = [
-    "CHINA_TZ",
     "ID_WEIGHTS",
     "USCC_CHARSET",
     "USCC_WEIGHTS",
@@ -39,9 +37,6 @@ __all__ = [
     "normalize_id_number",
     "uscc_check_char",
 ]
-
-# China has had no daylight saving time since 1991: a fixed offset needs no tz database.
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"

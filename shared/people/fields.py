@@ -10,7 +10,7 @@ must be ``true``/``false`` (not ``"yes"`` or ``1``), a date must be a ``YYYY-MM-
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -19,9 +19,11 @@ from pydantic import (
     BeforeValidator,
     StrictBool,
     ValidationError,
+    ValidationInfo,
 )
 from pydantic_core import PydanticCustomError
 
+from shared.china_time import today_in_china
 from shared.errors import ValidationFailed
 
 from . import elements as el
@@ -30,13 +32,9 @@ M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "EnterpriseName", "IdNumber", "IsoDate", "Password", "PersonName", "Phone", "StrictBool",
-    "Uscc", "today_in_china", "validation_failed",
+    "Uscc", "confirmation_matches", "ends_after_start", "field_error", "parse_model",
+    "validation_failed",
 ]
-
-
-def today_in_china() -> date:
-    """The calendar date that matters to people here (validity windows, birth dates)."""
-    return datetime.now(el.CHINA_TZ).date()
 
 
 def _checked(check: Callable[[str], el.ElementProblem | None],
@@ -93,3 +91,20 @@ def parse_model(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_failed(exc) from None
+
+
+def confirmation_matches(confirm: str | None, info: ValidationInfo) -> str | None:
+    """Field validator of ``password_confirm`` (declared after ``password``)."""
+    password = info.data.get("password")
+    if confirm is not None and password is not None and confirm != password:
+        raise PydanticCustomError("password_mismatch", "两次输入的密码不一致 / passwords differ")
+    return confirm
+
+
+def ends_after_start(end: date, info: ValidationInfo) -> date:
+    """Field validator of ``valid_to`` (declared after ``valid_from``)."""
+    start = info.data.get("valid_from")
+    if start is not None and end < start:
+        raise PydanticCustomError("valid_to_before_valid_from",
+                                  "结束日期早于开始日期 / the end date is before the start date")
+    return end

@@ -1,7 +1,7 @@
 # mypy: disable-error-code="no-untyped-def,no-untyped-call,no-any-return,type-arg"
 """Test fixtures as code: an in-process PKI, a local DigestSigner, sample PDFs and a seal image.
 
-For unit tests and benchmarks only; nothing here is wired into the running service.
+For tests and benchmarks only (moved out of the stamping package: no test code ships in it).
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign import general
 from pyhanko.sign.general import simple_cms_attribute
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-
-from .pki import as_asn1_cert
+from stamping.adapters.pdf.pki import as_asn1_cert
 
 ROOT_CRL_URL = "http://crl.eseal.test/root.crl"
 ISSUING_CRL_URL = "http://crl.eseal.test/issuing.crl"
