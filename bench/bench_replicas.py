@@ -25,10 +25,9 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from stamping.adapters.pdf.testing import make_test_pdf
-
 from devstack.stack import ROOT, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
 from tests.support.api import Api
+from tests.support.pdf_fixtures import make_test_pdf
 
 from .bench_stamping import World, _drain, _ready_request, _world
 from .common import Report, percentile

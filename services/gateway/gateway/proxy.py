@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 from yarl import URL
 
 from shared import context
@@ -108,7 +109,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
 
 
 async def _send(request: web.Request, replicas: Replicas, service: str,
-                headers: dict[str, str], body: object) -> aiohttp.ClientResponse:
+                headers: CIMultiDict[str], body: object) -> aiohttp.ClientResponse:
     """The first answer of a replica (round-robin), under the retry rule of shared.upstreams."""
     session = request.app[UPSTREAM]
     replayable = not isinstance(body, aiohttp.StreamReader)

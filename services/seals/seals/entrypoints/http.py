@@ -424,7 +424,7 @@ async def internal_stamp_esl(request: web.Request) -> web.Response:
     body = await parse_json(request, StampEslIn)
     der = await esl.esl_for_stamp(_deps(request), path_uuid(request, "seal_id"),
                                   person_id=body.person_id, enterprise_id=body.enterprise_id)
-    return json_response({"seal_b64": views.b64(der)})
+    return json_response({"seal_b64": base64.b64encode(der).decode()})
 
 
 async def internal_seal(request: web.Request) -> web.Response:

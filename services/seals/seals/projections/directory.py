@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from shared.catalog import AgentAdded, AgentRemoved, AgentUpdated, EnterpriseRegistered, PersonRegistered
 from shared.consumer import Handler, handlers_for
+from shared.db import Conn
 from shared.events import DomainEvent, Envelope
 
 from ..adapters import repository as repo
 from ..adapters.ports import EnterpriseInfo
-from ..adapters.repository import Conn
 
 
 async def on_enterprise_registered(conn: Conn, env: Envelope, ev: DomainEvent) -> None:

@@ -19,10 +19,9 @@ from shared.catalog import (
     SealIssued,
     SealRevoked,
 )
+from shared.db import Conn
 from shared.eventstore import StoredEvent
 from shared.projections import Projection
-
-from ..adapters.repository import Conn
 
 
 class SealsState(Projection):

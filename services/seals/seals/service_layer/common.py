@@ -14,6 +14,7 @@ import asyncpg
 from shared import cursors
 from shared.auth import Principal
 from shared.china_time import china_today
+from shared.db import Conn
 from shared.errors import EsealError, PayloadTooLarge, ServiceUnavailable, ValidationFailed
 from shared.events import DomainEvent, utcnow
 from shared.eventstore import EventStore, StoredEvent
@@ -30,7 +31,6 @@ from ..adapters.rendering import (
     UnknownSealType,
     UnsupportedCharacters,
 )
-from ..adapters.repository import Conn
 from ..domain.access import AgentRecord, Operator, decide_operator
 from ..projections.state import STATE
 

@@ -13,10 +13,10 @@ from datetime import date
 import asyncpg
 
 from shared.auth import Principal
+from shared.db import Conn
 from shared.people.elements import mask
 
 from ..adapters import repository as repo
-from ..adapters.repository import Conn
 from ..domain import errors, model
 from .common import Deps, append, cursor_position, load, operator
 from .seals import owned_seal

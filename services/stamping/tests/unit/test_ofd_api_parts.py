@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives.serialization import Encoding
 from ofd_support import vector
 from stamping.adapters.ofd.timestamps import trusted_time
-from stamping.adapters.pdf.testing import build_test_pki
 from stamping.domain import stamp_request as stamp_requests
 from stamping.domain.events import UsageRecorded
 from stamping.service_layer.requests import is_ofd_upload
 
 from shared.catalog import StampApplied, StampRequested
+from tests.support.pdf_fixtures import build_test_pki
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
