@@ -204,6 +204,15 @@ def server_span(method: str, route: str, headers: Mapping[str, str]) -> Abstract
         record_exception=False, set_status_on_exception=False)
 
 
+def rename_server_span(name: str) -> None:
+    """Name the current request's span once the route is known (the gateway's catch-all)."""
+    if _tracer is None:
+        return
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.update_name(name)
+
+
 def end_server_span(span: Span | None, status: int) -> None:
     if span is None:
         return

@@ -40,7 +40,7 @@ def missing(spans: list[ReceivedSpan], client_span: str) -> list[str]:
     """What the trace of one stamp still lacks (spans arrive in batches, from 7 processes)."""
     have = {(s.service, s.kind, s.name) for s in spans}
     wanted = {
-        ("gateway", SERVER, "POST /api/v1/{tail}"),
+        ("gateway", SERVER, "POST /api/v1/stamp-requests* → stamping"),  # its matched route
         ("stamping", SERVER, "POST /api/v1/stamp-requests/{request_id}/stamp"),
         ("stamping", PRODUCER, "publish stamping.StampApplied"),
         ("notify", CONSUMER, "process stamping.StampApplied"),

@@ -21,7 +21,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from shared import context
+from shared import context, tracing
 from shared.auth import TokenVerifier, bearer_token
 from shared.errors import NotAuthenticated, NotFound, PayloadTooLarge, ServiceUnavailable
 from shared.paths import CHECKED_PATH, check_path
@@ -81,6 +81,8 @@ async def forward(request: web.Request) -> web.StreamResponse:
     route = match(path)
     if route is None:
         raise NotFound(f"no such endpoint: {path}")
+    # The span of a forwarded request is named by the route it matched, never the raw path.
+    tracing.rename_server_span(f"{request.method} {route.prefix}* → {route.service}")
     authorization = single_authorization(request)
     await check_caller(request, route)
     settings = request.app[GATEWAY_SETTINGS]
