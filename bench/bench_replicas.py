@@ -24,6 +24,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 from devstack.stack import ROOT, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
 from tests.support.api import Api
@@ -38,8 +39,21 @@ READERS = 16
 READ_SECONDS = 8.0
 
 
+def _rss_mib(stack: Stack) -> float:
+    """Resident memory of every process of the platform (services and gateway), MiB."""
+    total = 0
+    for proc in stack.processes.values():
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith("VmRSS:")), 0)
+    return total / 1024
+
+
 @contextlib.contextmanager
-def _platform(replicas: int) -> Iterator[StackConfig]:
+def _platform(replicas: int) -> Iterator[tuple[StackConfig, Stack]]:
     run = uuid.uuid4().hex[:8]
     vhost = f"eseal_bench_{run}"
     ensure_vhost(vhost)
@@ -52,7 +66,7 @@ def _platform(replicas: int) -> Iterator[StackConfig]:
     stack.start()
     try:
         stack.wait_ready(180)
-        yield config
+        yield config, stack
     finally:
         stack.stop()
         asyncio.run(drop_databases(config.db_prefix))
@@ -93,7 +107,7 @@ async def _reads(w: World) -> tuple[float, float]:
 
 async def _measure(replicas: int) -> dict[str, float]:
     cm = _platform(replicas)
-    config = await asyncio.to_thread(cm.__enter__)
+    config, stack = await asyncio.to_thread(cm.__enter__)
     api = Api(config.url("gateway"))
     try:
         w = await _world(api, config, PERSONS)
@@ -101,7 +115,8 @@ async def _measure(replicas: int) -> dict[str, float]:
         await _stamping(w, pdf)  # warm-up burst: imports, pools, caches in every replica
         stamps, p50, p99 = await _stamping(w, pdf)
         reads, read_p99 = await _reads(w)
-        return {"stamps": stamps, "stamp_p50": p50, "stamp_p99": p99, "reads": reads, "read_p99": read_p99}
+        return {"stamps": stamps, "stamp_p50": p50, "stamp_p99": p99, "reads": reads, "read_p99": read_p99,
+                "rss": _rss_mib(stack), "processes": float(len(stack.processes))}
     finally:
         await api.close()
         await asyncio.to_thread(cm.__exit__, None, None, None)
@@ -123,6 +138,11 @@ async def run(report: Report) -> None:
     report.add("1 replica: reads (seals, usage records)", one["reads"], "req/s")
     report.add("2 replicas: reads (seals, usage records)", two["reads"], "req/s",
                baseline_name="1 replica", baseline_value=one["reads"])
+    report.add("1 replica: processes", one["processes"], "procs")
+    report.add("1 replica: resident memory after the load", one["rss"], "MiB")
+    report.add("2 replicas: processes", two["processes"], "procs")
+    report.add("2 replicas: resident memory after the load", two["rss"], "MiB",
+               baseline_name="1 replica", baseline_value=one["rss"])
     report.add("1 replica: read p99", one["read_p99"], "ms")
     report.add("2 replicas: read p99", two["read_p99"], "ms", baseline_name="1 replica",
                baseline_value=one["read_p99"])
