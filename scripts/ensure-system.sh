@@ -79,9 +79,10 @@ fi
 if [ ${#need[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || die "please install: ${need[*]} (this script knows only apt-get)"
   say "installing ${need[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${need[@]}" >/dev/null
+  # Wait for another apt/dpkg (unattended upgrades on a fresh machine) instead of failing.
+  apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
+  as_root "${apt[@]}" update -qq
+  as_root "${apt[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 if want node && ! node_ok; then
   die "Node.js >= 18.19 is needed for web/ (found $(node --version 2>/dev/null || echo none))"
