@@ -163,6 +163,9 @@ class OfdStamp(BaseModel):
     page_ref: str = Field(description="the OFD Page ID")
     boundary_mm: list[float] = Field(description="x, y, width, height in mm from the page's "
                                                  "top-left corner")
+    page: int | None = Field(default=None, description="the page's number (1-based), if found")
+    page_size_mm: list[float] | None = Field(default=None, description="the page's width and "
+                                                                       "height in mm, if found")
 
 
 class SignatureCheck(BaseModel):
@@ -212,6 +215,10 @@ class SignatureCheck(BaseModel):
         default_factory=list, description="OFD: the files whose check value does not match")
     seal_picture_mm: list[int] | None = Field(
         default=None, description="OFD: the seal picture's real width and height in mm")
+    seal_picture: str | None = Field(
+        default=None, description="OFD: the seal picture embedded in the document, as a `data:` URL "
+                                  "(raster pictures up to 256 KiB); what the document shows, not who "
+                                  "stamped it")
     stamps: list[OfdStamp] | None = Field(
         default=None, description="OFD: where the seal is drawn (StampAnnot)")
 

@@ -28,6 +28,7 @@ If the ``/EsealStamp`` JSON disagrees with any of that, the signature is ``faile
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -143,12 +144,32 @@ async def verify_ofd(ctx: Stamping, document: bytes) -> dict[str, Any]:
         body.update(algorithm=algorithm, signature_format=r.format, references_ok=r.references_ok,
                     failed_references=r.failed_references,
                     seal_picture_mm=list(r.seal_size_mm) if r.seal_size_mm else None,
-                    stamps=[{"page_ref": page, "boundary_mm": list(box)} for page, box in r.stamps])
+                    seal_picture=_picture_url(r.seal_picture_type, r.seal_picture),
+                    stamps=[_stamp(page, box, r.stamp_pages.get(page)) for page, box in r.stamps])
         signatures.append(body)
     if not signatures:
         return {"result": "failed", "reasons": ["no_signatures"], "format": "ofd",
                 "document_sha256": report.document_sha256, "signatures": []}
     return _overall("ofd", report.document_sha256, signatures)
+
+
+# SES_Seal picture types a browser draws as they are (an "ofd" vector picture is not drawn)
+_RASTER = {"PNG": "image/png", "JPG": "image/jpeg", "JPEG": "image/jpeg", "GIF": "image/gif",
+           "BMP": "image/bmp"}
+
+
+def _picture_url(kind: str | None, picture: bytes | None) -> str | None:
+    """The seal picture the document itself embeds (a data: URL), for the verify page to draw
+    at the stamp's position; it says what the document shows, not who stamped it."""
+    media = _RASTER.get((kind or "").upper())
+    if media is None or not picture:
+        return None
+    return f"data:{media};base64,{base64.b64encode(picture).decode()}"
+
+
+def _stamp(page_ref: str, box: tuple[float, ...], page: tuple[int, float, float] | None) -> dict[str, Any]:
+    return {"page_ref": page_ref, "boundary_mm": list(box), "page": page[0] if page else None,
+            "page_size_mm": [page[1], page[2]] if page else None}
 
 
 def _as_report(c: OfdSignatureCheck) -> SignatureReport:

@@ -4,6 +4,7 @@ ofdrw's signed files (intact, issuer untrusted) and of tampered copies."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import zipfile
@@ -68,6 +69,9 @@ async def test_ofd_stamp_end_to_end_with_sm2_seal_and_verification(stamping: Har
     h.seals.grant(person.id, seal.seal_id)
     scanned = await h.scan(person, req["qr_payload"])
     assert scanned.status == 200 and scanned.json["kind"] == "ofd", scanned
+    # what the person's screen shows: the title, the pages and the hash of the OFD
+    assert scanned.json["title"] == req["title"]
+    assert scanned.json["document"] == req["document"]
     stamped = await h.stamp(person, req["request_id"], seal)
     assert stamped.status == 201, stamped
 
@@ -102,6 +106,13 @@ async def test_ofd_stamp_end_to_end_with_sm2_seal_and_verification(stamping: Har
     assert s["trusted"] and s["intact"] and s["timestamped"] and s["signed_at_source"] == "timestamp"
     assert s["recorded"] and s["seal_id"] == str(seal.seal_id) and s["signer_name"] == "韩梅梅"
     assert s["seal_status"] == "active" and s["revoked_before_stamp"] is False
+    # what the verify page draws: the page (number, size) and the picture the document embeds
+    assert s["stamps"] == [{"page_ref": s["stamps"][0]["page_ref"], "boundary_mm": [40, 40, 40, 40],
+                            "page": 1, "page_size_mm": s["stamps"][0]["page_size_mm"]}]
+    assert s["stamps"][0]["page_size_mm"] and all(v > 0 for v in s["stamps"][0]["page_size_mm"])
+    assert s["seal_picture_mm"] == [40, 40]
+    embedded = ses.seal.picture  # the SES_Seal inside the signature
+    assert s["seal_picture"] == "data:image/png;base64," + base64.b64encode(embedded.data).decode()
 
     # a changed byte in a referenced file, in Signature.xml, in SignedValue.dat: failed
     content_file = next(n for n in names if n.endswith("Content.xml"))

@@ -143,6 +143,7 @@ def test_stamp_then_verify_passes_with_our_root(pki) -> None:
     assert sig.status == "passed", sig.reasons
     assert sig.seal_maker_trusted is True
     assert sig.stamps == [("43", (120.0, 200.0, 42.0, 42.0))]  # page 3's ID in Page5.ofd
+    assert sig.stamp_pages == {"43": (3, 210.0, 297.0)}  # for the verify page: number and A4 size
     assert report.status == "passed"
     # Without our root: same integrity, indeterminate trust.
     assert verify_ofd(out).signatures[0].status == "indeterminate"

@@ -19,6 +19,10 @@ from .package import Limits
 from .timestamps import trusted_time
 from .verification import OfdSignatureResult, verify_ofd
 
+# The verify page draws the seal picture the document embeds; a bigger one is left out of
+# the answer (a real seal picture is tens of KB).
+MAX_PICTURE = 256 * 1024
+
 
 @dataclass(frozen=True)
 class OfdSignatureCheck:
@@ -73,7 +77,9 @@ def verify_ofd_document(data: bytes, sm2_roots: list[bytes], sm2_intermediates: 
         if is_revoked and r.status != "failed":
             r.status = "failed"
             r.reasons.append("signer_revoked")
-        r.timestamp_token = r.seal_picture = None  # not used by the caller: keep the answer small
+        r.timestamp_token = None  # not used by the caller: keep the answer small
+        if r.seal_picture is not None and len(r.seal_picture) > MAX_PICTURE:
+            r.seal_picture = None
         checks.append(OfdSignatureCheck(r, is_revoked, signed_at.astimezone(UTC) if signed_at else None,
                                         source))
     return OfdReport(hashlib.sha256(data).hexdigest(), checks)

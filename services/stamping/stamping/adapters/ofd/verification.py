@@ -84,6 +84,8 @@ class OfdSignatureResult:
     seal_picture: bytes | None = field(default=None, repr=False)
     seal_size_mm: tuple[int, int] | None = None
     stamps: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
+    # the pages ``stamps`` name: Page ID -> (1-based index, width mm, height mm), to draw them
+    stamp_pages: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     # What the platform's records are looked up by (never what the document says about itself):
     # the signer certificate's serial (upper-case hex) and SHA-256, the signature value's SHA-256.
     signer_serial: str = ""
@@ -378,7 +380,11 @@ def verify_ofd(
             except ValueError:
                 box = ()
             if len(box) == 4:
-                result.stamps.append((stamp.get("PageRef") or "", box))  # type: ignore[arg-type]
+                page_ref = stamp.get("PageRef") or ""
+                result.stamps.append((page_ref, box))  # type: ignore[arg-type]
+                for p in doc.pages:
+                    if p.id == page_ref:
+                        result.stamp_pages[page_ref] = (p.index, p.width_mm, p.height_mm)
         _check_references(doc, signed_info, sig_dir, result)
         try:
             signed_value = doc.package.read(resolve_loc(value_loc, sig_dir))
