@@ -1,6 +1,6 @@
 """gm: the national-cryptography library in-process, the baselines for OFD stamping.
 
-Figures (no platform needed; the gateway-path figure comes when OFD stamping is wired):
+Figures (no platform needed; the gateway path against a raw baseline is bench_ofd.py):
 - raw SM2-with-SM3 signing with gmalglib over a 32-byte message: signatures/s (baseline);
 - raw SES_Signature V4 assembly for the same 5-page OFD (SM3 of Signature.xml, TBS_Sign,
   SM2 signature, DER): signatures/s;
