@@ -31,7 +31,6 @@ from typing import Any
 import aiohttp
 import gmalglib
 from lxml import etree
-from stamping.adapters.pdf.testing import build_test_pki
 
 from devstack.stack import StackConfig
 from shared.gm.oids import SM2_WITH_SM3
@@ -41,6 +40,7 @@ from shared.gm.sm2 import Sm2PrivateKey, signature_raw_to_der
 from shared.gm.sm3 import sm3
 from shared.gm.x509 import create_issuing_ca, create_root, issue_person_certificate
 from tests.support.api import Api
+from tests.support.pdf_fixtures import build_test_pki
 
 from .bench_stamping import World, _platform, _stamp, _world
 from .common import Report

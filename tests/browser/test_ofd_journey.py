@@ -23,12 +23,12 @@ from tests.conftest import Platform
 from tests.support.api import Api
 from tests.support.identities import login as api_login
 from tests.support.identities import password, register_enterprise, register_person
+from tests.support.polling import eventually
 
 from .conftest import OpenScreen
 from .steps import (
     activate_certificate_by_api,
     create_relying_client,
-    eventually,
     grant_by_api,
     issue_seal_by_api,
     login,
@@ -53,7 +53,7 @@ async def test_an_ofd_from_the_demo_is_stamped_and_verifies_with_its_seal_drawn(
     async def granted() -> bool:
         return bool((await api.get("/api/v1/my/enterprises", token=person_token)).json["items"])
 
-    assert await eventually(granted)
+    assert await eventually(granted, 15, every=0.2, what="the grant in the person's view")
 
     # --- the demo: the sample OFD, page and position in millimetres ------------------------
     client = create_relying_client(platform, "公文交换系统（演示）")
