@@ -93,6 +93,8 @@ class Replicas:
             raise ValueError(f"{len(self.urls)} URLs but {len(self.health_urls)} internal URLs")
         self.eject_seconds, self._clock = eject_seconds, clock
         self._ejected_until = [0.0] * len(self.urls)
+        # An active check found the replica not ready (until a later check finds it ready).
+        self._down = [False] * len(self.urls)
         self._next = itertools.count()
         # Until a check found one replica ready, a checked service is not routable (the
         # gateway's readiness waits for it); without checks there is nothing to wait for.
@@ -106,19 +108,21 @@ class Replicas:
         return len(self.urls)
 
     def healthy(self, index: int) -> bool:
-        return len(self.urls) == 1 or self._ejected_until[index] <= self._clock()
+        return len(self.urls) == 1 or (not self._down[index]
+                                       and self._ejected_until[index] <= self._clock())
 
     def order(self) -> list[str]:
         """This call's attempt order: healthy replicas, starting at the round-robin cursor.
-        Every replica out: empty with active checks (they know: answer 503 at once); without,
-        all of them (a passive ejection is only a guess, and a refused connection is quick)."""
+        None healthy: those only a failed call left out, as a last resort (a passive ejection
+        is a guess: on a loaded machine a connect can time out on a live replica); empty only
+        when active checks found every replica not ready (they know: answer 503 at once)."""
         n = len(self.urls)
         start = next(self._next) % n
         indices = [(start + k) % n for k in range(n)]
         healthy = [self.urls[i] for i in indices if self.healthy(i)]
-        if healthy or self.active_checks:
+        if healthy:
             return healthy
-        return [self.urls[i] for i in indices]
+        return [self.urls[i] for i in indices if not self._down[i]]
 
     def failed(self, url: str) -> None:
         """A call could not reach ``url``: leave it out for a while (passive ejection)."""
@@ -127,7 +131,9 @@ class Replicas:
 
     def checked(self, index: int, ready: bool) -> None:
         """Result of an active check: ready replicas are back at once, others stay out."""
-        self._ejected_until[index] = 0.0 if ready else float("inf")
+        self._down[index] = not ready
+        if ready:
+            self._ejected_until[index] = 0.0
         self.seen_ready = self.seen_ready or ready
 
     def ejected(self) -> list[str]:

@@ -67,6 +67,18 @@ def _tracing_env(receiver: OtlpReceiver) -> dict[str, str]:
             "OTEL_BSP_SCHEDULE_DELAY": "100"}
 
 
+# Chromium refuses some ports outright (net::ERR_UNSAFE_PORT): the gateway of a platform the
+# browser tests open must not land on one (offset 2000 put it on 10080).
+BROWSER_UNSAFE_PORTS = {6000, 6566, 6665, 6666, 6667, 6668, 6669, 6697, 10080}
+
+
+def browser_safe_offset() -> int:
+    while True:
+        offset = random.randrange(20, 200) * 100
+        if 8080 + offset not in BROWSER_UNSAFE_PORTS:
+            return offset
+
+
 @pytest.fixture(scope="session")
 def platform(trace_receiver: OtlpReceiver) -> Iterator[Platform]:
     run = uuid.uuid4().hex[:8]
@@ -75,7 +87,7 @@ def platform(trace_receiver: OtlpReceiver) -> Iterator[Platform]:
     config = StackConfig(
         db_prefix=f"eseal_t{run}_",
         amqp_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
-        port_offset=random.randrange(20, 200) * 100,
+        port_offset=browser_safe_offset(),
         # Internal listeners at public + 10 (8090, 8111-8116 before the offset): every port of
         # a run then has its own remainder mod 100, so runs with different offsets never
         # collide (+1000 would land on another run's public ports).

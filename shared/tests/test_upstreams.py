@@ -149,6 +149,24 @@ def test_without_checks_all_passively_ejected_are_still_tried() -> None:
     assert sorted(r.order()) == ["http://a", "http://b"]  # a guess, not knowledge
 
 
+def test_with_checks_replicas_only_a_failed_call_left_out_are_the_last_resort() -> None:
+    """A connect that timed out on a loaded machine is no proof: the gateway still tries the
+    replicas its checks found ready, rather than answering 503 for a guess."""
+    now = [0.0]
+    r = Replicas("http://a,http://b", health_urls=["http://a:9", "http://b:9"],
+                 eject_seconds=5, clock=lambda: now[0])
+    r.checked(0, True)
+    r.checked(1, True)
+    r.failed("http://a")
+    assert r.order() == ["http://b"]  # the healthy one only, while there is one
+    r.failed("http://b")
+    assert sorted(r.order()) == ["http://a", "http://b"]
+    r.checked(0, False)  # a check found a not ready: that is knowledge
+    assert r.order() == ["http://b"]
+    r.checked(1, False)
+    assert r.order() == []
+
+
 def test_a_single_replica_is_never_ejected() -> None:
     r = Replicas("http://only")
     r.failed("http://only")

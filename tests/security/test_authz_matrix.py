@@ -50,6 +50,9 @@ ROLE_BY_PREFIX = (
     ("/api/v1/scans", "person"),
     ("/api/v1/stamp-requests/{request_id}/stamp", "person"),
     ("/api/v1/agents", "enterprise"),
+    # The GB/T 38540 seal data is for the enterprise and for the persons it granted the seal:
+    # any user role (a relying system's token is still the other role).
+    ("/api/v1/seals/{seal_id}/esl", "user"),
     ("/api/v1/seals", "enterprise"),
 )
 GARBAGE = "Bearer not.a.token"

@@ -116,7 +116,7 @@ async def _send(request: web.Request, replicas: Replicas, service: str,
     session = request.app[UPSTREAM]
     replayable = not isinstance(body, aiohttp.StreamReader)
     failure: BaseException | None = None
-    for base in replicas.order():  # empty when every replica is ejected: 503 at once
+    for base in replicas.order():  # empty when checks found every replica down: 503 at once
         url = URL(base + request.raw_path, encoded=True)
         try:
             return await session.request(request.method, url, headers=headers, data=body,
