@@ -96,6 +96,23 @@ def _ready(url: str) -> bool:
         return False
 
 
+def _of_platform(prefix: str) -> set[int]:
+    """Every process started for this test's platform (its database prefix is in their
+    environment), wherever it was reparented: what the finally clause must not leave behind."""
+    found = set()
+    marker = f"ESEAL_DB_PREFIX={prefix}".encode()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if marker in f.read().split(b"\0"):
+                        found.add(int(entry))
+            except OSError:
+                continue
+    found.discard(os.getpid())
+    return found
+
+
 def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -117,7 +134,8 @@ def test_make_run_restarts_a_killed_service_and_sigterm_leaves_no_orphans(tmp_pa
     proc = subprocess.Popen([sys.executable, "-m", "devstack"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait(lambda: "eseal is up" in (tmp_path / "devstack.log").read_text(), 180,
+        # Generous: in `make test` it starts beside the suite's own 2-replica platform.
+        _wait(lambda: "eseal is up" in (tmp_path / "devstack.log").read_text(), 420,
               "the platform did not come up")
         children = _children(proc.pid)
         assert len(children) == 7
@@ -143,7 +161,7 @@ def test_make_run_restarts_a_killed_service_and_sigterm_leaves_no_orphans(tmp_pa
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        for c in left:
+        for c in left | _of_platform(prefix):  # also what it was still starting when stopped
             if _alive(c):
                 os.kill(c, signal.SIGKILL)
         asyncio.run(drop_databases(prefix))
