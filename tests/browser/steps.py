@@ -12,13 +12,14 @@ import json
 import re
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
 
 from devstack.stack import ROOT
+from shared.china_time import today_in_china
 from tests.conftest import Platform
 from tests.support.api import Api
 from tests.support.identities import face_token
@@ -124,7 +125,7 @@ async def issue_seal_by_api(api: Api, token: str, seal_type: str) -> dict[str, A
 
 
 async def grant_by_api(api: Api, token: str, seal_id: str, person: dict[str, Any]) -> dict[str, Any]:
-    today = date.today()
+    today = today_in_china()
     reply = await api.post(f"/api/v1/seals/{seal_id}/grants", token=token, json={
         "name": person["name"], "id_type": "resident_id_card", "id_number": person["id_number"],
         "valid_from": today.isoformat(), "valid_to": (today + timedelta(days=180)).isoformat()})

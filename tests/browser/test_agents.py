@@ -5,11 +5,11 @@ and deletes it — after which the agent can no longer log in."""
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from playwright.async_api import expect
 
+from shared.china_time import today_in_china
 from tests.support.api import Api
 from tests.support.identities import id_number, password, person_name, phone, register_enterprise
 
@@ -29,7 +29,7 @@ async def agent_login_status(api: Api, uscc: str, agent_phone: str, secret: str)
 async def test_an_agent_is_added_edited_and_deleted(api: Api, open_screen: OpenScreen) -> None:
     ent = await register_enterprise(api)
     name, number, mobile, secret = person_name(), id_number(), phone(), password()
-    next_year = f"{date.today().year + 1}年"
+    next_year = f"{today_in_china().year + 1}年"
 
     e = await open_screen("enterprise")
     await login(e, "enterprise", ent["uscc"], ent["password"])
@@ -45,7 +45,7 @@ async def test_an_agent_is_added_edited_and_deleted(api: Api, open_screen: OpenS
     await form.locator("[data-test=agent-id-from]").click()
     await pick_in_wheel(e)  # issued today
     # the 10-year choice (the default) filled the end date; 长期有效 clears it, 20年 refills it
-    today = date.today()
+    today = today_in_china()
     ten = today.replace(year=today.year + 10).isoformat() if (today.month, today.day) != (2, 29) else None
     if ten:
         await expect(form.locator("[data-test=agent-id-to] input")).to_have_value(ten)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
+from shared.china_time import today_in_china
 from tests.conftest import Platform
 from tests.e2e.test_identity import fields, is_problem, revoked_within
 from tests.support import identities as ids
@@ -99,7 +100,7 @@ async def test_enterprise_adds_an_agent_who_logs_in(api: Api, ent: dict[str, Any
 
 
 async def test_long_term_id_and_each_allowed_term(api: Api, ent: dict[str, Any]) -> None:
-    issued = date.today() - timedelta(days=30)
+    issued = today_in_china() - timedelta(days=30)
     long_term = await ids.add_agent(
         api, ent["token"], id_valid_from=issued.isoformat(), id_valid_to=None, id_long_term=True
     )
@@ -115,7 +116,7 @@ async def test_long_term_id_and_each_allowed_term(api: Api, ent: dict[str, Any])
 
 async def test_edit_validity_and_permission(api: Api, ent: dict[str, Any]) -> None:
     agent = await ids.add_agent(api, ent["token"], can_manage=False)
-    new_end = (date.today() + timedelta(days=30)).isoformat()
+    new_end = (today_in_china() + timedelta(days=30)).isoformat()
     r = await api.patch(
         f"/api/v1/agents/{agent['agent_id']}",
         json={"valid_to": new_end, "can_manage": True},
@@ -126,7 +127,7 @@ async def test_edit_validity_and_permission(api: Api, ent: dict[str, Any]) -> No
     assert login.json["principal"]["can_manage"] is True
     bad = await api.patch(
         f"/api/v1/agents/{agent['agent_id']}",
-        json={"valid_to": (date.today() - timedelta(days=400)).isoformat()},
+        json={"valid_to": (today_in_china() - timedelta(days=400)).isoformat()},
         token=ent["token"],
     )
     assert is_problem(bad, 422, "validation_failed") and fields(bad) == {"valid_to"}
@@ -146,7 +147,7 @@ async def test_removing_the_management_permission_ends_the_agents_sessions(
 
 
 async def test_agent_outside_its_window_cannot_log_in(api: Api, ent: dict[str, Any]) -> None:
-    tomorrow = date.today() + timedelta(days=2)
+    tomorrow = today_in_china() + timedelta(days=2)
     agent = await ids.add_agent(
         api,
         ent["token"],
@@ -158,17 +159,17 @@ async def test_agent_outside_its_window_cannot_log_in(api: Api, ent: dict[str, A
     assert is_problem(refused, 403, "agent_not_valid"), refused
     opened = await api.patch(
         f"/api/v1/agents/{agent['agent_id']}",
-        json={"valid_from": (date.today() - timedelta(days=1)).isoformat()},
+        json={"valid_from": (today_in_china() - timedelta(days=1)).isoformat()},
         token=ent["token"],
     )
     assert opened.json["status"] == "active"
     login = await agent_login(api, ent, agent)
     assert login.status == 201
     # the enterprise ends the window yesterday: the token dies, the next login is refused
-    yesterday = (date.today() - timedelta(days=2)).isoformat()
+    yesterday = (today_in_china() - timedelta(days=2)).isoformat()
     closed = await api.patch(
         f"/api/v1/agents/{agent['agent_id']}",
-        json={"valid_from": (date.today() - timedelta(days=5)).isoformat(), "valid_to": yesterday},
+        json={"valid_from": (today_in_china() - timedelta(days=5)).isoformat(), "valid_to": yesterday},
         token=ent["token"],
     )
     assert closed.status == 200 and closed.json["status"] == "expired"
@@ -312,7 +313,7 @@ async def test_face_token_reused_other_purpose_other_subject_or_expired_is_refus
 
 
 def _bad_agent_bodies() -> list[Any]:
-    today = date.today()
+    today = today_in_china()
     issued = today - timedelta(days=100)
     n = ids.id_number()
     return [

@@ -34,7 +34,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -55,6 +55,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from devstack.stack import ROOT
+from shared.china_time import today_in_china
 from tests.conftest import Platform
 from tests.support import identities as ids
 from tests.support.api import Api, Reply
@@ -259,7 +260,7 @@ async def real_objects(api: Api, enterprise: dict[str, Any], token: str,
         "type": "contract", "face_token": await ids.face_token(api, token, "issue_seal")})
     assert seal.status == 201, seal
     objects["seal_id"] = seal.json["seal_id"]
-    today = datetime.now(UTC).date()
+    today = today_in_china()
     window = {"name": person["name"], "id_type": "resident_id_card", "id_number": person["id_number"],
               "valid_from": (today - timedelta(days=1)).isoformat(),
               "valid_to": (today + timedelta(days=30)).isoformat()}

@@ -30,6 +30,7 @@ import aiohttp
 import pytest
 from PIL import Image, ImageDraw
 
+from shared.china_time import today_in_china
 from tests.conftest import Platform
 from tests.support import identities as ids
 from tests.support import relying
@@ -102,7 +103,8 @@ async def face_login(api: Api, role: str, username: str) -> dict[str, Any]:
 async def grant(api: Api, token: str, seal_id: str, grantee: dict[str, Any],
                 valid_to: date) -> dict[str, Any]:
     body = {"name": grantee["name"], "id_type": "resident_id_card", "id_number": grantee["id_number"],
-            "valid_from": (date.today() - timedelta(days=1)).isoformat(), "valid_to": valid_to.isoformat()}
+            "valid_from": (today_in_china() - timedelta(days=1)).isoformat(),
+            "valid_to": valid_to.isoformat()}
     last: list[Reply] = []
 
     async def attempt() -> Reply | None:  # seals learns of a new person from identity's events
@@ -167,7 +169,7 @@ async def verify(api: Api, document: bytes) -> Reply:
 
 async def test_the_user_manual_end_to_end(api: Api, platform: Platform) -> None:
     step = Steps()
-    today = date.today()
+    today = today_in_china()
     # 四. 电子印章使用 — "需要盖章系统": ops register the relying system with the stamping CLI.
     # It starts a Python process, so it runs alongside the first steps.
     client_made = asyncio.create_task(relying.create_client(platform, REQUESTER))

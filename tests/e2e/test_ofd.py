@@ -10,6 +10,7 @@ the platform's SM2 root; a tampered copy fails; a revoked seal stamps no more.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import zipfile
@@ -135,7 +136,10 @@ async def test_an_ofd_is_stamped_with_sm2_verified_and_independently_reverified(
         assert r.status == 200 and r.json["result"] == "failed", (name, r)
         assert not all(c.ok for c in gm.check_ofd(bad)), name
 
-    # revoked: no further OFD stamp with that seal; the earlier one says it was revoked later
+    # revoked: no further OFD stamp with that seal; the earlier one says it was revoked later.
+    # CRL and timestamp times are whole seconds, and a revocation in the stamp's own second is
+    # (rightly) taken as before it: revoke in a later second, as any real revocation is
+    await asyncio.sleep(1.1)
     revoked = await revoke_seal(api, enterprise, seal["seal_id"])
     assert revoked.status == 200, revoked
     req2 = (await request_ofd(api, token)).json

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.x509.oid import NameOID
 from PIL import Image, ImageDraw
 
+from shared.china_time import today_in_china
 from shared.internal import internal_token
 from tests.conftest import Platform
 from tests.support import identities as ids
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.e2e
 
 DEV_INTERNAL_SECRET = "dev-only-internal-secret-change-me-in-production"
 CERT_PASSWORD = "Seal#2026pw"
-TODAY = date.today()
+TODAY = today_in_china()
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from stamping.adapters.pdf import as_asn1_cert
 from stamping.domain import webhooks
 
 from devstack.stack import ROOT
+from shared.china_time import today_in_china
 from tests.conftest import Platform
 from tests.support import identities as ids
 from tests.support.api import Api, Reply
@@ -136,7 +137,7 @@ async def revoke_seal(api: Api, enterprise: Account, seal_id: str) -> Reply:
 
 async def grant(api: Api, enterprise: Account, seal_id: str, person: Account, *,
                 valid_from: date | None = None, valid_to: date | None = None) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
+    today = today_in_china()
     body = {"name": person.name, "id_type": "resident_id_card", "id_number": person.body["id_number"],
             "valid_from": (valid_from or today - timedelta(days=1)).isoformat(),
             "valid_to": (valid_to or today + timedelta(days=30)).isoformat()}
@@ -551,7 +552,7 @@ async def test_seals_that_may_not_be_used_are_refused(api: Api, world: World) ->
     r = await stamp(api, w.person, req["request_id"], invoice)
     assert r.status == 403 and r.json["code"] == "not_authorized", r
     # a grant not valid yet
-    today = datetime.now(UTC).date()
+    today = today_in_china()
     await grant(api, w.enterprise, invoice["seal_id"], w.person,
                          valid_from=today + timedelta(days=2), valid_to=today + timedelta(days=9))
     r = await stamp(api, w.person, req["request_id"], invoice)

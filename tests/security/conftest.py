@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from shared.china_time import today_in_china
 from tests.conftest import Platform
 from tests.support import identities as ids
 from tests.support.api import Api, Reply
@@ -87,7 +88,7 @@ async def new_seal(api: Api, ent: Account) -> dict[str, Any]:
 
 
 async def grant(api: Api, ent: Account, seal_id: str, person: Account) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
+    today = today_in_china()
     body = {
         "name": person.name,
         "id_type": "resident_id_card",

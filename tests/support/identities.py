@@ -21,6 +21,8 @@ import secrets
 from datetime import date, timedelta
 from typing import Any
 
+from shared.china_time import today_in_china
+
 __all__ = [
     "add_agent", "agent", "enterprise", "enterprise_name", "face_token", "id_number", "login",
     "password", "person", "person_name",
@@ -146,7 +148,7 @@ async def face_token(api: Any, access_token: str | None, purpose: str, *,
 
 def agent(**overrides: Any) -> dict[str, Any]:
     """A body for ``POST /api/v1/agents`` (without ``face_token``): valid today, 10-year ID."""
-    today = date.today()
+    today = today_in_china()
     issued = today - timedelta(days=400)
     secret = password()
     body: dict[str, Any] = {

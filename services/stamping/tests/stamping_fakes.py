@@ -30,6 +30,7 @@ from stamping.service_layer.ports import (
     Sm2Ca,
 )
 
+from shared.china_time import today_in_china
 from shared.gm import ses as gm_ses
 from shared.gm import x509 as gm_x509
 from shared.gm.sm2 import Sm2PrivateKey
@@ -171,7 +172,7 @@ class FakeSeals:
             return at
 
     def _today(self) -> date:
-        return self.today or datetime.now(UTC).date()
+        return self.today or today_in_china()
 
     def _usable(self, person_id: uuid.UUID, seal: FakeSeal) -> bool:
         g = self.grants.get((person_id, seal.info.seal_id))

@@ -40,6 +40,7 @@ from seals.service_layer.common import Deps
 from devstack.stack import delete_vhost, ensure_vhost
 from shared.auth import VERIFIER, Principal
 from shared.catalog import AgentAdded, AgentRemoved, AgentUpdated, EnterpriseRegistered, PersonRegistered
+from shared.china_time import today_in_china
 from shared.db import drop_database
 from shared.errors import EsealError
 from shared.events import DomainEvent, Envelope, utcnow
@@ -305,7 +306,7 @@ class Seals:
         """An agent; ``known``: its AgentAdded reached seals; ``identity_knows``: identity
         can describe it (it always can, on the real platform)."""
         agent_id = uuid.uuid4()
-        today = date.today()
+        today = today_in_china()
         start, end = valid_from or today - timedelta(days=2), valid_to or today + timedelta(days=30)
         if identity_knows:
             self.registry.agents[agent_id] = AgentRecord(agent_id, enterprise.id, start, end,
@@ -359,7 +360,7 @@ class Seals:
     async def grant(self, enterprise: Enterprise, seal_id: str, person: Person, *,
                     valid_from: date | None = None, valid_to: date | None = None,
                     token: str | None = None) -> Reply:
-        today = date.today()
+        today = today_in_china()
         return await self.call("POST", f"/api/v1/seals/{seal_id}/grants", token or enterprise.token, json={
             "name": person.name, "id_type": "resident_id_card", "id_number": person.id_number,
             "valid_from": (valid_from or today - timedelta(days=1)).isoformat(),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 from seals_harness import Enterprise, Seals
 
+from shared.china_time import today_in_china
 from shared.internal import internal_token
 
 
@@ -47,7 +48,7 @@ async def test_agent_without_permission_may_only_look(seals: Seals) -> None:
         await seals.revoke(e, seal_id, token=token, subject=agent_id),
         await seals.grant(e, seal_id, p, token=token),
         await seals.call("PATCH", f"/api/v1/seals/{seal_id}/grants/{grant_id}", token,
-                         json={"valid_to": date.today().isoformat()}),
+                         json={"valid_to": today_in_china().isoformat()}),
         await seals.call("DELETE", f"/api/v1/seals/{seal_id}/grants/{grant_id}", token),
     ]
     for r in changes:
@@ -60,7 +61,7 @@ async def test_projection_wins_over_a_stale_token_claim(seals: Seals) -> None:
     seal_id = (await seals.issue(e, "contract")).json["seal_id"]
     # the token still says "manager", but the enterprise has since taken the permission away
     agent_id, token = await seals.agent(e, can_manage=True)
-    today = date.today()
+    today = today_in_china()
     await seals.update_agent(e, agent_id, can_manage=False, valid_from=today - timedelta(days=1),
                              valid_to=today + timedelta(days=5))
     r = await seals.revoke(e, seal_id, token=token, subject=agent_id)
@@ -76,7 +77,7 @@ async def test_removed_or_expired_agents_are_refused_even_with_a_live_token(seal
     e = await seals.enterprise()
     removed, removed_token = await seals.agent(e)
     await seals.remove_agent(e, removed)
-    today = date.today()
+    today = today_in_china()
     _, expired_token = await seals.agent(e, valid_from=today - timedelta(days=30),
                                          valid_to=today - timedelta(days=1))
     _, future_token = await seals.agent(e, valid_from=today + timedelta(days=1),
@@ -94,7 +95,7 @@ async def test_removal_delivered_before_addition_still_removes(seals: Seals) -> 
     from shared.catalog import AgentAdded, AgentRemoved
 
     await seals.deliver(AgentRemoved(agent_id=agent_id, enterprise_id=e.id, removed_by=e.id), agent_id, 2)
-    today = date.today()
+    today = today_in_china()
     await seals.deliver(AgentAdded(agent_id=agent_id, enterprise_id=e.id, name="赵六",
                                    valid_from=today, valid_to=today + timedelta(days=9),
                                    can_manage=True, added_by=e.id), agent_id, 1)
@@ -134,7 +135,7 @@ async def test_a_change_waits_for_a_new_agent_to_reach_the_directory(seals: Seal
 
     e = await seals.enterprise()
     agent_id, token = await seals.agent(e, known=False, identity_knows=False)
-    today = date.today()
+    today = today_in_china()
 
     async def arrives_later() -> None:
         await asyncio.sleep(0.2)
@@ -159,7 +160,7 @@ async def test_another_enterprises_agent_gets_404_on_everything(seals: Seals) ->
         await seals.revoke(b, seal_id, token=token, subject=agent_id),
         await seals.grant(b, seal_id, p, token=token),
         await seals.call("PATCH", f"/api/v1/seals/{seal_id}/grants/{grant_id}", token,
-                         json={"valid_to": date.today().isoformat()}),
+                         json={"valid_to": today_in_china().isoformat()}),
         await seals.call("DELETE", f"/api/v1/seals/{seal_id}/grants/{grant_id}", token),
         await seals.call("GET", f"/api/v1/seals/{seal_id}", a.token),
     ]

@@ -7,10 +7,11 @@ the answer is read back with ``tests.support.gm_independent`` (bare asn1crypto +
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 from seals_harness import Seals
 
+from shared.china_time import today_in_china
 from tests.support import gm_independent as gm
 
 
@@ -21,7 +22,7 @@ async def test_enterprise_agent_and_grantee_get_the_seal_listing_current_grantee
     seal_id = seal["seal_id"]
     now_grantee, later_grantee, deleted_grantee = [await seals.person() for _ in range(3)]
     assert (await seals.grant(e, seal_id, now_grantee)).status == 201
-    today = date.today()
+    today = today_in_china()
     assert (await seals.grant(e, seal_id, later_grantee, valid_from=today + timedelta(days=3),
                               valid_to=today + timedelta(days=9))).status == 201
     gone = (await seals.grant(e, seal_id, deleted_grantee)).json["grant_id"]

@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from seals_harness import Seals, fixed_clock
 
-TODAY = date.today()
+from shared.china_time import today_in_china
+
+TODAY = today_in_china()
 
 
 async def test_grant_lifecycle_with_events(seals: Seals) -> None:

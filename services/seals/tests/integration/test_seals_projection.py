@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from seals.projections.state import STATE
 from seals_harness import Seals
 
+from shared.china_time import today_in_china
 from shared.projections import rebuild
 
 
@@ -27,7 +28,7 @@ async def test_rebuilding_the_state_projection_gives_the_same_tables(seals: Seal
     g1 = (await seals.grant(e, s1, p)).json["grant_id"]
     await seals.grant(e, s2, p)
     await seals.call("PATCH", f"/api/v1/seals/{s1}/grants/{g1}", e.token,
-                     json={"valid_to": (date.today() + timedelta(days=2)).isoformat()})
+                     json={"valid_to": (today_in_china() + timedelta(days=2)).isoformat()})
     await seals.revoke(e, s2)
     await seals.call("POST", "/api/v1/my/signature", p.token, json={"method": "generated"})
     await seals.call("DELETE", "/api/v1/my/signature", p.token)

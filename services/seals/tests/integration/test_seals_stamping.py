@@ -14,13 +14,14 @@ import base64
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import timedelta
 
 from seals_harness import Enterprise, Person, Seals
 
+from shared.china_time import today_in_china
 from tests.support.api import Reply
 
-TODAY = date.today()
+TODAY = today_in_china()
 
 
 async def _granted(seals: Seals, type_code: str = "contract") -> tuple[Enterprise, Person, str, str]:

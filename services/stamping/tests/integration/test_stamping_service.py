@@ -24,6 +24,7 @@ from stamping.adapters.pdf import as_asn1_cert, as_asn1_crl, verify_pdf
 from stamping.projections import PROJECTIONS
 from stamping_harness import CERT_PASSWORD, Harness, verify_callback
 
+from shared.china_time import today_in_china
 from shared.eventstore import EventStore
 from shared.projections import rebuild
 from tests.support.pdf_fixtures import make_test_pdf
@@ -229,7 +230,7 @@ async def test_refusals_are_clear_and_stamp_nothing(stamping: Harness) -> None:
     r = await h.stamp(person, req["request_id"], other)
     assert r.status == 403 and r.json["code"] == "not_authorized", r
     # a grant not valid yet, and one that has ended
-    today = datetime.now(UTC).date()
+    today = today_in_china()
     h.seals.grant(person.id, other.seal_id, valid_from=today + timedelta(days=1),
                   valid_to=today + timedelta(days=9))
     r = await h.stamp(person, req["request_id"], other)
