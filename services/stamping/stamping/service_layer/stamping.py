@@ -28,7 +28,7 @@ import base64
 import hashlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -254,24 +254,11 @@ class Made:
 async def _sign(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand, seal: SealInfo,
                 now: datetime, authorization: StampAuthorization,
                 person_sig: asyncio.Task[PersonSignature], timings: Timings) -> Made:
-    loop = asyncio.get_running_loop()
-    signer = SealDigestSigner(ctx.seals.stamp_signature, loop, cmd.seal_id, person.id, cmd.enterprise_id)
-    stamper = RecordingTimeStamper(ctx.timestamper)
-    ca = await ctx.ca.current()
-    chain = _chain(seal, ca)
+    """The document signed by the seal; the person's signature is bound in as soon as it is ready."""
     row = claim.row
 
     def metadata(sig: PersonSignature | None) -> StampMetadata:
-        return StampMetadata(
-            seal_id=str(seal.seal_id), seal_name=seal.name, seal_type=seal.type_label,
-            enterprise_name=seal.enterprise_name, enterprise_uscc=seal.enterprise_uscc,
-            signer_person_name=person.name, signer_person_id=str(person.id), stamped_at=now,
-            request_id=str(row.request_id),
-            person_signature_b64=base64.b64encode(sig.signature).decode() if sig else "",
-            authorization=authorization.canonical(),
-            person_signature_algorithm=sig.algorithm if sig else "",
-            person_certificate_serial=sig.serial_number if sig else "",
-            enterprise_id=str(seal.enterprise_id), seal_type_code=seal.type)
+        return _stamp_metadata(seal, person, now, row.request_id, authorization, sig)
 
     async def signed_metadata() -> StampMetadata:  # on the main loop
         with timings.phase("person_wait"):
@@ -279,6 +266,35 @@ async def _sign(ctx: Stamping, claim: Claim, person: Principal, cmd: StampComman
 
     if row.kind == "ofd":
         return await _sign_ofd(ctx, claim, person, cmd, now, signed_metadata, timings)
+    return await _sign_cms(ctx, claim, person, cmd, seal, metadata(None), signed_metadata)
+
+
+def _stamp_metadata(seal: SealInfo, person: Principal, now: datetime, request_id: uuid.UUID,
+                    authorization: StampAuthorization, sig: PersonSignature | None) -> StampMetadata:
+    """What the signature dictionary binds: the seal, the person, the grant, the person's signature."""
+    return StampMetadata(
+        seal_id=str(seal.seal_id), seal_name=seal.name, seal_type=seal.type_label,
+        enterprise_name=seal.enterprise_name, enterprise_uscc=seal.enterprise_uscc,
+        signer_person_name=person.name, signer_person_id=str(person.id), stamped_at=now,
+        request_id=str(request_id),
+        person_signature_b64=base64.b64encode(sig.signature).decode() if sig else "",
+        authorization=authorization.canonical(),
+        person_signature_algorithm=sig.algorithm if sig else "",
+        person_certificate_serial=sig.serial_number if sig else "",
+        enterprise_id=str(seal.enterprise_id), seal_type_code=seal.type)
+
+
+async def _sign_cms(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand, seal: SealInfo,
+                    draft: StampMetadata,
+                    signed_metadata: Callable[[], Coroutine[Any, Any, StampMetadata]]) -> Made:
+    """PAdES B-LT on a PDF, or a detached CMS over a relying system's digest, in a worker; the
+    seal's ECDSA signature comes from seals (which decides under its locks and has certs sign)."""
+    loop = asyncio.get_running_loop()
+    signer = SealDigestSigner(ctx.seals.stamp_signature, loop, cmd.seal_id, person.id, cmd.enterprise_id)
+    stamper = RecordingTimeStamper(ctx.timestamper)
+    ca = await ctx.ca.current()
+    chain = _chain(seal, ca)
+    row = claim.row
     if row.kind == "pdf":
         assert claim.document is not None and row.page is not None
         assert row.x is not None and row.y is not None
@@ -288,7 +304,7 @@ async def _sign(ctx: Stamping, claim: Claim, person: Principal, cmd: StampComman
         async def job() -> bytes:
             return await stamp_pdf(pdf, page=page, x=x, y=y, seal_png=image, signer=signer,
                                    chain=chain, timestamper=stamper,
-                                   validation_context_for_lt=_lt_context(ca), metadata=metadata(None),
+                                   validation_context_for_lt=_lt_context(ca), metadata=draft,
                                    final_metadata=lambda: call_on(loop, signed_metadata()),
                                    max_bytes=max(len(pdf), ctx.settings.max_document_bytes))
         content_type = "application/pdf"

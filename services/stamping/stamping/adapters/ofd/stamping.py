@@ -110,58 +110,17 @@ def prepare_ofd_stamp(
     limits: Limits | None = None,
 ) -> PreparedOfdStamp:
     doc = load_document(data, limits=limits)
-    try:
-        seal = parse_seal(seal_esl_der)
-    except GmError as e:
-        raise OfdError(f"seal unusable: {e.detail}", code="seal_invalid") from None
-    if not seal.allows(signer_certificate):
-        raise OfdError("the seal does not list the signer's certificate", code="seal_invalid")
+    _check_seal(seal_esl_der, signer_certificate)
     page_id = _check_position(doc, page, (x_mm, y_mm, width_mm, height_mm))
     when = (signed_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     new_files: dict[str, bytes] = {}
-
-    # Signatures.xml: the existing one grows, or a new one is declared in OFD.xml.
-    if doc.signatures_path is not None:
-        sigs_path = doc.signatures_path
-        sigs_root = doc.package.xml(sigs_path)
-    else:
-        sigs_path = posixpath.join(posixpath.dirname(doc.document_path), "Signs", "Signatures.xml")
-        sigs_root = etree.Element(_q("Signatures"), nsmap={"ofd": OFD_NS})
-        ofd_root = doc.package.xml("OFD.xml")
-        body = children(ofd_root, "DocBody")[0]
-        decl = etree.Element(_q("Signatures", etree.QName(body).namespace or OFD_NS))
-        decl.text = "/" + sigs_path
-        # Schema order: DocInfo, DocRoot, Versions, Signatures. (lxml elements without
-        # children are falsy, hence the explicit None checks.)
-        anchor = child(body, "Versions")
-        if anchor is None:
-            anchor = child(body, "DocRoot")
-        if anchor is None:
-            raise OfdError("DocBody without DocRoot")
-        anchor.addnext(decl)
-        new_files["OFD.xml"] = _xml_bytes(ofd_root)
-    ns = etree.QName(sigs_root).namespace or OFD_NS
+    sigs_path, sigs_root = _signatures_list(doc, new_files)
     sign_id = _next_id(doc, sigs_root)
-    sigs_dir = posixpath.dirname(sigs_path)
-    k = 0
-    while any(n.startswith(posixpath.join(sigs_dir, f"Sign_{k}") + "/") for n in doc.package.names()):
-        k += 1
-    sign_dir = posixpath.join(sigs_dir, f"Sign_{k}")
+    sign_dir = _new_sign_dir(doc, posixpath.dirname(sigs_path))
     seal_path = f"{sign_dir}/Seal.esl"
     signature_path = f"{sign_dir}/Signature.xml"
     value_path = f"{sign_dir}/SignedValue.dat"
-
-    entry = etree.Element(_q("Signature", ns), ID=str(sign_id), Type="Seal", BaseLoc="/" + signature_path)
-    existing = children(sigs_root, "Signature")
-    if existing:
-        existing[-1].addnext(entry)  # after the last one: the file keeps its own element order
-    else:
-        sigs_root.append(entry)
-    max_el = child(sigs_root, "MaxSignId")
-    if max_el is None:
-        max_el = etree.Element(_q("MaxSignId", ns))
-        sigs_root.insert(0, max_el)
-    max_el.text = str(sign_id + 1)
+    _declare_signature(sigs_root, sign_id, signature_path)
     new_files[sigs_path] = _xml_bytes(sigs_root)
     new_files[seal_path] = seal_esl_der
 
@@ -174,22 +133,8 @@ def prepare_ofd_stamp(
         content = new_files.get(name)
         refs.append((name, content if content is not None else doc.package.read(name)))
     refs.append((seal_path, seal_esl_der))
-
-    sig = etree.Element(_q("Signature"), nsmap={"ofd": OFD_NS})
-    info = etree.SubElement(sig, _q("SignedInfo"))
-    etree.SubElement(info, _q("Provider"), **PROVIDER)
-    etree.SubElement(info, _q("SignatureMethod")).text = oids.SM2_WITH_SM3
-    etree.SubElement(info, _q("SignatureDateTime")).text = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    references = etree.SubElement(info, _q("References"), CheckMethod="SM3")
-    for name, content in refs:
-        ref = etree.SubElement(references, _q("Reference"), FileRef="/" + name)
-        etree.SubElement(ref, _q("CheckValue")).text = base64.b64encode(sm3(content)).decode()
     boundary = " ".join(_fmt(v) for v in (x_mm, y_mm, width_mm, height_mm))
-    etree.SubElement(info, _q("StampAnnot"), ID=str(sign_id + 1), PageRef=page_id, Boundary=boundary)
-    seal_el = etree.SubElement(info, _q("Seal"))
-    etree.SubElement(seal_el, _q("BaseLoc")).text = "/" + seal_path
-    etree.SubElement(sig, _q("SignedValue")).text = "/" + value_path
-    signature_xml = _xml_bytes(sig)
+    signature_xml = _signature_xml(refs, when, sign_id, page_id, boundary, seal_path, value_path)
     new_files[signature_path] = signature_xml
     try:
         tbs = build_tbs_sign(
@@ -202,6 +147,80 @@ def prepare_ofd_stamp(
     except (GmError, ValueError) as e:
         raise OfdError(f"cannot sign with this seal/certificate: {e}", code="seal_invalid") from None
     return PreparedOfdStamp(data, new_files, value_path, signer_certificate, tbs)
+
+
+def _check_seal(seal_esl_der: bytes, signer_certificate: bytes) -> None:
+    try:
+        seal = parse_seal(seal_esl_der)
+    except GmError as e:
+        raise OfdError(f"seal unusable: {e.detail}", code="seal_invalid") from None
+    if not seal.allows(signer_certificate):
+        raise OfdError("the seal does not list the signer's certificate", code="seal_invalid")
+
+
+def _signatures_list(doc: OfdDocument, new_files: dict[str, bytes]) -> tuple[str, etree._Element]:
+    """Signatures.xml: the existing one (it grows), or a new one declared in OFD.xml."""
+    if doc.signatures_path is not None:
+        return doc.signatures_path, doc.package.xml(doc.signatures_path)
+    sigs_path = posixpath.join(posixpath.dirname(doc.document_path), "Signs", "Signatures.xml")
+    sigs_root = etree.Element(_q("Signatures"), nsmap={"ofd": OFD_NS})
+    ofd_root = doc.package.xml("OFD.xml")
+    body = children(ofd_root, "DocBody")[0]
+    decl = etree.Element(_q("Signatures", etree.QName(body).namespace or OFD_NS))
+    decl.text = "/" + sigs_path
+    # Schema order: DocInfo, DocRoot, Versions, Signatures. (lxml elements without
+    # children are falsy, hence the explicit None checks.)
+    anchor = child(body, "Versions")
+    if anchor is None:
+        anchor = child(body, "DocRoot")
+    if anchor is None:
+        raise OfdError("DocBody without DocRoot")
+    anchor.addnext(decl)
+    new_files["OFD.xml"] = _xml_bytes(ofd_root)
+    return sigs_path, sigs_root
+
+
+def _new_sign_dir(doc: OfdDocument, sigs_dir: str) -> str:
+    """Sign_<k>, the first k no file of the package is under."""
+    k = 0
+    while any(n.startswith(posixpath.join(sigs_dir, f"Sign_{k}") + "/") for n in doc.package.names()):
+        k += 1
+    return posixpath.join(sigs_dir, f"Sign_{k}")
+
+
+def _declare_signature(sigs_root: etree._Element, sign_id: int, signature_path: str) -> None:
+    """The new signature's entry in Signatures.xml, and MaxSignId moved past it and its annotation."""
+    ns = etree.QName(sigs_root).namespace or OFD_NS
+    entry = etree.Element(_q("Signature", ns), ID=str(sign_id), Type="Seal", BaseLoc="/" + signature_path)
+    existing = children(sigs_root, "Signature")
+    if existing:
+        existing[-1].addnext(entry)  # after the last one: the file keeps its own element order
+    else:
+        sigs_root.append(entry)
+    max_el = child(sigs_root, "MaxSignId")
+    if max_el is None:
+        max_el = etree.Element(_q("MaxSignId", ns))
+        sigs_root.insert(0, max_el)
+    max_el.text = str(sign_id + 1)
+
+
+def _signature_xml(refs: list[tuple[str, bytes]], when: datetime, sign_id: int, page_id: str,
+                   boundary: str, seal_path: str, value_path: str) -> bytes:
+    """Signature.xml: SM3 check values of ``refs``, the stamp's annotation, the seal's location."""
+    sig = etree.Element(_q("Signature"), nsmap={"ofd": OFD_NS})
+    info = etree.SubElement(sig, _q("SignedInfo"))
+    etree.SubElement(info, _q("Provider"), **PROVIDER)
+    etree.SubElement(info, _q("SignatureMethod")).text = oids.SM2_WITH_SM3
+    etree.SubElement(info, _q("SignatureDateTime")).text = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    references = etree.SubElement(info, _q("References"), CheckMethod="SM3")
+    for name, content in refs:
+        ref = etree.SubElement(references, _q("Reference"), FileRef="/" + name)
+        etree.SubElement(ref, _q("CheckValue")).text = base64.b64encode(sm3(content)).decode()
+    etree.SubElement(info, _q("StampAnnot"), ID=str(sign_id + 1), PageRef=page_id, Boundary=boundary)
+    seal_el = etree.SubElement(info, _q("Seal"))
+    etree.SubElement(seal_el, _q("BaseLoc")).text = "/" + seal_path
+    etree.SubElement(sig, _q("SignedValue")).text = "/" + value_path
+    return _xml_bytes(sig)
 
 
 def finish_ofd_stamp(

@@ -28,6 +28,7 @@ from PIL import Image
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
@@ -223,10 +224,7 @@ async def stamp_pdf(
     reader = open_strict_reader(pdf, max_bytes)
     box = check_position(describe_pdf(reader, pdf), page, x, y, seal_size_pt)
     field_name = field_name or f"eseal-{metadata.request_id}"
-    # pyHanko would silently fill a same-named empty field planted in the upload,
-    # wherever that field sits, instead of creating ours at (x, y).
-    if any(True for _ in fields.enumerate_sig_fields(reader, with_name=field_name)):
-        raise SignatureFieldExists(f"the document already has a signature field {field_name!r}")
+    _refuse_planted_field(reader, field_name)
     pdf_signer = PdfSigner(
         _lt_signature_meta(
             field_name=field_name,
@@ -251,14 +249,27 @@ async def stamp_pdf(
     writer = IncrementalPdfFileWriter(BytesIO(pdf), prev=reader)
     try:
         return await _sign(pdf_signer, writer, extra_sig_entries=extra)
-    except SigningError as e:
+    except (SigningError, PathBuildingError, PathValidationError) as e:
+        raise _platform_error(e) from e
+
+
+def _refuse_planted_field(reader: PdfFileReader, field_name: str) -> None:
+    """pyHanko would silently fill a same-named empty field planted in the upload, wherever
+    that field sits, instead of creating ours at (x, y)."""
+    if any(True for _ in fields.enumerate_sig_fields(reader, with_name=field_name)):
+        raise SignatureFieldExists(f"the document already has a signature field {field_name!r}")
+
+
+def _platform_error(e: Exception) -> EsealError:
+    """pyHanko's failure as the platform's: a seal chain that does not validate is the seal's
+    fault, anything else a signing failure."""
+    if isinstance(e, SigningError):
         # pyHanko validates the seal's chain (with revocation) before signing.
         if isinstance(e.__cause__, (PathBuildingError, PathValidationError)):
-            raise SealCertificateInvalid(f"{e}: {e.__cause__}") from e
-        raise StampSigningError(str(e)) from e
-    except (PathBuildingError, PathValidationError) as e:
-        # Raised unwrapped when the TSA's own chain fails validation.
-        raise StampSigningError(f"timestamp authority certificate not valid: {e}") from e
+            return SealCertificateInvalid(f"{e}: {e.__cause__}")
+        return StampSigningError(str(e))
+    # Raised unwrapped when the TSA's own chain fails validation.
+    return StampSigningError(f"timestamp authority certificate not valid: {e}")
 
 
 async def _sign(
