@@ -50,7 +50,7 @@ class UpdateAgent(ApiModel):
         return end if end is None else ends_after_start(end, info)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
-    def _something(self) -> UpdateAgent:
+    def _changes_something(self) -> UpdateAgent:
         if self.valid_from is None and self.valid_to is None and self.can_manage is None:
             raise PydanticCustomError("nothing_to_change", "valid_from, valid_to or can_manage is required")
         return self
