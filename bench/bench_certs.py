@@ -27,7 +27,7 @@ import aiohttp
 from shared.internal import internal_token
 from shared.settings import ServiceSettings
 
-from .common import Report, median, percentile, platform
+from .common import Report, median, percentile, running_platform
 
 SECONDS = 5.0
 CONCURRENCY = 16
@@ -135,67 +135,64 @@ async def run(report: Report) -> None:
     print(f"  load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     kdf_ms = await asyncio.to_thread(_kdf_ms)
     report.add("KDF Argon2id t=2 m=32MiB p=1 (per password)", kdf_ms, "ms")
-    # common.platform() calls asyncio.run() on exit: enter and leave it outside this loop.
-    stack = platform()
-    config = await asyncio.to_thread(stack.__enter__)
-    try:
-        connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            certs = Internal(session, config.internal_url("certs"))
-            seal_id = str(uuid.uuid4())
-            status, issued = await certs.post("/internal/seal-certificates", {
-                "seal_id": seal_id, "enterprise_id": str(uuid.uuid4()),
-                "enterprise_name": "吉林省基准测试有限公司", "enterprise_uscc": "91220102MA00000000",
-                "seal_name": "吉林省基准测试有限公司公章", "seal_type": "official",
-                "seal_type_label": "公章"})
-            assert status == 201, issued
-            digest = {"digest_b64": base64.b64encode(hashlib.sha256(b"doc").digest()).decode()}
+    async with running_platform() as (config, _):
+        try:
+            connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                certs = Internal(session, config.internal_url("certs"))
+                seal_id = str(uuid.uuid4())
+                status, issued = await certs.post("/internal/seal-certificates", {
+                    "seal_id": seal_id, "enterprise_id": str(uuid.uuid4()),
+                    "enterprise_name": "吉林省基准测试有限公司", "enterprise_uscc": "91220102MA00000000",
+                    "seal_name": "吉林省基准测试有限公司公章", "seal_type": "official",
+                    "seal_type_label": "公章"})
+                assert status == 201, issued
+                digest = {"digest_b64": base64.b64encode(hashlib.sha256(b"doc").digest()).decode()}
 
-            async def seal_sign() -> int:
-                s, _ = await certs.post(f"/internal/seal-certificates/{seal_id}/signatures", digest)
-                return s
-
-            await _drive(seal_sign, 1.0, CONCURRENCY)  # warm-up (pools, key cache)
-            # the baseline right before and after, under the same load as the HTTP figure
-            raw_before = await asyncio.to_thread(_raw_ecdsa_rate)
-            rate, latencies, errors = await _drive(seal_sign, SECONDS, CONCURRENCY)
-            raw = (raw_before + await asyncio.to_thread(_raw_ecdsa_rate)) / 2
-            report.add("raw ECDSA P-256 digest signing (1 thread)", raw, "sig/s")
-            assert errors == 0, f"{errors} seal signatures failed"
-            report.add(f"seal signing via internal API ({CONCURRENCY} clients)", rate, "sig/s",
-                       baseline_name="raw ECDSA", baseline_value=raw)
-            report.add("seal signing latency p50", percentile(latencies, 50), "ms")
-            report.add("seal signing latency p99", percentile(latencies, 99), "ms")
-            one, _, _ = await _drive(seal_sign, 2.0, 1)
-            report.add("seal signing via internal API (1 client)", one, "sig/s",
-                       baseline_name="raw ECDSA", baseline_value=raw)
-
-            people = [await _activated_person(session, config.url("gateway")) for _ in range(4)]
-            if None in people:
-                print("  principal signing: skipped (registration/activation unavailable)")
-                return
-            body = {**digest, "certificate_password": PASSWORD}
-            turn = iter(range(10**9))
-
-            def principal_sign(count: int) -> Any:
-                async def call() -> int:
-                    who = people[next(turn) % count]
-                    s, _ = await certs.post(f"/internal/principals/{who}/signatures", body)
+                async def seal_sign() -> int:
+                    s, _ = await certs.post(f"/internal/seal-certificates/{seal_id}/signatures", digest)
                     return s
-                return call
 
-            # one certificate: its password tries are serialised (row lock), one KDF at a time
-            p_rate, p_lat, p_errors = await _drive(principal_sign(1), SECONDS, 4)
-            assert p_errors == 0, f"{p_errors} principal signatures failed"
-            report.add("principal signing, one certificate (KDF each)", p_rate, "sig/s",
-                       baseline_name="1/KDF", baseline_value=1000 / kdf_ms)
-            report.add("principal signing latency p50 (one certificate)",
-                       percentile(p_lat, 50), "ms")
-            cores = os.cpu_count() or 1
-            m_rate, _, m_errors = await _drive(principal_sign(len(people)), SECONDS, 8)
-            assert m_errors == 0, f"{m_errors} principal signatures failed"
-            report.add(f"principal signing, {len(people)} certificates ({cores} cores)", m_rate,
-                       "sig/s", baseline_name=f"{cores}/KDF", baseline_value=cores * 1000 / kdf_ms)
-    finally:
-        print(f"  load average at end: {os.getloadavg()[0]:.1f}", flush=True)
-        await asyncio.to_thread(stack.__exit__, None, None, None)
+                await _drive(seal_sign, 1.0, CONCURRENCY)  # warm-up (pools, key cache)
+                # the baseline right before and after, under the same load as the HTTP figure
+                raw_before = await asyncio.to_thread(_raw_ecdsa_rate)
+                rate, latencies, errors = await _drive(seal_sign, SECONDS, CONCURRENCY)
+                raw = (raw_before + await asyncio.to_thread(_raw_ecdsa_rate)) / 2
+                report.add("raw ECDSA P-256 digest signing (1 thread)", raw, "sig/s")
+                assert errors == 0, f"{errors} seal signatures failed"
+                report.add(f"seal signing via internal API ({CONCURRENCY} clients)", rate, "sig/s",
+                           baseline_name="raw ECDSA", baseline_value=raw)
+                report.add("seal signing latency p50", percentile(latencies, 50), "ms")
+                report.add("seal signing latency p99", percentile(latencies, 99), "ms")
+                one, _, _ = await _drive(seal_sign, 2.0, 1)
+                report.add("seal signing via internal API (1 client)", one, "sig/s",
+                           baseline_name="raw ECDSA", baseline_value=raw)
+
+                people = [await _activated_person(session, config.url("gateway")) for _ in range(4)]
+                if None in people:
+                    print("  principal signing: skipped (registration/activation unavailable)")
+                    return
+                body = {**digest, "certificate_password": PASSWORD}
+                turn = iter(range(10**9))
+
+                def principal_sign(count: int) -> Any:
+                    async def call() -> int:
+                        who = people[next(turn) % count]
+                        s, _ = await certs.post(f"/internal/principals/{who}/signatures", body)
+                        return s
+                    return call
+
+                # one certificate: its password tries are serialised (row lock), one KDF at a time
+                p_rate, p_lat, p_errors = await _drive(principal_sign(1), SECONDS, 4)
+                assert p_errors == 0, f"{p_errors} principal signatures failed"
+                report.add("principal signing, one certificate (KDF each)", p_rate, "sig/s",
+                           baseline_name="1/KDF", baseline_value=1000 / kdf_ms)
+                report.add("principal signing latency p50 (one certificate)",
+                           percentile(p_lat, 50), "ms")
+                cores = os.cpu_count() or 1
+                m_rate, _, m_errors = await _drive(principal_sign(len(people)), SECONDS, 8)
+                assert m_errors == 0, f"{m_errors} principal signatures failed"
+                report.add(f"principal signing, {len(people)} certificates ({cores} cores)", m_rate,
+                           "sig/s", baseline_name=f"{cores}/KDF", baseline_value=cores * 1000 / kdf_ms)
+        finally:
+            print(f"  load average at end: {os.getloadavg()[0]:.1f}", flush=True)

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Callable
 
@@ -21,7 +20,7 @@ from identity.adapters.passwords import PRODUCTION_PARAMS, Argon2Passwords
 
 from tests.support import identities as ids
 
-from .common import Report, median, platform
+from .common import Report, median, running_platform
 
 USERS = 80
 LOGIN_SECONDS = 8.0
@@ -121,16 +120,10 @@ async def _me(report: Report, session: aiohttp.ClientSession, gateway: str, iden
 async def run(report: Report) -> None:
     await _hashing(report)
     # The gateway's per-client limiter would measure itself (every request comes from
-    # loopback); the service processes inherit this environment.
-    os.environ.setdefault("ESEAL_RATE_LIMIT_SCALE", "100000")
-    # common.platform() calls asyncio.run() on exit: enter and leave it outside this loop.
-    stack = platform()
-    config = await asyncio.to_thread(stack.__enter__)
-    try:
+    # loopback): rate_limit_scale lifts it.
+    async with running_platform(rate_limit_scale=100000) as (config, _):
         gateway, identity = config.url("gateway"), config.url("identity")
         connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
         async with aiohttp.ClientSession(connector=connector) as session:
             token = await _logins(report, session, gateway)
             await _me(report, session, gateway, identity, token)
-    finally:
-        await asyncio.to_thread(stack.__exit__, None, None, None)

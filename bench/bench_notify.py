@@ -37,7 +37,7 @@ from tests.support import identities as ids
 from tests.support.api import Api
 from tests.support.bus import Bus, connect_bus
 
-from .common import Report, median, percentile, platform
+from .common import Report, median, percentile, running_platform
 
 SAMPLES = 200
 PAUSE = 0.02  # seconds between events: one message in flight at a time
@@ -45,12 +45,8 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432"
 
 
 async def run(report: Report) -> None:
-    cm = platform()
-    config = await asyncio.to_thread(cm.__enter__)  # platform() cleans up with asyncio.run
-    try:
+    async with running_platform() as (config, _):
         await _measure(report, config.url("gateway"), config.amqp_url, config.db_prefix)
-    finally:
-        await asyncio.to_thread(cm.__exit__, None, None, None)
 
 
 @dataclass(frozen=True)

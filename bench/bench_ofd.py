@@ -42,8 +42,8 @@ from shared.gm.x509 import create_issuing_ca, create_root, issue_person_certific
 from tests.support.api import Api
 from tests.support.pdf_fixtures import build_test_pki
 
-from .bench_stamping import World, _platform, _stamp, _world
-from .common import Report
+from .bench_stamping import World, _stamp, _world
+from .common import Report, running_platform
 
 SAMPLES = 12
 PAGE5 = Path(__file__).resolve().parents[1] / "services/stamping/tests/vectors/ofdrw/Page5.ofd"
@@ -53,12 +53,8 @@ OFD_NS = "http://www.ofdspec.org/2016"
 
 
 async def run(report: Report) -> None:
-    cm = _platform()
-    config = await asyncio.to_thread(cm.__enter__)  # the platform cleans up with asyncio.run
-    try:
+    async with running_platform(rate_limit_scale=1000) as (config, _):
         await _bench(report, config)
-    finally:
-        await asyncio.to_thread(cm.__exit__, None, None, None)
 
 
 # the raw baseline ------------------------------------------------------------------------

@@ -18,20 +18,16 @@ baseline). ``docs/OPERATIONS.md`` ("Scaling") explains the figures.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import random
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-from devstack.stack import ROOT, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
+from devstack.stack import Stack
 from tests.support.api import Api
 from tests.support.pdf_fixtures import make_test_pdf
 
 from .bench_stamping import World, _drain, _ready_request, _world
-from .common import Report, percentile
+from .common import Report, percentile, running_platform
 
 PERSONS = 8
 STAMPS = 32
@@ -50,27 +46,6 @@ def _rss_mib(stack: Stack) -> float:
         total += next((int(line.split()[1]) for line in status.splitlines()
                        if line.startswith("VmRSS:")), 0)
     return total / 1024
-
-
-@contextlib.contextmanager
-def _platform(replicas: int) -> Iterator[tuple[StackConfig, Stack]]:
-    run = uuid.uuid4().hex[:8]
-    vhost = f"eseal_bench_{run}"
-    ensure_vhost(vhost)
-    config = StackConfig(db_prefix=f"eseal_b{run}_", amqp_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
-                         port_offset=random.randrange(200, 300) * 100, internal_port_offset=10, env="test",
-                         log_dir=ROOT / ".run" / "bench-logs" / run, replicas=replicas,
-                         extra_env={"ESEAL_LOG_LEVEL": "WARNING", "ESEAL_RATE_LIMIT_SCALE": "1000"})
-    stack = Stack(config)
-    stack.migrate()
-    stack.start()
-    try:
-        stack.wait_ready(180)
-        yield config, stack
-    finally:
-        stack.stop()
-        asyncio.run(drop_databases(config.db_prefix))
-        delete_vhost(vhost)
 
 
 async def _stamping(w: World, pdf: bytes) -> tuple[float, float, float]:
@@ -106,20 +81,18 @@ async def _reads(w: World) -> tuple[float, float]:
 
 
 async def _measure(replicas: int) -> dict[str, float]:
-    cm = _platform(replicas)
-    config, stack = await asyncio.to_thread(cm.__enter__)
-    api = Api(config.url("gateway"))
-    try:
-        w = await _world(api, config, PERSONS)
-        pdf = make_test_pdf(pages=10)
-        await _stamping(w, pdf)  # warm-up burst: imports, pools, caches in every replica
-        stamps, p50, p99 = await _stamping(w, pdf)
-        reads, read_p99 = await _reads(w)
-        return {"stamps": stamps, "stamp_p50": p50, "stamp_p99": p99, "reads": reads, "read_p99": read_p99,
-                "rss": _rss_mib(stack), "processes": float(len(stack.processes))}
-    finally:
-        await api.close()
-        await asyncio.to_thread(cm.__exit__, None, None, None)
+    async with running_platform(replicas=replicas, rate_limit_scale=1000) as (config, stack):
+        api = Api(config.url("gateway"))
+        try:
+            w = await _world(api, config, PERSONS)
+            pdf = make_test_pdf(pages=10)
+            await _stamping(w, pdf)  # warm-up burst: imports, pools, caches in every replica
+            stamps, p50, p99 = await _stamping(w, pdf)
+            reads, read_p99 = await _reads(w)
+            return {"stamps": stamps, "stamp_p50": p50, "stamp_p99": p99, "reads": reads,
+                    "read_p99": read_p99, "rss": _rss_mib(stack), "processes": float(len(stack.processes))}
+        finally:
+            await api.close()
 
 
 async def run(report: Report) -> None:

@@ -23,7 +23,7 @@ from seals.adapters.rendering import render_seal
 from tests.support import identities as ids
 from tests.support.api import Api
 
-from .common import Report, percentile, platform
+from .common import Report, percentile, running_platform
 
 SAMPLES = 60
 CONCURRENCY = 8
@@ -43,12 +43,8 @@ def _name(i: int, label: str, square: bool) -> str:
 
 async def run(report: Report) -> None:
     round_mean = _render_times(report)
-    cm = platform()
-    config = await asyncio.to_thread(cm.__enter__)  # platform() cleans up with asyncio.run
-    try:
+    async with running_platform() as (config, _):
         await _preview_rates(report, config.url("gateway"), round_mean)
-    finally:
-        await asyncio.to_thread(cm.__exit__, None, None, None)
 
 
 def _render_times(report: Report) -> float:

@@ -19,15 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
-import random
 import statistics
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,12 +31,12 @@ from typing import Any
 import aiohttp
 from stamping.adapters.pdf import offline_validation_context, raw_stamp_in_process
 
-from devstack.stack import ROOT, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
+from devstack.stack import ROOT, StackConfig
 from tests.support import identities as ids
 from tests.support.api import Api
 from tests.support.pdf_fixtures import build_test_pki, make_test_pdf
 
-from .common import Report, percentile
+from .common import Report, percentile, running_platform
 
 CERT_PASSWORD = "Bench#2026pw"
 SAMPLES = 12
@@ -49,36 +45,9 @@ PER_LEVEL = 24
 PAGE, X, Y = 5, 300.0, 300.0
 
 
-@contextlib.contextmanager
-def _platform() -> Iterator[StackConfig]:
-    """The whole platform on its own databases, vhost and ports; rate limits scaled up
-    (the gateway's per-address stamp limit would otherwise cap the load test)."""
-    run = uuid.uuid4().hex[:8]
-    vhost = f"eseal_bench_{run}"
-    ensure_vhost(vhost)
-    config = StackConfig(db_prefix=f"eseal_b{run}_", amqp_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
-                         port_offset=random.randrange(200, 300) * 100, internal_port_offset=10, env="test",
-                         log_dir=ROOT / ".run" / "bench-logs" / run,
-                         extra_env={"ESEAL_LOG_LEVEL": "WARNING", "ESEAL_RATE_LIMIT_SCALE": "1000"})
-    stack = Stack(config)
-    stack.migrate()
-    stack.start()
-    try:
-        stack.wait_ready(120)
-        yield config
-    finally:
-        stack.stop()
-        asyncio.run(drop_databases(config.db_prefix))
-        delete_vhost(vhost)
-
-
 async def run(report: Report) -> None:
-    cm = _platform()
-    config = await asyncio.to_thread(cm.__enter__)  # the platform cleans up with asyncio.run
-    try:
+    async with running_platform(rate_limit_scale=1000) as (config, _):
         await _bench(report, config)
-    finally:
-        await asyncio.to_thread(cm.__exit__, None, None, None)
 
 
 # the world ----------------------------------------------------------------------------------

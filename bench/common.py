@@ -12,9 +12,10 @@ import random
 import statistics
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devstack.stack import ROOT, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
 
@@ -63,27 +64,48 @@ def median(values: list[float]) -> float:
 
 
 @contextlib.contextmanager
-def platform(log_dir: Path | None = None) -> Iterator[StackConfig]:
-    """The whole platform on its own databases, vhost and ports, for one benchmark run."""
+def platform_stack(*, replicas: int = 1, rate_limit_scale: int | None = None,
+                   log_dir: Path | None = None) -> Iterator[tuple[StackConfig, Stack]]:
+    """The whole platform on its own databases, vhost and ports, for one benchmark run.
+
+    ``rate_limit_scale`` lifts the gateway's per-address limits, which would otherwise cap
+    (or measure) a load test whose every request comes from loopback."""
     import asyncio
 
     run = uuid.uuid4().hex[:8]
     vhost = f"eseal_bench_{run}"
     ensure_vhost(vhost)
+    env = {"ESEAL_LOG_LEVEL": "WARNING"}
+    if rate_limit_scale is not None:
+        env["ESEAL_RATE_LIMIT_SCALE"] = str(rate_limit_scale)
     config = StackConfig(db_prefix=f"eseal_b{run}_", amqp_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
                          port_offset=random.randrange(200, 300) * 100, internal_port_offset=10, env="test",
-                         log_dir=log_dir or ROOT / ".run" / "bench-logs" / run,
-                         extra_env={"ESEAL_LOG_LEVEL": "WARNING"})
+                         log_dir=log_dir or ROOT / ".run" / "bench-logs" / run, replicas=replicas,
+                         extra_env=env)
     stack = Stack(config)
     stack.migrate()
     stack.start()
     try:
-        stack.wait_ready(120)
-        yield config
+        stack.wait_ready(120 + 60 * (replicas - 1))
+        yield config, stack
     finally:
         stack.stop()
-        # A thread of its own: benchmarks use this inside their running event loop.
+        # A thread of its own: the caller may be inside a running event loop.
         cleanup = threading.Thread(target=asyncio.run, args=(drop_databases(config.db_prefix),))
         cleanup.start()
         cleanup.join()
         delete_vhost(vhost)
+
+
+@contextlib.asynccontextmanager
+async def running_platform(**options: Any) -> AsyncIterator[tuple[StackConfig, Stack]]:
+    """``platform_stack`` for an async benchmark: started and stopped in a thread, so the
+    benchmark's event loop keeps running while processes start and databases are dropped."""
+    import asyncio
+
+    cm = platform_stack(**options)
+    entered = await asyncio.to_thread(cm.__enter__)
+    try:
+        yield entered
+    finally:
+        await asyncio.to_thread(cm.__exit__, None, None, None)
