@@ -1,4 +1,5 @@
-"""The certificate aggregate: a fold of its events; commands return the events to append.
+"""The certificate aggregate: a fold of its events; decisions are functions returning the
+events to append.
 
 One stream per certificate (``stream_type`` "certificate", ``stream_id`` = certificate id).
 Pure: time and policies come in as arguments, errors are returned or raised, no I/O.
@@ -63,72 +64,79 @@ class Certificate:
     sm2_key_id: uuid.UUID | None = None  # the SM2 twin's key, once it has one
     sm2_serial_number: str | None = None
 
-    # --- folding ---------------------------------------------------------------------------
-
-    @classmethod
-    def from_events(cls, events: Iterable[DomainEvent]) -> Certificate | None:
-        state: Certificate | None = None
-        for ev in events:
-            state = _evolve(state, ev)
-        return state
-
-    # --- commands --------------------------------------------------------------------------
-
     @property
     def is_user_certificate(self) -> bool:
         return self.owner_type != "seal"
-
-    def ensure_not_revoked(self) -> None:
-        if self.status == "revoked":
-            raise CertificateRevokedError(self.serial_number)
-
-    def ensure_unlocked(self, policy: WrongPasswordPolicy, now: datetime) -> None:
-        """Raise while revoked or locked; call before trying a password."""
-        self.ensure_not_revoked()
-        policy.ensure_unlocked(self.attempts, now)
-
-    def reject_password(
-        self, policy: WrongPasswordPolicy, now: datetime
-    ) -> tuple[list[DomainEvent], CertsError]:
-        """A wrong password: the event to append, then the error to answer with."""
-        outcome = policy.on_failure(self.attempts, now)
-        assert outcome.error is not None
-        event = CertificatePasswordRejected(
-            certificate_id=self.certificate_id, failures=outcome.state.failures,
-            locked_until=outcome.state.locked_until, rejected_at=now,
-        )
-        return [event], outcome.error
-
-    def accept_password(self, policy: WrongPasswordPolicy, now: datetime) -> list[DomainEvent]:
-        """The right password: resets a non-zero counter (nothing to record otherwise)."""
-        if self.attempts == policy.on_success():
-            return []
-        return [CertificatePasswordAccepted(certificate_id=self.certificate_id, accepted_at=now)]
-
-    def change_password(self, now: datetime) -> list[DomainEvent]:
-        """After the old password was verified; the counter starts again."""
-        self.ensure_not_revoked()
-        return [CertificatePasswordChanged(certificate_id=self.certificate_id, changed_at=now)]
 
     @property
     def has_sm2(self) -> bool:
         return self.sm2_key_id is not None
 
-    def add_sm2(self, facts: IssuedCertificate, now: datetime) -> list[DomainEvent]:
-        """Give this certificate its SM2 twin (once; never to a revoked one)."""
-        self.ensure_not_revoked()
-        if self.has_sm2:
-            return []
-        return sm2_events(facts, self.certificate_id, self.owner_type, self.owner_id, now)
 
-    def revoke(self, reason: str, now: datetime) -> list[DomainEvent]:
-        """Revocation is final; revoking again records nothing."""
-        if self.status == "revoked":
-            return []
-        return [CertificateRevoked(
-            certificate_id=self.certificate_id, serial_number=self.serial_number, reason=reason,
-            revoked_at=now, owner_type=self.owner_type, owner_id=self.owner_id,
-        )]
+def fold(events: Iterable[DomainEvent]) -> Certificate | None:
+    """The certificate as its events leave it (None before it was activated or created)."""
+    cert: Certificate | None = None
+    for ev in events:
+        cert = _apply(cert, ev)
+    return cert
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+
+def ensure_not_revoked(cert: Certificate) -> None:
+    if cert.status == "revoked":
+        raise CertificateRevokedError(cert.serial_number)
+
+
+def ensure_unlocked(cert: Certificate, policy: WrongPasswordPolicy, now: datetime) -> None:
+    """Raise while revoked or locked; call before trying a password."""
+    ensure_not_revoked(cert)
+    policy.ensure_unlocked(cert.attempts, now)
+
+
+def reject_password(cert: Certificate, policy: WrongPasswordPolicy,
+                    now: datetime) -> tuple[list[DomainEvent], CertsError]:
+    """A wrong password: the event to append, then the error to answer with."""
+    outcome = policy.on_failure(cert.attempts, now)
+    assert outcome.error is not None
+    event = CertificatePasswordRejected(
+        certificate_id=cert.certificate_id, failures=outcome.state.failures,
+        locked_until=outcome.state.locked_until, rejected_at=now,
+    )
+    return [event], outcome.error
+
+
+def accept_password(cert: Certificate, policy: WrongPasswordPolicy,
+                    now: datetime) -> list[DomainEvent]:
+    """The right password: resets a non-zero counter (nothing to record otherwise)."""
+    if cert.attempts == policy.on_success():
+        return []
+    return [CertificatePasswordAccepted(certificate_id=cert.certificate_id, accepted_at=now)]
+
+
+def change_password(cert: Certificate, now: datetime) -> list[DomainEvent]:
+    """After the old password was verified; the counter starts again."""
+    ensure_not_revoked(cert)
+    return [CertificatePasswordChanged(certificate_id=cert.certificate_id, changed_at=now)]
+
+
+def add_sm2(cert: Certificate, facts: IssuedCertificate, now: datetime) -> list[DomainEvent]:
+    """Give this certificate its SM2 twin (once; never to a revoked one)."""
+    ensure_not_revoked(cert)
+    if cert.has_sm2:
+        return []
+    return sm2_events(facts, cert.certificate_id, cert.owner_type, cert.owner_id, now)
+
+
+def revoke(cert: Certificate, reason: str, now: datetime) -> list[DomainEvent]:
+    """Revocation is final; revoking again records nothing."""
+    if cert.status == "revoked":
+        return []
+    return [CertificateRevoked(
+        certificate_id=cert.certificate_id, serial_number=cert.serial_number, reason=reason,
+        revoked_at=now, owner_type=cert.owner_type, owner_id=cert.owner_id,
+    )]
 
 
 # --- creation ------------------------------------------------------------------------------
@@ -201,7 +209,7 @@ def sm2_events(facts: IssuedCertificate, certificate_id: uuid.UUID, owner_type: 
 # --- evolution -----------------------------------------------------------------------------
 
 
-def _evolve(state: Certificate | None, ev: DomainEvent) -> Certificate | None:
+def _apply(state: Certificate | None, ev: DomainEvent) -> Certificate | None:
     if isinstance(ev, UserCertificateActivated):
         return Certificate(ev.certificate_id, ev.owner_type, ev.owner_id, ev.serial_number,
                            ev.key_id, version=1)

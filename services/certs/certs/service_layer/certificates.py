@@ -19,6 +19,7 @@ from certs.adapters.crypto.keywrap import WrongPassword
 from certs.adapters.crypto.signing import DEFAULT_ALGORITHM, sign_digest
 from certs.adapters.db import Conn
 from certs.adapters.keys import sm2_owner
+from certs.domain import certificate as rules
 from certs.domain.certificate import Certificate
 from certs.domain.errors import CertificateNotActivated, CertsError
 from shared.events import DomainEvent
@@ -137,14 +138,15 @@ async def _with_password(
                 raise CertificateNotActivated()
             cert = await certs.load(conn, row["certificate_id"])
             now = certs.clock.now()
-            cert.ensure_unlocked(certs.lockout, now)
+            rules.ensure_unlocked(cert, certs.lockout, now)
             try:
                 result, added = await use(conn, cert, row)
             except WrongPassword:
-                events, error = cert.reject_password(certs.lockout, now)
+                events, error = rules.reject_password(cert, certs.lockout, now)
                 await certs.record(conn, cert.certificate_id, cert.version, events)
             else:
-                events = cert.change_password(now) if changing else cert.accept_password(certs.lockout, now)
+                events = (rules.change_password(cert, now) if changing
+                          else rules.accept_password(cert, certs.lockout, now))
                 await certs.record(conn, cert.certificate_id, cert.version, [*events, *added])
     if error is not None:
         log.info("certificate_password_rejected", principal_id=str(principal_id),

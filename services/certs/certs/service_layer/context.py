@@ -19,6 +19,7 @@ from certs.adapters.keys import KeyCustody
 from certs.adapters.sm2 import Sm2Authority
 from certs.adapters.sms import SmsSender
 from certs.domain import ActivationCodePolicy, PasswordRule, WrongPasswordPolicy
+from certs.domain import certificate as rules
 from certs.domain.certificate import Certificate
 from certs.projections.certificates import CertificatesProjection
 from shared.events import DomainEvent
@@ -77,7 +78,7 @@ class Certs:
     async def load(self, conn: Conn, certificate_id: uuid.UUID) -> Certificate:
         """The aggregate, folded from its stream (the caller holds the row lock)."""
         events = [e.decode() for e in await self.store.load(_plain(conn), certificate_id)]
-        cert = Certificate.from_events(events)
+        cert = rules.fold(events)
         if cert is None:
             raise LookupError(f"certificate {certificate_id} has no events")
         return cert

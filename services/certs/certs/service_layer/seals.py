@@ -22,7 +22,8 @@ from certs.adapters.crypto.describe import (
 )
 from certs.adapters.crypto.signing import DEFAULT_ALGORITHM, sign_digest
 from certs.adapters.db import Conn
-from certs.domain.certificate import Certificate, IssuedCertificate, create_seal_certificate
+from certs.domain import certificate as rules
+from certs.domain.certificate import IssuedCertificate, create_seal_certificate
 from certs.domain.errors import (
     CertificateRevoked,
     SealCertificateConflict,
@@ -88,7 +89,7 @@ async def issue(certs: Certs, cmd: IssueSealCertificate) -> tuple[dict[str, Any]
             )
             events = create_seal_certificate(facts, cmd.seal_id, cmd.enterprise_id, cmd.seal_name,
                                              cmd.seal_type, cmd.digest, now)
-            created = Certificate.from_events(events)
+            created = rules.fold(events)
             assert created is not None
             events += await sm2.seal_events(certs, conn, created, facts.pem, now)  # its SM2 twin
             await certs.record(conn, certificate_id, 0, events)
@@ -170,7 +171,7 @@ async def revoke_certificate(certs: Certs, conn: Conn, certificate_id: uuid.UUID
     """Revoke (the caller holds the row lock) and re-issue the CRL in the same transaction.
     Revoking again changes nothing and answers the first revocation time."""
     cert = await certs.load(conn, certificate_id)
-    events = cert.revoke(reason, now)
+    events = rules.revoke(cert, reason, now)
     if not events:
         assert cert.revoked_at is not None
         return cert.revoked_at

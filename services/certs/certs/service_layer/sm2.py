@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from certs.adapters.db import Conn
 from certs.adapters.keys import sm2_owner
 from certs.adapters.sm2 import SealInfo, Sm2Issued, display, fingerprint_sha256, pem
+from certs.domain import certificate as rules
 from certs.domain.certificate import Certificate, IssuedCertificate
 from certs.domain.errors import CertificateRevoked, SealCertificateNotFound
 from shared.events import DomainEvent
@@ -89,7 +90,7 @@ async def enrol_user(certs: Certs, conn: Conn, cert: Certificate, row: asyncpg.R
     log.info("sm2_certificate_added", certificate_id=str(cert.certificate_id),
              serial_number=issued.serial_number)
     added = facts(issued, key.key_id)
-    return Enrolled(key.private_key, added, cert.add_sm2(added, certs.clock.now()))
+    return Enrolled(key.private_key, added, rules.add_sm2(cert, added, certs.clock.now()))
 
 
 # --- seals ----------------------------------------------------------------------------------
@@ -102,7 +103,7 @@ async def seal_events(certs: Certs, conn: Conn, cert: Certificate, certificate_p
     seal_name, enterprise_name = _names(certificate_pem)
     issued = certs.sm2.issue_seal(key.public_key, seal_name, enterprise_name, cert.owner_id)
     await certs.keys.store_master_sm2_key(conn, key_id, sm2_owner(str(cert.certificate_id)), key)
-    return cert.add_sm2(facts(issued, key_id), now)
+    return rules.add_sm2(cert, facts(issued, key_id), now)
 
 
 async def ensure_seal(certs: Certs, seal_id: uuid.UUID) -> tuple[asyncpg.Record, asyncpg.Record]:
@@ -122,7 +123,7 @@ async def ensure_seal(certs: Certs, seal_id: uuid.UUID) -> tuple[asyncpg.Record,
             row = await views.seal_certificate(conn, seal_id, lock="FOR UPDATE")
             assert row is not None
             cert = await certs.load(conn, row["certificate_id"])
-            cert.ensure_not_revoked()
+            rules.ensure_not_revoked(cert)
             if not cert.has_sm2:
                 events = await seal_events(certs, conn, cert, row["certificate_pem"],
                                            certs.clock.now())
