@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from certs.domain.subjects import SealSubject, UserSubject
+from shared.db import Conn
 from shared.logging import get_logger
 
 from .clock import Clock
@@ -24,7 +25,6 @@ from .crypto.describe import to_pem
 from .crypto.keywrap import MasterKey, make_aad, unwrap_with_master, wrap_with_master
 from .crypto.signing import get_algorithm, load_private_key_der, private_key_to_der
 from .crypto.tsa import DEFAULT_POLICY_OID, TimestampAuthority
-from .db import Conn
 
 log = get_logger(__name__)
 

@@ -15,6 +15,7 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from shared.db import Conn
 from shared.gm.sm2 import Sm2PrivateKey
 
 from .crypto.keywrap import (
@@ -35,7 +36,6 @@ from .crypto.signing import (
     private_key_to_der,
     public_key_to_der,
 )
-from .db import Conn
 
 Protection = Literal["password", "master"]
 SM2_ALGORITHM = "sm2-sm3"

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from asn1crypto import x509 as asn1x509
 
+from shared.db import Conn
 from shared.gm import ses
 from shared.gm import x509 as gmx509
 from shared.gm.sm2 import Sm2PrivateKey, Sm2PublicKey
@@ -24,7 +25,6 @@ from shared.logging import get_logger
 
 from .crypto.ca import PLATFORM_ORGANIZATION, SEAL_VALIDITY, USER_VALIDITY
 from .crypto.keywrap import MasterKey, make_aad, unwrap_with_master, wrap_with_master
-from .db import Conn
 
 log = get_logger(__name__)
 

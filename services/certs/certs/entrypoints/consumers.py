@@ -12,10 +12,11 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from certs.adapters.db import Conn
+from certs.adapters import repository as repo
 from certs.service_layer.seals import revoke_certificate
 from shared.catalog import AgentRemoved
 from shared.consumer import Handler, handlers_for
+from shared.db import Conn
 from shared.events import DomainEvent, Envelope
 from shared.logging import get_logger
 
@@ -30,9 +31,7 @@ def handlers(app: web.Application) -> Mapping[str, Handler]:
         # the consumer may start before the CA is loaded (cleanup contexts run in order)
         await asyncio.wait_for(app[CERTS_READY].wait(), timeout=60)
         certs = app[CERTS]
-        row = await conn.fetchrow(
-            "SELECT certificate_id, serial_number FROM certificates WHERE owner_id = $1"
-            " AND owner_type = 'agent' AND status = 'active' FOR UPDATE", event.agent_id)
+        row = await repo.active_agent_certificate(conn, event.agent_id, for_update=True)
         if row is None:
             return
         await revoke_certificate(certs, conn, row["certificate_id"], "affiliation_changed",

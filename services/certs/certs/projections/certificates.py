@@ -7,7 +7,6 @@ by the stream version, so applying an event twice changes nothing.
 
 from __future__ import annotations
 
-from certs.adapters.db import Conn
 from certs.domain.events import (
     CertificatePasswordAccepted,
     CertificatePasswordChanged,
@@ -17,6 +16,7 @@ from certs.domain.events import (
     UserCertificateActivated,
 )
 from shared.catalog import CertificateRevoked
+from shared.db import Conn
 from shared.eventstore import StoredEvent
 from shared.projections import Projection
 

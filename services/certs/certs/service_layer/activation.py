@@ -8,18 +8,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from certs.adapters import repository as repo
 from certs.adapters.crypto.ca import new_serial
 from certs.adapters.crypto.describe import display_name, fingerprint_sha256, mask, serial_hex, to_pem
-from certs.adapters.db import Conn
 from certs.adapters.keys import sm2_owner
-from certs.domain import ActivationCode, CodeInvalid
+from certs.domain import CodeInvalid
 from certs.domain.agreements import require_all_accepted
 from certs.domain.certificate import IssuedCertificate, activate_user_certificate, sm2_events
 from certs.domain.errors import CertificateAlreadyActive, CertsError
 from shared.logging import get_logger
 
 from . import sm2, views
-from .context import Certs, lock_principal
+from .context import Certs
 
 log = get_logger(__name__)
 
@@ -40,12 +40,13 @@ async def send_code(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
     principal = await certs.directory.get(principal_id)
     phone = principal.require_phone()
     async with certs.pool.acquire() as conn, conn.transaction():
-        await lock_principal(conn, principal_id)
-        if await views.active_user_certificate(conn, principal_id) is not None:
+        await repo.lock_principal(conn, principal_id)
+        if await repo.active_user_certificate(conn, principal_id) is not None:
             raise CertificateAlreadyActive()
         now = certs.clock.now()
-        record, code = certs.codes.issue(str(principal_id), now, await _code(conn, principal_id))
-        await _save_code(conn, principal_id, record)
+        previous = await repo.activation_code(conn, principal_id)
+        record, code = certs.codes.issue(str(principal_id), now, previous)
+        await repo.save_activation_code(conn, principal_id, record)
         # inside the transaction: if sending fails, no code is recorded and no wait imposed
         minutes = int(certs.codes.ttl.total_seconds() // 60)
         await certs.sms.send(phone, SMS_TEXT.format(code=code, minutes=minutes), now)
@@ -62,7 +63,7 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
     accepted = require_all_accepted(cmd.accepted_agreements)
     certs.password_rule.require(cmd.password, cmd.password_confirm)
     async with certs.pool.acquire() as conn:
-        if await views.active_user_certificate(conn, cmd.principal_id) is not None:
+        if await repo.active_user_certificate(conn, cmd.principal_id) is not None:
             raise CertificateAlreadyActive()
     principal = await certs.directory.get(cmd.principal_id)
     subject = principal.subject()
@@ -87,10 +88,10 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
     error: CertsError | None = None
     async with certs.pool.acquire() as conn:
         async with conn.transaction():
-            await lock_principal(conn, cmd.principal_id)
-            if await views.active_user_certificate(conn, cmd.principal_id) is not None:
+            await repo.lock_principal(conn, cmd.principal_id)
+            if await repo.active_user_certificate(conn, cmd.principal_id) is not None:
                 raise CertificateAlreadyActive()
-            record = await _code(conn, cmd.principal_id)
+            record = await repo.activation_code(conn, cmd.principal_id)
             if record is None:
                 raise CodeInvalid(0)  # no code was sent
             check = certs.codes.verify(record, cmd.sms_code, certs.clock.now())
@@ -103,32 +104,13 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
                 await certs.keys.store_user_sm2_key(conn, sm2_owner(str(certificate_id)), sm2_key)
             else:
                 error = check.error  # the failed try is counted (committed) before answering
-            await _save_code(conn, cmd.principal_id, check.record)
+            await repo.save_activation_code(conn, cmd.principal_id, check.record)
         if error is not None:
             raise error
-        row = await views.by_id(conn, certificate_id)
-        twin = await views.sm2_twin(conn, certificate_id)
+        row = await repo.by_id(conn, certificate_id)
+        twin = await repo.sm2_twin(conn, certificate_id)
     assert row is not None
     log.info("certificate_activated", principal_id=str(cmd.principal_id),
              certificate_id=str(certificate_id), serial_number=facts.serial_number)
     return views.certificate_view(row, now, twin)
 
-
-async def _code(conn: Conn, principal_id: uuid.UUID) -> ActivationCode | None:
-    row = await conn.fetchrow(
-        "SELECT code_hash, issued_at, expires_at, failures, consumed_at FROM activation_codes"
-        " WHERE principal_id = $1", principal_id)
-    if row is None:
-        return None
-    return ActivationCode(str(principal_id), bytes(row["code_hash"]), row["issued_at"],
-                          row["expires_at"], row["failures"], row["consumed_at"])
-
-
-async def _save_code(conn: Conn, principal_id: uuid.UUID, r: ActivationCode) -> None:
-    await conn.execute(
-        "INSERT INTO activation_codes (principal_id, code_hash, issued_at, expires_at, failures,"
-        " consumed_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (principal_id) DO UPDATE SET"
-        " code_hash = EXCLUDED.code_hash, issued_at = EXCLUDED.issued_at,"
-        " expires_at = EXCLUDED.expires_at, failures = EXCLUDED.failures,"
-        " consumed_at = EXCLUDED.consumed_at",
-        principal_id, r.code_hash, r.issued_at, r.expires_at, r.failures, r.consumed_at)

@@ -15,13 +15,14 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from certs.adapters import repository as repo
 from certs.adapters.crypto.keywrap import WrongPassword
 from certs.adapters.crypto.signing import DEFAULT_ALGORITHM, sign_digest
-from certs.adapters.db import Conn
 from certs.adapters.keys import sm2_owner
 from certs.domain import certificate as rules
 from certs.domain.certificate import Certificate
 from certs.domain.errors import CertificateNotActivated, CertsError
+from shared.db import Conn
 from shared.events import DomainEvent
 from shared.logging import get_logger
 
@@ -35,8 +36,8 @@ Used = tuple[T, list[DomainEvent]]  # what a use of the password gives, and the 
 
 async def view(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
     async with certs.pool.acquire() as conn:
-        row = await views.active_user_certificate(conn, principal_id)
-        twin = await views.sm2_twin(conn, row["certificate_id"]) if row is not None else None
+        row = await repo.active_user_certificate(conn, principal_id)
+        twin = await repo.sm2_twin(conn, row["certificate_id"]) if row is not None else None
     if row is None:
         raise CertificateNotActivated()
     return views.certificate_view(row, certs.clock.now(), twin)
@@ -45,8 +46,8 @@ async def view(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
 async def status(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
     """docs/INTERNAL_API.md: {status: none|active|locked, serial_number?, certificate_pem?, locked_until?}"""
     async with certs.pool.acquire() as conn:
-        row = await views.active_user_certificate(conn, principal_id)
-        twin = await sm2.sm2_row(conn, row["certificate_id"]) if row is not None else None
+        row = await repo.active_user_certificate(conn, principal_id)
+        twin = await repo.sm2_twin(conn, row["certificate_id"]) if row is not None else None
     if row is None:
         return {"status": "none"}
     state = views.effective_status(row, certs.clock.now())
@@ -109,7 +110,7 @@ async def sign_sm2(certs: Certs, principal_id: uuid.UUID, digest: bytes,
         if cert.sm2_key_id is not None:
             key = await certs.keys.open_user_sm2_key(conn, cert.sm2_key_id,
                                                      sm2_owner(str(cert.certificate_id)), password)
-            twin = await sm2.sm2_row(conn, cert.certificate_id)
+            twin = await repo.sm2_twin(conn, cert.certificate_id)
             assert twin is not None
             return sm2.Sm2Signature(key.sign_digest(digest), twin["serial_number"],
                                     twin["certificate_pem"]), []
@@ -133,7 +134,7 @@ async def _with_password(
     error: CertsError | None = None
     async with certs.pool.acquire() as conn:
         async with conn.transaction():
-            row = await views.active_user_certificate(conn, principal_id, for_update=True)
+            row = await repo.active_user_certificate(conn, principal_id, for_update=True)
             if row is None:
                 raise CertificateNotActivated()
             cert = await certs.load(conn, row["certificate_id"])

@@ -13,7 +13,6 @@ import asyncpg
 
 from certs.adapters.authority import CertificateAuthority
 from certs.adapters.clock import Clock
-from certs.adapters.db import Conn
 from certs.adapters.directory import PrincipalDirectory
 from certs.adapters.keys import KeyCustody
 from certs.adapters.sm2 import Sm2Authority
@@ -22,6 +21,7 @@ from certs.domain import ActivationCodePolicy, PasswordRule, WrongPasswordPolicy
 from certs.domain import certificate as rules
 from certs.domain.certificate import Certificate
 from certs.projections.certificates import CertificatesProjection
+from shared.db import Conn
 from shared.events import DomainEvent
 from shared.eventstore import EventStore
 
@@ -98,13 +98,3 @@ def _plain(conn: Conn) -> asyncpg.Connection:
     # the event store's signature names only asyncpg.Connection; a pool proxy works the same
     return cast(asyncpg.Connection, conn)
 
-
-async def lock_principal(conn: Conn, principal_id: uuid.UUID) -> None:
-    """Serialises one principal's code sends and activations (released at commit)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                       f"certs:principal:{principal_id}")
-
-
-async def lock_seal(conn: Conn, seal_id: uuid.UUID) -> None:
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                       f"certs:seal:{seal_id}")

@@ -9,9 +9,10 @@ from typing import Literal
 import asyncpg
 from cryptography import x509
 
+from certs.adapters import repository as repo
 from certs.adapters.crypto.ca import RevokedEntry
 from certs.adapters.crypto.describe import parse_serial
-from certs.adapters.db import Conn
+from shared.db import Conn
 from shared.gm.x509 import RevokedEntry as Sm2RevokedEntry
 
 from .context import Certs
@@ -34,38 +35,27 @@ def crl_reason(reason: str) -> x509.ReasonFlags:
 async def reissue(certs: Certs, conn: Conn, issuer: Issuer, now: datetime) -> int:
     """A new CRL of ``issuer`` with every revocation committed so far (plus this
     transaction's); returns its number. Concurrent re-issues queue on the row lock."""
-    current = await conn.fetchval("SELECT crl_number FROM crls WHERE issuer = $1 FOR UPDATE", issuer)
+    current = await repo.crl_number(conn, issuer, for_update=True)
     number = (current or 0) + 1
     entries: list[RevokedEntry] = []
     if issuer == "issuing":
-        rows = await conn.fetch(
-            "SELECT serial_number, revoked_at, revocation_reason FROM certificates"
-            " WHERE status = 'revoked' ORDER BY revoked_at, serial_number")
         entries = [RevokedEntry(parse_serial(r["serial_number"]), r["revoked_at"],
-                                crl_reason(r["revocation_reason"] or "")) for r in rows]
+                                crl_reason(r["revocation_reason"] or ""))
+                   for r in await repo.revoked_certificates(conn)]
     next_update = now + certs.crl_validity
     if issuer == "sm2_issuing":
         der = certs.sm2.crl(await _sm2_revoked(conn), now, next_update, number)
     else:
         der = certs.authority.crl(issuer, entries, now, next_update, number)
-    await conn.execute(
-        "INSERT INTO crls (issuer, crl_number, this_update, next_update, der)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (issuer) DO UPDATE SET"
-        " crl_number = EXCLUDED.crl_number, this_update = EXCLUDED.this_update,"
-        " next_update = EXCLUDED.next_update, der = EXCLUDED.der"
-        " WHERE crls.crl_number < EXCLUDED.crl_number",
-        issuer, number, now, next_update, der)
+    await repo.save_crl(conn, issuer, number, now, next_update, der)
     return number
 
 
 async def _sm2_revoked(conn: Conn) -> list[Sm2RevokedEntry]:
     """SM2 twins of revoked certificates: revoking a certificate revokes its twin."""
-    rows = await conn.fetch(
-        "SELECT s.serial_number, c.revoked_at, c.revocation_reason FROM sm2_certificates s"
-        " JOIN certificates c USING (certificate_id) WHERE c.status = 'revoked'"
-        " ORDER BY c.revoked_at, s.serial_number")
     return [Sm2RevokedEntry(parse_serial(r["serial_number"]), r["revoked_at"],
-                            _asn1_reason(crl_reason(r["revocation_reason"] or ""))) for r in rows]
+                            _asn1_reason(crl_reason(r["revocation_reason"] or "")))
+            for r in await repo.revoked_sm2_twins(conn)]
 
 
 def _asn1_reason(reason: x509.ReasonFlags) -> str | None:
@@ -85,13 +75,12 @@ async def current(certs: Certs, issuer: Issuer) -> bytes:
     """The CRL to publish (DER), re-issued first if it is missing or half-way to expiry."""
     now = certs.clock.now()
     async with certs.pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT der, this_update FROM crls WHERE issuer = $1", issuer)
+        row = await repo.crl(conn, issuer)
         if row is not None and _fresh(row, certs, now):
             return bytes(row["der"])
         async with conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT der, this_update FROM crls WHERE issuer = $1 FOR UPDATE", issuer)
+            row = await repo.crl(conn, issuer, for_update=True)
             if not _fresh(row, certs, now):
                 await reissue(certs, conn, issuer, now)
-            der = await conn.fetchval("SELECT der FROM crls WHERE issuer = $1", issuer)
-        return bytes(der)
+            der = await repo.crl_der(conn, issuer)
+        return der

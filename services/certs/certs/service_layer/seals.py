@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from certs.adapters import repository as repo
 from certs.adapters.crypto.ca import new_serial
 from certs.adapters.crypto.describe import (
     display_name,
@@ -21,7 +22,6 @@ from certs.adapters.crypto.describe import (
     to_pem,
 )
 from certs.adapters.crypto.signing import DEFAULT_ALGORITHM, sign_digest
-from certs.adapters.db import Conn
 from certs.domain import certificate as rules
 from certs.domain.certificate import IssuedCertificate, create_seal_certificate
 from certs.domain.errors import (
@@ -30,10 +30,11 @@ from certs.domain.errors import (
     SealCertificateNotFound,
 )
 from certs.domain.subjects import SealSubject
+from shared.db import Conn
 from shared.logging import get_logger
 
 from . import crl, sm2, views
-from .context import Certs, SealRef, lock_seal
+from .context import Certs, SealRef
 
 log = get_logger(__name__)
 
@@ -71,8 +72,8 @@ async def issue(certs: Certs, cmd: IssueSealCertificate) -> tuple[dict[str, Any]
     subject = cmd.subject  # ValueError for empty / over-long names
     async with certs.pool.acquire() as conn:
         async with conn.transaction():
-            await lock_seal(conn, cmd.seal_id)
-            existing = await views.seal_certificate(conn, cmd.seal_id)
+            await repo.lock_seal(conn, cmd.seal_id)
+            existing = await repo.seal_certificate(conn, cmd.seal_id)
             if existing is not None:
                 if existing["subject_digest"] != cmd.digest:
                     raise SealCertificateConflict()
@@ -94,7 +95,7 @@ async def issue(certs: Certs, cmd: IssueSealCertificate) -> tuple[dict[str, Any]
             events += await sm2.seal_events(certs, conn, created, facts.pem, now)  # its SM2 twin
             await certs.record(conn, certificate_id, 0, events)
             await certs.keys.store_master_key(conn, key_id, str(certificate_id), key)
-            row = await views.by_id(conn, certificate_id)
+            row = await repo.by_id(conn, certificate_id)
     assert row is not None
     log.info("seal_certificate_issued", seal_id=str(cmd.seal_id),
              serial_number=facts.serial_number)
@@ -111,7 +112,7 @@ async def by_serial(certs: Certs, serial_number: str) -> dict[str, Any]:
     row = None
     if serial:
         async with certs.pool.acquire() as conn:
-            row = await views.seal_certificate_by_serial(conn, serial)
+            row = await repo.seal_certificate_by_serial(conn, serial)
     if row is None:
         raise SealCertificateNotFound()
     return {"seal_id": str(row["seal_id"]), "enterprise_id": str(row["enterprise_id"]),
@@ -139,7 +140,7 @@ async def sign(certs: Certs, seal_id: uuid.UUID, digest: bytes) -> SealSignature
     async with certs.pool.acquire() as conn:
         ref = certs.seal_refs.get(seal_id)
         if ref is None:
-            row = await views.seal_certificate(conn, seal_id)
+            row = await repo.seal_certificate(conn, seal_id)
             if row is None:
                 raise SealCertificateNotFound()
             if row["status"] == "revoked":
@@ -148,8 +149,7 @@ async def sign(certs: Certs, seal_id: uuid.UUID, digest: bytes) -> SealSignature
             certs.seal_refs.put(seal_id, ref)
         key = await certs.keys.open_master_key(conn, ref.key_id, str(ref.certificate_id))
         signature = sign_digest(key, digest)
-        status = await conn.fetchval("SELECT status FROM certificates WHERE certificate_id = $1",
-                                     ref.certificate_id)
+        status = await repo.status(conn, ref.certificate_id)
     if status != "active":
         raise CertificateRevoked(ref.serial_number)
     return SealSignature(signature, ref.serial_number)
@@ -157,7 +157,7 @@ async def sign(certs: Certs, seal_id: uuid.UUID, digest: bytes) -> SealSignature
 
 async def revoke(certs: Certs, seal_id: uuid.UUID, reason: str) -> dict[str, Any]:
     async with certs.pool.acquire() as conn, conn.transaction():
-        row = await views.seal_certificate(conn, seal_id, lock="FOR UPDATE")
+        row = await repo.seal_certificate(conn, seal_id, for_update=True)
         if row is None:
             raise SealCertificateNotFound()
         revoked_at = await revoke_certificate(certs, conn, row["certificate_id"], reason,

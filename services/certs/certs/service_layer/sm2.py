@@ -23,19 +23,19 @@ import asyncpg
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from certs.adapters.db import Conn
+from certs.adapters import repository as repo
 from certs.adapters.keys import sm2_owner
 from certs.adapters.sm2 import SealInfo, Sm2Issued, display, fingerprint_sha256, pem
 from certs.domain import certificate as rules
 from certs.domain.certificate import Certificate, IssuedCertificate
 from certs.domain.errors import CertificateRevoked, SealCertificateNotFound
+from shared.db import Conn
 from shared.events import DomainEvent
 from shared.gm.sm2 import Sm2PrivateKey
 from shared.gm.x509 import load_certificate
 from shared.logging import get_logger
 
-from . import views
-from .context import Certs, lock_seal
+from .context import Certs
 
 log = get_logger(__name__)
 
@@ -63,9 +63,6 @@ def _names(certificate_pem: str) -> tuple[str, str]:
         return str(attrs[0].value) if attrs else ""
 
     return first(NameOID.COMMON_NAME), first(NameOID.ORGANIZATION_NAME)
-
-
-sm2_row = views.sm2_twin
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -110,17 +107,17 @@ async def ensure_seal(certs: Certs, seal_id: uuid.UUID) -> tuple[asyncpg.Record,
     """The seal's certificate row and its SM2 twin, made now for a seal older than SM2.
     404 for an unknown seal, 409 ``certificate_revoked`` for a revoked one."""
     async with certs.pool.acquire() as conn:
-        row = await views.seal_certificate(conn, seal_id)
+        row = await repo.seal_certificate(conn, seal_id)
         if row is None:
             raise SealCertificateNotFound()
         if row["status"] == "revoked":
             raise CertificateRevoked(row["serial_number"])
-        twin = await sm2_row(conn, row["certificate_id"])
+        twin = await repo.sm2_twin(conn, row["certificate_id"])
         if twin is not None:
             return row, twin
         async with conn.transaction():
-            await lock_seal(conn, seal_id)
-            row = await views.seal_certificate(conn, seal_id, lock="FOR UPDATE")
+            await repo.lock_seal(conn, seal_id)
+            row = await repo.seal_certificate(conn, seal_id, for_update=True)
             assert row is not None
             cert = await certs.load(conn, row["certificate_id"])
             rules.ensure_not_revoked(cert)
@@ -129,7 +126,7 @@ async def ensure_seal(certs: Certs, seal_id: uuid.UUID) -> tuple[asyncpg.Record,
                                            certs.clock.now())
                 await certs.record(conn, cert.certificate_id, cert.version, events)
                 log.info("seal_sm2_certificate_added", seal_id=str(seal_id))
-            twin = await sm2_row(conn, row["certificate_id"])
+            twin = await repo.sm2_twin(conn, row["certificate_id"])
     assert twin is not None
     return row, twin
 
@@ -150,8 +147,7 @@ async def sign_seal(certs: Certs, seal_id: uuid.UUID, digest: bytes) -> Sm2Signa
         key = await certs.keys.open_master_sm2_key(conn, twin["key_id"],
                                                    sm2_owner(str(row["certificate_id"])))
         signature = key.sign_digest(digest)
-        status = await conn.fetchval("SELECT status FROM certificates WHERE certificate_id = $1",
-                                     row["certificate_id"])
+        status = await repo.status(conn, row["certificate_id"])
     if status != "active":
         raise CertificateRevoked(row["serial_number"])
     return Sm2Signature(signature, twin["serial_number"], twin["certificate_pem"])
@@ -180,11 +176,7 @@ async def make_seal(certs: Certs, seal_id: uuid.UUID, req: SealRequest) -> dict[
     """
     row, twin = await ensure_seal(certs, seal_id)
     async with certs.pool.acquire() as conn:
-        signers = await conn.fetch(
-            "SELECT c.owner_id, s.certificate_pem, s.serial_number FROM certificates c"
-            " JOIN sm2_certificates s USING (certificate_id)"
-            " WHERE c.owner_id = ANY($1::uuid[]) AND c.owner_type <> 'seal' AND c.status = 'active'"
-            " ORDER BY s.serial_number", list(dict.fromkeys(req.signer_principal_ids)))
+        signers = await repo.active_sm2_signers(conn, list(dict.fromkeys(req.signer_principal_ids)))
     listed = [twin] + list(signers)
     ext = json.dumps({"seal_id": str(seal_id), "enterprise_id": str(row["enterprise_id"]),
                       "certificate_serial": row["serial_number"]}, separators=(",", ":"))
