@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from certs.domain.subjects import SealSubject, UserSubject
+from certs.service_layer.ports import Clock
 from shared.db import Conn
 from shared.logging import get_logger
 
-from .clock import Clock
 from .crypto import ca
 from .crypto.describe import to_pem
 from .crypto.keywrap import MasterKey, make_aad, unwrap_with_master, wrap_with_master

@@ -1,14 +1,10 @@
-"""The service's one clock. Tests in sandbox mode may move it forward (code expiry, lock
-expiry) through ``PUT /internal/sandbox/clock``; production has no such endpoint."""
+"""The service's one clock (the ``Clock`` port is in ``service_layer/ports.py``). Tests in
+sandbox mode may move it forward (code expiry, lock expiry) through
+``PUT /internal/sandbox/clock``; production has no such endpoint."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 class SystemClock:

@@ -1,4 +1,5 @@
-"""Who a principal is, as identity knows it: the port and its HTTP adapter.
+"""Who a principal is, as identity knows it: the HTTP adapter of the ``PrincipalDirectory``
+port (``service_layer/ports.py``) and an in-memory fake.
 
 Certs asks identity (``GET /internal/principals/{id}``) for the data a certificate
 subject and the activation SMS need. The full ID number and phone travel only on this
@@ -8,66 +9,13 @@ internal call and are never logged.
 from __future__ import annotations
 
 import uuid
-from typing import Literal, Protocol
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
 
-from certs.domain.errors import IdentityIncomplete, PrincipalNotFound
-from certs.domain.subjects import AgentSubject, EnterpriseSubject, PersonSubject, UserSubject
+from certs.domain.errors import PrincipalNotFound
+from certs.service_layer.ports import PrincipalRecord
 from shared.internal import RemoteError
 from shared.service import client
-
-
-class PrincipalRecord(BaseModel):
-    """identity's answer (docs/INTERNAL_API.md); unknown fields are ignored."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    id: uuid.UUID
-    role: Literal["person", "enterprise", "agent"]
-    name: str
-    phone: str | None = None
-    id_type: str | None = None
-    id_number: str | None = None
-    enterprise_id: uuid.UUID | None = None
-    enterprise_name: str | None = None
-    enterprise_uscc: str | None = None
-    legal_representative_name: str | None = None
-    removed: bool = False  # an agent the enterprise removed (identity keeps the row)
-
-    def require_phone(self) -> str:
-        if not self.phone:
-            raise IdentityIncomplete("phone")
-        return self.phone
-
-    def subject(self) -> UserSubject:
-        """Person: name + ID number; enterprise: name + USCC; agent: both and the enterprise."""
-        if self.role == "person":
-            return PersonSubject(name=self.name, id_number=self._need("id_number", self.id_number))
-        uscc = self._need("enterprise_uscc", self.enterprise_uscc)
-        if self.role == "enterprise":
-            return EnterpriseSubject(name=self.enterprise_name or self.name, uscc=uscc)
-        return AgentSubject(
-            name=self.name, id_number=self._need("id_number", self.id_number),
-            enterprise_name=self._need("enterprise_name", self.enterprise_name), uscc=uscc,
-        )
-
-    @property
-    def owner_enterprise_id(self) -> uuid.UUID | None:
-        if self.role == "enterprise":
-            return self.enterprise_id or self.id
-        return self.enterprise_id
-
-    @staticmethod
-    def _need(name: str, value: str | None) -> str:
-        if not value or not value.strip():
-            raise IdentityIncomplete(name)
-        return value
-
-
-class PrincipalDirectory(Protocol):
-    async def get(self, principal_id: uuid.UUID) -> PrincipalRecord: ...
 
 
 class IdentityDirectory:

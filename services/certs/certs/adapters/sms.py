@@ -1,5 +1,6 @@
-"""Sending SMS: the port, the sandbox adapter (messages kept in certs' database and read
-back through ``GET /api/v1/sandbox/sms``) and an HTTP adapter for a real SMS gateway.
+"""Sending SMS: adapters of the ``SmsSender`` port (``service_layer/ports.py``): the sandbox
+adapter (messages kept in certs' database and read back through ``GET /api/v1/sandbox/sms``)
+and an HTTP adapter for a real SMS gateway.
 
 The sandbox adapter refuses production; so does the sandbox endpoint.
 """
@@ -7,16 +8,12 @@ The sandbox adapter refuses production; so does the sandbox endpoint.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import asyncpg
 
 from shared.errors import ServiceUnavailable
-
-
-class SmsSender(Protocol):
-    async def send(self, phone: str, text: str, sent_at: datetime) -> None: ...
 
 
 class SandboxSms:
@@ -63,13 +60,3 @@ class HttpSmsGateway:
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise ServiceUnavailable("the SMS service is unavailable",
                                      code="sms_unavailable") from exc
-
-
-class RecordingSms:
-    """A fake for unit tests: keeps messages in memory."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, datetime]] = []
-
-    async def send(self, phone: str, text: str, sent_at: datetime) -> None:
-        self.sent.append((phone, text, sent_at))

@@ -12,11 +12,8 @@ from typing import Generic, TypeVar, cast
 import asyncpg
 
 from certs.adapters.authority import CertificateAuthority
-from certs.adapters.clock import Clock
-from certs.adapters.directory import PrincipalDirectory
 from certs.adapters.keys import KeyCustody
 from certs.adapters.sm2 import Sm2Authority
-from certs.adapters.sms import SmsSender
 from certs.domain import ActivationCodePolicy, PasswordRule, WrongPasswordPolicy
 from certs.domain import certificate as rules
 from certs.domain.certificate import Certificate
@@ -24,6 +21,8 @@ from certs.projections.certificates import CertificatesProjection
 from shared.db import Conn
 from shared.events import DomainEvent
 from shared.eventstore import EventStore
+
+from .ports import Clock, PrincipalDirectory, SmsSender
 
 STREAM_TYPE = "certificate"
 K = TypeVar("K")

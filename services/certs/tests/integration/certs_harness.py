@@ -19,9 +19,11 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from certs.adapters.clock import SystemClock
-from certs.adapters.directory import InMemoryDirectory, PrincipalRecord
-from certs.bootstrap import MIGRATIONS, CertsSettings, Ports, create_app
+from certs.adapters.directory import InMemoryDirectory
+from certs.bootstrap import MIGRATIONS, Ports, create_app
+from certs.config import CertsSettings
 from certs.domain.agreements import CURRENT_AGREEMENTS
+from certs.service_layer.ports import PrincipalRecord
 from gateway.bootstrap import GatewaySettings, create_gateway
 
 from devstack.stack import delete_vhost, ensure_vhost

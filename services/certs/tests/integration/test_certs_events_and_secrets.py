@@ -24,7 +24,8 @@ from certs.adapters.crypto.keywrap import (
     unwrap_with_password,
 )
 from certs.adapters.crypto.signing import load_private_key_der
-from certs.bootstrap import MIGRATIONS, CertsSettings
+from certs.bootstrap import MIGRATIONS
+from certs.config import CertsSettings
 from certs_harness import PASSWORD, CertsHarness
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes

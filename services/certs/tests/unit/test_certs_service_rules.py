@@ -5,21 +5,33 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from datetime import datetime
 
 import pytest
 from certs.adapters.crypto.describe import display_name, parse_serial, serial_hex
 from certs.adapters.crypto.keywrap import DEFAULT_KDF_PARAMS, TEST_KDF_PARAMS, MasterKey
-from certs.adapters.directory import PrincipalRecord
-from certs.adapters.sms import RecordingSms, SandboxSms
-from certs.bootstrap import CertsSettings, Ports, create_app, kdf_params, master_key
+from certs.adapters.sms import SandboxSms
+from certs.bootstrap import Ports, create_app
+from certs.config import CertsSettings, kdf_params, master_key
 from certs.domain import AgentSubject, EnterpriseSubject, PersonSubject
 from certs.domain.agreements import CURRENT_AGREEMENTS, require_all_accepted
 from certs.domain.errors import AgreementsNotAccepted, IdentityIncomplete, UnknownAgreement
 from certs.service_layer.crl import crl_reason
+from certs.service_layer.ports import PrincipalRecord
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 ALL = [(a.code, a.version) for a in CURRENT_AGREEMENTS]
+
+
+class RecordingSms:
+    """Keeps messages in memory instead of sending them."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, datetime]] = []
+
+    async def send(self, phone: str, text: str, sent_at: datetime) -> None:
+        self.sent.append((phone, text, sent_at))
 
 
 def test_all_current_agreements_must_be_accepted() -> None:

@@ -1,0 +1,77 @@
+"""The ports certs depends on; adapters implement them, fakes stand in for tests.
+
+- ``PrincipalDirectory`` (identity): who a principal is, the data a certificate subject and
+  the activation SMS need (``PrincipalRecord``).
+- ``SmsSender``: the activation code to the principal's phone.
+- ``Clock``: the service's one clock (sandbox mode may move it forward).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from certs.domain.errors import IdentityIncomplete
+from certs.domain.subjects import AgentSubject, EnterpriseSubject, PersonSubject, UserSubject
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SmsSender(Protocol):
+    async def send(self, phone: str, text: str, sent_at: datetime) -> None: ...
+
+
+class PrincipalRecord(BaseModel):
+    """identity's answer (docs/INTERNAL_API.md); unknown fields are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: uuid.UUID
+    role: Literal["person", "enterprise", "agent"]
+    name: str
+    phone: str | None = None
+    id_type: str | None = None
+    id_number: str | None = None
+    enterprise_id: uuid.UUID | None = None
+    enterprise_name: str | None = None
+    enterprise_uscc: str | None = None
+    legal_representative_name: str | None = None
+    removed: bool = False  # an agent the enterprise removed (identity keeps the row)
+
+    def require_phone(self) -> str:
+        if not self.phone:
+            raise IdentityIncomplete("phone")
+        return self.phone
+
+    def subject(self) -> UserSubject:
+        """Person: name + ID number; enterprise: name + USCC; agent: both and the enterprise."""
+        if self.role == "person":
+            return PersonSubject(name=self.name, id_number=self._need("id_number", self.id_number))
+        uscc = self._need("enterprise_uscc", self.enterprise_uscc)
+        if self.role == "enterprise":
+            return EnterpriseSubject(name=self.enterprise_name or self.name, uscc=uscc)
+        return AgentSubject(
+            name=self.name, id_number=self._need("id_number", self.id_number),
+            enterprise_name=self._need("enterprise_name", self.enterprise_name), uscc=uscc,
+        )
+
+    @property
+    def owner_enterprise_id(self) -> uuid.UUID | None:
+        if self.role == "enterprise":
+            return self.enterprise_id or self.id
+        return self.enterprise_id
+
+    @staticmethod
+    def _need(name: str, value: str | None) -> str:
+        if not value or not value.strip():
+            raise IdentityIncomplete(name)
+        return value
+
+
+class PrincipalDirectory(Protocol):
+    async def get(self, principal_id: uuid.UUID) -> PrincipalRecord: ...
