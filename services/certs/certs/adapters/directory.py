@@ -1,5 +1,5 @@
 """Who a principal is, as identity knows it: the HTTP adapter of the ``PrincipalDirectory``
-port (``service_layer/ports.py``) and an in-memory fake.
+port (``service_layer/ports.py``).
 
 Certs asks identity (``GET /internal/principals/{id}``) for the data a certificate
 subject and the activation SMS need. The full ID number and phone travel only on this
@@ -36,18 +36,3 @@ class IdentityDirectory:
             raise PrincipalNotFound()
         return record
 
-
-class InMemoryDirectory:
-    """A fake for tests and local experiments."""
-
-    def __init__(self, records: list[PrincipalRecord] | None = None) -> None:
-        self.records = {r.id: r for r in records or []}
-
-    def add(self, record: PrincipalRecord) -> None:
-        self.records[record.id] = record
-
-    async def get(self, principal_id: uuid.UUID) -> PrincipalRecord:
-        try:
-            return self.records[principal_id]
-        except KeyError:
-            raise PrincipalNotFound() from None

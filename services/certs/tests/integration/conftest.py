@@ -1,5 +1,5 @@
-"""Fixtures of certs' integration tests (the harness lives in ``certs_harness``)."""
+"""Fixtures of certs' integration tests (the harness lives in ``tests/support/harnesses/certs.py``)."""
 
-from certs_harness import certs
+from tests.support.harnesses.certs import certs
 
 __all__ = ["certs"]

@@ -8,12 +8,12 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from certs_harness import ALL_AGREEMENTS, PASSWORD, CertsHarness, User
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store
 
 from tests.support import gm_independent as independent
+from tests.support.harnesses.certs import ALL_AGREEMENTS, PASSWORD, CertsHarness, User
 
 
 async def _nothing_issued(certs: CertsHarness, user: User) -> None:

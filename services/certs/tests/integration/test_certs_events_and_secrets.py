@@ -26,7 +26,6 @@ from certs.adapters.crypto.keywrap import (
 from certs.adapters.crypto.signing import load_private_key_der
 from certs.bootstrap import MIGRATIONS
 from certs.config import CertsSettings
-from certs_harness import PASSWORD, CertsHarness
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
@@ -35,6 +34,7 @@ from shared.catalog import AgentRemoved
 from shared.db import drop_database
 from shared.service import prepare_database
 from tests.support.bus import connect_bus
+from tests.support.harnesses.certs import PASSWORD, CertsHarness
 
 PKCS8_P256_PREFIX = bytes.fromhex("308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420")
 

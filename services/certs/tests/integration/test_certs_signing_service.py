@@ -10,12 +10,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-from certs_harness import PASSWORD, CertsHarness
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from tests.support import identities
+from tests.support.harnesses.certs import PASSWORD, CertsHarness
 
 DIGEST = hashlib.sha256(b"a document to sign").digest()
 

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from certs.service_layer import activation as activation_module
 from certs.service_layer import seals as seals_module
-from certs_harness import PASSWORD, CertsHarness, User
 from gmalglib.sm2 import SM2  # type: ignore[import-untyped]
 from gmalglib.sm3 import SM3  # type: ignore[import-untyped]
 from PIL import Image
 
 from tests.support import gm_independent as gm
 from tests.support import identities
+from tests.support.harnesses.certs import PASSWORD, CertsHarness, User
 
 OTHER_PASSWORD = "Other#2026pw"
 

@@ -19,10 +19,10 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from certs.adapters.clock import SystemClock
-from certs.adapters.directory import InMemoryDirectory
 from certs.bootstrap import MIGRATIONS, Ports, create_app
 from certs.config import CertsSettings
 from certs.domain.agreements import CURRENT_AGREEMENTS
+from certs.domain.errors import PrincipalNotFound
 from certs.service_layer.ports import PrincipalRecord
 from gateway.bootstrap import GatewaySettings, create_gateway
 
@@ -38,6 +38,22 @@ from tests.support.tokens import TestSigner
 
 PASSWORD = "Cert#2026pw"
 ALL_AGREEMENTS = [{"code": a.code, "version": a.version} for a in CURRENT_AGREEMENTS]
+
+
+class InMemoryDirectory:
+    """identity's answers, kept in memory (the ``PrincipalDirectory`` port)."""
+
+    def __init__(self, records: list[PrincipalRecord] | None = None) -> None:
+        self.records = {r.id: r for r in records or []}
+
+    def add(self, record: PrincipalRecord) -> None:
+        self.records[record.id] = record
+
+    async def get(self, principal_id: uuid.UUID) -> PrincipalRecord:
+        try:
+            return self.records[principal_id]
+        except KeyError:
+            raise PrincipalNotFound() from None
 
 
 @dataclass
