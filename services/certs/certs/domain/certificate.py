@@ -81,6 +81,28 @@ def fold(events: Iterable[DomainEvent]) -> Certificate | None:
     return cert
 
 
+def _apply(state: Certificate | None, ev: DomainEvent) -> Certificate | None:
+    if isinstance(ev, UserCertificateActivated):
+        return Certificate(ev.certificate_id, ev.owner_type, ev.owner_id, ev.serial_number,
+                           ev.key_id, version=1)
+    if isinstance(ev, SealCertificateCreated):
+        return Certificate(ev.certificate_id, "seal", ev.seal_id, ev.serial_number, ev.key_id,
+                           version=1)
+    if state is None:
+        raise ValueError(f"certificate stream starts with {type(ev).__name__}")
+    state = replace(state, version=state.version + 1)
+    if isinstance(ev, CertificatePasswordRejected):
+        return replace(state, attempts=PasswordAttempts(ev.failures, ev.locked_until))
+    if isinstance(ev, CertificatePasswordAccepted | CertificatePasswordChanged):
+        return replace(state, attempts=PasswordAttempts())
+    if isinstance(ev, Sm2CertificateAdded):
+        return replace(state, sm2_key_id=ev.key_id, sm2_serial_number=ev.serial_number)
+    if isinstance(ev, CertificateRevoked):
+        return replace(state, status="revoked", revoked_at=ev.revoked_at,
+                       revocation_reason=ev.reason)
+    return state  # CertificateIssued and facts the state does not need
+
+
 # --- decisions -----------------------------------------------------------------------------
 
 
@@ -204,28 +226,3 @@ def sm2_events(facts: IssuedCertificate, certificate_id: uuid.UUID, owner_type: 
             serial_number=facts.serial_number, not_before=facts.not_before,
             not_after=facts.not_after, fingerprint_sha256=facts.fingerprint_sha256),
     ]
-
-
-# --- evolution -----------------------------------------------------------------------------
-
-
-def _apply(state: Certificate | None, ev: DomainEvent) -> Certificate | None:
-    if isinstance(ev, UserCertificateActivated):
-        return Certificate(ev.certificate_id, ev.owner_type, ev.owner_id, ev.serial_number,
-                           ev.key_id, version=1)
-    if isinstance(ev, SealCertificateCreated):
-        return Certificate(ev.certificate_id, "seal", ev.seal_id, ev.serial_number, ev.key_id,
-                           version=1)
-    if state is None:
-        raise ValueError(f"certificate stream starts with {type(ev).__name__}")
-    state = replace(state, version=state.version + 1)
-    if isinstance(ev, CertificatePasswordRejected):
-        return replace(state, attempts=PasswordAttempts(ev.failures, ev.locked_until))
-    if isinstance(ev, CertificatePasswordAccepted | CertificatePasswordChanged):
-        return replace(state, attempts=PasswordAttempts())
-    if isinstance(ev, Sm2CertificateAdded):
-        return replace(state, sm2_key_id=ev.key_id, sm2_serial_number=ev.serial_number)
-    if isinstance(ev, CertificateRevoked):
-        return replace(state, status="revoked", revoked_at=ev.revoked_at,
-                       revocation_reason=ev.reason)
-    return state  # CertificateIssued and facts the state does not need
