@@ -19,7 +19,8 @@ from shared import cursors
 from shared.db import Conn
 
 from ..domain.access import AgentRecord
-from ..domain.model import Grant, Seal, Window
+from ..domain.grant import Grant, Window
+from ..domain.seal import Seal
 from .ports import EnterpriseInfo, SealCertificate
 
 Lock = Literal["share", "update"] | None

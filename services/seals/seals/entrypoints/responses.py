@@ -8,7 +8,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from ..domain.model import GrantStatus, SealStatus, SignatureMethod
+from ..domain.grant import GrantStatus
+from ..domain.seal import SealStatus
+from ..domain.signature import SignatureMethod
 
 
 class SealTypeView(BaseModel):

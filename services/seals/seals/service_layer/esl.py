@@ -18,7 +18,8 @@ from shared.errors import EsealError
 from ..adapters import repository as repo
 from ..adapters.ports import EslRequest
 from ..adapters.rendering import SEAL_TYPES
-from ..domain import errors, model
+from ..domain import errors
+from ..domain.grant import check_stamp
 from .common import Deps, operator
 from .seals import owned_seal
 
@@ -54,7 +55,7 @@ async def esl_for_stamp(deps: Deps, seal_id: uuid.UUID, *, person_id: uuid.UUID,
     async with deps.pool.acquire() as conn:
         seal = await repo.get_seal(conn, seal_id)
         grant = await repo.live_grant(conn, seal_id, person_id) if seal else None
-    model.check_stamp(seal.aggregate() if seal else None, grant.aggregate() if grant else None,
+    check_stamp(seal.aggregate() if seal else None, grant.aggregate() if grant else None,
                       enterprise_id=enterprise_id, today=deps.today())
     assert seal is not None
     # Only the seal's own SM2 certificate is listed: it is what signs an OFD stamp, and a

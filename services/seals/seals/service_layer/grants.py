@@ -17,7 +17,9 @@ from shared.db import Conn
 from shared.people.elements import mask
 
 from ..adapters import repository as repo
-from ..domain import errors, model
+from ..domain import errors
+from ..domain import grant as grant_rules
+from ..domain.grant import Grant
 from .common import Deps, append, cursor_position, load, operator
 from .seals import owned_seal
 
@@ -46,7 +48,7 @@ async def add_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, *, nam
                     valid_to: date) -> repo.GrantRow:
     """Authorize a registered natural person (name and ID number must match identity's)."""
     op = await operator(deps, principal, manage=True)
-    window = model.Window(valid_from, valid_to)
+    window = grant_rules.Window(valid_from, valid_to)
     today = deps.today()
     if window.valid_to < today:
         raise errors.InvalidWindow.already_over()
@@ -60,7 +62,7 @@ async def add_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, *, nam
             # waits for this grant, which it then makes unusable like any other.
             seal = await repo.get_seal(conn, seal_id, lock="share")
             assert seal is not None
-            event = model.grant_authorization(
+            event = grant_rules.grant_authorization(
                 grant_id=grant_id, seal=seal.aggregate(), person_id=person.person_id,
                 window=window, today=today, granted_by=op.principal_id, person_name=person.name,
                 id_number_masked=mask(id_number.strip().upper()))
@@ -75,11 +77,11 @@ async def add_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, *, nam
 
 
 async def _locked_grant(deps: Deps, conn: Conn, seal_id: uuid.UUID,
-                        grant_id: uuid.UUID) -> model.Grant:
+                        grant_id: uuid.UUID) -> Grant:
     row = await repo.get_grant(conn, grant_id, lock="update")
     if row is None or row.seal_id != seal_id or row.deleted:
         raise errors.GrantNotFound()
-    grant = model.Grant.fold(await load(deps, conn, grant_id))
+    grant = grant_rules.fold(await load(deps, conn, grant_id))
     assert grant is not None
     return grant
 
@@ -92,7 +94,7 @@ async def change_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, gra
         grant = await _locked_grant(deps, conn, seal_id, grant_id)
         seal = await repo.get_seal(conn, seal_id)
         assert seal is not None
-        event = model.change_window(grant, seal=seal.aggregate(), valid_from=valid_from,
+        event = grant_rules.change_window(grant, seal=seal.aggregate(), valid_from=valid_from,
                                     valid_to=valid_to)
         if event is not None:
             await append(deps, conn, grant_id, "grant", grant.version, [event], op.principal_id)
@@ -107,5 +109,5 @@ async def delete_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID,
     await owned_seal(deps, op, seal_id)
     async with deps.pool.acquire() as conn, conn.transaction():
         grant = await _locked_grant(deps, conn, seal_id, grant_id)
-        event = model.revoke_grant(grant, by=op.principal_id)
+        event = grant_rules.revoke_grant(grant, by=op.principal_id)
         await append(deps, conn, grant_id, "grant", grant.version, [event], op.principal_id)

@@ -18,7 +18,9 @@ from shared.errors import ServiceUnavailable
 
 from ..adapters import repository as repo
 from ..adapters.images import sha256_hex
-from ..domain import errors, model
+from ..domain import errors
+from ..domain import signature as signature_rules
+from ..domain.signature import SignatureMethod
 from .common import Deps, append, load, rendered
 
 
@@ -104,7 +106,7 @@ async def _registered_name(deps: Deps, person_id: uuid.UUID) -> str:
     return name
 
 
-async def create_signature(deps: Deps, person_id: uuid.UUID, *, method: model.SignatureMethod,
+async def create_signature(deps: Deps, person_id: uuid.UUID, *, method: SignatureMethod,
                            handwritten_png: bytes | None) -> repo.SignatureRow:
     """One per person (409 signature_exists): a cleaned-up handwritten PNG, or the person's
     registered name written in 楷体."""
@@ -121,7 +123,7 @@ async def create_signature(deps: Deps, person_id: uuid.UUID, *, method: model.Si
     digest = sha256_hex(png)
     try:
         async with deps.pool.acquire() as conn, conn.transaction():
-            event = model.create_signature(signature_id=signature_id, person_id=person_id,
+            event = signature_rules.create_signature(signature_id=signature_id, person_id=person_id,
                                            method=method, image_sha256=digest)
             await append(deps, conn, signature_id, "signature", 0, [event], person_id)
             await repo.insert_signature_image(conn, signature_id, png, digest)
@@ -139,8 +141,8 @@ async def delete_signature(deps: Deps, person_id: uuid.UUID) -> None:
         row = await repo.live_signature(conn, person_id, lock="update")
         if row is None:
             raise errors.SignatureNotFound()
-        sig = model.Signature.fold(await load(deps, conn, row.signature_id))
+        sig = signature_rules.fold(await load(deps, conn, row.signature_id))
         assert sig is not None
-        event = model.delete_signature(sig)
+        event = signature_rules.delete_signature(sig)
         await append(deps, conn, row.signature_id, "signature", sig.version, [event], person_id)
         await repo.delete_signature_image(conn, row.signature_id)

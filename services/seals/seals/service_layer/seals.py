@@ -18,7 +18,8 @@ from ..adapters.ports import EnterpriseInfo, SealCertificate, SealCertificateReq
 from ..adapters.remote import CERT_REVOCATION_REASON
 from ..adapters.rendering import SEAL_TYPES, RenderError, SealType, default_seal_name, seal_type
 from ..adapters.rendering.seal_renderer import normalize_name
-from ..domain import errors, model
+from ..domain import errors
+from ..domain import seal as seal_rules
 from ..domain.access import Operator, enterprise_of
 from .common import Deps, append, cursor_position, enterprise_info, image_problem, load, operator, rendered
 
@@ -131,7 +132,7 @@ async def _record_new_seal(deps: Deps, op: Operator, kind: SealType, name: str, 
                 enterprise_uscc=info.uscc, seal_name=name, seal_type=kind.code,
                 seal_type_label=kind.label))
             digest = sha256_hex(png)
-            event = model.issue_seal(seal_id=seal_id, enterprise_id=op.enterprise_id,
+            event = seal_rules.issue_seal(seal_id=seal_id, enterprise_id=op.enterprise_id,
                                      type_code=kind.code, name=name, image_sha256=digest,
                                      certificate_serial=certificate.serial_number,
                                      issued_by=op.principal_id)
@@ -209,9 +210,9 @@ async def revoke(deps: Deps, principal: Principal, seal_id: uuid.UUID, face_toke
     await deps.face.consume(face_token, principal.id, "revoke_seal")
     async with deps.pool.acquire() as conn, conn.transaction():
         await repo.get_seal(conn, seal_id, lock="update")
-        seal = model.Seal.fold(await load(deps, conn, seal_id))
+        seal = seal_rules.fold(await load(deps, conn, seal_id))
         assert seal is not None
-        event = model.revoke_seal(seal, by=op.principal_id, at=deps.now(), reason=reason)
+        event = seal_rules.revoke_seal(seal, by=op.principal_id, at=deps.now(), reason=reason)
         await append(deps, conn, seal_id, "seal", seal.version, [event], op.principal_id)
         await repo.add_pending_revocation(conn, seal_id, CERT_REVOCATION_REASON)
         row = await repo.get_seal(conn, seal_id)

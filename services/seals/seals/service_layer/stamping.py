@@ -23,7 +23,8 @@ from shared.errors import EsealError, ValidationFailed
 from ..adapters import repository as repo
 from ..adapters.ports import SealCertificate, SealSignature
 from ..adapters.rendering import SEAL_TYPES
-from ..domain import errors, model
+from ..domain import errors
+from ..domain.grant import check_stamp
 from .common import Deps
 
 DIGEST_BYTES = 32  # SHA-256 for ecdsa-p256-sha256 (PDF); e = SM3(Z‖M) for sm2-sm3 (OFD)
@@ -56,7 +57,7 @@ async def stamp_signature(deps: Deps, seal_id: uuid.UUID, *, person_id: uuid.UUI
     async with deps.pool.acquire() as conn, conn.transaction():
         seal = await repo.get_seal(conn, seal_id, lock="share")
         grant = await repo.live_grant(conn, seal_id, person_id, lock="share") if seal else None
-        model.check_stamp(seal.aggregate() if seal else None,
+        check_stamp(seal.aggregate() if seal else None,
                           grant.aggregate() if grant else None,
                           enterprise_id=enterprise_id, today=deps.today())
         assert seal is not None

@@ -7,7 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from seals.adapters.rendering import ImageTooLarge, NameTooLong, UnknownSealType, UnsupportedCharacters
-from seals.domain import errors, model
+from seals.domain import errors
+from seals.domain import grant as grant_rules
+from seals.domain import seal as seal_rules
+from seals.domain import signature as signature_rules
 from seals.domain.access import AgentRecord, decide_operator, enterprise_of
 from seals.service_layer.common import image_problem
 
@@ -37,16 +40,16 @@ def test_china_date_turns_at_midnight_beijing_time() -> None:
 
 
 def test_window_status_both_ends_inclusive() -> None:
-    w = model.Window(D, D + timedelta(days=2))
+    w = grant_rules.Window(D, D + timedelta(days=2))
     assert w.status(D - timedelta(days=1)) == "pending"
     assert w.status(D) == w.status(D + timedelta(days=2)) == "active"
     assert w.status(D + timedelta(days=3)) == "expired"
-    assert model.Window(D, D).covers(D)
+    assert grant_rules.Window(D, D).covers(D)
 
 
 def test_window_ending_before_it_starts_is_refused_naming_valid_to() -> None:
     with pytest.raises(errors.InvalidWindow) as err:
-        model.Window(D, D - timedelta(days=1))
+        grant_rules.Window(D, D - timedelta(days=1))
     assert err.value.code == "invalid_window" and err.value.errors[0]["field"] == "valid_to"
 
 
@@ -54,57 +57,57 @@ def test_window_ending_before_it_starts_is_refused_naming_valid_to() -> None:
 
 
 def issued() -> SealIssued:
-    return model.issue_seal(seal_id=S, enterprise_id=E, type_code="contract", name="某公司合同专用章",
+    return seal_rules.issue_seal(seal_id=S, enterprise_id=E, type_code="contract", name="某公司合同专用章",
                             image_sha256="ab", certificate_serial="01", issued_by=E)
 
 
 def test_seal_folds_from_its_events() -> None:
-    seal = model.Seal.fold([issued()])
+    seal = seal_rules.fold([issued()])
     assert seal is not None and seal.active and seal.version == 1
     at = datetime(2030, 1, 1, tzinfo=UTC)
-    revoked = model.Seal.fold([issued(), model.revoke_seal(seal, by=E, at=at, reason="遗失")])
+    revoked = seal_rules.fold([issued(), seal_rules.revoke_seal(seal, by=E, at=at, reason="遗失")])
     assert revoked is not None and revoked.status == "revoked" and revoked.revoked_at == at
     assert revoked.version == 2
-    assert model.Seal.fold([]) is None
+    assert seal_rules.fold([]) is None
 
 
 def test_a_revoked_seal_cannot_be_revoked_again() -> None:
-    seal = model.Seal.fold([issued(), SealRevoked(seal_id=S, enterprise_id=E, revoked_by=E,
+    seal = seal_rules.fold([issued(), SealRevoked(seal_id=S, enterprise_id=E, revoked_by=E,
                                                   revoked_at=datetime.now(UTC))])
     assert seal is not None
     with pytest.raises(errors.SealRevoked):
-        model.revoke_seal(seal, by=E, at=datetime.now(UTC), reason="")
+        seal_rules.revoke_seal(seal, by=E, at=datetime.now(UTC), reason="")
 
 
 # --- grants -------------------------------------------------------------------------------
 
 
 def granted(valid_from: date = D, valid_to: date = D + timedelta(days=9)) -> AuthorizationGranted:
-    seal = model.Seal.fold([issued()])
+    seal = seal_rules.fold([issued()])
     assert seal is not None
-    return model.grant_authorization(grant_id=G, seal=seal, person_id=P,
-                                     window=model.Window(valid_from, valid_to), today=D,
+    return grant_rules.grant_authorization(grant_id=G, seal=seal, person_id=P,
+                                     window=grant_rules.Window(valid_from, valid_to), today=D,
                                      granted_by=E, person_name="张三", id_number_masked="****1234")
 
 
 def test_grant_folds_through_updates_and_deletion() -> None:
-    g = model.Grant.fold([granted()])
-    assert g is not None and g.usable(D) and not g.usable(D - timedelta(days=1))
+    g = grant_rules.fold([granted()])
+    assert g is not None and grant_rules.usable(g, D) and not grant_rules.usable(g, D - timedelta(days=1))
     upd = AuthorizationUpdated(grant_id=G, seal_id=S, enterprise_id=E, person_id=P,
                                valid_from=D, valid_to=D)
-    g2 = model.Grant.fold([granted(), upd])
-    assert g2 is not None and g2.window == model.Window(D, D) and g2.version == 2
-    g3 = model.Grant.fold([granted(), upd, AuthorizationRevoked(grant_id=G, seal_id=S, enterprise_id=E,
+    g2 = grant_rules.fold([granted(), upd])
+    assert g2 is not None and g2.window == grant_rules.Window(D, D) and g2.version == 2
+    g3 = grant_rules.fold([granted(), upd, AuthorizationRevoked(grant_id=G, seal_id=S, enterprise_id=E,
                                                                 person_id=P, revoked_by=E)])
-    assert g3 is not None and g3.deleted and not g3.usable(D)
+    assert g3 is not None and g3.deleted and not grant_rules.usable(g3, D)
 
 
 def test_no_grant_on_a_revoked_seal_nor_one_already_over() -> None:
-    seal = model.Seal.fold([issued(), SealRevoked(seal_id=S, enterprise_id=E, revoked_by=E,
+    seal = seal_rules.fold([issued(), SealRevoked(seal_id=S, enterprise_id=E, revoked_by=E,
                                                   revoked_at=datetime.now(UTC))])
     assert seal is not None
     with pytest.raises(errors.SealRevoked):
-        model.grant_authorization(grant_id=G, seal=seal, person_id=P, window=model.Window(D, D),
+        grant_rules.grant_authorization(grant_id=G, seal=seal, person_id=P, window=grant_rules.Window(D, D),
                                   today=D, granted_by=E, person_name="", id_number_masked="")
     with pytest.raises(errors.InvalidWindow) as err:
         granted(D - timedelta(days=9), D - timedelta(days=1))
@@ -112,36 +115,36 @@ def test_no_grant_on_a_revoked_seal_nor_one_already_over() -> None:
 
 
 def test_changing_a_window() -> None:
-    seal = model.Seal.fold([issued()])
-    grant = model.Grant.fold([granted()])
+    seal = seal_rules.fold([issued()])
+    grant = grant_rules.fold([granted()])
     assert seal is not None and grant is not None
-    assert model.change_window(grant, seal=seal, valid_from=None, valid_to=None) is None
-    assert model.change_window(grant, seal=seal, valid_from=D, valid_to=D + timedelta(days=9)) is None
-    ev = model.change_window(grant, seal=seal, valid_from=None, valid_to=D)
+    assert grant_rules.change_window(grant, seal=seal, valid_from=None, valid_to=None) is None
+    assert grant_rules.change_window(grant, seal=seal, valid_from=D, valid_to=D + timedelta(days=9)) is None
+    ev = grant_rules.change_window(grant, seal=seal, valid_from=None, valid_to=D)
     assert ev is not None and (ev.valid_from, ev.valid_to) == (D, D)
     with pytest.raises(errors.InvalidWindow):
-        model.change_window(grant, seal=seal, valid_from=D + timedelta(days=10), valid_to=None)
+        grant_rules.change_window(grant, seal=seal, valid_from=D + timedelta(days=10), valid_to=None)
 
 
 def test_deleted_grant_is_gone() -> None:
-    grant = model.Grant.fold([granted(), AuthorizationRevoked(grant_id=G, seal_id=S, enterprise_id=E,
+    grant = grant_rules.fold([granted(), AuthorizationRevoked(grant_id=G, seal_id=S, enterprise_id=E,
                                                               person_id=P, revoked_by=E)])
-    seal = model.Seal.fold([issued()])
+    seal = seal_rules.fold([issued()])
     assert grant is not None and seal is not None
     with pytest.raises(errors.GrantNotFound):
-        model.revoke_grant(grant, by=E)
+        grant_rules.revoke_grant(grant, by=E)
     with pytest.raises(errors.GrantNotFound):
-        model.change_window(grant, seal=seal, valid_from=None, valid_to=D)
+        grant_rules.change_window(grant, seal=seal, valid_from=None, valid_to=D)
 
 
 # --- the stamping decision ----------------------------------------------------------------
 
 
 def test_stamp_needs_active_seal_of_that_enterprise_and_a_grant_valid_today() -> None:
-    seal = model.Seal.fold([issued()])
-    grant = model.Grant.fold([granted()])
+    seal = seal_rules.fold([issued()])
+    grant = grant_rules.fold([granted()])
     assert seal is not None and grant is not None
-    assert model.check_stamp(seal, grant, enterprise_id=E, today=D) is seal
+    assert grant_rules.check_stamp(seal, grant, enterprise_id=E, today=D) is seal
     refusals = [
         (None, grant, E, D),
         (seal, grant, uuid.uuid4(), D),
@@ -151,11 +154,11 @@ def test_stamp_needs_active_seal_of_that_enterprise_and_a_grant_valid_today() ->
     ]
     for s, g, e, today in refusals:
         with pytest.raises(errors.NotAuthorized):
-            model.check_stamp(s, g, enterprise_id=e, today=today)
-    revoked = model.Seal.fold([issued(), SealRevoked(seal_id=S, enterprise_id=E, revoked_by=E,
+            grant_rules.check_stamp(s, g, enterprise_id=e, today=today)
+    revoked = seal_rules.fold([issued(), SealRevoked(seal_id=S, enterprise_id=E, revoked_by=E,
                                                      revoked_at=datetime.now(UTC))])
     with pytest.raises(errors.SealRevoked):
-        model.check_stamp(revoked, grant, enterprise_id=E, today=D)
+        grant_rules.check_stamp(revoked, grant, enterprise_id=E, today=D)
 
 
 # --- signatures ---------------------------------------------------------------------------
@@ -164,13 +167,13 @@ def test_stamp_needs_active_seal_of_that_enterprise_and_a_grant_valid_today() ->
 def test_signature_folds_and_deletes_once() -> None:
     sid = uuid.uuid4()
     created = PersonalSignatureCreated(signature_id=sid, person_id=P, method="generated")
-    sig = model.Signature.fold([created])
+    sig = signature_rules.fold([created])
     assert sig is not None and not sig.deleted
-    gone = model.Signature.fold([created, model.delete_signature(sig)])
+    gone = signature_rules.fold([created, signature_rules.delete_signature(sig)])
     assert gone is not None and gone.deleted and gone.version == 2
     with pytest.raises(errors.SignatureNotFound):
-        model.delete_signature(gone)
-    assert model.Signature.fold([created, PersonalSignatureDeleted(signature_id=sid, person_id=P)])
+        signature_rules.delete_signature(gone)
+    assert signature_rules.fold([created, PersonalSignatureDeleted(signature_id=sid, person_id=P)])
 
 
 
