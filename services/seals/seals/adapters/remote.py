@@ -12,7 +12,7 @@ from shared.internal import RemoteError, ServiceClient
 from shared.logging import get_logger
 
 from ..domain.access import AgentRecord
-from .ports import (
+from ..service_layer.ports import (
     CertificateStatus,
     EnterpriseInfo,
     EslRequest,

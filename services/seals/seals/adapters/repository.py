@@ -21,7 +21,7 @@ from shared.db import Conn
 from ..domain.access import AgentRecord
 from ..domain.grant import Grant, Window
 from ..domain.seal import Seal
-from .ports import EnterpriseInfo, SealCertificate
+from ..service_layer.ports import EnterpriseInfo, SealCertificate
 
 Lock = Literal["share", "update"] | None
 _LOCKS = {None: "", "share": " FOR SHARE", "update": " FOR UPDATE"}

@@ -20,11 +20,11 @@ from shared.internal import require_internal
 
 from ..adapters.rendering.signature_renderer import MAX_PNG_BYTES
 from ..service_layer import esl, grants, person, seals, stamping
-from ..service_layer.common import Deps
+from ..service_layer.context import Context
 from . import responses as doc
 from . import views
 
-DEPS = web.AppKey("seals_deps", Deps)
+CONTEXT = web.AppKey("seals_context", Context)
 API = "/api/v1"
 
 
@@ -64,7 +64,7 @@ class GrantPatch(ApiModel):
     valid_to: date | None = None
 
     @model_validator(mode="after")
-    def _something(self) -> GrantPatch:
+    def valid_from_or_valid_to(self) -> GrantPatch:
         if self.valid_from is None and self.valid_to is None:
             raise ValueError("give valid_from, valid_to or both")
         return self
@@ -91,8 +91,8 @@ class StampEslIn(ApiModel):
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _deps(request: web.Request) -> Deps:
-    return request.app[DEPS]
+def _context(request: web.Request) -> Context:
+    return request.app[CONTEXT]
 
 
 def _png(data: bytes, digest: str, request: web.Request, *, private: bool = True) -> web.Response:
@@ -135,7 +135,7 @@ def _decode_png(value: str | None) -> bytes:
             auth="public|user", responses={200: "the types; for an enterprise caller with the "
                                                 "default seal name of each"})
 async def list_seal_types(request: web.Request) -> web.Response:
-    types = await seals.seal_types(_deps(request), await _optional_principal(request))
+    types = await seals.seal_types(_context(request), await _optional_principal(request))
     return json_response({"items": [views.seal_type(t) for t in types], "next_cursor": None})
 
 
@@ -146,7 +146,7 @@ async def list_seal_types(request: web.Request) -> web.Response:
 async def preview_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     body = await parse_json(request, PreviewIn)
-    png = await seals.preview(_deps(request), principal, body.type, body.name)
+    png = await seals.preview(_context(request), principal, body.type, body.name)
     return web.Response(body=png, content_type="image/png",
                         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
@@ -163,7 +163,7 @@ async def preview_seal(request: web.Request) -> web.Response:
 async def create_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     body = await parse_json(request, IssueIn)
-    row = await seals.issue(_deps(request), principal, body.type, body.name, body.face_token)
+    row = await seals.issue(_context(request), principal, body.type, body.name, body.face_token)
     return json_response(views.seal(row), status=201,
                          headers={"Location": f"{API}/seals/{row.seal_id}"})
 
@@ -175,7 +175,7 @@ async def create_seal(request: web.Request) -> web.Response:
 async def list_seals(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     q = parse_query(request, ListQuery)
-    page = await seals.list_seals(_deps(request), principal, limit=q.limit, cursor=q.cursor)
+    page = await seals.list_seals(_context(request), principal, limit=q.limit, cursor=q.cursor)
     return json_response(views.page([views.seal(r) for r in page.items], page.next_cursor))
 
 
@@ -183,7 +183,7 @@ async def list_seals(request: web.Request) -> web.Response:
             responses={200: "the seal", 403: doc.ENTERPRISE_ONLY, 404: doc.NO_SEAL})
 async def get_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
-    row = await seals.get_seal(_deps(request), principal, path_uuid(request, "seal_id"))
+    row = await seals.get_seal(_context(request), principal, path_uuid(request, "seal_id"))
     return json_response(views.seal(row))
 
 
@@ -192,7 +192,7 @@ async def get_seal(request: web.Request) -> web.Response:
                        404: doc.NO_SEAL})
 async def get_seal_image(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
-    png, digest = await seals.seal_image(_deps(request), principal, path_uuid(request, "seal_id"))
+    png, digest = await seals.seal_image(_context(request), principal, path_uuid(request, "seal_id"))
     return _png(png, digest, request)
 
 
@@ -209,7 +209,7 @@ async def get_seal_image(request: web.Request) -> web.Response:
 async def get_seal_esl(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent", "person")
     seal_id = path_uuid(request, "seal_id")
-    der = await esl.esl(_deps(request), principal, seal_id)
+    der = await esl.esl(_context(request), principal, seal_id)
     return web.Response(body=der, content_type="application/octet-stream", headers={
         "Content-Disposition": f'attachment; filename="{seal_id}.esl"',
         "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
@@ -225,7 +225,7 @@ async def revoke_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     seal_id = path_uuid(request, "seal_id")
     body = await parse_json(request, RevokeIn)
-    row = await seals.revoke(_deps(request), principal, seal_id, body.face_token, body.reason)
+    row = await seals.revoke(_context(request), principal, seal_id, body.face_token, body.reason)
     return json_response(views.seal(row))
 
 
@@ -239,10 +239,10 @@ async def revoke_seal(request: web.Request) -> web.Response:
 async def list_grants(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     q = parse_query(request, ListQuery)
-    deps = _deps(request)
-    page = await grants.list_grants(deps, principal, path_uuid(request, "seal_id"),
+    ctx = _context(request)
+    page = await grants.list_grants(ctx, principal, path_uuid(request, "seal_id"),
                                     limit=q.limit, cursor=q.cursor)
-    today = deps.today()
+    today = ctx.today()
     return json_response(views.page([views.grant(g, today) for g in page.items], page.next_cursor))
 
 
@@ -257,11 +257,11 @@ async def add_grant(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     seal_id = path_uuid(request, "seal_id")
     body = await parse_json(request, GrantIn)
-    deps = _deps(request)
-    row = await grants.add_grant(deps, principal, seal_id, name=body.name, id_type=body.id_type,
+    ctx = _context(request)
+    row = await grants.add_grant(ctx, principal, seal_id, name=body.name, id_type=body.id_type,
                                  id_number=body.id_number, valid_from=body.valid_from,
                                  valid_to=body.valid_to)
-    return json_response(views.grant(row, deps.today()), status=201,
+    return json_response(views.grant(row, ctx.today()), status=201,
                          headers={"Location": f"{API}/seals/{seal_id}/grants/{row.grant_id}"})
 
 
@@ -269,10 +269,10 @@ async def add_grant(request: web.Request) -> web.Response:
             responses={200: "the grant", 403: doc.ENTERPRISE_ONLY, 404: doc.NO_GRANT})
 async def get_grant(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
-    deps = _deps(request)
-    row = await grants.get_grant(deps, principal, path_uuid(request, "seal_id"),
+    ctx = _context(request)
+    row = await grants.get_grant(ctx, principal, path_uuid(request, "seal_id"),
                                  path_uuid(request, "grant_id"))
-    return json_response(views.grant(row, deps.today()))
+    return json_response(views.grant(row, ctx.today()))
 
 
 @documented(summary="修改授权期限 / change a grant's window", tags=("grants",),
@@ -284,10 +284,10 @@ async def change_grant(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     seal_id, grant_id = path_uuid(request, "seal_id"), path_uuid(request, "grant_id")
     body = await parse_json(request, GrantPatch)
-    deps = _deps(request)
-    row = await grants.change_grant(deps, principal, seal_id, grant_id,
+    ctx = _context(request)
+    row = await grants.change_grant(ctx, principal, seal_id, grant_id,
                                     valid_from=body.valid_from, valid_to=body.valid_to)
-    return json_response(views.grant(row, deps.today()))
+    return json_response(views.grant(row, ctx.today()))
 
 
 @documented(summary="删除授权 / remove a grant", tags=("grants",),
@@ -295,7 +295,7 @@ async def change_grant(request: web.Request) -> web.Response:
                        403: doc.MANAGERS_ONLY, 404: doc.NO_GRANT})
 async def delete_grant(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
-    await grants.delete_grant(_deps(request), principal, path_uuid(request, "seal_id"),
+    await grants.delete_grant(_context(request), principal, path_uuid(request, "seal_id"),
                               path_uuid(request, "grant_id"))
     return web.Response(status=204)
 
@@ -309,7 +309,7 @@ async def delete_grant(request: web.Request) -> web.Response:
                        403: doc.PERSONS_ONLY})
 async def my_enterprises(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
-    items = await person.my_enterprises(_deps(request), principal.id)
+    items = await person.my_enterprises(_context(request), principal.id)
     return json_response(views.page([views.granting_enterprise(e) for e in items], None))
 
 
@@ -319,9 +319,9 @@ async def my_enterprises(request: web.Request) -> web.Response:
                        403: doc.PERSONS_ONLY})
 async def my_seals(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
-    deps = _deps(request)
-    items = await person.my_seals(deps, principal.id, path_uuid(request, "enterprise_id"))
-    today = deps.today()
+    ctx = _context(request)
+    items = await person.my_seals(ctx, principal.id, path_uuid(request, "enterprise_id"))
+    today = ctx.today()
     return json_response(views.page([views.granted_seal(g, today) for g in items], None))
 
 
@@ -331,10 +331,10 @@ async def my_seals(request: web.Request) -> web.Response:
                        404: "not granted to me (`seal_not_found`)"})
 async def my_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
-    deps = _deps(request)
-    g = await person.my_seal(deps, principal.id, path_uuid(request, "enterprise_id"),
+    ctx = _context(request)
+    g = await person.my_seal(ctx, principal.id, path_uuid(request, "enterprise_id"),
                              path_uuid(request, "seal_id"))
-    return json_response(views.granted_seal(g, deps.today(), detail=True))
+    return json_response(views.granted_seal(g, ctx.today(), detail=True))
 
 
 @documented(summary="授权印章图片 / the image of a seal granted to me", tags=("my-seals",),
@@ -343,7 +343,7 @@ async def my_seal(request: web.Request) -> web.Response:
                        404: "not granted to me (`seal_not_found`)"})
 async def my_seal_image(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
-    png, digest = await person.my_seal_image(_deps(request), principal.id,
+    png, digest = await person.my_seal_image(_context(request), principal.id,
                                              path_uuid(request, "enterprise_id"),
                                              path_uuid(request, "seal_id"))
     return _png(png, digest, request)
@@ -355,7 +355,7 @@ async def my_seal_image(request: web.Request) -> web.Response:
                        404: "none yet (`signature_not_found`)"})
 async def get_signature(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
-    return json_response(views.signature(await person.signature(_deps(request), principal.id)))
+    return json_response(views.signature(await person.signature(_context(request), principal.id)))
 
 
 @documented(summary="个人签名图片 / my signature's image", tags=("signature",),
@@ -364,7 +364,7 @@ async def get_signature(request: web.Request) -> web.Response:
                        404: "none yet (`signature_not_found`)"})
 async def get_signature_image(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
-    png, digest = await person.signature_image(_deps(request), principal.id)
+    png, digest = await person.signature_image(_context(request), principal.id)
     return _png(png, digest, request)
 
 
@@ -380,7 +380,7 @@ async def create_signature(request: web.Request) -> web.Response:
     if body.method == "generated" and body.image_png is not None:
         raise ValidationFailed.field("image_png", "not allowed with method generated")
     png = _decode_png(body.image_png) if body.method == "handwritten" else None
-    row = await person.create_signature(_deps(request), principal.id, method=body.method,
+    row = await person.create_signature(_context(request), principal.id, method=body.method,
                                         handwritten_png=png)
     return json_response(views.signature(row), status=201,
                          headers={"Location": f"{API}/my/signature"})
@@ -391,7 +391,7 @@ async def create_signature(request: web.Request) -> web.Response:
                        404: "none (`signature_not_found`)"})
 async def delete_signature(request: web.Request) -> web.Response:
     principal = await require_principal(request, "person")
-    await person.delete_signature(_deps(request), principal.id)
+    await person.delete_signature(_context(request), principal.id)
     return web.Response(status=204)
 
 
@@ -400,7 +400,7 @@ async def delete_signature(request: web.Request) -> web.Response:
 
 async def internal_choices(request: web.Request) -> web.Response:
     require_internal(request)
-    items = await stamping.choices(_deps(request), path_uuid(request, "person_id"))
+    items = await stamping.choices(_context(request), path_uuid(request, "person_id"))
     return json_response({"items": [views.choice(c) for c in items]})
 
 
@@ -412,7 +412,7 @@ async def internal_stamp_signature(request: web.Request) -> web.Response:
         digest = base64.b64decode(body.digest_b64, validate=True)
     except (binascii.Error, ValueError):
         raise ValidationFailed.field("digest_b64", "not valid base64") from None
-    result = await stamping.stamp_signature(_deps(request), seal_id, person_id=body.person_id,
+    result = await stamping.stamp_signature(_context(request), seal_id, person_id=body.person_id,
                                             enterprise_id=body.enterprise_id, digest=digest,
                                             algorithm=body.algorithm)
     return json_response(views.stamp_signature(result))
@@ -422,26 +422,26 @@ async def internal_stamp_esl(request: web.Request) -> web.Response:
     """The SES_Seal an OFD stamp embeds (Seal.esl), for a person who may use the seal now."""
     require_internal(request)
     body = await parse_json(request, StampEslIn)
-    der = await esl.esl_for_stamp(_deps(request), path_uuid(request, "seal_id"),
+    der = await esl.esl_for_stamp(_context(request), path_uuid(request, "seal_id"),
                                   person_id=body.person_id, enterprise_id=body.enterprise_id)
     return json_response({"seal_b64": base64.b64encode(der).decode()})
 
 
 async def internal_seal(request: web.Request) -> web.Response:
     require_internal(request)
-    record = await stamping.seal_record(_deps(request), path_uuid(request, "seal_id"))
+    record = await stamping.seal_record(_context(request), path_uuid(request, "seal_id"))
     return json_response(views.internal_seal(record))
 
 
 async def internal_seal_image(request: web.Request) -> web.Response:
     require_internal(request)
-    png, digest = await seals.image_of(_deps(request), path_uuid(request, "seal_id"))
+    png, digest = await seals.image_of(_context(request), path_uuid(request, "seal_id"))
     return _png(png, digest, request, private=False)
 
 
 async def internal_enterprise_seals(request: web.Request) -> web.Response:
     require_internal(request)
-    rows = await stamping.enterprise_seals(_deps(request), path_uuid(request, "enterprise_id"))
+    rows = await stamping.enterprise_seals(_context(request), path_uuid(request, "enterprise_id"))
     items: list[dict[str, Any]] = [{"seal_id": str(r.seal_id), "type": r.type, "name": r.name,
                                     "status": r.status} for r in rows]
     return json_response({"seal_ids": [i["seal_id"] for i in items], "items": items})

@@ -16,11 +16,12 @@ from shared.auth import Principal
 from shared.errors import EsealError
 
 from ..adapters import repository as repo
-from ..adapters.ports import EslRequest
 from ..adapters.rendering import SEAL_TYPES
 from ..domain import errors
 from ..domain.grant import check_stamp
-from .common import Deps, operator
+from .context import Context
+from .operators import operator
+from .ports import EslRequest
 from .seals import owned_seal
 
 ORGANISATION_SEAL, PERSONAL_SEAL = 1, 2  # GB/T 38540 property.type
@@ -31,51 +32,51 @@ def gbt_type(type_code: str) -> int:
     return PERSONAL_SEAL if type_code == "legal_representative" else ORGANISATION_SEAL
 
 
-async def _visible_seal(deps: Deps, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
+async def _visible_seal(ctx: Context, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
     """The enterprise and its agents see their seals; a person sees seals granted to them
     (a live grant not over yet). Anyone else: 404, as for any seal not theirs."""
     if principal.role == "person":
-        async with deps.pool.acquire() as conn:
-            found = await repo.granted_seals(conn, principal.id, deps.today(), seal_id=seal_id)
+        async with ctx.pool.acquire() as conn:
+            found = await repo.granted_seals(conn, principal.id, ctx.today(), seal_id=seal_id)
         if not found:
             raise errors.SealNotFound()
         return found[0].seal
-    return await owned_seal(deps, await operator(deps, principal, manage=False), seal_id)
+    return await owned_seal(ctx, await operator(ctx, principal, manage=False), seal_id)
 
 
-async def esl(deps: Deps, principal: Principal, seal_id: uuid.UUID) -> bytes:
-    seal = await _visible_seal(deps, principal, seal_id)
-    return await _make(deps, seal)
+async def esl(ctx: Context, principal: Principal, seal_id: uuid.UUID) -> bytes:
+    seal = await _visible_seal(ctx, principal, seal_id)
+    return await _make(ctx, seal)
 
 
-async def esl_for_stamp(deps: Deps, seal_id: uuid.UUID, *, person_id: uuid.UUID,
+async def esl_for_stamp(ctx: Context, seal_id: uuid.UUID, *, person_id: uuid.UUID,
                         enterprise_id: uuid.UUID) -> bytes:
     """The seal an OFD stamp embeds, for a person who may stamp with it now (the same check as
     a stamp signature, without its locks: the signature itself decides under them)."""
-    async with deps.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         seal = await repo.get_seal(conn, seal_id)
         grant = await repo.live_grant(conn, seal_id, person_id) if seal else None
     check_stamp(seal.aggregate() if seal else None, grant.aggregate() if grant else None,
-                      enterprise_id=enterprise_id, today=deps.today())
+                      enterprise_id=enterprise_id, today=ctx.today())
     assert seal is not None
     # Only the seal's own SM2 certificate is listed: it is what signs an OFD stamp, and a
     # stamped document handed to a relying system must not name every grantee of the seal.
-    return await _make(deps, seal, with_grantees=False)
+    return await _make(ctx, seal, with_grantees=False)
 
 
-async def _make(deps: Deps, seal: repo.SealRow, *, with_grantees: bool = True) -> bytes:
+async def _make(ctx: Context, seal: repo.SealRow, *, with_grantees: bool = True) -> bytes:
     if seal.status != "active":
         raise errors.SealRevoked()
     seal_id = seal.seal_id
     kind = SEAL_TYPES[seal.type]
-    async with deps.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         image = await repo.seal_image(conn, seal_id)
-        grantees = (await repo.usable_grantees(conn, seal_id, deps.today())
+        grantees = (await repo.usable_grantees(conn, seal_id, ctx.today())
                     if with_grantees else [])
     if image is None:
         raise errors.SealNotFound()
     try:
-        return await deps.ca.make_esl(EslRequest(
+        return await ctx.ca.make_esl(EslRequest(
             seal_id=seal_id, name=seal.name, seal_type=gbt_type(seal.type), picture_png=image[0],
             width_mm=round(kind.width_mm), height_mm=round(kind.height_mm),
             created_at=seal.created_at, signer_principal_ids=grantees))

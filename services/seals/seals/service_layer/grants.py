@@ -20,44 +20,45 @@ from ..adapters import repository as repo
 from ..domain import errors
 from ..domain import grant as grant_rules
 from ..domain.grant import Grant
-from .common import Deps, append, cursor_position, load, operator
+from .context import Context, append, cursor_position, load
+from .operators import operator
 from .seals import owned_seal
 
 
-async def list_grants(deps: Deps, principal: Principal, seal_id: uuid.UUID, *, limit: int,
+async def list_grants(ctx: Context, principal: Principal, seal_id: uuid.UUID, *, limit: int,
                       cursor: str | None) -> repo.Page[repo.GrantRow]:
-    op = await operator(deps, principal, manage=False)
-    await owned_seal(deps, op, seal_id)
-    async with deps.pool.acquire() as conn:
+    op = await operator(ctx, principal, manage=False)
+    await owned_seal(ctx, op, seal_id)
+    async with ctx.pool.acquire() as conn:
         return await repo.list_grants(conn, seal_id, limit=limit, after=cursor_position(cursor))
 
 
-async def get_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID,
+async def get_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID,
                     grant_id: uuid.UUID) -> repo.GrantRow:
-    op = await operator(deps, principal, manage=False)
-    await owned_seal(deps, op, seal_id)
-    async with deps.pool.acquire() as conn:
+    op = await operator(ctx, principal, manage=False)
+    await owned_seal(ctx, op, seal_id)
+    async with ctx.pool.acquire() as conn:
         row = await repo.get_grant(conn, grant_id)
     if row is None or row.seal_id != seal_id or row.deleted:
         raise errors.GrantNotFound()
     return row
 
 
-async def add_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, *, name: str,
+async def add_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID, *, name: str,
                     id_type: str, id_number: str, valid_from: date,
                     valid_to: date) -> repo.GrantRow:
     """Authorize a registered natural person (name and ID number must match identity's)."""
-    op = await operator(deps, principal, manage=True)
+    op = await operator(ctx, principal, manage=True)
     window = grant_rules.Window(valid_from, valid_to)
-    today = deps.today()
+    today = ctx.today()
     if window.valid_to < today:
         raise errors.InvalidWindow.already_over()
-    if (await owned_seal(deps, op, seal_id)).status != "active":
+    if (await owned_seal(ctx, op, seal_id)).status != "active":
         raise errors.SealRevoked()
-    person = await deps.persons.match(name, id_type, id_number)
+    person = await ctx.persons.match(name, id_type, id_number)
     grant_id = uuid.uuid4()
     try:
-        async with deps.pool.acquire() as conn, conn.transaction():
+        async with ctx.pool.acquire() as conn, conn.transaction():
             # FOR SHARE: a revocation running now either finishes first (and we refuse) or
             # waits for this grant, which it then makes unusable like any other.
             seal = await repo.get_seal(conn, seal_id, lock="share")
@@ -66,7 +67,7 @@ async def add_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, *, nam
                 grant_id=grant_id, seal=seal.aggregate(), person_id=person.person_id,
                 window=window, today=today, granted_by=op.principal_id, person_name=person.name,
                 id_number_masked=mask(id_number.strip().upper()))
-            await append(deps, conn, grant_id, "grant", 0, [event], op.principal_id)
+            await append(ctx, conn, grant_id, "grant", 0, [event], op.principal_id)
             row = await repo.get_grant(conn, grant_id)
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "grants_one_live_per_person":
@@ -76,38 +77,38 @@ async def add_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, *, nam
     return row
 
 
-async def _locked_grant(deps: Deps, conn: Conn, seal_id: uuid.UUID,
+async def _locked_grant(ctx: Context, conn: Conn, seal_id: uuid.UUID,
                         grant_id: uuid.UUID) -> Grant:
     row = await repo.get_grant(conn, grant_id, lock="update")
     if row is None or row.seal_id != seal_id or row.deleted:
         raise errors.GrantNotFound()
-    grant = grant_rules.fold(await load(deps, conn, grant_id))
+    grant = grant_rules.fold(await load(ctx, conn, grant_id))
     assert grant is not None
     return grant
 
 
-async def change_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID, grant_id: uuid.UUID,
+async def change_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID, grant_id: uuid.UUID,
                        *, valid_from: date | None, valid_to: date | None) -> repo.GrantRow:
-    op = await operator(deps, principal, manage=True)
-    await owned_seal(deps, op, seal_id)
-    async with deps.pool.acquire() as conn, conn.transaction():
-        grant = await _locked_grant(deps, conn, seal_id, grant_id)
+    op = await operator(ctx, principal, manage=True)
+    await owned_seal(ctx, op, seal_id)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        grant = await _locked_grant(ctx, conn, seal_id, grant_id)
         seal = await repo.get_seal(conn, seal_id)
         assert seal is not None
         event = grant_rules.change_window(grant, seal=seal.aggregate(), valid_from=valid_from,
                                     valid_to=valid_to)
         if event is not None:
-            await append(deps, conn, grant_id, "grant", grant.version, [event], op.principal_id)
+            await append(ctx, conn, grant_id, "grant", grant.version, [event], op.principal_id)
         row = await repo.get_grant(conn, grant_id)
     assert row is not None
     return row
 
 
-async def delete_grant(deps: Deps, principal: Principal, seal_id: uuid.UUID,
+async def delete_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID,
                        grant_id: uuid.UUID) -> None:
-    op = await operator(deps, principal, manage=True)
-    await owned_seal(deps, op, seal_id)
-    async with deps.pool.acquire() as conn, conn.transaction():
-        grant = await _locked_grant(deps, conn, seal_id, grant_id)
+    op = await operator(ctx, principal, manage=True)
+    await owned_seal(ctx, op, seal_id)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        grant = await _locked_grant(ctx, conn, seal_id, grant_id)
         event = grant_rules.revoke_grant(grant, by=op.principal_id)
-        await append(deps, conn, grant_id, "grant", grant.version, [event], op.principal_id)
+        await append(ctx, conn, grant_id, "grant", grant.version, [event], op.principal_id)

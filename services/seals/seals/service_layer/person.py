@@ -21,7 +21,8 @@ from ..adapters.images import sha256_hex
 from ..domain import errors
 from ..domain import signature as signature_rules
 from ..domain.signature import SignatureMethod
-from .common import Deps, append, load, rendered
+from .context import Context, append, load
+from .problems import rendered
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,9 @@ class GrantingEnterprise:
     usable_seal_count: int
 
 
-async def my_enterprises(deps: Deps, person_id: uuid.UUID) -> list[GrantingEnterprise]:
-    today = deps.today()
-    async with deps.pool.acquire() as conn:
+async def my_enterprises(ctx: Context, person_id: uuid.UUID) -> list[GrantingEnterprise]:
+    today = ctx.today()
+    async with ctx.pool.acquire() as conn:
         seals = await repo.granted_seals(conn, person_id, today)
     out: dict[uuid.UUID, GrantingEnterprise] = {}
     for s in seals:
@@ -46,26 +47,26 @@ async def my_enterprises(deps: Deps, person_id: uuid.UUID) -> list[GrantingEnter
     return list(out.values())
 
 
-async def my_seals(deps: Deps, person_id: uuid.UUID,
+async def my_seals(ctx: Context, person_id: uuid.UUID,
                    enterprise_id: uuid.UUID) -> list[repo.GrantedSeal]:
-    async with deps.pool.acquire() as conn:
-        return await repo.granted_seals(conn, person_id, deps.today(), enterprise_id=enterprise_id)
+    async with ctx.pool.acquire() as conn:
+        return await repo.granted_seals(conn, person_id, ctx.today(), enterprise_id=enterprise_id)
 
 
-async def my_seal(deps: Deps, person_id: uuid.UUID, enterprise_id: uuid.UUID,
+async def my_seal(ctx: Context, person_id: uuid.UUID, enterprise_id: uuid.UUID,
                   seal_id: uuid.UUID) -> repo.GrantedSeal:
-    async with deps.pool.acquire() as conn:
-        found = await repo.granted_seals(conn, person_id, deps.today(),
+    async with ctx.pool.acquire() as conn:
+        found = await repo.granted_seals(conn, person_id, ctx.today(),
                                          enterprise_id=enterprise_id, seal_id=seal_id)
     if not found:
         raise errors.SealNotFound()
     return found[0]
 
 
-async def my_seal_image(deps: Deps, person_id: uuid.UUID, enterprise_id: uuid.UUID,
+async def my_seal_image(ctx: Context, person_id: uuid.UUID, enterprise_id: uuid.UUID,
                         seal_id: uuid.UUID) -> tuple[bytes, str]:
-    await my_seal(deps, person_id, enterprise_id, seal_id)
-    async with deps.pool.acquire() as conn:
+    await my_seal(ctx, person_id, enterprise_id, seal_id)
+    async with ctx.pool.acquire() as conn:
         image = await repo.seal_image(conn, seal_id)
     if image is None:
         raise errors.SealNotFound()
@@ -75,57 +76,57 @@ async def my_seal_image(deps: Deps, person_id: uuid.UUID, enterprise_id: uuid.UU
 # --- personal signature -------------------------------------------------------------------
 
 
-async def signature(deps: Deps, person_id: uuid.UUID) -> repo.SignatureRow:
-    async with deps.pool.acquire() as conn:
+async def signature(ctx: Context, person_id: uuid.UUID) -> repo.SignatureRow:
+    async with ctx.pool.acquire() as conn:
         row = await repo.live_signature(conn, person_id)
     if row is None:
         raise errors.SignatureNotFound()
     return row
 
 
-async def signature_image(deps: Deps, person_id: uuid.UUID) -> tuple[bytes, str]:
-    row = await signature(deps, person_id)
-    async with deps.pool.acquire() as conn:
+async def signature_image(ctx: Context, person_id: uuid.UUID) -> tuple[bytes, str]:
+    row = await signature(ctx, person_id)
+    async with ctx.pool.acquire() as conn:
         image = await repo.signature_image(conn, row.signature_id)
     if image is None:
         raise errors.SignatureNotFound()
     return image
 
 
-async def _registered_name(deps: Deps, person_id: uuid.UUID) -> str:
-    async with deps.pool.acquire() as conn:
+async def _registered_name(ctx: Context, person_id: uuid.UUID) -> str:
+    async with ctx.pool.acquire() as conn:
         name = await repo.person_name(conn, person_id)
     if name:
         return name
-    name = await deps.persons.person_name(person_id)
+    name = await ctx.persons.person_name(person_id)
     if not name:
         raise ServiceUnavailable("your registration data is not available yet",
                                  code="person_unknown", headers={"Retry-After": "1"})
-    async with deps.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         await repo.record_person(conn, person_id, name)
     return name
 
 
-async def create_signature(deps: Deps, person_id: uuid.UUID, *, method: SignatureMethod,
+async def create_signature(ctx: Context, person_id: uuid.UUID, *, method: SignatureMethod,
                            handwritten_png: bytes | None) -> repo.SignatureRow:
     """One per person (409 signature_exists): a cleaned-up handwritten PNG, or the person's
     registered name written in 楷体."""
-    async with deps.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         if await repo.live_signature(conn, person_id):
             raise errors.SignatureExists()
     if method == "handwritten":
         assert handwritten_png is not None
-        png = await rendered(deps.images.handwritten_signature(handwritten_png), "image_png")
+        png = await rendered(ctx.images.handwritten_signature(handwritten_png), "image_png")
     else:
-        png = await rendered(deps.images.generated_signature(
-            await _registered_name(deps, person_id)), "name")
+        png = await rendered(ctx.images.generated_signature(
+            await _registered_name(ctx, person_id)), "name")
     signature_id = uuid.uuid4()
     digest = sha256_hex(png)
     try:
-        async with deps.pool.acquire() as conn, conn.transaction():
+        async with ctx.pool.acquire() as conn, conn.transaction():
             event = signature_rules.create_signature(signature_id=signature_id, person_id=person_id,
                                            method=method, image_sha256=digest)
-            await append(deps, conn, signature_id, "signature", 0, [event], person_id)
+            await append(ctx, conn, signature_id, "signature", 0, [event], person_id)
             await repo.insert_signature_image(conn, signature_id, png, digest)
             row = await repo.live_signature(conn, person_id)
     except asyncpg.UniqueViolationError as exc:
@@ -136,13 +137,13 @@ async def create_signature(deps: Deps, person_id: uuid.UUID, *, method: Signatur
     return row
 
 
-async def delete_signature(deps: Deps, person_id: uuid.UUID) -> None:
-    async with deps.pool.acquire() as conn, conn.transaction():
+async def delete_signature(ctx: Context, person_id: uuid.UUID) -> None:
+    async with ctx.pool.acquire() as conn, conn.transaction():
         row = await repo.live_signature(conn, person_id, lock="update")
         if row is None:
             raise errors.SignatureNotFound()
-        sig = signature_rules.fold(await load(deps, conn, row.signature_id))
+        sig = signature_rules.fold(await load(ctx, conn, row.signature_id))
         assert sig is not None
         event = signature_rules.delete_signature(sig)
-        await append(deps, conn, row.signature_id, "signature", sig.version, [event], person_id)
+        await append(ctx, conn, row.signature_id, "signature", sig.version, [event], person_id)
         await repo.delete_signature_image(conn, row.signature_id)

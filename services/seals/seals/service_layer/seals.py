@@ -14,14 +14,16 @@ from shared.logging import get_logger
 
 from ..adapters import repository as repo
 from ..adapters.images import sha256_hex
-from ..adapters.ports import EnterpriseInfo, SealCertificate, SealCertificateRequest
 from ..adapters.remote import CERT_REVOCATION_REASON
 from ..adapters.rendering import SEAL_TYPES, RenderError, SealType, default_seal_name, seal_type
 from ..adapters.rendering.seal_renderer import normalize_name
 from ..domain import errors
 from ..domain import seal as seal_rules
 from ..domain.access import Operator, enterprise_of
-from .common import Deps, append, cursor_position, enterprise_info, image_problem, load, operator, rendered
+from .context import Context, append, cursor_position, load
+from .operators import enterprise_info, operator
+from .ports import EnterpriseInfo, SealCertificate, SealCertificateRequest
+from .problems import image_problem, rendered
 
 log = get_logger(__name__)
 
@@ -32,12 +34,12 @@ class SealTypeView:
     default_name: str | None
 
 
-async def seal_types(deps: Deps, principal: Principal | None) -> list[SealTypeView]:
+async def seal_types(ctx: Context, principal: Principal | None) -> list[SealTypeView]:
     """The catalogue; with the caller's enterprise, the name each type would get by default."""
     info = None
     if principal is not None and principal.acts_for_enterprise:
         try:
-            info = await enterprise_info(deps, enterprise_of(principal))
+            info = await enterprise_info(ctx, enterprise_of(principal))
         except EsealError as err:  # the catalogue is still worth answering without defaults
             log.warning("default_names_unavailable", problem_code=err.code)
     return [SealTypeView(kind, _default_name(kind, info) if info else None)
@@ -78,17 +80,17 @@ def seal_name(kind: SealType, requested: str | None, info: EnterpriseInfo) -> st
         raise image_problem(err, "name") from None
 
 
-async def _image(deps: Deps, kind: SealType, name: str, info: EnterpriseInfo) -> bytes:
+async def _image(ctx: Context, kind: SealType, name: str, info: EnterpriseInfo) -> bytes:
     uscc = info.uscc if kind.shape == "oval" else None
-    return await rendered(deps.images.seal(kind.code, name, uscc), "name")
+    return await rendered(ctx.images.seal(kind.code, name, uscc), "name")
 
 
-async def preview(deps: Deps, principal: Principal, type_code: str, name: str | None) -> bytes:
+async def preview(ctx: Context, principal: Principal, type_code: str, name: str | None) -> bytes:
     """The image a seal would get; nothing is created."""
-    op = await operator(deps, principal, manage=False)
+    op = await operator(ctx, principal, manage=False)
     kind = _kind(type_code)
-    info = await enterprise_info(deps, op.enterprise_id)
-    return await _image(deps, kind, seal_name(kind, name, info), info)
+    info = await enterprise_info(ctx, op.enterprise_id)
+    return await _image(ctx, kind, seal_name(kind, name, info), info)
 
 
 def _type_lock_key(enterprise_id: uuid.UUID, type_code: str) -> int:
@@ -96,38 +98,38 @@ def _type_lock_key(enterprise_id: uuid.UUID, type_code: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def issue(deps: Deps, principal: Principal, type_code: str, name: str | None,
+async def issue(ctx: Context, principal: Principal, type_code: str, name: str | None,
                 face_token: str) -> repo.SealRow:
     """生成印章. Checks in order of cost: permission, input, certificate, type free; then the
     face token is used up and, under a per-(enterprise, type) lock, the seal certificate is
     made and the seal recorded. The unique index on active seals is the final arbiter."""
-    op = await operator(deps, principal, manage=True)
+    op = await operator(ctx, principal, manage=True)
     kind = _kind(type_code)
-    info = await enterprise_info(deps, op.enterprise_id)
+    info = await enterprise_info(ctx, op.enterprise_id)
     final_name = seal_name(kind, name, info)
-    png = await _image(deps, kind, final_name, info)
-    if await deps.ca.certificate_status(principal.id) not in ("active", "locked"):
+    png = await _image(ctx, kind, final_name, info)
+    if await ctx.ca.certificate_status(principal.id) not in ("active", "locked"):
         raise errors.CertificateRequired()
-    async with deps.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         if await repo.active_seal_of_type(conn, op.enterprise_id, kind.code):
             raise errors.SealTypeTaken(kind.code)
-    await deps.face.consume(face_token, principal.id, "issue_seal")
-    return await _record_new_seal(deps, op, kind, final_name, png, info)
+    await ctx.face.consume(face_token, principal.id, "issue_seal")
+    return await _record_new_seal(ctx, op, kind, final_name, png, info)
 
 
-async def _record_new_seal(deps: Deps, op: Operator, kind: SealType, name: str, png: bytes,
+async def _record_new_seal(ctx: Context, op: Operator, kind: SealType, name: str, png: bytes,
                            info: EnterpriseInfo) -> repo.SealRow:
     seal_id = uuid.uuid4()
     certificate: SealCertificate | None = None
     try:
-        async with deps.pool.acquire() as conn, conn.transaction():
+        async with ctx.pool.acquire() as conn, conn.transaction():
             # Concurrent applications for one type queue here; the loser sees the winner's
             # seal and leaves before a certificate is made for nothing.
             await conn.execute("SELECT pg_advisory_xact_lock($1)",
                                _type_lock_key(op.enterprise_id, kind.code))
             if await repo.active_seal_of_type(conn, op.enterprise_id, kind.code):
                 raise errors.SealTypeTaken(kind.code)
-            certificate = await deps.ca.issue_seal_certificate(SealCertificateRequest(
+            certificate = await ctx.ca.issue_seal_certificate(SealCertificateRequest(
                 seal_id=seal_id, enterprise_id=op.enterprise_id, enterprise_name=info.name,
                 enterprise_uscc=info.uscc, seal_name=name, seal_type=kind.code,
                 seal_type_label=kind.label))
@@ -136,16 +138,16 @@ async def _record_new_seal(deps: Deps, op: Operator, kind: SealType, name: str, 
                                      type_code=kind.code, name=name, image_sha256=digest,
                                      certificate_serial=certificate.serial_number,
                                      issued_by=op.principal_id)
-            await append(deps, conn, seal_id, "seal", 0, [event], op.principal_id)
+            await append(ctx, conn, seal_id, "seal", 0, [event], op.principal_id)
             await repo.insert_seal_blobs(conn, seal_id, png, digest, certificate)
             row = await repo.get_seal(conn, seal_id)
     except asyncpg.UniqueViolationError as exc:
-        await _orphaned(deps, seal_id, certificate)
+        await _orphaned(ctx, seal_id, certificate)
         if exc.constraint_name == "seals_one_active_per_type":
             raise errors.SealTypeTaken(kind.code) from None
         raise
     except BaseException:
-        await _orphaned(deps, seal_id, certificate)
+        await _orphaned(ctx, seal_id, certificate)
         raise
     assert row is not None
     log.info("seal_issued", seal_id=str(seal_id), enterprise_id=str(op.enterprise_id),
@@ -153,97 +155,97 @@ async def _record_new_seal(deps: Deps, op: Operator, kind: SealType, name: str, 
     return row
 
 
-async def _orphaned(deps: Deps, seal_id: uuid.UUID, certificate: SealCertificate | None) -> None:
+async def _orphaned(ctx: Context, seal_id: uuid.UUID, certificate: SealCertificate | None) -> None:
     """A seal certificate was made but the seal was not recorded: have it revoked."""
     if certificate is None:
         return
     log.warning("seal_certificate_orphaned", seal_id=str(seal_id))
-    async with deps.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         await repo.add_pending_revocation(conn, seal_id, CERT_REVOCATION_REASON)
-    deps.spawn(revoke_certificate(deps, seal_id))
+    ctx.spawn(revoke_certificate(ctx, seal_id))
 
 
-async def owned_seal(deps: Deps, op: Operator, seal_id: uuid.UUID) -> repo.SealRow:
+async def owned_seal(ctx: Context, op: Operator, seal_id: uuid.UUID) -> repo.SealRow:
     """The seal if it belongs to the operator's enterprise; another's is a plain 404."""
-    async with deps.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         row = await repo.get_seal(conn, seal_id)
     if row is None or row.enterprise_id != op.enterprise_id:
         raise errors.SealNotFound()
     return row
 
 
-async def list_seals(deps: Deps, principal: Principal, *, limit: int,
+async def list_seals(ctx: Context, principal: Principal, *, limit: int,
                      cursor: str | None) -> repo.Page[repo.SealRow]:
-    op = await operator(deps, principal, manage=False)
+    op = await operator(ctx, principal, manage=False)
     after = cursor_position(cursor)
-    async with deps.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         return await repo.list_seals(conn, op.enterprise_id, limit=limit, after=after)
 
 
-async def get_seal(deps: Deps, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
-    op = await operator(deps, principal, manage=False)
-    return await owned_seal(deps, op, seal_id)
+async def get_seal(ctx: Context, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
+    op = await operator(ctx, principal, manage=False)
+    return await owned_seal(ctx, op, seal_id)
 
 
-async def seal_image(deps: Deps, principal: Principal, seal_id: uuid.UUID) -> tuple[bytes, str]:
-    await get_seal(deps, principal, seal_id)
-    return await image_of(deps, seal_id)
+async def seal_image(ctx: Context, principal: Principal, seal_id: uuid.UUID) -> tuple[bytes, str]:
+    await get_seal(ctx, principal, seal_id)
+    return await image_of(ctx, seal_id)
 
 
-async def image_of(deps: Deps, seal_id: uuid.UUID) -> tuple[bytes, str]:
-    async with deps.pool.acquire() as conn:
+async def image_of(ctx: Context, seal_id: uuid.UUID) -> tuple[bytes, str]:
+    async with ctx.pool.acquire() as conn:
         image = await repo.seal_image(conn, seal_id)
     if image is None:
         raise errors.SealNotFound()
     return image
 
 
-async def revoke(deps: Deps, principal: Principal, seal_id: uuid.UUID, face_token: str,
+async def revoke(ctx: Context, principal: Principal, seal_id: uuid.UUID, face_token: str,
                  reason: str) -> repo.SealRow:
     """作废. Takes FOR UPDATE on the seal row: it waits for every stamping transaction that
     holds the row FOR SHARE, and once it commits no stamp can rely on the seal any more.
     The seal certificate is revoked in certs right after (and retried until certs confirms)."""
-    op = await operator(deps, principal, manage=True)
-    current = await owned_seal(deps, op, seal_id)
+    op = await operator(ctx, principal, manage=True)
+    current = await owned_seal(ctx, op, seal_id)
     if current.status != "active":
         raise errors.SealRevoked()
-    await deps.face.consume(face_token, principal.id, "revoke_seal")
-    async with deps.pool.acquire() as conn, conn.transaction():
+    await ctx.face.consume(face_token, principal.id, "revoke_seal")
+    async with ctx.pool.acquire() as conn, conn.transaction():
         await repo.get_seal(conn, seal_id, lock="update")
-        seal = seal_rules.fold(await load(deps, conn, seal_id))
+        seal = seal_rules.fold(await load(ctx, conn, seal_id))
         assert seal is not None
-        event = seal_rules.revoke_seal(seal, by=op.principal_id, at=deps.now(), reason=reason)
-        await append(deps, conn, seal_id, "seal", seal.version, [event], op.principal_id)
+        event = seal_rules.revoke_seal(seal, by=op.principal_id, at=ctx.now(), reason=reason)
+        await append(ctx, conn, seal_id, "seal", seal.version, [event], op.principal_id)
         await repo.add_pending_revocation(conn, seal_id, CERT_REVOCATION_REASON)
         row = await repo.get_seal(conn, seal_id)
     log.info("seal_revoked", seal_id=str(seal_id), by=str(op.principal_id))
-    await revoke_certificate(deps, seal_id)
+    await revoke_certificate(ctx, seal_id)
     assert row is not None
     return row
 
 
-async def revoke_certificate(deps: Deps, seal_id: uuid.UUID) -> bool:
+async def revoke_certificate(ctx: Context, seal_id: uuid.UUID) -> bool:
     """One attempt at a pending certificate revocation; True when certs confirmed it."""
     try:
-        await deps.ca.revoke_seal_certificate(seal_id, CERT_REVOCATION_REASON)
+        await ctx.ca.revoke_seal_certificate(seal_id, CERT_REVOCATION_REASON)
     except EsealError as err:
         log.warning("seal_certificate_revocation_failed", seal_id=str(seal_id), problem_code=err.code)
-        async with deps.pool.acquire() as conn:
+        async with ctx.pool.acquire() as conn:
             await repo.postpone_pending_revocation(conn, seal_id, f"{err.code}: {err.detail}")
         return False
-    async with deps.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         await repo.done_pending_revocation(conn, seal_id)
     return True
 
 
-async def retry_pending_revocations(deps: Deps, limit: int = 50) -> int:
+async def retry_pending_revocations(ctx: Context, limit: int = 50) -> int:
     """Revoke certificates still pending (after a certs outage); returns how many succeeded."""
     done = 0
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with ctx.pool.acquire() as conn, conn.transaction():
         due = await repo.due_pending_revocations(conn, limit)
         for seal_id, reason in due:
             try:
-                await deps.ca.revoke_seal_certificate(seal_id, reason)
+                await ctx.ca.revoke_seal_certificate(seal_id, reason)
             except EsealError as err:
                 await repo.postpone_pending_revocation(conn, seal_id, f"{err.code}: {err.detail}")
                 continue

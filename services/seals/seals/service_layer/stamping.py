@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from shared.errors import EsealError, ValidationFailed
 
 from ..adapters import repository as repo
-from ..adapters.ports import SealCertificate, SealSignature
 from ..adapters.rendering import SEAL_TYPES
 from ..domain import errors
 from ..domain.grant import check_stamp
-from .common import Deps
+from .context import Context
+from .ports import SealCertificate, SealSignature
 
 DIGEST_BYTES = 32  # SHA-256 for ecdsa-p256-sha256 (PDF); e = SM3(Z‖M) for sm2-sm3 (OFD)
 ECDSA, SM2 = "ecdsa-p256-sha256", "sm2-sm3"
@@ -45,7 +45,7 @@ class StampSignature:
         return kind.label if kind else self.seal.type
 
 
-async def stamp_signature(deps: Deps, seal_id: uuid.UUID, *, person_id: uuid.UUID,
+async def stamp_signature(ctx: Context, seal_id: uuid.UUID, *, person_id: uuid.UUID,
                           enterprise_id: uuid.UUID, digest: bytes,
                           algorithm: str = ECDSA) -> StampSignature:
     """``algorithm``: the seal's ECDSA key (PAdES, PDF) or its SM2 twin (GB/T 38540, OFD);
@@ -54,15 +54,15 @@ async def stamp_signature(deps: Deps, seal_id: uuid.UUID, *, person_id: uuid.UUI
         raise ValidationFailed.field("digest_b64", f"must be a {DIGEST_BYTES}-byte digest")
     if algorithm not in (ECDSA, SM2):
         raise ValidationFailed.field("algorithm", f"{ECDSA} or {SM2}")
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with ctx.pool.acquire() as conn, conn.transaction():
         seal = await repo.get_seal(conn, seal_id, lock="share")
         grant = await repo.live_grant(conn, seal_id, person_id, lock="share") if seal else None
         check_stamp(seal.aggregate() if seal else None,
                           grant.aggregate() if grant else None,
-                          enterprise_id=enterprise_id, today=deps.today())
+                          enterprise_id=enterprise_id, today=ctx.today())
         assert seal is not None
         try:
-            sign = deps.ca.sign_sm2 if algorithm == SM2 else deps.ca.sign
+            sign = ctx.ca.sign_sm2 if algorithm == SM2 else ctx.ca.sign
             signature = await sign(seal_id, digest)
         except EsealError as err:
             if err.code == "certificate_revoked":
@@ -82,10 +82,10 @@ class Choice:
     seals: list[repo.SealRow]
 
 
-async def choices(deps: Deps, person_id: uuid.UUID) -> list[Choice]:
+async def choices(ctx: Context, person_id: uuid.UUID) -> list[Choice]:
     """The seals a person may stamp with now, by enterprise."""
-    async with deps.pool.acquire() as conn:
-        usable = await repo.granted_seals(conn, person_id, deps.today(), usable_only=True)
+    async with ctx.pool.acquire() as conn:
+        usable = await repo.granted_seals(conn, person_id, ctx.today(), usable_only=True)
     out: dict[uuid.UUID, Choice] = {}
     for g in usable:
         eid = g.seal.enterprise_id
@@ -101,8 +101,8 @@ class SealRecord:
     certificate: SealCertificate | None
 
 
-async def seal_record(deps: Deps, seal_id: uuid.UUID) -> SealRecord:
-    async with deps.pool.acquire() as conn:
+async def seal_record(ctx: Context, seal_id: uuid.UUID) -> SealRecord:
+    async with ctx.pool.acquire() as conn:
         seal = await repo.get_seal(conn, seal_id)
         if seal is None:
             raise errors.SealNotFound()
@@ -111,6 +111,6 @@ async def seal_record(deps: Deps, seal_id: uuid.UUID) -> SealRecord:
     return SealRecord(seal, info.name if info else "", info.uscc if info else "", certificate)
 
 
-async def enterprise_seals(deps: Deps, enterprise_id: uuid.UUID) -> list[repo.SealRow]:
-    async with deps.pool.acquire() as conn:
+async def enterprise_seals(ctx: Context, enterprise_id: uuid.UUID) -> list[repo.SealRow]:
+    async with ctx.pool.acquire() as conn:
         return await repo.enterprise_seals(conn, enterprise_id)

@@ -22,7 +22,13 @@ import aiohttp
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from seals.adapters.ports import (
+from seals.bootstrap import MIGRATIONS, Ports, create_app
+from seals.config import SealsSettings
+from seals.domain.access import AgentRecord
+from seals.entrypoints.http import CONTEXT
+from seals.projections import directory
+from seals.service_layer.context import Context
+from seals.service_layer.ports import (
     CertificateStatus,
     EnterpriseInfo,
     EslRequest,
@@ -31,11 +37,6 @@ from seals.adapters.ports import (
     SealCertificateRequest,
     SealSignature,
 )
-from seals.bootstrap import MIGRATIONS, Ports, SealsSettings, create_app
-from seals.domain.access import AgentRecord
-from seals.entrypoints.http import DEPS
-from seals.projections import directory
-from seals.service_layer.common import Deps
 
 from devstack.stack import delete_vhost, ensure_vhost
 from shared.auth import VERIFIER, Principal
@@ -247,8 +248,8 @@ class Seals:
     internal_url: str = ""  # the internal listener: /internal/* are served only there
 
     @property
-    def deps(self) -> Deps:
-        return self.app[DEPS]
+    def ctx(self) -> Context:
+        return self.app[CONTEXT]
 
     async def call(self, method: str, path: str, token: str | None = None, *,
                    json: Any = None, headers: dict[str, str] | None = None,
@@ -280,7 +281,7 @@ class Seals:
                        stream_id=sid, stream_version=version, occurred_at=utcnow(),
                        producer=event.producer, data=event.model_dump(mode="json"))
         handler = directory.directory_handlers()[env.routing_key]
-        async with self.deps.pool.acquire() as conn, conn.transaction():
+        async with self.ctx.pool.acquire() as conn, conn.transaction():
             await handler(conn, env, event)
 
     async def enterprise(self, *, certificate: bool = True, in_directory: bool = True,
@@ -375,14 +376,14 @@ class Seals:
             "digest_b64": base64.b64encode(digest).decode()})
 
     async def count_events(self, stream_id: str | uuid.UUID | None = None) -> int:
-        async with self.deps.pool.acquire() as conn:
+        async with self.ctx.pool.acquire() as conn:
             if stream_id is None:
                 return int(await conn.fetchval("SELECT count(*) FROM events"))
             return int(await conn.fetchval("SELECT count(*) FROM events WHERE stream_id = $1",
                                            str(stream_id)))
 
     async def events_of(self, stream_id: str | uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
-        async with self.deps.pool.acquire() as conn:
+        async with self.ctx.pool.acquire() as conn:
             rows = await conn.fetch("SELECT type, data FROM events WHERE stream_id = $1 ORDER BY version",
                                     str(stream_id))
         return [(r["type"], r["data"]) for r in rows]

@@ -118,11 +118,11 @@ async def test_grant_status_follows_the_china_date(seals: Seals) -> None:
     seal_id = (await seals.issue(e, "contract")).json["seal_id"]
     p = await seals.person()
     start, end = date(2031, 3, 1), date(2031, 3, 31)
-    deps = seals.deps
-    original = deps.clock
+    ctx = seals.ctx
+    original = ctx.clock
     try:
         # 2031-02-28 23:30 in Beijing is 15:30 UTC: still pending
-        deps.clock = fixed_clock(datetime(2031, 2, 28, 15, 30, tzinfo=UTC))
+        ctx.clock = fixed_clock(datetime(2031, 2, 28, 15, 30, tzinfo=UTC))
         g = (await seals.grant(e, seal_id, p, valid_from=start, valid_to=end)).json
         assert g["status"] == "pending"
         mine = await seals.call("GET", f"/api/v1/my/enterprises/{e.id}/seals", p.token)
@@ -131,21 +131,21 @@ async def test_grant_status_follows_the_china_date(seals: Seals) -> None:
         assert (await seals.internal("GET", f"/internal/persons/{p.person_id}/choices")).json["items"] == []
         assert (await seals.stamp(seal_id, p, e)).status == 403
         # 16:00 UTC is midnight in Beijing: the grant starts
-        deps.clock = fixed_clock(datetime(2031, 2, 28, 16, 0, tzinfo=UTC))
+        ctx.clock = fixed_clock(datetime(2031, 2, 28, 16, 0, tzinfo=UTC))
         listed = await seals.call("GET", f"/api/v1/seals/{seal_id}/grants", e.token)
         assert listed.json["items"][0]["status"] == "active"
         assert (await seals.stamp(seal_id, p, e)).status == 200
         # last day, 23:59 Beijing
-        deps.clock = fixed_clock(datetime(2031, 3, 31, 15, 59, tzinfo=UTC))
+        ctx.clock = fixed_clock(datetime(2031, 3, 31, 15, 59, tzinfo=UTC))
         assert (await seals.stamp(seal_id, p, e)).status == 200
-        deps.clock = fixed_clock(datetime(2031, 3, 31, 16, 0, tzinfo=UTC))
+        ctx.clock = fixed_clock(datetime(2031, 3, 31, 16, 0, tzinfo=UTC))
         listed = await seals.call("GET", f"/api/v1/seals/{seal_id}/grants", e.token)
         assert listed.json["items"][0]["status"] == "expired"
         r = await seals.stamp(seal_id, p, e)
         assert r.status == 403 and r.json["code"] == "not_authorized"
         assert (await seals.call("GET", "/api/v1/my/enterprises", p.token)).json["items"] == []
     finally:
-        deps.clock = original
+        ctx.clock = original
 
 
 async def test_a_person_granted_by_two_enterprises_sees_both_apart(seals: Seals) -> None:

@@ -12,7 +12,7 @@ from seals.domain import grant as grant_rules
 from seals.domain import seal as seal_rules
 from seals.domain import signature as signature_rules
 from seals.domain.access import AgentRecord, decide_operator, enterprise_of
-from seals.service_layer.common import image_problem
+from seals.service_layer.problems import image_problem
 
 from shared.auth import Principal
 from shared.catalog import (

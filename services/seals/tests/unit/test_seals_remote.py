@@ -98,7 +98,7 @@ async def test_esl_request_and_answer() -> None:
     import base64
     from datetime import UTC, datetime
 
-    from seals.adapters.ports import EslRequest
+    from seals.service_layer.ports import EslRequest
 
     sid, pid = uuid.uuid4(), uuid.uuid4()
     stub = StubClient({f"/internal/seal-certificates/{sid}/esl": {
@@ -118,7 +118,7 @@ async def test_esl_request_and_answer() -> None:
 async def test_esl_of_a_revoked_seal_keeps_certs_code() -> None:
     from datetime import UTC, datetime
 
-    from seals.adapters.ports import EslRequest
+    from seals.service_layer.ports import EslRequest
 
     sid = uuid.uuid4()
     stub = StubClient({f"/internal/seal-certificates/{sid}/esl": remote(409, "certificate_revoked")})
