@@ -16,7 +16,8 @@ from shared.logging import get_logger
 from .adapters.images import Images
 from .adapters.remote import CertsClient, IdentityClient
 from .config import SealsSettings
-from .entrypoints.http import CONTEXT, setup_routes
+from .entrypoints.http import setup_routes
+from .entrypoints.support import CONTEXT
 from .projections.directory import directory_handlers
 from .projections.state import STATE
 from .service_layer.context import Context

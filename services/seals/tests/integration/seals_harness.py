@@ -25,7 +25,7 @@ from aiohttp.test_utils import TestServer
 from seals.bootstrap import MIGRATIONS, Ports, create_app
 from seals.config import SealsSettings
 from seals.domain.access import AgentRecord
-from seals.entrypoints.http import CONTEXT
+from seals.entrypoints.support import CONTEXT
 from seals.projections import directory
 from seals.service_layer.context import Context
 from seals.service_layer.ports import (

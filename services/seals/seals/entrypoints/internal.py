@@ -1,0 +1,67 @@
+"""Internal routes for stamping (``/internal/*``, the internal token only)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from aiohttp import web
+
+from shared.errors import ValidationFailed
+from shared.http import json_response, parse_json, path_uuid
+from shared.internal import require_internal
+
+from ..service_layer import esl, seals, stamping
+from . import views
+from .schemas import StampEslIn, StampSignatureIn
+from .support import context, png_response
+
+
+async def internal_choices(request: web.Request) -> web.Response:
+    require_internal(request)
+    items = await stamping.choices(context(request), path_uuid(request, "person_id"))
+    return json_response({"items": [views.choice(c) for c in items]})
+
+
+async def internal_stamp_signature(request: web.Request) -> web.Response:
+    require_internal(request)
+    seal_id = path_uuid(request, "seal_id")
+    body = await parse_json(request, StampSignatureIn)
+    try:
+        digest = base64.b64decode(body.digest_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed.field("digest_b64", "not valid base64") from None
+    result = await stamping.stamp_signature(context(request), seal_id, person_id=body.person_id,
+                                            enterprise_id=body.enterprise_id, digest=digest,
+                                            algorithm=body.algorithm)
+    return json_response(views.stamp_signature(result))
+
+
+async def internal_stamp_esl(request: web.Request) -> web.Response:
+    """The SES_Seal an OFD stamp embeds (Seal.esl), for a person who may use the seal now."""
+    require_internal(request)
+    body = await parse_json(request, StampEslIn)
+    der = await esl.esl_for_stamp(context(request), path_uuid(request, "seal_id"),
+                                  person_id=body.person_id, enterprise_id=body.enterprise_id)
+    return json_response({"seal_b64": base64.b64encode(der).decode()})
+
+
+async def internal_seal(request: web.Request) -> web.Response:
+    require_internal(request)
+    record = await stamping.seal_record(context(request), path_uuid(request, "seal_id"))
+    return json_response(views.internal_seal(record))
+
+
+async def internal_seal_image(request: web.Request) -> web.Response:
+    require_internal(request)
+    png, digest = await seals.image_of(context(request), path_uuid(request, "seal_id"))
+    return png_response(png, digest, request, private=False)
+
+
+async def internal_enterprise_seals(request: web.Request) -> web.Response:
+    require_internal(request)
+    rows = await stamping.enterprise_seals(context(request), path_uuid(request, "enterprise_id"))
+    items: list[dict[str, Any]] = [{"seal_id": str(r.seal_id), "type": r.type, "name": r.name,
+                                    "status": r.status} for r in rows]
+    return json_response({"seal_ids": [i["seal_id"] for i in items], "items": items})
