@@ -1,4 +1,4 @@
-"""Fixtures of the seals integration tests (see seals_harness)."""
+"""Fixtures of the seals integration tests (see tests/support/harnesses/seals.py)."""
 
-from seals_harness import seals  # noqa: F401 - the session fixture
+from tests.support.harnesses.seals import seals  # noqa: F401 - the session fixture
 

@@ -6,10 +6,9 @@ import time
 import uuid
 from datetime import timedelta
 
-from seals_harness import Enterprise, Seals
-
 from shared.china_time import today_in_china
 from shared.internal import internal_token
+from tests.support.harnesses.seals import Enterprise, Seals
 
 
 async def _seal_with_grant(seals: Seals, e: Enterprise) -> tuple[str, str]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from seals_harness import Seals
-
 from shared.china_time import today_in_china
 from tests.support import gm_independent as gm
+from tests.support.harnesses.seals import Seals
 
 
 async def test_enterprise_agent_and_grantee_get_the_seal_listing_current_grantees(

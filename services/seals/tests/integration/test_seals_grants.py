@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from seals_harness import Seals, fixed_clock
-
 from shared.china_time import today_in_china
+from tests.support.harnesses.seals import Seals, fixed_clock
 
 TODAY = today_in_china()
 

@@ -9,7 +9,8 @@ import uuid
 
 from PIL import Image
 from seals.adapters.images import sha256_hex
-from seals_harness import Seals
+
+from tests.support.harnesses.seals import Seals
 
 
 def image(png: bytes) -> Image.Image:

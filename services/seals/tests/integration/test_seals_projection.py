@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from seals.projections.state import STATE
-from seals_harness import Seals
 
 from shared.china_time import today_in_china
 from shared.projections import rebuild
+from tests.support.harnesses.seals import Seals
 
 
 async def _snapshot(seals: Seals) -> dict[str, list[tuple[object, ...]]]:

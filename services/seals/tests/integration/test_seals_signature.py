@@ -7,7 +7,8 @@ import io
 
 from PIL import Image, ImageDraw
 from seals.adapters.images import sha256_hex
-from seals_harness import Person, Seals
+
+from tests.support.harnesses.seals import Person, Seals
 
 
 def handwriting(width: int = 400, height: int = 160) -> bytes:

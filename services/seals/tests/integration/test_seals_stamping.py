@@ -16,10 +16,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from seals_harness import Enterprise, Person, Seals
-
 from shared.china_time import today_in_china
 from tests.support.api import Reply
+from tests.support.harnesses.seals import Enterprise, Person, Seals
 
 TODAY = today_in_china()
 
