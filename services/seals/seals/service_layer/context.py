@@ -57,7 +57,7 @@ async def append(ctx: Context, conn: Conn, stream_id: uuid.UUID, stream_type: st
     """Append and fold into the state tables, in the caller's transaction."""
     metadata = {"actor_id": str(actor)} if actor else None
     stored = await ctx.store.append(cast(asyncpg.Connection, conn), stream_id, stream_type,
-                                     expected_version, events, metadata=metadata)
+                                    expected_version, events, metadata=metadata)
     for ev in stored:
         await STATE.apply(conn, ev)
     return stored

@@ -57,7 +57,7 @@ async def esl_for_stamp(ctx: Context, seal_id: uuid.UUID, *, person_id: uuid.UUI
         seal = await repo.get_seal(conn, seal_id)
         grant = await repo.live_grant(conn, seal_id, person_id) if seal else None
     check_stamp(seal.aggregate() if seal else None, grant.aggregate() if grant else None,
-                      enterprise_id=enterprise_id, today=ctx.today())
+                enterprise_id=enterprise_id, today=ctx.today())
     assert seal is not None
     # Only the seal's own SM2 certificate is listed: it is what signs an OFD stamp, and a
     # stamped document handed to a relying system must not name every grantee of the seal.

@@ -96,7 +96,7 @@ async def change_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID, g
         seal = await repo.get_seal(conn, seal_id)
         assert seal is not None
         event = grant_rules.change_window(grant, seal=seal.aggregate(), valid_from=valid_from,
-                                    valid_to=valid_to)
+                                          valid_to=valid_to)
         if event is not None:
             await append(ctx, conn, grant_id, "grant", grant.version, [event], op.principal_id)
         row = await repo.get_grant(conn, grant_id)

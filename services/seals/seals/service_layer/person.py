@@ -125,7 +125,7 @@ async def create_signature(ctx: Context, person_id: uuid.UUID, *, method: Signat
     try:
         async with ctx.pool.acquire() as conn, conn.transaction():
             event = signature_rules.create_signature(signature_id=signature_id, person_id=person_id,
-                                           method=method, image_sha256=digest)
+                                                     method=method, image_sha256=digest)
             await append(ctx, conn, signature_id, "signature", 0, [event], person_id)
             await repo.insert_signature_image(conn, signature_id, png, digest)
             row = await repo.live_signature(conn, person_id)

@@ -135,9 +135,9 @@ async def _record_new_seal(ctx: Context, op: Operator, kind: SealType, name: str
                 seal_type_label=kind.label))
             digest = sha256_hex(png)
             event = seal_rules.issue_seal(seal_id=seal_id, enterprise_id=op.enterprise_id,
-                                     type_code=kind.code, name=name, image_sha256=digest,
-                                     certificate_serial=certificate.serial_number,
-                                     issued_by=op.principal_id)
+                                          type_code=kind.code, name=name, image_sha256=digest,
+                                          certificate_serial=certificate.serial_number,
+                                          issued_by=op.principal_id)
             await append(ctx, conn, seal_id, "seal", 0, [event], op.principal_id)
             await repo.insert_seal_blobs(conn, seal_id, png, digest, certificate)
             row = await repo.get_seal(conn, seal_id)

@@ -58,8 +58,8 @@ async def stamp_signature(ctx: Context, seal_id: uuid.UUID, *, person_id: uuid.U
         seal = await repo.get_seal(conn, seal_id, lock="share")
         grant = await repo.live_grant(conn, seal_id, person_id, lock="share") if seal else None
         check_stamp(seal.aggregate() if seal else None,
-                          grant.aggregate() if grant else None,
-                          enterprise_id=enterprise_id, today=ctx.today())
+                    grant.aggregate() if grant else None,
+                    enterprise_id=enterprise_id, today=ctx.today())
         assert seal is not None
         try:
             sign = ctx.ca.sign_sm2 if algorithm == SM2 else ctx.ca.sign

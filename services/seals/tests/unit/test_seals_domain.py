@@ -57,8 +57,9 @@ def test_window_ending_before_it_starts_is_refused_naming_valid_to() -> None:
 
 
 def issued() -> SealIssued:
-    return seal_rules.issue_seal(seal_id=S, enterprise_id=E, type_code="contract", name="某公司合同专用章",
-                            image_sha256="ab", certificate_serial="01", issued_by=E)
+    return seal_rules.issue_seal(seal_id=S, enterprise_id=E, type_code="contract",
+                                 name="某公司合同专用章", image_sha256="ab", certificate_serial="01",
+                                 issued_by=E)
 
 
 def test_seal_folds_from_its_events() -> None:
@@ -86,13 +87,14 @@ def granted(valid_from: date = D, valid_to: date = D + timedelta(days=9)) -> Aut
     seal = seal_rules.fold([issued()])
     assert seal is not None
     return grant_rules.grant_authorization(grant_id=G, seal=seal, person_id=P,
-                                     window=grant_rules.Window(valid_from, valid_to), today=D,
-                                     granted_by=E, person_name="张三", id_number_masked="****1234")
+                                           window=grant_rules.Window(valid_from, valid_to), today=D,
+                                           granted_by=E, person_name="张三", id_number_masked="****1234")
 
 
 def test_grant_folds_through_updates_and_deletion() -> None:
     g = grant_rules.fold([granted()])
-    assert g is not None and grant_rules.usable(g, D) and not grant_rules.usable(g, D - timedelta(days=1))
+    assert g is not None and grant_rules.usable(g, D)
+    assert not grant_rules.usable(g, D - timedelta(days=1))
     upd = AuthorizationUpdated(grant_id=G, seal_id=S, enterprise_id=E, person_id=P,
                                valid_from=D, valid_to=D)
     g2 = grant_rules.fold([granted(), upd])
@@ -107,8 +109,9 @@ def test_no_grant_on_a_revoked_seal_nor_one_already_over() -> None:
                                                   revoked_at=datetime.now(UTC))])
     assert seal is not None
     with pytest.raises(errors.SealRevoked):
-        grant_rules.grant_authorization(grant_id=G, seal=seal, person_id=P, window=grant_rules.Window(D, D),
-                                  today=D, granted_by=E, person_name="", id_number_masked="")
+        grant_rules.grant_authorization(grant_id=G, seal=seal, person_id=P,
+                                        window=grant_rules.Window(D, D), today=D, granted_by=E,
+                                        person_name="", id_number_masked="")
     with pytest.raises(errors.InvalidWindow) as err:
         granted(D - timedelta(days=9), D - timedelta(days=1))
     assert err.value.code == "window_in_past"
