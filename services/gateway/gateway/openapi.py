@@ -21,7 +21,8 @@ body (the ``body`` model then lists the form's fields); any other type describes
 success answer (``image/png``, ``application/pdf``, ``text/event-stream``...).
 
 ``python -m gateway.openapi`` writes ``gateway/openapi.json`` (committed; the gateway serves
-it at ``GET /api/v1/openapi.json``) and refreshes the operation table of ``docs/API.md``
+it at ``GET /api/v1/openapi.json``) and refreshes the gateway's route table
+(``gateway.routegen``, from the same routes) and the operation table of ``docs/API.md``
 (``gateway.apidoc``); ``--check`` exits 1 when the committed file is stale.
 """
 
@@ -559,9 +560,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     DOCUMENT.write_text(text, encoding="utf-8")
     print(f"wrote {DOCUMENT} ({len(text):,} bytes)")
-    # docs/API.md's operation table is rendered from this document: keep them in step.
-    from . import apidoc
-    return apidoc.main([]) if apidoc.API_DOC.exists() else 0
+    # The gateway's route table comes from the same routes, docs/API.md's operation table
+    # from this document: keep them in step.
+    from . import apidoc, routegen
+    return routegen.main([]) or (apidoc.main([]) if apidoc.API_DOC.exists() else 0)
 
 
 if __name__ == "__main__":

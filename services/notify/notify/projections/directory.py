@@ -5,6 +5,9 @@ handled concurrently and retried, so they may arrive out of order: every version
 the aggregate version of the event that last changed it, and an older event only fills in
 what is still unknown (a name), never undoes a newer change. Removal and revocation are
 final.
+
+Enterprises, persons and agents are the shared agent directory (``shared.agent_directory``,
+the same projection seals keeps); this module adds seals, grants and the queries.
 """
 
 from __future__ import annotations
@@ -17,48 +20,11 @@ from shared.db import Conn
 from ..domain import AgentEntry, GrantEntry, Names
 
 
-async def record_enterprise(conn: Conn, enterprise_id: uuid.UUID, name: str) -> None:
-    await conn.execute(
-        "INSERT INTO enterprises (enterprise_id, name) VALUES ($1, $2)"
-        " ON CONFLICT (enterprise_id) DO UPDATE SET name = EXCLUDED.name", enterprise_id, name)
-
-
-async def record_person(conn: Conn, person_id: uuid.UUID, name: str) -> None:
-    await conn.execute(
-        "INSERT INTO persons (person_id, name) VALUES ($1, $2)"
-        " ON CONFLICT (person_id) DO UPDATE SET name = EXCLUDED.name", person_id, name)
-
-
 async def remember_person(conn: Conn, person_id: uuid.UUID, name: str) -> None:
     """A name seen elsewhere (a grant) for a person not registered here yet."""
     if name:
         await conn.execute("INSERT INTO persons (person_id, name) VALUES ($1, $2)"
                            " ON CONFLICT (person_id) DO NOTHING", person_id, name)
-
-
-async def record_agent(conn: Conn, *, agent_id: uuid.UUID, enterprise_id: uuid.UUID,
-                       version: int, name: str | None = None, valid_from: date | None = None,
-                       valid_to: date | None = None, can_manage: bool | None = None,
-                       removed: bool = False) -> None:
-    await conn.execute(
-        """
-        INSERT INTO agents AS a (agent_id, enterprise_id, name, valid_from, valid_to, can_manage,
-                                 removed, version)
-        VALUES ($1, $2, coalesce($3::text, ''), $4::date, $5::date, coalesce($6::boolean, false),
-                $7, $8)
-        ON CONFLICT (agent_id) DO UPDATE SET
-          name = CASE WHEN EXCLUDED.name <> '' AND (a.name = '' OR EXCLUDED.version > a.version)
-                      THEN EXCLUDED.name ELSE a.name END,
-          valid_from = CASE WHEN EXCLUDED.version > a.version AND $4::date IS NOT NULL
-                            THEN EXCLUDED.valid_from ELSE a.valid_from END,
-          valid_to = CASE WHEN EXCLUDED.version > a.version AND $5::date IS NOT NULL
-                          THEN EXCLUDED.valid_to ELSE a.valid_to END,
-          can_manage = CASE WHEN EXCLUDED.version > a.version AND $6::boolean IS NOT NULL
-                            THEN EXCLUDED.can_manage ELSE a.can_manage END,
-          removed = a.removed OR EXCLUDED.removed,
-          version = greatest(a.version, EXCLUDED.version)
-        """,
-        agent_id, enterprise_id, name, valid_from, valid_to, can_manage, removed, version)
 
 
 async def record_seal(conn: Conn, *, seal_id: uuid.UUID, enterprise_id: uuid.UUID,

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import asyncpg
 
+from shared import agent_directory
 from shared.catalog import (
     AgentAdded,
     AgentRemoved,
@@ -40,34 +41,28 @@ Typed = Callable[[asyncpg.Connection, Envelope, E], Awaitable[None]]
 
 
 async def on_enterprise_registered(conn: asyncpg.Connection, env: Envelope, ev: EnterpriseRegistered) -> None:
-    await directory.record_enterprise(conn, ev.enterprise_id, ev.name)
+    await agent_directory.project(conn, env, ev)
 
 
 async def on_person_registered(conn: asyncpg.Connection, env: Envelope, ev: PersonRegistered) -> None:
-    await directory.record_person(conn, ev.person_id, ev.name)
+    await agent_directory.project(conn, env, ev)
 
 
 # agents -----------------------------------------------------------------------------
 
 
 async def on_agent_added(conn: asyncpg.Connection, env: Envelope, ev: AgentAdded) -> None:
-    await directory.record_agent(conn, agent_id=ev.agent_id, enterprise_id=ev.enterprise_id,
-                                 version=env.stream_version, name=ev.name,
-                                 valid_from=ev.valid_from, valid_to=ev.valid_to,
-                                 can_manage=ev.can_manage)
+    await agent_directory.project(conn, env, ev)
     names = await directory.names(conn, enterprise_id=ev.enterprise_id)
     await inbox.deliver(conn, env.event_id, rules.agent_added(ev, names))
 
 
 async def on_agent_updated(conn: asyncpg.Connection, env: Envelope, ev: AgentUpdated) -> None:
-    await directory.record_agent(conn, agent_id=ev.agent_id, enterprise_id=ev.enterprise_id,
-                                 version=env.stream_version, valid_from=ev.valid_from,
-                                 valid_to=ev.valid_to, can_manage=ev.can_manage)
+    await agent_directory.project(conn, env, ev)
 
 
 async def on_agent_removed(conn: asyncpg.Connection, env: Envelope, ev: AgentRemoved) -> None:
-    await directory.record_agent(conn, agent_id=ev.agent_id, enterprise_id=ev.enterprise_id,
-                                 version=env.stream_version, removed=True)
+    await agent_directory.project(conn, env, ev)
     names = await directory.names(conn, enterprise_id=ev.enterprise_id)
     await inbox.deliver(conn, env.event_id, rules.agent_removed(ev, names))
 

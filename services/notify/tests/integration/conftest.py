@@ -1,5 +1,5 @@
-"""Fixtures of notify's integration tests (the harness lives in ``notify_harness``)."""
+"""Fixtures of notify's integration tests (the harness lives in ``tests.support.harnesses.notify``)."""
 
-from notify_harness import notify
+from tests.support.harnesses.notify import notify
 
 __all__ = ["notify"]

@@ -13,7 +13,6 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from notify.bootstrap import create_app
-from notify_harness import Notify, open_stream
 
 from shared.catalog import (
     AgentAdded,
@@ -29,6 +28,7 @@ from shared.catalog import (
     SessionsRevoked,
     StampApplied,
 )
+from tests.support.harnesses.notify import Notify, open_stream
 from tests.support.polling import eventually
 
 ENTERPRISE_NAME = "长春市测试科技有限公司"

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from stamping_harness import Harness, Reply
 
 from shared.gm.ses import parse_signature, verify_signature
 from shared.gm.x509 import load_certificate, public_key_of
+from tests.support.harnesses.stamping import Harness, Reply
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "ofdrw"
 

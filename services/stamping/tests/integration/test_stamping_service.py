@@ -22,11 +22,11 @@ from pyhanko.sign.validation import async_validate_detached_cms
 from pyhanko_certvalidator import ValidationContext
 from stamping.adapters.pdf import as_asn1_cert, as_asn1_crl, verify_pdf
 from stamping.projections import PROJECTIONS
-from stamping_harness import CERT_PASSWORD, Harness, verify_callback
 
 from shared.china_time import today_in_china
 from shared.eventstore import EventStore
 from shared.projections import rebuild
+from tests.support.harnesses.stamping import CERT_PASSWORD, Harness, verify_callback
 from tests.support.pdf_fixtures import make_test_pdf
 from tests.support.polling import eventually
 

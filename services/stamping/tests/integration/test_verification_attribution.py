@@ -15,10 +15,10 @@ from stamping.adapters.pdf import sign_detached_digest
 from stamping.entrypoints.http import STAMPING
 from stamping.service_layer import fingerprints
 from stamping.service_layer.ports import SealInfo
-from stamping_harness import Harness, Person
 
 from tests.support.api import Reply
 from tests.support.forged_stamp import forged_attribution_pdf
+from tests.support.harnesses.stamping import Harness, Person
 from tests.support.hostile_pdfs import many_pages_pdf, many_revisions_pdf, many_signature_fields_pdf
 from tests.support.pdf_fixtures import LocalDigestSigner
 

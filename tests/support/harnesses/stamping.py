@@ -25,7 +25,7 @@ from stamping.config import StampingSettings
 from stamping.domain import webhooks
 from stamping.service_layer.clients import NewClient, create_client
 from stamping.service_layer.ports import SealInfo
-from stamping_fakes import FakeCa, FakeCerts, FakeSeals
+from stamping_fakes import FakeCa, FakeCerts, FakeSeals  # services/stamping/tests (its conftest)
 
 from devstack.stack import delete_vhost, ensure_vhost
 from shared.db import create_pool, drop_database
