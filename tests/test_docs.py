@@ -26,8 +26,8 @@ from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SETTINGS_MODULES = ("identity.config", "agents.bootstrap", "certs.bootstrap", "seals.bootstrap",
-                    "stamping.config", "notify.config", "gateway.bootstrap")
+SETTINGS_MODULES = ("identity.config", "agents.bootstrap", "certs.config", "seals.config",
+                    "stamping.config", "notify.config", "gateway.config")
 _VARIABLE = re.compile(r"\bESEAL_[A-Z0-9]+(?:_[A-Z0-9]+)*\b")
 
 

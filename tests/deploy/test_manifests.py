@@ -517,11 +517,11 @@ def test_secret_template_has_only_placeholders() -> None:
 SETTINGS_CLASSES = {
     "identity": ("identity.config", "IdentitySettings"),
     "agents": ("agents.bootstrap", "AgentsSettings"),
-    "certs": ("certs.bootstrap", "CertsSettings"),
-    "seals": ("seals.bootstrap", "SealsSettings"),
+    "certs": ("certs.config", "CertsSettings"),
+    "seals": ("seals.config", "SealsSettings"),
     "stamping": ("stamping.config", "StampingSettings"),
     "notify": ("notify.config", "NotifySettings"),
-    "gateway": ("gateway.bootstrap", "GatewaySettings"),
+    "gateway": ("gateway.config", "GatewaySettings"),
 }
 # Read by the image's entrypoint, not by the settings.
 NOT_A_SETTING = {"ESEAL_SERVICE"}

@@ -218,8 +218,8 @@ def test_an_application_with_sandbox_routes_is_refused_in_production(
 
 
 def test_services_built_for_production_have_no_sandbox_routes() -> None:
-    from certs.bootstrap import CertsSettings
     from certs.bootstrap import create_app as certs_app
+    from certs.config import CertsSettings
     from identity.bootstrap import create_app as identity_app
     from identity.config import IdentitySettings
 

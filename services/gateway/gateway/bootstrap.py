@@ -6,12 +6,9 @@ import argparse
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import ClassVar
 
 import aiohttp
 from aiohttp import web
-from pydantic import Field
 
 from shared import listeners, production, tracing
 from shared.auth import TokenVerifier
@@ -20,6 +17,7 @@ from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 from shared.upstreams import Replicas, keep_checking, with_path
 
+from .config import GatewaySettings
 from .cors import ALLOWED_ORIGINS, add_cors_headers, cors
 from .headers import framing_guard
 from .limits import (
@@ -40,24 +38,6 @@ from .static import setup_static
 
 log = get_logger(__name__)
 FEED = web.AppKey("revocation_feed", RevocationFeed)
-
-
-class GatewaySettings(ServiceSettings):
-    service_name: ClassVar[str] = "gateway"
-    upstream_timeout: float = 60.0
-    max_body_bytes: int = 12 * 1024 * 1024  # documents to stamp are uploaded through here
-    # Comma-separated origins allowed to call the API from a browser (the H5 client's).
-    cors_origins: str = "http://127.0.0.1:8080,http://localhost:8080"
-    rate_limit_scale: float = 1.0
-    # Proxies in front of the gateway that append to X-Forwarded-For (an ingress: 1). 0: the
-    # socket peer is the client and X-Forwarded-For is ignored.
-    trusted_proxies: int = Field(default=0, ge=0, le=10)
-    web_dist: Path | None = None  # the web pages' build; default: web/dist of this checkout
-    # Redis for rate-limit buckets shared by every replica (unset: each replica's memory).
-    redis_url: str | None = None
-    redis_key_prefix: str = "eseal:ratelimit:"
-    # Seconds between readiness checks of each replica (only services listing several).
-    upstream_check_interval: float = Field(default=2.0, gt=0)
 
 
 def _shared_buckets(settings: GatewaySettings) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -221,7 +221,8 @@ def _clean_environment() -> Iterator[None]:
 def build_app(service: str) -> web.Application:
     """The service's application with its routes, not started."""
     if service == "gateway":
-        from .bootstrap import GatewaySettings, create_gateway
+        from .bootstrap import create_gateway
+        from .config import GatewaySettings
 
         return create_gateway(GatewaySettings())
     bootstrap = importlib.import_module(f"{service}.bootstrap")

@@ -20,7 +20,7 @@ from .entrypoints.http import setup_routes
 from .entrypoints.support import CONTEXT
 from .projections.directory import directory_handlers
 from .projections.state import STATE
-from .service_layer.context import Context
+from .service_layer.context import Seals
 from .service_layer.ports import CertificateAuthority, FaceTokens, PersonRegistry
 from .service_layer.seals import retry_pending_revocations
 
@@ -45,7 +45,7 @@ def _wiring(settings: SealsSettings, ports: Callable[[web.Application], Ports] |
         else:
             identity = IdentityClient(client(app, "identity"))
             p = Ports(identity, identity, CertsClient(client(app, "certs", settings.certs_timeout)))
-        app[CONTEXT] = Context(pool=app[DB], store=app[STORE], face=p.face, persons=p.persons,
+        app[CONTEXT] = Seals(pool=app[DB], store=app[STORE], face=p.face, persons=p.persons,
                                ca=p.ca, images=Images(concurrency=settings.render_concurrency),
                                agent_sync_wait=settings.agent_sync_wait)
         yield

@@ -24,7 +24,8 @@ from certs.config import CertsSettings
 from certs.domain.agreements import CURRENT_AGREEMENTS
 from certs.domain.errors import PrincipalNotFound
 from certs.service_layer.ports import PrincipalRecord
-from gateway.bootstrap import GatewaySettings, create_gateway
+from gateway.bootstrap import create_gateway
+from gateway.config import GatewaySettings
 
 from devstack.stack import delete_vhost, ensure_vhost
 from shared.auth import Principal

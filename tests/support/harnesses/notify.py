@@ -21,7 +21,8 @@ import aiohttp
 import asyncpg
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from gateway.bootstrap import GatewaySettings, create_gateway
+from gateway.bootstrap import create_gateway
+from gateway.config import GatewaySettings
 from notify.bootstrap import MIGRATIONS, NotifySettings, create_app
 
 from devstack.stack import delete_vhost, ensure_vhost

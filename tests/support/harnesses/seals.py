@@ -27,7 +27,7 @@ from seals.config import SealsSettings
 from seals.domain.access import AgentRecord
 from seals.entrypoints.support import CONTEXT
 from seals.projections import directory
-from seals.service_layer.context import Context
+from seals.service_layer import context as seals_context
 from seals.service_layer.ports import (
     CertificateStatus,
     EnterpriseInfo,
@@ -248,7 +248,7 @@ class Seals:
     internal_url: str = ""  # the internal listener: /internal/* are served only there
 
     @property
-    def ctx(self) -> Context:
+    def ctx(self) -> seals_context.Seals:
         return self.app[CONTEXT]
 
     async def call(self, method: str, path: str, token: str | None = None, *,

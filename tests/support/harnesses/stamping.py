@@ -19,7 +19,8 @@ import asyncpg
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from gateway.bootstrap import GatewaySettings, create_gateway
+from gateway.bootstrap import create_gateway
+from gateway.config import GatewaySettings
 from stamping.bootstrap import MIGRATIONS, Ports, create_app
 from stamping.config import StampingSettings
 from stamping.domain import webhooks

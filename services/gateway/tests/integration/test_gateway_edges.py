@@ -12,7 +12,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from gateway.bootstrap import GatewaySettings, create_gateway
+from gateway.bootstrap import create_gateway
+from gateway.config import GatewaySettings
 from gateway.limits import RateLimiter, default_rules
 
 

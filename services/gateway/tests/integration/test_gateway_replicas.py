@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from gateway.bootstrap import GatewaySettings, create_gateway
+from gateway.bootstrap import create_gateway
+from gateway.config import GatewaySettings
 from gateway.proxy import UPSTREAMS
 
 from shared.tests.test_upstreams import dead_url, start_hangup, start_replica

@@ -21,7 +21,8 @@ import rawhttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric import ec
-from gateway.bootstrap import GatewaySettings, create_gateway
+from gateway.bootstrap import create_gateway
+from gateway.config import GatewaySettings
 from gateway.proxy import GW_VERIFIER, REVOCATIONS
 
 from shared.auth import ALGORITHM, AUDIENCE, ISSUER, jwk_json

@@ -165,7 +165,8 @@ def test_sandbox_operations_say_they_exist_only_outside_production(document: dic
 
 
 async def test_the_gateway_serves_the_committed_document() -> None:
-    from gateway.bootstrap import GatewaySettings, create_gateway
+    from gateway.bootstrap import create_gateway
+    from gateway.config import GatewaySettings
 
     app = create_gateway(GatewaySettings())
     request = make_mocked_request("GET", "/api/v1/openapi.json", app=app)

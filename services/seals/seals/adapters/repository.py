@@ -287,62 +287,15 @@ async def enterprise(conn: Conn, enterprise_id: uuid.UUID) -> EnterpriseInfo | N
     return EnterpriseInfo(**dict(r)) if r else None
 
 
-async def record_enterprise(conn: Conn, info: EnterpriseInfo) -> None:
-    await conn.execute(
-        "INSERT INTO enterprises (enterprise_id, name, uscc, legal_representative_name)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (enterprise_id) DO UPDATE SET name = EXCLUDED.name,"
-        " uscc = EXCLUDED.uscc, legal_representative_name = EXCLUDED.legal_representative_name",
-        info.enterprise_id, info.name, info.uscc, info.legal_representative_name)
-
-
 async def person_name(conn: Conn, person_id: uuid.UUID) -> str | None:
     name: str | None = await conn.fetchval("SELECT name FROM persons WHERE person_id = $1", person_id)
     return name
-
-
-async def record_person(conn: Conn, person_id: uuid.UUID, name: str,
-                        id_number_masked: str = "") -> None:
-    await conn.execute(
-        "INSERT INTO persons (person_id, name, id_number_masked) VALUES ($1, $2, $3)"
-        " ON CONFLICT (person_id) DO UPDATE SET name = EXCLUDED.name,"
-        " id_number_masked = CASE WHEN EXCLUDED.id_number_masked <> ''"
-        "   THEN EXCLUDED.id_number_masked ELSE persons.id_number_masked END",
-        person_id, name, id_number_masked)
 
 
 async def agent(conn: Conn, agent_id: uuid.UUID) -> AgentRecord | None:
     r = await conn.fetchrow("SELECT agent_id, enterprise_id, valid_from, valid_to, can_manage,"
                             " removed FROM agents WHERE agent_id = $1", agent_id)
     return AgentRecord(**dict(r)) if r else None
-
-
-async def record_agent(conn: Conn, *, agent_id: uuid.UUID, enterprise_id: uuid.UUID,
-                       version: int, name: str | None = None, valid_from: date | None = None,
-                       valid_to: date | None = None, can_manage: bool | None = None,
-                       removed: bool = False) -> None:
-    """Fold one agent event in, whatever order deliveries come in: a field changes only for
-    an event newer than the row's version; removal is final."""
-    await conn.execute(
-        """
-        INSERT INTO agents AS a (agent_id, enterprise_id, name, valid_from, valid_to, can_manage,
-                                 removed, version)
-        VALUES ($1, $2, coalesce($3::text, ''), $4::date, $5::date, coalesce($6::boolean, false),
-                $7, $8)
-        ON CONFLICT (agent_id) DO UPDATE SET
-          name = CASE WHEN EXCLUDED.name <> '' AND (a.name = '' OR EXCLUDED.version > a.version)
-                      THEN EXCLUDED.name ELSE a.name END,
-          valid_from = CASE WHEN $4::date IS NOT NULL
-                             AND (a.valid_from IS NULL OR EXCLUDED.version > a.version)
-                            THEN EXCLUDED.valid_from ELSE a.valid_from END,
-          valid_to = CASE WHEN $5::date IS NOT NULL
-                           AND (a.valid_to IS NULL OR EXCLUDED.version > a.version)
-                          THEN EXCLUDED.valid_to ELSE a.valid_to END,
-          can_manage = CASE WHEN $6::boolean IS NOT NULL AND EXCLUDED.version > a.version
-                            THEN EXCLUDED.can_manage ELSE a.can_manage END,
-          removed = a.removed OR EXCLUDED.removed,
-          version = greatest(a.version, EXCLUDED.version)
-        """,
-        agent_id, enterprise_id, name, valid_from, valid_to, can_manage, removed, version)
 
 
 # --- pending certificate revocations -----------------------------------------------------

@@ -6,13 +6,13 @@ from aiohttp import web
 
 from shared.auth import Principal, bearer_token, require_principal
 
-from ..service_layer.context import Context
+from ..service_layer.context import Seals
 
-CONTEXT = web.AppKey("seals_context", Context)
+CONTEXT = web.AppKey("seals_context", Seals)
 API = "/api/v1"
 
 
-def context(request: web.Request) -> Context:
+def context(request: web.Request) -> Seals:
     return request.app[CONTEXT]
 
 

@@ -24,7 +24,7 @@ from .ports import CertificateAuthority, FaceTokens, PersonRegistry
 
 
 @dataclass
-class Context:
+class Seals:
     """Dependencies of the use cases, wired once in bootstrap (fakes in tests)."""
 
     pool: asyncpg.Pool
@@ -51,7 +51,7 @@ class Context:
         task.add_done_callback(self.background.discard)
 
 
-async def append(ctx: Context, conn: Conn, stream_id: uuid.UUID, stream_type: str,
+async def append(ctx: Seals, conn: Conn, stream_id: uuid.UUID, stream_type: str,
                  expected_version: int, events: Sequence[DomainEvent],
                  actor: uuid.UUID | None) -> list[StoredEvent]:
     """Append and fold into the state tables, in the caller's transaction."""
@@ -63,7 +63,7 @@ async def append(ctx: Context, conn: Conn, stream_id: uuid.UUID, stream_type: st
     return stored
 
 
-async def load(ctx: Context, conn: Conn, stream_id: uuid.UUID) -> list[DomainEvent]:
+async def load(ctx: Seals, conn: Conn, stream_id: uuid.UUID) -> list[DomainEvent]:
     return [e.decode() for e in await ctx.store.load(cast(asyncpg.Connection, conn), stream_id)]
 
 

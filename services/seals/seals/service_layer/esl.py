@@ -19,7 +19,7 @@ from ..adapters import repository as repo
 from ..adapters.rendering import SEAL_TYPES
 from ..domain import errors
 from ..domain.grant import check_stamp
-from .context import Context
+from .context import Seals
 from .operators import operator
 from .ports import EslRequest
 from .seals import owned_seal
@@ -32,7 +32,7 @@ def gbt_type(type_code: str) -> int:
     return PERSONAL_SEAL if type_code == "legal_representative" else ORGANISATION_SEAL
 
 
-async def _visible_seal(ctx: Context, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
+async def _visible_seal(ctx: Seals, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
     """The enterprise and its agents see their seals; a person sees seals granted to them
     (a live grant not over yet). Anyone else: 404, as for any seal not theirs."""
     if principal.role == "person":
@@ -44,12 +44,12 @@ async def _visible_seal(ctx: Context, principal: Principal, seal_id: uuid.UUID) 
     return await owned_seal(ctx, await operator(ctx, principal, manage=False), seal_id)
 
 
-async def esl(ctx: Context, principal: Principal, seal_id: uuid.UUID) -> bytes:
+async def esl(ctx: Seals, principal: Principal, seal_id: uuid.UUID) -> bytes:
     seal = await _visible_seal(ctx, principal, seal_id)
     return await _make(ctx, seal)
 
 
-async def esl_for_stamp(ctx: Context, seal_id: uuid.UUID, *, person_id: uuid.UUID,
+async def esl_for_stamp(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUID,
                         enterprise_id: uuid.UUID) -> bytes:
     """The seal an OFD stamp embeds, for a person who may stamp with it now (the same check as
     a stamp signature, without its locks: the signature itself decides under them)."""
@@ -64,7 +64,7 @@ async def esl_for_stamp(ctx: Context, seal_id: uuid.UUID, *, person_id: uuid.UUI
     return await _make(ctx, seal, with_grantees=False)
 
 
-async def _make(ctx: Context, seal: repo.SealRow, *, with_grantees: bool = True) -> bytes:
+async def _make(ctx: Seals, seal: repo.SealRow, *, with_grantees: bool = True) -> bytes:
     if seal.status != "active":
         raise errors.SealRevoked()
     seal_id = seal.seal_id

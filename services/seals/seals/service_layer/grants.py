@@ -20,12 +20,12 @@ from ..adapters import repository as repo
 from ..domain import errors
 from ..domain import grant as grant_rules
 from ..domain.grant import Grant
-from .context import Context, append, cursor_position, load
+from .context import Seals, append, cursor_position, load
 from .operators import operator
 from .seals import owned_seal
 
 
-async def list_grants(ctx: Context, principal: Principal, seal_id: uuid.UUID, *, limit: int,
+async def list_grants(ctx: Seals, principal: Principal, seal_id: uuid.UUID, *, limit: int,
                       cursor: str | None) -> repo.Page[repo.GrantRow]:
     op = await operator(ctx, principal, manage=False)
     await owned_seal(ctx, op, seal_id)
@@ -33,7 +33,7 @@ async def list_grants(ctx: Context, principal: Principal, seal_id: uuid.UUID, *,
         return await repo.list_grants(conn, seal_id, limit=limit, after=cursor_position(cursor))
 
 
-async def get_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID,
+async def get_grant(ctx: Seals, principal: Principal, seal_id: uuid.UUID,
                     grant_id: uuid.UUID) -> repo.GrantRow:
     op = await operator(ctx, principal, manage=False)
     await owned_seal(ctx, op, seal_id)
@@ -44,7 +44,7 @@ async def get_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID,
     return row
 
 
-async def add_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID, *, name: str,
+async def add_grant(ctx: Seals, principal: Principal, seal_id: uuid.UUID, *, name: str,
                     id_type: str, id_number: str, valid_from: date,
                     valid_to: date) -> repo.GrantRow:
     """Authorize a registered natural person (name and ID number must match identity's)."""
@@ -77,7 +77,7 @@ async def add_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID, *, n
     return row
 
 
-async def _locked_grant(ctx: Context, conn: Conn, seal_id: uuid.UUID,
+async def _locked_grant(ctx: Seals, conn: Conn, seal_id: uuid.UUID,
                         grant_id: uuid.UUID) -> Grant:
     row = await repo.get_grant(conn, grant_id, lock="update")
     if row is None or row.seal_id != seal_id or row.deleted:
@@ -87,7 +87,7 @@ async def _locked_grant(ctx: Context, conn: Conn, seal_id: uuid.UUID,
     return grant
 
 
-async def change_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID, grant_id: uuid.UUID,
+async def change_grant(ctx: Seals, principal: Principal, seal_id: uuid.UUID, grant_id: uuid.UUID,
                        *, valid_from: date | None, valid_to: date | None) -> repo.GrantRow:
     op = await operator(ctx, principal, manage=True)
     await owned_seal(ctx, op, seal_id)
@@ -104,7 +104,7 @@ async def change_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID, g
     return row
 
 
-async def delete_grant(ctx: Context, principal: Principal, seal_id: uuid.UUID,
+async def delete_grant(ctx: Seals, principal: Principal, seal_id: uuid.UUID,
                        grant_id: uuid.UUID) -> None:
     op = await operator(ctx, principal, manage=True)
     await owned_seal(ctx, op, seal_id)

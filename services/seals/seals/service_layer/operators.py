@@ -5,19 +5,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from shared import agent_directory
 from shared.auth import Principal
 from shared.errors import EsealError, ServiceUnavailable
 from shared.logging import get_logger
 
 from ..adapters import repository as repo
 from ..domain.access import AgentRecord, Operator, decide_operator
-from .context import Context
+from .context import Seals
 from .ports import EnterpriseInfo
 
 log = get_logger(__name__)
 
 
-async def operator(ctx: Context, principal: Principal, *, manage: bool) -> Operator:
+async def operator(ctx: Seals, principal: Principal, *, manage: bool) -> Operator:
     """Who acts for which enterprise, decided from the agents directory (domain.access).
 
     An agent the directory does not know yet (its AgentAdded event is in flight) is looked up
@@ -34,12 +35,12 @@ async def operator(ctx: Context, principal: Principal, *, manage: bool) -> Opera
     return decide_operator(principal, agent, ctx.today(), manage=manage)
 
 
-async def _agent(ctx: Context, agent_id: uuid.UUID) -> AgentRecord | None:
+async def _agent(ctx: Seals, agent_id: uuid.UUID) -> AgentRecord | None:
     async with ctx.pool.acquire() as conn:
         return await repo.agent(conn, agent_id)
 
 
-async def _agent_from_identity(ctx: Context, agent_id: uuid.UUID) -> AgentRecord | None:
+async def _agent_from_identity(ctx: Seals, agent_id: uuid.UUID) -> AgentRecord | None:
     try:
         return await ctx.persons.agent(agent_id)
     except EsealError as err:
@@ -47,7 +48,7 @@ async def _agent_from_identity(ctx: Context, agent_id: uuid.UUID) -> AgentRecord
         return None
 
 
-async def _wait_for_agent(ctx: Context, agent_id: uuid.UUID) -> AgentRecord | None:
+async def _wait_for_agent(ctx: Seals, agent_id: uuid.UUID) -> AgentRecord | None:
     deadline = asyncio.get_running_loop().time() + ctx.agent_sync_wait
     while asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.1)
@@ -57,7 +58,7 @@ async def _wait_for_agent(ctx: Context, agent_id: uuid.UUID) -> AgentRecord | No
     return None
 
 
-async def enterprise_info(ctx: Context, enterprise_id: uuid.UUID) -> EnterpriseInfo:
+async def enterprise_info(ctx: Seals, enterprise_id: uuid.UUID) -> EnterpriseInfo:
     """The enterprise's registered data: the directory, else identity (then remembered)."""
     async with ctx.pool.acquire() as conn:
         info = await repo.enterprise(conn, enterprise_id)
@@ -68,7 +69,8 @@ async def enterprise_info(ctx: Context, enterprise_id: uuid.UUID) -> EnterpriseI
         raise ServiceUnavailable("the enterprise's registration data is not available yet",
                                  code="enterprise_unknown", headers={"Retry-After": "1"})
     async with ctx.pool.acquire() as conn:
-        await repo.record_enterprise(conn, info)
+        await agent_directory.record_enterprise(conn, info.enterprise_id, info.name, info.uscc,
+                                                info.legal_representative_name)
     return info
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from shared import agent_directory
 from shared.errors import ServiceUnavailable
 
 from ..adapters import repository as repo
@@ -21,7 +22,7 @@ from ..adapters.images import sha256_hex
 from ..domain import errors
 from ..domain import signature as signature_rules
 from ..domain.signature import SignatureMethod
-from .context import Context, append, load
+from .context import Seals, append, load
 from .problems import rendered
 
 
@@ -33,7 +34,7 @@ class GrantingEnterprise:
     usable_seal_count: int
 
 
-async def my_enterprises(ctx: Context, person_id: uuid.UUID) -> list[GrantingEnterprise]:
+async def my_enterprises(ctx: Seals, person_id: uuid.UUID) -> list[GrantingEnterprise]:
     today = ctx.today()
     async with ctx.pool.acquire() as conn:
         seals = await repo.granted_seals(conn, person_id, today)
@@ -47,13 +48,13 @@ async def my_enterprises(ctx: Context, person_id: uuid.UUID) -> list[GrantingEnt
     return list(out.values())
 
 
-async def my_seals(ctx: Context, person_id: uuid.UUID,
+async def my_seals(ctx: Seals, person_id: uuid.UUID,
                    enterprise_id: uuid.UUID) -> list[repo.GrantedSeal]:
     async with ctx.pool.acquire() as conn:
         return await repo.granted_seals(conn, person_id, ctx.today(), enterprise_id=enterprise_id)
 
 
-async def my_seal(ctx: Context, person_id: uuid.UUID, enterprise_id: uuid.UUID,
+async def my_seal(ctx: Seals, person_id: uuid.UUID, enterprise_id: uuid.UUID,
                   seal_id: uuid.UUID) -> repo.GrantedSeal:
     async with ctx.pool.acquire() as conn:
         found = await repo.granted_seals(conn, person_id, ctx.today(),
@@ -63,7 +64,7 @@ async def my_seal(ctx: Context, person_id: uuid.UUID, enterprise_id: uuid.UUID,
     return found[0]
 
 
-async def my_seal_image(ctx: Context, person_id: uuid.UUID, enterprise_id: uuid.UUID,
+async def my_seal_image(ctx: Seals, person_id: uuid.UUID, enterprise_id: uuid.UUID,
                         seal_id: uuid.UUID) -> tuple[bytes, str]:
     await my_seal(ctx, person_id, enterprise_id, seal_id)
     async with ctx.pool.acquire() as conn:
@@ -76,7 +77,7 @@ async def my_seal_image(ctx: Context, person_id: uuid.UUID, enterprise_id: uuid.
 # --- personal signature -------------------------------------------------------------------
 
 
-async def signature(ctx: Context, person_id: uuid.UUID) -> repo.SignatureRow:
+async def signature(ctx: Seals, person_id: uuid.UUID) -> repo.SignatureRow:
     async with ctx.pool.acquire() as conn:
         row = await repo.live_signature(conn, person_id)
     if row is None:
@@ -84,7 +85,7 @@ async def signature(ctx: Context, person_id: uuid.UUID) -> repo.SignatureRow:
     return row
 
 
-async def signature_image(ctx: Context, person_id: uuid.UUID) -> tuple[bytes, str]:
+async def signature_image(ctx: Seals, person_id: uuid.UUID) -> tuple[bytes, str]:
     row = await signature(ctx, person_id)
     async with ctx.pool.acquire() as conn:
         image = await repo.signature_image(conn, row.signature_id)
@@ -93,7 +94,7 @@ async def signature_image(ctx: Context, person_id: uuid.UUID) -> tuple[bytes, st
     return image
 
 
-async def _registered_name(ctx: Context, person_id: uuid.UUID) -> str:
+async def _registered_name(ctx: Seals, person_id: uuid.UUID) -> str:
     async with ctx.pool.acquire() as conn:
         name = await repo.person_name(conn, person_id)
     if name:
@@ -103,11 +104,11 @@ async def _registered_name(ctx: Context, person_id: uuid.UUID) -> str:
         raise ServiceUnavailable("your registration data is not available yet",
                                  code="person_unknown", headers={"Retry-After": "1"})
     async with ctx.pool.acquire() as conn:
-        await repo.record_person(conn, person_id, name)
+        await agent_directory.record_person(conn, person_id, name)
     return name
 
 
-async def create_signature(ctx: Context, person_id: uuid.UUID, *, method: SignatureMethod,
+async def create_signature(ctx: Seals, person_id: uuid.UUID, *, method: SignatureMethod,
                            handwritten_png: bytes | None) -> repo.SignatureRow:
     """One per person (409 signature_exists): a cleaned-up handwritten PNG, or the person's
     registered name written in 楷体."""
@@ -137,7 +138,7 @@ async def create_signature(ctx: Context, person_id: uuid.UUID, *, method: Signat
     return row
 
 
-async def delete_signature(ctx: Context, person_id: uuid.UUID) -> None:
+async def delete_signature(ctx: Seals, person_id: uuid.UUID) -> None:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row = await repo.live_signature(conn, person_id, lock="update")
         if row is None:

@@ -20,7 +20,7 @@ from ..adapters.rendering.seal_renderer import normalize_name
 from ..domain import errors
 from ..domain import seal as seal_rules
 from ..domain.access import Operator, enterprise_of
-from .context import Context, append, cursor_position, load
+from .context import Seals, append, cursor_position, load
 from .operators import enterprise_info, operator
 from .ports import EnterpriseInfo, SealCertificate, SealCertificateRequest
 from .problems import image_problem, rendered
@@ -34,7 +34,7 @@ class SealTypeView:
     default_name: str | None
 
 
-async def seal_types(ctx: Context, principal: Principal | None) -> list[SealTypeView]:
+async def seal_types(ctx: Seals, principal: Principal | None) -> list[SealTypeView]:
     """The catalogue; with the caller's enterprise, the name each type would get by default."""
     info = None
     if principal is not None and principal.acts_for_enterprise:
@@ -80,12 +80,12 @@ def seal_name(kind: SealType, requested: str | None, info: EnterpriseInfo) -> st
         raise image_problem(err, "name") from None
 
 
-async def _image(ctx: Context, kind: SealType, name: str, info: EnterpriseInfo) -> bytes:
+async def _image(ctx: Seals, kind: SealType, name: str, info: EnterpriseInfo) -> bytes:
     uscc = info.uscc if kind.shape == "oval" else None
     return await rendered(ctx.images.seal(kind.code, name, uscc), "name")
 
 
-async def preview(ctx: Context, principal: Principal, type_code: str, name: str | None) -> bytes:
+async def preview(ctx: Seals, principal: Principal, type_code: str, name: str | None) -> bytes:
     """The image a seal would get; nothing is created."""
     op = await operator(ctx, principal, manage=False)
     kind = _kind(type_code)
@@ -98,7 +98,7 @@ def _type_lock_key(enterprise_id: uuid.UUID, type_code: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def issue(ctx: Context, principal: Principal, type_code: str, name: str | None,
+async def issue(ctx: Seals, principal: Principal, type_code: str, name: str | None,
                 face_token: str) -> repo.SealRow:
     """生成印章. Checks in order of cost: permission, input, certificate, type free; then the
     face token is used up and, under a per-(enterprise, type) lock, the seal certificate is
@@ -117,7 +117,7 @@ async def issue(ctx: Context, principal: Principal, type_code: str, name: str | 
     return await _record_new_seal(ctx, op, kind, final_name, png, info)
 
 
-async def _record_new_seal(ctx: Context, op: Operator, kind: SealType, name: str, png: bytes,
+async def _record_new_seal(ctx: Seals, op: Operator, kind: SealType, name: str, png: bytes,
                            info: EnterpriseInfo) -> repo.SealRow:
     seal_id = uuid.uuid4()
     certificate: SealCertificate | None = None
@@ -155,7 +155,7 @@ async def _record_new_seal(ctx: Context, op: Operator, kind: SealType, name: str
     return row
 
 
-async def _orphaned(ctx: Context, seal_id: uuid.UUID, certificate: SealCertificate | None) -> None:
+async def _orphaned(ctx: Seals, seal_id: uuid.UUID, certificate: SealCertificate | None) -> None:
     """A seal certificate was made but the seal was not recorded: have it revoked."""
     if certificate is None:
         return
@@ -165,7 +165,7 @@ async def _orphaned(ctx: Context, seal_id: uuid.UUID, certificate: SealCertifica
     ctx.spawn(revoke_certificate(ctx, seal_id))
 
 
-async def owned_seal(ctx: Context, op: Operator, seal_id: uuid.UUID) -> repo.SealRow:
+async def owned_seal(ctx: Seals, op: Operator, seal_id: uuid.UUID) -> repo.SealRow:
     """The seal if it belongs to the operator's enterprise; another's is a plain 404."""
     async with ctx.pool.acquire() as conn:
         row = await repo.get_seal(conn, seal_id)
@@ -174,7 +174,7 @@ async def owned_seal(ctx: Context, op: Operator, seal_id: uuid.UUID) -> repo.Sea
     return row
 
 
-async def list_seals(ctx: Context, principal: Principal, *, limit: int,
+async def list_seals(ctx: Seals, principal: Principal, *, limit: int,
                      cursor: str | None) -> repo.Page[repo.SealRow]:
     op = await operator(ctx, principal, manage=False)
     after = cursor_position(cursor)
@@ -182,17 +182,17 @@ async def list_seals(ctx: Context, principal: Principal, *, limit: int,
         return await repo.list_seals(conn, op.enterprise_id, limit=limit, after=after)
 
 
-async def get_seal(ctx: Context, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
+async def get_seal(ctx: Seals, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
     op = await operator(ctx, principal, manage=False)
     return await owned_seal(ctx, op, seal_id)
 
 
-async def seal_image(ctx: Context, principal: Principal, seal_id: uuid.UUID) -> tuple[bytes, str]:
+async def seal_image(ctx: Seals, principal: Principal, seal_id: uuid.UUID) -> tuple[bytes, str]:
     await get_seal(ctx, principal, seal_id)
     return await image_of(ctx, seal_id)
 
 
-async def image_of(ctx: Context, seal_id: uuid.UUID) -> tuple[bytes, str]:
+async def image_of(ctx: Seals, seal_id: uuid.UUID) -> tuple[bytes, str]:
     async with ctx.pool.acquire() as conn:
         image = await repo.seal_image(conn, seal_id)
     if image is None:
@@ -200,7 +200,7 @@ async def image_of(ctx: Context, seal_id: uuid.UUID) -> tuple[bytes, str]:
     return image
 
 
-async def revoke(ctx: Context, principal: Principal, seal_id: uuid.UUID, face_token: str,
+async def revoke(ctx: Seals, principal: Principal, seal_id: uuid.UUID, face_token: str,
                  reason: str) -> repo.SealRow:
     """作废. Takes FOR UPDATE on the seal row: it waits for every stamping transaction that
     holds the row FOR SHARE, and once it commits no stamp can rely on the seal any more.
@@ -224,7 +224,7 @@ async def revoke(ctx: Context, principal: Principal, seal_id: uuid.UUID, face_to
     return row
 
 
-async def revoke_certificate(ctx: Context, seal_id: uuid.UUID) -> bool:
+async def revoke_certificate(ctx: Seals, seal_id: uuid.UUID) -> bool:
     """One attempt at a pending certificate revocation; True when certs confirmed it."""
     try:
         await ctx.ca.revoke_seal_certificate(seal_id, CERT_REVOCATION_REASON)
@@ -238,7 +238,7 @@ async def revoke_certificate(ctx: Context, seal_id: uuid.UUID) -> bool:
     return True
 
 
-async def retry_pending_revocations(ctx: Context, limit: int = 50) -> int:
+async def retry_pending_revocations(ctx: Seals, limit: int = 50) -> int:
     """Revoke certificates still pending (after a certs outage); returns how many succeeded."""
     done = 0
     async with ctx.pool.acquire() as conn, conn.transaction():

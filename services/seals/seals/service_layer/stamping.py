@@ -24,7 +24,7 @@ from ..adapters import repository as repo
 from ..adapters.rendering import SEAL_TYPES
 from ..domain import errors
 from ..domain.grant import check_stamp
-from .context import Context
+from .context import Seals
 from .ports import SealCertificate, SealSignature
 
 DIGEST_BYTES = 32  # SHA-256 for ecdsa-p256-sha256 (PDF); e = SM3(Z‖M) for sm2-sm3 (OFD)
@@ -45,7 +45,7 @@ class StampSignature:
         return kind.label if kind else self.seal.type
 
 
-async def stamp_signature(ctx: Context, seal_id: uuid.UUID, *, person_id: uuid.UUID,
+async def stamp_signature(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUID,
                           enterprise_id: uuid.UUID, digest: bytes,
                           algorithm: str = ECDSA) -> StampSignature:
     """``algorithm``: the seal's ECDSA key (PAdES, PDF) or its SM2 twin (GB/T 38540, OFD);
@@ -82,7 +82,7 @@ class Choice:
     seals: list[repo.SealRow]
 
 
-async def choices(ctx: Context, person_id: uuid.UUID) -> list[Choice]:
+async def choices(ctx: Seals, person_id: uuid.UUID) -> list[Choice]:
     """The seals a person may stamp with now, by enterprise."""
     async with ctx.pool.acquire() as conn:
         usable = await repo.granted_seals(conn, person_id, ctx.today(), usable_only=True)
@@ -101,7 +101,7 @@ class SealRecord:
     certificate: SealCertificate | None
 
 
-async def seal_record(ctx: Context, seal_id: uuid.UUID) -> SealRecord:
+async def seal_record(ctx: Seals, seal_id: uuid.UUID) -> SealRecord:
     async with ctx.pool.acquire() as conn:
         seal = await repo.get_seal(conn, seal_id)
         if seal is None:
@@ -111,6 +111,6 @@ async def seal_record(ctx: Context, seal_id: uuid.UUID) -> SealRecord:
     return SealRecord(seal, info.name if info else "", info.uscc if info else "", certificate)
 
 
-async def enterprise_seals(ctx: Context, enterprise_id: uuid.UUID) -> list[repo.SealRow]:
+async def enterprise_seals(ctx: Seals, enterprise_id: uuid.UUID) -> list[repo.SealRow]:
     async with ctx.pool.acquire() as conn:
         return await repo.enterprise_seals(conn, enterprise_id)
