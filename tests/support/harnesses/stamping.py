@@ -1,6 +1,6 @@
 """stamping in-process against real PostgreSQL and RabbitMQ, behind the real gateway.
 
-seals and certs are replaced by the fakes of ``stamping_fakes`` (at the ports), identity by
+seals and certs are replaced by the fakes of ``tests.support.fakes.stamping`` (at the ports), identity by
 a fake that serves a locally generated key (``tests.support.tokens.TestSigner``), so the
 gateway and stamping verify real ES256 person tokens, and relying systems' HS256 tokens pass
 the gateway untouched, exactly as they will on the platform.
@@ -26,12 +26,12 @@ from stamping.config import StampingSettings
 from stamping.domain import webhooks
 from stamping.service_layer.clients import NewClient, create_client
 from stamping.service_layer.ports import SealInfo
-from stamping_fakes import FakeCa, FakeCerts, FakeSeals  # services/stamping/tests (its conftest)
 
 from devstack.stack import delete_vhost, ensure_vhost
 from shared.db import create_pool, drop_database
 from shared.service import prepare_database
 from tests.support.api import Reply
+from tests.support.fakes.stamping import FakeCa, FakeCerts, FakeSeals
 from tests.support.pdf_fixtures import build_test_pki, make_test_pdf
 from tests.support.tokens import TestSigner
 
