@@ -12,6 +12,7 @@ import asyncpg
 from shared.db import Conn
 from shared.eventstore import EventStore
 
+from ..domain import placements as placement_model
 from ..domain import stamp_request as stamp_requests
 from ..domain.stamp_request import StampRequest
 
@@ -45,10 +46,18 @@ class RequestRow:
     claim_id: uuid.UUID | None
     claimed_by: uuid.UUID | None
     claimed_until: datetime | None
+    # Where the stamps go, resolved at request time; empty for a digest request.
+    placements: tuple[placement_model.Placement, ...] = ()
 
     @classmethod
     def of(cls, r: asyncpg.Record) -> RequestRow:
-        return cls(**{k: r[k] for k in cls.__dataclass_fields__})
+        fields = {k: r[k] for k in cls.__dataclass_fields__ if k != "placements"}
+        stored = r["placements"]
+        if stored is not None:
+            fields["placements"] = tuple(placement_model.from_json(stored))
+        elif r["page"] is not None and r["x"] is not None and r["y"] is not None:
+            fields["placements"] = tuple(placement_model.legacy(r["page"], r["x"], r["y"]))
+        return cls(**fields)
 
 
 _REQUEST_COLUMNS = ", ".join(f"r.{c}" for c in RequestRow.__dataclass_fields__)
@@ -93,11 +102,11 @@ async def list_clients(conn: Conn) -> list[asyncpg.Record]:
 async def insert_request(conn: Conn, row: RequestRow, document: bytes | None) -> None:
     await conn.execute(
         "INSERT INTO stamp_requests (request_id, client_id, kind, title, document_sha256,"
-        " document_size, pages, page, x, y, callback_url, token_hash, expires_at, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        " document_size, pages, page, x, y, callback_url, token_hash, expires_at, created_at,"
+        " placements) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)",
         row.request_id, row.client_id, row.kind, row.title, row.document_sha256, row.document_size,
         row.pages, row.page, row.x, row.y, row.callback_url, row.token_hash, row.expires_at,
-        row.created_at)
+        row.created_at, placement_model.to_json(row.placements) if row.placements else None)
     if document is not None:
         await conn.execute("INSERT INTO request_documents (request_id, content) VALUES ($1, $2)",
                            row.request_id, document)

@@ -55,6 +55,7 @@ from ..domain import qr, seal_use
 from ..domain import stamp_request as stamp_requests
 from ..domain.authorization import StampAuthorization, rfc3339
 from ..domain.errors import AlreadyStamped, QrInvalid, ScanRequired, StampRequestNotFound
+from ..domain.placements import Choice
 from ..projections import apply_inline
 from . import callbacks
 from .context import Stamping
@@ -68,6 +69,9 @@ class StampCommand:
     enterprise_id: uuid.UUID
     seal_id: uuid.UUID
     certificate_password: str
+    # The person's seal for each placement that takes one (issue 15); a placement not named
+    # here gets ``seal_id``.
+    choices: tuple[Choice, ...] = ()
 
 
 @dataclass
