@@ -18,7 +18,7 @@ from shared.upstreams import with_path
 
 from .adapters.face_provider import face_provider
 from .adapters.passwords import FAST_TEST_PARAMS, PRODUCTION_PARAMS, Argon2Passwords
-from .adapters.repository import PgIdentityRepository, PgIdentityStorage
+from .adapters.repository import PgIdentityStorage
 from .adapters.signing import KeySealer, TokenSigner, load_or_create_keys
 from .config import IdentitySettings
 from .entrypoints.consumers import handlers
@@ -55,19 +55,18 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
         verifier.add_jwk(key.jwk)
     app[VERIFIER] = verifier
     app[SESSION_CHECK] = LiveSessions(app[IDENTITY])  # its own table: no event to wait for
-    task = asyncio.create_task(_housekeeping(app), name="identity-housekeeping")
+    task = asyncio.create_task(_housekeeping(storage), name="identity-housekeeping")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
 
-async def _housekeeping(app: web.Application) -> None:
+async def _housekeeping(storage: PgIdentityStorage) -> None:
     while True:
         await asyncio.sleep(_HOUSEKEEPING_SECONDS)
         try:
-            async with app[IDENTITY].storage.connection() as repo:
-                assert isinstance(repo, PgIdentityRepository)
+            async with storage.connection() as repo:
                 await repo.purge_expired(utc_now())
         except Exception as exc:  # noqa: BLE001 - retried at the next round
             log.warning("housekeeping_failed", error=repr(exc))
