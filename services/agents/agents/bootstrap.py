@@ -18,7 +18,7 @@ from .adapters.realname import realname_verifier
 from .adapters.repository import PgAgentStorage
 from .entrypoints.http import AGENTS, setup_routes
 from .projections.agent_list import AgentListProjection
-from .service_layer.handlers import Agents
+from .service_layer.context import Agents
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -16,8 +16,7 @@ nothing is committed here; when the API answers, identity has already applied th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -30,17 +29,10 @@ from ..domain import agent as rules
 from ..domain.agent import Agent
 from ..domain.commands import AddAgent, ChangePassword, UpdateAgent
 from ..domain.errors import AgentExists, AgentNotFound, IdentityVerificationFailed
-from .ports import AgentRepository, AgentStorage, IdentityGateway, RealNameVerifier
+from .context import Agents
+from .ports import AgentRepository
 
 log = get_logger(__name__)
-
-
-@dataclass
-class Agents:
-    storage: AgentStorage
-    identity: IdentityGateway
-    realname: RealNameVerifier
-    today: Callable[[], date]
 
 
 # authorization ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from agents.domain.commands import AddAgent, ChangePassword, UpdateAgent
 from agents.domain.errors import AgentExists, AgentNotFound, IdentityVerificationFailed
 from agents.service_layer import handlers as h
+from agents.service_layer.context import Agents
 
 from shared.auth import Principal
 from shared.errors import Forbidden
@@ -24,7 +25,7 @@ TODAY = date(2026, 11, 29)
 class World:
     def __init__(self) -> None:
         self.storage, self.identity, self.realname = FakeAgentStorage(), FakeIdentity(), FakeRealName()
-        self.ctx = h.Agents(storage=self.storage, identity=self.identity, realname=self.realname,
+        self.ctx = Agents(storage=self.storage, identity=self.identity, realname=self.realname,
                             today=lambda: TODAY)
         self.enterprise = self.new_enterprise()
 
