@@ -11,12 +11,14 @@ from aiohttp import web
 from shared import ServiceSettings, ServiceSpec, build_app, main
 from shared.china_time import today_in_china
 from shared.service import DB, SETTINGS, STORE, client
+from shared.unit_of_work import Database
 
 from .adapters.identity import HttpIdentity
 from .adapters.realname import realname_verifier
+from .adapters.repository import PgAgentStorage
 from .entrypoints.http import AGENTS, setup_routes
 from .projections.agent_list import AgentListProjection
-from .service_layer.handlers import Agents
+from .service_layer.context import Agents
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -40,10 +42,11 @@ async def agents_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert isinstance(settings, AgentsSettings)
     app[AGENTS] = Agents(
-        pool=app[DB], store=app[STORE], identity=HttpIdentity(client(app, "identity")),
+        storage=PgAgentStorage(Database(app[DB], app[STORE], (AgentListProjection(),))),
+        identity=HttpIdentity(client(app, "identity")),
         realname=realname_verifier(settings.realname_provider, settings.env,
                                    settings.sandbox_realname_reject),
-        today=today_in_china, projection=AgentListProjection())
+        today=today_in_china)
     yield
 
 

@@ -6,25 +6,24 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import cast
 
-import asyncpg
 from aiohttp import web
 
 from shared import ServiceSpec, build_app, main
 from shared.auth import SESSION_CHECK, VERIFIER, TokenVerifier
 from shared.logging import get_logger
 from shared.service import DB, SETTINGS, STORE
+from shared.unit_of_work import Database
 from shared.upstreams import with_path
 
-from .adapters import repository as repo
 from .adapters.face_provider import face_provider
 from .adapters.passwords import FAST_TEST_PARAMS, PRODUCTION_PARAMS, Argon2Passwords
+from .adapters.repository import PgIdentityStorage
 from .adapters.signing import KeySealer, TokenSigner, load_or_create_keys
 from .config import IdentitySettings
-from .entrypoints.common import IDENTITY
 from .entrypoints.consumers import handlers
 from .entrypoints.http import setup_routes
+from .entrypoints.requests import IDENTITY
 from .projections.revocations import RevocationsProjection
 from .service_layer.context import Identity, utc_now
 from .service_layer.sessions import LiveSessions
@@ -42,11 +41,12 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
     assert isinstance(settings, IdentitySettings)
     settings.check_production()
     sealer = KeySealer(settings.master_key_bytes())
-    async with app[DB].acquire() as conn:
-        keys = await load_or_create_keys(cast(asyncpg.Connection, conn), sealer)
+    storage = PgIdentityStorage(Database(app[DB], app[STORE], (RevocationsProjection(),)))
+    async with storage.transaction() as repo:
+        keys = await load_or_create_keys(repo, sealer)
     signer = TokenSigner(keys)
     params = FAST_TEST_PARAMS if settings.test_fast_kdf else PRODUCTION_PARAMS
-    app[IDENTITY] = Identity(pool=app[DB], store=app[STORE], passwords=Argon2Passwords(params),
+    app[IDENTITY] = Identity(storage=storage, passwords=Argon2Passwords(params),
                              signer=signer, faces=face_provider(settings.face_provider, settings.env),
                              settings=settings, person_key_secret=settings.keyed_hash_key())
     # identity verifies its own tokens with the keys it holds: no JWKS round trip to itself.
@@ -55,19 +55,19 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
         verifier.add_jwk(key.jwk)
     app[VERIFIER] = verifier
     app[SESSION_CHECK] = LiveSessions(app[IDENTITY])  # its own table: no event to wait for
-    task = asyncio.create_task(_housekeeping(app), name="identity-housekeeping")
+    task = asyncio.create_task(_housekeeping(storage), name="identity-housekeeping")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
 
-async def _housekeeping(app: web.Application) -> None:
+async def _housekeeping(storage: PgIdentityStorage) -> None:
     while True:
         await asyncio.sleep(_HOUSEKEEPING_SECONDS)
         try:
-            async with app[IDENTITY].connect() as conn:
-                await repo.purge_expired(conn, utc_now())
+            async with storage.connection() as repo:
+                await repo.purge_expired(utc_now())
         except Exception as exc:  # noqa: BLE001 - retried at the next round
             log.warning("housekeeping_failed", error=repr(exc))
 

@@ -1,13 +1,12 @@
-"""The identity service as agents needs it: face tokens and agent logins (a port).
+"""The identity service as agents needs it: face tokens and agent logins.
 
-``IdentityGateway`` is the port; ``HttpIdentity`` calls identity's internal endpoints with
-service-to-service auth. identity's problems come back as they were (status, code,
-field errors): e.g. 409 ``face_token_used`` reaches the client unchanged.
+``HttpIdentity`` implements the port ``service_layer.ports.IdentityGateway``: it calls
+identity's internal endpoints with service-to-service auth. identity's problems come back
+as they were (status, code, field errors): e.g. 409 ``face_token_used`` reaches the client unchanged.
 """
 
 from __future__ import annotations
 
-import abc
 import uuid
 from datetime import date
 from typing import Any
@@ -15,25 +14,7 @@ from typing import Any
 from shared.internal import ServiceClient
 
 
-class IdentityGateway(abc.ABC):
-    @abc.abstractmethod
-    async def consume_face_token(self, face_token: str, subject_id: uuid.UUID, purpose: str) -> None: ...
-
-    @abc.abstractmethod
-    async def create_login(self, agent_id: uuid.UUID, login: dict[str, Any]) -> None: ...
-
-    @abc.abstractmethod
-    async def update_login(self, agent_id: uuid.UUID, valid_from: date, valid_to: date,
-                           can_manage: bool) -> None: ...
-
-    @abc.abstractmethod
-    async def set_password(self, agent_id: uuid.UUID, password: str) -> None: ...
-
-    @abc.abstractmethod
-    async def remove_login(self, agent_id: uuid.UUID) -> None: ...
-
-
-class HttpIdentity(IdentityGateway):
+class HttpIdentity:
     def __init__(self, client: ServiceClient) -> None:
         self.client = client
 

@@ -1,7 +1,7 @@
 """Real-name verification (实名核验) of an agent's identity elements, as a port.
 
 A real provider (the public-security identity service) answers whether a name and an ID
-number belong together. Adapters:
+number belong together. Adapters of ``service_layer.ports.RealNameVerifier``:
 
 * ``SandboxRealName`` (development, test; refuses production) answers like a provider:
   - name ``不存在`` → no such person (field ``name``);
@@ -14,26 +14,11 @@ number belong together. Adapters:
 
 from __future__ import annotations
 
-import abc
-from dataclasses import dataclass
-
 from ..domain.errors import RealNameProviderUnavailable
+from ..service_layer.ports import RealNameResult, RealNameVerifier
 
 
-@dataclass(frozen=True)
-class RealNameResult:
-    verified: bool
-    field: str = ""
-    reason: str = ""
-
-
-class RealNameVerifier(abc.ABC):
-    @abc.abstractmethod
-    async def verify(self, name: str, id_type: str, id_number: str) -> RealNameResult:
-        """Whether the provider confirms that ``name`` holds ``id_number``."""
-
-
-class SandboxRealName(RealNameVerifier):
+class SandboxRealName:
     UNKNOWN_NAME = "不存在"
 
     def __init__(self, env: str, rejected_id_numbers: frozenset[str] = frozenset()) -> None:
@@ -50,7 +35,7 @@ class SandboxRealName(RealNameVerifier):
         return RealNameResult(True)
 
 
-class UnavailableRealName(RealNameVerifier):
+class UnavailableRealName:
     async def verify(self, name: str, id_type: str, id_number: str) -> RealNameResult:
         raise RealNameProviderUnavailable(
             "实名核验服务暂不可用 / no real-name verification provider is configured")

@@ -14,9 +14,10 @@ from shared.people.fields import parse_model
 
 from ..domain.commands import AddAgent, ChangePassword, UpdateAgent
 from ..service_layer import handlers as h
+from ..service_layer.context import Agents
 from .schemas import AgentPage, AgentView
 
-AGENTS = web.AppKey("agents", h.Agents)
+AGENTS = web.AppKey("agents", Agents)
 ENTERPRISE_ONLY = "only the enterprise account manages agents (`enterprise_only`)"
 NO_AGENT = "no such agent of the caller's enterprise (`agent_not_found`)"
 M = TypeVar("M", bound=BaseModel)

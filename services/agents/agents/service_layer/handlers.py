@@ -6,7 +6,8 @@ revealed); then a person or an agent (with or without the management permission)
 refused with 403.
 
 Each command appends to the agent's stream (optimistic concurrency on its version), keeps
-the list and the identity-element table in the same transaction, and calls identity's
+the list and the identity-element table in the same transaction (one unit of work: the
+``AgentStorage`` port, ``adapters.repository`` on PostgreSQL), and calls identity's
 internal agent-login endpoint *before committing*: if identity refuses or is unreachable,
 nothing is committed here; when the API answers, identity has already applied the change
 (a removed agent cannot log in, its sessions have ended).
@@ -14,49 +15,24 @@ nothing is committed here; when the API answers, identity has already applied th
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, cast
-
-import asyncpg
+from typing import Any
 
 from shared import cursors
 from shared.auth import Principal
 from shared.errors import Forbidden
-from shared.events import DomainEvent
-from shared.eventstore import EventStore
 from shared.logging import get_logger
 
-from ..adapters import repository as repo
-from ..adapters.identity import IdentityGateway
-from ..adapters.realname import RealNameVerifier
 from ..domain import agent as rules
 from ..domain.agent import Agent
 from ..domain.commands import AddAgent, ChangePassword, UpdateAgent
 from ..domain.errors import AgentExists, AgentNotFound, IdentityVerificationFailed
-from ..projections.agent_list import AgentListProjection
+from .context import Agents
+from .ports import AgentRepository
 
 log = get_logger(__name__)
-_CONFLICT_FIELDS = {"agent_elements_id_number": "id_number", "agent_elements_phone": "phone"}
-
-
-@dataclass
-class Agents:
-    pool: asyncpg.Pool
-    store: EventStore
-    identity: IdentityGateway
-    realname: RealNameVerifier
-    today: Callable[[], date]
-    projection: AgentListProjection
-
-    @contextlib.asynccontextmanager
-    async def connect(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection, typed as the connection it stands for (a pool proxy)."""
-        async with self.pool.acquire() as conn:
-            yield cast(asyncpg.Connection, conn)
 
 
 # authorization ------------------------------------------------------------------------
@@ -69,21 +45,15 @@ def require_enterprise(principal: Principal) -> uuid.UUID:
     return principal.enterprise_id
 
 
-async def _owned(ctx: Agents, conn: asyncpg.Connection, principal: Principal, agent_id: uuid.UUID) -> Agent:
+async def _owned(repo: AgentRepository, principal: Principal, agent_id: uuid.UUID) -> Agent:
     """The caller's enterprise's live agent (404 otherwise), then the role check (403)."""
     if principal.enterprise_id is None:
         require_enterprise(principal)
-    agent = rules.fold(e.decode() for e in await ctx.store.load(conn, agent_id))
+    agent = await repo.get(agent_id)
     if agent is None or agent.removed or agent.enterprise_id != principal.enterprise_id:
         raise AgentNotFound()
     require_enterprise(principal)
     return agent
-
-
-async def _append(ctx: Agents, conn: asyncpg.Connection, agent_id: uuid.UUID, version: int,
-                  events: list[DomainEvent]) -> None:
-    stored = await ctx.store.append(conn, agent_id, "agent", version, events)
-    await ctx.projection.apply_batch(conn, stored)
 
 
 # commands -----------------------------------------------------------------------------
@@ -94,8 +64,8 @@ async def add_agent(ctx: Agents, operator: Principal, cmd: AddAgent) -> dict[str
     today = ctx.today()
     rules.refuse(rules.id_validity_errors(cmd.id_valid_from, cmd.id_valid_to, cmd.id_long_term, today)
                  + rules.window_errors(cmd.valid_from, cmd.valid_to, today))
-    async with ctx.connect() as conn:
-        taken = await repo.taken_field(conn, enterprise_id, cmd.id_number, cmd.phone)
+    async with ctx.storage.connection() as repo:
+        taken = await repo.taken_field(enterprise_id, cmd.id_number, cmd.phone)
     if taken:
         raise AgentExists(taken)  # before the face token is used up
     verdict = await ctx.realname.verify(cmd.name, cmd.id_type, cmd.id_number)
@@ -112,13 +82,11 @@ async def _commit_new_agent(ctx: Agents, agent_id: uuid.UUID, enterprise_id: uui
     added = rules.added(agent_id, enterprise_id, operator_id, cmd)
     login_requested = False
     try:
-        async with ctx.connect() as conn, conn.transaction():
-            await _append(ctx, conn, agent_id, 0, [added])
-            await repo.insert_elements(conn, agent_id, enterprise_id, cmd.id_number, cmd.phone)
+        async with ctx.storage.transaction() as repo:
+            await repo.append(agent_id, 0, [added])
+            await repo.insert_elements(agent_id, enterprise_id, cmd.id_number, cmd.phone)  # AgentExists
             login_requested = True
             await ctx.identity.create_login(agent_id, _login(enterprise_id, cmd))
-    except asyncpg.UniqueViolationError as exc:
-        raise AgentExists(_CONFLICT_FIELDS.get(exc.constraint_name or "", "id_number")) from None
     except BaseException:
         # Nothing was committed here, but identity may have created the login (e.g. it
         # answered after our timeout): take it back. Removing an unknown login is a no-op.
@@ -143,34 +111,34 @@ async def _forget_login(ctx: Agents, agent_id: uuid.UUID) -> None:
 
 async def update_agent(ctx: Agents, operator: Principal, agent_id: uuid.UUID,
                        cmd: UpdateAgent) -> dict[str, Any]:
-    async with ctx.connect() as conn, conn.transaction():
-        agent = await _owned(ctx, conn, operator, agent_id)
+    async with ctx.storage.transaction() as repo:
+        agent = await _owned(repo, operator, agent_id)
         event = rules.updated(agent, cmd.valid_from, cmd.valid_to, cmd.can_manage)
         if event is not None:
-            await _append(ctx, conn, agent_id, agent.version, [event])
+            await repo.append(agent_id, agent.version, [event])
             await ctx.identity.update_login(agent_id, event.valid_from, event.valid_to, event.can_manage)
     return await get_agent(ctx, operator, agent_id)
 
 
 async def remove_agent(ctx: Agents, operator: Principal, agent_id: uuid.UUID) -> None:
-    async with ctx.connect() as conn, conn.transaction():
-        agent = await _owned(ctx, conn, operator, agent_id)
-        await _append(ctx, conn, agent_id, agent.version, [rules.removed(agent, operator.id)])
-        await repo.release_elements(conn, agent_id)
+    async with ctx.storage.transaction() as repo:
+        agent = await _owned(repo, operator, agent_id)
+        await repo.append(agent_id, agent.version, [rules.removed(agent, operator.id)])
+        await repo.release_elements(agent_id)
         await ctx.identity.remove_login(agent_id)
 
 
 async def change_password(ctx: Agents, operator: Principal, agent_id: uuid.UUID, cmd: ChangePassword) -> None:
-    async with ctx.connect() as conn, conn.transaction():
-        agent = await _owned(ctx, conn, operator, agent_id)
-        await _append(ctx, conn, agent_id, agent.version, [rules.password_changed(agent)])
+    async with ctx.storage.transaction() as repo:
+        agent = await _owned(repo, operator, agent_id)
+        await repo.append(agent_id, agent.version, [rules.password_changed(agent)])
         await ctx.identity.set_password(agent_id, cmd.password)
 
 
 # queries ------------------------------------------------------------------------------
 
 
-def view(row: asyncpg.Record, today: date) -> dict[str, Any]:
+def view(row: Mapping[str, Any], today: date) -> dict[str, Any]:
     def day(d: date | None) -> str | None:
         return None if d is None else d.isoformat()
 
@@ -185,9 +153,9 @@ def view(row: asyncpg.Record, today: date) -> dict[str, Any]:
 
 
 async def get_agent(ctx: Agents, operator: Principal, agent_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.connect() as conn:
-        await _owned(ctx, conn, operator, agent_id)
-        row = await repo.list_row(conn, agent_id)
+    async with ctx.storage.connection() as repo:
+        await _owned(repo, operator, agent_id)
+        row = await repo.list_row(agent_id)
     if row is None:
         raise AgentNotFound()
     return view(row, ctx.today())
@@ -195,8 +163,8 @@ async def get_agent(ctx: Agents, operator: Principal, agent_id: uuid.UUID) -> di
 
 async def list_agents(ctx: Agents, operator: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
     enterprise_id = require_enterprise(operator)
-    async with ctx.connect() as conn:
-        rows = await repo.list_page(conn, enterprise_id, limit + 1, _decode_cursor(cursor))
+    async with ctx.storage.connection() as repo:
+        rows = await repo.list_page(enterprise_id, limit + 1, _decode_cursor(cursor))
     today = ctx.today()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -204,7 +172,7 @@ async def list_agents(ctx: Agents, operator: Principal, limit: int, cursor: str 
             "next_cursor": _encode_cursor(rows[-1]) if more else None}
 
 
-def _encode_cursor(row: asyncpg.Record) -> str:
+def _encode_cursor(row: Mapping[str, Any]) -> str:
     return cursors.encode(row["added_at"], row["agent_id"])
 
 

@@ -1,4 +1,4 @@
-"""The face verification provider (人脸验证) as a port.
+"""The face verification provider (人脸验证): adapters of ``service_layer.ports.FaceProvider``.
 
 A provider is told that a check began (for whom, why, until when) and later gives its
 verdict. identity keeps the check and mints the single-use token; the provider only
@@ -16,23 +16,14 @@ receives the verdict on a signed callback that calls ``FaceChecks.complete``.
 
 from __future__ import annotations
 
-import abc
 from typing import Any
 
 from ..domain.errors import FaceProviderUnavailable
 from ..domain.face import FaceCheck
+from ..service_layer.ports import FaceProvider
 
 
-class FaceProvider(abc.ABC):
-    name: str = "provider"
-    accepts_sandbox_verdicts: bool = False
-
-    @abc.abstractmethod
-    async def begin(self, check: FaceCheck) -> dict[str, Any]:
-        """Start the check at the provider; returns what the client needs to run it."""
-
-
-class SandboxFaceProvider(FaceProvider):
+class SandboxFaceProvider:
     name = "sandbox"
     accepts_sandbox_verdicts = True
 
@@ -44,7 +35,7 @@ class SandboxFaceProvider(FaceProvider):
         return {"provider": self.name}
 
 
-class UnavailableFaceProvider(FaceProvider):
+class UnavailableFaceProvider:
     name = "none"
 
     async def begin(self, check: FaceCheck) -> dict[str, Any]:

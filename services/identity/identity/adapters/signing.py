@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.auth import ALGORITHM, AUDIENCE, ISSUER, Principal, jwk_json
 
+from .repository import PgIdentityRepository
+
 _KEY_LOCK = 0x6A_776B_6579  # "jwkey"
 _NONCE = 12
 
@@ -61,20 +63,20 @@ def _new_key() -> SigningKey:
     return SigningKey(kid, private, jwk_json(private.public_key(), kid))
 
 
-async def load_or_create_keys(conn: asyncpg.Connection, sealer: KeySealer) -> list[SigningKey]:
-    """The unretired keys, newest first; creates the first one if there is none."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _KEY_LOCK)
-        rows = await conn.fetch("SELECT kid, private_key, public_jwk FROM signing_keys"
-                                " WHERE retired_at IS NULL ORDER BY created_at DESC")
-        if not rows:
-            key = _new_key()
-            der = key.private.private_bytes(serialization.Encoding.DER,
-                                            serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption())
-            await conn.execute("INSERT INTO signing_keys (kid, private_key, public_jwk) VALUES ($1, $2, $3)",
-                               key.kid, sealer.seal(der, key.kid.encode()), key.jwk)
-            return [key]
+async def load_or_create_keys(repo: PgIdentityRepository, sealer: KeySealer) -> list[SigningKey]:
+    """The unretired keys, newest first; creates the first one if there is none.
+
+    Call in a transaction (``PgIdentityStorage.transaction()``): the lock lasts until it ends.
+    """
+    await repo.lock_signing_keys(_KEY_LOCK)
+    rows = await repo.signing_keys()
+    if not rows:
+        key = _new_key()
+        der = key.private.private_bytes(serialization.Encoding.DER,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+        await repo.insert_signing_key(key.kid, sealer.seal(der, key.kid.encode()), key.jwk)
+        return [key]
     return [_open(r, sealer) for r in rows]
 
 

@@ -17,23 +17,28 @@ from shared.catalog import AgentRemoved, CertificateIssued, CertificateRevoked
 from shared.consumer import Handler, handlers_for
 from shared.events import DomainEvent, Envelope
 
-from ..adapters import repository as repo
+from ..adapters.repository import PgIdentityRepository, PgIdentityStorage
 from ..service_layer import agent_logins
-from .common import IDENTITY
+from .requests import IDENTITY
 
 _PRINCIPAL_OWNERS = {"person", "enterprise", "agent"}
 
 
 def handlers(app: web.Application) -> Mapping[str, Handler]:
+    def repo(conn: asyncpg.Connection) -> PgIdentityRepository:  # the consumer's transaction
+        storage = app[IDENTITY].storage
+        assert isinstance(storage, PgIdentityStorage)
+        return storage.within(conn)
+
     async def certificate_issued(conn: asyncpg.Connection, _: Envelope, ev: DomainEvent) -> None:
         assert isinstance(ev, CertificateIssued)
         if ev.owner_type in _PRINCIPAL_OWNERS:
-            await repo.set_certificate_status(conn, ev.owner_id, "active")
+            await repo(conn).set_certificate_status(ev.owner_id, "active")
 
     async def certificate_revoked(conn: asyncpg.Connection, _: Envelope, ev: DomainEvent) -> None:
         assert isinstance(ev, CertificateRevoked)
         if ev.owner_type in _PRINCIPAL_OWNERS and ev.owner_id is not None:
-            await repo.set_certificate_status(conn, ev.owner_id, "none")
+            await repo(conn).set_certificate_status(ev.owner_id, "none")
 
     async def agent_removed(conn: asyncpg.Connection, _: Envelope, ev: DomainEvent) -> None:
         assert isinstance(ev, AgentRemoved)

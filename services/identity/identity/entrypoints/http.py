@@ -22,7 +22,7 @@ from ..domain import commands as c
 from ..service_layer import face_checks, registration, sessions
 from . import internal
 from . import schemas as doc
-from .common import IDENTITY, body
+from .requests import IDENTITY, body
 
 
 def client_ip(request: web.Request) -> str | None:

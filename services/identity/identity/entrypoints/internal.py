@@ -15,7 +15,7 @@ from shared.internal import require_internal
 
 from ..domain import commands as c
 from ..service_layer import agent_logins, face_checks, principals
-from .common import IDENTITY, body
+from .requests import IDENTITY, body
 
 
 async def consume_face_token(request: web.Request) -> web.Response:

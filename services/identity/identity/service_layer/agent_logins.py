@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
 from shared.errors import NotFound, ValidationFailed
 from shared.lockout import LockState
 from shared.people.elements import mask
 
-from ..adapters import repository as repo
 from ..domain.accounts import Account, window_change_ends_sessions
 from ..domain.commands import CreateAgentLogin, SetAgentPassword, UpdateAgentLogin
 from ..domain.errors import AgentLoginConflict
@@ -27,14 +24,15 @@ from ..domain.events import (
     AgentLoginUpdated,
 )
 from .context import Identity
+from .ports import AccountConflict, IdentityRepository
 from .revocation import end_all_sessions
 
 
 async def create(ctx: Identity, agent_id: uuid.UUID, cmd: CreateAgentLogin) -> bool:
     """Create the login; False if this very login already exists (a retry)."""
-    async with ctx.connect() as conn:
-        enterprise = await repo.find_enterprise(conn, cmd.enterprise_id)
-        existing = await repo.get_account(conn, agent_id)
+    async with ctx.storage.connection() as repo:
+        enterprise = await repo.find_enterprise(cmd.enterprise_id)
+        existing = await repo.get_account(agent_id)
     if enterprise is None:
         raise ValidationFailed.field("enterprise_id", "no such enterprise account",
                                      code="enterprise_not_found")
@@ -53,23 +51,23 @@ async def create(ctx: Identity, agent_id: uuid.UUID, cmd: CreateAgentLogin) -> b
                                 valid_from=cmd.valid_from, valid_to=cmd.valid_to,
                                 can_manage=cmd.can_manage, phone_masked=mask(cmd.phone))
     try:
-        async with ctx.connect() as conn, conn.transaction():
-            await ctx.store.append(conn, f"login-{agent_id}", "login", 0, [created])
-            await repo.insert_account(conn, account)
-            await repo.set_login_version(conn, agent_id, 1)
-    except asyncpg.UniqueViolationError:
+        async with ctx.storage.transaction() as repo:
+            await repo.append(f"login-{agent_id}", "login", 0, [created])
+            await repo.insert_account(account)
+            await repo.set_login_version(agent_id, 1)
+    except AccountConflict:
         raise AgentLoginConflict("phone") from None
     return True
 
 
-async def _locked_agent(conn: asyncpg.Connection, agent_id: uuid.UUID) -> Account | None:
-    account = await repo.get_account(conn, agent_id, for_update=True)
+async def _locked_agent(repo: IdentityRepository, agent_id: uuid.UUID) -> Account | None:
+    account = await repo.get_account(agent_id, for_update=True)
     return account if account is not None and account.role == "agent" else None
 
 
 async def update(ctx: Identity, agent_id: uuid.UUID, cmd: UpdateAgentLogin) -> None:
-    async with ctx.connect() as conn, conn.transaction():
-        agent = await _locked_agent(conn, agent_id)
+    async with ctx.storage.transaction() as repo:
+        agent = await _locked_agent(repo, agent_id)
         if agent is None or agent.removed:
             raise NotFound("no such agent login", code="agent_not_found")
         assert agent.valid_from and agent.valid_to and agent.can_manage is not None
@@ -80,31 +78,31 @@ async def update(ctx: Identity, agent_id: uuid.UUID, cmd: UpdateAgentLogin) -> N
                                     can_manage=cmd.can_manage)
         if window_change_ends_sessions(agent.valid_from, agent.valid_to, agent.can_manage,
                                        cmd.valid_from, cmd.valid_to, cmd.can_manage, ctx.today()):
-            await end_all_sessions(ctx, conn, agent_id, "agent_updated", [updated])
+            await end_all_sessions(ctx, repo, agent_id, "agent_updated", [updated])
         else:
-            await ctx.append_login(conn, agent_id, [updated])
-        await repo.update_agent(conn, agent_id, valid_from=cmd.valid_from, valid_to=cmd.valid_to,
+            await repo.append_login(agent_id, [updated])
+        await repo.update_agent(agent_id, valid_from=cmd.valid_from, valid_to=cmd.valid_to,
                                 can_manage=cmd.can_manage)
 
 
 async def set_password(ctx: Identity, agent_id: uuid.UUID, cmd: SetAgentPassword) -> None:
     """New password: the old one stops working and every session of the agent ends."""
     password_hash = await ctx.passwords.hash(cmd.password)
-    async with ctx.connect() as conn, conn.transaction():
-        agent = await _locked_agent(conn, agent_id)
+    async with ctx.storage.transaction() as repo:
+        agent = await _locked_agent(repo, agent_id)
         if agent is None or agent.removed:
             raise NotFound("no such agent login", code="agent_not_found")
-        await end_all_sessions(ctx, conn, agent_id, "password_changed",
+        await end_all_sessions(ctx, repo, agent_id, "password_changed",
                                [AgentLoginPasswordChanged(agent_id=agent_id)])
-        await repo.update_agent(conn, agent_id, password_hash=password_hash)
-        await repo.save_lock(conn, agent_id, LockState())
+        await repo.update_agent(agent_id, password_hash=password_hash)
+        await repo.save_lock(agent_id, LockState())
 
 
 async def remove(ctx: Identity, agent_id: uuid.UUID) -> None:
     """The agent can no longer log in and its tokens die; removing twice is fine."""
-    async with ctx.connect() as conn, conn.transaction():
-        agent = await _locked_agent(conn, agent_id)
+    async with ctx.storage.transaction() as repo:
+        agent = await _locked_agent(repo, agent_id)
         if agent is None or agent.removed:
             return
-        await end_all_sessions(ctx, conn, agent_id, "agent_removed", [AgentLoginRemoved(agent_id=agent_id)])
-        await repo.update_agent(conn, agent_id, removed_at=ctx.clock())
+        await end_all_sessions(ctx, repo, agent_id, "agent_removed", [AgentLoginRemoved(agent_id=agent_id)])
+        await repo.update_agent(agent_id, removed_at=ctx.clock())

@@ -16,7 +16,6 @@ from typing import Any
 
 from shared.people.fields import field_error
 
-from ..adapters import repository as repo
 from ..domain import face
 from ..domain.commands import StartFaceCheck
 from ..domain.errors import FaceCheckNotFound, FaceTokenInvalid, rfc3339
@@ -30,8 +29,8 @@ def _hash(token: str) -> bytes:
 async def start(ctx: Identity, subject_id: uuid.UUID | None, purpose: face.Purpose) -> dict[str, Any]:
     check = face.start(uuid.uuid4(), subject_id, purpose, ctx.clock(), ctx.face_ttl)
     provider_info = await ctx.faces.begin(check)
-    async with ctx.connect() as conn:
-        await repo.insert_face_check(conn, check)
+    async with ctx.storage.connection() as repo:
+        await repo.insert_face_check(check)
     return {"face_check_id": str(check.id), "expires_at": rfc3339(check.expires_at),
             "purpose": purpose, **provider_info}
 
@@ -44,8 +43,8 @@ async def start_for_login(ctx: Identity, cmd: StartFaceCheck) -> dict[str, Any]:
     if cmd.role is None or cmd.username is None:
         field = "role" if cmd.role is None else "username"
         raise field_error(field, "missing", "登录人脸验证需提供角色和用户名 / role and username are required")
-    async with ctx.connect() as conn:
-        account = await repo.find_login(conn, cmd.role, cmd.username.upper(),
+    async with ctx.storage.connection() as repo:
+        account = await repo.find_login(cmd.role, cmd.username.upper(),
                                         cmd.enterprise_uscc.upper() if cmd.enterprise_uscc else None)
     return await start(ctx, account.id if account else None, "login")
 
@@ -54,21 +53,21 @@ async def record_verdict(ctx: Identity, check_id: uuid.UUID, passed: bool,
                          token_ttl: timedelta | None = None) -> str | None:
     """The provider's pass/fail; returns the single-use token of a passed check."""
     token = secrets.token_urlsafe(32) if passed else None
-    async with ctx.connect() as conn, conn.transaction():
-        check = await repo.face_check_for_update(conn, check_id)
+    async with ctx.storage.transaction() as repo:
+        check = await repo.face_check_for_update(check_id)
         if check is None:
             raise FaceCheckNotFound("no such face check")
         done = face.complete(check, passed, ctx.clock(), min(token_ttl or ctx.face_ttl, ctx.face_ttl))
-        await repo.save_face_check(conn, done, _hash(token) if token else None)
+        await repo.save_face_check(done, _hash(token) if token else None)
     return token
 
 
 async def consume(ctx: Identity, token: str, subject_id: uuid.UUID, purpose: str) -> face.FaceCheck:
     """Use the token once for ``subject_id`` doing ``purpose`` (or raise why not)."""
-    async with ctx.connect() as conn, conn.transaction():
-        check = await repo.face_check_by_token(conn, _hash(token))
+    async with ctx.storage.transaction() as repo:
+        check = await repo.face_check_by_token(_hash(token))
         if check is None:
             raise FaceTokenInvalid()
         used = face.redeem(check, subject_id, purpose, ctx.clock())
-        await repo.save_face_check(conn, used)
+        await repo.save_face_check(used)
     return used

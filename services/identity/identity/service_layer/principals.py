@@ -13,7 +13,6 @@ from typing import Any
 from shared.errors import EsealError, NotFound
 from shared.people.elements import normalize_id_number
 
-from ..adapters import repository as repo
 from ..domain.commands import MatchPerson
 from .context import Identity
 
@@ -23,8 +22,8 @@ class PersonNotRegistered(EsealError):
 
 
 async def describe(ctx: Identity, principal_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.connect() as conn:
-        a = await repo.get_account(conn, principal_id)
+    async with ctx.storage.connection() as repo:
+        a = await repo.get_account(principal_id)
     if a is None:
         raise NotFound("no such principal", code="principal_not_found")
     body: dict[str, Any] = {
@@ -46,8 +45,8 @@ async def describe(ctx: Identity, principal_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def match_person(ctx: Identity, cmd: MatchPerson) -> dict[str, str]:
-    async with ctx.connect() as conn:
-        row = await repo.person_by_elements(conn, normalize_id_number(cmd.id_number))
+    async with ctx.storage.connection() as repo:
+        row = await repo.person_by_elements(normalize_id_number(cmd.id_number))
     if row is None or row["name"] != cmd.name:
         raise PersonNotRegistered(
             "该自然人未注册统一身份认证，或姓名与证件号码不符 /"
@@ -59,7 +58,7 @@ async def match_person(ctx: Identity, cmd: MatchPerson) -> dict[str, str]:
 async def recent_revocations(ctx: Identity) -> list[dict[str, Any]]:
     """Revocations younger than any access token still alive (plus a minute of slack)."""
     since = ctx.clock() - timedelta(seconds=ctx.settings.access_token_ttl_seconds + 60)
-    async with ctx.connect() as conn:
-        rows = await repo.recent_revocations(conn, since)
+    async with ctx.storage.connection() as repo:
+        rows = await repo.recent_revocations(since)
     return [{"principal_id": str(r["principal_id"]), "revoked_before": r["revoked_before"].isoformat(),
              "reason": r["reason"], "session_id": r["session_id"]} for r in rows]

@@ -9,29 +9,18 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
 from shared.catalog import EnterpriseRegistered, PersonRegistered
 from shared.people.elements import mask
 
-from ..adapters import repository as repo
 from ..domain.accounts import Account
 from ..domain.commands import RegisterEnterprise, RegisterPerson
 from ..domain.errors import AlreadyRegistered
 from .context import Identity
-
-# unique index -> the request field it protects
-_CONFLICT_FIELDS = {
-    "accounts_person_id_number": "id_number",
-    "accounts_person_phone": "phone",
-    "accounts_enterprise_uscc": "uscc",
-}
+from .ports import AccountConflict
 
 
 async def register_person(ctx: Identity, cmd: RegisterPerson) -> uuid.UUID:
-    await _refuse_known(ctx, "SELECT CASE WHEN id_number = $1 THEN 'id_number' ELSE 'phone' END"
-                             " FROM accounts WHERE role = 'person' AND (id_number = $1 OR phone = $2)",
-                        cmd.id_number, cmd.phone)
+    await _refuse_known(ctx, "person", id_number=cmd.id_number, phone=cmd.phone)
     person_id = uuid.uuid4()
     account = Account(id=person_id, role="person", name=cmd.name, phone=cmd.phone,
                       password_hash=await ctx.passwords.hash(cmd.password),
@@ -43,8 +32,7 @@ async def register_person(ctx: Identity, cmd: RegisterPerson) -> uuid.UUID:
 
 
 async def register_enterprise(ctx: Identity, cmd: RegisterEnterprise) -> uuid.UUID:
-    await _refuse_known(ctx, "SELECT 'uscc' FROM accounts WHERE role = 'enterprise' AND enterprise_uscc = $1",
-                        cmd.uscc)
+    await _refuse_known(ctx, "enterprise", uscc=cmd.uscc)
     enterprise_id = uuid.uuid4()
     rep = cmd.legal_representative
     account = Account(id=enterprise_id, role="enterprise", name=cmd.name, phone=rep.phone,
@@ -58,10 +46,11 @@ async def register_enterprise(ctx: Identity, cmd: RegisterEnterprise) -> uuid.UU
     return enterprise_id
 
 
-async def _refuse_known(ctx: Identity, sql: str, *args: object) -> None:
+async def _refuse_known(ctx: Identity, role: str, *, id_number: str | None = None,
+                        phone: str | None = None, uscc: str | None = None) -> None:
     """Answer a plain duplicate before spending a password hash on it."""
-    async with ctx.connect() as conn:
-        field = await conn.fetchval(sql, *args)
+    async with ctx.storage.connection() as repo:
+        field = await repo.registered_field(role, id_number, phone, uscc)
     if field is not None:
         raise AlreadyRegistered(field)
 
@@ -69,8 +58,8 @@ async def _refuse_known(ctx: Identity, sql: str, *args: object) -> None:
 async def _commit(ctx: Identity, account: Account, stream_type: str,
                   event: PersonRegistered | EnterpriseRegistered, *, person_key: str | None = None) -> None:
     try:
-        async with ctx.connect() as conn, conn.transaction():
-            await ctx.store.append(conn, account.id, stream_type, 0, [event])
-            await repo.insert_account(conn, account, person_key=person_key)
-    except asyncpg.UniqueViolationError as exc:
-        raise AlreadyRegistered(_CONFLICT_FIELDS.get(exc.constraint_name or "", "id_number")) from None
+        async with ctx.storage.transaction() as repo:
+            await repo.append(account.id, stream_type, 0, [event])
+            await repo.insert_account(account, person_key=person_key)
+    except AccountConflict as conflict:  # a concurrent registration won the unique index
+        raise AlreadyRegistered(conflict.field) from None

@@ -21,7 +21,6 @@ from shared.lockout import LockState
 from shared.logging import get_logger
 from shared.people.elements import mask
 
-from ..adapters import repository as repo
 from ..domain.accounts import Account
 from ..domain.commands import FaceLogin, PasswordLogin, RefreshSession
 from ..domain.errors import (
@@ -67,8 +66,8 @@ def _hash(token: str) -> bytes:
 async def login_with_password(ctx: Identity, cmd: PasswordLogin, client_ip: str | None) -> Tokens:
     now = ctx.clock()
     await throttle.count_attempt(ctx, cmd.role, cmd.username, cmd.enterprise_uscc, client_ip, now)
-    async with ctx.connect() as conn:
-        account = await repo.find_login(conn, cmd.role, cmd.username, cmd.enterprise_uscc)
+    async with ctx.storage.connection() as repo:
+        account = await repo.find_login(cmd.role, cmd.username, cmd.enterprise_uscc)
     if account is not None:
         until = ctx.lock_policy.locked_until(account.lock, now)
         if until is not None:
@@ -81,8 +80,8 @@ async def login_with_password(ctx: Identity, cmd: PasswordLogin, client_ip: str 
     assert account is not None
     account.ensure_may_log_in(ctx.today())
     if account.lock.failures:
-        async with ctx.connect() as conn:
-            await repo.save_lock(conn, account.id, LockState())
+        async with ctx.storage.connection() as repo:
+            await repo.save_lock(account.id, LockState())
     await _rehash_if_outdated(ctx, account, cmd.password)
     return await start_session(ctx, account, "password", client_ip)
 
@@ -92,22 +91,22 @@ async def _rehash_if_outdated(ctx: Identity, account: Account, password: str) ->
     if not ctx.passwords.needs_rehash(account.password_hash):
         return
     new_hash = await ctx.passwords.hash(password)
-    async with ctx.connect() as conn:
-        await repo.replace_password_hash(conn, account.id, account.password_hash, new_hash)
+    async with ctx.storage.connection() as repo:
+        await repo.replace_password_hash(account.id, account.password_hash, new_hash)
     log.info("password_rehashed", principal_id=str(account.id))
 
 
 async def _count_wrong_password(ctx: Identity, account_id: uuid.UUID) -> None:
     """Record one failure on the locked row (concurrent failures all count); always raises."""
     now = ctx.clock()
-    async with ctx.connect() as conn, conn.transaction():
-        account = await repo.get_account(conn, account_id, for_update=True)
+    async with ctx.storage.transaction() as repo:
+        account = await repo.get_account(account_id, for_update=True)
         assert account is not None
         state = ctx.lock_policy.after_failure(account.lock, now)
         if state.locked_until is not None and account.lock.locked_until != state.locked_until:
-            await ctx.append_login(conn, account_id, [LoginLocked(principal_id=account_id,
+            await repo.append_login(account_id, [LoginLocked(principal_id=account_id,
                                                                   locked_until=state.locked_until)])
-        await repo.save_lock(conn, account_id, state)
+        await repo.save_lock(account_id, state)
     if state.locked_until is not None:
         raise AccountLocked(state.locked_until)
     raise InvalidCredentials(ctx.lock_policy.attempts_left(state, now))
@@ -116,8 +115,8 @@ async def _count_wrong_password(ctx: Identity, account_id: uuid.UUID) -> None:
 async def login_with_face(ctx: Identity, cmd: FaceLogin, client_ip: str | None) -> Tokens:
     now = ctx.clock()
     await throttle.count_attempt(ctx, cmd.role, cmd.username, cmd.enterprise_uscc, client_ip, now)
-    async with ctx.connect() as conn:
-        account = await repo.find_login(conn, cmd.role, cmd.username, cmd.enterprise_uscc)
+    async with ctx.storage.connection() as repo:
+        account = await repo.find_login(cmd.role, cmd.username, cmd.enterprise_uscc)
     if account is None:
         await throttle.count_failure(ctx, client_ip, now)
         raise InvalidCredentials()
@@ -129,9 +128,9 @@ async def login_with_face(ctx: Identity, cmd: FaceLogin, client_ip: str | None) 
 async def start_session(ctx: Identity, account: Account, method: str, client_ip: str | None) -> Tokens:
     session_id, refresh = uuid.uuid4(), secrets.token_urlsafe(32)
     now = ctx.clock()
-    async with ctx.connect() as conn, conn.transaction():
-        await repo.create_session(conn, session_id, account.id, method, client_ip)
-        await repo.add_refresh_token(conn, _hash(refresh), session_id, now + _refresh_ttl(ctx))
+    async with ctx.storage.transaction() as repo:
+        await repo.create_session(session_id, account.id, method, client_ip)
+        await repo.add_refresh_token(_hash(refresh), session_id, now + _refresh_ttl(ctx))
     return _issue(ctx, account, session_id, refresh)
 
 
@@ -150,14 +149,14 @@ def _issue(ctx: Identity, account: Account, session_id: uuid.UUID, refresh: str)
 async def refresh(ctx: Identity, cmd: RefreshSession) -> Tokens:
     now, token_hash = ctx.clock(), _hash(cmd.refresh_token)
     new_refresh = secrets.token_urlsafe(32)
-    async with ctx.connect() as conn, conn.transaction():
-        row = await repo.use_refresh_token(conn, token_hash, now)
+    async with ctx.storage.transaction() as repo:
+        row = await repo.use_refresh_token(token_hash, now)
         if row is not None and row["revoked_at"] is None and row["expires_at"] > now:
-            account = await repo.get_account(conn, row["principal_id"])
+            account = await repo.get_account(row["principal_id"])
             if account is None or account.removed:
                 raise SessionEnded()
             account.ensure_may_log_in(ctx.today())
-            await repo.add_refresh_token(conn, _hash(new_refresh), row["session_id"], now + _refresh_ttl(ctx))
+            await repo.add_refresh_token(_hash(new_refresh), row["session_id"], now + _refresh_ttl(ctx))
             return _issue(ctx, account, row["session_id"], new_refresh)
     if row is None:
         await _end_sessions_if_replayed(ctx, token_hash)
@@ -165,19 +164,19 @@ async def refresh(ctx: Identity, cmd: RefreshSession) -> Tokens:
 
 
 async def _end_sessions_if_replayed(ctx: Identity, token_hash: bytes) -> None:
-    async with ctx.connect() as conn, conn.transaction():
-        principal_id = await repo.replayed_refresh_token(conn, token_hash)
+    async with ctx.storage.transaction() as repo:
+        principal_id = await repo.replayed_refresh_token(token_hash)
         if principal_id is None:
             return
-        await repo.get_account(conn, principal_id, for_update=True)
-        await end_all_sessions(ctx, conn, principal_id, "other")
+        await repo.get_account(principal_id, for_update=True)
+        await end_all_sessions(ctx, repo, principal_id, "other")
 
 
 async def logout(ctx: Identity, principal: Principal) -> None:
     session_id = _session_id(principal)
-    async with ctx.connect() as conn, conn.transaction():
-        await repo.get_account(conn, principal.id, for_update=True)
-        await end_session(ctx, conn, principal.id, session_id)
+    async with ctx.storage.transaction() as repo:
+        await repo.get_account(principal.id, for_update=True)
+        await end_session(ctx, repo, principal.id, session_id)
 
 
 class LiveSessions:
@@ -192,8 +191,8 @@ class LiveSessions:
         except ValueError:
             session_id = None
         if session_id is not None:
-            async with self.ctx.connect() as conn:
-                if await repo.session_live(conn, principal.id, session_id):
+            async with self.ctx.storage.connection() as repo:
+                if await repo.session_live(principal.id, session_id):
                     return
         raise NotAuthenticated("this session has ended; please log in again", code="token_revoked")
 
@@ -207,8 +206,8 @@ def _session_id(principal: Principal) -> uuid.UUID:
 
 async def me(ctx: Identity, principal: Principal) -> dict[str, Any]:
     """The caller as identity knows it now; a token of an ended session gets 401 here too."""
-    async with ctx.connect() as conn:
-        row = await repo.me(conn, principal.id, _session_id(principal))
+    async with ctx.storage.connection() as repo:
+        row = await repo.me(principal.id, _session_id(principal))
     if row is None:
         raise SessionEnded()
     body = principal_view(principal)

@@ -10,7 +10,6 @@ from datetime import datetime
 
 from shared.errors import RateLimited
 
-from ..adapters import repository as repo
 from ..domain.throttle import Window
 from .context import Identity
 
@@ -34,15 +33,15 @@ async def count_attempt(ctx: Identity, role: str, username: str, enterprise_uscc
                         client_ip: str | None, now: datetime) -> None:
     """Count this attempt for the username; refuse it (429) if either limit is used up."""
     uw, iw = ctx.username_window, ctx.ip_window
-    async with ctx.connect() as conn:
-        if client_ip and iw.exceeded(await repo.current_count(conn, _ip_key(client_ip), iw.start(now)) + 1):
+    async with ctx.storage.connection() as repo:
+        if client_ip and iw.exceeded(await repo.current_count(_ip_key(client_ip), iw.start(now)) + 1):
             raise _refuse(iw, now, "from this address")
-        count = await repo.count_hit(conn, _username_key(role, username, enterprise_uscc), uw.start(now))
+        count = await repo.count_hit(_username_key(role, username, enterprise_uscc), uw.start(now))
     if uw.exceeded(count):
         raise _refuse(uw, now, "for this account")
 
 
 async def count_failure(ctx: Identity, client_ip: str | None, now: datetime) -> None:
     if client_ip:
-        async with ctx.connect() as conn:
-            await repo.count_hit(conn, _ip_key(client_ip), ctx.ip_window.start(now))
+        async with ctx.storage.connection() as repo:
+            await repo.count_hit(_ip_key(client_ip), ctx.ip_window.start(now))

@@ -1,4 +1,5 @@
-"""What the identity route modules share: the app key of the service layer, body parsing."""
+"""What identity's route modules take from a request: the service layer (its app key) and
+the JSON body as a command."""
 
 from __future__ import annotations
 

@@ -1,0 +1,152 @@
+"""The ports of the identity service layer: what it needs from the world, as Protocols.
+
+Adapters: ``adapters.repository`` (PostgreSQL, through ``shared.unit_of_work``),
+``adapters.passwords`` (Argon2), ``adapters.signing`` (ES256 access tokens),
+``adapters.face_provider``. In-memory fakes for the service-layer tests:
+``tests/support/fakes/identity.py``; ``tests/integration/test_identity_contract.py`` holds
+the fake repository and the PostgreSQL one to the same checks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from shared.auth import Principal
+from shared.events import DomainEvent
+from shared.lockout import LockState
+
+from ..domain.accounts import Account
+from ..domain.face import FaceCheck
+
+Row = Mapping[str, Any]
+
+
+class AccountConflict(Exception):
+    """An account's unique element (``field``: id_number, phone, uscc) is another's already."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+class IdentityRepository(Protocol):
+    """identity's streams and tables, in one unit of work (see ``IdentityStorage``)."""
+
+    # streams
+    async def append(self, stream_id: str | uuid.UUID, stream_type: str, expected_version: int,
+                     events: Sequence[DomainEvent]) -> None:
+        """Append (``ConcurrencyError`` when stale) and apply the inline projections."""
+
+    async def append_login(self, principal_id: uuid.UUID, events: Sequence[DomainEvent]) -> None:
+        """Append to ``login-<principal>`` at its current version (caller holds the row lock)."""
+
+    async def set_login_version(self, account_id: uuid.UUID, version: int) -> None:
+        """Where ``login-<account>`` stands (kept on the account row)."""
+
+    # accounts
+    async def registered_field(self, role: str, id_number: str | None, phone: str | None,
+                               uscc: str | None) -> str | None:
+        """Which element of a new person (id_number, phone) or enterprise (uscc) is taken."""
+
+    async def insert_account(self, account: Account, *, person_key: str | None = None) -> None:
+        """``AccountConflict`` when a unique element (or the id) is taken."""
+
+    async def get_account(self, account_id: uuid.UUID, *, for_update: bool = False) -> Account | None: ...
+
+    async def find_login(self, role: str, username: str, enterprise_uscc: str | None) -> Account | None:
+        """The account a username designates for ``role`` (removed agents excluded)."""
+
+    async def find_enterprise(self, enterprise_id: uuid.UUID) -> Account | None: ...
+
+    async def save_lock(self, account_id: uuid.UUID, state: LockState) -> None: ...
+
+    async def replace_password_hash(self, account_id: uuid.UUID, old_hash: str, new_hash: str) -> None:
+        """Swap in a re-made hash of the same password, unless the password changed meanwhile."""
+
+    async def update_agent(self, agent_id: uuid.UUID, **changes: Any) -> None:
+        """Set columns of an agent's account (valid_from, valid_to, can_manage, password_hash,
+        removed_at)."""
+
+    async def person_by_elements(self, id_number: str) -> Row | None:
+        """``id`` and ``name`` of the person holding ``id_number``."""
+
+    async def me(self, principal_id: uuid.UUID, session_id: uuid.UUID) -> Row | None:
+        """phone, certificate_status, valid_from, valid_to, can_manage, enterprise_uscc, if the
+        session is live and the account not removed."""
+
+    async def set_certificate_status(self, principal_id: uuid.UUID, status: str) -> None: ...
+
+    # sessions
+    async def create_session(self, session_id: uuid.UUID, principal_id: uuid.UUID, method: str,
+                             client_ip: str | None) -> None: ...
+
+    async def add_refresh_token(self, token_hash: bytes, session_id: uuid.UUID,
+                                expires_at: datetime) -> None: ...
+
+    async def use_refresh_token(self, token_hash: bytes, now: datetime) -> Row | None:
+        """Mark an unused token used (only one caller gets it): session_id, expires_at,
+        principal_id, revoked_at (of the session), method."""
+
+    async def replayed_refresh_token(self, token_hash: bytes) -> uuid.UUID | None:
+        """The principal whose already-used refresh token is presented again."""
+
+    async def revoke_session(self, session_id: uuid.UUID, now: datetime) -> bool:
+        """Whether a live session was ended now."""
+
+    async def session_live(self, principal_id: uuid.UUID, session_id: uuid.UUID) -> bool: ...
+
+    async def revoke_sessions_of(self, principal_id: uuid.UUID, now: datetime) -> None: ...
+
+    async def recent_revocations(self, since: datetime) -> list[Row]:
+        """principal_id, session_id, reason, revoked_before of SessionsRevoked since ``since``."""
+
+    # face checks
+    async def insert_face_check(self, check: FaceCheck) -> None: ...
+
+    async def face_check_for_update(self, check_id: uuid.UUID) -> FaceCheck | None: ...
+
+    async def face_check_by_token(self, token_hash: bytes) -> FaceCheck | None: ...
+
+    async def save_face_check(self, check: FaceCheck, token_hash: bytes | None = None) -> None: ...
+
+    # throttling
+    async def count_hit(self, key: str, window_start: datetime) -> int:
+        """Count one hit in the window; the count after it."""
+
+    async def current_count(self, key: str, window_start: datetime) -> int: ...
+
+
+class IdentityStorage(Protocol):
+    """Where repositories come from: in a transaction (commands) or not (reads, one statement)."""
+
+    def transaction(self) -> AbstractAsyncContextManager[IdentityRepository]:
+        """Everything done through the repository commits together, or nothing does."""
+
+    def connection(self) -> AbstractAsyncContextManager[IdentityRepository]:
+        """No transaction: each statement commits on its own."""
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """False for ``None`` too, after as much work as a real check."""
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class AccessTokenSigner(Protocol):
+    def access_token(self, principal: Principal, issued_at: datetime, expires_at: datetime) -> str: ...
+
+    def jwks(self) -> dict[str, Any]: ...
+
+
+class FaceProvider(Protocol):
+    """The face verification provider: told that a check began; it decides pass or fail."""
+
+    async def begin(self, check: FaceCheck) -> dict[str, Any]:
+        """Start the check at the provider; returns what the client needs to run it."""

@@ -1,0 +1,183 @@
+"""The identity service layer on in-memory fakes (no database): registration, password
+login and lockout, refresh-token rotation and replay, logout, agent logins."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from identity.adapters.passwords import FAST_TEST_PARAMS, Argon2Passwords
+from identity.adapters.signing import TokenSigner, _new_key
+from identity.config import IdentitySettings
+from identity.domain.commands import (
+    CreateAgentLogin,
+    PasswordLogin,
+    RefreshSession,
+    RegisterEnterprise,
+    RegisterPerson,
+)
+from identity.domain.errors import (
+    AccountLocked,
+    AgentLoginConflict,
+    AlreadyRegistered,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    SessionEnded,
+)
+from identity.domain.events import LoginLocked
+from identity.service_layer import agent_logins, principals, registration, sessions
+from identity.service_layer.context import Identity
+
+from shared.catalog import SessionsRevoked
+from shared.errors import RateLimited
+from tests.support import identities as ids
+from tests.support.fakes.identity import FakeFaces, FakeIdentityStorage
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def storage() -> FakeIdentityStorage:
+    return FakeIdentityStorage()
+
+
+@pytest.fixture
+def ctx(storage: FakeIdentityStorage, clock: Clock) -> Identity:
+    settings = IdentitySettings(env="test", lock_max_failures=3)  # type: ignore[call-arg]
+    return Identity(storage=storage, passwords=Argon2Passwords(FAST_TEST_PARAMS),
+                    signer=TokenSigner([_new_key()]), faces=FakeFaces(), settings=settings,
+                    person_key_secret=b"k" * 32, clock=clock)
+
+
+async def _person(ctx: Identity, **overrides: Any) -> dict[str, Any]:
+    body = ids.person(**overrides)
+    person_id = await registration.register_person(ctx, RegisterPerson.model_validate(body))
+    return {**body, "person_id": person_id}
+
+
+def _password(username: str, password: str, role: str = "person", **kw: Any) -> PasswordLogin:
+    return PasswordLogin.model_validate({"method": "password", "role": role, "username": username,
+                                         "password": password, **kw})
+
+
+async def test_a_registered_person_logs_in_and_sees_itself(ctx: Identity) -> None:
+    person = await _person(ctx)
+    login = _password(person["phone"], person["password"])
+    tokens = await sessions.login_with_password(ctx, login, "10.0.0.1")
+    assert tokens.principal.id == person["person_id"] and tokens.principal.role == "person"
+    me = await sessions.me(ctx, tokens.principal)
+    assert me["phone_masked"].endswith(person["phone"][-4:]) and me["certificate_status"] == "none"
+    described = await principals.describe(ctx, person["person_id"])
+    assert described["id_number"] == person["id_number"]
+
+
+async def test_a_second_registration_of_an_element_is_refused(ctx: Identity,
+                                                               storage: FakeIdentityStorage) -> None:
+    person = await _person(ctx)
+    for overrides, field in [({"id_number": person["id_number"]}, "id_number"),
+                             ({"phone": person["phone"]}, "phone")]:
+        with pytest.raises(AlreadyRegistered) as refused:
+            await _person(ctx, **overrides)
+        assert refused.value.errors[0]["field"] == field
+    enterprise = RegisterEnterprise.model_validate(ids.enterprise())
+    await registration.register_enterprise(ctx, enterprise)
+    with pytest.raises(AlreadyRegistered):
+        await registration.register_enterprise(ctx, enterprise)
+    assert len(storage.state.accounts) == 2
+
+
+async def test_wrong_passwords_lock_the_account_and_the_lock_ends(ctx: Identity, clock: Clock,
+                                                                  storage: FakeIdentityStorage) -> None:
+    person = await _person(ctx)
+    wrong = _password(person["phone"], person["password"] + "x")
+    for left in (2, 1):
+        with pytest.raises(InvalidCredentials) as refused:
+            await sessions.login_with_password(ctx, wrong, None)
+        assert refused.value.extra["attempts_left"] == left
+    with pytest.raises(AccountLocked):
+        await sessions.login_with_password(ctx, wrong, None)
+    right = _password(person["phone"], person["password"])
+    with pytest.raises(AccountLocked):  # not even checked while locked
+        await sessions.login_with_password(ctx, right, None)
+    stream = storage.state.streams[f"login-{person['person_id']}"]
+    assert [type(e) for e in stream] == [LoginLocked]
+    clock.now += timedelta(minutes=16)
+    await sessions.login_with_password(ctx, right, None)
+    account = storage.state.accounts[person["person_id"]].account
+    assert account.lock.failures == 0
+
+
+async def test_an_unknown_username_is_invalid_and_attempts_are_throttled(ctx: Identity) -> None:
+    with pytest.raises(InvalidCredentials):
+        await sessions.login_with_password(ctx, _password("13800138000", "whatever1"), "10.0.0.2")
+    with pytest.raises(RateLimited):
+        for _ in range(ctx.settings.login_limit_per_username):
+            with pytest.raises(InvalidCredentials):
+                await sessions.login_with_password(ctx, _password("13800138000", "whatever1"), "10.0.0.2")
+
+
+async def test_refresh_rotates_and_a_replayed_token_ends_every_session(ctx: Identity) -> None:
+    person = await _person(ctx)
+    first = await sessions.login_with_password(ctx, _password(person["phone"], person["password"]), None)
+    other = await sessions.login_with_password(ctx, _password(person["phone"], person["password"]), None)
+    rotated = await sessions.refresh(ctx, RefreshSession(refresh_token=first.refresh_token))
+    assert rotated.refresh_token != first.refresh_token
+    with pytest.raises(InvalidRefreshToken):  # the old one again: someone copied it
+        await sessions.refresh(ctx, RefreshSession(refresh_token=first.refresh_token))
+    for tokens in (rotated, other):
+        with pytest.raises(SessionEnded):
+            await sessions.me(ctx, tokens.principal)
+    revoked = await principals.recent_revocations(ctx)
+    assert [(r["principal_id"], r["reason"]) for r in revoked] == [(str(person["person_id"]), "other")]
+
+
+async def test_logout_ends_this_session_only(ctx: Identity, storage: FakeIdentityStorage) -> None:
+    person = await _person(ctx)
+    first = await sessions.login_with_password(ctx, _password(person["phone"], person["password"]), None)
+    second = await sessions.login_with_password(ctx, _password(person["phone"], person["password"]), None)
+    await sessions.logout(ctx, first.principal)
+    with pytest.raises(SessionEnded):
+        await sessions.me(ctx, first.principal)
+    await sessions.me(ctx, second.principal)
+    stream = storage.state.streams[f"login-{person['person_id']}"]
+    assert isinstance(stream[-1], SessionsRevoked) and stream[-1].session_id == first.principal.session_id
+
+
+async def test_agent_logins_are_created_once_and_removed_with_their_sessions(ctx: Identity) -> None:
+    enterprise_body = ids.enterprise()
+    enterprise_id = await registration.register_enterprise(
+        ctx, RegisterEnterprise.model_validate(enterprise_body))
+    agent_id, body = uuid.uuid4(), ids.agent()
+    today = date.today()
+    cmd = CreateAgentLogin.model_validate({
+        "enterprise_id": str(enterprise_id), "name": body["name"], "id_type": "resident_id_card",
+        "id_number": body["id_number"], "phone": body["phone"], "password": body["password"],
+        "valid_from": str(today - timedelta(days=1)), "valid_to": str(today + timedelta(days=30)),
+        "can_manage": True})
+    assert await agent_logins.create(ctx, agent_id, cmd) is True
+    assert await agent_logins.create(ctx, agent_id, cmd) is False  # a retry
+    with pytest.raises(AgentLoginConflict):
+        await agent_logins.create(ctx, uuid.uuid4(), cmd)  # same phone in the enterprise
+    login = _password(body["phone"], body["password"], role="agent",
+                      enterprise_uscc=enterprise_body["uscc"])
+    tokens = await sessions.login_with_password(ctx, login, None)
+    assert tokens.principal.role == "agent" and tokens.principal.can_manage is True
+    await agent_logins.remove(ctx, agent_id)
+    await agent_logins.remove(ctx, agent_id)  # idempotent
+    with pytest.raises(SessionEnded):
+        await sessions.me(ctx, tokens.principal)
+    with pytest.raises(InvalidCredentials):
+        await sessions.login_with_password(ctx, login, None)
