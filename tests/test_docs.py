@@ -26,7 +26,7 @@ from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SETTINGS_MODULES = ("identity.config", "agents.bootstrap", "certs.config", "seals.config",
+SETTINGS_MODULES = ("identity.config", "agents.config", "certs.config", "seals.config",
                     "stamping.config", "notify.config", "gateway.config")
 _VARIABLE = re.compile(r"\bESEAL_[A-Z0-9]+(?:_[A-Z0-9]+)*\b")
 

@@ -516,7 +516,7 @@ def test_secret_template_has_only_placeholders() -> None:
 # Where each service's pydantic-settings class lives (fields are read as ESEAL_<FIELD>).
 SETTINGS_CLASSES = {
     "identity": ("identity.config", "IdentitySettings"),
-    "agents": ("agents.bootstrap", "AgentsSettings"),
+    "agents": ("agents.config", "AgentsSettings"),
     "certs": ("certs.config", "CertsSettings"),
     "seals": ("seals.config", "SealsSettings"),
     "stamping": ("stamping.config", "StampingSettings"),

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pytest_asyncio
 from agents.bootstrap import MIGRATIONS as AGENTS_MIGRATIONS
-from agents.bootstrap import AgentsSettings
 from agents.bootstrap import create_app as create_agents
+from agents.config import AgentsSettings
 from aiohttp.test_utils import TestServer
 from identity.bootstrap import MIGRATIONS as IDENTITY_MIGRATIONS
 from identity.bootstrap import IdentitySettings
