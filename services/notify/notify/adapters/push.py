@@ -21,7 +21,7 @@ import asyncpg
 
 from shared.logging import get_logger
 
-from .inbox import CHANNEL
+from .repository import CHANNEL
 
 log = get_logger(__name__)
 

@@ -30,8 +30,8 @@ from shared.auth import bearer_token
 from shared.http import documented
 from shared.revocations import REVOCATIONS
 
-from ..adapters.inbox import Message
 from ..adapters.push import PushHub
+from ..adapters.repository import Message
 from ..config import NotifySettings
 from ..service_layer import messages
 from ..service_layer.messages import Follower, Signal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..adapters.inbox import Message
+from ..adapters.repository import Message
 
 
 def message_json(m: Message) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from shared.catalog import (
 from shared.consumer import Handler, handlers_for
 from shared.events import DomainEvent, Envelope
 
-from ..adapters import inbox
+from ..adapters import repository as inbox
 from ..domain import rules
 from ..projections import directory
 

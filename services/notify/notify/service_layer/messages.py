@@ -17,9 +17,9 @@ import asyncpg
 from shared import cursors
 from shared.errors import NotFound
 
-from ..adapters import inbox
-from ..adapters.inbox import Message
+from ..adapters import repository as inbox
 from ..adapters.push import PushHub
+from ..adapters.repository import Message
 
 
 @dataclass(frozen=True)
