@@ -127,8 +127,15 @@ class Stack:
                 raise RuntimeError("migration failed")
 
     def start(self, services: tuple[str, ...] | None = None) -> None:
-        """Start processes by name (``seals``, ``seals.1``; default: all of them)."""
-        for s in services or self.config.process_names():
+        """Start processes by name (``seals``, ``seals.1``; default, None: all of them).
+
+        An empty tuple starts nothing: ``start(())`` once started the whole platform a second
+        time, whose processes then failed to bind and replaced the live ones in
+        ``self.processes``, so ``stop`` left the live ones running."""
+        for s in self.config.process_names() if services is None else services:
+            running = self.processes.get(s)
+            if running is not None and running.poll() is None:
+                raise RuntimeError(f"{s} is already running (pid {running.pid})")
             out = self._output(s)
             self.processes[s] = subprocess.Popen(
                 [sys.executable, "-m", parse_process_name(s)[0]], cwd=ROOT,
@@ -146,7 +153,7 @@ class Stack:
 
     def wait_ready(self, timeout: float = 90.0, services: tuple[str, ...] | None = None) -> None:
         deadline = time.monotonic() + timeout
-        pending = set(services or self.config.process_names())
+        pending = set(self.config.process_names() if services is None else services)
         while pending:
             for s in list(pending):
                 proc = self.processes.get(s)
@@ -165,7 +172,7 @@ class Stack:
                 time.sleep(0.3)
 
     def stop(self, services: tuple[str, ...] | None = None) -> None:
-        names = services or tuple(self.processes)
+        names = tuple(self.processes) if services is None else services
         for s in names:
             p = self.processes.get(s)
             if p is not None and p.poll() is None:

@@ -57,3 +57,36 @@ def test_replicas_are_bounded() -> None:
         StackConfig(replicas=0)
     with pytest.raises(ValueError):
         StackConfig(replicas=MAX_REPLICAS + 1)
+
+
+class _Sleeper:
+    """What Stack.start is given instead of subprocess.Popen: a process that is running."""
+
+    started: list[str] = []
+
+    def __init__(self, args: list[str], **_: object) -> None:
+        self.args, self.pid, self.returncode = args, 4242, None
+        _Sleeper.started.append(args[-1])
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+
+def test_start_with_no_names_starts_nothing_and_a_running_process_is_not_started_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """start(()) once meant "everything": a second platform whose processes could not bind
+    replaced the live ones in Stack.processes, and stop() left the live ones running."""
+    from devstack import stack as stack_module
+
+    monkeypatch.setattr(stack_module.subprocess, "Popen", _Sleeper)
+    _Sleeper.started = []
+    s = stack_module.Stack(StackConfig(log_dir=None))
+    s.start(("notify",))
+    s.start(())
+    assert _Sleeper.started == ["notify"]
+    with pytest.raises(RuntimeError, match="notify is already running"):
+        s.start(("notify",))
+    s.processes["notify"].returncode = 0  # type: ignore[attr-defined]  # it exited: may start again
+    s.start(("notify",))
+    assert _Sleeper.started == ["notify", "notify"]
