@@ -9,7 +9,7 @@ mistake shared by the builder and the platform's own verifier cannot pass unnoti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from asn1crypto import algos, core, crl, parser, pem, x509
@@ -222,6 +222,47 @@ def _children(der: bytes) -> list[tuple[int, int, bytes]]:
     return out
 
 
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class OfdStamp:
+    """One StampAnnot (GB/T 33190 §18.2.2) as read independently: the page it names (1-based
+    index in Document.xml, None when PageRef names no page), its Boundary and Clip (mm; the
+    Clip relative to the Boundary's top-left corner, as ofdrw renders it), and the part of
+    the page that shows the seal (Boundary, or Boundary moved by Clip)."""
+
+    page: int | None
+    page_size: tuple[float, float] | None
+    boundary: Box
+    clip: Box | None
+
+    @property
+    def visible(self) -> Box:
+        x, y, w, h = self.boundary
+        if self.clip is None:
+            return self.boundary
+        cx, cy, cw, ch = self.clip
+        return (x + cx, y + cy, cw, ch)
+
+    @property
+    def ok(self) -> bool:
+        """On a page of the document, what shows lies on it, a Clip lies inside the Boundary."""
+        if self.page is None or self.page_size is None:
+            return False
+        eps = 1e-3
+        _, _, w, h = self.boundary
+        if w <= 0 or h <= 0:
+            return False
+        if self.clip is not None:
+            cx, cy, cw, ch = self.clip
+            if cw <= 0 or ch <= 0 or cx < -eps or cy < -eps or cx + cw > w + eps or cy + ch > h + eps:
+                return False
+        vx, vy, vw, vh = self.visible
+        pw, ph = self.page_size
+        return vx >= -eps and vy >= -eps and vx + vw <= pw + eps and vy + vh <= ph + eps
+
+
 @dataclass(frozen=True)
 class OfdSignatureCheck:
     signature_xml_path: str
@@ -231,10 +272,12 @@ class OfdSignatureCheck:
     signature_ok: bool
     seal_ok: bool  # the maker's signature, the signer listed, Seal.esl == the embedded seal
     signature: ParsedSignature | None
+    stamps: list[OfdStamp] = field(default_factory=list)  # every StampAnnot, in document order
 
     @property
     def ok(self) -> bool:
-        return self.references_ok and self.data_hash_ok and self.signature_ok and self.seal_ok
+        return (self.references_ok and self.data_hash_ok and self.signature_ok and self.seal_ok
+                and all(s.ok for s in self.stamps))
 
 
 def check_ofd(data: bytes) -> list[OfdSignatureCheck]:
@@ -258,6 +301,7 @@ def check_ofd(data: bytes) -> list[OfdSignatureCheck]:
     assert sigs_loc is not None and sigs_loc.text, "OFD.xml names no Signatures.xml"
     sigs_path = sigs_loc.text.strip().lstrip("/")
     sigs = ElementTree.fromstring(z.read(sigs_path))
+    pages = _ofd_pages(z, ofd_xml)
     out = []
     for entry in sigs.findall("ofd:Signature", ns):
         base_loc = entry.get("BaseLoc", "")
@@ -284,8 +328,59 @@ def check_ofd(data: bytes) -> list[OfdSignatureCheck]:
         seal_file_ok = not seal_loc or _seal_der(parsed) == read(seal_loc, base)
         seal_ok = (parsed.seal.maker_signature_ok() and parsed.signer_cert in parsed.seal.certificates
                    and seal_file_ok)
+        stamps = []
+        for annot in root.findall("ofd:SignedInfo/ofd:StampAnnot", ns):
+            boundary = _box4(annot.get("Boundary"))
+            assert boundary is not None, f"StampAnnot without a Boundary in {path}"
+            clip = _box4(annot.get("Clip")) if annot.get("Clip") is not None else None
+            assert annot.get("Clip") is None or clip is not None, f"bad Clip in {path}"
+            page = pages.get(annot.get("PageRef", ""))
+            stamps.append(OfdStamp(page[0] if page else None, page[1] if page else None, boundary, clip))
         out.append(OfdSignatureCheck(path, not failed, failed, parsed.data_hash == sm3(signature_xml),
-                                     parsed.signature_ok(), seal_ok, parsed))
+                                     parsed.signature_ok(), seal_ok, parsed, stamps))
+    return out
+
+
+def _box4(text: str | None) -> Box | None:
+    values = [float(v) for v in (text or "").split()]
+    return (values[0], values[1], values[2], values[3]) if len(values) == 4 else None
+
+
+def _ofd_pages(z: object, ofd_xml: object) -> dict[str, tuple[int, tuple[float, float]]]:
+    """Page ID -> (1-based index, (width, height) mm), from Document.xml and each page's Area
+    (else the document's PageArea), both namespaces found in the wild accepted."""
+    import posixpath
+    import zipfile
+    from xml.etree import ElementTree
+
+    assert isinstance(z, zipfile.ZipFile) and isinstance(ofd_xml, ElementTree.Element)
+
+    def find(el: ElementTree.Element, *names: str) -> ElementTree.Element | None:
+        for name in names:
+            el = next((c for c in el if c.tag.rsplit("}", 1)[-1] == name), None)  # type: ignore[assignment]
+            if el is None:
+                return None
+        return el
+
+    def size(el: ElementTree.Element | None) -> tuple[float, float] | None:
+        box = find(el, "PhysicalBox") if el is not None else None
+        values = _box4(box.text) if box is not None else None
+        return (values[2], values[3]) if values else None
+
+    doc_root = find(ofd_xml, "DocBody", "DocRoot")
+    assert doc_root is not None and doc_root.text
+    doc_path = doc_root.text.strip().lstrip("/")
+    document = ElementTree.fromstring(z.read(doc_path))
+    default = size(find(document, "CommonData", "PageArea"))
+    pages_el = find(document, "Pages")
+    out: dict[str, tuple[int, tuple[float, float]]] = {}
+    for i, page in enumerate([c for c in pages_el or [] if c.tag.endswith("Page")], start=1):
+        loc = page.get("BaseLoc", "")
+        path = loc.lstrip("/") if loc.startswith("/") else posixpath.join(posixpath.dirname(doc_path), loc)
+        own = size(find(ElementTree.fromstring(z.read(path)), "Area"))
+        page_size = own or default
+        assert page_size is not None, f"page {i} has no size"
+        out[page.get("ID", "")] = (i, page_size)
     return out
 
 

@@ -17,10 +17,16 @@ from .stamping import (
     OfdSigner,
     OfdSigningFailed,
     PreparedOfdStamp,
+    StampBox,
+    boxes_for_spots,
+    cross_page_boxes,
     finish_ofd_stamp,
     prepare_ofd_stamp,
+    prepare_ofd_stamps,
     stamp_ofd,
+    stamp_ofd_boxes,
 )
+from .text import find_text
 from .verification import CertificateSummary, OfdSignatureResult, OfdVerification, verify_ofd
 
 __all__ = [
@@ -41,13 +47,19 @@ __all__ = [
     "PageOutOfRange",
     "PositionOffPage",
     "PreparedOfdStamp",
+    "StampBox",
     "TooManyPages",
     "UnsafeOfd",
+    "boxes_for_spots",
     "check_point",
+    "cross_page_boxes",
+    "find_text",
     "finish_ofd_stamp",
     "inspect_ofd",
     "is_ofd",
     "prepare_ofd_stamp",
+    "prepare_ofd_stamps",
     "stamp_ofd",
+    "stamp_ofd_boxes",
     "verify_ofd",
 ]

@@ -19,6 +19,7 @@ import math
 import posixpath
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -30,7 +31,8 @@ from shared.gm.errors import GmError
 from shared.gm.ses import Sm2Signer, assemble_signature, build_tbs_sign, parse_seal
 from shared.gm.sm3 import sm3
 
-from .document import OfdDocument, load_document
+from ...domain.placements import Spot
+from .document import OfdDocument, OfdPage, load_document
 from .errors import OfdError, PageOutOfRange, PositionOffPage
 from .package import OFD_NS, Limits, child, children
 
@@ -61,6 +63,85 @@ class PreparedOfdStamp:
     tbs: bytes = field(repr=False)
 
 
+MAX_BOXES = 2000  # StampAnnots in one signature: a 骑缝章 over every page of the longest document
+
+
+@dataclass(frozen=True)
+class StampBox:
+    """One StampAnnot of a signature (GB/T 33190 §18.2.2), in millimetres from the top-left
+    corner of page ``page`` (1-based), OFD's axes.
+
+    ``(x_mm, y_mm, width_mm, height_mm)`` is the StampAnnot's ``Boundary``: (x_mm, y_mm) is the
+    *top-left corner* of the box the whole seal picture is drawn into, width/height the seal's
+    size (use :meth:`centred` from a request's centre). ``clip``, when given, is the
+    StampAnnot's ``Clip``: the part of the picture that shows, in millimetres relative to the
+    Boundary's top-left corner, as ofdrw writes and renders it (``RidingStampPos``;
+    ``AWTMaker``: picture scaled into Boundary, clipped to Boundary origin + Clip). A 骑缝章
+    strip is a full-size Boundary, shifted so that its i-th strip sits at the page's right edge,
+    with the Clip selecting that strip (see :func:`cross_page_boxes`).
+    """
+
+    page: int
+    x_mm: float
+    y_mm: float
+    width_mm: float
+    height_mm: float
+    clip: tuple[float, float, float, float] | None = None
+
+    @classmethod
+    def centred(cls, page: int, centre_x_mm: float, centre_y_mm: float,
+                width_mm: float, height_mm: float) -> StampBox:
+        return cls(page, centre_x_mm - width_mm / 2, centre_y_mm - height_mm / 2, width_mm, height_mm)
+
+    @property
+    def visible(self) -> tuple[float, float, float, float]:
+        """What shows on the page: (x, y, w, h) in mm from its top-left corner."""
+        if self.clip is None:
+            return (self.x_mm, self.y_mm, self.width_mm, self.height_mm)
+        cx, cy, cw, ch = self.clip
+        return (self.x_mm + cx, self.y_mm + cy, cw, ch)
+
+
+def cross_page_boxes(pages: Sequence[tuple[int, float]], centre_y_mm: float,
+                     width_mm: float, height_mm: float) -> list[StampBox]:
+    """A 骑缝章 over ``pages`` ((1-based page number, page width mm) each, in the order the
+    strips go): the seal cut into N equal vertical strips, strip i (from the left) shown at
+    the right edge of the i-th page, every strip at the same height (its centre at
+    ``centre_y_mm``), so that the pages fanned out show the whole seal."""
+    n = len(pages)
+    if n == 0:
+        return []
+    strip = width_mm / n
+    top = centre_y_mm - height_mm / 2
+    return [StampBox(page, page_width - strip * (i + 1), top, width_mm, height_mm,
+                     (strip * i, 0.0, strip, height_mm))
+            for i, (page, page_width) in enumerate(pages)]
+
+
+def boxes_for_spots(pages: Sequence[OfdPage], spots: Sequence[Spot],
+                    width_mm: float, height_mm: float) -> list[StampBox]:
+    """A placement's resolved spots (centres in mm, top-left origin) as StampBoxes at the
+    seal's size: a spot with an x is a seal centred there; the spots without one are the
+    strips of one 骑缝章, in the order given. ``pages``: ``inspect_ofd(...).pages``."""
+    by_number = {p.index: p for p in pages}
+    boxes: list[StampBox] = []
+    strips: list[tuple[int, float]] = []
+    strip_y: float | None = None
+    for spot in spots:
+        if spot.x is not None:
+            boxes.append(StampBox.centred(spot.page, spot.x, spot.y, width_mm, height_mm))
+            continue
+        page = by_number.get(spot.page)
+        if page is None:
+            raise PageOutOfRange(f"page {spot.page} not in 1..{len(pages)}")
+        strips.append((spot.page, page.width_mm))
+        strip_y = spot.y if strip_y is None else strip_y
+    if strips:
+        assert strip_y is not None
+        boxes += cross_page_boxes(strips, strip_y, width_mm, height_mm)
+    return boxes
+
+
 def _q(name: str, ns: str = OFD_NS) -> str:
     return f"{{{ns}}}{name}"
 
@@ -80,20 +161,39 @@ def _next_id(doc: OfdDocument, signatures_root: etree._Element | None) -> int:
     return max(numbers) + 1
 
 
-def _check_position(doc: OfdDocument, page: int, box: tuple[float, float, float, float]) -> str:
-    if not 1 <= page <= len(doc.pages):
-        raise PageOutOfRange(f"page {page} not in 1..{len(doc.pages)}")
-    p = doc.pages[page - 1]
-    x, y, w, h = box
-    if not all(math.isfinite(v) for v in box):
+def _check_box(doc: OfdDocument, box: StampBox) -> str:
+    """The page's ID, after checking that what the box shows lies on that page: the whole
+    Boundary, or for a clipped box the Clip (the Boundary of a 骑缝章 strip runs off the page)."""
+    if not 1 <= box.page <= len(doc.pages):
+        raise PageOutOfRange(f"page {box.page} not in 1..{len(doc.pages)}")
+    p = doc.pages[box.page - 1]
+    values = (box.x_mm, box.y_mm, box.width_mm, box.height_mm, *(box.clip or ()))
+    if not all(math.isfinite(v) for v in values):
         raise PositionOffPage(f"seal box {box} is not a finite position")
-    if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > p.width_mm + 1e-6 or y + h > p.height_mm + 1e-6:
-        raise PositionOffPage(f"seal box {box} is not inside page {page} ({p.width_mm}×{p.height_mm} mm)")
+    if box.width_mm <= 0 or box.height_mm <= 0:
+        raise PositionOffPage(f"seal box {box} has no size")
+    if box.clip is not None:
+        cx, cy, cw, ch = box.clip
+        if (cw <= 0 or ch <= 0 or cx < -_EPS or cy < -_EPS
+                or cx + cw > box.width_mm + _EPS or cy + ch > box.height_mm + _EPS):
+            raise PositionOffPage(f"clip {box.clip} is not inside the seal's box {box}")
+    x, y, w, h = box.visible
+    if x < -_EPS or y < -_EPS or x + w > p.width_mm + _EPS or y + h > p.height_mm + _EPS:
+        raise PositionOffPage(f"seal box {(x, y, w, h)} is not inside page {box.page} "
+                              f"({p.width_mm}×{p.height_mm} mm)")
     return p.id
 
 
+_EPS = 1e-6
+
+
 def _fmt(v: float) -> str:
-    return f"{v:.3f}".rstrip("0").rstrip(".")
+    text = f"{v:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _box_text(box: tuple[float, float, float, float]) -> str:
+    return " ".join(_fmt(v) for v in box)
 
 
 def prepare_ofd_stamp(
@@ -109,9 +209,31 @@ def prepare_ofd_stamp(
     signed_at: datetime | None = None,
     limits: Limits | None = None,
 ) -> PreparedOfdStamp:
+    """One StampAnnot, its Boundary's top-left corner at (x_mm, y_mm): :func:`prepare_ofd_stamps`
+    with one box."""
+    return prepare_ofd_stamps(data, seal_esl_der, signer_certificate,
+                              [StampBox(page, x_mm, y_mm, width_mm, height_mm)],
+                              signed_at=signed_at, limits=limits)
+
+
+def prepare_ofd_stamps(
+    data: bytes,
+    seal_esl_der: bytes,
+    signer_certificate: bytes,
+    boxes: Sequence[StampBox],
+    *,
+    signed_at: datetime | None = None,
+    limits: Limits | None = None,
+) -> PreparedOfdStamp:
+    """One seal signature whose appearance is a StampAnnot per box (several spots of one
+    placement, or the strips of a 骑缝章), each with its own ID, PageRef, Boundary and Clip."""
+    if not boxes:
+        raise PositionOffPage("a seal signature needs at least one stamp box")
+    if len(boxes) > MAX_BOXES:
+        raise PositionOffPage(f"more than {MAX_BOXES} stamp boxes in one signature")
     doc = load_document(data, limits=limits)
     _check_seal(seal_esl_der, signer_certificate)
-    page_id = _check_position(doc, page, (x_mm, y_mm, width_mm, height_mm))
+    annots = [(_check_box(doc, box), box) for box in boxes]
     when = (signed_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     new_files: dict[str, bytes] = {}
     sigs_path, sigs_root = _signatures_list(doc, new_files)
@@ -120,7 +242,7 @@ def prepare_ofd_stamp(
     seal_path = f"{sign_dir}/Seal.esl"
     signature_path = f"{sign_dir}/Signature.xml"
     value_path = f"{sign_dir}/SignedValue.dat"
-    _declare_signature(sigs_root, sign_id, signature_path)
+    _declare_signature(sigs_root, sign_id, len(annots), signature_path)
     new_files[sigs_path] = _xml_bytes(sigs_root)
     new_files[seal_path] = seal_esl_der
 
@@ -133,8 +255,7 @@ def prepare_ofd_stamp(
         content = new_files.get(name)
         refs.append((name, content if content is not None else doc.package.read(name)))
     refs.append((seal_path, seal_esl_der))
-    boundary = " ".join(_fmt(v) for v in (x_mm, y_mm, width_mm, height_mm))
-    signature_xml = _signature_xml(refs, when, sign_id, page_id, boundary, seal_path, value_path)
+    signature_xml = _signature_xml(refs, when, sign_id, annots, seal_path, value_path)
     new_files[signature_path] = signature_xml
     try:
         tbs = build_tbs_sign(
@@ -188,8 +309,9 @@ def _new_sign_dir(doc: OfdDocument, sigs_dir: str) -> str:
     return posixpath.join(sigs_dir, f"Sign_{k}")
 
 
-def _declare_signature(sigs_root: etree._Element, sign_id: int, signature_path: str) -> None:
-    """The new signature's entry in Signatures.xml, and MaxSignId moved past it and its annotation."""
+def _declare_signature(sigs_root: etree._Element, sign_id: int, annots: int, signature_path: str) -> None:
+    """The new signature's entry in Signatures.xml, and MaxSignId moved past it and its
+    ``annots`` StampAnnots (IDs sign_id+1 … sign_id+annots: one ID space, GB/T 33190 §18.1)."""
     ns = etree.QName(sigs_root).namespace or OFD_NS
     entry = etree.Element(_q("Signature", ns), ID=str(sign_id), Type="Seal", BaseLoc="/" + signature_path)
     existing = children(sigs_root, "Signature")
@@ -201,12 +323,13 @@ def _declare_signature(sigs_root: etree._Element, sign_id: int, signature_path: 
     if max_el is None:
         max_el = etree.Element(_q("MaxSignId", ns))
         sigs_root.insert(0, max_el)
-    max_el.text = str(sign_id + 1)
+    max_el.text = str(sign_id + annots)
 
 
-def _signature_xml(refs: list[tuple[str, bytes]], when: datetime, sign_id: int, page_id: str,
-                   boundary: str, seal_path: str, value_path: str) -> bytes:
-    """Signature.xml: SM3 check values of ``refs``, the stamp's annotation, the seal's location."""
+def _signature_xml(refs: list[tuple[str, bytes]], when: datetime, sign_id: int,
+                   annots: Sequence[tuple[str, StampBox]], seal_path: str, value_path: str) -> bytes:
+    """Signature.xml: SM3 check values of ``refs``, the stamp's annotations (page ID, box),
+    the seal's location."""
     sig = etree.Element(_q("Signature"), nsmap={"ofd": OFD_NS})
     info = etree.SubElement(sig, _q("SignedInfo"))
     etree.SubElement(info, _q("Provider"), **PROVIDER)
@@ -216,7 +339,11 @@ def _signature_xml(refs: list[tuple[str, bytes]], when: datetime, sign_id: int, 
     for name, content in refs:
         ref = etree.SubElement(references, _q("Reference"), FileRef="/" + name)
         etree.SubElement(ref, _q("CheckValue")).text = base64.b64encode(sm3(content)).decode()
-    etree.SubElement(info, _q("StampAnnot"), ID=str(sign_id + 1), PageRef=page_id, Boundary=boundary)
+    for k, (page_id, box) in enumerate(annots, start=1):
+        annot = etree.SubElement(info, _q("StampAnnot"), ID=str(sign_id + k), PageRef=page_id,
+                                 Boundary=_box_text((box.x_mm, box.y_mm, box.width_mm, box.height_mm)))
+        if box.clip is not None:
+            annot.set("Clip", _box_text(box.clip))
     seal_el = etree.SubElement(info, _q("Seal"))
     etree.SubElement(seal_el, _q("BaseLoc")).text = "/" + seal_path
     etree.SubElement(sig, _q("SignedValue")).text = "/" + value_path
@@ -285,6 +412,23 @@ def stamp_ofd(
         signed_at=signed_at,
         limits=limits,
     )
+    value = signer.sign(prepared.tbs)
+    return finish_ofd_stamp(prepared, value, timestamp_token=timestamp(value) if timestamp else None)
+
+
+def stamp_ofd_boxes(
+    data: bytes,
+    seal_esl_der: bytes,
+    signer: OfdSigner,
+    boxes: Sequence[StampBox],
+    *,
+    signed_at: datetime | None = None,
+    timestamp: TimestampHook | None = None,
+    limits: Limits | None = None,
+) -> bytes:
+    """:func:`prepare_ofd_stamps` and :func:`finish_ofd_stamp` with an in-process signer."""
+    prepared = prepare_ofd_stamps(data, seal_esl_der, signer.certificate, boxes,
+                                  signed_at=signed_at, limits=limits)
     value = signer.sign(prepared.tbs)
     return finish_ofd_stamp(prepared, value, timestamp_token=timestamp(value) if timestamp else None)
 

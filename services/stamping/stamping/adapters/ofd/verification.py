@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from asn1crypto import cms, core, parser, x509
+from lxml import etree
 
 from shared.gm import oids
 from shared.gm.errors import GmError
@@ -83,7 +85,11 @@ class OfdSignatureResult:
     seal_picture_type: str | None = None  # for the verify page: draw it at ``stamps``
     seal_picture: bytes | None = field(default=None, repr=False)
     seal_size_mm: tuple[int, int] | None = None
+    # every StampAnnot of the signature, in document order: (PageRef, Boundary in mm)
     stamps: list[tuple[str, tuple[float, float, float, float]]] = field(default_factory=list)
+    # parallel to ``stamps``: the StampAnnot's Clip (mm, relative to its Boundary's top-left
+    # corner: what shows of the seal picture, e.g. a 骑缝章 strip), None when it shows whole
+    stamp_clips: list[tuple[float, float, float, float] | None] = field(default_factory=list)
     # the pages ``stamps`` name: Page ID -> (1-based index, width mm, height mm), to draw them
     stamp_pages: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     # What the platform's records are looked up by (never what the document says about itself):
@@ -336,6 +342,33 @@ def _check_cms_signature(signed_value: bytes, signature_xml: bytes, result: OfdS
     return cert
 
 
+def _numbers4(text: str | None) -> tuple[float, float, float, float] | None:
+    try:
+        box = tuple(float(x) for x in (text or "").split())
+    except ValueError:
+        return None
+    if len(box) != 4 or not all(math.isfinite(v) for v in box):
+        return None
+    return box  # type: ignore[return-value]
+
+
+def _read_stamps(doc: OfdDocument, signed_info: etree._Element, result: OfdSignatureResult) -> None:
+    """Every StampAnnot (one per spot, one per page of a 骑缝章): page, Boundary, Clip. They
+    are inside Signature.xml, so the signature covers them; a malformed one is left out."""
+    pages = {p.id: p for p in doc.pages}
+    for stamp in children(signed_info, "StampAnnot"):
+        box = _numbers4(stamp.get("Boundary"))
+        if box is None:
+            continue
+        clip = _numbers4(stamp.get("Clip")) if stamp.get("Clip") is not None else None
+        page_ref = stamp.get("PageRef") or ""
+        result.stamps.append((page_ref, box))
+        result.stamp_clips.append(clip)
+        p = pages.get(page_ref)
+        if p is not None:
+            result.stamp_pages[page_ref] = (p.index, p.width_mm, p.height_mm)
+
+
 def verify_ofd(
     data: bytes,
     *,
@@ -374,17 +407,7 @@ def verify_ofd(
             result.algorithm = method
             result.reasons.append("unsupported_algorithm")
             continue
-        for stamp in children(signed_info, "StampAnnot"):
-            try:
-                box = tuple(float(x) for x in (stamp.get("Boundary") or "").split())
-            except ValueError:
-                box = ()
-            if len(box) == 4:
-                page_ref = stamp.get("PageRef") or ""
-                result.stamps.append((page_ref, box))  # type: ignore[arg-type]
-                for p in doc.pages:
-                    if p.id == page_ref:
-                        result.stamp_pages[page_ref] = (p.index, p.width_mm, p.height_mm)
+        _read_stamps(doc, signed_info, result)
         _check_references(doc, signed_info, sig_dir, result)
         try:
             signed_value = doc.package.read(resolve_loc(value_loc, sig_dir))
