@@ -279,3 +279,32 @@ def test_find_text_hostile_deltas() -> None:
                   lambda n, c: b"<!DOCTYPE x><x/>" if n == "Doc_0/Pages/Page_2/Content.xml" else c)
     with pytest.raises(OfdError):
         find_text(bad, "x")
+
+
+def test_placement_signed_in_two_steps_as_the_service_does(pki) -> None:
+    """What the signing side calls: the seal's facts, one prepare per placement from its
+    spots, the signature made elsewhere over TBS_Sign, checked, then the package written."""
+    from stamping.adapters.ofd import finish_ofd_stamp, prepare_ofd_placement
+    from stamping.adapters.ofd import remote_signing as remote
+
+    facts = remote.seal_facts(pki.seal)
+    assert (facts.signer_certificate, facts.width_mm, facts.height_mm) == (pki.signer.certificate, 42, 42)
+    doc = vector("Page5.ofd")
+    seal = prepare_ofd_placement(doc, pki.seal, facts.signer_certificate,
+                                 [Spot(1, 60, 60), Spot(2, 60, 60)], 40, 30)
+    first = finish_ofd_stamp(seal, pki.person_key.sign(seal.tbs))
+    strips = prepare_ofd_placement(first, pki.seal, facts.signer_certificate,
+                                   [Spot(p, None, 100) for p in (2, 3, 4)], facts.width_mm, facts.height_mm)
+    value = pki.person_key.sign(strips.tbs)
+    remote.check_signature(strips, facts.signer_certificate, value)
+    assert len(remote.digest_to_sign(strips)) == 32
+    out = finish_ofd_stamp(strips, value)
+    a, b = _verify(pki, out).signatures
+    assert (a.status, b.status) == ("passed", "passed")
+    assert a.stamps == [("1", (40.0, 45.0, 40.0, 30.0)), ("21", (40.0, 45.0, 40.0, 30.0))]
+    assert [p for p, _ in b.stamps] == ["21", "43", "63"] and b.stamp_clips[2] == (28.0, 0.0, 14.0, 42.0)
+    assert all(c.ok for c in gm.check_ofd(out))
+    with pytest.raises(PositionOffPage):  # a centre too close to the edge for the seal's size
+        prepare_ofd_placement(doc, pki.seal, facts.signer_certificate, [Spot(1, 205, 60)], 42, 42)
+    with pytest.raises(PositionOffPage):
+        prepare_ofd_placement(doc, pki.seal, facts.signer_certificate, [], 42, 42)

@@ -25,16 +25,30 @@ class SealPlacement:
     box: tuple[float, float, float, float]  # x, y, width, height in mm (top-left origin)
 
 
-def placement(seal_esl: bytes, centre_x_mm: float, centre_y_mm: float) -> SealPlacement:
+@dataclass(frozen=True)
+class SealFacts:
+    signer_certificate: bytes  # DER: the seal's SM2 certificate, the one that signs
+    width_mm: float  # the seal picture's size as the SES_Seal states it
+    height_mm: float
+
+
+def seal_facts(seal_esl: bytes) -> SealFacts:
+    """Who signs with the platform's ``SES_Seal`` and the size its picture states (for
+    :func:`~.stamping.prepare_ofd_placement` when no other size is known)."""
     try:
         seal = parse_seal(seal_esl)
     except GmError as e:
         raise OfdError(f"the platform's seal is unusable: {e.detail}", code="seal_invalid") from None
     if not seal.signer_certificates:
         raise OfdError("the platform's seal lists no certificate", code="seal_invalid")
-    w, h = float(seal.picture.width_mm), float(seal.picture.height_mm)
-    return SealPlacement(seal.signer_certificates[0],
-                         (centre_x_mm - w / 2, centre_y_mm - h / 2, w, h))
+    return SealFacts(seal.signer_certificates[0], float(seal.picture.width_mm),
+                     float(seal.picture.height_mm))
+
+
+def placement(seal_esl: bytes, centre_x_mm: float, centre_y_mm: float) -> SealPlacement:
+    facts = seal_facts(seal_esl)
+    w, h = facts.width_mm, facts.height_mm
+    return SealPlacement(facts.signer_certificate, (centre_x_mm - w / 2, centre_y_mm - h / 2, w, h))
 
 
 def digest_to_sign(prepared: PreparedOfdStamp) -> bytes:

@@ -227,11 +227,35 @@ def prepare_ofd_stamps(
 ) -> PreparedOfdStamp:
     """One seal signature whose appearance is a StampAnnot per box (several spots of one
     placement, or the strips of a 骑缝章), each with its own ID, PageRef, Boundary and Clip."""
+    doc = load_document(data, limits=limits)
+    return _prepare(doc, data, seal_esl_der, signer_certificate, boxes, signed_at)
+
+
+def prepare_ofd_placement(
+    data: bytes,
+    seal_esl_der: bytes,
+    signer_certificate: bytes,
+    spots: Sequence[Spot],
+    width_mm: float,
+    height_mm: float,
+    *,
+    signed_at: datetime | None = None,
+    limits: Limits | None = None,
+) -> PreparedOfdStamp:
+    """One seal placement's signature straight from its resolved spots (centres in mm from
+    the page's top-left; x None = the strips of a 骑缝章) at the seal's size:
+    :func:`boxes_for_spots` over the document's own pages, then :func:`prepare_ofd_stamps`."""
+    doc = load_document(data, limits=limits)
+    boxes = boxes_for_spots(doc.pages, spots, width_mm, height_mm)
+    return _prepare(doc, data, seal_esl_der, signer_certificate, boxes, signed_at)
+
+
+def _prepare(doc: OfdDocument, data: bytes, seal_esl_der: bytes, signer_certificate: bytes,
+             boxes: Sequence[StampBox], signed_at: datetime | None) -> PreparedOfdStamp:
     if not boxes:
         raise PositionOffPage("a seal signature needs at least one stamp box")
     if len(boxes) > MAX_BOXES:
         raise PositionOffPage(f"more than {MAX_BOXES} stamp boxes in one signature")
-    doc = load_document(data, limits=limits)
     _check_seal(seal_esl_der, signer_certificate)
     annots = [(_check_box(doc, box), box) for box in boxes]
     when = (signed_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -426,7 +450,8 @@ def stamp_ofd_boxes(
     timestamp: TimestampHook | None = None,
     limits: Limits | None = None,
 ) -> bytes:
-    """:func:`prepare_ofd_stamps` and :func:`finish_ofd_stamp` with an in-process signer."""
+    """:func:`prepare_ofd_stamps` and :func:`finish_ofd_stamp` with an in-process signer (tests,
+    benchmarks)."""
     prepared = prepare_ofd_stamps(data, seal_esl_der, signer.certificate, boxes,
                                   signed_at=signed_at, limits=limits)
     value = signer.sign(prepared.tbs)
