@@ -5,10 +5,16 @@ is changed; Signatures.xml is never referenced, as it must grow with every signa
 - ``Doc_N/Signs/Signatures.xml`` gains ``<Signature ID Type="Seal" BaseLoc>``;
 - ``Doc_N/Signs/Sign_k/Seal.esl`` — the SES_Seal;
 - ``Doc_N/Signs/Sign_k/Signature.xml`` — References (SM3 of every other file, base64),
-  StampAnnot at the page/position in millimetres, Seal location;
+  one StampAnnot per :class:`StampBox` (page, Boundary in millimetres, and for a 骑缝章 strip
+  a Clip), Seal location;
 - ``Doc_N/Signs/Sign_k/SignedValue.dat`` — SES_Signature V4 over Signature.xml.
+One seal placement = one signature: its spots (``keyword`` occurrence "all") and the strips
+of a 骑缝章 are StampAnnots of that one signature, so it is one stamp in the usage records
+and one signature in the verification, whose ``stamps`` lists every annot. IDs: the
+signature takes the next free ID, its annots the IDs after it, and ``MaxSignId`` moves past
+the last (signatures and annots share one ID space, as ofdrw's SignIDProvider counts).
 Signing is two-step (prepare → signature → finish) so the key can stay in the signing
-service; :func:`stamp_ofd` runs both steps with an in-process signer.
+service; :func:`stamp_ofd` / :func:`stamp_ofd_boxes` run both steps with an in-process signer.
 """
 
 from __future__ import annotations
