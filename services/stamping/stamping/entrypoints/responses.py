@@ -166,6 +166,9 @@ class OfdStamp(BaseModel):
     page: int | None = Field(default=None, description="the page's number (1-based), if found")
     page_size_mm: list[float] | None = Field(default=None, description="the page's width and "
                                                                        "height in mm, if found")
+    clip_mm: list[float] | None = Field(
+        default=None, description="x, y, width, height in mm from the boundary's top-left "
+                                  "corner: the part of the seal that shows (a 骑缝章's strip)")
 
 
 class SignatureCheck(BaseModel):

@@ -145,7 +145,8 @@ async def verify_ofd(ctx: Stamping, document: bytes) -> dict[str, Any]:
                     failed_references=r.failed_references,
                     seal_picture_mm=list(r.seal_size_mm) if r.seal_size_mm else None,
                     seal_picture=_picture_url(r.seal_picture_type, r.seal_picture),
-                    stamps=[_stamp(page, box, r.stamp_pages.get(page)) for page, box in r.stamps])
+                    stamps=[_stamp(page, box, r.stamp_pages.get(page), clip)
+                            for (page, box), clip in zip(r.stamps, r.stamp_clips, strict=True)])
         signatures.append(body)
     if not signatures:
         return {"result": "failed", "reasons": ["no_signatures"], "format": "ofd",
@@ -167,9 +168,11 @@ def _picture_url(kind: str | None, picture: bytes | None) -> str | None:
     return f"data:{media};base64,{base64.b64encode(picture).decode()}"
 
 
-def _stamp(page_ref: str, box: tuple[float, ...], page: tuple[int, float, float] | None) -> dict[str, Any]:
+def _stamp(page_ref: str, box: tuple[float, ...], page: tuple[int, float, float] | None,
+           clip: tuple[float, ...] | None) -> dict[str, Any]:
     return {"page_ref": page_ref, "boundary_mm": list(box), "page": page[0] if page else None,
-            "page_size_mm": [page[1], page[2]] if page else None}
+            "page_size_mm": [page[1], page[2]] if page else None,
+            "clip_mm": list(clip) if clip else None}
 
 
 def _as_report(c: OfdSignatureCheck) -> SignatureReport:
