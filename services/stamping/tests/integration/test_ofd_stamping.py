@@ -108,7 +108,8 @@ async def test_ofd_stamp_end_to_end_with_sm2_seal_and_verification(stamping: Har
     assert s["seal_status"] == "active" and s["revoked_before_stamp"] is False
     # what the verify page draws: the page (number, size) and the picture the document embeds
     assert s["stamps"] == [{"page_ref": s["stamps"][0]["page_ref"], "boundary_mm": [40, 40, 40, 40],
-                            "page": 1, "page_size_mm": s["stamps"][0]["page_size_mm"]}]
+                            "page": 1, "page_size_mm": s["stamps"][0]["page_size_mm"],
+                            "clip_mm": None}]
     assert s["stamps"][0]["page_size_mm"] and all(v > 0 for v in s["stamps"][0]["page_size_mm"])
     assert s["seal_picture_mm"] == [40, 40]
     embedded = ses.seal.picture  # the SES_Seal inside the signature
