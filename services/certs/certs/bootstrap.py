@@ -15,6 +15,7 @@ from shared import ServiceSpec, build_app, db, main
 from shared.http import add_readiness_check
 from shared.logging import get_logger
 from shared.service import DB, HTTP, SETTINGS, STORE
+from shared.unit_of_work import Database
 
 from .adapters.authority import CertificateAuthority, CrlUrls, load_or_create
 from .adapters.clock import SystemClock
@@ -76,14 +77,13 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
             sm2_material, sm2_created = await load_or_create_sm2(conn, master)
         sms, sms_pool = (ports.sms, None) if ports.sms else await _sms(app, settings)
         certs = Certs(
-            pool=app[DB], store=app[STORE], clock=clock,
+            db=Database(app[DB], app[STORE], (CertificatesProjection(),)), clock=clock,
             authority=CertificateAuthority(material, urls, clock),
             keys=KeyCustody(master, kdf_params(settings)),
             directory=ports.directory(app) if ports.directory else IdentityDirectory(app),
             sms=sms,
             codes=ActivationCodePolicy(hash_key=master.derive_key("activation-code-hash")),
             sm2=Sm2Authority(sm2_material),
-            projection=CertificatesProjection(),
         )
         app[CERTS] = certs
         await crl.current(certs, "issuing")

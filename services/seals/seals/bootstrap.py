@@ -12,9 +12,11 @@ from aiohttp import web
 
 from shared import DB, STORE, ServiceSpec, build_app, client, main
 from shared.logging import get_logger
+from shared.unit_of_work import Database
 
 from .adapters.images import Images
 from .adapters.remote import CertsClient, IdentityClient
+from .adapters.repository import PgSealStorage
 from .config import SealsSettings
 from .entrypoints.http import setup_routes
 from .entrypoints.support import CONTEXT
@@ -45,9 +47,10 @@ def _wiring(settings: SealsSettings, ports: Callable[[web.Application], Ports] |
         else:
             identity = IdentityClient(client(app, "identity"))
             p = Ports(identity, identity, CertsClient(client(app, "certs", settings.certs_timeout)))
-        app[CONTEXT] = Seals(pool=app[DB], store=app[STORE], face=p.face, persons=p.persons,
-                               ca=p.ca, images=Images(concurrency=settings.render_concurrency),
-                               agent_sync_wait=settings.agent_sync_wait)
+        storage = PgSealStorage(Database(app[DB], app[STORE], (STATE,)))
+        app[CONTEXT] = Seals(storage=storage, face=p.face, persons=p.persons, ca=p.ca,
+                             images=Images(concurrency=settings.render_concurrency),
+                             agent_sync_wait=settings.agent_sync_wait)
         yield
         pending = list(app[CONTEXT].background)
         for task in pending:

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -39,6 +40,7 @@ from seals.service_layer.ports import (
 )
 
 from devstack.stack import delete_vhost, ensure_vhost
+from shared import DB
 from shared.auth import VERIFIER, Principal
 from shared.catalog import AgentAdded, AgentRemoved, AgentUpdated, EnterpriseRegistered, PersonRegistered
 from shared.china_time import today_in_china
@@ -251,6 +253,11 @@ class Seals:
     def ctx(self) -> seals_context.Seals:
         return self.app[CONTEXT]
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The service's database, for checks the API does not show."""
+        return self.app[DB]
+
     async def call(self, method: str, path: str, token: str | None = None, *,
                    json: Any = None, headers: dict[str, str] | None = None,
                    public: bool = False) -> Reply:
@@ -281,7 +288,7 @@ class Seals:
                        stream_id=sid, stream_version=version, occurred_at=utcnow(),
                        producer=event.producer, data=event.model_dump(mode="json"))
         handler = directory.directory_handlers()[env.routing_key]
-        async with self.ctx.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             await handler(conn, env, event)
 
     async def enterprise(self, *, certificate: bool = True, in_directory: bool = True,
@@ -376,14 +383,14 @@ class Seals:
             "digest_b64": base64.b64encode(digest).decode()})
 
     async def count_events(self, stream_id: str | uuid.UUID | None = None) -> int:
-        async with self.ctx.pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             if stream_id is None:
                 return int(await conn.fetchval("SELECT count(*) FROM events"))
             return int(await conn.fetchval("SELECT count(*) FROM events WHERE stream_id = $1",
                                            str(stream_id)))
 
     async def events_of(self, stream_id: str | uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
-        async with self.ctx.pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             rows = await conn.fetch("SELECT type, data FROM events WHERE stream_id = $1 ORDER BY version",
                                     str(stream_id))
         return [(r["type"], r["data"]) for r in rows]

@@ -34,7 +34,7 @@ def handlers(app: web.Application) -> Mapping[str, Handler]:
         row = await repo.active_agent_certificate(conn, event.agent_id, for_update=True)
         if row is None:
             return
-        await revoke_certificate(certs, conn, row["certificate_id"], "affiliation_changed",
+        await revoke_certificate(certs, certs.within(conn), row["certificate_id"], "affiliation_changed",
                                  certs.clock.now())
         log.info("agent_certificate_revoked", agent_id=str(event.agent_id),
                  serial_number=row["serial_number"])

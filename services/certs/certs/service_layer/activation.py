@@ -39,14 +39,14 @@ async def send_code(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
     """A new code by SMS; at most one per resend interval (429 ``resend_too_soon``)."""
     principal = await certs.directory.get(principal_id)
     phone = principal.require_phone()
-    async with certs.pool.acquire() as conn, conn.transaction():
-        await repo.lock_principal(conn, principal_id)
-        if await repo.active_user_certificate(conn, principal_id) is not None:
+    async with certs.db.transaction() as uow:
+        await repo.lock_principal(uow.conn, principal_id)
+        if await repo.active_user_certificate(uow.conn, principal_id) is not None:
             raise CertificateAlreadyActive()
         now = certs.clock.now()
-        previous = await repo.activation_code(conn, principal_id)
+        previous = await repo.activation_code(uow.conn, principal_id)
         record, code = certs.codes.issue(str(principal_id), now, previous)
-        await repo.save_activation_code(conn, principal_id, record)
+        await repo.save_activation_code(uow.conn, principal_id, record)
         # inside the transaction: if sending fails, no code is recorded and no wait imposed
         minutes = int(certs.codes.ttl.total_seconds() // 60)
         await certs.sms.send(phone, SMS_TEXT.format(code=code, minutes=minutes), now)
@@ -62,8 +62,8 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
     """Check everything that does not use up the code first, then the code, then issue."""
     accepted = require_all_accepted(cmd.accepted_agreements)
     certs.password_rule.require(cmd.password, cmd.password_confirm)
-    async with certs.pool.acquire() as conn:
-        if await repo.active_user_certificate(conn, cmd.principal_id) is not None:
+    async with certs.db.connection() as uow:
+        if await repo.active_user_certificate(uow.conn, cmd.principal_id) is not None:
             raise CertificateAlreadyActive()
     principal = await certs.directory.get(cmd.principal_id)
     subject = principal.subject()
@@ -86,12 +86,12 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
     )
 
     error: CertsError | None = None
-    async with certs.pool.acquire() as conn:
-        async with conn.transaction():
-            await repo.lock_principal(conn, cmd.principal_id)
-            if await repo.active_user_certificate(conn, cmd.principal_id) is not None:
+    async with certs.db.connection() as uow:
+        async with uow.conn.transaction():
+            await repo.lock_principal(uow.conn, cmd.principal_id)
+            if await repo.active_user_certificate(uow.conn, cmd.principal_id) is not None:
                 raise CertificateAlreadyActive()
-            record = await repo.activation_code(conn, cmd.principal_id)
+            record = await repo.activation_code(uow.conn, cmd.principal_id)
             if record is None:
                 raise CodeInvalid(0)  # no code was sent
             check = certs.codes.verify(record, cmd.sms_code, certs.clock.now())
@@ -99,16 +99,16 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
                 events = activate_user_certificate(facts, principal.role, principal.id,
                                                    principal.owner_enterprise_id, accepted, now)
                 events += sm2_events(sm2_facts, certificate_id, principal.role, principal.id, now)
-                await certs.record(conn, certificate_id, 0, events)
-                await certs.keys.store_user_key(conn, str(certificate_id), key)
-                await certs.keys.store_user_sm2_key(conn, sm2_owner(str(certificate_id)), sm2_key)
+                await certs.record(uow, certificate_id, 0, events)
+                await certs.keys.store_user_key(uow.conn, str(certificate_id), key)
+                await certs.keys.store_user_sm2_key(uow.conn, sm2_owner(str(certificate_id)), sm2_key)
             else:
                 error = check.error  # the failed try is counted (committed) before answering
-            await repo.save_activation_code(conn, cmd.principal_id, check.record)
+            await repo.save_activation_code(uow.conn, cmd.principal_id, check.record)
         if error is not None:
             raise error
-        row = await repo.by_id(conn, certificate_id)
-        twin = await repo.sm2_twin(conn, certificate_id)
+        row = await repo.by_id(uow.conn, certificate_id)
+        twin = await repo.sm2_twin(uow.conn, certificate_id)
     assert row is not None
     log.info("certificate_activated", principal_id=str(cmd.principal_id),
              certificate_id=str(certificate_id), serial_number=facts.serial_number)

@@ -35,9 +35,9 @@ Used = tuple[T, list[DomainEvent]]  # what a use of the password gives, and the 
 
 
 async def view(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
-    async with certs.pool.acquire() as conn:
-        row = await repo.active_user_certificate(conn, principal_id)
-        twin = await repo.sm2_twin(conn, row["certificate_id"]) if row is not None else None
+    async with certs.db.connection() as uow:
+        row = await repo.active_user_certificate(uow.conn, principal_id)
+        twin = await repo.sm2_twin(uow.conn, row["certificate_id"]) if row is not None else None
     if row is None:
         raise CertificateNotActivated()
     return views.certificate_view(row, certs.clock.now(), twin)
@@ -45,9 +45,9 @@ async def view(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
 
 async def status(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
     """docs/INTERNAL_API.md: {status: none|active|locked, serial_number?, certificate_pem?, locked_until?}"""
-    async with certs.pool.acquire() as conn:
-        row = await repo.active_user_certificate(conn, principal_id)
-        twin = await repo.sm2_twin(conn, row["certificate_id"]) if row is not None else None
+    async with certs.db.connection() as uow:
+        row = await repo.active_user_certificate(uow.conn, principal_id)
+        twin = await repo.sm2_twin(uow.conn, row["certificate_id"]) if row is not None else None
     if row is None:
         return {"status": "none"}
     state = views.effective_status(row, certs.clock.now())
@@ -132,23 +132,22 @@ async def _with_password(
 ) -> T:
     """Run ``use`` (which raises ``WrongPassword`` for a wrong password) under the lock."""
     error: CertsError | None = None
-    async with certs.pool.acquire() as conn:
-        async with conn.transaction():
-            row = await repo.active_user_certificate(conn, principal_id, for_update=True)
-            if row is None:
-                raise CertificateNotActivated()
-            cert = await certs.load(conn, row["certificate_id"])
-            now = certs.clock.now()
-            rules.ensure_unlocked(cert, certs.lockout, now)
-            try:
-                result, added = await use(conn, cert, row)
-            except WrongPassword:
-                events, error = rules.reject_password(cert, certs.lockout, now)
-                await certs.record(conn, cert.certificate_id, cert.version, events)
-            else:
-                events = (rules.change_password(cert, now) if changing
-                          else rules.accept_password(cert, certs.lockout, now))
-                await certs.record(conn, cert.certificate_id, cert.version, [*events, *added])
+    async with certs.db.transaction() as uow:
+        row = await repo.active_user_certificate(uow.conn, principal_id, for_update=True)
+        if row is None:
+            raise CertificateNotActivated()
+        cert = await certs.load(uow, row["certificate_id"])
+        now = certs.clock.now()
+        rules.ensure_unlocked(cert, certs.lockout, now)
+        try:
+            result, added = await use(uow.conn, cert, row)
+        except WrongPassword:
+            events, error = rules.reject_password(cert, certs.lockout, now)
+            await certs.record(uow, cert.certificate_id, cert.version, events)
+        else:
+            events = (rules.change_password(cert, now) if changing
+                      else rules.accept_password(cert, certs.lockout, now))
+            await certs.record(uow, cert.certificate_id, cert.version, [*events, *added])
     if error is not None:
         log.info("certificate_password_rejected", principal_id=str(principal_id),
                  problem_code=error.code)

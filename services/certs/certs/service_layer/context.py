@@ -1,4 +1,5 @@
-"""What the command handlers work with: the database, the event store, the ports, the rules."""
+"""What the command handlers work with: the database (a unit of work with the certificate
+projection inline), the ports, the rules."""
 
 from __future__ import annotations
 
@@ -17,10 +18,9 @@ from certs.adapters.sm2 import Sm2Authority
 from certs.domain import ActivationCodePolicy, PasswordRule, WrongPasswordPolicy
 from certs.domain import certificate as rules
 from certs.domain.certificate import Certificate
-from certs.projections.certificates import CertificatesProjection
 from shared.db import Conn
 from shared.events import DomainEvent
-from shared.eventstore import EventStore
+from shared.unit_of_work import Database, UnitOfWork
 
 from .ports import Clock, PrincipalDirectory, SmsSender
 
@@ -59,8 +59,7 @@ class SealRef:
 
 @dataclass
 class Certs:
-    pool: asyncpg.Pool
-    store: EventStore
+    db: Database  # the certificates projection is its inline projection
     clock: Clock
     authority: CertificateAuthority
     keys: KeyCustody
@@ -70,30 +69,26 @@ class Certs:
     sm2: Sm2Authority
     lockout: WrongPasswordPolicy = field(default_factory=WrongPasswordPolicy)
     password_rule: PasswordRule = field(default_factory=PasswordRule)
-    projection: CertificatesProjection = field(default_factory=CertificatesProjection)
     crl_validity: timedelta = timedelta(days=7)
     seal_refs: Lru[uuid.UUID, SealRef] = field(default_factory=Lru)
 
-    async def load(self, conn: Conn, certificate_id: uuid.UUID) -> Certificate:
+    def within(self, conn: Conn) -> UnitOfWork:
+        """A unit of work in a transaction someone else holds (the consumer's, with its
+        idempotency row): what is recorded through it commits or rolls back with that."""
+        return UnitOfWork(cast(asyncpg.Connection, conn), self.db.store, self.db.projections)
+
+    async def load(self, uow: UnitOfWork, certificate_id: uuid.UUID) -> Certificate:
         """The aggregate, folded from its stream (the caller holds the row lock)."""
-        events = [e.decode() for e in await self.store.load(_plain(conn), certificate_id)]
-        cert = rules.fold(events)
+        cert = rules.fold(e.decode() for e in await uow.load(certificate_id))
         if cert is None:
             raise LookupError(f"certificate {certificate_id} has no events")
         return cert
 
-    async def record(self, conn: Conn, certificate_id: uuid.UUID,
+    async def record(self, uow: UnitOfWork, certificate_id: uuid.UUID,
                      expected_version: int, events: Sequence[DomainEvent]) -> None:
-        """Append to the certificate's stream and apply the read model, in ``conn``'s transaction."""
+        """Append to the certificate's stream and apply the read model, in the unit of work's
+        transaction."""
         if not events:
             return
-        stored = await self.store.append(_plain(conn), certificate_id, STREAM_TYPE,
-                                         expected_version, events)
-        for ev in stored:
-            await self.projection.apply(conn, ev)
-
-
-def _plain(conn: Conn) -> asyncpg.Connection:
-    # the event store's signature names only asyncpg.Connection; a pool proxy works the same
-    return cast(asyncpg.Connection, conn)
+        await uow.append(certificate_id, STREAM_TYPE, expected_version, events)
 

@@ -74,13 +74,13 @@ def _fresh(row: asyncpg.Record | None, certs: Certs, now: datetime) -> bool:
 async def current(certs: Certs, issuer: Issuer) -> bytes:
     """The CRL to publish (DER), re-issued first if it is missing or half-way to expiry."""
     now = certs.clock.now()
-    async with certs.pool.acquire() as conn:
-        row = await repo.crl(conn, issuer)
+    async with certs.db.connection() as uow:
+        row = await repo.crl(uow.conn, issuer)
         if row is not None and _fresh(row, certs, now):
             return bytes(row["der"])
-        async with conn.transaction():
-            row = await repo.crl(conn, issuer, for_update=True)
+        async with uow.conn.transaction():
+            row = await repo.crl(uow.conn, issuer, for_update=True)
             if not _fresh(row, certs, now):
-                await reissue(certs, conn, issuer, now)
-            der = await repo.crl_der(conn, issuer)
+                await reissue(certs, uow.conn, issuer, now)
+            der = await repo.crl_der(uow.conn, issuer)
         return der

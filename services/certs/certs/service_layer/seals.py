@@ -30,8 +30,8 @@ from certs.domain.errors import (
     SealCertificateNotFound,
 )
 from certs.domain.subjects import SealSubject
-from shared.db import Conn
 from shared.logging import get_logger
+from shared.unit_of_work import UnitOfWork
 
 from . import crl, sm2, views
 from .context import Certs, SealRef
@@ -70,32 +70,31 @@ def _issued(certs: Certs, row: asyncpg.Record) -> dict[str, Any]:
 async def issue(certs: Certs, cmd: IssueSealCertificate) -> tuple[dict[str, Any], bool]:
     """``(certificate, created)``; idempotent per seal (the same data answers the same)."""
     subject = cmd.subject  # ValueError for empty / over-long names
-    async with certs.pool.acquire() as conn:
-        async with conn.transaction():
-            await repo.lock_seal(conn, cmd.seal_id)
-            existing = await repo.seal_certificate(conn, cmd.seal_id)
-            if existing is not None:
-                if existing["subject_digest"] != cmd.digest:
-                    raise SealCertificateConflict()
-                return _issued(certs, existing), False
-            certificate_id, now = uuid.uuid4(), certs.clock.now()
-            key_id, key = uuid.uuid4(), certs.keys.generate()
-            cert = certs.authority.issue_seal(key.public_key(), subject, new_serial(), now)
-            facts = IssuedCertificate(
-                certificate_id=certificate_id, key_id=key_id,
-                serial_number=serial_hex(cert.serial_number), subject=display_name(cert.subject),
-                issuer=display_name(cert.issuer), not_before=cert.not_valid_before_utc,
-                not_after=cert.not_valid_after_utc, fingerprint_sha256=fingerprint_sha256(cert),
-                pem=to_pem(cert),
-            )
-            events = create_seal_certificate(facts, cmd.seal_id, cmd.enterprise_id, cmd.seal_name,
-                                             cmd.seal_type, cmd.digest, now)
-            created = rules.fold(events)
-            assert created is not None
-            events += await sm2.seal_events(certs, conn, created, facts.pem, now)  # its SM2 twin
-            await certs.record(conn, certificate_id, 0, events)
-            await certs.keys.store_master_key(conn, key_id, str(certificate_id), key)
-            row = await repo.by_id(conn, certificate_id)
+    async with certs.db.transaction() as uow:
+        await repo.lock_seal(uow.conn, cmd.seal_id)
+        existing = await repo.seal_certificate(uow.conn, cmd.seal_id)
+        if existing is not None:
+            if existing["subject_digest"] != cmd.digest:
+                raise SealCertificateConflict()
+            return _issued(certs, existing), False
+        certificate_id, now = uuid.uuid4(), certs.clock.now()
+        key_id, key = uuid.uuid4(), certs.keys.generate()
+        cert = certs.authority.issue_seal(key.public_key(), subject, new_serial(), now)
+        facts = IssuedCertificate(
+            certificate_id=certificate_id, key_id=key_id,
+            serial_number=serial_hex(cert.serial_number), subject=display_name(cert.subject),
+            issuer=display_name(cert.issuer), not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc, fingerprint_sha256=fingerprint_sha256(cert),
+            pem=to_pem(cert),
+        )
+        events = create_seal_certificate(facts, cmd.seal_id, cmd.enterprise_id, cmd.seal_name,
+                                         cmd.seal_type, cmd.digest, now)
+        created = rules.fold(events)
+        assert created is not None
+        events += await sm2.seal_events(certs, uow.conn, created, facts.pem, now)  # its SM2 twin
+        await certs.record(uow, certificate_id, 0, events)
+        await certs.keys.store_master_key(uow.conn, key_id, str(certificate_id), key)
+        row = await repo.by_id(uow.conn, certificate_id)
     assert row is not None
     log.info("seal_certificate_issued", seal_id=str(cmd.seal_id),
              serial_number=facts.serial_number)
@@ -111,8 +110,8 @@ async def by_serial(certs: Certs, serial_number: str) -> dict[str, Any]:
         serial = ""
     row = None
     if serial:
-        async with certs.pool.acquire() as conn:
-            row = await repo.seal_certificate_by_serial(conn, serial)
+        async with certs.db.connection() as uow:
+            row = await repo.seal_certificate_by_serial(uow.conn, serial)
     if row is None:
         raise SealCertificateNotFound()
     return {"seal_id": str(row["seal_id"]), "enterprise_id": str(row["enterprise_id"]),
@@ -137,46 +136,46 @@ async def sign(certs: Certs, seal_id: uuid.UUID, digest: bytes) -> SealSignature
     answered, no signature made after it is ever returned; in one round trip (plus one
     on the seal's first use: which certificate and key it has never changes).
     """
-    async with certs.pool.acquire() as conn:
+    async with certs.db.connection() as uow:
         ref = certs.seal_refs.get(seal_id)
         if ref is None:
-            row = await repo.seal_certificate(conn, seal_id)
+            row = await repo.seal_certificate(uow.conn, seal_id)
             if row is None:
                 raise SealCertificateNotFound()
             if row["status"] == "revoked":
                 raise CertificateRevoked(row["serial_number"])
             ref = SealRef(row["certificate_id"], row["key_id"], row["serial_number"])
             certs.seal_refs.put(seal_id, ref)
-        key = await certs.keys.open_master_key(conn, ref.key_id, str(ref.certificate_id))
+        key = await certs.keys.open_master_key(uow.conn, ref.key_id, str(ref.certificate_id))
         signature = sign_digest(key, digest)
-        status = await repo.status(conn, ref.certificate_id)
+        status = await repo.status(uow.conn, ref.certificate_id)
     if status != "active":
         raise CertificateRevoked(ref.serial_number)
     return SealSignature(signature, ref.serial_number)
 
 
 async def revoke(certs: Certs, seal_id: uuid.UUID, reason: str) -> dict[str, Any]:
-    async with certs.pool.acquire() as conn, conn.transaction():
-        row = await repo.seal_certificate(conn, seal_id, for_update=True)
+    async with certs.db.transaction() as uow:
+        row = await repo.seal_certificate(uow.conn, seal_id, for_update=True)
         if row is None:
             raise SealCertificateNotFound()
-        revoked_at = await revoke_certificate(certs, conn, row["certificate_id"], reason,
+        revoked_at = await revoke_certificate(certs, uow, row["certificate_id"], reason,
                                               certs.clock.now())
     log.info("seal_certificate_revoked", seal_id=str(seal_id), serial_number=row["serial_number"])
     return {"serial_number": row["serial_number"], "revoked_at": views.rfc3339(revoked_at)}
 
 
-async def revoke_certificate(certs: Certs, conn: Conn, certificate_id: uuid.UUID,
+async def revoke_certificate(certs: Certs, uow: UnitOfWork, certificate_id: uuid.UUID,
                              reason: str, now: datetime) -> datetime:
     """Revoke (the caller holds the row lock) and re-issue the CRL in the same transaction.
     Revoking again changes nothing and answers the first revocation time."""
-    cert = await certs.load(conn, certificate_id)
+    cert = await certs.load(uow, certificate_id)
     events = rules.revoke(cert, reason, now)
     if not events:
         assert cert.revoked_at is not None
         return cert.revoked_at
-    await certs.record(conn, certificate_id, cert.version, events)
-    await crl.reissue(certs, conn, "issuing", now)
+    await certs.record(uow, certificate_id, cert.version, events)
+    await crl.reissue(certs, uow.conn, "issuing", now)
     if cert.has_sm2:  # its SM2 twin is revoked with it
-        await crl.reissue(certs, conn, "sm2_issuing", now)
+        await crl.reissue(certs, uow.conn, "sm2_issuing", now)
     return now

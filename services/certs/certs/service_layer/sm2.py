@@ -106,27 +106,27 @@ async def seal_events(certs: Certs, conn: Conn, cert: Certificate, certificate_p
 async def ensure_seal(certs: Certs, seal_id: uuid.UUID) -> tuple[asyncpg.Record, asyncpg.Record]:
     """The seal's certificate row and its SM2 twin, made now for a seal older than SM2.
     404 for an unknown seal, 409 ``certificate_revoked`` for a revoked one."""
-    async with certs.pool.acquire() as conn:
-        row = await repo.seal_certificate(conn, seal_id)
+    async with certs.db.connection() as uow:
+        row = await repo.seal_certificate(uow.conn, seal_id)
         if row is None:
             raise SealCertificateNotFound()
         if row["status"] == "revoked":
             raise CertificateRevoked(row["serial_number"])
-        twin = await repo.sm2_twin(conn, row["certificate_id"])
+        twin = await repo.sm2_twin(uow.conn, row["certificate_id"])
         if twin is not None:
             return row, twin
-        async with conn.transaction():
-            await repo.lock_seal(conn, seal_id)
-            row = await repo.seal_certificate(conn, seal_id, for_update=True)
+        async with uow.conn.transaction():
+            await repo.lock_seal(uow.conn, seal_id)
+            row = await repo.seal_certificate(uow.conn, seal_id, for_update=True)
             assert row is not None
-            cert = await certs.load(conn, row["certificate_id"])
+            cert = await certs.load(uow, row["certificate_id"])
             rules.ensure_not_revoked(cert)
             if not cert.has_sm2:
-                events = await seal_events(certs, conn, cert, row["certificate_pem"],
+                events = await seal_events(certs, uow.conn, cert, row["certificate_pem"],
                                            certs.clock.now())
-                await certs.record(conn, cert.certificate_id, cert.version, events)
+                await certs.record(uow, cert.certificate_id, cert.version, events)
                 log.info("seal_sm2_certificate_added", seal_id=str(seal_id))
-            twin = await repo.sm2_twin(conn, row["certificate_id"])
+            twin = await repo.sm2_twin(uow.conn, row["certificate_id"])
     assert twin is not None
     return row, twin
 
@@ -143,11 +143,11 @@ async def sign_seal(certs: Certs, seal_id: uuid.UUID, digest: bytes) -> Sm2Signa
     """Sign ``digest`` (e = SM3(Z‖M)) with the seal's SM2 key; like the ECDSA one, the
     status is re-read after signing and a revoked certificate's signature is discarded."""
     row, twin = await ensure_seal(certs, seal_id)
-    async with certs.pool.acquire() as conn:
-        key = await certs.keys.open_master_sm2_key(conn, twin["key_id"],
+    async with certs.db.connection() as uow:
+        key = await certs.keys.open_master_sm2_key(uow.conn, twin["key_id"],
                                                    sm2_owner(str(row["certificate_id"])))
         signature = key.sign_digest(digest)
-        status = await repo.status(conn, row["certificate_id"])
+        status = await repo.status(uow.conn, row["certificate_id"])
     if status != "active":
         raise CertificateRevoked(row["serial_number"])
     return Sm2Signature(signature, twin["serial_number"], twin["certificate_pem"])
@@ -175,8 +175,8 @@ async def make_seal(certs: Certs, seal_id: uuid.UUID, req: SealRequest) -> dict[
     ``unlisted_principal_ids``. Valid from the seal's creation until its SM2 certificate ends.
     """
     row, twin = await ensure_seal(certs, seal_id)
-    async with certs.pool.acquire() as conn:
-        signers = await repo.active_sm2_signers(conn, list(dict.fromkeys(req.signer_principal_ids)))
+    async with certs.db.connection() as uow:
+        signers = await repo.active_sm2_signers(uow.conn, list(dict.fromkeys(req.signer_principal_ids)))
     listed = [twin] + list(signers)
     ext = json.dumps({"seal_id": str(seal_id), "enterprise_id": str(row["enterprise_id"]),
                       "certificate_serial": row["serial_number"]}, separators=(",", ":"))

@@ -1,34 +1,28 @@
-"""What every use case works with: the context (dependencies, the clock, background work),
-appends to the event store with their inline projection, and list cursors."""
+"""What every use case works with: the context (dependencies, the storage, the clock,
+background work) and list cursors."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, cast
-
-import asyncpg
+from typing import Any
 
 from shared import cursors
 from shared.china_time import china_today
-from shared.db import Conn
-from shared.events import DomainEvent, utcnow
-from shared.eventstore import EventStore, StoredEvent
+from shared.events import utcnow
 
 from ..adapters.images import Images
-from ..projections.state import STATE
-from .ports import CertificateAuthority, FaceTokens, PersonRegistry
+from .ports import CertificateAuthority, FaceTokens, PersonRegistry, SealStorage
 
 
 @dataclass
 class Seals:
     """Dependencies of the use cases, wired once in bootstrap (fakes in tests)."""
 
-    pool: asyncpg.Pool
-    store: EventStore
+    storage: SealStorage  # one unit of work per command (adapters.repository.PgSealStorage)
     face: FaceTokens
     persons: PersonRegistry
     ca: CertificateAuthority
@@ -49,22 +43,6 @@ class Seals:
         task: asyncio.Task[Any] = asyncio.ensure_future(work)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
-
-
-async def append(ctx: Seals, conn: Conn, stream_id: uuid.UUID, stream_type: str,
-                 expected_version: int, events: Sequence[DomainEvent],
-                 actor: uuid.UUID | None) -> list[StoredEvent]:
-    """Append and fold into the state tables, in the caller's transaction."""
-    metadata = {"actor_id": str(actor)} if actor else None
-    stored = await ctx.store.append(cast(asyncpg.Connection, conn), stream_id, stream_type,
-                                    expected_version, events, metadata=metadata)
-    for ev in stored:
-        await STATE.apply(conn, ev)
-    return stored
-
-
-async def load(ctx: Seals, conn: Conn, stream_id: uuid.UUID) -> list[DomainEvent]:
-    return [e.decode() for e in await ctx.store.load(cast(asyncpg.Connection, conn), stream_id)]
 
 
 def cursor_position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:

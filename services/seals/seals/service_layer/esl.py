@@ -15,13 +15,12 @@ import uuid
 from shared.auth import Principal
 from shared.errors import EsealError
 
-from ..adapters import repository as repo
 from ..adapters.rendering import SEAL_TYPES
 from ..domain import errors
 from ..domain.grant import check_stamp
 from .context import Seals
 from .operators import operator
-from .ports import EslRequest
+from .ports import EslRequest, SealRow
 from .seals import owned_seal
 
 ORGANISATION_SEAL, PERSONAL_SEAL = 1, 2  # GB/T 38540 property.type
@@ -32,12 +31,12 @@ def gbt_type(type_code: str) -> int:
     return PERSONAL_SEAL if type_code == "legal_representative" else ORGANISATION_SEAL
 
 
-async def _visible_seal(ctx: Seals, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
+async def _visible_seal(ctx: Seals, principal: Principal, seal_id: uuid.UUID) -> SealRow:
     """The enterprise and its agents see their seals; a person sees seals granted to them
     (a live grant not over yet). Anyone else: 404, as for any seal not theirs."""
     if principal.role == "person":
-        async with ctx.pool.acquire() as conn:
-            found = await repo.granted_seals(conn, principal.id, ctx.today(), seal_id=seal_id)
+        async with ctx.storage.connection() as repo:
+            found = await repo.granted_seals(principal.id, ctx.today(), seal_id=seal_id)
         if not found:
             raise errors.SealNotFound()
         return found[0].seal
@@ -53,9 +52,9 @@ async def esl_for_stamp(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUID,
                         enterprise_id: uuid.UUID) -> bytes:
     """The seal an OFD stamp embeds, for a person who may stamp with it now (the same check as
     a stamp signature, without its locks: the signature itself decides under them)."""
-    async with ctx.pool.acquire() as conn:
-        seal = await repo.get_seal(conn, seal_id)
-        grant = await repo.live_grant(conn, seal_id, person_id) if seal else None
+    async with ctx.storage.connection() as repo:
+        seal = await repo.get_seal(seal_id)
+        grant = await repo.live_grant(seal_id, person_id) if seal else None
     check_stamp(seal.aggregate() if seal else None, grant.aggregate() if grant else None,
                 enterprise_id=enterprise_id, today=ctx.today())
     assert seal is not None
@@ -64,14 +63,14 @@ async def esl_for_stamp(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUID,
     return await _make(ctx, seal, with_grantees=False)
 
 
-async def _make(ctx: Seals, seal: repo.SealRow, *, with_grantees: bool = True) -> bytes:
+async def _make(ctx: Seals, seal: SealRow, *, with_grantees: bool = True) -> bytes:
     if seal.status != "active":
         raise errors.SealRevoked()
     seal_id = seal.seal_id
     kind = SEAL_TYPES[seal.type]
-    async with ctx.pool.acquire() as conn:
-        image = await repo.seal_image(conn, seal_id)
-        grantees = (await repo.usable_grantees(conn, seal_id, ctx.today())
+    async with ctx.storage.connection() as repo:
+        image = await repo.seal_image(seal_id)
+        grantees = (await repo.usable_grantees(seal_id, ctx.today())
                     if with_grantees else [])
     if image is None:
         raise errors.SealNotFound()

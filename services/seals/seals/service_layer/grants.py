@@ -10,35 +10,32 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-import asyncpg
-
 from shared.auth import Principal
-from shared.db import Conn
 from shared.people.elements import mask
 
-from ..adapters import repository as repo
 from ..domain import errors
 from ..domain import grant as grant_rules
 from ..domain.grant import Grant
-from .context import Seals, append, cursor_position, load
+from .context import Seals, cursor_position
 from .operators import operator
+from .ports import GrantRow, Page, SealRepository
 from .seals import owned_seal
 
 
 async def list_grants(ctx: Seals, principal: Principal, seal_id: uuid.UUID, *, limit: int,
-                      cursor: str | None) -> repo.Page[repo.GrantRow]:
+                      cursor: str | None) -> Page[GrantRow]:
     op = await operator(ctx, principal, manage=False)
     await owned_seal(ctx, op, seal_id)
-    async with ctx.pool.acquire() as conn:
-        return await repo.list_grants(conn, seal_id, limit=limit, after=cursor_position(cursor))
+    async with ctx.storage.connection() as repo:
+        return await repo.list_grants(seal_id, limit=limit, after=cursor_position(cursor))
 
 
 async def get_grant(ctx: Seals, principal: Principal, seal_id: uuid.UUID,
-                    grant_id: uuid.UUID) -> repo.GrantRow:
+                    grant_id: uuid.UUID) -> GrantRow:
     op = await operator(ctx, principal, manage=False)
     await owned_seal(ctx, op, seal_id)
-    async with ctx.pool.acquire() as conn:
-        row = await repo.get_grant(conn, grant_id)
+    async with ctx.storage.connection() as repo:
+        row = await repo.get_grant(grant_id)
     if row is None or row.seal_id != seal_id or row.deleted:
         raise errors.GrantNotFound()
     return row
@@ -46,7 +43,7 @@ async def get_grant(ctx: Seals, principal: Principal, seal_id: uuid.UUID,
 
 async def add_grant(ctx: Seals, principal: Principal, seal_id: uuid.UUID, *, name: str,
                     id_type: str, id_number: str, valid_from: date,
-                    valid_to: date) -> repo.GrantRow:
+                    valid_to: date) -> GrantRow:
     """Authorize a registered natural person (name and ID number must match identity's)."""
     op = await operator(ctx, principal, manage=True)
     window = grant_rules.Window(valid_from, valid_to)
@@ -57,49 +54,44 @@ async def add_grant(ctx: Seals, principal: Principal, seal_id: uuid.UUID, *, nam
         raise errors.SealRevoked()
     person = await ctx.persons.match(name, id_type, id_number)
     grant_id = uuid.uuid4()
-    try:
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            # FOR SHARE: a revocation running now either finishes first (and we refuse) or
-            # waits for this grant, which it then makes unusable like any other.
-            seal = await repo.get_seal(conn, seal_id, lock="share")
-            assert seal is not None
-            event = grant_rules.grant_authorization(
-                grant_id=grant_id, seal=seal.aggregate(), person_id=person.person_id,
-                window=window, today=today, granted_by=op.principal_id, person_name=person.name,
-                id_number_masked=mask(id_number.strip().upper()))
-            await append(ctx, conn, grant_id, "grant", 0, [event], op.principal_id)
-            row = await repo.get_grant(conn, grant_id)
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == "grants_one_live_per_person":
-            raise errors.GrantExists() from None
-        raise
+    async with ctx.storage.transaction() as repo:
+        # FOR SHARE: a revocation running now either finishes first (and we refuse) or
+        # waits for this grant, which it then makes unusable like any other.
+        seal = await repo.get_seal(seal_id, lock="share")
+        assert seal is not None
+        event = grant_rules.grant_authorization(
+            grant_id=grant_id, seal=seal.aggregate(), person_id=person.person_id,
+            window=window, today=today, granted_by=op.principal_id, person_name=person.name,
+            id_number_masked=mask(id_number.strip().upper()))
+        await repo.append(grant_id, "grant", 0, [event], op.principal_id)  # or GrantExists
+        row = await repo.get_grant(grant_id)
     assert row is not None
     return row
 
 
-async def _locked_grant(ctx: Seals, conn: Conn, seal_id: uuid.UUID,
+async def _locked_grant(repo: SealRepository, seal_id: uuid.UUID,
                         grant_id: uuid.UUID) -> Grant:
-    row = await repo.get_grant(conn, grant_id, lock="update")
+    row = await repo.get_grant(grant_id, lock="update")
     if row is None or row.seal_id != seal_id or row.deleted:
         raise errors.GrantNotFound()
-    grant = grant_rules.fold(await load(ctx, conn, grant_id))
+    grant = grant_rules.fold(await repo.load(grant_id))
     assert grant is not None
     return grant
 
 
 async def change_grant(ctx: Seals, principal: Principal, seal_id: uuid.UUID, grant_id: uuid.UUID,
-                       *, valid_from: date | None, valid_to: date | None) -> repo.GrantRow:
+                       *, valid_from: date | None, valid_to: date | None) -> GrantRow:
     op = await operator(ctx, principal, manage=True)
     await owned_seal(ctx, op, seal_id)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        grant = await _locked_grant(ctx, conn, seal_id, grant_id)
-        seal = await repo.get_seal(conn, seal_id)
+    async with ctx.storage.transaction() as repo:
+        grant = await _locked_grant(repo, seal_id, grant_id)
+        seal = await repo.get_seal(seal_id)
         assert seal is not None
         event = grant_rules.change_window(grant, seal=seal.aggregate(), valid_from=valid_from,
                                           valid_to=valid_to)
         if event is not None:
-            await append(ctx, conn, grant_id, "grant", grant.version, [event], op.principal_id)
-        row = await repo.get_grant(conn, grant_id)
+            await repo.append(grant_id, "grant", grant.version, [event], op.principal_id)
+        row = await repo.get_grant(grant_id)
     assert row is not None
     return row
 
@@ -108,7 +100,7 @@ async def delete_grant(ctx: Seals, principal: Principal, seal_id: uuid.UUID,
                        grant_id: uuid.UUID) -> None:
     op = await operator(ctx, principal, manage=True)
     await owned_seal(ctx, op, seal_id)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        grant = await _locked_grant(ctx, conn, seal_id, grant_id)
+    async with ctx.storage.transaction() as repo:
+        grant = await _locked_grant(repo, seal_id, grant_id)
         event = grant_rules.revoke_grant(grant, by=op.principal_id)
-        await append(ctx, conn, grant_id, "grant", grant.version, [event], op.principal_id)
+        await repo.append(grant_id, "grant", grant.version, [event], op.principal_id)

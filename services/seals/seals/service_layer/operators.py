@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from shared import agent_directory
 from shared.auth import Principal
 from shared.errors import EsealError, ServiceUnavailable
 from shared.logging import get_logger
 
-from ..adapters import repository as repo
 from ..domain.access import AgentRecord, Operator, decide_operator
 from .context import Seals
 from .ports import EnterpriseInfo
@@ -36,8 +34,8 @@ async def operator(ctx: Seals, principal: Principal, *, manage: bool) -> Operato
 
 
 async def _agent(ctx: Seals, agent_id: uuid.UUID) -> AgentRecord | None:
-    async with ctx.pool.acquire() as conn:
-        return await repo.agent(conn, agent_id)
+    async with ctx.storage.connection() as repo:
+        return await repo.agent(agent_id)
 
 
 async def _agent_from_identity(ctx: Seals, agent_id: uuid.UUID) -> AgentRecord | None:
@@ -60,17 +58,16 @@ async def _wait_for_agent(ctx: Seals, agent_id: uuid.UUID) -> AgentRecord | None
 
 async def enterprise_info(ctx: Seals, enterprise_id: uuid.UUID) -> EnterpriseInfo:
     """The enterprise's registered data: the directory, else identity (then remembered)."""
-    async with ctx.pool.acquire() as conn:
-        info = await repo.enterprise(conn, enterprise_id)
+    async with ctx.storage.connection() as repo:
+        info = await repo.enterprise(enterprise_id)
     if info is not None:
         return info
     info = await ctx.persons.enterprise(enterprise_id)
     if info is None:
         raise ServiceUnavailable("the enterprise's registration data is not available yet",
                                  code="enterprise_unknown", headers={"Retry-After": "1"})
-    async with ctx.pool.acquire() as conn:
-        await agent_directory.record_enterprise(conn, info.enterprise_id, info.name, info.uscc,
-                                                info.legal_representative_name)
+    async with ctx.storage.connection() as repo:
+        await repo.record_enterprise(info)
     return info
 
 

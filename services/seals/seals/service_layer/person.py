@@ -12,17 +12,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
-
-from shared import agent_directory
 from shared.errors import ServiceUnavailable
 
-from ..adapters import repository as repo
 from ..adapters.images import sha256_hex
 from ..domain import errors
 from ..domain import signature as signature_rules
 from ..domain.signature import SignatureMethod
-from .context import Seals, append, load
+from .context import Seals
+from .ports import GrantedSeal, SignatureRow
 from .problems import rendered
 
 
@@ -36,8 +33,8 @@ class GrantingEnterprise:
 
 async def my_enterprises(ctx: Seals, person_id: uuid.UUID) -> list[GrantingEnterprise]:
     today = ctx.today()
-    async with ctx.pool.acquire() as conn:
-        seals = await repo.granted_seals(conn, person_id, today)
+    async with ctx.storage.connection() as repo:
+        seals = await repo.granted_seals(person_id, today)
     out: dict[uuid.UUID, GrantingEnterprise] = {}
     for s in seals:
         eid = s.seal.enterprise_id
@@ -49,15 +46,15 @@ async def my_enterprises(ctx: Seals, person_id: uuid.UUID) -> list[GrantingEnter
 
 
 async def my_seals(ctx: Seals, person_id: uuid.UUID,
-                   enterprise_id: uuid.UUID) -> list[repo.GrantedSeal]:
-    async with ctx.pool.acquire() as conn:
-        return await repo.granted_seals(conn, person_id, ctx.today(), enterprise_id=enterprise_id)
+                   enterprise_id: uuid.UUID) -> list[GrantedSeal]:
+    async with ctx.storage.connection() as repo:
+        return await repo.granted_seals(person_id, ctx.today(), enterprise_id=enterprise_id)
 
 
 async def my_seal(ctx: Seals, person_id: uuid.UUID, enterprise_id: uuid.UUID,
-                  seal_id: uuid.UUID) -> repo.GrantedSeal:
-    async with ctx.pool.acquire() as conn:
-        found = await repo.granted_seals(conn, person_id, ctx.today(),
+                  seal_id: uuid.UUID) -> GrantedSeal:
+    async with ctx.storage.connection() as repo:
+        found = await repo.granted_seals(person_id, ctx.today(),
                                          enterprise_id=enterprise_id, seal_id=seal_id)
     if not found:
         raise errors.SealNotFound()
@@ -67,8 +64,8 @@ async def my_seal(ctx: Seals, person_id: uuid.UUID, enterprise_id: uuid.UUID,
 async def my_seal_image(ctx: Seals, person_id: uuid.UUID, enterprise_id: uuid.UUID,
                         seal_id: uuid.UUID) -> tuple[bytes, str]:
     await my_seal(ctx, person_id, enterprise_id, seal_id)
-    async with ctx.pool.acquire() as conn:
-        image = await repo.seal_image(conn, seal_id)
+    async with ctx.storage.connection() as repo:
+        image = await repo.seal_image(seal_id)
     if image is None:
         raise errors.SealNotFound()
     return image
@@ -77,9 +74,9 @@ async def my_seal_image(ctx: Seals, person_id: uuid.UUID, enterprise_id: uuid.UU
 # --- personal signature -------------------------------------------------------------------
 
 
-async def signature(ctx: Seals, person_id: uuid.UUID) -> repo.SignatureRow:
-    async with ctx.pool.acquire() as conn:
-        row = await repo.live_signature(conn, person_id)
+async def signature(ctx: Seals, person_id: uuid.UUID) -> SignatureRow:
+    async with ctx.storage.connection() as repo:
+        row = await repo.live_signature(person_id)
     if row is None:
         raise errors.SignatureNotFound()
     return row
@@ -87,33 +84,33 @@ async def signature(ctx: Seals, person_id: uuid.UUID) -> repo.SignatureRow:
 
 async def signature_image(ctx: Seals, person_id: uuid.UUID) -> tuple[bytes, str]:
     row = await signature(ctx, person_id)
-    async with ctx.pool.acquire() as conn:
-        image = await repo.signature_image(conn, row.signature_id)
+    async with ctx.storage.connection() as repo:
+        image = await repo.signature_image(row.signature_id)
     if image is None:
         raise errors.SignatureNotFound()
     return image
 
 
 async def _registered_name(ctx: Seals, person_id: uuid.UUID) -> str:
-    async with ctx.pool.acquire() as conn:
-        name = await repo.person_name(conn, person_id)
+    async with ctx.storage.connection() as repo:
+        name = await repo.person_name(person_id)
     if name:
         return name
     name = await ctx.persons.person_name(person_id)
     if not name:
         raise ServiceUnavailable("your registration data is not available yet",
                                  code="person_unknown", headers={"Retry-After": "1"})
-    async with ctx.pool.acquire() as conn:
-        await agent_directory.record_person(conn, person_id, name)
+    async with ctx.storage.connection() as repo:
+        await repo.record_person(person_id, name)
     return name
 
 
 async def create_signature(ctx: Seals, person_id: uuid.UUID, *, method: SignatureMethod,
-                           handwritten_png: bytes | None) -> repo.SignatureRow:
+                           handwritten_png: bytes | None) -> SignatureRow:
     """One per person (409 signature_exists): a cleaned-up handwritten PNG, or the person's
     registered name written in 楷体."""
-    async with ctx.pool.acquire() as conn:
-        if await repo.live_signature(conn, person_id):
+    async with ctx.storage.connection() as repo:
+        if await repo.live_signature(person_id):
             raise errors.SignatureExists()
     if method == "handwritten":
         assert handwritten_png is not None
@@ -123,28 +120,23 @@ async def create_signature(ctx: Seals, person_id: uuid.UUID, *, method: Signatur
             await _registered_name(ctx, person_id)), "name")
     signature_id = uuid.uuid4()
     digest = sha256_hex(png)
-    try:
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            event = signature_rules.create_signature(signature_id=signature_id, person_id=person_id,
-                                                     method=method, image_sha256=digest)
-            await append(ctx, conn, signature_id, "signature", 0, [event], person_id)
-            await repo.insert_signature_image(conn, signature_id, png, digest)
-            row = await repo.live_signature(conn, person_id)
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == "signatures_one_per_person":
-            raise errors.SignatureExists() from None
-        raise
+    async with ctx.storage.transaction() as repo:
+        event = signature_rules.create_signature(signature_id=signature_id, person_id=person_id,
+                                                 method=method, image_sha256=digest)
+        await repo.append(signature_id, "signature", 0, [event], person_id)  # or SignatureExists
+        await repo.insert_signature_image(signature_id, png, digest)
+        row = await repo.live_signature(person_id)
     assert row is not None
     return row
 
 
 async def delete_signature(ctx: Seals, person_id: uuid.UUID) -> None:
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        row = await repo.live_signature(conn, person_id, lock="update")
+    async with ctx.storage.transaction() as repo:
+        row = await repo.live_signature(person_id, lock="update")
         if row is None:
             raise errors.SignatureNotFound()
-        sig = signature_rules.fold(await load(ctx, conn, row.signature_id))
+        sig = signature_rules.fold(await repo.load(row.signature_id))
         assert sig is not None
         event = signature_rules.delete_signature(sig)
-        await append(ctx, conn, row.signature_id, "signature", sig.version, [event], person_id)
-        await repo.delete_signature_image(conn, row.signature_id)
+        await repo.append(row.signature_id, "signature", sig.version, [event], person_id)
+        await repo.delete_signature_image(row.signature_id)

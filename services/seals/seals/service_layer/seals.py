@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
-
-import asyncpg
 
 from shared.auth import Principal
 from shared.errors import EsealError
 from shared.logging import get_logger
 
-from ..adapters import repository as repo
 from ..adapters.images import sha256_hex
 from ..adapters.remote import CERT_REVOCATION_REASON
 from ..adapters.rendering import SEAL_TYPES, RenderError, SealType, default_seal_name, seal_type
@@ -20,9 +16,9 @@ from ..adapters.rendering.seal_renderer import normalize_name
 from ..domain import errors
 from ..domain import seal as seal_rules
 from ..domain.access import Operator, enterprise_of
-from .context import Seals, append, cursor_position, load
+from .context import Seals, cursor_position
 from .operators import enterprise_info, operator
-from .ports import EnterpriseInfo, SealCertificate, SealCertificateRequest
+from .ports import EnterpriseInfo, Page, SealCertificate, SealCertificateRequest, SealRow
 from .problems import image_problem, rendered
 
 log = get_logger(__name__)
@@ -93,13 +89,8 @@ async def preview(ctx: Seals, principal: Principal, type_code: str, name: str | 
     return await _image(ctx, kind, seal_name(kind, name, info), info)
 
 
-def _type_lock_key(enterprise_id: uuid.UUID, type_code: str) -> int:
-    digest = hashlib.sha256(f"seal-type:{enterprise_id}:{type_code}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 async def issue(ctx: Seals, principal: Principal, type_code: str, name: str | None,
-                face_token: str) -> repo.SealRow:
+                face_token: str) -> SealRow:
     """生成印章. Checks in order of cost: permission, input, certificate, type free; then the
     face token is used up and, under a per-(enterprise, type) lock, the seal certificate is
     made and the seal recorded. The unique index on active seals is the final arbiter."""
@@ -110,24 +101,23 @@ async def issue(ctx: Seals, principal: Principal, type_code: str, name: str | No
     png = await _image(ctx, kind, final_name, info)
     if await ctx.ca.certificate_status(principal.id) not in ("active", "locked"):
         raise errors.CertificateRequired()
-    async with ctx.pool.acquire() as conn:
-        if await repo.active_seal_of_type(conn, op.enterprise_id, kind.code):
+    async with ctx.storage.connection() as repo:
+        if await repo.active_seal_of_type(op.enterprise_id, kind.code):
             raise errors.SealTypeTaken(kind.code)
     await ctx.face.consume(face_token, principal.id, "issue_seal")
     return await _record_new_seal(ctx, op, kind, final_name, png, info)
 
 
 async def _record_new_seal(ctx: Seals, op: Operator, kind: SealType, name: str, png: bytes,
-                           info: EnterpriseInfo) -> repo.SealRow:
+                           info: EnterpriseInfo) -> SealRow:
     seal_id = uuid.uuid4()
     certificate: SealCertificate | None = None
     try:
-        async with ctx.pool.acquire() as conn, conn.transaction():
+        async with ctx.storage.transaction() as repo:
             # Concurrent applications for one type queue here; the loser sees the winner's
             # seal and leaves before a certificate is made for nothing.
-            await conn.execute("SELECT pg_advisory_xact_lock($1)",
-                               _type_lock_key(op.enterprise_id, kind.code))
-            if await repo.active_seal_of_type(conn, op.enterprise_id, kind.code):
+            await repo.lock_seal_type(op.enterprise_id, kind.code)
+            if await repo.active_seal_of_type(op.enterprise_id, kind.code):
                 raise errors.SealTypeTaken(kind.code)
             certificate = await ctx.ca.issue_seal_certificate(SealCertificateRequest(
                 seal_id=seal_id, enterprise_id=op.enterprise_id, enterprise_name=info.name,
@@ -138,14 +128,9 @@ async def _record_new_seal(ctx: Seals, op: Operator, kind: SealType, name: str, 
                                           type_code=kind.code, name=name, image_sha256=digest,
                                           certificate_serial=certificate.serial_number,
                                           issued_by=op.principal_id)
-            await append(ctx, conn, seal_id, "seal", 0, [event], op.principal_id)
-            await repo.insert_seal_blobs(conn, seal_id, png, digest, certificate)
-            row = await repo.get_seal(conn, seal_id)
-    except asyncpg.UniqueViolationError as exc:
-        await _orphaned(ctx, seal_id, certificate)
-        if exc.constraint_name == "seals_one_active_per_type":
-            raise errors.SealTypeTaken(kind.code) from None
-        raise
+            await repo.append(seal_id, "seal", 0, [event], op.principal_id)  # or SealTypeTaken
+            await repo.insert_seal_blobs(seal_id, png, digest, certificate)
+            row = await repo.get_seal(seal_id)
     except BaseException:
         await _orphaned(ctx, seal_id, certificate)
         raise
@@ -160,29 +145,29 @@ async def _orphaned(ctx: Seals, seal_id: uuid.UUID, certificate: SealCertificate
     if certificate is None:
         return
     log.warning("seal_certificate_orphaned", seal_id=str(seal_id))
-    async with ctx.pool.acquire() as conn:
-        await repo.add_pending_revocation(conn, seal_id, CERT_REVOCATION_REASON)
+    async with ctx.storage.connection() as repo:
+        await repo.add_pending_revocation(seal_id, CERT_REVOCATION_REASON)
     ctx.spawn(revoke_certificate(ctx, seal_id))
 
 
-async def owned_seal(ctx: Seals, op: Operator, seal_id: uuid.UUID) -> repo.SealRow:
+async def owned_seal(ctx: Seals, op: Operator, seal_id: uuid.UUID) -> SealRow:
     """The seal if it belongs to the operator's enterprise; another's is a plain 404."""
-    async with ctx.pool.acquire() as conn:
-        row = await repo.get_seal(conn, seal_id)
+    async with ctx.storage.connection() as repo:
+        row = await repo.get_seal(seal_id)
     if row is None or row.enterprise_id != op.enterprise_id:
         raise errors.SealNotFound()
     return row
 
 
 async def list_seals(ctx: Seals, principal: Principal, *, limit: int,
-                     cursor: str | None) -> repo.Page[repo.SealRow]:
+                     cursor: str | None) -> Page[SealRow]:
     op = await operator(ctx, principal, manage=False)
     after = cursor_position(cursor)
-    async with ctx.pool.acquire() as conn:
-        return await repo.list_seals(conn, op.enterprise_id, limit=limit, after=after)
+    async with ctx.storage.connection() as repo:
+        return await repo.list_seals(op.enterprise_id, limit=limit, after=after)
 
 
-async def get_seal(ctx: Seals, principal: Principal, seal_id: uuid.UUID) -> repo.SealRow:
+async def get_seal(ctx: Seals, principal: Principal, seal_id: uuid.UUID) -> SealRow:
     op = await operator(ctx, principal, manage=False)
     return await owned_seal(ctx, op, seal_id)
 
@@ -193,15 +178,15 @@ async def seal_image(ctx: Seals, principal: Principal, seal_id: uuid.UUID) -> tu
 
 
 async def image_of(ctx: Seals, seal_id: uuid.UUID) -> tuple[bytes, str]:
-    async with ctx.pool.acquire() as conn:
-        image = await repo.seal_image(conn, seal_id)
+    async with ctx.storage.connection() as repo:
+        image = await repo.seal_image(seal_id)
     if image is None:
         raise errors.SealNotFound()
     return image
 
 
 async def revoke(ctx: Seals, principal: Principal, seal_id: uuid.UUID, face_token: str,
-                 reason: str) -> repo.SealRow:
+                 reason: str) -> SealRow:
     """作废. Takes FOR UPDATE on the seal row: it waits for every stamping transaction that
     holds the row FOR SHARE, and once it commits no stamp can rely on the seal any more.
     The seal certificate is revoked in certs right after (and retried until certs confirms)."""
@@ -210,14 +195,14 @@ async def revoke(ctx: Seals, principal: Principal, seal_id: uuid.UUID, face_toke
     if current.status != "active":
         raise errors.SealRevoked()
     await ctx.face.consume(face_token, principal.id, "revoke_seal")
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await repo.get_seal(conn, seal_id, lock="update")
-        seal = seal_rules.fold(await load(ctx, conn, seal_id))
+    async with ctx.storage.transaction() as repo:
+        await repo.get_seal(seal_id, lock="update")
+        seal = seal_rules.fold(await repo.load(seal_id))
         assert seal is not None
         event = seal_rules.revoke_seal(seal, by=op.principal_id, at=ctx.now(), reason=reason)
-        await append(ctx, conn, seal_id, "seal", seal.version, [event], op.principal_id)
-        await repo.add_pending_revocation(conn, seal_id, CERT_REVOCATION_REASON)
-        row = await repo.get_seal(conn, seal_id)
+        await repo.append(seal_id, "seal", seal.version, [event], op.principal_id)
+        await repo.add_pending_revocation(seal_id, CERT_REVOCATION_REASON)
+        row = await repo.get_seal(seal_id)
     log.info("seal_revoked", seal_id=str(seal_id), by=str(op.principal_id))
     await revoke_certificate(ctx, seal_id)
     assert row is not None
@@ -230,25 +215,25 @@ async def revoke_certificate(ctx: Seals, seal_id: uuid.UUID) -> bool:
         await ctx.ca.revoke_seal_certificate(seal_id, CERT_REVOCATION_REASON)
     except EsealError as err:
         log.warning("seal_certificate_revocation_failed", seal_id=str(seal_id), problem_code=err.code)
-        async with ctx.pool.acquire() as conn:
-            await repo.postpone_pending_revocation(conn, seal_id, f"{err.code}: {err.detail}")
+        async with ctx.storage.connection() as repo:
+            await repo.postpone_pending_revocation(seal_id, f"{err.code}: {err.detail}")
         return False
-    async with ctx.pool.acquire() as conn:
-        await repo.done_pending_revocation(conn, seal_id)
+    async with ctx.storage.connection() as repo:
+        await repo.done_pending_revocation(seal_id)
     return True
 
 
 async def retry_pending_revocations(ctx: Seals, limit: int = 50) -> int:
     """Revoke certificates still pending (after a certs outage); returns how many succeeded."""
     done = 0
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        due = await repo.due_pending_revocations(conn, limit)
+    async with ctx.storage.transaction() as repo:
+        due = await repo.due_pending_revocations(limit)
         for seal_id, reason in due:
             try:
                 await ctx.ca.revoke_seal_certificate(seal_id, reason)
             except EsealError as err:
-                await repo.postpone_pending_revocation(conn, seal_id, f"{err.code}: {err.detail}")
+                await repo.postpone_pending_revocation(seal_id, f"{err.code}: {err.detail}")
                 continue
-            await repo.done_pending_revocation(conn, seal_id)
+            await repo.done_pending_revocation(seal_id)
             done += 1
     return done

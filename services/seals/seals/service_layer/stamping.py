@@ -20,12 +20,11 @@ from dataclasses import dataclass
 
 from shared.errors import EsealError, ValidationFailed
 
-from ..adapters import repository as repo
 from ..adapters.rendering import SEAL_TYPES
 from ..domain import errors
 from ..domain.grant import check_stamp
 from .context import Seals
-from .ports import SealCertificate, SealSignature
+from .ports import SealCertificate, SealRow, SealSignature
 
 DIGEST_BYTES = 32  # SHA-256 for ecdsa-p256-sha256 (PDF); e = SM3(Z‖M) for sm2-sm3 (OFD)
 ECDSA, SM2 = "ecdsa-p256-sha256", "sm2-sm3"
@@ -35,7 +34,7 @@ ECDSA, SM2 = "ecdsa-p256-sha256", "sm2-sm3"
 class StampSignature:
     signature: SealSignature
     certificate: SealCertificate
-    seal: repo.SealRow
+    seal: SealRow
     enterprise_name: str
     enterprise_uscc: str
 
@@ -54,9 +53,9 @@ async def stamp_signature(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUI
         raise ValidationFailed.field("digest_b64", f"must be a {DIGEST_BYTES}-byte digest")
     if algorithm not in (ECDSA, SM2):
         raise ValidationFailed.field("algorithm", f"{ECDSA} or {SM2}")
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        seal = await repo.get_seal(conn, seal_id, lock="share")
-        grant = await repo.live_grant(conn, seal_id, person_id, lock="share") if seal else None
+    async with ctx.storage.transaction() as repo:
+        seal = await repo.get_seal(seal_id, lock="share")
+        grant = await repo.live_grant(seal_id, person_id, lock="share") if seal else None
         check_stamp(seal.aggregate() if seal else None,
                     grant.aggregate() if grant else None,
                     enterprise_id=enterprise_id, today=ctx.today())
@@ -68,8 +67,8 @@ async def stamp_signature(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUI
             if err.code == "certificate_revoked":
                 raise errors.SealRevoked() from None
             raise
-        certificate = await repo.seal_certificate(conn, seal_id)
-        info = await repo.enterprise(conn, enterprise_id)
+        certificate = await repo.seal_certificate(seal_id)
+        info = await repo.enterprise(enterprise_id)
     assert certificate is not None
     return StampSignature(signature, certificate, seal, info.name if info else "",
                           info.uscc if info else "")
@@ -79,13 +78,13 @@ async def stamp_signature(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUI
 class Choice:
     enterprise_id: uuid.UUID
     enterprise_name: str
-    seals: list[repo.SealRow]
+    seals: list[SealRow]
 
 
 async def choices(ctx: Seals, person_id: uuid.UUID) -> list[Choice]:
     """The seals a person may stamp with now, by enterprise."""
-    async with ctx.pool.acquire() as conn:
-        usable = await repo.granted_seals(conn, person_id, ctx.today(), usable_only=True)
+    async with ctx.storage.connection() as repo:
+        usable = await repo.granted_seals(person_id, ctx.today(), usable_only=True)
     out: dict[uuid.UUID, Choice] = {}
     for g in usable:
         eid = g.seal.enterprise_id
@@ -95,22 +94,22 @@ async def choices(ctx: Seals, person_id: uuid.UUID) -> list[Choice]:
 
 @dataclass(frozen=True)
 class SealRecord:
-    seal: repo.SealRow
+    seal: SealRow
     enterprise_name: str
     enterprise_uscc: str
     certificate: SealCertificate | None
 
 
 async def seal_record(ctx: Seals, seal_id: uuid.UUID) -> SealRecord:
-    async with ctx.pool.acquire() as conn:
-        seal = await repo.get_seal(conn, seal_id)
+    async with ctx.storage.connection() as repo:
+        seal = await repo.get_seal(seal_id)
         if seal is None:
             raise errors.SealNotFound()
-        info = await repo.enterprise(conn, seal.enterprise_id)
-        certificate = await repo.seal_certificate(conn, seal_id)
+        info = await repo.enterprise(seal.enterprise_id)
+        certificate = await repo.seal_certificate(seal_id)
     return SealRecord(seal, info.name if info else "", info.uscc if info else "", certificate)
 
 
-async def enterprise_seals(ctx: Seals, enterprise_id: uuid.UUID) -> list[repo.SealRow]:
-    async with ctx.pool.acquire() as conn:
-        return await repo.enterprise_seals(conn, enterprise_id)
+async def enterprise_seals(ctx: Seals, enterprise_id: uuid.UUID) -> list[SealRow]:
+    async with ctx.storage.connection() as repo:
+        return await repo.enterprise_seals(enterprise_id)

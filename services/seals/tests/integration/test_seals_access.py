@@ -111,7 +111,7 @@ async def test_agent_not_yet_in_the_directory_is_described_by_identity(seals: Se
     assert (await seals.issue(e, "finance", token=manager_token, subject=manager)).status == 201
     r = await seals.revoke(e, seal_id, token=viewer_token, subject=viewer)
     assert r.status == 403 and r.json["code"] == "management_permission_required"
-    async with seals.ctx.pool.acquire() as conn:  # identity's answer is not stored
+    async with seals.pool.acquire() as conn:  # identity's answer is not stored
         assert await conn.fetchval("SELECT count(*) FROM agents WHERE agent_id = $1", manager) == 0
 
 

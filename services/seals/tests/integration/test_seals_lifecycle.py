@@ -179,7 +179,7 @@ async def test_unique_index_refuses_a_second_active_seal_of_a_type(seals: Seals)
 
     e = await seals.enterprise()
     assert (await seals.issue(e, "hr")).status == 201
-    async with seals.ctx.pool.acquire() as conn:
+    async with seals.pool.acquire() as conn:
         with pytest.raises(asyncpg.UniqueViolationError):
             await conn.execute(
                 "INSERT INTO seals (seal_id, enterprise_id, type, name, status, image_sha256,"
@@ -332,7 +332,7 @@ async def test_certificate_revocation_is_retried_while_certs_is_down(seals: Seal
         r = await seals.revoke(e, seal["seal_id"])
         assert r.status == 200 and r.json["status"] == "revoked"
         assert uuid.UUID(seal["seal_id"]) not in seals.ca.revoked
-        async with seals.ctx.pool.acquire() as conn:
+        async with seals.pool.acquire() as conn:
             assert await conn.fetchval("SELECT count(*) FROM pending_certificate_revocations"
                                        " WHERE seal_id = $1", uuid.UUID(seal["seal_id"])) == 1
             await conn.execute("UPDATE pending_certificate_revocations SET next_try = now()")
@@ -340,7 +340,7 @@ async def test_certificate_revocation_is_retried_while_certs_is_down(seals: Seal
         seals.ca.fail_revocations = False
     pending = 1
     for _ in range(50):  # the retry revokes at certs, then deletes its pending row
-        async with seals.ctx.pool.acquire() as conn:
+        async with seals.pool.acquire() as conn:
             pending = await conn.fetchval("SELECT count(*) FROM pending_certificate_revocations"
                                           " WHERE seal_id = $1", uuid.UUID(seal["seal_id"]))
         if uuid.UUID(seal["seal_id"]) in seals.ca.revoked and pending == 0:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from seals.projections.state import STATE
 
+from shared import STORE
 from shared.china_time import today_in_china
 from shared.projections import rebuild
 from tests.support.harnesses.seals import Seals
@@ -13,7 +14,7 @@ from tests.support.harnesses.seals import Seals
 
 async def _snapshot(seals: Seals) -> dict[str, list[tuple[object, ...]]]:
     out = {}
-    async with seals.ctx.pool.acquire() as conn:
+    async with seals.pool.acquire() as conn:
         for table, key in (("seals", "seal_id"), ("grants", "grant_id"), ("signatures", "signature_id")):
             rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY {key}")
             out[table] = [tuple(r.values()) for r in rows]
@@ -34,7 +35,7 @@ async def test_rebuilding_the_state_projection_gives_the_same_tables(seals: Seal
     await seals.call("DELETE", "/api/v1/my/signature", p.token)
     await seals.call("POST", "/api/v1/my/signature", p.token, json={"method": "generated"})
     before = await _snapshot(seals)
-    report = await rebuild(seals.ctx.pool, seals.ctx.store, STATE)
+    report = await rebuild(seals.pool, seals.app[STORE], STATE)
     assert report.events >= 9
     assert await _snapshot(seals) == before
     # the service still works on the rebuilt tables (unique indexes included)

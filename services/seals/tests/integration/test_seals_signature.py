@@ -63,7 +63,7 @@ async def test_only_one_signature_and_it_can_be_replaced_after_deletion(seals: S
     assert (await seals.call("DELETE", "/api/v1/my/signature", p.token)).status == 404
     events = await seals.events_of(first.json["signature_id"])
     assert [t for t, _ in events] == ["PersonalSignatureCreated", "PersonalSignatureDeleted"]
-    async with seals.ctx.pool.acquire() as conn:  # the picture of a deleted signature is gone
+    async with seals.pool.acquire() as conn:  # the picture of a deleted signature is gone
         assert await conn.fetchval("SELECT count(*) FROM signature_images WHERE signature_id = $1",
                                    __import__("uuid").UUID(first.json["signature_id"])) == 0
     second = await seals.call("POST", "/api/v1/my/signature", p.token, json={"method": "generated"})
