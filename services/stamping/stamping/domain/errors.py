@@ -76,3 +76,37 @@ class OAuthError(EsealError):
 
 class CallbackUrlRejected(ValidationFailed):
     code = "callback_url_invalid"
+
+
+class PlacementInvalid(ValidationFailed):
+    """A ``placements`` item that cannot be resolved; ``errors`` names it as ``placements[i]``."""
+
+    @classmethod
+    def item(cls, index: int | None, message: str, *, field: str | None = None,
+             code: str | None = None) -> PlacementInvalid:
+        name = "placements" if index is None else f"placements[{index}]"
+        if field is not None:
+            name += f".{field}"
+        return cls(f"{name}: {message}", code=code,
+                   errors=[{"field": name, "message": message,
+                            **({"index": str(index)} if index is not None else {})}])
+
+
+class KeywordNotFound(PlacementInvalid):
+    code, title = "keyword_not_found", "The keyword does not occur in the document"
+
+
+class UnknownSealType(PlacementInvalid):
+    code, title = "unknown_seal_type", "Unknown seal type"
+
+
+class PlacementPageOutOfRange(PlacementInvalid):
+    code, title = "page_out_of_range", "Page out of range"
+
+
+class PlacementOffPage(PlacementInvalid):
+    code, title = "position_off_page", "Seal does not fit on the page"
+
+
+class InvalidChoice(ValidationFailed):
+    code, title = "invalid_choice", "Invalid seal choices"

@@ -2,7 +2,8 @@
 
 Relying systems (client tokens): ``POST /api/v1/oauth/token``, ``POST /api/v1/stamp-requests``,
 ``GET /api/v1/stamp-requests/{id}``, ``…/qr.png``, ``…/result``.
-Persons (identity tokens): ``POST /api/v1/scans``, ``POST /api/v1/stamp-requests/{id}/stamp``.
+Persons (identity tokens): ``POST /api/v1/scans``, ``GET /api/v1/stamp-requests/{id}/document``,
+``POST /api/v1/stamp-requests/{id}/stamp``.
 Users: ``GET /api/v1/usage-records``. Public: ``POST /api/v1/verifications``.
 """
 
@@ -46,7 +47,8 @@ from ..adapters.credentials import is_client_token
 from ..adapters.pdf import PdfTooLarge
 from ..adapters.repository import Client
 from ..domain.authorization import rfc3339
-from ..domain.errors import ClientRequired, OAuthError
+from ..domain.errors import ClientRequired, OAuthError, StampRequestNotFound
+from ..domain.placements import MAX_PLACEMENTS
 from ..service_layer import clients, requests, stamping, usage, verification
 from ..service_layer.context import Stamping
 from . import responses as doc
@@ -55,6 +57,7 @@ STAMPING = web.AppKey("stamping", Stamping)
 T = TypeVar("T")
 DISCONNECT_POLL_SECONDS = 0.2
 _TEXT_FIELD_LIMIT = 4096
+_PLACEMENTS_LIMIT = 64 * 1024  # MAX_PLACEMENTS items, each with a keyword of up to 50 characters
 
 
 # auth -------------------------------------------------------------------------------
@@ -129,15 +132,18 @@ class DigestRequestBody(ApiModel):
     digest_sha256: str = Field(min_length=64, max_length=64)
     callback_url: str | None = Field(default=None, max_length=2048)
     expires_in: int | None = None
+    placements: list[Any] | None = Field(default=None, description="refused: a digest has no "
+                                                                     "pages to place stamps on")
 
 
 class PdfFields(ApiModel):
     title: str = Field(min_length=1, max_length=200)
-    page: int = Field(ge=1)
-    x: float
-    y: float
+    page: int | None = Field(default=None, ge=1)
+    x: float | None = None
+    y: float | None = None
     callback_url: str | None = Field(default=None, max_length=2048)
     expires_in: int | None = None
+    placements: str | None = None  # JSON, parsed by requests.parse_placements
 
 
 @documented(summary="发起盖章请求 / request a stamp: a PDF or an OFD (multipart) or a digest (JSON)",
@@ -150,12 +156,18 @@ class PdfFields(ApiModel):
                        413: "the PDF is too large (`pdf_too_large`)",
                        422: "not a usable PDF (`not_a_pdf`) or OFD (`not_an_ofd`, `ofd_unsafe`, "
                             "`document_too_complex`, `too_many_pages`), a page or position "
-                            "outside it, a bad digest or callback URL (`callback_url_invalid`)"})
+                            "outside it (`page_out_of_range`, `position_off_page`), a keyword "
+                            "that does not occur (`keyword_not_found`), an unknown seal type "
+                            "(`unknown_seal_type`), both page/x/y and placements, placements "
+                            "on a digest, a bad digest or callback URL (`callback_url_invalid`); "
+                            "`errors` names the placement (`placements[i]`)"})
 async def create_request(request: web.Request) -> web.Response:
     ctx = request.app[STAMPING]
     client = await require_client(request)
     if request.content_type == "application/json":
         cmd = await parse_json(request, DigestRequestBody)
+        if cmd.placements is not None:
+            raise _missing("placements", "a digest request takes no placements")
         body = await requests.create_digest_request(ctx, client, requests.DigestRequest(
             title=cmd.title, digest_sha256=cmd.digest_sha256, callback_url=cmd.callback_url,
             expires_in=cmd.expires_in))
@@ -164,11 +176,12 @@ async def create_request(request: web.Request) -> web.Response:
         if document is None:
             raise _missing("document", "attach the PDF as the multipart field 'document'")
         pdf = validate(PdfFields, {k: v for k, v in fields.items() if v != "" or k == "title"})
+        placements = None if pdf.placements is None else requests.parse_placements(pdf.placements)
         create = (requests.create_ofd_request if requests.is_ofd_upload(document)
                   else requests.create_pdf_request)
         body = await create(ctx, client, requests.PdfRequest(
             title=pdf.title, document=document, page=pdf.page, x=pdf.x, y=pdf.y,
-            callback_url=pdf.callback_url, expires_in=pdf.expires_in))
+            callback_url=pdf.callback_url, expires_in=pdf.expires_in, placements=placements))
     else:
         raise UnsupportedMediaType("send multipart/form-data (a PDF) or application/json (a digest)")
     return json_response(body, status=201,
@@ -197,7 +210,8 @@ async def _read_multipart(request: web.Request, max_document: int) -> tuple[dict
             if part.name == "document":
                 document = await _read_limited(part, max_document, PdfTooLarge)
             elif part.name in PdfFields.model_fields:
-                raw = await _read_limited(part, _TEXT_FIELD_LIMIT, PayloadTooLarge)
+                limit = _PLACEMENTS_LIMIT if part.name == "placements" else _TEXT_FIELD_LIMIT
+                raw = await _read_limited(part, limit, PayloadTooLarge)
                 try:
                     fields[part.name] = raw.decode(part.get_charset("utf-8")).strip()
                 except (UnicodeDecodeError, LookupError):
@@ -268,10 +282,21 @@ class ScanBody(ApiModel):
     qr_payload: str = Field(min_length=1, max_length=1024)
 
 
+class ChoiceItem(ApiModel):
+    placement: int = Field(ge=0, description="the placement's `index` (in the scan answer)")
+    seal_id: uuid.UUID
+
+
 class StampBody(ApiModel):
     enterprise_id: uuid.UUID
-    seal_id: uuid.UUID
+    seal_id: uuid.UUID | None = Field(
+        default=None, description="the seal of every seal placement not named in `choices`; "
+                                  "may be left out when `choices` names them all")
     certificate_password: str = Field(min_length=1, max_length=128)
+    choices: list[ChoiceItem] | None = Field(
+        default=None, max_length=MAX_PLACEMENTS,
+        description="the seal for each placement that takes one (`invalid_choice` if a "
+                    "placement is unknown, takes no seal, is named twice or left without one)")
 
 
 @documented(summary="扫一扫 / scan a stamp request's QR code", tags=("stamping",), body=ScanBody,
@@ -297,16 +322,50 @@ async def scan(request: web.Request) -> web.Response:
                        409: "already stamped (`already_stamped`); the seal is revoked "
                             "(`seal_revoked`)",
                        410: "expired (`expired`)",
+                       422: "choices that do not fit the request's placements "
+                            "(`invalid_choice`)",
                        423: "the certificate is locked (`certificate_locked`)"})
 async def stamp(request: web.Request) -> web.Response:
+    ctx = request.app[STAMPING]
     person = await require_principal(request, "person")
     request_id = path_uuid(request, "request_id")
-    cmd = await parse_json(request, StampBody)
-    outcome = await stamping.stamp(request.app[STAMPING], person, request_id, stamping.StampCommand(
-        cmd.enterprise_id, cmd.seal_id, cmd.certificate_password))
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise _missing("body", "expected a JSON object")
+    # choices are checked on their own: a malformed list is 422 invalid_choice
+    choices = requests.parse_choices(data.pop("choices", None))
+    cmd = validate(StampBody, data)
+    seal_id = await requests.check_choices(ctx, person.id, request_id, cmd.seal_id, choices)
+    if seal_id is None:
+        raise _missing("seal_id", "required (or choose a seal for every placement in choices)")
+    outcome = await stamping.stamp(ctx, person, request_id, stamping.StampCommand(
+        cmd.enterprise_id, seal_id, cmd.certificate_password, choices))
     return json_response({"record_id": str(outcome.record_id), "request_id": str(request_id),
                           "stamped_at": rfc3339(outcome.stamped_at)}, status=201,
                          headers={"Server-Timing": outcome.timings.header()})
+
+
+@documented(summary="待盖章文件 / the document to stamp, for the person who scanned it",
+            tags=("stamping",), content_type="application/pdf, application/ofd",
+            responses={200: "the uploaded PDF (`application/pdf`) or OFD (`application/ofd`), "
+                            "while the request is pending, to the person who scanned it",
+                       401: "no or an invalid access token",
+                       404: "no such pending document request scanned by me "
+                            "(`stamp_request_not_found`): also for another person's, a "
+                            "digest, a stamped or an expired request"})
+async def document(request: web.Request) -> web.Response:
+    token = bearer_token(request)
+    if token is not None and is_client_token(token):
+        raise StampRequestNotFound()  # a relying system reads its request, not this
+    principal = await require_principal(request)
+    request_id = path_uuid(request, "request_id")
+    if principal.role != "person":
+        raise StampRequestNotFound()
+    doc_ = await requests.pending_document(request.app[STAMPING], principal.id, request_id)
+    return web.Response(body=doc_.content, headers={
+        "Content-Type": doc_.content_type, "Cache-Control": "no-store",
+        "Content-Disposition": f'inline; filename="{doc_.filename}"',
+        "X-Content-Type-Options": "nosniff"})
 
 
 # users ------------------------------------------------------------------------------
@@ -419,6 +478,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/stamp-requests/{request_id}/qr.png", qr_png)
     r.add_get("/api/v1/stamp-requests/{request_id}/result", result)
     r.add_post("/api/v1/stamp-requests/{request_id}/stamp", stamp)
+    r.add_get("/api/v1/stamp-requests/{request_id}/document", document)
     r.add_post("/api/v1/scans", scan)
     r.add_get("/api/v1/usage-records", usage_records)
     r.add_post("/api/v1/verifications", verify)

@@ -28,14 +28,45 @@ class PdfRequestForm(BaseModel):
         "contentMediaType": "application/pdf",
         "description": "a PDF, or an OFD (GB/T 33190; stamped to GB/T 38540 with SM2)"})]
     title: str = Field(min_length=1, max_length=200)
-    page: int = Field(ge=1, description="1-based page number")
-    x: float = Field(description="PDF: points from the left edge, the seal's centre. OFD: "
-                                 "millimetres from the page's left edge, the seal's centre")
-    y: float = Field(description="PDF: points from the bottom edge, the seal's centre. OFD: "
-                                 "millimetres from the page's top edge (OFD's own axis), the "
-                                 "seal's centre")
+    page: int | None = Field(default=None, ge=1, description="1-based page number (the single "
+                                                              "seal form; or give placements)")
+    x: float | None = Field(default=None, description="PDF: points from the left edge, the "
+                                                      "seal's centre. OFD: millimetres from the "
+                                                      "page's left edge, the seal's centre")
+    y: float | None = Field(default=None, description="PDF: points from the bottom edge, the "
+                                                      "seal's centre. OFD: millimetres from the "
+                                                      "page's top edge (OFD's own axis), the "
+                                                      "seal's centre")
+    placements: str | None = Field(default=None, description=(
+        "instead of page/x/y: a JSON list of up to 20 placements (PlacementSpec, see "
+        "docs/STAMPING.md), each resolved when the request is made"),
+        json_schema_extra={"contentMediaType": "application/json"})
     callback_url: str | None = Field(default=None, max_length=2048)
     expires_in: int | None = Field(default=None, description="seconds the QR code stays valid")
+
+
+class PlacementSpec(BaseModel):
+    """One item of ``placements`` (the form field's JSON): a seal at (x, y) on a page or at a
+    keyword's occurrences, the person's signature, or a cross-page seal (骑缝章) at the right
+    edge of some pages. Units and origin are the format's: PDF points from the bottom-left
+    corner, OFD millimetres from the top-left corner; (x, y) is the stamp's centre."""
+
+    kind: Literal["seal", "signature", "cross_page"] = "seal"
+    seal_type: str | None = Field(default=None, description="a seal type code (`official`, "
+                                  "`contract`, `finance`, `hr`, `invoice`, "
+                                  "`legal_representative`); omitted: the person chooses")
+    page: int | Literal["last"] | None = None
+    x: float | None = None
+    y: float | None = Field(default=None, description="cross_page: the height of the strips "
+                                                      "(default: the middle of the page)")
+    keyword: str | None = Field(default=None, max_length=50, description="instead of x/y: the "
+                                "stamp is centred on the keyword's text (whitespace ignored)")
+    occurrence: int | Literal["all"] = Field(default=1, description="which occurrence (1-based) "
+                                             "or every one (one signature drawn at each)")
+    offset_x: float = 0.0
+    offset_y: float = 0.0
+    pages: Literal["all"] | list[int] | None = Field(default=None, description="cross_page: the "
+                                                     "pages (at least 2; default all)")
 
 
 class VerificationForm(BaseModel):
@@ -110,6 +141,32 @@ class Choice(BaseModel):
     seals: list[ChoiceSeal]
 
 
+class SpotView(BaseModel):
+    page: int
+    x: float | None = Field(description="null for a cross-page strip (at the right edge)")
+    y: float
+
+
+class PlacementSealChoice(BaseModel):
+    seal_id: uuid.UUID
+    name: str
+    type: str
+    enterprise_id: uuid.UUID
+    enterprise_name: str
+
+
+class PlacementView(BaseModel):
+    index: int = Field(description="what `choices[].placement` of the stamp call names")
+    kind: Literal["seal", "signature", "cross_page"]
+    seal_type: str | None
+    unit: Literal["pt", "mm"] = Field(description="pt: PDF, origin bottom-left; mm: OFD, origin "
+                                                  "top-left; (x, y) the stamp's centre")
+    spots: list[SpotView]
+    seal_choices: list[PlacementSealChoice] | None = Field(
+        default=None, description="seal and cross_page placements: the seals I may use there "
+                                  "now (of its seal_type when it names one)")
+
+
 class ScanView(BaseModel):
     request_id: uuid.UUID
     title: str
@@ -118,6 +175,8 @@ class ScanView(BaseModel):
     document: RequestDocument
     expires_at: datetime
     choices: list[Choice] = Field(description="the enterprises and seals I may stamp with")
+    placements: list[PlacementView] = Field(description="where the stamps go (empty for a "
+                                                        "digest)")
 
 
 class Stamped(BaseModel):

@@ -111,6 +111,8 @@ class StampOutcome:
 
 
 async def scan(ctx: Stamping, person: Principal, qr_payload: str) -> dict[str, Any]:
+    from .requests import placements_view  # the request side's view (issue 15)
+
     payload = qr.parse(qr_payload)
     now = ctx.clock()
     async with ctx.pool.acquire() as conn:
@@ -133,6 +135,8 @@ async def scan(ctx: Stamping, person: Principal, qr_payload: str) -> dict[str, A
                      "seals": [{"seal_id": str(s.seal_id), "name": s.name, "type": s.type}
                                for s in e.seals]}
                     for e in choices],
+        # issue 15: where each stamp goes, and per seal placement the seals usable there
+        "placements": placements_view(row, choices),
     }
 
 
