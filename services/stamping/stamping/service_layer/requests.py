@@ -365,6 +365,8 @@ async def check_choices(ctx: Stamping, person_id: uuid.UUID, request_id: uuid.UU
     choice or the call's ``seal_id``), else 422 ``invalid_choice``. Returns the seal of the
     first seal placement (the call's ``seal_id`` when it gives one). A request that does not
     exist for this person is left to the stamp call to refuse (404 or 403 ``scan_required``)."""
+    if not choices:
+        return seal_id  # the single seal_id form, as before (required: checked by the caller)
     async with ctx.pool.acquire() as conn:
         row = await repository.get_request(conn, request_id)
         if row is None or not await repository.has_scanned(conn, request_id, person_id):
