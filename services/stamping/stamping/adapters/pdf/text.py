@@ -53,7 +53,7 @@ class PdfText:
         if self._lines is None:
             try:
                 self._lines = _read_lines(self._data, self._origins)
-            except PdfError:
+            except (PdfError, ImportError):  # a missing pdfminer is the platform's fault
                 raise
             except Exception as e:  # pdfminer raises many types on odd input
                 raise TextUnreadable(
