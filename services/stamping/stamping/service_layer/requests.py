@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import uuid
@@ -18,6 +17,7 @@ from shared.catalog import StampRequested
 from shared.errors import ValidationFailed
 
 from ..adapters import ofd, repository
+from ..adapters.ofd import text as ofd_text
 from ..adapters.pdf import PdfInfo, check_limits, check_position
 from ..adapters.pdf.text import PdfText
 from ..adapters.pdf.validation import describe_pdf, open_strict_reader
@@ -29,7 +29,6 @@ from ..domain.authorization import rfc3339
 from ..domain.errors import (
     AlreadyStamped,
     InvalidChoice,
-    KeywordNotFound,
     QrInvalid,
     RequestExpired,
     StampPending,
@@ -98,15 +97,9 @@ def _legacy_position(cmd: PdfRequest) -> tuple[int, float, float] | None:
 
 
 def find_ofd_text(data: bytes, keyword: str) -> list[TextHit]:
-    """OFD keyword search (adapters/ofd/text.py, the OFD side's); looked up when called, so
-    a test can stand in for it and stamping runs while it is not there yet."""
-    try:
-        module = importlib.import_module("stamping.adapters.ofd.text")
-    except ImportError:
-        raise KeywordNotFound.item(None, "keyword placements are not supported for OFD yet",
-                                   field="keyword") from None
-    hits: list[TextHit] = module.find_text(data, keyword)
-    return hits
+    """OFD keyword search (the OFD side's adapters/ofd/text.py), behind a name a test can
+    stand in for."""
+    return ofd_text.find_text(data, keyword)
 
 
 def is_ofd_upload(document: bytes) -> bool:

@@ -270,3 +270,16 @@ async def test_no_document_for_a_digest_or_an_expired_request(stamping: Harness)
     await asyncio.sleep(2.2)
     r = await h.call("GET", path, token=person.token)
     assert r.status == 404 and r.json["code"] == "stamp_request_not_found", r
+
+
+async def test_ofd_keywords_are_found_in_the_ofd_text(stamping: Harness) -> None:
+    h = stamping
+    _, token = await h.new_client()
+    r = await _request(h, token, [{"keyword": "你好", "seal_type": "legal_representative"}],
+                       document=OFD)  # its page says 「你好呀，OFD Reader&Writer！」
+    assert r.status == 201, r
+    [stored] = await _stored(h, r.json["request_id"])
+    [[page, x, y]] = stored["spots"]
+    assert page == 1 and 30 < x < 40 and 20 < y < 35, stored
+    r = await _request(h, token, [{"keyword": "盖章处"}], document=OFD)
+    assert r.status == 422 and r.json["code"] == "keyword_not_found", r
