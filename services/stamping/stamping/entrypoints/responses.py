@@ -122,7 +122,11 @@ class StampRequestView(BaseModel):
     result_url: str | None
     callbacks: list[CallbackState]
     position: Position | None = Field(default=None, description="PDF (points) and OFD "
-                                                                "(millimetres) requests")
+                                                                "(millimetres) requests: the "
+                                                                "first placement's position")
+    placements: list[PlacementView] | None = Field(default=None, description="PDF and OFD "
+                                                   "requests: where the stamps go (no "
+                                                   "seal_choices here)")
 
 
 class Requester(BaseModel):

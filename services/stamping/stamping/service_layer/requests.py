@@ -210,9 +210,9 @@ async def _create(ctx: Stamping, client: Client, *, kind: str, title: str, sha25
                   size: int | None = None, pages: int | None = None,
                   placements: Sequence[Placement] = ()) -> dict[str, Any]:
     now = ctx.clock()
-    # The page/x/y columns keep the first spot of the first placement (what older readers
-    # and the request's ``position`` show); the placements hold them all.
-    first = placements[0].spots[0] if placements else None
+    # The page/x/y columns keep the first positioned spot (what older readers and the
+    # request's ``position`` show; none if only 骑缝章); the placements hold them all.
+    first = next((s for p in placements for s in p.spots if s.x is not None), None)
     page, x, y = (first.page, first.x, first.y) if first is not None else (None, None, None)
     token = qr.new_token()
     row = RequestRow(request_id=uuid.uuid4(), client_id=client.client_id, kind=kind, title=title,
@@ -267,7 +267,9 @@ async def get_request(ctx: Stamping, client: Client, request_id: uuid.UUID) -> d
                       for c in callbacks],
     }
     if row.kind in ("pdf", "ofd"):
-        body["position"] = {"page": row.page, "x": row.x, "y": row.y}
+        body["position"] = ({"page": row.page, "x": row.x, "y": row.y}
+                            if row.page is not None else None)
+        body["placements"] = placements_view(row, None)
     return body
 
 
@@ -309,17 +311,18 @@ async def result(ctx: Stamping, client: Client, request_id: uuid.UUID) -> Result
 # the person's side of placements (issue 15) ----------------------------------------------
 
 
-def placements_view(row: RequestRow, usable: Sequence[EnterpriseChoice]) -> list[dict[str, Any]]:
-    """The scan answer's ``placements``: where each stamp goes and, for a placement that
-    takes a seal, the seals the person may use now (``usable``, the scan's ``choices``),
-    those of the placement's seal type when it names one."""
+def placements_view(row: RequestRow,
+                    usable: Sequence[EnterpriseChoice] | None) -> list[dict[str, Any]]:
+    """Where each stamp goes (the request's and the scan's ``placements``) and, in the scan
+    answer, for a placement that takes a seal, the seals the person may use now (``usable``,
+    the scan's ``choices``), those of the placement's seal type when it names one."""
     unit = "mm" if row.kind == "ofd" else "pt"
     out = []
     for p in row.placements:
         item: dict[str, Any] = {
             "index": p.index, "kind": p.kind, "seal_type": p.seal_type, "unit": unit,
             "spots": [{"page": s.page, "x": s.x, "y": s.y} for s in p.spots]}
-        if p.takes_seal:
+        if p.takes_seal and usable is not None:
             item["seal_choices"] = [
                 {"seal_id": str(s.seal_id), "name": s.name, "type": s.type,
                  "enterprise_id": str(e.enterprise_id), "enterprise_name": e.enterprise_name}

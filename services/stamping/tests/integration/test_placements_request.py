@@ -104,6 +104,21 @@ async def test_the_single_page_x_y_form_is_one_seal_placement(stamping: Harness)
     assert scan.json["placements"] == [{"index": 0, "kind": "seal", "seal_type": None, "unit": "pt",
                                         "spots": [{"page": 2, "x": 300.0, "y": 200.0}],
                                         "seal_choices": []}]
+    view = await h.call("GET", f"/api/v1/stamp-requests/{r.json['request_id']}", token=token)
+    assert view.json["position"] == {"page": 2, "x": 300.0, "y": 200.0}
+    assert view.json["placements"] == [{"index": 0, "kind": "seal", "seal_type": None, "unit": "pt",
+                                        "spots": [{"page": 2, "x": 300.0, "y": 200.0}]}]
+
+
+async def test_a_request_of_cross_page_seals_only_has_no_single_position(stamping: Harness) -> None:
+    h = stamping
+    _, token = await h.new_client()
+    r = await _request(h, token, [{"kind": "cross_page", "pages": [1, 2]}])
+    assert r.status == 201, r
+    view = await h.call("GET", f"/api/v1/stamp-requests/{r.json['request_id']}", token=token)
+    assert view.json["position"] is None
+    assert view.json["placements"][0]["spots"] == [{"page": 1, "x": None, "y": 421.0},
+                                                   {"page": 2, "x": None, "y": 421.0}]
 
 
 @pytest.mark.parametrize(("placements", "fields", "code", "field"), [
