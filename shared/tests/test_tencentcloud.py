@@ -105,7 +105,8 @@ async def test_a_wrong_key_is_refused_by_the_fake(fake: FakeTencentCloud,
                   reason="AuthFailure.SignatureFailure") == before + 1
 
 
-async def test_an_expired_timestamp_is_refused(fake: FakeTencentCloud, session: aiohttp.ClientSession) -> None:
+async def test_an_expired_timestamp_is_refused(fake: FakeTencentCloud,
+                                               session: aiohttp.ClientSession) -> None:
     c = TencentCloudClient(session, Credentials("AKIDfake", "fake-secret-key"), service="faceid",
                            version="2018-03-01", region="ap-guangzhou", endpoint=fake.url,
                            clock=lambda: 1551113065.0)

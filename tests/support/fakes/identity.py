@@ -20,8 +20,8 @@ from typing import Any
 
 from identity.domain.accounts import Account
 from identity.domain.events import login_stream
-from identity.domain.face import FaceCheck
-from identity.service_layer.ports import AccountConflict, Row
+from identity.domain.face import FaceCheck, FacePerson
+from identity.service_layer.ports import AccountConflict, FaceBegun, FaceResult, Row
 
 from shared.catalog import SessionsRevoked
 from shared.errors import ConcurrencyError
@@ -268,5 +268,10 @@ class FakeIdentityStorage:
 class FakeFaces:
     """A face provider that starts every check; the verdict comes from the test."""
 
-    async def begin(self, check: FaceCheck) -> dict[str, Any]:
-        return {"provider": "fake"}
+    name = "fake"
+
+    async def begin(self, check: FaceCheck, person: FacePerson | None) -> FaceBegun:
+        return FaceBegun({"provider": "fake"})
+
+    async def result(self, check: FaceCheck, person: FacePerson | None) -> FaceResult:
+        return "pending"

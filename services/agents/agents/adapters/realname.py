@@ -80,6 +80,7 @@ def realname_verifier(choice: str | None, env: str, rejected: str, *,
 
 # --- Tencent Cloud 慧眼 ----------------------------------------------------------------------
 
+_ONLY_ID_CARDS = "仅支持居民身份证 / only resident ID cards can be checked"
 _UNAVAILABLE = "实名核验服务暂不可用 / the real-name verification service is unavailable"
 _MISMATCH = "{what}与登记信息不一致 / the {en} does not match the identity records"
 
@@ -150,13 +151,13 @@ class TencentRealName:
     async def verify(self, name: str, id_type: str, id_number: str) -> RealNameResult:
         """Two elements: ``IdCardVerification``."""
         if id_type != "resident_id_card":
-            return RealNameResult(False, "id_type", "仅支持居民身份证 / only resident ID cards can be checked")
+            return RealNameResult(False, "id_type", _ONLY_ID_CARDS)
         return await self._check("IdCardVerification", {"IdCard": id_number, "Name": name}, _ID_CARD)
 
     async def verify_phone(self, name: str, id_type: str, id_number: str, phone: str) -> RealNameResult:
         """Three elements: ``PhoneVerification``."""
         if id_type != "resident_id_card":
-            return RealNameResult(False, "id_type", "仅支持居民身份证 / only resident ID cards can be checked")
+            return RealNameResult(False, "id_type", _ONLY_ID_CARDS)
         return await self._check("PhoneVerification", {"IdCard": id_number, "Name": name, "Phone": phone},
                                  _PHONE)
 
@@ -181,4 +182,5 @@ class TencentRealName:
 
 def tencent_realname(session: aiohttp.ClientSession, settings: AgentsSettings) -> TencentRealName:
     """``ESEAL_REALNAME_PROVIDER=tencent``: refuses to start without the account."""
-    return TencentRealName(settings.tencent_client(session, "ESEAL_REALNAME_PROVIDER", "faceid", "2018-03-01"))
+    client = settings.tencent_client(session, "ESEAL_REALNAME_PROVIDER", "faceid", "2018-03-01")
+    return TencentRealName(client)

@@ -81,7 +81,8 @@ async def test_four_elements_name_the_kind_that_failed(fake: FakeTencentCloud,
     assert (unknown.verified, unknown.field) == (False, "id_number")
 
 
-async def test_provider_errors_are_unavailable(fake: FakeTencentCloud, session: aiohttp.ClientSession) -> None:
+async def test_provider_errors_are_unavailable(fake: FakeTencentCloud,
+                                               session: aiohttp.ClientSession) -> None:
     fake.refuse_next("IdCardVerification", "FailedOperation.UnKnown")
     with pytest.raises(RealNameProviderUnavailable):
         await verifier(fake, session).verify(NAME, "resident_id_card", ID)
