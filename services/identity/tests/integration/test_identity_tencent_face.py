@@ -161,8 +161,8 @@ async def test_readyz_names_the_provider_never_the_secrets(stack: Stack) -> None
 async def test_metrics_count_the_calls(stack: Stack) -> None:
     async with aiohttp.ClientSession() as s, s.get(stack.internal + "/metrics") as r:
         text = await r.text()
-    assert 'eseal_provider_calls_total{action="DetectAuth",outcome="ok",provider="tencent",service="faceid"}' \
-        in text
+    calls = 'eseal_provider_calls_total{action="DetectAuth",outcome="ok",provider="tencent",service="faceid"}'
+    assert calls in text
     assert "eseal_provider_call_seconds_bucket" in text
 
 
