@@ -266,12 +266,18 @@ class FakeIdentityStorage:
 
 
 class FakeFaces:
-    """A face provider that starts every check; the verdict comes from the test."""
+    """A face provider that starts every check; the verdict comes from the test: through
+    ``face_checks.record_verdict``, or as ``verdict`` (what ``result`` answers)."""
 
     name = "fake"
 
+    def __init__(self) -> None:
+        self.begun: list[tuple[FaceCheck, FacePerson | None]] = []
+        self.verdict: FaceResult = "pending"
+
     async def begin(self, check: FaceCheck, person: FacePerson | None) -> FaceBegun:
-        return FaceBegun({"provider": "fake"})
+        self.begun.append((check, person))
+        return FaceBegun({"provider": "fake"}, provider_ref=f"ref-{check.id}")
 
     async def result(self, check: FaceCheck, person: FacePerson | None) -> FaceResult:
-        return "pending"
+        return self.verdict
