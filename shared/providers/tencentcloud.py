@@ -36,7 +36,6 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -320,8 +319,3 @@ class TencentCloudClient:
         PROVIDER_LATENCY.labels(*labels).observe(time.monotonic() - started)
         if reason is not None:
             PROVIDER_FAILURES.labels(*labels, reason).inc()
-
-
-def session_context(*parts: str) -> str:
-    """A stable id for one logical request (same parts, same id): sent with every retry."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "eseal:" + "\x1f".join(parts)))

@@ -114,6 +114,7 @@ async def start_face_check(request: web.Request) -> web.Response:
             tags=("face-checks",), response=doc.FaceCheckResult, auth="public",
             responses={200: "passed (with the face token, shown once), failed, or still pending",
                        404: "no such face check", 410: "expired (`face_check_expired`)",
+                       409: "a concurrent request recorded the verdict first (`face_check_finished`)",
                        503: "the face provider is unavailable (`face_provider_unavailable`)"})
 async def face_check_result(request: web.Request) -> web.Response:
     """Back from the provider's page; nothing the browser brings back is trusted."""
