@@ -41,6 +41,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 ReadinessCheck = Callable[[], Awaitable[bool]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 READINESS = web.AppKey("readiness", list)
+# What ``/readyz`` reports of each external provider port (``add_provider``): never secrets.
+PROVIDERS = web.AppKey("providers", dict)
 REQUEST_ID = web.RequestKey("request_id", str)
 M = TypeVar("M", bound=BaseModel)
 
@@ -208,7 +210,11 @@ async def readyz(request: web.Request) -> web.Response:
     if failing:
         err = EsealError(f"not ready: {', '.join(failing)}", code="not_ready", failing=failing)
         err.status, err.title = 503, "Not ready"
+        if request.app[PROVIDERS]:
+            err.extra["providers"] = request.app[PROVIDERS]
         return problem_response(err)
+    if request.app[PROVIDERS]:
+        return json_response({"status": "ready", "providers": request.app[PROVIDERS]})
     return json_response({"status": "ready"})
 
 
@@ -232,6 +238,7 @@ def create_app(*, max_body_bytes: int = 1024 * 1024,
     app = web.Application(client_max_size=max_body_bytes,
                           middlewares=[request_context, path_guard, *middlewares])
     app[READINESS] = []
+    app[PROVIDERS] = {}
     listeners.install(app, position=2)  # after path_guard: /internal/*, /metrics only inside
     _problems_for_parse_errors()  # requests the HTTP parser refuses: problem+json too
     app.on_response_prepare.append(_add_request_id)
@@ -243,6 +250,12 @@ def create_app(*, max_body_bytes: int = 1024 * 1024,
 
 def add_readiness_check(app: web.Application, name: str, check: ReadinessCheck) -> None:
     app[READINESS].append((name, check))
+
+
+def add_provider(app: web.Application, port: str, description: dict[str, str]) -> None:
+    """Report on ``/readyz`` which provider serves ``port`` (face, realname, sms) and how it
+    is reached: provider name, region, endpoint — configuration, never credentials."""
+    app[PROVIDERS][port] = dict(description)
 
 
 def path_uuid(request: web.Request, name: str) -> uuid.UUID:

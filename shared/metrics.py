@@ -9,3 +9,11 @@ HTTP_LATENCY = Histogram("eseal_http_request_seconds", "HTTP request latency", [
 RELAY_PUBLISHED = Counter("eseal_relay_published_total", "Events published by the relay", ["producer"])
 RELAY_LAG = Gauge("eseal_relay_lag_events", "Events waiting to be published", ["producer"])
 CONSUMED = Counter("eseal_events_consumed_total", "Events handled", ["consumer", "type", "outcome"])
+# External providers (shared.providers): every call, its latency, and each failure's reason
+# (a provider error code, or timeout / connect / http_5xx ...).
+PROVIDER_CALLS = Counter("eseal_provider_calls_total", "Calls to external providers",
+                         ["provider", "service", "action", "outcome"])
+PROVIDER_FAILURES = Counter("eseal_provider_failures_total", "Failed calls to external providers",
+                            ["provider", "service", "action", "reason"])
+PROVIDER_LATENCY = Histogram("eseal_provider_call_seconds", "Latency of calls to external providers",
+                             ["provider", "service", "action"])

@@ -87,6 +87,11 @@ def test_a_short_internal_secret_is_refused() -> None:
     ("certs", "ESEAL_MASTER_KEY", {"ESEAL_MASTER_KEY": DEV_CERTS_MASTER}),
     ("certs", "ESEAL_SMS_PROVIDER", {"ESEAL_SMS_PROVIDER": "sandbox"}),
     ("certs", "ESEAL_SMS_URL", {"ESEAL_SMS_URL": ""}),
+    # A Tencent Cloud provider without its account: the missing variable is named.
+    ("identity", "ESEAL_TENCENT_SECRET_ID", {"ESEAL_FACE_PROVIDER": "tencent"}),
+    ("agents", "ESEAL_TENCENT_SECRET_KEY", {"ESEAL_REALNAME_PROVIDER": "tencent",
+                                            "ESEAL_TENCENT_SECRET_ID": "AKIDguard"}),
+    ("certs", "ESEAL_TENCENT_SECRET_ID", {"ESEAL_SMS_PROVIDER": "tencent"}),
     ("stamping", "ESEAL_STAMPING_CLIENT_TOKEN_SECRET", {"ESEAL_STAMPING_CLIENT_TOKEN_SECRET": "x"}),
     ("notify", "ESEAL_INTERNAL_PORT", {"ESEAL_PORT": "18106", "ESEAL_INTERNAL_PORT": "18106"}),
 ])

@@ -9,11 +9,12 @@ from aiohttp import web
 
 from shared import ServiceSpec, build_app, main
 from shared.china_time import today_in_china
-from shared.service import DB, SETTINGS, STORE, client
+from shared.http import add_provider
+from shared.service import DB, HTTP, SETTINGS, STORE, client
 from shared.unit_of_work import Database
 
 from .adapters.identity import HttpIdentity
-from .adapters.realname import realname_verifier
+from .adapters.realname import UnavailableRealName, realname_verifier, tencent_realname
 from .adapters.repository import PgAgentStorage
 from .config import AgentsSettings
 from .entrypoints.http import AGENTS, setup_routes
@@ -26,11 +27,16 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 async def agents_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert isinstance(settings, AgentsSettings)
+    realname = realname_verifier(settings.realname_provider, settings.env,
+                                 settings.sandbox_realname_reject,
+                                 tencent=lambda: tencent_realname(app[HTTP], settings))
+    describe = getattr(realname, "describe", None)
+    add_provider(app, "realname", describe() if describe else
+                 {"provider": "none" if isinstance(realname, UnavailableRealName) else "sandbox"})
     app[AGENTS] = Agents(
         storage=PgAgentStorage(Database(app[DB], app[STORE], (AgentListProjection(),))),
         identity=HttpIdentity(client(app, "identity")),
-        realname=realname_verifier(settings.realname_provider, settings.env,
-                                   settings.sandbox_realname_reject),
+        realname=realname,
         today=today_in_china)
     yield
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from shared import ServiceSettings
+from shared.providers.tencentcloud import TencentCloudSettings
 
 
-class AgentsSettings(ServiceSettings):
+class AgentsSettings(TencentCloudSettings):
     service_name: ClassVar[str] = "agents"
 
     max_body_bytes: int = 64 * 1024
-    realname_provider: str | None = None  # sandbox | none; unset: sandbox outside production
+    # sandbox | none | tencent (with the ESEAL_TENCENT_* account); unset: sandbox outside production
+    realname_provider: str | None = None
     # Sandbox only: ID numbers the sandbox real-name check says do not match their name.
     sandbox_realname_reject: str = ""
 
@@ -19,4 +20,6 @@ class AgentsSettings(ServiceSettings):
         problems = super().production_problems()
         if self.realname_provider == "sandbox":
             problems.append("ESEAL_REALNAME_PROVIDER=sandbox")
+        elif self.realname_provider == "tencent":
+            problems += self.tencent_problems("ESEAL_REALNAME_PROVIDER")
         return problems

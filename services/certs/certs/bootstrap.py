@@ -12,7 +12,7 @@ import asyncpg
 from aiohttp import web
 
 from shared import ServiceSpec, build_app, db, main
-from shared.http import add_readiness_check
+from shared.http import add_provider, add_readiness_check
 from shared.logging import get_logger
 from shared.service import DB, HTTP, SETTINGS, STORE
 from shared.unit_of_work import Database
@@ -24,7 +24,7 @@ from .adapters.directory import IdentityDirectory
 from .adapters.keys import KeyCustody
 from .adapters.sm2 import Sm2Authority
 from .adapters.sm2 import load_or_create as load_or_create_sm2
-from .adapters.sms import HttpSmsGateway, SandboxSms
+from .adapters.sms import HttpSmsGateway, SandboxSms, tencent_sms
 from .config import CertsSettings, kdf_params, master_key
 from .domain import ActivationCodePolicy
 from .entrypoints.appkeys import CERTS, CERTS_READY, SANDBOX_CLOCK, SANDBOX_SMS
@@ -51,6 +51,11 @@ class Ports:
 
 async def _sms(app: web.Application, settings: CertsSettings) -> tuple[SmsSender, asyncpg.Pool | None]:
     """The SMS sender, and the sandbox's own pool to close at shutdown (if any)."""
+    if settings.sms_provider == "tencent":
+        sender = tencent_sms(app[HTTP], settings)
+        add_provider(app, "sms", sender.describe())
+        return sender, None
+    add_provider(app, "sms", {"provider": settings.sms_provider})
     if settings.sms_provider == "http":
         if not settings.sms_url or settings.sms_api_key is None:
             raise RuntimeError("ESEAL_SMS_PROVIDER=http needs ESEAL_SMS_URL and ESEAL_SMS_API_KEY")

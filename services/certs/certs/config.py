@@ -8,15 +8,15 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from shared import ServiceSettings
 from shared.logging import get_logger
+from shared.providers.tencentcloud import TencentCloudSettings
 
 from .adapters.crypto.keywrap import DEFAULT_KDF_PARAMS, TEST_KDF_PARAMS, KdfParams, MasterKey
 
 log = get_logger(__name__)
 
 
-class CertsSettings(ServiceSettings):
+class CertsSettings(TencentCloudSettings):
     service_name: ClassVar[str] = "certs"
 
     # base64 of 32 random bytes (a Kubernetes secret); absent: a public development key
@@ -27,9 +27,19 @@ class CertsSettings(ServiceSettings):
     test_fast_kdf: bool = False
     kdf_time_cost: int | None = Field(default=None, ge=1, le=10)
     kdf_memory_kib: int | None = Field(default=None, ge=8192, le=1_048_576)
-    sms_provider: Literal["sandbox", "http"] = "sandbox"
+    sms_provider: Literal["sandbox", "http", "tencent"] = "sandbox"
     sms_url: str | None = None
     sms_api_key: SecretStr | None = None
+    # ESEAL_SMS_PROVIDER=tencent (and the ESEAL_TENCENT_* account): the SMS application,
+    # the approved sign name (签名) and the approved template of each kind of message.
+    tencent_sms_sdk_app_id: str | None = None
+    tencent_sms_sign_name: str | None = None
+    tencent_sms_template_activation_code: str | None = None
+
+    def tencent_sms_missing(self) -> list[str]:
+        return [f"ESEAL_{name.upper()}" for name in
+                ("tencent_sms_sdk_app_id", "tencent_sms_sign_name", "tencent_sms_template_activation_code")
+                if not (getattr(self, name) or "").strip()]
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()
@@ -45,7 +55,10 @@ class CertsSettings(ServiceSettings):
         if self.test_fast_kdf:
             problems.append("ESEAL_TEST_FAST_KDF is set")
         if self.sms_provider == "sandbox":
-            problems.append("ESEAL_SMS_PROVIDER=sandbox (the default; set http)")
+            problems.append("ESEAL_SMS_PROVIDER=sandbox (the default; set tencent or http)")
+        elif self.sms_provider == "tencent":
+            problems += self.tencent_problems("ESEAL_SMS_PROVIDER")
+            problems += [f"ESEAL_SMS_PROVIDER=tencent needs {m}" for m in self.tencent_sms_missing()]
         elif not self.sms_url or self.sms_api_key is None:
             problems.append("ESEAL_SMS_PROVIDER=http needs ESEAL_SMS_URL and ESEAL_SMS_API_KEY")
         return problems

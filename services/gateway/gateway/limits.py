@@ -45,6 +45,8 @@ def default_rules(scale: float = 1.0) -> tuple[Rule, ...]:
     return (
         r("login", "POST", r"^/api/v1/sessions(/refresh)?$", 20, 60),
         r("face_check", "POST", r"^/api/v1/face-checks$", 20, 60),
+        # Each answer may cost a call to the face provider (a page polls it while pending).
+        r("face_result", "POST", r"^/api/v1/face-checks/[^/]+/result$", 60, 60),
         r("sms_code", "POST", r"^/api/v1/certificate/activation-codes$", 5, 60),
         r("stamp", "POST", r"^/api/v1/stamp-requests/[^/]+/stamp$", 30, 60),
         r("stamp_request", "POST", r"^/api/v1/stamp-requests$", 120, 60),

@@ -11,12 +11,13 @@ from aiohttp import web
 
 from shared import ServiceSpec, build_app, main
 from shared.auth import SESSION_CHECK, VERIFIER, TokenVerifier
+from shared.http import add_provider
 from shared.logging import get_logger
-from shared.service import DB, SETTINGS, STORE
+from shared.service import DB, HTTP, SETTINGS, STORE
 from shared.unit_of_work import Database
 from shared.upstreams import with_path
 
-from .adapters.face_provider import face_provider
+from .adapters.face_provider import face_provider, tencent_face_provider
 from .adapters.passwords import FAST_TEST_PARAMS, PRODUCTION_PARAMS, Argon2Passwords
 from .adapters.repository import PgIdentityStorage
 from .adapters.signing import KeySealer, TokenSigner, load_or_create_keys
@@ -46,8 +47,12 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
         keys = await load_or_create_keys(repo, sealer)
     signer = TokenSigner(keys)
     params = FAST_TEST_PARAMS if settings.test_fast_kdf else PRODUCTION_PARAMS
+    faces = face_provider(settings.face_provider, settings.env,
+                          tencent=lambda: tencent_face_provider(app[HTTP], settings))
+    describe = getattr(faces, "describe", None)
+    add_provider(app, "face", describe() if describe else {"provider": faces.name})
     app[IDENTITY] = Identity(storage=storage, passwords=Argon2Passwords(params),
-                             signer=signer, faces=face_provider(settings.face_provider, settings.env),
+                             signer=signer, faces=faces,
                              settings=settings, person_key_secret=settings.keyed_hash_key())
     # identity verifies its own tokens with the keys it holds: no JWKS round trip to itself.
     verifier = TokenVerifier(with_path(settings.internal_url("identity"), "/internal/jwks"))

@@ -9,7 +9,8 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 
 from shared.logging import get_logger
-from shared.settings import MIN_SECRET_BYTES, ServiceSettings
+from shared.providers.tencentcloud import TencentCloudSettings
+from shared.settings import MIN_SECRET_BYTES
 
 log = get_logger(__name__)
 
@@ -17,7 +18,7 @@ _DEV_MASTER = b"eseal development master key - never for production"
 _DEV_KEYED_HASH = b"eseal development keyed-hash secret - never for production"
 
 
-class IdentitySettings(ServiceSettings):
+class IdentitySettings(TencentCloudSettings):
     service_name: ClassVar[str] = "identity"
 
     # Small JSON bodies only: anything bigger is refused with 413 before it is parsed.
@@ -31,7 +32,12 @@ class IdentitySettings(ServiceSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600)
     face_check_ttl_seconds: int = Field(default=300, ge=1, le=3600)
-    face_provider: str | None = None  # sandbox | none; unset: sandbox outside production
+    # sandbox | none | tencent (with the ESEAL_TENCENT_* account); unset: sandbox outside production
+    face_provider: str | None = None
+    # ESEAL_FACE_PROVIDER=tencent: the 慧眼 rule (业务流程 RuleId) and where Tencent's H5 page
+    # sends the browser back; "{face_check_id}" in it is replaced by the check's id.
+    tencent_face_rule_id: str | None = None
+    tencent_face_redirect_url: str | None = None
 
     lock_max_failures: int = Field(default=5, ge=1)
     lock_minutes: int = Field(default=15, ge=1)
@@ -77,7 +83,14 @@ class IdentitySettings(ServiceSettings):
             problems.append("ESEAL_TEST_FAST_KDF is set")
         if self.face_provider == "sandbox":
             problems.append("ESEAL_FACE_PROVIDER=sandbox")
+        elif self.face_provider == "tencent":
+            problems += self.tencent_problems("ESEAL_FACE_PROVIDER")
+            problems += [f"ESEAL_FACE_PROVIDER=tencent needs {m}" for m in self.tencent_face_missing()]
         return problems
+
+    def tencent_face_missing(self) -> list[str]:
+        return [f"ESEAL_{name.upper()}" for name in ("tencent_face_rule_id", "tencent_face_redirect_url")
+                if not (getattr(self, name) or "").strip()]
 
     def check_production(self) -> None:
         if self.is_production and self.test_fast_kdf:

@@ -20,8 +20,8 @@ from typing import Any
 
 from identity.domain.accounts import Account
 from identity.domain.events import login_stream
-from identity.domain.face import FaceCheck
-from identity.service_layer.ports import AccountConflict, Row
+from identity.domain.face import FaceCheck, FacePerson
+from identity.service_layer.ports import AccountConflict, FaceBegun, FaceResult, Row
 
 from shared.catalog import SessionsRevoked
 from shared.errors import ConcurrencyError
@@ -266,7 +266,18 @@ class FakeIdentityStorage:
 
 
 class FakeFaces:
-    """A face provider that starts every check; the verdict comes from the test."""
+    """A face provider that starts every check; the verdict comes from the test: through
+    ``face_checks.record_verdict``, or as ``verdict`` (what ``result`` answers)."""
 
-    async def begin(self, check: FaceCheck) -> dict[str, Any]:
-        return {"provider": "fake"}
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.begun: list[tuple[FaceCheck, FacePerson | None]] = []
+        self.verdict: FaceResult = "pending"
+
+    async def begin(self, check: FaceCheck, person: FacePerson | None) -> FaceBegun:
+        self.begun.append((check, person))
+        return FaceBegun({"provider": "fake"}, provider_ref=f"ref-{check.id}")
+
+    async def result(self, check: FaceCheck, person: FacePerson | None) -> FaceResult:
+        return self.verdict

@@ -135,6 +135,7 @@ async def test_server_sent_events_stream_through_without_buffering(gateway: str)
 LIMITED_REQUESTS = {
     "login": ("POST", "/api/v1/sessions"),
     "face_check": ("POST", "/api/v1/face-checks"),
+    "face_result": ("POST", "/api/v1/face-checks/7c3e2a52-51f4-4d55-9b47-0d4f0b0e8d11/result"),
     "sms_code": ("POST", "/api/v1/certificate/activation-codes"),
     "stamp": ("POST", "/api/v1/stamp-requests/7c3e2a52-51f4-4d55-9b47-0d4f0b0e8d11/stamp"),
     "stamp_request": ("POST", "/api/v1/stamp-requests"),

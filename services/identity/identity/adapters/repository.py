@@ -31,7 +31,7 @@ _ACCOUNT_COLUMNS = (
     " enterprise_uscc, legal_representative_name, can_manage, valid_from, valid_to,"
     " removed_at IS NOT NULL AS removed, failed_logins, locked_until"
 )
-_FACE_COLUMNS = "id, subject_id, purpose, status, expires_at, token_expires_at, used_at"
+_FACE_COLUMNS = "id, subject_id, purpose, status, expires_at, token_expires_at, used_at, provider_ref"
 # unique index of accounts -> the request field it protects
 _CONFLICT_FIELDS = {
     "accounts_person_id_number": "id_number",
@@ -48,7 +48,7 @@ def _account(r: asyncpg.Record) -> Account:
 
 def _face_check(r: asyncpg.Record) -> FaceCheck:
     return FaceCheck(r["id"], r["subject_id"], r["purpose"], r["status"], r["expires_at"],
-                     r["token_expires_at"], r["used_at"])
+                     r["token_expires_at"], r["used_at"], r["provider_ref"])
 
 
 def _row(r: asyncpg.Record | None) -> Row | None:
@@ -213,9 +213,10 @@ class PgIdentityRepository:
     # face checks -----------------------------------------------------------------------
 
     async def insert_face_check(self, check: FaceCheck) -> None:
-        await self.conn.execute("INSERT INTO face_checks (id, subject_id, purpose, status, expires_at)"
-                                " VALUES ($1,$2,$3,$4,$5)",
-                                check.id, check.subject_id, check.purpose, check.status, check.expires_at)
+        await self.conn.execute("INSERT INTO face_checks (id, subject_id, purpose, status, expires_at,"
+                                " provider_ref) VALUES ($1,$2,$3,$4,$5,$6)",
+                                check.id, check.subject_id, check.purpose, check.status, check.expires_at,
+                                check.provider_ref)
 
     async def face_check_for_update(self, check_id: uuid.UUID) -> FaceCheck | None:
         row = await self.conn.fetchrow(

@@ -37,11 +37,23 @@ class FaceCheck:
     expires_at: datetime
     token_expires_at: datetime | None = None
     used_at: datetime | None = None
+    # The provider's reference of the check (Tencent's BizToken): the result is fetched
+    # with it server-side, never taken from the browser.
+    provider_ref: str | None = None
 
 
 def start(check_id: uuid.UUID, subject_id: uuid.UUID | None, purpose: Purpose, now: datetime,
           ttl: timedelta) -> FaceCheck:
     return FaceCheck(check_id, subject_id, purpose, "pending", now + ttl)
+
+
+@dataclass(frozen=True)
+class FacePerson:
+    """Whom a check must find: the elements the provider compares the face and its own
+    result with (an enterprise's are its legal representative's)."""
+
+    name: str
+    id_number: str
 
 
 def complete(check: FaceCheck, passed: bool, now: datetime, token_ttl: timedelta) -> FaceCheck:

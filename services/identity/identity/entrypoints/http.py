@@ -110,6 +110,18 @@ async def start_face_check(request: web.Request) -> web.Response:
     return json_response(started, status=201)
 
 
+@documented(summary="取回人脸验证结果 / the face check's result, fetched from the provider",
+            tags=("face-checks",), response=doc.FaceCheckResult, auth="public",
+            responses={200: "passed (with the face token, shown once), failed, or still pending",
+                       404: "no such face check", 410: "expired (`face_check_expired`)",
+                       409: "a concurrent request recorded the verdict first (`face_check_finished`)",
+                       503: "the face provider is unavailable (`face_provider_unavailable`)"})
+async def face_check_result(request: web.Request) -> web.Response:
+    """Back from the provider's page; nothing the browser brings back is trusted."""
+    check_id = path_uuid(request, "face_check_id")
+    return json_response(await face_checks.fetch_result(request.app[IDENTITY], check_id))
+
+
 async def _verdict(request: web.Request, passed: bool) -> dict[str, Any]:
     ttl: timedelta | None = None
     if request.body_exists:
@@ -155,6 +167,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_delete("/api/v1/sessions/current", end_session)
     r.add_get("/api/v1/me", me)
     r.add_post("/api/v1/face-checks", start_face_check)
+    r.add_post("/api/v1/face-checks/{face_check_id}/result", face_check_result)
     r.add_get("/api/v1/.well-known/jwks.json", jwks)
     internal.setup_routes(app, jwks)
     settings = app[SETTINGS]

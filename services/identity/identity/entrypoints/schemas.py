@@ -55,12 +55,20 @@ class FaceCheckStarted(BaseModel):
     expires_at: datetime
     purpose: Purpose
     provider: str = Field(description="the face provider that runs the check (`sandbox` outside production)")
+    url: str | None = Field(default=None, description="the provider's page to send the person to "
+                            "(tencent); it sends them back to the configured return URL")
 
 
 class FaceCheckVerdict(BaseModel):
     face_check_id: uuid.UUID
     status: Literal["passed", "failed"]
     face_token: str | None = Field(default=None, description="when passed: single use, 5 minutes")
+
+
+class FaceCheckResult(BaseModel):
+    face_check_id: uuid.UUID
+    status: Literal["passed", "failed", "pending"]
+    face_token: str | None = Field(default=None, description="when it passed just now: single use, 5 minutes")
 
 
 class Jwks(BaseModel):

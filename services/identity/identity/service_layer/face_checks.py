@@ -1,6 +1,7 @@
 """Face checks: start one (for the caller, or anonymously to log in), take the provider's
-verdict, and redeem the resulting token once (identity's face login, or another service
-through ``POST /internal/face-tokens/consume``).
+verdict (fetched server-side from providers that keep it, ``fetch_result``), and redeem the
+resulting token once (identity's face login, or another service through
+``POST /internal/face-tokens/consume``).
 
 The token is 256 random bits shown once; only its SHA-256 is kept. Redeeming locks the
 check's row, so two concurrent uses of one token cannot both succeed.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +21,7 @@ from shared.people.fields import field_error
 from ..domain import face
 from ..domain.commands import StartFaceCheck
 from ..domain.errors import FaceCheckNotFound, FaceTokenInvalid, rfc3339
+from ..domain.face import FacePerson
 from .context import Identity
 
 
@@ -26,13 +29,43 @@ def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+async def _person(ctx: Identity, subject_id: uuid.UUID | None) -> FacePerson | None:
+    """The name and ID number the provider must find (an enterprise: its legal representative)."""
+    if subject_id is None:
+        return None
+    async with ctx.storage.connection() as repo:
+        account = await repo.get_account(subject_id)
+    if account is None or not account.id_number:
+        return None
+    name = account.legal_representative_name if account.role == "enterprise" else account.name
+    return FacePerson(name or account.name, account.id_number)
+
+
 async def start(ctx: Identity, subject_id: uuid.UUID | None, purpose: face.Purpose) -> dict[str, Any]:
     check = face.start(uuid.uuid4(), subject_id, purpose, ctx.clock(), ctx.face_ttl)
-    provider_info = await ctx.faces.begin(check)
+    begun = await ctx.faces.begin(check, await _person(ctx, subject_id))
+    check = replace(check, provider_ref=begun.provider_ref)
     async with ctx.storage.connection() as repo:
         await repo.insert_face_check(check)
     return {"face_check_id": str(check.id), "expires_at": rfc3339(check.expires_at),
-            "purpose": purpose, **provider_info}
+            "purpose": purpose, **begun.client}
+
+
+async def fetch_result(ctx: Identity, check_id: uuid.UUID) -> dict[str, Any]:
+    """Back from the provider's page: its verdict, fetched server-side with the reference kept
+    at the start and matched to the subject's name and ID number. A pending check stays
+    pending; a finished one answers its status (its token was shown once, when it passed)."""
+    async with ctx.storage.connection() as repo:
+        check = await repo.face_check_for_update(check_id)
+    if check is None:
+        raise FaceCheckNotFound("no such face check")
+    if check.status != "pending":
+        return {"face_check_id": str(check_id), "status": check.status}
+    verdict = await ctx.faces.result(check, await _person(ctx, check.subject_id))
+    if verdict == "pending":
+        return {"face_check_id": str(check_id), "status": "pending"}
+    token = await record_verdict(ctx, check_id, verdict == "passed")
+    return {"face_check_id": str(check_id), "status": verdict, **({"face_token": token} if token else {})}
 
 
 async def start_for_login(ctx: Identity, cmd: StartFaceCheck) -> dict[str, Any]:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from shared.auth import Principal
 from shared.events import DomainEvent
 from shared.lockout import LockState
 
 from ..domain.accounts import Account
-from ..domain.face import FaceCheck
+from ..domain.face import FaceCheck, FacePerson
 
 Row = Mapping[str, Any]
 
@@ -145,8 +146,28 @@ class AccessTokenSigner(Protocol):
     def jwks(self) -> dict[str, Any]: ...
 
 
+@dataclass(frozen=True)
+class FaceBegun:
+    """What the client needs to run the check (``client``, e.g. the provider's H5 URL) and
+    the provider's reference of it (kept server-side to fetch the result)."""
+
+    client: dict[str, Any]
+    provider_ref: str | None = None
+
+
+FaceResult = Literal["passed", "failed", "pending"]
+
+
 class FaceProvider(Protocol):
     """The face verification provider: told that a check began; it decides pass or fail."""
 
-    async def begin(self, check: FaceCheck) -> dict[str, Any]:
-        """Start the check at the provider; returns what the client needs to run it."""
+    name: str
+
+    async def begin(self, check: FaceCheck, person: FacePerson | None) -> FaceBegun:
+        """Start the check at the provider for ``person`` (None: an anonymous login naming
+        nobody); returns what the client needs to run it."""
+
+    async def result(self, check: FaceCheck, person: FacePerson | None) -> FaceResult:
+        """The provider's verdict fetched server-side (``pending`` until the person finished),
+        matched to ``person``'s name and ID number; providers whose verdicts arrive another
+        way (the sandbox endpoints) answer ``pending``."""

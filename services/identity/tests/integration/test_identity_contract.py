@@ -223,6 +223,12 @@ async def test_face_checks_and_throttle_counters(storage: IdentityStorage) -> No
         await repo.save_face_check(used)  # no new hash: the token stays
         assert await repo.face_check_by_token(_hash("t1")) == used
         assert await repo.face_check_by_token(_hash("t2")) is None
+    # The provider's reference (Tencent's BizToken) is kept with the check.
+    with_ref = FaceCheck(uuid.uuid4(), None, "login", "pending", now + timedelta(minutes=5),
+                         provider_ref="BIZ-TOKEN-1")
+    async with storage.connection() as repo:
+        await repo.insert_face_check(with_ref)
+        assert await repo.face_check_for_update(with_ref.id) == with_ref
     key, window = f"user:{uuid.uuid4().hex}", now
     async with storage.connection() as repo:
         assert await repo.current_count(key, window) == 0

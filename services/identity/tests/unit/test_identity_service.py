@@ -27,7 +27,7 @@ from identity.domain.errors import (
     SessionEnded,
 )
 from identity.domain.events import LoginLocked
-from identity.service_layer import agent_logins, principals, registration, sessions
+from identity.service_layer import agent_logins, face_checks, principals, registration, sessions
 from identity.service_layer.context import Identity
 
 from shared.catalog import SessionsRevoked
@@ -181,3 +181,30 @@ async def test_agent_logins_are_created_once_and_removed_with_their_sessions(ctx
         await sessions.me(ctx, tokens.principal)
     with pytest.raises(InvalidCredentials):
         await sessions.login_with_password(ctx, login, None)
+
+
+async def test_a_provider_verdict_is_fetched_for_the_person_and_gives_a_token_once(ctx: Identity) -> None:
+    faces = ctx.faces
+    assert isinstance(faces, FakeFaces)
+    person = await _person(ctx)
+    started = await face_checks.start(ctx, person["person_id"], "issue_seal")
+    check, whom = faces.begun[-1]
+    assert whom is not None and (whom.name, whom.id_number) == (person["name"], person["id_number"])
+    check_id = uuid.UUID(started["face_check_id"])
+    assert (await face_checks.fetch_result(ctx, check_id))["status"] == "pending"
+    faces.verdict = "passed"
+    passed = await face_checks.fetch_result(ctx, check_id)
+    assert passed["status"] == "passed" and passed["face_token"]
+    assert await face_checks.fetch_result(ctx, check_id) == {"face_check_id": str(check_id),
+                                                             "status": "passed"}
+    used = await face_checks.consume(ctx, passed["face_token"], person["person_id"], "issue_seal")
+    assert used.provider_ref == f"ref-{check.id}"
+
+
+async def test_an_enterprise_is_checked_as_its_legal_representative(ctx: Identity) -> None:
+    body = ids.enterprise()
+    enterprise_id = await registration.register_enterprise(ctx, RegisterEnterprise.model_validate(body))
+    await face_checks.start(ctx, enterprise_id, "issue_seal")
+    whom = ctx.faces.begun[-1][1]  # type: ignore[attr-defined]
+    rep = body["legal_representative"]
+    assert whom is not None and (whom.name, whom.id_number) == (rep["name"], rep["id_number"])

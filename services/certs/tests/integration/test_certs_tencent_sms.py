@@ -1,0 +1,125 @@
+"""Tencent Cloud SMS (``ESEAL_SMS_PROVIDER=tencent``) against the local fake Tencent Cloud,
+which checks every request's TC3-HMAC-SHA256 signature."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from certs.adapters.sms import TencentSms, message_kind, tencent_sms
+from certs.config import CertsSettings
+from certs.service_layer.activation import SMS_TEXT
+
+from shared.errors import ServiceUnavailable
+from shared.production import check_settings
+from tests.support.fakes.tencentcloud import FakeTencentCloud
+
+TEXT = SMS_TEXT.format(code="402913", minutes=10)
+SENT_AT = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTencentCloud]:
+    server = FakeTencentCloud()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+def settings(fake: FakeTencentCloud, **overrides: Any) -> CertsSettings:
+    values: dict[str, Any] = dict(
+        env="test", sms_provider="tencent", tencent_secret_id="AKIDfake",
+        tencent_secret_key="fake-secret-key", tencent_endpoint=fake.url, tencent_region="ap-beijing",
+        tencent_sms_sdk_app_id="1400000001", tencent_sms_sign_name="吉事办",
+        tencent_sms_template_activation_code="1234567", tencent_retries=1)
+    values.update(overrides)
+    return CertsSettings(**values)
+
+
+def sender(fake: FakeTencentCloud, session: aiohttp.ClientSession, **overrides: Any) -> TencentSms:
+    return tencent_sms(session, settings(fake, **overrides))
+
+
+def test_the_activation_text_is_read_back_into_its_template_parameters() -> None:
+    assert message_kind(TEXT) == ("activation_code", ["402913", "10"])
+    assert message_kind("something else") is None
+
+
+async def test_a_message_goes_out_with_template_sign_and_app(fake: FakeTencentCloud,
+                                                             session: aiohttp.ClientSession) -> None:
+    await sender(fake, session).send("13800000000", TEXT, SENT_AT)
+    [sent] = fake.sms
+    assert sent["phone"] == "+8613800000000" and sent["template_id"] == "1234567"
+    assert sent["params"] == ["402913", "10"] and sent["sign_name"] == "吉事办"
+    assert sent["sdk_app_id"] == "1400000001" and sent["serial_no"]
+    assert fake.calls[0].headers["x-tc-region"] == "ap-beijing"
+    assert fake.calls[0].headers["x-tc-version"] == "2021-01-11"
+
+
+async def test_a_retry_carries_the_same_session_context(fake: FakeTencentCloud,
+                                                        session: aiohttp.ClientSession) -> None:
+    fake.fail_next("SendSms", 502)
+    await sender(fake, session).send("13800000001", TEXT, SENT_AT)
+    assert len(fake.calls) == 2 and len(fake.sms) == 1
+    first, second = (c.params["SessionContext"] for c in fake.calls)
+    assert first == second and first
+
+
+async def test_a_number_tencent_does_not_accept_is_a_delivery_failure(
+        fake: FakeTencentCloud, session: aiohttp.ClientSession) -> None:
+    fake.sms_failures["+8613800000002"] = "LimitExceeded.PhoneNumberDailyLimit"
+    with pytest.raises(ServiceUnavailable) as failed:
+        await sender(fake, session).send("13800000002", TEXT, SENT_AT)
+    assert failed.value.code == "sms_unavailable"
+    assert failed.value.extra["provider_code"] == "LimitExceeded.PhoneNumberDailyLimit"
+    assert fake.sms == []
+
+
+async def test_a_provider_error_is_sms_unavailable(fake: FakeTencentCloud,
+                                                   session: aiohttp.ClientSession) -> None:
+    fake.refuse_next("SendSms", "FailedOperation.TemplateIncorrectOrUnapproved")
+    with pytest.raises(ServiceUnavailable) as failed:
+        await sender(fake, session).send("13800000003", TEXT, SENT_AT)
+    assert failed.value.code == "sms_unavailable" and len(fake.calls) == 1
+
+
+async def test_a_wrong_key_is_refused_by_the_fake(fake: FakeTencentCloud,
+                                                  session: aiohttp.ClientSession) -> None:
+    with pytest.raises(ServiceUnavailable):
+        await sender(fake, session, tencent_secret_key="wrong-key").send("13800000004", TEXT, SENT_AT)
+    assert fake.refused == ["AuthFailure.SignatureFailure"] and fake.sms == []
+
+
+async def test_missing_settings_refuse_to_start(fake: FakeTencentCloud,
+                                                session: aiohttp.ClientSession) -> None:
+    with pytest.raises(RuntimeError, match="ESEAL_TENCENT_SECRET_KEY"):
+        sender(fake, session, tencent_secret_key=None)
+    with pytest.raises(RuntimeError, match="ESEAL_TENCENT_SMS_TEMPLATE_ACTIVATION_CODE"):
+        sender(fake, session, tencent_sms_template_activation_code=None)
+
+
+def test_production_refuses_tencent_without_its_secrets(fake: FakeTencentCloud,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    s = settings(fake, env="production", tencent_secret_key=None, tencent_endpoint=None)
+    problems = s.production_problems()
+    assert "ESEAL_SMS_PROVIDER=tencent needs ESEAL_TENCENT_SECRET_KEY (or ESEAL_TENCENT_SECRET_KEY_FILE)" \
+        in problems
+    with pytest.raises(SystemExit):
+        check_settings(s)
+    assert "fake-secret-key" not in capsys.readouterr().err
+
+
+def test_the_description_names_no_secret(fake: FakeTencentCloud) -> None:
+    described = tencent_sms(None, settings(fake)).describe()  # type: ignore[arg-type]
+    assert described["provider"] == "tencent" and described["region"] == "ap-beijing"
+    assert described["endpoint"] == fake.url + "/" and described["sdk_app_id"] == "1400000001"
+    assert "fake-secret-key" not in str(described) and "AKIDfake" not in str(described)
