@@ -111,6 +111,10 @@ def stamp_signature(s: StampSignature) -> dict[str, Any]:
 
 def internal_seal(r: SealRecord) -> dict[str, Any]:
     out = seal(r.seal)
+    kind = SEAL_TYPES.get(r.seal.type)
+    # the impression's real size, for stamping to draw it at (docs: seal types)
+    out.update({"width_mm": kind.width_mm if kind else None,
+                "height_mm": kind.height_mm if kind else None})
     out.update({"image_url": f"/internal/seals/{r.seal.seal_id}/image",
                 "enterprise_name": r.enterprise_name, "enterprise_uscc": r.enterprise_uscc,
                 "certificate_pem": r.certificate.certificate_pem if r.certificate else None,

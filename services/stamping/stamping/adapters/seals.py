@@ -39,7 +39,19 @@ def seal_info(body: dict[str, Any], fallback_id: uuid.UUID | None = None) -> Sea
         revoked_at=_dt(body.get("revoked_at")),
         certificate_serial=str(body.get("certificate_serial") or body.get("serial_number") or ""),
         chain_pem=_chain(body),
+        shape=str(body.get("shape") or "round"),
+        width_mm=_mm(body.get("width_mm")),
+        height_mm=_mm(body.get("height_mm")),
     )
+
+
+def _mm(value: Any) -> float:
+    """A size seals gives (older peers give none: the 42 mm round seal of before)."""
+    try:
+        mm = float(value)
+    except (TypeError, ValueError):
+        return 42.0
+    return mm if 5.0 <= mm <= 100.0 else 42.0
 
 
 class SealsHttp:

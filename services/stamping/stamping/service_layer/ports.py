@@ -50,6 +50,10 @@ class SealInfo:
     certificate_serial: str
     # The seal certificate first, then its issuing CA (and root); empty if seals does not say.
     chain_pem: list[str] = field(default_factory=list)
+    # The impression's real size (seals' catalogue); an older seals that does not say: 42 mm round.
+    shape: str = "round"
+    width_mm: float = 42.0
+    height_mm: float = 42.0
 
 
 @dataclass(frozen=True)

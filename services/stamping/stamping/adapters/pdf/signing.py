@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any, Protocol, cast, runtime_checkable
@@ -51,8 +52,12 @@ from .pki import CertLike, as_asn1_chain
 from .validation import (
     DEFAULT_MAX_PDF_BYTES,
     DEFAULT_SEAL_SIZE_PT,
+    Box,
+    PdfInfo,
+    PositionOffPage,
     SignatureFieldExists,
     check_position,
+    check_right_edge,
     describe_pdf,
     inspect_pdf,
     open_strict_reader,
@@ -145,10 +150,9 @@ class RemoteSigner(Signer):
             ) from e
 
 
-def seal_stamp_style(seal_png: bytes) -> StaticStampStyle:
+def seal_stamp_style(seal_png: bytes | Image.Image) -> StaticStampStyle:
     """Appearance = the seal image only, scaled into the field, no border, no text."""
-    image: Image.Image = Image.open(BytesIO(seal_png))
-    image.load()
+    image = _open_image(seal_png) if isinstance(seal_png, bytes) else seal_png
     if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA"):
         image = image.convert("RGBA")
     return StaticStampStyle(
@@ -162,6 +166,124 @@ def seal_stamp_style(seal_png: bytes) -> StaticStampStyle:
             inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT,
         ),
     )
+
+
+def _open_image(png: bytes) -> Image.Image:
+    image: Image.Image = Image.open(BytesIO(png))
+    image.load()
+    return image
+
+
+# where a signature's seal is drawn ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where one signature draws its seal: 1-based page and centre (x, y) in points; x None
+    for a cross-page strip flush with the right edge (the seal is cut into as many equal
+    vertical strips as the signature has such marks, strip i on the i-th of them)."""
+
+    page: int
+    x: float | None
+    y: float
+
+
+@dataclass(frozen=True)
+class Appearance:
+    page: int
+    box: Box  # /Rect, in the page's user space
+    image: Image.Image
+
+
+PT_PER_MM = 72 / 25.4
+# seals' PNGs carry a thin transparent margin around the ink (0.5 mm a side) and say their own
+# physical size through their resolution; a PNG that says nothing is drawn at the seal's size.
+_MAX_MARGIN_MM = 3.0
+
+
+def seal_box_pt(seal_png: bytes, width_mm: float, height_mm: float) -> tuple[float, float]:
+    """The box the seal image is drawn in (points), so that its ink is ``width_mm`` x
+    ``height_mm`` on paper: the PNG's own physical size when it states one that is the seal's
+    plus a small margin, else exactly the seal's size."""
+    image = Image.open(BytesIO(seal_png))
+    dpi = image.info.get("dpi")
+    if dpi:
+        try:
+            dx, dy = float(dpi[0]), float(dpi[1])
+        except (TypeError, ValueError, IndexError):
+            dx = dy = 0.0
+        if dx > 0 and dy > 0:
+            w_mm, h_mm = image.width / dx * 25.4, image.height / dy * 25.4
+            if 0 <= w_mm - width_mm <= _MAX_MARGIN_MM and 0 <= h_mm - height_mm <= _MAX_MARGIN_MM:
+                return w_mm * PT_PER_MM, h_mm * PT_PER_MM
+    return width_mm * PT_PER_MM, height_mm * PT_PER_MM
+
+
+def cut_strips(image: Image.Image, n: int) -> list[tuple[Image.Image, float]]:
+    """The seal cut into ``n`` equal vertical strips, left to right, each with the fraction of
+    the seal's width it is (pixel boundaries rounded, so the fractions add up to exactly 1)."""
+    if n < 1:
+        raise ValueError("at least one strip")
+    if n > image.width:
+        raise PositionOffPage(f"a seal {image.width} px wide cannot be cut into {n} strips")
+    edges = [round(i * image.width / n) for i in range(n + 1)]
+    return [(image.crop((edges[i], 0, edges[i + 1], image.height)),
+             (edges[i + 1] - edges[i]) / image.width) for i in range(n)]
+
+
+def layout_marks(info: PdfInfo, marks: Sequence[Mark], seal: Image.Image,
+                 width_pt: float, height_pt: float) -> list[Appearance]:
+    """Every appearance of one signature, checked to fit its page: the whole seal at each
+    mark with a centre, and the strips of the seal at the right edge of each cross-page mark."""
+    if not marks:
+        raise ValueError("a signature needs at least one mark")
+    edge = [m for m in marks if m.x is None]
+    strips = iter(cut_strips(seal, len(edge))) if edge else iter(())
+    out = []
+    for m in marks:
+        if m.x is None:
+            strip, fraction = next(strips)
+            box = check_right_edge(info, m.page, m.y, width_pt * fraction, height_pt)
+            out.append(Appearance(m.page, box, strip))
+        else:
+            out.append(Appearance(m.page, check_position(info, m.page, m.x, m.y, width_pt, height_pt), seal))
+    return out
+
+
+def _add_widgets(writer: IncrementalPdfFileWriter, field_name: str,
+                 appearances: Sequence[Appearance]) -> None:
+    """More widgets of the signature field just made (one per further appearance), written in
+    the revision being signed: the signature covers them, and pyHanko's modification analysis
+    reads a new signature field with several widgets as form filling, not as a change."""
+    found = [ref for _, _, ref in fields.enumerate_sig_fields(writer, with_name=field_name)]
+    if len(found) != 1:
+        raise SigningError("pyHanko signing session changed shape: no new signature field")
+    field_ref = found[0]
+    sig_field = field_ref.get_object()
+    kids = sig_field.get("/Kids")
+    if not isinstance(kids, generic.ArrayObject) or len(kids) != 1:
+        raise SigningError("pyHanko signing session changed shape: the field has no single widget")
+    kids[0].get_object()[generic.NameObject("/Parent")] = field_ref
+    w: Any = writer  # pyHanko's writer and PDF objects are untyped
+    g: Any = generic
+    for a in appearances:
+        page_ref = w.find_page_for_modification(a.page - 1)[0]
+        widget = g.DictionaryObject({
+            g.NameObject("/Type"): g.NameObject("/Annot"),
+            g.NameObject("/Subtype"): g.NameObject("/Widget"),
+            g.NameObject("/F"): g.NumberObject(0b10000100),  # print, locked
+            g.NameObject("/Rect"): g.ArrayObject(g.FloatObject(v) for v in a.box),
+            g.NameObject("/P"): page_ref,
+            g.NameObject("/Parent"): field_ref,
+        })
+        width, height = a.box[2] - a.box[0], a.box[3] - a.box[1]
+        stamp = seal_stamp_style(a.image).create_stamp(
+            writer, layout.BoxConstraints(width=width, height=height), {})
+        stamp.apply_appearance(widget)
+        widget_ref = writer.add_object(widget)
+        kids.append(widget_ref)
+        w.register_annotation(page_ref, widget_ref)
+    writer.update_container(sig_field)
 
 
 def _lt_signature_meta(
@@ -193,11 +315,13 @@ def _lt_signature_meta(
 async def stamp_pdf(
     pdf: bytes,
     *,
-    page: int,
-    x: float,
-    y: float,
+    page: int | None = None,
+    x: float | None = None,
+    y: float | None = None,
+    marks: Sequence[Mark] | None = None,
     seal_png: bytes,
     seal_size_pt: float = DEFAULT_SEAL_SIZE_PT,
+    seal_height_pt: float | None = None,
     signer: DigestSigner,
     chain: Sequence[CertLike],
     timestamper: TimeStamper,
@@ -209,7 +333,12 @@ async def stamp_pdf(
     max_bytes: int = DEFAULT_MAX_PDF_BYTES,
     final_metadata: Callable[[], Awaitable[StampMetadata]] | None = None,
 ) -> bytes:
-    """Stamp ``pdf`` with a visible seal at (x, y) of 1-based ``page``; PAdES B-LT.
+    """Stamp ``pdf`` with a visible seal at (x, y) of 1-based ``page``, or at every one of
+    ``marks``; one PAdES B-LT signature, in one incremental revision.
+
+    The seal is drawn ``seal_size_pt`` wide and ``seal_height_pt`` high (default square).
+    With several marks the signature field gets one widget per mark, all written in the
+    revision the signature covers; cross-page marks (x None) get the seal's strips.
 
     ``chain`` is the seal certificate first, then its issuing CA and the root.
     ``validation_context_for_lt`` must trust the platform root and hold the CRLs
@@ -221,8 +350,15 @@ async def stamp_pdf(
     revocation checks, size estimation) so overlaps with whatever produces the
     final details, e.g. the person's signature; the seal signature still comes after.
     """
+    if marks is None:
+        if page is None or x is None or y is None:
+            raise ValueError("page, x and y, or marks")
+        marks = [Mark(page, x, y)]
     reader = open_strict_reader(pdf, max_bytes)
-    box = check_position(describe_pdf(reader, pdf), page, x, y, seal_size_pt)
+    height_pt = seal_size_pt if seal_height_pt is None else seal_height_pt
+    appearances = layout_marks(describe_pdf(reader, pdf), marks, _open_image(seal_png),
+                               seal_size_pt, height_pt)
+    first, more = appearances[0], appearances[1:]
     field_name = field_name or f"eseal-{metadata.request_id}"
     _refuse_planted_field(reader, field_name)
     pdf_signer = PdfSigner(
@@ -235,18 +371,21 @@ async def stamp_pdf(
         ),
         RemoteSigner(signer, chain),
         timestamper=timestamper,
-        stamp_style=seal_stamp_style(seal_png),
+        stamp_style=seal_stamp_style(first.image),
         # pyHanko annotates box as ints but writes floats (rounded) into /Rect.
-        new_field_spec=fields.SigFieldSpec(field_name, on_page=page - 1, box=box),  # type: ignore[arg-type]
+        new_field_spec=fields.SigFieldSpec(field_name, on_page=first.page - 1, box=first.box,  # type: ignore[arg-type]
+                                           combine_annotation=not more),
     )
+    writer = IncrementalPdfFileWriter(BytesIO(pdf), prev=reader)
 
     async def extra() -> Mapping[str, generic.PdfObject]:
         final = metadata if final_metadata is None else await final_metadata()
         if final.request_id != metadata.request_id:
             raise ValueError("the final stamp details are for another request")
+        if more:
+            _add_widgets(writer, field_name, more)
         return {SIG_DICT_KEY: generic.TextStringObject(final.to_json())}
 
-    writer = IncrementalPdfFileWriter(BytesIO(pdf), prev=reader)
     try:
         return await _sign(pdf_signer, writer, extra_sig_entries=extra)
     except (SigningError, PathBuildingError, PathValidationError) as e:

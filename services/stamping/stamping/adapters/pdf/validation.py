@@ -105,27 +105,48 @@ def open_strict_reader(data: bytes, max_bytes: int = DEFAULT_MAX_PDF_BYTES) -> P
 
 
 def check_position(
-    info: PdfInfo, page: int, x: float, y: float, seal_size_pt: float = DEFAULT_SEAL_SIZE_PT
+    info: PdfInfo, page: int, x: float, y: float, seal_size_pt: float = DEFAULT_SEAL_SIZE_PT,
+    height_pt: float | None = None,
 ) -> Box:
-    """Check the seal square centred at (x, y) on 1-based ``page`` fits the page.
+    """Check the seal box (``seal_size_pt`` wide, ``height_pt`` high, default square) centred
+    at (x, y) on 1-based ``page`` fits the page.
 
-    Returns the square as a rectangle in the page's user space (ready for /Rect).
+    Returns the box as a rectangle in the page's user space (ready for /Rect).
     A page's /Rotate is not applied: (x, y) are in the unrotated page space,
     which is also the space the seal image is drawn in.
     """
+    height = seal_size_pt if height_pt is None else height_pt
     if not 1 <= page <= info.pages:
         raise PageOutOfRange(f"page {page} not in 1..{info.pages}")
-    if not seal_size_pt > 0:
+    if not (seal_size_pt > 0 and height > 0):
         raise PositionOffPage("seal size must be positive")
-    width, height = info.page_sizes[page - 1]
-    half = seal_size_pt / 2
-    if not (half <= x <= width - half and half <= y <= height - half):
+    page_w, page_h = info.page_sizes[page - 1]
+    half_w, half_h = seal_size_pt / 2, height / 2
+    if not (half_w <= x <= page_w - half_w and half_h <= y <= page_h - half_h):
         raise PositionOffPage(
-            f"a {seal_size_pt:.1f} pt seal centred at ({x}, {y}) does not fit "
-            f"on page {page} ({width:.1f} x {height:.1f} pt)"
+            f"a {seal_size_pt:.1f} x {height:.1f} pt seal centred at ({x}, {y}) does not fit "
+            f"on page {page} ({page_w:.1f} x {page_h:.1f} pt)"
         )
     ox, oy = info.page_origins[page - 1]
-    return (ox + x - half, oy + y - half, ox + x + half, oy + y + half)
+    return (ox + x - half_w, oy + y - half_h, ox + x + half_w, oy + y + half_h)
+
+
+def check_right_edge(info: PdfInfo, page: int, y: float, width_pt: float, height_pt: float) -> Box:
+    """A cross-page strip ``width_pt`` wide: flush with the right edge of ``page``, centred
+    at height ``y``; the rectangle in the page's user space, or a refusal if it does not fit."""
+    if not 1 <= page <= info.pages:
+        raise PageOutOfRange(f"page {page} not in 1..{info.pages}")
+    page_w, page_h = info.page_sizes[page - 1]
+    if not (0 < width_pt <= page_w and height_pt > 0):
+        raise PositionOffPage(f"a {width_pt:.1f} pt strip does not fit on page {page}")
+    half_h = height_pt / 2
+    if not half_h <= y <= page_h - half_h:
+        raise PositionOffPage(
+            f"a {height_pt:.1f} pt high strip centred at height {y} does not fit "
+            f"on page {page} ({page_w:.1f} x {page_h:.1f} pt)"
+        )
+    ox, oy = info.page_origins[page - 1]
+    return (ox + page_w - width_pt, oy + y - half_h, ox + page_w, oy + y + half_h)
 
 
 def _page_boxes(reader: PdfFileReader) -> list[Box]:
