@@ -5,6 +5,11 @@ key signs its SHA-256 (ECDSA P-256). The text itself is kept in the usage record
 into the stamped PDF (``/EsealStamp``), so anyone holding the person's certificate can check
 who authorised which seal on which document, and when. It names the person by platform id,
 never by ID card number.
+
+A request with several seal placements (issue 15) is authorised by one signature: its text
+then also lists every (placement index, seal id) pair, in index order, under ``placements``
+(and ``seal_id`` is the first placement's seal). With one seal placement the text is exactly
+the single-seal form of before, so older stamps verify unchanged.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ class StampAuthorization:
     enterprise_id: uuid.UUID
     person_id: uuid.UUID
     time: datetime
+    # (placement index, seal id) of every seal placement; listed only when there are several
+    placements: tuple[tuple[int, uuid.UUID], ...] = ()
 
     def canonical(self) -> str:
-        body = {
+        body: dict[str, object] = {
             "v": VERSION,
             "purpose": PURPOSE,
             "request_id": str(self.request_id),
@@ -39,6 +46,9 @@ class StampAuthorization:
             "person_id": str(self.person_id),
             "time": rfc3339(self.time),
         }
+        if len(self.placements) > 1:
+            body["placements"] = [{"index": i, "seal_id": str(seal)}
+                                  for i, seal in sorted(self.placements)]
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def digest(self) -> bytes:

@@ -44,3 +44,6 @@ class UsageRecorded(DomainEvent):
     # | "sm2-sm3"); empty in events written before OFD.
     format: str = ""
     algorithm: str = ""
+    # Which seal placement of the request this record is (issue 15): 0 for the single form and
+    # for events written before placements.
+    placement_index: int = 0

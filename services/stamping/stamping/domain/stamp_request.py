@@ -1,7 +1,8 @@
 """The stamp request aggregate: a fold of its events, and the decisions of its commands.
 
 A request's stream (``stamp_request``, id = request id) is ``StampRequested`` followed by at
-most one of ``StampApplied`` (+ ``UsageRecorded``) or ``StampRequestExpired``. The event
+most one of: the stamp (one ``StampApplied`` + ``UsageRecorded`` per seal placement, appended
+together) or ``StampRequestExpired``. The event
 store's ``(stream_id, version)`` key is what finally makes one request give one stamp: two
 writers of version 2 cannot both commit.
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -65,7 +66,9 @@ def _apply(state: StampRequest, ev: DomainEvent) -> StampRequest:
         state = replace(state, client_id=ev.client_id, title=ev.title,
                         document_sha256=ev.document_sha256, expires_at=ev.expires_at)
     elif isinstance(ev, StampApplied):
-        state = replace(state, status="stamped", stamped_at=ev.stamped_at, record_id=ev.record_id)
+        # several placements: several in one append; the request's record is the first's
+        state = replace(state, status="stamped", stamped_at=state.stamped_at or ev.stamped_at,
+                        record_id=state.record_id or ev.record_id)
     elif isinstance(ev, StampRequestExpired):
         state = replace(state, status="expired")
     return replace(state, version=state.version + 1)
@@ -114,10 +117,12 @@ class StampFacts:
     seal_signature_sha256: str
     format: str = ""  # "pades" | "cms" | "gbt38540"
     algorithm: str = ""  # the seal signature's: "ecdsa-p256-sha256" | "sm2-sm3"
+    placement_index: int = 0  # which seal placement of the request (0 for the single form)
 
 
-def apply_stamp(state: StampRequest, facts: StampFacts) -> list[DomainEvent]:
-    """The commit's decision: a still-pending request takes its one stamp.
+def apply_stamp(state: StampRequest, facts: StampFacts | Sequence[StampFacts]) -> list[DomainEvent]:
+    """The commit's decision: a still-pending request takes its stamp, one ``StampApplied`` +
+    ``UsageRecorded`` per seal placement (in placement order; each its own record).
 
     Expiry is checked against the status only: a stamp whose claim began before the request's
     time may finish (the claim, not the clock, decided it could start)."""
@@ -125,6 +130,15 @@ def apply_stamp(state: StampRequest, facts: StampFacts) -> list[DomainEvent]:
         raise AlreadyStamped()
     if state.status == "expired":
         raise RequestExpired()
+    each = [facts] if isinstance(facts, StampFacts) else sorted(facts, key=lambda f: f.placement_index)
+    if not each:
+        raise ValueError("a stamp has at least one seal placement")
+    if len({f.record_id for f in each}) != len(each) or len({f.placement_index for f in each}) != len(each):
+        raise ValueError("each seal placement is its own record")
+    return [ev for f in each for ev in _stamp_events(state, f)]
+
+
+def _stamp_events(state: StampRequest, facts: StampFacts) -> list[DomainEvent]:
     return [
         StampApplied(record_id=facts.record_id, request_id=state.request_id, seal_id=facts.seal_id,
                      enterprise_id=facts.enterprise_id, person_id=facts.person_id,
@@ -144,5 +158,6 @@ def apply_stamp(state: StampRequest, facts: StampFacts) -> list[DomainEvent]:
                       seal_certificate_serial=facts.seal_certificate_serial,
                       result_sha256=facts.result_sha256,
                       seal_signature_sha256=facts.seal_signature_sha256,
-                      format=facts.format, algorithm=facts.algorithm),
+                      format=facts.format, algorithm=facts.algorithm,
+                      placement_index=facts.placement_index),
     ]

@@ -21,8 +21,10 @@ class RequestStatusProjection(Projection):
                 ev.request_id, ev.client_id, ev.expires_at)
         elif isinstance(ev, StampApplied):
             await conn.execute(
+                # several seal placements: the request's record is the first placement's
                 "UPDATE request_status SET status = 'stamped', stamped_at = $2, record_id = $3"
-                " WHERE request_id = $1", ev.request_id, ev.stamped_at, ev.record_id)
+                " WHERE request_id = $1 AND status <> 'stamped'", ev.request_id, ev.stamped_at,
+                ev.record_id)
         elif isinstance(ev, StampRequestExpired):
             await conn.execute(
                 "UPDATE request_status SET status = 'expired' WHERE request_id = $1 AND status = 'pending'",

@@ -1,4 +1,5 @@
-"""``usage_records`` (印章使用记录): one row per stamp, from ``UsageRecorded``."""
+"""``usage_records`` (印章使用记录): one row per stamp (per seal placement of a request), from
+``UsageRecorded``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ _COLUMNS = ("record_id", "request_id", "used_at", "person_id", "user_name", "ent
             "enterprise_name", "seal_id", "seal_name", "seal_type", "document_title",
             "document_sha256", "kind", "client_id", "requester", "authorization_text",
             "person_signature_b64", "person_signature_algorithm", "person_certificate_serial",
-            "seal_certificate_serial", "result_sha256", "seal_signature_sha256", "format", "algorithm")
+            "seal_certificate_serial", "result_sha256", "seal_signature_sha256", "format", "algorithm",
+            "placement_index")
 _PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
 _INSERT = (f"INSERT INTO usage_records ({', '.join(_COLUMNS)}) VALUES ({_PLACEHOLDERS})"  # noqa: S608
            " ON CONFLICT (record_id) DO NOTHING")
@@ -26,7 +28,7 @@ def _row(ev: UsageRecorded) -> tuple[object, ...]:
             ev.document_sha256, ev.kind, ev.client_id, ev.requester, ev.authorization,
             ev.person_signature_b64, ev.person_signature_algorithm, ev.person_certificate_serial,
             ev.seal_certificate_serial, ev.result_sha256, ev.seal_signature_sha256 or None,
-            ev.format or None, ev.algorithm or None)
+            ev.format or None, ev.algorithm or None, ev.placement_index)
 
 
 class UsageRecordsProjection(Projection):

@@ -28,7 +28,7 @@ import base64
 import hashlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,12 +50,14 @@ from ..adapters.loops import call_on
 from ..adapters.ofd import remote_signing as ofd_signing
 from ..adapters.pdf import StampMetadata, offline_validation_context, sign_detached_digest, stamp_pdf
 from ..adapters.pdf.remote_signing import RecordingTimeStamper, SealDigestSigner
+from ..adapters.pdf.signing import Mark, seal_box_pt
 from ..adapters.repository import STREAM_TYPE, RequestRow
 from ..domain import qr, seal_use
 from ..domain import stamp_request as stamp_requests
 from ..domain.authorization import StampAuthorization, rfc3339
 from ..domain.errors import AlreadyStamped, QrInvalid, ScanRequired, StampRequestNotFound
-from ..domain.placements import Choice
+from ..domain.placements import Choice, Placement, chosen_seals
+from ..domain.signing_errors import InvalidChoice, OfdPlacementUnsupported, SignaturePlacementUnsupported
 from ..projections import apply_inline
 from . import callbacks
 from .context import Stamping
@@ -102,9 +104,10 @@ class Claim:
 
 @dataclass(frozen=True)
 class StampOutcome:
-    record_id: uuid.UUID
+    record_id: uuid.UUID  # the first seal placement's
     stamped_at: datetime
     timings: Timings
+    record_ids: tuple[uuid.UUID, ...] = ()  # one per seal placement, in placement order
 
 
 # scan -------------------------------------------------------------------------------
@@ -148,32 +151,64 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
     with timings.phase("claim"):
         claim = await _claim(ctx, person.id, request_id)
     try:
+        uses = _plan(claim.row, cmd)
         with timings.phase("authorize"):
-            seal = await _precheck(ctx, person.id, cmd)
+            seals = await _precheck(ctx, person.id, cmd, uses)
         now = ctx.clock()
-        authorization = StampAuthorization(request_id, claim.row.document_sha256, cmd.seal_id,
-                                           cmd.enterprise_id, person.id, now)
+        authorization = StampAuthorization(
+            request_id, claim.row.document_sha256, uses[0].seal_id, cmd.enterprise_id, person.id, now,
+            placements=tuple((u.index, u.seal_id) for u in uses))
         # The person's signature (certs, a memory-hard KDF) runs while the PDF is prepared;
-        # the seal signature is only asked for once it is there.
+        # the seal signature is only asked for once it is there. One for the whole request.
         person_sig = asyncio.create_task(_person_signature(ctx, person.id, authorization,
                                                            cmd.certificate_password, timings))
         try:
             with timings.phase("sign"):
-                made = await _sign(ctx, claim, person, cmd, seal, now, authorization, person_sig, timings)
+                signed = await _sign(ctx, claim, person, cmd, uses, seals, now, authorization,
+                                     person_sig, timings)
         except BaseException as e:
             person_error = await _settle(person_sig)
             if person_error is not None and not isinstance(e, asyncio.CancelledError):
                 raise person_error from None  # a wrong password says more than what it stopped
             raise
         with timings.phase("recheck"):
-            await _recheck(ctx, person.id, cmd, made.signed_at)
+            await _recheck(ctx, person.id, cmd, signed.made)
         with timings.phase("commit"):
-            record_id = await _commit(ctx, claim, person, seal, made, now, authorization, person_sig.result())
+            record_ids = await _commit(ctx, claim, person, signed, now, authorization, person_sig.result())
     except BaseException:
         await asyncio.shield(_release(ctx, claim))
         raise
     ctx.callbacks_due.set()
-    return StampOutcome(record_id, now, timings)
+    return StampOutcome(record_ids[0], now, timings, tuple(record_ids))
+
+
+@dataclass(frozen=True)
+class Use:
+    """One seal placement of the request and the seal the person chose for it (a digest
+    request: one, without a placement)."""
+
+    index: int
+    placement: Placement | None
+    seal_id: uuid.UUID
+
+
+def _plan(row: RequestRow, cmd: StampCommand) -> list[Use]:
+    """The request's seal placements in index order, each with its seal (422 when the choices
+    do not fit; a ``signature`` placement cannot be signed yet: 422 before any password try)."""
+    if row.kind == "digest" or not row.placements:
+        if cmd.choices:
+            raise InvalidChoice.field("choices", "a digest request has no placements")
+        return [Use(0, None, cmd.seal_id)]
+    unsupported = [p.index for p in row.placements if p.kind == "signature"]
+    if unsupported:
+        raise SignaturePlacementUnsupported(
+            f"placement {unsupported[0]} is a personal signature, which cannot be signed here yet")
+    try:
+        picked = chosen_seals(row.placements, cmd.choices, cmd.seal_id)
+    except ValueError as e:
+        raise InvalidChoice.field("choices", str(e)) from None
+    return [Use(p.index, p, picked[p.index]) for p in sorted(row.placements, key=lambda p: p.index)
+            if p.takes_seal]
 
 
 async def _person_signature(ctx: Stamping, person_id: uuid.UUID, authorization: StampAuthorization,
@@ -223,11 +258,26 @@ async def _release(ctx: Stamping, claim: Claim) -> None:
         log.warning("claim_release_failed", request_id=str(claim.row.request_id), error=repr(e)[:200])
 
 
-async def _precheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand) -> SealInfo:
-    choices, seal = await asyncio.gather(ctx.seals.choices(person_id), ctx.seals.seal(cmd.seal_id))
-    seal_use.check_before_signing(choices, seal, cmd.enterprise_id, cmd.seal_id)
-    assert seal is not None
-    return seal
+async def _precheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
+                    uses: Sequence[Use]) -> dict[uuid.UUID, SealInfo]:
+    """Every chosen seal is among the person's choices for the enterprise now, and of the type
+    its placement asks for; their details, by seal id."""
+    seal_ids = list(dict.fromkeys(u.seal_id for u in uses))
+    choices, found = await asyncio.gather(ctx.seals.choices(person_id), _seals(ctx, seal_ids))
+    seals: dict[uuid.UUID, SealInfo] = {}
+    for seal_id, seal in zip(seal_ids, found, strict=True):
+        seal_use.check_before_signing(choices, seal, cmd.enterprise_id, seal_id)
+        assert seal is not None
+        seals[seal_id] = seal
+    for u in uses:
+        wanted = u.placement.seal_type if u.placement is not None else None
+        if wanted is not None and seals[u.seal_id].type != wanted:
+            raise InvalidChoice.field("choices", f"placement {u.index} takes a {wanted} seal")
+    return seals
+
+
+async def _seals(ctx: Stamping, seal_ids: Sequence[uuid.UUID]) -> list[SealInfo | None]:
+    return list(await asyncio.gather(*(ctx.seals.seal(i) for i in seal_ids)))
 
 
 def _check_person_signature(certificate_pem: str, signature: bytes, digest: bytes) -> None:
@@ -248,8 +298,10 @@ ECDSA, SM2 = "ecdsa-p256-sha256", "sm2-sm3"
 
 @dataclass(frozen=True)
 class Made:
-    content: bytes
-    content_type: str
+    """One seal placement's signature."""
+
+    index: int  # the placement's
+    seal: SealInfo
     seal_signature: SealSignature
     signed_at: datetime | None  # the signature timestamp
     format: str = PADES
@@ -259,22 +311,48 @@ class Made:
         return SM2 if self.format == GBT38540 else ECDSA
 
 
-async def _sign(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand, seal: SealInfo,
-                now: datetime, authorization: StampAuthorization,
-                person_sig: asyncio.Task[PersonSignature], timings: Timings) -> Made:
-    """The document signed by the seal; the person's signature is bound in as soon as it is ready."""
+@dataclass(frozen=True)
+class Signed:
+    """The stamped document: one signature per seal placement, in placement order."""
+
+    content: bytes
+    content_type: str
+    made: list[Made]
+
+
+async def _sign(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand,
+                uses: Sequence[Use], seals: dict[uuid.UUID, SealInfo], now: datetime,
+                authorization: StampAuthorization, person_sig: asyncio.Task[PersonSignature],
+                timings: Timings) -> Signed:
+    """The document signed once per seal placement, each signature over the previous output;
+    the person's signature is bound into each as soon as it is ready."""
     row = claim.row
 
-    def metadata(sig: PersonSignature | None) -> StampMetadata:
+    def metadata(seal: SealInfo, sig: PersonSignature | None) -> StampMetadata:
         return _stamp_metadata(seal, person, now, row.request_id, authorization, sig)
 
-    async def signed_metadata() -> StampMetadata:  # on the main loop
-        with timings.phase("person_wait"):
-            return metadata(await asyncio.shield(person_sig))
+    def signed_metadata(seal: SealInfo) -> Callable[[], Coroutine[Any, Any, StampMetadata]]:
+        async def final() -> StampMetadata:  # on the main loop
+            with timings.phase("person_wait"):
+                return metadata(seal, await asyncio.shield(person_sig))
+        return final
 
-    if row.kind == "ofd":
-        return await _sign_ofd(ctx, claim, person, cmd, now, signed_metadata, timings)
-    return await _sign_cms(ctx, claim, person, cmd, seal, metadata(None), signed_metadata)
+    content = claim.document
+    made: list[Made] = []
+    content_type = ""
+    for use in uses:
+        seal = seals[use.seal_id]
+        if row.kind == "ofd":
+            assert content is not None
+            content, one = await _sign_ofd(ctx, row, content, use, person, cmd, seal, now,
+                                           signed_metadata(seal), timings)
+            content_type = "application/ofd"
+        else:
+            content, one, content_type = await _sign_cms(
+                ctx, row, content, use, person, cmd, seal, metadata(seal, None), signed_metadata(seal))
+        made.append(one)
+    assert content is not None
+    return Signed(content, content_type, made)
 
 
 def _stamp_metadata(seal: SealInfo, person: Principal, now: datetime, request_id: uuid.UUID,
@@ -292,28 +370,38 @@ def _stamp_metadata(seal: SealInfo, person: Principal, now: datetime, request_id
         enterprise_id=str(seal.enterprise_id), seal_type_code=seal.type)
 
 
-async def _sign_cms(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand, seal: SealInfo,
-                    draft: StampMetadata,
-                    signed_metadata: Callable[[], Coroutine[Any, Any, StampMetadata]]) -> Made:
-    """PAdES B-LT on a PDF, or a detached CMS over a relying system's digest, in a worker; the
-    seal's ECDSA signature comes from seals (which decides under its locks and has certs sign)."""
+def _field_name(request_id: uuid.UUID, index: int) -> str:
+    """The signature field of a placement (the single form's name of before for placement 0)."""
+    return f"eseal-{request_id}" if index == 0 else f"eseal-{request_id}-{index}"
+
+
+async def _sign_cms(ctx: Stamping, row: RequestRow, document: bytes | None, use: Use,
+                    person: Principal, cmd: StampCommand, seal: SealInfo, draft: StampMetadata,
+                    signed_metadata: Callable[[], Coroutine[Any, Any, StampMetadata]],
+                    ) -> tuple[bytes, Made, str]:
+    """PAdES B-LT on a PDF (one revision over ``document``), or a detached CMS over a relying
+    system's digest, in a worker; the seal's ECDSA signature comes from seals (which decides
+    under its locks and has certs sign)."""
     loop = asyncio.get_running_loop()
-    signer = SealDigestSigner(ctx.seals.stamp_signature, loop, cmd.seal_id, person.id, cmd.enterprise_id)
+    signer = SealDigestSigner(ctx.seals.stamp_signature, loop, use.seal_id, person.id, cmd.enterprise_id)
     stamper = RecordingTimeStamper(ctx.timestamper)
     ca = await ctx.ca.current()
     chain = _chain(seal, ca)
-    row = claim.row
     if row.kind == "pdf":
-        assert claim.document is not None and row.page is not None
-        assert row.x is not None and row.y is not None
-        image = await ctx.seals.seal_image(cmd.seal_id)
-        pdf, page, x, y = claim.document, row.page, row.x, row.y
+        assert document is not None and use.placement is not None
+        image = await ctx.seals.seal_image(use.seal_id)
+        width_pt, height_pt = seal_box_pt(image, seal.width_mm, seal.height_mm)
+        pdf = document
+        marks = [Mark(s.page, s.x, s.y) for s in use.placement.spots]
+        field_name = _field_name(row.request_id, use.index)
 
         async def job() -> bytes:
-            return await stamp_pdf(pdf, page=page, x=x, y=y, seal_png=image, signer=signer,
+            return await stamp_pdf(pdf, marks=marks, seal_png=image, seal_size_pt=width_pt,
+                                   seal_height_pt=height_pt, signer=signer,
                                    chain=chain, timestamper=stamper,
                                    validation_context_for_lt=_lt_context(ca), metadata=draft,
                                    final_metadata=lambda: call_on(loop, signed_metadata()),
+                                   field_name=field_name,
                                    max_bytes=max(len(pdf), ctx.settings.max_document_bytes))
         content_type = "application/pdf"
     else:
@@ -331,19 +419,24 @@ async def _sign_cms(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCo
         raise
     assert signer.result is not None
     fmt = PADES if row.kind == "pdf" else CMS
-    return Made(content, content_type, signer.result, stamper.signed_at(), fmt)
+    return content, Made(use.index, seal, signer.result, stamper.signed_at(), fmt), content_type
 
 
-async def _sign_ofd(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand, now: datetime,
-                    person_signed: Callable[[], Awaitable[Any]], timings: Timings) -> Made:
+async def _sign_ofd(ctx: Stamping, row: RequestRow, document: bytes, use: Use, person: Principal,
+                    cmd: StampCommand, seal: SealInfo, now: datetime,
+                    person_signed: Callable[[], Awaitable[Any]],
+                    timings: Timings) -> tuple[bytes, Made]:
     """GB/T 38540 on an OFD: the seal's ``SES_Seal`` from seals, Signature.xml prepared here,
     the seal's SM2 signature over TBS_Sign from seals (which decides under its locks and has
     certs sign), an RFC 3161 token over the signature value, then the package is written."""
-    row, document = claim.row, claim.document
-    assert document is not None and row.page is not None and row.x is not None and row.y is not None
-    page, x, y = row.page, row.x, row.y
+    assert use.placement is not None
+    spots = use.placement.spots
+    if len(spots) != 1 or spots[0].x is None:
+        raise OfdPlacementUnsupported(
+            f"placement {use.index}: an OFD seal placement is one seal at one spot here")
+    page, x, y = spots[0].page, spots[0].x, spots[0].y
     with timings.phase("ofd_esl"):  # sub-phases of "sign", for the benchmark (bench/bench_ofd.py)
-        esl = await ctx.seals.stamp_esl(cmd.seal_id, person.id, cmd.enterprise_id)
+        esl = await ctx.seals.stamp_esl(use.seal_id, person.id, cmd.enterprise_id)
 
     async def prepare() -> ofd.PreparedOfdStamp:
         where = ofd_signing.placement(esl, x, y)
@@ -355,7 +448,7 @@ async def _sign_ofd(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCo
     await person_signed()  # the person's signature first, as for a PDF
     with timings.phase("seal_signature"):
         signature = await ctx.seals.stamp_signature(
-            cmd.seal_id, person.id, cmd.enterprise_id, ofd_signing.digest_to_sign(prepared),
+            use.seal_id, person.id, cmd.enterprise_id, ofd_signing.digest_to_sign(prepared),
             algorithm=SM2)
         ofd_signing.check_signature(prepared, _der(signature.certificate_pem), signature.signature)
     stamper = RecordingTimeStamper(ctx.timestamper)
@@ -369,7 +462,7 @@ async def _sign_ofd(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCo
 
     with timings.phase("ofd_finish"):
         content = await ctx.workers.run(finish)
-    return Made(content, "application/ofd", signature, stamper.signed_at(), GBT38540)
+    return content, Made(use.index, seal, signature, stamper.signed_at(), GBT38540)
 
 
 def _der(certificate_pem: str) -> bytes:
@@ -395,46 +488,53 @@ def _lt_context(ca: CaBundle) -> Any:
 
 
 async def _recheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
-                   signed_at: datetime | None) -> None:
-    """After the timestamp: was the seal revoked, or the grant withdrawn, before it?"""
-    choices, seal = await asyncio.gather(ctx.seals.choices(person_id), ctx.seals.seal(cmd.seal_id))
-    seal_use.check_after_timestamp(choices, seal, cmd.enterprise_id, cmd.seal_id, signed_at)
+                   made: Sequence[Made]) -> None:
+    """After the timestamps: was a seal revoked, or a grant withdrawn, before its signature's?"""
+    seal_ids = list(dict.fromkeys(m.seal.seal_id for m in made))
+    choices, now = await asyncio.gather(ctx.seals.choices(person_id), _seals(ctx, seal_ids))
+    standing = dict(zip(seal_ids, now, strict=True))
+    for m in made:
+        seal_use.check_after_timestamp(choices, standing[m.seal.seal_id], cmd.enterprise_id,
+                                       m.seal.seal_id, m.signed_at)
 
 
-async def _commit(ctx: Stamping, claim: Claim, person: Principal, seal: SealInfo, made: Made,
+async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed,
                   now: datetime, authorization: StampAuthorization,
-                  person_sig: PersonSignature) -> uuid.UUID:
+                  person_sig: PersonSignature) -> list[uuid.UUID]:
+    """One transaction: a StampApplied + UsageRecorded per seal placement (each its own
+    record), the result (under the first record's id), the callback."""
     row = claim.row
-    record_id = uuid.uuid4()
-    result_sha = hashlib.sha256(made.content).hexdigest()
+    record_ids = [uuid.uuid4() for _ in signed.made]
+    result_sha = hashlib.sha256(signed.content).hexdigest()
     async with ctx.pool.acquire() as conn, conn.transaction():
         current = await repository.get_request(conn, row.request_id, for_update=True)
         if current is None or current.claim_id != claim.claim_id:
             raise AlreadyStamped("the claim on this request was lost")
         state = await repository.load_request(conn, ctx.store, row.request_id)
         client = await repository.get_client(conn, claim.client_id)
-        facts = _facts(record_id, now, person, seal, made, row, str(claim.client_id),
-                       client.name if client else "", authorization, person_sig, result_sha)
+        facts = [_facts(record_id, now, person, made, row, str(claim.client_id),
+                        client.name if client else "", authorization, person_sig, result_sha)
+                 for record_id, made in zip(record_ids, signed.made, strict=True)]
         events = stamp_requests.apply_stamp(state, facts)
         stored = await ctx.store.append(conn, row.request_id, STREAM_TYPE, state.version, events,
                                         metadata={"actor": str(person.id), "actor_role": "person"})
         await apply_inline(conn, stored)
-        await repository.insert_result(conn, row.request_id, record_id, made.content_type,
-                                       made.content, result_sha)
+        await repository.insert_result(conn, row.request_id, record_ids[0], signed.content_type,
+                                       signed.content, result_sha)
         await repository.finish_request(conn, row.request_id)
         if row.callback_url:
             await callbacks.queue(conn, row, "stamp_request.stamped", {
-                "status": "stamped", "record_id": str(record_id), "stamped_at": rfc3339(now),
+                "status": "stamped", "record_id": str(record_ids[0]), "stamped_at": rfc3339(now),
                 "result_url": f"/api/v1/stamp-requests/{row.request_id}/result",
-                "result_sha256": result_sha, "content_type": made.content_type})
-    return record_id
+                "result_sha256": result_sha, "content_type": signed.content_type})
+    return record_ids
 
 
-def _facts(record_id: uuid.UUID, now: datetime, person: Principal, seal: SealInfo, made: Made,
+def _facts(record_id: uuid.UUID, now: datetime, person: Principal, made: Made,
            row: RequestRow, client_id: str, requester: str, authorization: StampAuthorization,
            person_sig: PersonSignature, result_sha: str) -> stamp_requests.StampFacts:
     """The usage record's facts: the seal as seals signed it (its names at that moment)."""
-    signed = made.seal_signature.seal
+    signed, seal = made.seal_signature.seal, made.seal
     return stamp_requests.StampFacts(
         record_id=record_id, stamped_at=now, person_id=person.id, person_name=person.name,
         enterprise_id=signed.enterprise_id,
@@ -446,4 +546,4 @@ def _facts(record_id: uuid.UUID, now: datetime, person: Principal, seal: SealInf
         person_certificate_serial=person_sig.serial_number,
         seal_certificate_serial=made.seal_signature.serial_number, result_sha256=result_sha,
         seal_signature_sha256=hashlib.sha256(made.seal_signature.signature).hexdigest(),
-        format=made.format, algorithm=made.algorithm)
+        format=made.format, algorithm=made.algorithm, placement_index=made.index)
