@@ -136,7 +136,8 @@ class FakeSeals:
         self.serial_lookups = 0
 
     def add_seal(self, enterprise_id: uuid.UUID, enterprise_name: str, name: str | None = None, *,
-                 type: str = "official", label: str = "法定名称章") -> SealInfo:
+                 type: str = "official", label: str = "法定名称章", shape: str = "round",
+                 width_mm: float = 42.0, height_mm: float = 42.0, image: bytes | None = None) -> SealInfo:
         seal_id = uuid.uuid4()
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _issue(self.pki, _name(name or f"{enterprise_name}{label}", org=enterprise_name,
@@ -145,10 +146,11 @@ class FakeSeals:
                         enterprise_uscc="91220102MA00000000", name=name or f"{enterprise_name}{label}",
                         type=type, type_label=label, status="active", revoked_at=None,
                         certificate_serial=format(cert.serial_number, "x"),
-                        chain_pem=[_pem(cert), _pem(self.pki.issuing_cert), _pem(self.pki.root_cert)])
+                        chain_pem=[_pem(cert), _pem(self.pki.issuing_cert), _pem(self.pki.root_cert)],
+                        shape=shape, width_mm=width_mm, height_mm=height_mm)
         sm2_key = Sm2PrivateKey.generate()
         sm2_cert = self.ca.sm2.seal_certificate(sm2_key, info.name, enterprise_name, seal_id)
-        self.seals[seal_id] = FakeSeal(info, key, cert, self._image, sm2_key, sm2_cert)
+        self.seals[seal_id] = FakeSeal(info, key, cert, image or self._image, sm2_key, sm2_cert)
         return info
 
     def grant(self, person_id: uuid.UUID, seal_id: uuid.UUID, *, valid_from: date | None = None,
