@@ -15,6 +15,3 @@ class SignaturePlacementUnsupported(ValidationFailed):
 
     code, title = "signature_placement_unsupported", "Personal signature placements cannot be signed yet"
 
-
-class OfdPlacementUnsupported(ValidationFailed):
-    code, title = "ofd_placement_unsupported", "This OFD placement cannot be signed yet"

@@ -57,7 +57,7 @@ from ..domain import stamp_request as stamp_requests
 from ..domain.authorization import StampAuthorization, rfc3339
 from ..domain.errors import AlreadyStamped, QrInvalid, ScanRequired, StampRequestNotFound
 from ..domain.placements import Choice, Placement, chosen_seals
-from ..domain.signing_errors import InvalidChoice, OfdPlacementUnsupported, SignaturePlacementUnsupported
+from ..domain.signing_errors import InvalidChoice, SignaturePlacementUnsupported
 from ..projections import apply_inline
 from . import callbacks
 from .context import Stamping
@@ -431,17 +431,15 @@ async def _sign_ofd(ctx: Stamping, row: RequestRow, document: bytes, use: Use, p
     certs sign), an RFC 3161 token over the signature value, then the package is written."""
     assert use.placement is not None
     spots = use.placement.spots
-    if len(spots) != 1 or spots[0].x is None:
-        raise OfdPlacementUnsupported(
-            f"placement {use.index}: an OFD seal placement is one seal at one spot here")
-    page, x, y = spots[0].page, spots[0].x, spots[0].y
     with timings.phase("ofd_esl"):  # sub-phases of "sign", for the benchmark (bench/bench_ofd.py)
         esl = await ctx.seals.stamp_esl(use.seal_id, person.id, cmd.enterprise_id)
 
     async def prepare() -> ofd.PreparedOfdStamp:
-        where = ofd_signing.placement(esl, x, y)
-        return ofd.prepare_ofd_stamp(document, esl, where.signer_certificate, page, *where.box,
-                                     signed_at=now)
+        # one StampAnnot per spot (a 骑缝章: one per page, clipped to its strip), at the size
+        # the seal's own SES_Seal states for its picture
+        facts = ofd_signing.seal_facts(esl)
+        return ofd.prepare_ofd_placement(document, esl, facts.signer_certificate, spots,
+                                         facts.width_mm, facts.height_mm, signed_at=now)
 
     with timings.phase("ofd_prepare"):
         prepared = await ctx.workers.run(prepare)

@@ -184,3 +184,46 @@ async def test_a_single_placement_signs_as_before(stamping: Harness) -> None:
     res = await h.call("GET", f"/api/v1/stamp-requests/{r.json['request_id']}/result", token=token)
     [sig] = PdfFileReader(io.BytesIO(res.body), strict=True).embedded_signatures
     assert sig.field_name == f"eseal-{r.json['request_id']}"
+
+
+async def test_an_ofd_gets_a_signature_per_seal_placement(stamping: Harness) -> None:
+    """OFD: one GB/T 38540 signature per seal placement, each over the previous output, one
+    StampAnnot per spot (the 骑缝章 one per page); each verifies and has its own record."""
+    from pathlib import Path
+
+    h = stamping
+    _client, token = await h.new_client("OFD 多章审批系统")
+    contract, name_seal = _seals(h)
+    person = h.person("韩梅梅")
+    h.seals.grant(person.id, contract.seal_id)
+    h.seals.grant(person.id, name_seal.seal_id)
+    ofd = (Path(__file__).resolve().parents[1] / "vectors" / "ofdrw" / "helloworld.ofd").read_bytes()
+    form = aiohttp.FormData()
+    for k, v in (("title", "OFD 合同"), ("page", "1"), ("x", "60"), ("y", "60")):
+        form.add_field(k, v)
+    form.add_field("document", ofd, filename="doc.ofd", content_type="application/ofd")
+    r = await h.call("POST", "/api/v1/stamp-requests", token=token, data=form)
+    assert r.status == 201 and r.json["kind"] == "ofd", r
+    request_id = r.json["request_id"]
+    placements = [Placement(0, "seal", None, (Spot(1, 60, 60), Spot(1, 120, 200))),
+                  Placement(1, "seal", "legal_representative", (Spot(1, 150, 60),)),
+                  Placement(2, "cross_page", None, (Spot(1, None, 150),))]
+    async with h.pool.acquire() as conn:
+        await conn.execute("UPDATE stamp_requests SET placements = $2::jsonb WHERE request_id = $1",
+                           uuid.UUID(request_id), placement_model.to_json(placements))
+    assert (await h.scan(person, r.json["qr_payload"])).status == 200
+    outcome = await _stamp(h, person, request_id, contract, (Choice(1, name_seal.seal_id),))
+    assert len(outcome.record_ids) == 3
+    res = await h.call("GET", f"/api/v1/stamp-requests/{request_id}/result", token=token)
+    assert res.status == 200 and res.headers["Content-Type"] == "application/ofd"
+    form = aiohttp.FormData()
+    form.add_field("document", res.body, filename="x.bin", content_type="application/octet-stream")
+    v = await h.call("POST", "/api/v1/verifications", data=form)
+    assert v.status == 200 and v.json["result"] == "passed", v
+    sigs = v.json["signatures"]
+    assert [s["result"] for s in sigs] == ["passed"] * 3, sigs
+    assert all(s["recorded"] for s in sigs)
+    assert sorted(s["seal_id"] for s in sigs) == sorted(
+        [str(contract.seal_id), str(name_seal.seal_id), str(contract.seal_id)])
+    assert await h.sql("SELECT count(*) FROM usage_records WHERE request_id = $1",
+                       uuid.UUID(request_id)) == 3
