@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+
+import pytest
+from PIL import Image
+from seals.adapters.rendering import SEAL_TYPES
 
 from shared.china_time import today_in_china
 from tests.support.api import Reply
@@ -86,6 +91,14 @@ async def test_internal_seal_record_image_and_enterprise_seals(seals: Seals) -> 
     assert r.json["status"] == "active" and r.json["revoked_at"] is None and r.json["certificate_serial"]
     img = await seals.internal("GET", f"/internal/seals/{seal_id}/image")
     assert img.status == 200 and img.content_type == "image/png"
+    # the type's real size, and a PNG that says it prints at that size (plus 0.5 mm a side)
+    kind = SEAL_TYPES[r.json["type"]]
+    assert (r.json["shape"], r.json["width_mm"], r.json["height_mm"]) == (kind.shape, kind.width_mm,
+                                                                          kind.height_mm)
+    png = Image.open(io.BytesIO(img.body))
+    dpi = png.info["dpi"][0]
+    assert png.width / dpi * 25.4 == pytest.approx(kind.width_mm + 1, abs=0.1)
+    assert png.height / dpi * 25.4 == pytest.approx(kind.height_mm + 1, abs=0.1)
     await seals.revoke(e, seal_id)
     r = await seals.internal("GET", f"/internal/seals/{seal_id}")
     assert r.json["status"] == "revoked" and r.json["revoked_at"]

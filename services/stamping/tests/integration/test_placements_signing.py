@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -27,6 +28,7 @@ from tests.support.harnesses.stamping import CERT_PASSWORD, Harness, Person
 from tests.support.pdf_fixtures import make_seal_png
 
 ENTERPRISE = "长春市多章科技有限公司"
+OFD = (Path(__file__).resolve().parents[1] / "vectors" / "ofdrw" / "helloworld.ofd").read_bytes()
 
 
 async def _request(h: Harness, token: str, person: Person, placements: list[Placement]) -> str:
@@ -189,15 +191,13 @@ async def test_a_single_placement_signs_as_before(stamping: Harness) -> None:
 async def test_an_ofd_gets_a_signature_per_seal_placement(stamping: Harness) -> None:
     """OFD: one GB/T 38540 signature per seal placement, each over the previous output, one
     StampAnnot per spot (the 骑缝章 one per page); each verifies and has its own record."""
-    from pathlib import Path
-
     h = stamping
     _client, token = await h.new_client("OFD 多章审批系统")
     contract, name_seal = _seals(h)
     person = h.person("韩梅梅")
     h.seals.grant(person.id, contract.seal_id)
     h.seals.grant(person.id, name_seal.seal_id)
-    ofd = (Path(__file__).resolve().parents[1] / "vectors" / "ofdrw" / "helloworld.ofd").read_bytes()
+    ofd = OFD
     form = aiohttp.FormData()
     for k, v in (("title", "OFD 合同"), ("page", "1"), ("x", "60"), ("y", "60")):
         form.add_field(k, v)
