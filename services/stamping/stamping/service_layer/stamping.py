@@ -50,7 +50,7 @@ from ..adapters.loops import call_on
 from ..adapters.ofd import remote_signing as ofd_signing
 from ..adapters.pdf import StampMetadata, offline_validation_context, sign_detached_digest, stamp_pdf
 from ..adapters.pdf.remote_signing import RecordingTimeStamper, SealDigestSigner
-from ..adapters.pdf.signing import Mark, seal_box_pt
+from ..adapters.pdf.signing import PT_PER_MM, Mark, seal_box_pt
 from ..adapters.repository import STREAM_TYPE, RequestRow
 from ..domain import qr, seal_use
 from ..domain import stamp_request as stamp_requests
@@ -391,13 +391,15 @@ async def _sign_cms(ctx: Stamping, row: RequestRow, document: bytes | None, use:
         assert document is not None and use.placement is not None
         image = await ctx.seals.seal_image(use.seal_id)
         width_pt, height_pt = seal_box_pt(image, seal.width_mm, seal.height_mm)
+        # what must fit the page: the seal itself, as the request side checked it
+        ink = (seal.width_mm * PT_PER_MM, seal.height_mm * PT_PER_MM)
         pdf = document
         marks = [Mark(s.page, s.x, s.y) for s in use.placement.spots]
         field_name = _field_name(row.request_id, use.index)
 
         async def job() -> bytes:
             return await stamp_pdf(pdf, marks=marks, seal_png=image, seal_size_pt=width_pt,
-                                   seal_height_pt=height_pt, signer=signer,
+                                   seal_height_pt=height_pt, fit_pt=ink, signer=signer,
                                    chain=chain, timestamper=stamper,
                                    validation_context_for_lt=_lt_context(ca), metadata=draft,
                                    final_metadata=lambda: call_on(loop, signed_metadata()),

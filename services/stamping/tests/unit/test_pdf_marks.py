@@ -183,3 +183,18 @@ async def test_spots_and_strips_are_drawn(signed_twice, tmp_path):
         if page == 2:
             assert [p for p in red if p[0] < img.width - 60] == []
     assert abs(sum(widths) / 4 - 119) <= 1, widths  # the seal's width, within a point
+
+
+def test_only_the_ink_must_fit_the_page():
+    """A seal whose ink just fits (what the request side checked) is drawn with its image's
+    transparent margin reaching past the edge, rather than refused at stamping time."""
+    info = inspect_pdf(make_test_pdf(pages=1))
+    seal = Image.new("RGBA", (43, 43))
+    ink, drawn = 42 * MM, 43 * MM
+    [a] = layout_marks(info, [Mark(1, ink / 2, 300)], seal, drawn, drawn, (ink, ink))
+    x, half = ink / 2, drawn / 2
+    assert a.box == pytest.approx((x - half, 300 - half, x + half, 300 + half))
+    with pytest.raises(PositionOffPage):
+        layout_marks(info, [Mark(1, ink / 2, 300)], seal, drawn, drawn)
+    [s] = layout_marks(info, [Mark(1, None, ink / 2)], seal, drawn, drawn, (ink, ink))
+    assert s.box[3] - s.box[1] == pytest.approx(drawn)

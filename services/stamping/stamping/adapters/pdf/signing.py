@@ -232,22 +232,35 @@ def cut_strips(image: Image.Image, n: int) -> list[tuple[Image.Image, float]]:
 
 
 def layout_marks(info: PdfInfo, marks: Sequence[Mark], seal: Image.Image,
-                 width_pt: float, height_pt: float) -> list[Appearance]:
+                 width_pt: float, height_pt: float,
+                 fit: tuple[float, float] | None = None) -> list[Appearance]:
     """Every appearance of one signature, checked to fit its page: the whole seal at each
-    mark with a centre, and the strips of the seal at the right edge of each cross-page mark."""
+    mark with a centre, and the strips of the seal at the right edge of each cross-page mark.
+
+    ``fit``: the size that must fit the page (the seal's ink, without the image's transparent
+    margin: what the request side checked), if smaller than the drawn ``width_pt`` x
+    ``height_pt``; the margin may then reach past the page's edge."""
     if not marks:
         raise ValueError("a signature needs at least one mark")
+    fit_w, fit_h = fit if fit is not None else (width_pt, height_pt)
     edge = [m for m in marks if m.x is None]
     strips = iter(cut_strips(seal, len(edge))) if edge else iter(())
     out = []
     for m in marks:
         if m.x is None:
             strip, fraction = next(strips)
-            box = check_right_edge(info, m.page, m.y, width_pt * fraction, height_pt)
-            out.append(Appearance(m.page, box, strip))
+            b = check_right_edge(info, m.page, m.y, width_pt * fraction, min(fit_h, height_pt))
+            out.append(Appearance(m.page, _grown(b, b[2] - b[0], height_pt), strip))
         else:
-            out.append(Appearance(m.page, check_position(info, m.page, m.x, m.y, width_pt, height_pt), seal))
+            b = check_position(info, m.page, m.x, m.y, min(fit_w, width_pt), min(fit_h, height_pt))
+            out.append(Appearance(m.page, _grown(b, width_pt, height_pt), seal))
     return out
+
+
+def _grown(box: Box, width: float, height: float) -> Box:
+    """``box`` resized to ``width`` x ``height`` about its centre."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
 
 
 def _add_widgets(writer: IncrementalPdfFileWriter, field_name: str,
@@ -322,6 +335,7 @@ async def stamp_pdf(
     seal_png: bytes,
     seal_size_pt: float = DEFAULT_SEAL_SIZE_PT,
     seal_height_pt: float | None = None,
+    fit_pt: tuple[float, float] | None = None,
     signer: DigestSigner,
     chain: Sequence[CertLike],
     timestamper: TimeStamper,
@@ -336,7 +350,8 @@ async def stamp_pdf(
     """Stamp ``pdf`` with a visible seal at (x, y) of 1-based ``page``, or at every one of
     ``marks``; one PAdES B-LT signature, in one incremental revision.
 
-    The seal is drawn ``seal_size_pt`` wide and ``seal_height_pt`` high (default square).
+    The seal is drawn ``seal_size_pt`` wide and ``seal_height_pt`` high (default square);
+    ``fit_pt``, if given, is the part of it that must fit the page (its ink).
     With several marks the signature field gets one widget per mark, all written in the
     revision the signature covers; cross-page marks (x None) get the seal's strips.
 
@@ -357,7 +372,7 @@ async def stamp_pdf(
     reader = open_strict_reader(pdf, max_bytes)
     height_pt = seal_size_pt if seal_height_pt is None else seal_height_pt
     appearances = layout_marks(describe_pdf(reader, pdf), marks, _open_image(seal_png),
-                               seal_size_pt, height_pt)
+                               seal_size_pt, height_pt, fit_pt)
     first, more = appearances[0], appearances[1:]
     field_name = field_name or f"eseal-{metadata.request_id}"
     _refuse_planted_field(reader, field_name)
