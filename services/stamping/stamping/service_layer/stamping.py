@@ -1,24 +1,39 @@
-"""The person's side: scan a QR code, then stamp with a chosen seal (电子印章使用).
+"""The person's side: scan a QR code, then stamp with the chosen seals (电子印章使用).
 
-One stamp, in order:
+A request has one or more seal placements (issue 15; the single ``page/x/y`` form is one);
+each gets its own signature by the seal the person chose for it, and each is one stamp: one
+``StampApplied``, one usage record. One stamp call, in order:
 1. **Claim** the request (row lock; pending, unexpired, scanned by this person, not being
    stamped) and note the claim. A second concurrent attempt gets 409 ``already_stamped``.
    Any later failure releases the claim, so a wrong password can be retried.
-2. **Pre-check** with seals that the seal is among the person's choices now (no password
-   attempt is spent on a seal that cannot be used) and read the seal's details.
-3. The **person's signature** over the canonical request description, made by certs with
-   the certificate password (403 ``wrong_certificate_password`` / 423 ``certificate_locked``
-   pass through). It runs while the PDF is prepared (chain and revocation checks, size
-   estimate): the KDF that unlocks the person's key costs as much as that preparation.
-4. The **seal signature**, asked for only once the person's signature is there: PAdES B-LT
-   for a PDF (or detached CMS for a digest); the raw signature comes from seals, which
-   decides under row locks and has certs sign. Revocation is instant because nothing but
-   that call can produce a seal signature.
-5. **Re-check** after the signature timestamp: a seal revoked, or a grant withdrawn, before
-   the timestamp fails the stamp (closes the gap between seals' answer and the TSA).
-6. **Commit** in one transaction: ``StampApplied`` + ``UsageRecorded`` appended (version 2 of
-   the stream: the event store lets exactly one writer have it), result stored, claim
-   cleared, token used up, upload dropped, callback queued.
+2. **Plan and pre-check**: every seal placement with its seal (422 ``invalid_choice`` if the
+   choices do not fit, or a seal is not of the type the placement names; a personal
+   ``signature`` placement: 422 ``signature_placement_unsupported``), and with seals that
+   every chosen seal is among the person's choices now (no password attempt is spent on a
+   seal that cannot be used).
+3. The **person's signature**, once for the whole request, over the canonical request
+   description (listing every (placement, seal) pair when there are several), made by certs
+   with the certificate password (403 ``wrong_certificate_password`` / 423
+   ``certificate_locked`` pass through). It runs while the first signature is prepared
+   (chain and revocation checks, size estimate): the KDF that unlocks the person's key costs
+   as much as that preparation.
+4. The **seal signatures**, one per seal placement in index order, each over the previous
+   output, each asked for only once the person's signature is there: PAdES B-LT in its own
+   incremental revision for a PDF (every spot of the placement a widget of its signature
+   field, a 骑缝章's strips at the right edge of its pages), GB/T 38540 for an OFD (a
+   StampAnnot per spot), a detached CMS for a digest; each raw signature comes from seals,
+   which decides under row locks and has certs sign. Revocation is instant because nothing
+   but that call can produce a seal signature.
+5. **Re-check** after the signature timestamps: a seal revoked, or a grant withdrawn, before
+   its signature's timestamp fails the stamp (closes the gap between seals' answer and the TSA).
+6. **Commit** in one transaction: a ``StampApplied`` + ``UsageRecorded`` per seal placement
+   appended (version 2 on of the stream: the event store lets exactly one writer have it),
+   result stored, claim cleared, token used up, upload dropped, callback queued.
+
+Why one signature per placement rather than one over all: each seal is a different key (and
+the 法定代表人名章 another seal than the 合同专用章), a PAdES signature has exactly one signer,
+and a usage record is one seal's use; a placement's several spots are one seal's one use, so
+they share its signature.
 """
 
 from __future__ import annotations
