@@ -340,7 +340,9 @@ async def stamp(request: web.Request) -> web.Response:
         raise _missing("seal_id", "required (or choose a seal for every placement in choices)")
     outcome = await stamping.stamp(ctx, person, request_id, stamping.StampCommand(
         cmd.enterprise_id, seal_id, cmd.certificate_password, choices))
-    return json_response({"record_id": str(outcome.record_id), "request_id": str(request_id),
+    return json_response({"record_id": str(outcome.record_id),
+                          "record_ids": [str(i) for i in outcome.record_ids or (outcome.record_id,)],
+                          "request_id": str(request_id),
                           "stamped_at": rfc3339(outcome.stamped_at)}, status=201,
                          headers={"Server-Timing": outcome.timings.header()})
 

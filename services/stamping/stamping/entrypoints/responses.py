@@ -184,7 +184,9 @@ class ScanView(BaseModel):
 
 
 class Stamped(BaseModel):
-    record_id: uuid.UUID
+    record_id: uuid.UUID = Field(description="the usage record of the first seal placement")
+    record_ids: list[uuid.UUID] = Field(description="one usage record per seal placement, in "
+                                                    "placement order")
     request_id: uuid.UUID
     stamped_at: datetime
 
