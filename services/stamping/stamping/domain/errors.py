@@ -110,3 +110,10 @@ class PlacementOffPage(PlacementInvalid):
 
 class InvalidChoice(ValidationFailed):
     code, title = "invalid_choice", "Invalid seal choices"
+
+
+class SignaturePlacementUnsupported(ValidationFailed):
+    """A ``signature`` placement (the person's own signature) is not signed by the stamp call
+    yet: refused before any password try."""
+
+    code, title = "signature_placement_unsupported", "Personal signature placements cannot be signed yet"

@@ -70,9 +70,15 @@ from ..adapters.repository import STREAM_TYPE, RequestRow
 from ..domain import qr, seal_use
 from ..domain import stamp_request as stamp_requests
 from ..domain.authorization import StampAuthorization, rfc3339
-from ..domain.errors import AlreadyStamped, QrInvalid, ScanRequired, StampRequestNotFound
+from ..domain.errors import (
+    AlreadyStamped,
+    InvalidChoice,
+    QrInvalid,
+    ScanRequired,
+    SignaturePlacementUnsupported,
+    StampRequestNotFound,
+)
 from ..domain.placements import Choice, Placement, chosen_seals
-from ..domain.signing_errors import InvalidChoice, SignaturePlacementUnsupported
 from ..projections import apply_inline
 from . import callbacks
 from .context import Stamping
