@@ -43,7 +43,7 @@ def default_rules(scale: float = 1.0) -> tuple[Rule, ...]:
                     per_client_id)
 
     return (
-        r("login", "POST", r"^/api/v1/sessions(/refresh)?$", 20, 60),
+        r("login", "POST", r"^/api/v1/sessions(/refresh|/oidc/start|/oidc/callback)?$", 20, 60),
         r("face_check", "POST", r"^/api/v1/face-checks$", 20, 60),
         r("sms_code", "POST", r"^/api/v1/certificate/activation-codes$", 5, 60),
         r("stamp", "POST", r"^/api/v1/stamp-requests/[^/]+/stamp$", 30, 60),

@@ -17,6 +17,7 @@ from shared.unit_of_work import Database
 from shared.upstreams import with_path
 
 from .adapters.face_provider import face_provider
+from .adapters.oidc import OidcClient
 from .adapters.passwords import FAST_TEST_PARAMS, PRODUCTION_PARAMS, Argon2Passwords
 from .adapters.repository import PgIdentityStorage
 from .adapters.signing import KeySealer, TokenSigner, load_or_create_keys
@@ -46,9 +47,10 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
         keys = await load_or_create_keys(repo, sealer)
     signer = TokenSigner(keys)
     params = FAST_TEST_PARAMS if settings.test_fast_kdf else PRODUCTION_PARAMS
+    oidc = _oidc_client(settings)
     app[IDENTITY] = Identity(storage=storage, passwords=Argon2Passwords(params),
                              signer=signer, faces=face_provider(settings.face_provider, settings.env),
-                             settings=settings, person_key_secret=settings.keyed_hash_key())
+                             settings=settings, person_key_secret=settings.keyed_hash_key(), oidc=oidc)
     # identity verifies its own tokens with the keys it holds: no JWKS round trip to itself.
     verifier = TokenVerifier(with_path(settings.internal_url("identity"), "/internal/jwks"))
     for key in keys:
@@ -60,6 +62,19 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    if oidc is not None:
+        await oidc.close()
+
+
+def _oidc_client(settings: IdentitySettings) -> OidcClient | None:
+    """统一身份认证 login when ESEAL_OIDC_ISSUER is set (check_production refused a half setup)."""
+    if not settings.oidc_enabled:
+        return None
+    secret = settings.oidc_secret()
+    assert settings.oidc_issuer and settings.oidc_client_id and settings.oidc_redirect_uri and secret
+    log.info("oidc_login_enabled", issuer=settings.oidc_issuer, client_id=settings.oidc_client_id)
+    return OidcClient(settings.oidc_issuer, settings.oidc_client_id, secret,
+                      settings.oidc_redirect_uri, settings.oidc_scopes)
 
 
 async def _housekeeping(storage: PgIdentityStorage) -> None:
