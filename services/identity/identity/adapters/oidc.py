@@ -28,7 +28,7 @@ log = get_logger(__name__)
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 LEEWAY_SECONDS = 60
 _DISCOVERY_TTL = 3600.0
-_JWKS_MIN_REFRESH = 10.0  # an unknown kid refetches the JWKS at most this often
+_JWKS_MIN_REFRESH = 10.0  # the same unknown kid refetches the JWKS at most this often
 _TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
@@ -44,7 +44,7 @@ class OidcClient:
         self._discovery: dict[str, Any] | None = None
         self._discovered_at = 0.0
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._keys_at = 0.0
+        self._missed: dict[str, float] = {}  # unknown kid -> when the JWKS was refetched for it
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:  # never the secret
@@ -157,8 +157,10 @@ class OidcClient:
 
     async def _key(self, kid: Any) -> jwt.PyJWK:
         async with self._lock:
-            key = self._pick(kid)
-            if key is None and time.monotonic() - self._keys_at >= _JWKS_MIN_REFRESH:
+            key, now = self._pick(kid), time.monotonic()
+            if key is None and now - self._missed.get(str(kid), -_JWKS_MIN_REFRESH) >= _JWKS_MIN_REFRESH:
+                self._missed = {k: t for k, t in self._missed.items() if now - t < _JWKS_MIN_REFRESH}
+                self._missed[str(kid)] = now
                 await self._load_keys()
                 key = self._pick(kid)
         if key is None:
@@ -182,4 +184,4 @@ class OidcClient:
                 keys[str(jwk.get("kid", i))] = jwt.PyJWK(jwk)
             except jwt.PyJWTError:
                 continue  # a key of a kind not used here
-        self._keys, self._keys_at = keys, time.monotonic()
+        self._keys = keys
