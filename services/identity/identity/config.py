@@ -66,7 +66,7 @@ class IdentitySettings(ServiceSettings):
         return _DEV_KEYED_HASH
 
     def production_problems(self) -> list[str]:
-        problems = super().production_problems()
+        problems = super().production_problems() + self.oidc_problems()
         if self.master_key is None or not self.master_key.get_secret_value().strip():
             problems.append("ESEAL_MASTER_KEY is not set (the development key would be used)")
         else:
@@ -88,7 +88,6 @@ class IdentitySettings(ServiceSettings):
             problems.append("ESEAL_TEST_FAST_KDF is set")
         if self.face_provider == "sandbox":
             problems.append("ESEAL_FACE_PROVIDER=sandbox")
-        problems += self.oidc_problems()
         return problems
 
     @property
