@@ -7,12 +7,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from shared import ServiceSpec, build_app, main
 from shared.auth import SESSION_CHECK, VERIFIER, TokenVerifier
 from shared.logging import get_logger
-from shared.service import DB, SETTINGS, STORE
+from shared.service import DB, HTTP, SETTINGS, STORE
 from shared.unit_of_work import Database
 from shared.upstreams import with_path
 
@@ -47,7 +48,7 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
         keys = await load_or_create_keys(repo, sealer)
     signer = TokenSigner(keys)
     params = FAST_TEST_PARAMS if settings.test_fast_kdf else PRODUCTION_PARAMS
-    oidc = _oidc_client(settings)
+    oidc = _oidc_client(settings, app[HTTP])
     app[IDENTITY] = Identity(storage=storage, passwords=Argon2Passwords(params),
                              signer=signer, faces=face_provider(settings.face_provider, settings.env),
                              settings=settings, person_key_secret=settings.keyed_hash_key(), oidc=oidc)
@@ -62,18 +63,16 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    if oidc is not None:
-        await oidc.close()
 
 
-def _oidc_client(settings: IdentitySettings) -> OidcClient | None:
+def _oidc_client(settings: IdentitySettings, http: aiohttp.ClientSession) -> OidcClient | None:
     """统一身份认证 login when ESEAL_OIDC_ISSUER is set (check_production refused a half setup)."""
     if not settings.oidc_enabled:
         return None
     secret = settings.oidc_secret()
     assert settings.oidc_issuer and settings.oidc_client_id and settings.oidc_redirect_uri and secret
     log.info("oidc_login_enabled", issuer=settings.oidc_issuer, client_id=settings.oidc_client_id)
-    return OidcClient(settings.oidc_issuer, settings.oidc_client_id, secret,
+    return OidcClient(http, settings.oidc_issuer, settings.oidc_client_id, secret,
                       settings.oidc_redirect_uri, settings.oidc_scopes)
 
 

@@ -33,14 +33,14 @@ _TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
 class OidcClient:
-    def __init__(self, issuer: str, client_id: str, client_secret: str, redirect_uri: str,
-                 scopes: str) -> None:
+    def __init__(self, http: aiohttp.ClientSession, issuer: str, client_id: str, client_secret: str,
+                 redirect_uri: str, scopes: str) -> None:
+        self._http = http  # the process's client session (traced)
         self.issuer = issuer.rstrip("/")
         self.client_id, self.redirect_uri = client_id, redirect_uri
         self._secret = client_secret
         words = scopes.split()
         self.scopes = " ".join(["openid", *[w for w in words if w != "openid"]])
-        self._session: aiohttp.ClientSession | None = None
         self._discovery: dict[str, Any] | None = None
         self._discovered_at = 0.0
         self._keys: dict[str, jwt.PyJWK] = {}
@@ -50,19 +50,9 @@ class OidcClient:
     def __repr__(self) -> str:  # never the secret
         return f"OidcClient(issuer={self.issuer!r}, client_id={self.client_id!r})"
 
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=_TIMEOUT)
-        return self._session
-
     async def _get_json(self, url: str) -> dict[str, Any]:
         try:
-            async with self._http().get(url, headers={"Accept": "application/json"}) as resp:
+            async with self._http.get(url, headers={"Accept": "application/json"}, timeout=_TIMEOUT) as resp:
                 if resp.status != 200:
                     log.warning("oidc_provider_answer", url=url, status=resp.status)
                     raise OidcProviderUnavailable()
@@ -101,8 +91,9 @@ class OidcClient:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
                 "code_verifier": code_verifier, "client_id": self.client_id}
         try:
-            async with self._http().post(endpoint, data=form, headers={"Accept": "application/json"},
-                                         auth=aiohttp.BasicAuth(self.client_id, self._secret)) as resp:
+            async with self._http.post(endpoint, data=form, headers={"Accept": "application/json"},
+                                       auth=aiohttp.BasicAuth(self.client_id, self._secret),
+                                       timeout=_TIMEOUT) as resp:
                 body = await resp.json(content_type=None)
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:

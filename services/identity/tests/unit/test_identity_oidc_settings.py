@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from identity.bootstrap import _oidc_client
 from identity.config import IdentitySettings
 
+HTTP: aiohttp.ClientSession = None  # type: ignore[assignment]  # never used: nothing is fetched here
 FULL: dict[str, Any] = {"oidc_issuer": "https://idp.example.gov.cn/oidc", "oidc_client_id": "eseal",
                         "oidc_client_secret": "s3cret-value", "oidc_redirect_uri": "https://eseal.example/app/login/oidc"}
 
@@ -17,7 +19,7 @@ FULL: dict[str, Any] = {"oidc_issuer": "https://idp.example.gov.cn/oidc", "oidc_
 def test_off_without_an_issuer() -> None:
     settings = IdentitySettings(env="test")
     assert not settings.oidc_enabled and settings.oidc_problems() == []
-    assert _oidc_client(settings) is None
+    assert _oidc_client(settings, HTTP) is None
 
 
 def test_an_issuer_needs_client_id_secret_and_redirect_uri() -> None:
@@ -42,7 +44,7 @@ def test_the_secret_from_a_mounted_file_and_never_in_the_client_repr(tmp_path: P
     settings = IdentitySettings(env="test", **{**FULL, "oidc_client_secret": None,
                                                "oidc_client_secret_file": secret_file})
     assert settings.oidc_secret() == "from-the-file" and settings.oidc_problems() == []
-    client = _oidc_client(settings)
+    client = _oidc_client(settings, HTTP)
     assert client is not None and "from-the-file" not in repr(client)
     assert "s3cret-value" not in repr(IdentitySettings(env="test", **FULL))
     missing = IdentitySettings(env="test", **{**FULL, "oidc_client_secret": None,
@@ -51,5 +53,5 @@ def test_the_secret_from_a_mounted_file_and_never_in_the_client_repr(tmp_path: P
 
 
 def test_openid_is_always_asked_for() -> None:
-    client = _oidc_client(IdentitySettings(env="test", **FULL, oidc_scopes="profile id_number"))
+    client = _oidc_client(IdentitySettings(env="test", **FULL, oidc_scopes="profile id_number"), HTTP)
     assert client is not None and client.scopes == "openid profile id_number"
