@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import jwt
 from aiohttp import BasicAuth, web
@@ -180,7 +180,7 @@ class OidcProvider:
         client_id, secret = str(form.get("client_id", "")), str(form.get("client_secret", ""))
         if "Authorization" in request.headers:
             basic = BasicAuth.decode(request.headers["Authorization"])
-            client_id, secret = basic.login, basic.password
+            client_id, secret = unquote_plus(basic.login), unquote_plus(basic.password)
         if client_id != self.client_id or not secrets.compare_digest(secret, self.client_secret):
             return _oauth_error(401, "invalid_client")
         code = self._codes.get(str(form.get("code", "")))

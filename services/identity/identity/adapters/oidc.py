@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import jwt
@@ -92,7 +92,7 @@ class OidcClient:
                 "code_verifier": code_verifier, "client_id": self.client_id}
         try:
             async with self._http.post(endpoint, data=form, headers={"Accept": "application/json"},
-                                       auth=aiohttp.BasicAuth(self.client_id, self._secret),
+                                       auth=self._client_auth(),
                                        timeout=_TIMEOUT) as resp:
                 body = await resp.json(content_type=None)
                 status = resp.status
@@ -101,14 +101,21 @@ class OidcClient:
             raise OidcProviderUnavailable() from None
         if status >= 500:
             raise OidcProviderUnavailable()
+        error = body.get("error") if isinstance(body, dict) else None
+        if error == "invalid_client":  # the deployment's client id or secret, not the user
+            log.error("oidc_client_refused_by_provider", status=status, client_id=self.client_id)
+            raise OidcProviderUnavailable()
         if status != 200 or not isinstance(body, dict):
-            error = body.get("error") if isinstance(body, dict) else None
             log.info("oidc_code_refused", status=status, error=error)
             raise OidcLoginRefused("code_refused")
         id_token = body.get("id_token")
         if not isinstance(id_token, str):
             raise OidcLoginRefused("no_id_token")
         return await self.verify(id_token, nonce)
+
+    def _client_auth(self) -> aiohttp.BasicAuth:
+        """client_secret_basic: id and secret form-urlencoded first (RFC 6749 §2.3.1)."""
+        return aiohttp.BasicAuth(quote(self.client_id, safe=""), quote(self._secret, safe=""))
 
     async def verify(self, id_token: str, nonce: str) -> dict[str, Any]:
         await self.discovery()  # where the keys are

@@ -212,3 +212,14 @@ async def test_an_account_binds_to_one_subject(rig: Rig, person: dict[str, Any])
     rig.provider.reset(User(sub=f"sub-{uuid.uuid4().hex}", id_number=person["id_number"]))
     reply = await rig.login()
     assert reply.status == 409 and reply.json["code"] == "oidc_account_bound", reply
+
+
+async def test_a_wrong_client_secret_is_the_deployments_problem_not_the_users(rig: Rig,
+                                                                             person: dict[str, Any]) -> None:
+    answer = await rig.provider_answer()
+    right, rig.provider.client_secret = rig.provider.client_secret, "rotated-at-the-provider"
+    try:
+        reply = await rig.api.post(CALLBACK, json={"code": answer["code"], "state": answer["state"]})
+    finally:
+        rig.provider.client_secret = right
+    assert reply.status == 502 and reply.json["code"] == "oidc_provider_unavailable", reply
