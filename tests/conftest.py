@@ -19,6 +19,7 @@ import pytest_asyncio
 
 from devstack.stack import ROOT, Stack, StackConfig, delete_vhost, drop_databases, ensure_vhost
 from tests.support.api import Api
+from tests.support.oidc_provider import OidcProvider
 from tests.support.otlp import OtlpReceiver
 
 
@@ -60,6 +61,15 @@ def trace_receiver() -> Iterator[OtlpReceiver]:
     receiver.stop()
 
 
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OidcProvider]:
+    """The platform's 统一身份认证 provider (a local OpenID Connect provider, in a thread):
+    tests choose who it logs in (``oidc_provider.reset(User(...))``)."""
+    provider = OidcProvider().start_in_thread()
+    yield provider
+    provider.stop_thread()
+
+
 # Tracing on, to the receiver; new traces are not sampled (ratio 0), so only requests that
 # arrive with a sampled traceparent (tests/e2e/test_tracing.py) cost spans and exports.
 def _tracing_env(receiver: OtlpReceiver) -> dict[str, str]:
@@ -80,7 +90,7 @@ def browser_safe_offset() -> int:
 
 
 @pytest.fixture(scope="session")
-def platform(trace_receiver: OtlpReceiver) -> Iterator[Platform]:
+def platform(trace_receiver: OtlpReceiver, oidc_provider: OidcProvider) -> Iterator[Platform]:
     run = uuid.uuid4().hex[:8]
     vhost = f"eseal_test_{run}"
     ensure_vhost(vhost)
@@ -102,6 +112,9 @@ def platform(trace_receiver: OtlpReceiver) -> Iterator[Platform]:
                    "ESEAL_RATE_LIMIT_SCALE": "100", "ESEAL_DB_POOL_MAX": "5",
                    **_tracing_env(trace_receiver)},
     )
+    # 统一身份认证 login is configured, as a deployment would: the provider returns the browser
+    # to the H5 callback page on this platform's gateway.
+    config.extra_env.update(oidc_provider.settings(f"{config.url('gateway')}/app/login/oidc"))
     stack = Stack(config)
     stack.migrate()
     stack.start()

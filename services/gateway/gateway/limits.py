@@ -43,7 +43,7 @@ def default_rules(scale: float = 1.0) -> tuple[Rule, ...]:
                     per_client_id)
 
     return (
-        r("login", "POST", r"^/api/v1/sessions(/refresh)?$", 20, 60),
+        r("login", "POST", r"^/api/v1/sessions(/refresh|/oidc/start|/oidc/callback)?$", 20, 60),
         r("face_check", "POST", r"^/api/v1/face-checks$", 20, 60),
         # Each answer may cost a call to the face provider (a page polls it while pending).
         r("face_result", "POST", r"^/api/v1/face-checks/[^/]+/result$", 60, 60),

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from shared import ServiceSpec, build_app, main
@@ -18,6 +19,7 @@ from shared.unit_of_work import Database
 from shared.upstreams import with_path
 
 from .adapters.face_provider import face_provider, tencent_face_provider
+from .adapters.oidc import OidcClient
 from .adapters.passwords import FAST_TEST_PARAMS, PRODUCTION_PARAMS, Argon2Passwords
 from .adapters.repository import PgIdentityStorage
 from .adapters.signing import KeySealer, TokenSigner, load_or_create_keys
@@ -51,9 +53,13 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
                           tencent=lambda: tencent_face_provider(app[HTTP], settings))
     describe = getattr(faces, "describe", None)
     add_provider(app, "face", describe() if describe else {"provider": faces.name})
+    oidc = _oidc_client(settings, app[HTTP])
+    add_provider(app, "oidc", {"provider": "oidc", "issuer": settings.oidc_issuer or "",
+                               "client_id": settings.oidc_client_id or ""}
+                 if oidc else {"provider": "none"})
     app[IDENTITY] = Identity(storage=storage, passwords=Argon2Passwords(params),
                              signer=signer, faces=faces,
-                             settings=settings, person_key_secret=settings.keyed_hash_key())
+                             settings=settings, person_key_secret=settings.keyed_hash_key(), oidc=oidc)
     # identity verifies its own tokens with the keys it holds: no JWKS round trip to itself.
     verifier = TokenVerifier(with_path(settings.internal_url("identity"), "/internal/jwks"))
     for key in keys:
@@ -65,6 +71,17 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def _oidc_client(settings: IdentitySettings, http: aiohttp.ClientSession) -> OidcClient | None:
+    """统一身份认证 login when ESEAL_OIDC_ISSUER is set (check_production refused a half setup)."""
+    if not settings.oidc_enabled:
+        return None
+    secret = settings.oidc_secret()
+    assert settings.oidc_issuer and settings.oidc_client_id and settings.oidc_redirect_uri and secret
+    log.info("oidc_login_enabled", issuer=settings.oidc_issuer, client_id=settings.oidc_client_id)
+    return OidcClient(http, settings.oidc_issuer, settings.oidc_client_id, secret,
+                      settings.oidc_redirect_uri, settings.oidc_scopes)
 
 
 async def _housekeeping(storage: PgIdentityStorage) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, SecretStr
@@ -46,6 +47,16 @@ class IdentitySettings(TencentCloudSettings):
     login_failure_limit_per_ip: int = Field(default=50, ge=1)
     login_ip_window_seconds: int = Field(default=600, ge=1)
 
+    # 统一身份认证: login through an external OpenID Connect provider (unset issuer: off).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_client_secret_file: Path | None = None  # a mounted secret instead of the variable
+    oidc_redirect_uri: str | None = None  # the H5 callback page, e.g. https://host/app/login/oidc
+    oidc_scopes: str = "openid profile"
+    oidc_id_number_claim: str = "id_number"  # the claim with the verified identity number
+    oidc_display_name: str = "统一身份认证登录"
+
     def master_key_bytes(self) -> bytes:
         if self.master_key is not None:
             return base64.b64decode(self.master_key.get_secret_value(), validate=True)
@@ -61,7 +72,7 @@ class IdentitySettings(TencentCloudSettings):
         return _DEV_KEYED_HASH
 
     def production_problems(self) -> list[str]:
-        problems = super().production_problems()
+        problems = super().production_problems() + self.oidc_problems()
         if self.master_key is None or not self.master_key.get_secret_value().strip():
             problems.append("ESEAL_MASTER_KEY is not set (the development key would be used)")
         else:
@@ -92,9 +103,43 @@ class IdentitySettings(TencentCloudSettings):
         return [f"ESEAL_{name.upper()}" for name in ("tencent_face_rule_id", "tencent_face_redirect_url")
                 if not (getattr(self, name) or "").strip()]
 
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool((self.oidc_issuer or "").strip())
+
+    def oidc_secret(self) -> str | None:
+        """The client secret: ESEAL_OIDC_CLIENT_SECRET, else the file ESEAL_OIDC_CLIENT_SECRET_FILE."""
+        if self.oidc_client_secret is not None and self.oidc_client_secret.get_secret_value().strip():
+            return self.oidc_client_secret.get_secret_value().strip()
+        if self.oidc_client_secret_file is not None:
+            return self.oidc_client_secret_file.read_text(encoding="utf-8").strip() or None
+        return None
+
+    def oidc_problems(self) -> list[str]:
+        """What keeps a configured OIDC login from working (checked at start and in production)."""
+        if not self.oidc_enabled:
+            return []
+        problems = [f"ESEAL_OIDC_ISSUER needs ESEAL_{name.upper()}"
+                    for name in ("oidc_client_id", "oidc_redirect_uri")
+                    if not (getattr(self, name) or "").strip()]
+        try:
+            if self.oidc_secret() is None:
+                problems.append("ESEAL_OIDC_ISSUER needs ESEAL_OIDC_CLIENT_SECRET"
+                                " (or ESEAL_OIDC_CLIENT_SECRET_FILE)")
+        except OSError:
+            problems.append("ESEAL_OIDC_CLIENT_SECRET_FILE cannot be read")
+        if self.is_production:
+            if not (self.oidc_issuer or "").startswith("https://"):
+                problems.append("ESEAL_OIDC_ISSUER must be an https:// URL")
+            if not (self.oidc_redirect_uri or "https://").startswith("https://"):
+                problems.append("ESEAL_OIDC_REDIRECT_URI must be an https:// URL")
+        return problems
+
     def check_production(self) -> None:
         if self.is_production and self.test_fast_kdf:
             raise RuntimeError("ESEAL_TEST_FAST_KDF must not be set with ESEAL_ENV=production")
+        if self.oidc_problems():
+            raise RuntimeError("OIDC login is misconfigured: " + "; ".join(self.oidc_problems()))
 
     def _refuse_default_in_production(self, name: str) -> None:
         if self.is_production:

@@ -21,7 +21,7 @@ from typing import Any
 from identity.domain.accounts import Account
 from identity.domain.events import login_stream
 from identity.domain.face import FaceCheck, FacePerson
-from identity.service_layer.ports import AccountConflict, FaceBegun, FaceResult, Row
+from identity.service_layer.ports import AccountConflict, FaceBegun, FaceResult, OidcBindingConflict, Row
 
 from shared.catalog import SessionsRevoked
 from shared.errors import ConcurrencyError
@@ -47,6 +47,8 @@ class IdentityState:
     revocations: list[dict[str, Any]] = field(default_factory=list)
     face_checks: dict[uuid.UUID, tuple[FaceCheck, bytes | None]] = field(default_factory=dict)
     throttle: dict[tuple[str, datetime], int] = field(default_factory=dict)
+    oidc_logins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    oidc_bindings: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
 
 
 class FakeIdentityRepository:
@@ -248,6 +250,35 @@ class FakeIdentityRepository:
 
     async def current_count(self, key: str, window_start: datetime) -> int:
         return self.s.throttle.get((key, window_start), 0)
+
+    # unified identity login
+    async def find_person(self, id_number: str) -> Account | None:
+        return next((a for a in self._all() if a.role == "person" and a.id_number == id_number), None)
+
+    async def insert_oidc_login(self, state: str, nonce: str, code_verifier: str,
+                                expires_at: datetime) -> None:
+        self.s.oidc_logins[state] = {"nonce": nonce, "code_verifier": code_verifier,
+                                     "expires_at": expires_at, "used_at": None}
+
+    async def use_oidc_login(self, state: str, now: datetime) -> Row | None:
+        login = self.s.oidc_logins.get(state)
+        if login is None or login["used_at"] is not None:
+            return None
+        login["used_at"] = now
+        return {k: login[k] for k in ("nonce", "code_verifier", "expires_at")}
+
+    async def oidc_login_used(self, state: str) -> bool:
+        login = self.s.oidc_logins.get(state)
+        return login is not None and login["used_at"] is not None
+
+    async def oidc_binding(self, issuer: str, subject: str) -> uuid.UUID | None:
+        return self.s.oidc_bindings.get((issuer, subject))
+
+    async def bind_oidc(self, issuer: str, subject: str, principal_id: uuid.UUID) -> None:
+        taken = {(i, p) for (i, _), p in self.s.oidc_bindings.items()}
+        if (issuer, subject) in self.s.oidc_bindings or (issuer, principal_id) in taken:
+            raise OidcBindingConflict()
+        self.s.oidc_bindings[issuer, subject] = principal_id
 
 
 class FakeIdentityStorage:

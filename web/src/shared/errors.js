@@ -52,6 +52,13 @@ export const MESSAGES = {
   face_token_mismatch: '人脸识别结果与当前操作不符，请重新识别',
   face_token_invalid: '人脸识别未通过或已失效，请重新识别',
   face_provider_unavailable: '人脸识别服务暂不可用，请使用账号密码登录',
+  oidc_disabled: '本平台未开通统一身份认证登录，请使用账号密码登录',
+  oidc_state_invalid: '统一身份认证登录已超时，请重新登录',
+  oidc_state_used: '该登录请求已完成，请重新登录',
+  oidc_login_refused: '统一身份认证登录未通过，请重新登录',
+  oidc_provider_unavailable: '统一身份认证平台暂时无法访问，请稍后再试或使用账号密码登录',
+  oidc_account_bound: '该账号已绑定其他统一身份认证账号，请联系客服',
+  account_not_found: '未找到与您身份对应的账号，请先注册后再使用统一身份认证登录',
 
   // agents
   enterprise_only: '仅企业法人账号可以管理经办人',

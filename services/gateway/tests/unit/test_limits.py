@@ -33,6 +33,14 @@ def test_only_the_listed_endpoints_are_limited() -> None:
     assert limiter.rule_for("POST", "/api/v1/certificate/activation-codes").name == "sms_code"  # type: ignore[union-attr]
 
 
+def test_unified_identity_login_shares_the_login_bucket() -> None:
+    limiter = RateLimiter(default_rules())
+    for path in ("/api/v1/sessions/oidc/start", "/api/v1/sessions/oidc/callback"):
+        assert limiter.rule_for("POST", path).name == "login"  # type: ignore[union-attr]
+    assert limiter.rule_for("GET", "/api/v1/sessions/oidc") is None
+    assert match("/api/v1/sessions/oidc/callback").auth == "public"  # type: ignore[union-attr]
+
+
 def test_routes_match_by_longest_prefix_on_segment_boundaries() -> None:
     assert match("/api/v1/sessions/current").auth == "user"  # type: ignore[union-attr]
     assert match("/api/v1/sessions").auth == "public"  # type: ignore[union-attr]

@@ -24,7 +24,7 @@ from shared.unit_of_work import Database, UnitOfWork
 from ..domain.accounts import Account
 from ..domain.events import login_stream
 from ..domain.face import FaceCheck
-from ..service_layer.ports import AccountConflict, Row
+from ..service_layer.ports import AccountConflict, OidcBindingConflict, Row
 
 _ACCOUNT_COLUMNS = (
     "id, role, name, phone, password_hash, id_type, id_number, enterprise_id, enterprise_name,"
@@ -247,6 +247,39 @@ class PgIdentityRepository:
             "SELECT COALESCE((SELECT count FROM login_throttle WHERE key = $1 AND window_start = $2), 0)",
             key, window_start))
 
+    # unified identity login (OpenID Connect) ---------------------------------------------
+
+    async def find_person(self, id_number: str) -> Account | None:
+        row = await self.conn.fetchrow(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts"  # noqa: S608
+                                       " WHERE role = 'person' AND id_number = $1", id_number)
+        return _account(row) if row else None
+
+    async def insert_oidc_login(self, state: str, nonce: str, code_verifier: str,
+                                expires_at: datetime) -> None:
+        await self.conn.execute("INSERT INTO oidc_logins (state, nonce, code_verifier, expires_at)"
+                                " VALUES ($1,$2,$3,$4)", state, nonce, code_verifier, expires_at)
+
+    async def use_oidc_login(self, state: str, now: datetime) -> Row | None:
+        return _row(await self.conn.fetchrow(
+            "UPDATE oidc_logins SET used_at = $2 WHERE state = $1 AND used_at IS NULL"
+            " RETURNING nonce, code_verifier, expires_at", state, now))
+
+    async def oidc_login_used(self, state: str) -> bool:
+        return bool(await self.conn.fetchval(
+            "SELECT used_at IS NOT NULL FROM oidc_logins WHERE state = $1", state))
+
+    async def oidc_binding(self, issuer: str, subject: str) -> uuid.UUID | None:
+        principal_id: uuid.UUID | None = await self.conn.fetchval(
+            "SELECT principal_id FROM oidc_bindings WHERE issuer = $1 AND subject = $2", issuer, subject)
+        return principal_id
+
+    async def bind_oidc(self, issuer: str, subject: str, principal_id: uuid.UUID) -> None:
+        try:
+            await self.conn.execute("INSERT INTO oidc_bindings (issuer, subject, principal_id)"
+                                    " VALUES ($1,$2,$3)", issuer, subject, principal_id)
+        except asyncpg.UniqueViolationError:
+            raise OidcBindingConflict() from None
+
     # housekeeping and signing keys (bootstrap's, not the service layer's) ----------------
 
     async def purge_expired(self, now: datetime) -> None:
@@ -255,6 +288,7 @@ class PgIdentityRepository:
         await self.conn.execute("DELETE FROM face_checks WHERE created_at < $1 - interval '1 day'", now)
         await self.conn.execute("DELETE FROM refresh_tokens WHERE expires_at < $1 - interval '1 day'", now)
         await self.conn.execute("DELETE FROM revocations WHERE occurred_at < $1 - interval '7 days'", now)
+        await self.conn.execute("DELETE FROM oidc_logins WHERE created_at < $1 - interval '1 day'", now)
 
     async def lock_signing_keys(self, lock_key: int) -> None:
         """Until the transaction ends: one process at a time creates the first key."""

@@ -93,6 +93,13 @@ class RefreshSession(ApiModel):
     refresh_token: str = Field(min_length=1, max_length=256)
 
 
+class OidcCallback(ApiModel):
+    """What the identity provider sent back to the H5 callback page."""
+
+    code: str = Field(min_length=1, max_length=2048)
+    state: str = Field(min_length=1, max_length=256)
+
+
 class StartFaceCheck(ApiModel):
     purpose: Purpose
     role: LoginRole | None = None

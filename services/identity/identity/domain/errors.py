@@ -143,3 +143,64 @@ class AgentLoginConflict(Conflict):
         super().__init__("该企业已有使用此手机号的经办人 /"
                          " the enterprise already has an agent with this phone",
                          errors=_field(field, "already used by another agent of this enterprise"))
+
+
+# Unified identity login (OpenID Connect) ---------------------------------------------
+
+
+class OidcDisabled(EsealError):
+    status, code, title = 404, "oidc_disabled", "Unified identity login not configured"
+
+    def __init__(self) -> None:
+        super().__init__("本平台未配置统一身份认证登录 /"
+                         " login through the unified identity platform is not configured")
+
+
+class OidcStateInvalid(EsealError):
+    status, code, title = 400, "oidc_state_invalid", "Unknown or expired login"
+
+    def __init__(self) -> None:
+        super().__init__("统一身份认证登录已失效，请重新登录 / unknown or expired login state; start again",
+                         errors=_field("state", "unknown or expired"))
+
+
+class OidcStateUsed(Conflict):
+    code = "oidc_state_used"
+
+    def __init__(self) -> None:
+        super().__init__("该登录请求已使用，请重新登录 / this login was already completed; start again",
+                         errors=_field("state", "already used"))
+
+
+class OidcLoginRefused(NotAuthenticated):
+    """The provider's answer is not accepted; ``reason`` says which check failed."""
+
+    code, title = "oidc_login_refused", "Unified identity login refused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("统一身份认证登录失败，请重新登录 /"
+                         f" the identity provider's answer was refused ({reason})",
+                         reason=reason)
+
+
+class OidcProviderUnavailable(EsealError):
+    status, code, title = 502, "oidc_provider_unavailable", "Identity provider unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("统一身份认证平台暂时无法访问，请稍后再试 / the identity provider cannot be reached")
+
+
+class OidcAccountNotFound(EsealError):
+    status, code, title = 404, "account_not_found", "No account"
+
+    def __init__(self) -> None:
+        super().__init__("未找到与该身份对应的账户，请先注册 /"
+                         " no account holds this identity; please register first")
+
+
+class OidcAccountBound(Conflict):
+    code = "oidc_account_bound"
+
+    def __init__(self) -> None:
+        super().__init__("该账户已绑定另一个统一身份认证账号 /"
+                         " this account is bound to another identity at the provider")

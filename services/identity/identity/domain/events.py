@@ -51,3 +51,12 @@ class LoginLocked(DomainEvent):
 def login_stream(principal_id: uuid.UUID) -> str:
     """Stream of a principal's login events (distinct from its person/enterprise stream)."""
     return f"login-{principal_id}"
+
+
+@event("OidcIdentityBound", producer="identity", stream_type="login", public=False)
+class OidcIdentityBound(DomainEvent):
+    """The provider's subject now logs in as this account (bound by the verified ID number)."""
+
+    principal_id: uuid.UUID
+    issuer: str
+    subject: str

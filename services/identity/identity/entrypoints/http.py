@@ -19,7 +19,7 @@ from shared.service import SETTINGS
 
 from ..adapters.face_provider import face_provider_name
 from ..domain import commands as c
-from ..service_layer import face_checks, registration, sessions
+from ..service_layer import face_checks, oidc, registration, sessions
 from . import internal
 from . import schemas as doc
 from .requests import IDENTITY, body
@@ -69,6 +69,40 @@ async def create_session(request: web.Request) -> web.Response:
         tokens = await sessions.login_with_password(ident, parse_model(c.PasswordLogin, data), ip)
     else:
         raise field_error("method", "login_method", "method must be \"password\" or \"face\"")
+    return json_response(tokens.body(), status=201, headers={"Cache-Control": "no-store"})
+
+
+@documented(summary="统一身份认证登录是否可用 / whether unified identity login is offered",
+            tags=("sessions",), response=doc.OidcStatus, auth="public",
+            responses={200: "enabled, and the login button's text"})
+async def oidc_status(request: web.Request) -> web.Response:
+    return json_response(oidc.status(request.app[IDENTITY]), headers={"Cache-Control": "no-cache"})
+
+
+@documented(summary="发起统一身份认证登录 / start a login at the unified identity platform (OIDC)",
+            tags=("sessions",), response=doc.OidcStarted, auth="public",
+            responses={201: "go to `authorization_url`; the provider returns to the H5 callback page",
+                       404: "not configured here (`oidc_disabled`)",
+                       502: "the provider cannot be reached (`oidc_provider_unavailable`)"})
+async def oidc_start(request: web.Request) -> web.Response:
+    started = await oidc.start(request.app[IDENTITY])
+    return json_response(started, status=201, headers={"Cache-Control": "no-store"})
+
+
+@documented(summary="统一身份认证登录回调 / finish the login with the provider's code and state",
+            tags=("sessions",), body=c.OidcCallback, response=doc.SessionTokens, auth="public",
+            responses={201: "logged in (the same answer as a password login)",
+                       400: "unknown or expired state (`oidc_state_invalid`)",
+                       401: "the provider's answer is refused (`oidc_login_refused`, with `reason`)",
+                       403: "an agent outside its validity window (`agent_not_valid`)",
+                       404: "no registered person has the provider's identity number (`account_not_found`);"
+                            " not configured (`oidc_disabled`)",
+                       409: "the state was used already (`oidc_state_used`); the account is bound to"
+                            " another identity (`oidc_account_bound`)",
+                       502: "the provider cannot be reached (`oidc_provider_unavailable`)"})
+async def oidc_callback(request: web.Request) -> web.Response:
+    ident = request.app[IDENTITY]
+    tokens = await oidc.callback(ident, await body(request, c.OidcCallback), client_ip(request))
     return json_response(tokens.body(), status=201, headers={"Cache-Control": "no-store"})
 
 
@@ -164,6 +198,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/v1/enterprises", register_enterprise)
     r.add_post("/api/v1/sessions", create_session)
     r.add_post("/api/v1/sessions/refresh", refresh_session)
+    r.add_get("/api/v1/sessions/oidc", oidc_status)
+    r.add_post("/api/v1/sessions/oidc/start", oidc_start)
+    r.add_post("/api/v1/sessions/oidc/callback", oidc_callback)
     r.add_delete("/api/v1/sessions/current", end_session)
     r.add_get("/api/v1/me", me)
     r.add_post("/api/v1/face-checks", start_face_check)

@@ -17,6 +17,15 @@ class Login(RootModel[Annotated[PasswordLogin | FaceLogin, Field(discriminator="
     """``method: "password"`` with the password, or ``method: "face"`` with a face token."""
 
 
+class OidcStatus(BaseModel):
+    enabled: bool = Field(description="whether the login screen offers 统一身份认证 login")
+    display_name: str | None = Field(default=None, description="the button's text, when enabled")
+
+
+class OidcStarted(BaseModel):
+    authorization_url: str = Field(description="the provider's login page (state, nonce, PKCE S256)")
+
+
 class PersonRegistered(BaseModel):
     person_id: uuid.UUID
 

@@ -13,7 +13,7 @@ from shared.lockout import LockPolicy
 
 from ..config import IdentitySettings
 from ..domain.throttle import Window
-from .ports import AccessTokenSigner, FaceProvider, IdentityStorage, PasswordHasher
+from .ports import AccessTokenSigner, FaceProvider, IdentityStorage, OidcProvider, PasswordHasher
 
 
 def utc_now() -> datetime:
@@ -29,6 +29,7 @@ class Identity:
     settings: IdentitySettings
     person_key_secret: bytes
     clock: Callable[[], datetime] = utc_now
+    oidc: OidcProvider | None = None  # 统一身份认证 login, when the deployment configures it
 
     @property
     def lock_policy(self) -> LockPolicy:

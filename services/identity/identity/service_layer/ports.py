@@ -34,6 +34,10 @@ class AccountConflict(Exception):
         self.field = field
 
 
+class OidcBindingConflict(Exception):
+    """The account is bound to another subject at this issuer already."""
+
+
 class IdentityRepository(Protocol):
     """identity's streams and tables, in one unit of work (see ``IdentityStorage``)."""
 
@@ -120,6 +124,24 @@ class IdentityRepository(Protocol):
 
     async def current_count(self, key: str, window_start: datetime) -> int: ...
 
+    # unified identity login (OpenID Connect)
+    async def find_person(self, id_number: str) -> Account | None:
+        """The person registered with this (normalised) ID number."""
+
+    async def insert_oidc_login(self, state: str, nonce: str, code_verifier: str,
+                                expires_at: datetime) -> None: ...
+
+    async def use_oidc_login(self, state: str, now: datetime) -> Row | None:
+        """Mark a login's state used (only one caller gets it): nonce, code_verifier, expires_at."""
+
+    async def oidc_login_used(self, state: str) -> bool:
+        """Whether this state exists and was used already (a replay)."""
+
+    async def oidc_binding(self, issuer: str, subject: str) -> uuid.UUID | None: ...
+
+    async def bind_oidc(self, issuer: str, subject: str, principal_id: uuid.UUID) -> None:
+        """``OidcBindingConflict`` when the subject or the account (at this issuer) is bound."""
+
 
 class IdentityStorage(Protocol):
     """Where repositories come from: in a transaction (commands) or not (reads, one statement)."""
@@ -156,6 +178,18 @@ class FaceBegun:
 
 
 FaceResult = Literal["passed", "failed", "pending"]
+
+
+class OidcProvider(Protocol):
+    """The external OpenID Connect provider of 统一身份认证 login (``adapters.oidc``)."""
+
+    issuer: str
+
+    async def authorization_url(self, state: str, nonce: str, code_challenge: str) -> str:
+        """Where the browser goes to log in (authorization code flow, PKCE S256)."""
+
+    async def exchange(self, code: str, code_verifier: str, nonce: str) -> dict[str, Any]:
+        """The verified ID token claims the code is worth (``OidcLoginRefused`` otherwise)."""
 
 
 class FaceProvider(Protocol):

@@ -18,7 +18,7 @@ from identity.domain.accounts import Account
 from identity.domain.events import LoginLocked
 from identity.domain.face import FaceCheck
 from identity.projections.revocations import RevocationsProjection
-from identity.service_layer.ports import AccountConflict, IdentityStorage
+from identity.service_layer.ports import AccountConflict, IdentityStorage, OidcBindingConflict
 
 from devstack.stack import drop_databases
 from shared.catalog import SessionsRevoked
@@ -235,3 +235,37 @@ async def test_face_checks_and_throttle_counters(storage: IdentityStorage) -> No
         assert [await repo.count_hit(key, window) for _ in range(3)] == [1, 2, 3]
         assert await repo.current_count(key, window) == 3
         assert await repo.current_count(key, window + timedelta(minutes=1)) == 0
+
+
+async def test_oidc_logins_are_used_once_and_bindings_are_one_to_one(storage: IdentityStorage) -> None:
+    p, other = person(), person()
+    await insert(storage, p, other)
+    now = datetime.now(UTC)
+    state = f"state-{uuid.uuid4().hex}"
+    async with storage.connection() as repo:
+        found = await repo.find_person(p.id_number or "")
+        assert found is not None and found.id == p.id
+        assert await repo.find_person(p.phone) is None  # the number only, never the phone
+        await repo.insert_oidc_login(state, "n1", "v1", now + timedelta(minutes=10))
+        assert not await repo.oidc_login_used(state)
+        login = await repo.use_oidc_login(state, now)
+        assert login is not None and (login["nonce"], login["code_verifier"]) == ("n1", "v1")
+        assert login["expires_at"] == now + timedelta(minutes=10)
+        assert await repo.use_oidc_login(state, now) is None
+        assert await repo.oidc_login_used(state)
+        assert await repo.use_oidc_login("never-issued", now) is None
+        assert not await repo.oidc_login_used("never-issued")
+
+    issuer, sub = "https://idp.example", f"sub-{uuid.uuid4().hex}"
+    async with storage.transaction() as repo:
+        assert await repo.oidc_binding(issuer, sub) is None
+        await repo.bind_oidc(issuer, sub, p.id)
+    async with storage.connection() as repo:
+        assert await repo.oidc_binding(issuer, sub) == p.id
+        assert await repo.oidc_binding("https://other.example", sub) is None
+    for taken_sub, account in ((sub, other.id), (f"sub-{uuid.uuid4().hex}", p.id)):
+        with pytest.raises(OidcBindingConflict):
+            async with storage.transaction() as repo:
+                await repo.bind_oidc(issuer, taken_sub, account)
+    async with storage.transaction() as repo:  # another issuer is another namespace
+        await repo.bind_oidc("https://other.example", sub, other.id)
