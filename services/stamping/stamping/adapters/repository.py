@@ -99,6 +99,11 @@ async def list_clients(conn: Conn) -> list[asyncpg.Record]:
 # requests -----------------------------------------------------------------------------
 
 
+async def delete_document(conn: Conn, request_id: uuid.UUID) -> None:
+    """The uploaded document of a request that ended without a stamp (expired)."""
+    await conn.execute("DELETE FROM request_documents WHERE request_id = $1", request_id)
+
+
 async def insert_request(conn: Conn, row: RequestRow, document: bytes | None) -> None:
     await conn.execute(
         "INSERT INTO stamp_requests (request_id, client_id, kind, title, document_sha256,"
@@ -227,3 +232,57 @@ async def callback_summary(conn: Conn, request_id: uuid.UUID) -> list[dict[str, 
     rows = await conn.fetch("SELECT event, status, attempts, last_error, delivered_at FROM callbacks"
                             " WHERE request_id = $1 ORDER BY created_at", request_id)
     return [dict(r) for r in rows]
+
+
+# usage records (the projection's table, read) -----------------------------------------
+
+_USAGE_LISTED = ("record_id, request_id, used_at, user_name, enterprise_id, enterprise_name, seal_id,"
+           " seal_name, seal_type, document_title, document_sha256, kind, requester, format, algorithm")
+
+
+async def usage_page(conn: Conn, column: str, owner: uuid.UUID, start: datetime, end: datetime,
+                     seal_id: uuid.UUID | None, after: tuple[datetime, uuid.UUID] | None,
+                     limit: int) -> list[asyncpg.Record]:
+    """Records of ``owner`` (``column`` is ``person_id`` or ``enterprise_id``) used within
+    [start, end], newest first, after the keyset ``after`` (used_at, record_id)."""
+    assert column in ("person_id", "enterprise_id")
+    args: list[Any] = [owner, start, end]
+    where = [f"{column} = $1", "used_at >= $2", "used_at <= $3"]
+    if seal_id is not None:
+        args.append(seal_id)
+        where.append(f"seal_id = ${len(args)}")
+    if after is not None:
+        args += [after[0], after[1]]
+        where.append(f"(used_at, record_id) < (${len(args) - 1}, ${len(args)})")
+    args.append(limit)
+    # Only "$n" placeholders and constant column names are formatted into the text.
+    query = (f"SELECT {_USAGE_LISTED} FROM usage_records WHERE {' AND '.join(where)}"  # noqa: S608
+             f" ORDER BY used_at DESC, record_id DESC LIMIT ${len(args)}")
+    return list(await conn.fetch(query, *args))
+
+
+_RECORD_COLUMNS = ("request_id, person_id, user_name, enterprise_id, enterprise_name, seal_id, seal_name,"
+                   " seal_type, kind, requester, person_signature_b64, seal_certificate_serial,"
+                   " seal_signature_sha256, used_at")
+
+
+async def records_by_fingerprints(conn: Conn, fingerprints: list[str]) -> list[asyncpg.Record]:
+    """The usage records whose seal signature value has one of these SHA-256 fingerprints."""
+    return list(await conn.fetch(
+        f"SELECT {_RECORD_COLUMNS} FROM usage_records"  # noqa: S608 - constant columns
+        " WHERE seal_signature_sha256 = any($1::text[])", fingerprints))
+
+
+async def unfingerprinted(conn: Conn, after: str, limit: int) -> list[asyncpg.Record]:
+    """Records older than the fingerprint column, with their kept results (for the backfill)."""
+    return list(await conn.fetch(
+        "SELECT u.request_id, u.kind, r.content FROM usage_records u"
+        " JOIN stamp_results r ON r.request_id = u.request_id"
+        " WHERE u.seal_signature_sha256 IS NULL AND u.request_id::text > $1"
+        " ORDER BY u.request_id::text LIMIT $2", after, limit))
+
+
+async def set_fingerprint(conn: Conn, request_id: uuid.UUID, fingerprint: str) -> None:
+    await conn.execute("UPDATE usage_records SET seal_signature_sha256 = $2"
+                       " WHERE request_id = $1 AND seal_signature_sha256 IS NULL",
+                       request_id, fingerprint)

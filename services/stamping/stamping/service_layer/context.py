@@ -12,11 +12,13 @@ from pyhanko.sign.timestamps import TimeStamper
 
 from shared.events import utcnow
 from shared.eventstore import EventStore
+from shared.unit_of_work import Database
 
 from ..adapters.credentials import ClientTokens
 from ..adapters.loops import PdfWorkers
 from ..adapters.verifier import VerificationWorkers
 from ..config import StampingSettings
+from ..projections import PROJECTIONS
 from .ports import CaMaterial, PrincipalSigner, SealAuthority, SealCertificates
 
 
@@ -36,3 +38,8 @@ class Stamping:
     clock: Callable[[], datetime] = utcnow
     # Set after a commit that queued a callback, so the worker need not wait for its poll.
     callbacks_due: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def db(self) -> Database:
+        """Units of work on stamping's database: appends project ``PROJECTIONS`` inline."""
+        return Database(self.pool, self.store, PROJECTIONS)

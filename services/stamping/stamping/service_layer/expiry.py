@@ -15,7 +15,6 @@ from shared.logging import get_logger
 from ..adapters import repository
 from ..adapters.repository import STREAM_TYPE
 from ..domain import stamp_request as stamp_requests
-from ..projections import apply_inline
 from . import callbacks
 from .context import Stamping
 
@@ -26,18 +25,18 @@ BATCH = 100
 async def expire_due(ctx: Stamping) -> int:
     """Expire one batch of due requests; returns how many."""
     expired = 0
-    async with ctx.pool.acquire() as conn, conn.transaction():
+    async with ctx.db.transaction() as uow:
+        conn = uow.conn
         for request_id in await repository.due_for_expiry(conn, BATCH):
             state = await repository.load_request(conn, ctx.store, request_id)
             events = stamp_requests.expire(state)
             if not events:
                 continue
-            stored = await ctx.store.append(conn, request_id, STREAM_TYPE, state.version, events,
-                                            metadata={"actor": "stamping", "actor_role": "system"})
-            await apply_inline(conn, stored)
+            await uow.append(request_id, STREAM_TYPE, state.version, events,
+                             metadata={"actor": "stamping", "actor_role": "system"})
             row = await repository.get_request(conn, request_id)
             assert row is not None
-            await conn.execute("DELETE FROM request_documents WHERE request_id = $1", request_id)
+            await repository.delete_document(conn, request_id)
             if row.callback_url:
                 await callbacks.queue(conn, row, "stamp_request.expired", {"status": "expired"})
             expired += 1

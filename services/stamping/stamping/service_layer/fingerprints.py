@@ -18,6 +18,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from shared.logging import get_logger
 
+from ..adapters import repository
+
 log = get_logger(__name__)
 
 
@@ -44,17 +46,11 @@ async def backfill(pool: asyncpg.Pool, batch: int = 100) -> int:
     filled, after = 0, ""
     while True:
         async with pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT u.request_id, u.kind, r.content FROM usage_records u"
-                " JOIN stamp_results r ON r.request_id = u.request_id"
-                " WHERE u.seal_signature_sha256 IS NULL AND u.request_id::text > $1"
-                " ORDER BY u.request_id::text LIMIT $2", after, batch)
+            rows = await repository.unfingerprinted(conn, after, batch)
             for row in rows:
                 fp = signature_value_sha256(row["kind"], bytes(row["content"]), str(row["request_id"]))
                 if fp is not None:
-                    await conn.execute("UPDATE usage_records SET seal_signature_sha256 = $2"
-                                       " WHERE request_id = $1 AND seal_signature_sha256 IS NULL",
-                                       row["request_id"], fp)
+                    await repository.set_fingerprint(conn, row["request_id"], fp)
                     filled += 1
         if len(rows) < batch:
             return filled

@@ -37,7 +37,6 @@ from ..domain.errors import (
 from ..domain.placements import MAX_PLACEMENTS, Choice, Placement, PlacementSpec, TextHit, chosen_seals
 from ..domain.resolve import Pages, resolve
 from ..domain.stamp_request import StampRequest
-from ..projections import apply_inline
 from .context import Stamping
 from .ports import EnterpriseChoice
 
@@ -222,11 +221,10 @@ async def _create(ctx: Stamping, client: Client, *, kind: str, title: str, sha25
                      placements=tuple(placements))
     event = StampRequested(request_id=row.request_id, client_id=str(client.client_id), title=title,
                            document_sha256=sha256, expires_at=row.expires_at)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        stored = await ctx.store.append(conn, row.request_id, STREAM_TYPE, 0, [event],
-                                        metadata={"actor": str(client.client_id), "actor_role": "client"})
-        await apply_inline(conn, stored)
-        await repository.insert_request(conn, row, document)
+    async with ctx.db.transaction() as uow:
+        await uow.append(row.request_id, STREAM_TYPE, 0, [event],
+                         metadata={"actor": str(client.client_id), "actor_role": "client"})
+        await repository.insert_request(uow.conn, row, document)
     payload = str(qr.QrPayload(row.request_id, token))
     return {
         "request_id": str(row.request_id), "status": "pending", "kind": kind,

@@ -18,13 +18,12 @@ from shared import cursors
 from shared.auth import Principal
 from shared.errors import Forbidden
 
+from ..adapters import repository
 from ..domain.authorization import rfc3339
 from ..domain.rules import usage_window
 from .context import Stamping
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
-_LISTED = ("record_id, request_id, used_at, user_name, enterprise_id, enterprise_name, seal_id,"
-           " seal_name, seal_type, document_title, document_sha256, kind, requester, format, algorithm")
 
 
 @dataclass(frozen=True)
@@ -57,21 +56,9 @@ async def list_records(ctx: Stamping, principal: Principal, q: UsageQuery) -> di
     column, owner = _scope(principal)
     start, end = usage_window(ctx.clock(), q.since, q.until)
     limit = max(1, min(MAX_LIMIT, q.limit))
-    args: list[Any] = [owner, start, end]
-    where = [f"{column} = $1", "used_at >= $2", "used_at <= $3"]
-    if q.seal_id is not None:
-        args.append(q.seal_id)
-        where.append(f"seal_id = ${len(args)}")
-    if q.cursor:
-        at, rid = _decode_cursor(q.cursor)
-        args += [at, rid]
-        where.append(f"(used_at, record_id) < (${len(args) - 1}, ${len(args)})")
-    args.append(limit + 1)
-    # Only "$n" placeholders and constant column names are formatted into the text.
-    query = (f"SELECT {_LISTED} FROM usage_records WHERE {' AND '.join(where)}"  # noqa: S608
-             f" ORDER BY used_at DESC, record_id DESC LIMIT ${len(args)}")
-    async with ctx.pool.acquire() as conn:
-        rows = await conn.fetch(query, *args)
+    after = _decode_cursor(q.cursor) if q.cursor else None
+    async with ctx.db.connection() as uow:
+        rows = await repository.usage_page(uow.conn, column, owner, start, end, q.seal_id, after, limit + 1)
     page = rows[:limit]
     items = [{
         "record_id": str(r["record_id"]), "used_at": rfc3339(r["used_at"]),

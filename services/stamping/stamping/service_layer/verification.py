@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from shared.logging import get_logger
 
+from ..adapters import repository
 from ..adapters.ofd.jobs import OfdReport, OfdSignatureCheck, verify_ofd_document
 from ..adapters.pdf import SignatureReport, VerificationReport
 from ..adapters.pdf.jobs import Refusal, verify_document
@@ -224,9 +225,6 @@ async def _seal(ctx: Stamping, seal_id: uuid.UUID) -> SealInfo | None:
         return None
 
 
-_RECORD_COLUMNS = ("request_id, person_id, user_name, enterprise_id, enterprise_name, seal_id, seal_name,"
-                   " seal_type, kind, requester, person_signature_b64, seal_certificate_serial,"
-                   " seal_signature_sha256, used_at")
 
 
 async def _records(ctx: Stamping, signatures: list[SignatureReport]) -> list[UsageRecord]:
@@ -236,10 +234,8 @@ async def _records(ctx: Stamping, signatures: list[SignatureReport]) -> list[Usa
     fingerprints = [s.signature_value_sha256 for s in signatures if s.signature_value_sha256]
     if not fingerprints:
         return []
-    async with ctx.pool.acquire() as conn:
-        rows = await conn.fetch(
-            f"SELECT {_RECORD_COLUMNS} FROM usage_records"  # noqa: S608 - constant columns
-            " WHERE seal_signature_sha256 = any($1::text[])", fingerprints)
+    async with ctx.db.connection() as uow:
+        rows = await repository.records_by_fingerprints(uow.conn, fingerprints)
     return [UsageRecord(
         request_id=str(r["request_id"]), person_id=str(r["person_id"]), user_name=r["user_name"],
         enterprise_id=r["enterprise_id"], enterprise_name=r["enterprise_name"], seal_id=r["seal_id"],
