@@ -21,6 +21,7 @@ from .adapters.authority import CertificateAuthority, CrlUrls, load_or_create
 from .adapters.clock import SystemClock
 from .adapters.crypto.keywrap import MasterKey
 from .adapters.directory import IdentityDirectory
+from .adapters.faces import IdentityFaceChecks
 from .adapters.keys import KeyCustody
 from .adapters.sm2 import Sm2Authority
 from .adapters.sm2 import load_or_create as load_or_create_sm2
@@ -33,7 +34,7 @@ from .entrypoints.http import setup_routes, setup_sandbox_routes
 from .projections.certificates import CertificatesProjection
 from .service_layer import crl
 from .service_layer.context import Certs
-from .service_layer.ports import Clock, PrincipalDirectory, SmsSender
+from .service_layer.ports import Clock, FaceChecks, PrincipalDirectory, SmsSender
 
 log = get_logger(__name__)
 
@@ -47,6 +48,7 @@ class Ports:
     directory: Callable[[web.Application], PrincipalDirectory] | None = None
     sms: SmsSender | None = None
     clock: Clock | None = None
+    faces: Callable[[web.Application], FaceChecks] | None = None
 
 
 async def _sms(app: web.Application, settings: CertsSettings) -> tuple[SmsSender, asyncpg.Pool | None]:
@@ -89,6 +91,7 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
             sms=sms,
             codes=ActivationCodePolicy(hash_key=master.derive_key("activation-code-hash")),
             sm2=Sm2Authority(sm2_material),
+            faces=ports.faces(app) if ports.faces else IdentityFaceChecks(app),
         )
         app[CERTS] = certs
         await crl.current(certs, "issuing")

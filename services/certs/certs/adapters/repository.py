@@ -54,6 +54,21 @@ async def active_user_certificate(conn: Conn, principal_id: uuid.UUID, *,
     return await conn.fetchrow(query, principal_id)
 
 
+async def user_certificate_by_serial(conn: Conn, principal_id: uuid.UUID,
+                                    serial_number: str) -> asyncpg.Record | None:
+    """One of this user's certificates, active or not, by its serial number."""
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM certificates WHERE owner_id = $1 AND owner_type <> 'seal'"  # noqa: S608
+        " AND serial_number = $2", principal_id, serial_number)
+
+
+async def latest_user_certificate(conn: Conn, principal_id: uuid.UUID) -> asyncpg.Record | None:
+    """This user's newest certificate, whatever its status."""
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM certificates WHERE owner_id = $1 AND owner_type <> 'seal'"  # noqa: S608
+        " ORDER BY created_at DESC, version DESC LIMIT 1", principal_id)
+
+
 async def active_agent_certificate(conn: Conn, agent_id: uuid.UUID, *,
                                    for_update: bool = False) -> asyncpg.Record | None:
     active_agent = "owner_id = $1 AND owner_type = 'agent' AND status = 'active'"

@@ -16,16 +16,18 @@ from typing import Literal
 from shared.catalog import CertificateIssued, CertificateRevoked, Sm2CertificateIssued
 from shared.events import DomainEvent
 
+from .errors import CertificateExpired, CertsError
 from .errors import CertificateRevoked as CertificateRevokedError
-from .errors import CertsError
 from .events import (
     AcceptedAgreement,
     CertificatePasswordAccepted,
     CertificatePasswordChanged,
     CertificatePasswordRejected,
+    ReissueCause,
     SealCertificateCreated,
     Sm2CertificateAdded,
     UserCertificateActivated,
+    UserCertificateReissued,
     UserOwnerType,
 )
 from .lockout import PasswordAttempts, WrongPasswordPolicy
@@ -83,6 +85,9 @@ def fold(events: Iterable[DomainEvent]) -> Certificate | None:
 
 def _apply(state: Certificate | None, ev: DomainEvent) -> Certificate | None:
     if isinstance(ev, UserCertificateActivated):
+        return Certificate(ev.certificate_id, ev.owner_type, ev.owner_id, ev.serial_number,
+                           ev.key_id, version=1)
+    if isinstance(ev, UserCertificateReissued):
         return Certificate(ev.certificate_id, ev.owner_type, ev.owner_id, ev.serial_number,
                            ev.key_id, version=1)
     if isinstance(ev, SealCertificateCreated):
@@ -159,6 +164,52 @@ def revoke(cert: Certificate, reason: str, now: datetime) -> list[DomainEvent]:
         certificate_id=cert.certificate_id, serial_number=cert.serial_number, reason=reason,
         revoked_at=now, owner_type=cert.owner_type, owner_id=cert.owner_id,
     )]
+
+
+def ensure_renewable(cert: Certificate, not_after: datetime, now: datetime) -> None:
+    """Renewal is for a live certificate: not revoked (409), not yet expired (409; an
+    expired one is replaced by a reset, which proves the person again by face)."""
+    ensure_not_revoked(cert)
+    if now >= not_after:
+        raise CertificateExpired(cert.serial_number)
+
+
+# Why the old certificate goes on the CRL: RFC 5280 reasons. A forgotten password is not a
+# compromise (the key stays wrapped under a password nobody knows): ``superseded``, unless
+# the person says the key may be compromised (the password was seen, the phone was lost).
+SUPERSEDED = "superseded"
+KEY_COMPROMISE = "keyCompromise"
+
+
+def reissue_user_certificate(
+    old: Certificate,
+    facts: IssuedCertificate,
+    enterprise_id: uuid.UUID | None,
+    cause: ReissueCause,
+    now: datetime,
+    *,
+    key_compromised: bool = False,
+) -> tuple[list[DomainEvent], list[DomainEvent]]:
+    """A new certificate replacing ``old``: (events of the old stream, events of the new one).
+
+    The old one is revoked first (the same transaction; one active certificate per account).
+    A locked certificate may be reset (that is what a reset is for); a revoked one may not
+    be replaced (it was revoked for a reason: an agent removed, an earlier reset).
+    """
+    ensure_not_revoked(old)
+    if old.owner_type == "seal":
+        raise ValueError("seal certificates are renewed by certs itself, not reissued")
+    reason = KEY_COMPROMISE if key_compromised else SUPERSEDED
+    revoked = revoke(old, reason, now)
+    reissued = UserCertificateReissued(
+        certificate_id=facts.certificate_id, owner_type=old.owner_type, owner_id=old.owner_id,
+        enterprise_id=enterprise_id, key_id=facts.key_id, serial_number=facts.serial_number,
+        subject=facts.subject, issuer=facts.issuer, not_before=facts.not_before,
+        not_after=facts.not_after, fingerprint_sha256=facts.fingerprint_sha256,
+        certificate_pem=facts.pem, replaces_certificate_id=old.certificate_id, cause=cause,
+        reissued_at=now,
+    )
+    return revoked, [reissued, _issued_event(facts, old.owner_type, old.owner_id)]
 
 
 # --- creation ------------------------------------------------------------------------------
