@@ -20,9 +20,10 @@ certificate, its chain, the CRL and a timestamp from before the revocation.
 
 The SMS codes reuse the activation code mechanism (same table, same policy: 6 digits,
 5 minutes, 60 s between sends, 5 tries), bound to their purpose by the keyed hash: a code
-sent for a renewal is wrong for a reset and for an activation. The code is checked (and
-used up) first, then the face check or the password: a refusal after the code needs a new
-code, as a used face token needs a new face check.
+sent for a renewal is wrong for a reset and for an activation. The code is checked first
+(a wrong one counted), then the face check or the password, and it is used up only in the
+transaction that replaces the certificate: a failed face check or a wrong password leaves
+the code usable for another try (within its 5 minutes); a wrong code uses no face token.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from typing import Any, Literal
 
 from certs.adapters import repository as repo
 from certs.adapters.crypto.describe import mask
-from certs.domain import CodeInvalid
+from certs.domain import CodeCheck, CodeInvalid
 from certs.domain import certificate as rules
-from certs.domain.errors import CertificateNotActivated, CertificateRevoked, CertsError
+from certs.domain.errors import CertificateNotActivated, CertificateRevoked
 from certs.domain.events import ReissueCause
 from shared.db import Conn
 from shared.logging import get_logger
@@ -96,21 +97,35 @@ async def send_code(certs: Certs, principal_id: uuid.UUID, purpose: CodePurpose)
     }
 
 
-async def _use_code(certs: Certs, principal_id: uuid.UUID, purpose: CodePurpose,
-                    code: str) -> None:
-    """Check the code (a wrong one is counted and committed; a right one is used up)."""
-    error: CertsError | None = None
+async def _check_code(certs: Certs, conn: Conn, principal_id: uuid.UUID, purpose: CodePurpose,
+                      code: str) -> CodeCheck:
+    await repo.lock_principal(conn, principal_id)
+    record = await repo.activation_code(conn, principal_id)
+    if record is None:
+        raise CodeInvalid(0)  # no code was sent: nothing to count
+    bound = replace(record, subject_id=_code_subject(principal_id, purpose))
+    return certs.codes.verify(bound, code, certs.clock.now())
+
+
+async def _verify_code(certs: Certs, principal_id: uuid.UUID, purpose: CodePurpose,
+                       code: str) -> None:
+    """Check the code without using it up; a wrong one is counted (committed) and raised."""
     async with certs.pool.acquire() as conn, conn.transaction():
-        await repo.lock_principal(conn, principal_id)
-        record = await repo.activation_code(conn, principal_id)
-        if record is None:
-            raise CodeInvalid(0)  # no code was sent
-        bound = replace(record, subject_id=_code_subject(principal_id, purpose))
-        check = certs.codes.verify(bound, code, certs.clock.now())
-        await repo.save_activation_code(conn, principal_id, check.record)
-        error = check.error
-    if error is not None:
-        raise error
+        check = await _check_code(certs, conn, principal_id, purpose, code)
+        if check.error is not None:
+            await repo.save_activation_code(conn, principal_id, check.record)
+    if check.error is not None:
+        raise check.error
+
+
+async def _use_code(certs: Certs, conn: Conn, principal_id: uuid.UUID, purpose: CodePurpose,
+                    code: str) -> None:
+    """Use the (verified) code up, in the transaction that replaces the certificate: a code
+    used meanwhile by a parallel request is refused (the transaction rolls back)."""
+    check = await _check_code(certs, conn, principal_id, purpose, code)
+    if check.error is not None:
+        raise check.error
+    await repo.save_activation_code(conn, principal_id, check.record)
 
 
 async def _replace(certs: Certs, conn: Conn, principal_id: uuid.UUID,
@@ -154,11 +169,13 @@ async def reset(certs: Certs, cmd: Reset) -> dict[str, Any]:
         await _current(conn, cmd.principal_id)  # 404 / 409 before using anything up
     principal = await certs.directory.get(cmd.principal_id)
     principal.subject()  # identity data incomplete: 409 before the code is used
-    await _use_code(certs, cmd.principal_id, "reset", cmd.sms_code)
+    await _verify_code(certs, cmd.principal_id, "reset", cmd.sms_code)
     await certs.faces.consume(cmd.face_token, cmd.principal_id, FACE_PURPOSE)
     new = await mint(certs, principal, cmd.new_password)  # Argon2id before the lock
     async with certs.pool.acquire() as conn, conn.transaction():
-        await repo.lock_principal(conn, cmd.principal_id)
+        # the row first, then the principal's code (the order a renewal takes them in)
+        await _current(conn, cmd.principal_id, for_update=True)
+        await _use_code(certs, conn, cmd.principal_id, "reset", cmd.sms_code)
         return await _replace(certs, conn, cmd.principal_id, principal.owner_enterprise_id, new,
                               "reset", cmd.key_compromised)
 
@@ -186,7 +203,7 @@ async def renew(certs: Certs, cmd: Renew) -> dict[str, Any]:
                                certs.clock.now())
     principal = await certs.directory.get(cmd.principal_id)
     principal.subject()
-    await _use_code(certs, cmd.principal_id, "renewal", cmd.sms_code)
+    await _verify_code(certs, cmd.principal_id, "renewal", cmd.sms_code)
 
     async def check_and_mint(conn: Conn, cert: rules.Certificate, row: Any) -> tuple[Minted, list[Any]]:
         # the password opens the current key (WrongPassword is counted by with_password)
@@ -197,6 +214,7 @@ async def renew(certs: Certs, cmd: Renew) -> dict[str, Any]:
     view: dict[str, Any] = {}
 
     async def replace_it(conn: Conn, new: Minted) -> None:
+        await _use_code(certs, conn, cmd.principal_id, "renewal", cmd.sms_code)
         view.update(await _replace(certs, conn, cmd.principal_id, principal.owner_enterprise_id,
                                    new, "renewal", False))
 

@@ -116,14 +116,17 @@ async def test_reset_refusals_replace_nothing(certs: CertsHarness) -> None:
     r = await _reset(certs, user, code, "never-issued")
     assert r.status == 422 and r.json["code"] == "face_token_invalid", r
 
-    # another person's face check cannot reset my certificate
-    code = await _send(certs, user, "reset")
+    # another person's face check cannot reset my certificate; the code stays usable
     r = await _reset(certs, user, code, certs.faces.grant(other.id))
     assert r.status == 422 and r.json["code"] == "face_token_mismatch", r
     # a face check for another purpose is refused the same way
-    code = await _send(certs, user, "reset")
     r = await _reset(certs, user, code, certs.faces.grant(user.id, "add_agent"))
     assert r.status == 422 and r.json["code"] == "face_token_mismatch", r
+    # a wrong code uses no face token
+    face = certs.faces.grant(user.id)
+    r = await _reset(certs, user, wrong, face)
+    assert r.status == 422 and r.json["code"] == "code_invalid", r
+    assert face not in certs.faces.used
     # a renewal code is no reset code
     code = await _send(certs, user, "renewal")
     r = await _reset(certs, user, code, certs.faces.grant(user.id))
@@ -169,6 +172,13 @@ async def test_renewal_with_a_wrong_password_is_counted_and_replaces_nothing(
     assert r.status == 403 and r.json["code"] == "wrong_certificate_password", r
     assert r.json["attempts_left"] == 4
     assert await _current_serial(certs, user) == old["serial_number"]
+    # the code was not used up by the wrong password: the right one renews with it
+    r = await certs.request("POST", "/api/v1/certificate/renewal", token=user.token,
+                            json={"sms_code": code, "password": PASSWORD})
+    assert r.status == 201, r
+    r = await certs.request("POST", "/api/v1/certificate/renewal", token=user.token,
+                            json={"sms_code": code, "password": PASSWORD})
+    assert r.status == 422 and r.json["code"] == "code_invalid", r  # used once
 
 
 async def test_renewal_of_an_expired_certificate_is_refused(certs: CertsHarness) -> None:
