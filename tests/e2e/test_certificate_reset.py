@@ -160,11 +160,11 @@ async def test_reset_refusals_replace_nothing(api: Api, codes: Codes) -> None:
     # another person's face check does not reset my certificate
     other_face = await ids.face_token(api, other.token, "reset_certificate")
     r = await reset(api, person, code, other_face)
-    assert r.status == 422 and r.json["code"] == "face_token_mismatch", r
+    assert r.status == 403 and r.json["code"] == "face_token_mismatch", r
     # nor does my face check (unused: the wrong code above used none) reset theirs
     other_code = await codes.send(other, "reset")
     r = await reset(api, other, other_code, face)
-    assert r.status == 422 and r.json["code"] == "face_token_mismatch", r
+    assert r.status == 403 and r.json["code"] == "face_token_mismatch", r
     assert await serial(api, person) == old_serial
 
     # the code survived the refused face checks: with my own face check it resets

@@ -77,7 +77,7 @@ class FaceTokens:
         if token in self.used:
             return 409, "face_token_used"
         if self.tokens[token] != (subject_id, purpose):
-            return 422, "face_token_mismatch"
+            return 403, "face_token_mismatch"
         self.used.add(token)
         return None
 

@@ -102,13 +102,14 @@ async def send_reset_code(request: web.Request) -> web.Response:
             tags=("certificates",), body=ResetBody, response=doc.CertificateView,
             responses={201: "the new certificate (the old one is on the CRL: superseded, or "
                             "keyCompromise when `key_compromised`)",
+                       403: "the face token is another person's or for another operation "
+                            "(`face_token_mismatch`)",
                        404: "no certificate (`certificate_not_activated`)",
                        409: "revoked (`certificate_revoked`); face token used (`face_token_used`)",
                        410: "the code expired (`code_expired`); the face token expired "
                             "(`face_token_expired`)",
-                       422: "wrong code (`code_invalid`), face token unknown or another "
-                            "person's (`face_token_invalid`, `face_token_mismatch`), weak new "
-                            "password, passwords differ",
+                       422: "wrong code (`code_invalid`), face token unknown "
+                            "(`face_token_invalid`), weak new password, passwords differ",
                        429: "too many wrong codes (`code_attempts_exceeded`)"})
 async def reset_certificate(request: web.Request) -> web.Response:
     principal = await require_principal(request)

@@ -118,10 +118,10 @@ async def test_reset_refusals_replace_nothing(certs: CertsHarness) -> None:
 
     # another person's face check cannot reset my certificate; the code stays usable
     r = await _reset(certs, user, code, certs.faces.grant(other.id))
-    assert r.status == 422 and r.json["code"] == "face_token_mismatch", r
+    assert r.status == 403 and r.json["code"] == "face_token_mismatch", r
     # a face check for another purpose is refused the same way
     r = await _reset(certs, user, code, certs.faces.grant(user.id, "add_agent"))
-    assert r.status == 422 and r.json["code"] == "face_token_mismatch", r
+    assert r.status == 403 and r.json["code"] == "face_token_mismatch", r
     # a wrong code uses no face token
     face = certs.faces.grant(user.id)
     r = await _reset(certs, user, wrong, face)
