@@ -40,6 +40,7 @@ from certs.domain.errors import CertificateNotActivated, CertificateRevoked
 from certs.domain.events import ReissueCause
 from shared.db import Conn
 from shared.logging import get_logger
+from shared.unit_of_work import UnitOfWork
 
 from . import crl, views
 from .activation import Minted, mint, store
@@ -79,13 +80,13 @@ async def send_code(certs: Certs, principal_id: uuid.UUID, purpose: CodePurpose)
     """A code by SMS to the bound phone for a reset or a renewal (same limits as activation)."""
     principal = await certs.directory.get(principal_id)
     phone = principal.require_phone()
-    async with certs.pool.acquire() as conn, conn.transaction():
-        await repo.lock_principal(conn, principal_id)
-        await _current(conn, principal_id)
+    async with certs.db.transaction() as uow:
+        await repo.lock_principal(uow.conn, principal_id)
+        await _current(uow.conn, principal_id)
         now = certs.clock.now()
-        previous = await repo.activation_code(conn, principal_id)
+        previous = await repo.activation_code(uow.conn, principal_id)
         record, code = certs.codes.issue(_code_subject(principal_id, purpose), now, previous)
-        await repo.save_activation_code(conn, principal_id, record)
+        await repo.save_activation_code(uow.conn, principal_id, record)
         minutes = int(certs.codes.ttl.total_seconds() // 60)
         await certs.sms.send(phone, SMS_TEXTS[purpose].format(code=code, minutes=minutes), now)
     log.info("certificate_code_sent", principal_id=str(principal_id), purpose=purpose,
@@ -110,10 +111,10 @@ async def _check_code(certs: Certs, conn: Conn, principal_id: uuid.UUID, purpose
 async def _verify_code(certs: Certs, principal_id: uuid.UUID, purpose: CodePurpose,
                        code: str) -> None:
     """Check the code without using it up; a wrong one is counted (committed) and raised."""
-    async with certs.pool.acquire() as conn, conn.transaction():
-        check = await _check_code(certs, conn, principal_id, purpose, code)
+    async with certs.db.transaction() as uow:
+        check = await _check_code(certs, uow.conn, principal_id, purpose, code)
         if check.error is not None:
-            await repo.save_activation_code(conn, principal_id, check.record)
+            await repo.save_activation_code(uow.conn, principal_id, check.record)
     if check.error is not None:
         raise check.error
 
@@ -128,18 +129,19 @@ async def _use_code(certs: Certs, conn: Conn, principal_id: uuid.UUID, purpose: 
     await repo.save_activation_code(conn, principal_id, check.record)
 
 
-async def _replace(certs: Certs, conn: Conn, principal_id: uuid.UUID,
+async def _replace(certs: Certs, uow: UnitOfWork, principal_id: uuid.UUID,
                    enterprise_id: uuid.UUID | None, new: Minted, cause: ReissueCause,
                    key_compromised: bool) -> dict[str, Any]:
     """In the caller's transaction (the old row locked): revoke the old certificate, record
     the new one, re-issue the CRLs. Answers the new certificate's view."""
+    conn = uow.conn
     row = await _current(conn, principal_id, for_update=True)
-    old = await certs.load(conn, row["certificate_id"])
+    old = await certs.load(uow, row["certificate_id"])
     now = certs.clock.now()
     old_events, new_events = rules.reissue_user_certificate(
         old, new.facts, enterprise_id, cause, now, key_compromised=key_compromised)
-    await certs.record(conn, old.certificate_id, old.version, old_events)
-    await store(certs, conn, new, new_events)
+    await certs.record(uow, old.certificate_id, old.version, old_events)
+    await store(certs, uow, new, new_events)
     await crl.reissue(certs, conn, "issuing", now)
     if old.has_sm2:  # its SM2 twin is revoked with it
         await crl.reissue(certs, conn, "sm2_issuing", now)
@@ -165,18 +167,18 @@ async def reset(certs: Certs, cmd: Reset) -> dict[str, Any]:
     """The forgotten password: SMS code, then face check, then a new key and certificate."""
     certs.password_rule.require(cmd.new_password, cmd.new_password_confirm, field="new_password",
                                 confirm_field="new_password_confirm")
-    async with certs.pool.acquire() as conn:
-        await _current(conn, cmd.principal_id)  # 404 / 409 before using anything up
+    async with certs.db.connection() as uow:
+        await _current(uow.conn, cmd.principal_id)  # 404 / 409 before using anything up
     principal = await certs.directory.get(cmd.principal_id)
     principal.subject()  # identity data incomplete: 409 before the code is used
     await _verify_code(certs, cmd.principal_id, "reset", cmd.sms_code)
     await certs.faces.consume(cmd.face_token, cmd.principal_id, FACE_PURPOSE)
     new = await mint(certs, principal, cmd.new_password)  # Argon2id before the lock
-    async with certs.pool.acquire() as conn, conn.transaction():
+    async with certs.db.transaction() as uow:
         # the row first, then the principal's code (the order a renewal takes them in)
-        await _current(conn, cmd.principal_id, for_update=True)
-        await _use_code(certs, conn, cmd.principal_id, "reset", cmd.sms_code)
-        return await _replace(certs, conn, cmd.principal_id, principal.owner_enterprise_id, new,
+        await _current(uow.conn, cmd.principal_id, for_update=True)
+        await _use_code(certs, uow.conn, cmd.principal_id, "reset", cmd.sms_code)
+        return await _replace(certs, uow, cmd.principal_id, principal.owner_enterprise_id, new,
                               "reset", cmd.key_compromised)
 
 
@@ -190,16 +192,16 @@ class Renew:
 
 async def renew(certs: Certs, cmd: Renew) -> dict[str, Any]:
     """Before expiry: SMS code, the current password, then a new key and certificate."""
-    async with certs.pool.acquire() as conn:
+    async with certs.db.connection() as uow:
         if cmd.serial_number is not None:
-            named = await repo.user_certificate_by_serial(conn, cmd.principal_id,
+            named = await repo.user_certificate_by_serial(uow.conn, cmd.principal_id,
                                                           cmd.serial_number.upper())
             if named is None:
                 raise CertificateNotActivated()
             if named["status"] == "revoked":
                 raise CertificateRevoked(named["serial_number"])
-        row = await _current(conn, cmd.principal_id)
-        rules.ensure_renewable(await certs.load(conn, row["certificate_id"]), row["not_after"],
+        row = await _current(uow.conn, cmd.principal_id)
+        rules.ensure_renewable(await certs.load(uow, row["certificate_id"]), row["not_after"],
                                certs.clock.now())
     principal = await certs.directory.get(cmd.principal_id)
     principal.subject()
@@ -213,9 +215,9 @@ async def renew(certs: Certs, cmd: Renew) -> dict[str, Any]:
 
     view: dict[str, Any] = {}
 
-    async def replace_it(conn: Conn, new: Minted) -> None:
-        await _use_code(certs, conn, cmd.principal_id, "renewal", cmd.sms_code)
-        view.update(await _replace(certs, conn, cmd.principal_id, principal.owner_enterprise_id,
+    async def replace_it(uow: UnitOfWork, new: Minted) -> None:
+        await _use_code(certs, uow.conn, cmd.principal_id, "renewal", cmd.sms_code)
+        view.update(await _replace(certs, uow, cmd.principal_id, principal.owner_enterprise_id,
                                    new, "renewal", False))
 
     await with_password(certs, cmd.principal_id, check_and_mint, after=replace_it)
