@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from .entrypoints.appkeys import CERTS, CERTS_READY, SANDBOX_CLOCK, SANDBOX_SMS
 from .entrypoints.consumers import handlers
 from .entrypoints.http import setup_routes, setup_sandbox_routes
 from .projections.certificates import CertificatesProjection
-from .service_layer import crl
+from .service_layer import crl, expiry
 from .service_layer.context import Certs
 from .service_layer.ports import Clock, FaceChecks, PrincipalDirectory, SmsSender
 
@@ -105,7 +106,11 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
         add_readiness_check(app, "ca", ca_loaded)
         log.info("ca_ready", created=created, sm2_created=sm2_created,
                  kdf_memory_kib=certs.keys.kdf.memory_cost, kdf_time_cost=certs.keys.kdf.time_cost)
+        reminders = asyncio.create_task(expiry.run_reminders(certs), name="certs-expiry-reminders")
         yield
+        reminders.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reminders
         if sms_pool is not None:
             await sms_pool.close()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from shared.catalog import CertificateIssued, CertificateRevoked, Sm2CertificateIssued
@@ -20,6 +20,7 @@ from .errors import CertificateExpired, CertsError
 from .errors import CertificateRevoked as CertificateRevokedError
 from .events import (
     AcceptedAgreement,
+    CertificateExpiryReminded,
     CertificatePasswordAccepted,
     CertificatePasswordChanged,
     CertificatePasswordRejected,
@@ -65,6 +66,7 @@ class Certificate:
     version: int = 0
     sm2_key_id: uuid.UUID | None = None  # the SM2 twin's key, once it has one
     sm2_serial_number: str | None = None
+    reminded_days: int | None = None  # the nearest expiry reminder sent (30, then 7)
 
     @property
     def is_user_certificate(self) -> bool:
@@ -102,6 +104,8 @@ def _apply(state: Certificate | None, ev: DomainEvent) -> Certificate | None:
         return replace(state, attempts=PasswordAttempts())
     if isinstance(ev, Sm2CertificateAdded):
         return replace(state, sm2_key_id=ev.key_id, sm2_serial_number=ev.serial_number)
+    if isinstance(ev, CertificateExpiryReminded):
+        return replace(state, reminded_days=ev.days_before)
     if isinstance(ev, CertificateRevoked):
         return replace(state, status="revoked", revoked_at=ev.revoked_at,
                        revocation_reason=ev.reason)
@@ -172,6 +176,26 @@ def ensure_renewable(cert: Certificate, not_after: datetime, now: datetime) -> N
     ensure_not_revoked(cert)
     if now >= not_after:
         raise CertificateExpired(cert.serial_number)
+
+
+EXPIRY_REMINDERS = (30, 7)  # days before not_after: the renewal messages
+
+
+def remind_expiry(cert: Certificate, not_after: datetime, now: datetime,
+                  days: Sequence[int] = EXPIRY_REMINDERS) -> list[DomainEvent]:
+    """The reminder due now, if not sent yet: the nearest threshold reached (a certificate
+    found 5 days before expiry gets the 7-day one only; each once). None for revoked or
+    expired certificates, nor for seal certificates (not the owner's to renew)."""
+    if cert.status == "revoked" or not cert.is_user_certificate or now >= not_after:
+        return []
+    due = [d for d in days if now >= not_after - timedelta(days=d)]
+    if not due:
+        return []
+    nearest = min(due)
+    if cert.reminded_days is not None and cert.reminded_days <= nearest:
+        return []
+    return [CertificateExpiryReminded(certificate_id=cert.certificate_id, days_before=nearest,
+                                      not_after=not_after, reminded_at=now)]
 
 
 # Why the old certificate goes on the CRL: RFC 5280 reasons. A forgotten password is not a

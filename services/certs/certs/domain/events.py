@@ -132,3 +132,14 @@ class UserCertificateReissued(DomainEvent):
     replaces_certificate_id: uuid.UUID
     cause: ReissueCause
     reissued_at: datetime
+
+
+@event("CertificateExpiryReminded", producer="certs", stream_type="certificate", public=False)
+class CertificateExpiryReminded(DomainEvent):
+    """The owner was told by SMS that the certificate expires in ``days_before`` days or
+    fewer (30, then 7): each reminder once."""
+
+    certificate_id: uuid.UUID
+    days_before: int
+    not_after: datetime
+    reminded_at: datetime

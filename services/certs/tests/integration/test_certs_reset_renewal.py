@@ -1,15 +1,18 @@
 """忘记证书密码 and renewal, through the gateway: a new key pair and certificate, the old one
 on the CRL (superseded, or keyCompromise when said), the new password signing; and each
-refusal a clear 4xx that replaces nothing."""
+refusal a clear 4xx that replaces nothing. The renewal reminders (30 and 7 days before
+expiry) on the moved clock."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from certs.entrypoints.appkeys import CERTS
+from certs.service_layer.expiry import remind_expiring
 from cryptography import x509
 
 from tests.support.harnesses.certs import PASSWORD, CertsHarness, User
@@ -188,3 +191,53 @@ async def test_renewal_of_an_expired_certificate_is_refused(certs: CertsHarness)
     r = await certs.request("POST", "/api/v1/certificate/renewal", token=user.token,
                             json={"sms_code": "123456", "password": PASSWORD})
     assert r.status == 409 and r.json["code"] == "certificate_expired", r
+
+
+async def _texts(certs: CertsHarness, user: User) -> list[str]:
+    r = await certs.request("GET", "/api/v1/sandbox/sms", params={"phone": user.record.phone})
+    return [m["text"] for m in r.json["items"]]
+
+
+async def test_expiry_reminders_30_and_7_days_before_each_once(certs: CertsHarness) -> None:
+    user = certs.person()
+    view = await certs.activate(user)
+    not_after = datetime.fromisoformat(view["not_after"].replace("Z", "+00:00"))
+    ctx = certs.app[CERTS]
+
+    def at(moment: datetime) -> None:
+        certs.clock.offset = moment - datetime.now(UTC)
+
+    at(not_after - timedelta(days=31))
+    await remind_expiring(ctx)
+    assert not any("到期" in t for t in await _texts(certs, user))
+
+    at(not_after - timedelta(days=29))
+    await remind_expiring(ctx)
+    await remind_expiring(ctx)  # once only
+    reminders = [t for t in await _texts(certs, user) if "到期" in t]
+    assert len(reminders) == 1 and "30天内" in reminders[0], reminders
+
+    at(not_after - timedelta(days=6))
+    await remind_expiring(ctx)
+    await remind_expiring(ctx)
+    reminders = [t for t in await _texts(certs, user) if "到期" in t]
+    assert len(reminders) == 2 and "7天内" in reminders[0], reminders
+
+    kinds = [r["type"] for r in await certs.sql(
+        "SELECT type FROM events WHERE stream_id = $1 ORDER BY position", view["certificate_id"])]
+    assert kinds.count("CertificateExpiryReminded") == 2
+
+    at(not_after + timedelta(days=1))  # expired: nothing more
+    await remind_expiring(ctx)
+    assert len([t for t in await _texts(certs, user) if "到期" in t]) == 2
+
+
+async def test_a_certificate_found_a_week_before_expiry_gets_only_the_7_day_reminder(
+        certs: CertsHarness) -> None:
+    user = certs.person()
+    view = await certs.activate(user)
+    not_after = datetime.fromisoformat(view["not_after"].replace("Z", "+00:00"))
+    certs.clock.offset = not_after - timedelta(days=5) - datetime.now(UTC)
+    await remind_expiring(certs.app[CERTS])
+    reminders = [t for t in await _texts(certs, user) if "到期" in t]
+    assert len(reminders) == 1 and "7天内" in reminders[0], reminders
