@@ -11,6 +11,7 @@ wrong password 403 with the tries left.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from tests.e2e.test_stamping import (
 )
 from tests.support import identities as ids
 from tests.support.api import Api, Reply
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -89,6 +91,18 @@ async def serial(api: Api, who: Account) -> str:
     return str(r.json["serial_number"])
 
 
+async def settled_active(api: Api, who: Account) -> None:
+    """identity's ``certificate_status`` ends ``active`` (the old certificate's revocation
+    and the new one's issue are two streams: handled in either order, still active)."""
+    async def active() -> bool | None:
+        me = await api.get("/api/v1/me", token=who.token)
+        return True if me.json.get("certificate_status") == "active" else None
+
+    for _ in range(20):  # and stays so once both events were handled
+        await eventually(active, 10, what="certificate_status active")
+        await asyncio.sleep(0.1)
+
+
 async def crl_reason(api: Api, serial_number: str) -> x509.ReasonFlags:
     r = await api.get("/api/v1/ca/crl")
     assert r.status == 200, r
@@ -119,6 +133,7 @@ async def test_reset_then_stamp_with_the_new_password_and_earlier_stamps_verify(
     assert r.status == 201, r
     assert r.json["serial_number"] != old_serial and r.json["status"] == "active"
     assert await crl_reason(api, old_serial) == x509.ReasonFlags.superseded
+    await settled_active(api, person)
 
     after = await pending(api, w)
     assert (await scan(api, person, after["qr_payload"])).status == 200
@@ -188,6 +203,7 @@ async def test_renewal_and_its_refusals(api: Api, codes: Codes) -> None:
     assert r.status == 201, r
     assert r.json["serial_number"] != old_serial
     assert await crl_reason(api, old_serial) == x509.ReasonFlags.superseded
+    await settled_active(api, person)
 
     code = await codes.send(person, "renewal")
     r = await api.post("/api/v1/certificate/renewal", token=person.token, json={
