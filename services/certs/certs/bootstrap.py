@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from .adapters.authority import CertificateAuthority, CrlUrls, load_or_create
 from .adapters.clock import SystemClock
 from .adapters.crypto.keywrap import MasterKey
 from .adapters.directory import IdentityDirectory
+from .adapters.faces import IdentityFaceChecks
 from .adapters.keys import KeyCustody
 from .adapters.sm2 import Sm2Authority
 from .adapters.sm2 import load_or_create as load_or_create_sm2
@@ -31,9 +33,9 @@ from .entrypoints.appkeys import CERTS, CERTS_READY, SANDBOX_CLOCK, SANDBOX_SMS
 from .entrypoints.consumers import handlers
 from .entrypoints.http import setup_routes, setup_sandbox_routes
 from .projections.certificates import CertificatesProjection
-from .service_layer import crl
+from .service_layer import crl, expiry
 from .service_layer.context import Certs
-from .service_layer.ports import Clock, PrincipalDirectory, SmsSender
+from .service_layer.ports import Clock, FaceChecks, PrincipalDirectory, SmsSender
 
 log = get_logger(__name__)
 
@@ -47,6 +49,7 @@ class Ports:
     directory: Callable[[web.Application], PrincipalDirectory] | None = None
     sms: SmsSender | None = None
     clock: Clock | None = None
+    faces: Callable[[web.Application], FaceChecks] | None = None
 
 
 async def _sms(app: web.Application, settings: CertsSettings) -> tuple[SmsSender, asyncpg.Pool | None]:
@@ -89,6 +92,7 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
             sms=sms,
             codes=ActivationCodePolicy(hash_key=master.derive_key("activation-code-hash")),
             sm2=Sm2Authority(sm2_material),
+            faces=ports.faces(app) if ports.faces else IdentityFaceChecks(app),
         )
         app[CERTS] = certs
         await crl.current(certs, "issuing")
@@ -102,7 +106,11 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
         add_readiness_check(app, "ca", ca_loaded)
         log.info("ca_ready", created=created, sm2_created=sm2_created,
                  kdf_memory_kib=certs.keys.kdf.memory_cost, kdf_time_cost=certs.keys.kdf.time_cost)
+        reminders = asyncio.create_task(expiry.run_reminders(certs), name="certs-expiry-reminders")
         yield
+        reminders.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reminders
         if sms_pool is not None:
             await sms_pool.close()
 

@@ -34,6 +34,7 @@ class _Account:
     account: Account
     person_key: str | None = None
     certificate_status: str = "none"
+    certificate_id: uuid.UUID | None = None
     login_version: int = 0
     removed_at: datetime | None = None
 
@@ -170,9 +171,15 @@ class FakeIdentityRepository:
         return {"phone": a.phone, "certificate_status": row.certificate_status, "valid_from": a.valid_from,
                 "valid_to": a.valid_to, "can_manage": a.can_manage, "enterprise_uscc": a.enterprise_uscc}
 
-    async def set_certificate_status(self, principal_id: uuid.UUID, status: str) -> None:
-        if principal_id in self.s.accounts:
-            self.s.accounts[principal_id].certificate_status = status
+    async def set_certificate_status(self, principal_id: uuid.UUID, status: str,
+                                     certificate_id: uuid.UUID | None = None) -> None:
+        row = self.s.accounts.get(principal_id)
+        if row is None:
+            return
+        if status == "active":
+            row.certificate_status, row.certificate_id = "active", certificate_id
+        elif certificate_id is None or row.certificate_id in (None, certificate_id):
+            row.certificate_status, row.certificate_id = status, None
 
     # sessions
     async def create_session(self, session_id: uuid.UUID, principal_id: uuid.UUID, method: str,

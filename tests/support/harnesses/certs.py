@@ -57,6 +57,31 @@ class InMemoryDirectory:
             raise PrincipalNotFound() from None
 
 
+class FaceTokens:
+    """identity's passed face checks, kept in memory: ``grant`` one, certs consumes it over
+    HTTP (``POST /internal/face-tokens/consume``) with identity's refusals."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, tuple[uuid.UUID, str]] = {}
+        self.used: set[str] = set()
+
+    def grant(self, subject_id: uuid.UUID, purpose: str = "reset_certificate") -> str:
+        token = uuid.uuid4().hex
+        self.tokens[token] = (subject_id, purpose)
+        return token
+
+    def consume(self, token: str, subject_id: uuid.UUID, purpose: str) -> tuple[int, str] | None:
+        """None when used now, else (status, problem code) as identity answers."""
+        if token not in self.tokens:
+            return 422, "face_token_invalid"
+        if token in self.used:
+            return 409, "face_token_used"
+        if self.tokens[token] != (subject_id, purpose):
+            return 403, "face_token_mismatch"
+        self.used.add(token)
+        return None
+
+
 @dataclass
 class User:
     principal: Principal
@@ -78,6 +103,7 @@ class CertsHarness:
     http: aiohttp.ClientSession
     settings: CertsSettings
     app: web.Application
+    faces: FaceTokens
     public: str = ""  # the public listener (what the gateway forwards to); direct: internal
 
     async def request(self, method: str, path: str, *, token: str | None = None,
@@ -168,8 +194,20 @@ class CertsHarness:
             await conn.close()
 
 
-def _fake_identity(signer: TestSigner, directory: InMemoryDirectory) -> web.Application:
+def _fake_identity(signer: TestSigner, directory: InMemoryDirectory,
+                   faces: FaceTokens) -> web.Application:
     app = signer.identity_app()
+
+    async def consume(request: web.Request) -> web.Response:
+        body = await request.json()
+        refused = faces.consume(body["face_token"], uuid.UUID(body["subject_id"]), body["purpose"])
+        if refused is not None:
+            status, code = refused
+            return web.json_response({"status": status, "code": code, "title": code}, status=status,
+                                     content_type="application/problem+json")
+        return web.json_response({"subject_id": body["subject_id"], "purpose": body["purpose"]})
+
+    app.router.add_post("/internal/face-tokens/consume", consume)
 
     async def principal(request: web.Request) -> web.Response:
         record = directory.records.get(uuid.UUID(request.match_info["principal_id"]))
@@ -188,8 +226,8 @@ async def certs() -> AsyncIterator[CertsHarness]:
     vhost = f"eseal_certs_{run}"
     ensure_vhost(vhost)
     amqp_url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    signer, directory, clock = TestSigner(), InMemoryDirectory(), SystemClock()
-    identity = TestServer(_fake_identity(signer, directory), host="127.0.0.1")
+    signer, directory, clock, faces = TestSigner(), InMemoryDirectory(), SystemClock(), FaceTokens()
+    identity = TestServer(_fake_identity(signer, directory, faces), host="127.0.0.1")
     await identity.start_server()
     identity_url = f"http://127.0.0.1:{identity.port}"
     settings = CertsSettings(env="test", db_prefix=f"eseal_c{run}_", amqp_url=amqp_url,
@@ -209,7 +247,7 @@ async def certs() -> AsyncIterator[CertsHarness]:
     http = aiohttp.ClientSession()
     try:
         yield CertsHarness(f"http://127.0.0.1:{gw.port}", direct, signer, directory, clock, http,
-                           settings, app, public)
+                           settings, app, faces, public)
     finally:
         await http.close()
         await gw.close()

@@ -23,6 +23,8 @@ const routes = [
   { path: '/certificate/activate', component: () => import('./views/cert/Activate.vue'), meta: { title: '数字证书激活' } },
   { path: '/certificate', component: () => import('./views/cert/Certificate.vue'), meta: { title: '数字证书' } },
   { path: '/certificate/password', component: () => import('./views/cert/CertPassword.vue'), meta: { title: '修改证书密码', cert: true } },
+  { path: '/certificate/renew', component: () => import('./views/cert/CertRenew.vue'), meta: { title: '更新数字证书', cert: true } },
+  { path: '/certificate/reset', component: () => import('./views/cert/CertReset.vue'), meta: { title: '忘记证书密码', cert: true } },
 
   { path: '/seals', component: () => import('./views/seals/SealList.vue'), meta: { title: '我的印章', roles: SEAL_KEEPERS, cert: true } },
   { path: '/seals/new', component: () => import('./views/seals/SealAdd.vue'), meta: { title: '添加印章', roles: SEAL_KEEPERS, cert: true } },

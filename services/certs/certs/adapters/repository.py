@@ -42,9 +42,10 @@ async def lock_seal(conn: Conn, seal_id: uuid.UUID) -> None:
 # --- certificates (the read model) ----------------------------------------------------------
 
 
-async def by_id(conn: Conn, certificate_id: uuid.UUID) -> asyncpg.Record | None:
+async def by_id(conn: Conn, certificate_id: uuid.UUID, *,
+                for_update: bool = False) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM certificates WHERE certificate_id = $1",  # noqa: S608 - constants
+        f"SELECT {_COLUMNS} FROM certificates WHERE certificate_id = $1{_lock(for_update)}",  # noqa: S608 - constants
         certificate_id)
 
 
@@ -52,6 +53,31 @@ async def active_user_certificate(conn: Conn, principal_id: uuid.UUID, *,
                                   for_update: bool = False) -> asyncpg.Record | None:
     query = f"SELECT {_COLUMNS} FROM certificates WHERE {_ACTIVE_USER}{_lock(for_update)}"  # noqa: S608
     return await conn.fetchrow(query, principal_id)
+
+
+async def user_certificate_by_serial(conn: Conn, principal_id: uuid.UUID,
+                                    serial_number: str) -> asyncpg.Record | None:
+    """One of this user's certificates, active or not, by its serial number."""
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM certificates WHERE owner_id = $1 AND owner_type <> 'seal'"  # noqa: S608
+        " AND serial_number = $2", principal_id, serial_number)
+
+
+async def latest_user_certificate(conn: Conn, principal_id: uuid.UUID) -> asyncpg.Record | None:
+    """This user's newest certificate, whatever its status."""
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM certificates WHERE owner_id = $1 AND owner_type <> 'seal'"  # noqa: S608
+        " ORDER BY created_at DESC, version DESC LIMIT 1", principal_id)
+
+
+async def expiring_user_certificates(conn: Conn, now: datetime, until: datetime,
+                                     limit: int = 500) -> list[asyncpg.Record]:
+    """Active user certificates expiring after ``now`` and by ``until`` (reminders)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT certificate_id, owner_id, not_after FROM certificates"
+        " WHERE owner_type <> 'seal' AND status = 'active' AND not_after > $1"
+        " AND not_after <= $2 ORDER BY not_after LIMIT $3", now, until, limit)
+    return rows
 
 
 async def active_agent_certificate(conn: Conn, agent_id: uuid.UUID, *,

@@ -10,22 +10,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from shared.catalog import CertificateIssued, CertificateRevoked, Sm2CertificateIssued
 from shared.events import DomainEvent
 
+from .errors import CertificateExpired, CertsError
 from .errors import CertificateRevoked as CertificateRevokedError
-from .errors import CertsError
 from .events import (
     AcceptedAgreement,
+    CertificateExpiryReminded,
     CertificatePasswordAccepted,
     CertificatePasswordChanged,
     CertificatePasswordRejected,
+    ReissueCause,
     SealCertificateCreated,
     Sm2CertificateAdded,
     UserCertificateActivated,
+    UserCertificateReissued,
     UserOwnerType,
 )
 from .lockout import PasswordAttempts, WrongPasswordPolicy
@@ -63,6 +66,7 @@ class Certificate:
     version: int = 0
     sm2_key_id: uuid.UUID | None = None  # the SM2 twin's key, once it has one
     sm2_serial_number: str | None = None
+    reminded_days: int | None = None  # the nearest expiry reminder sent (30, then 7)
 
     @property
     def is_user_certificate(self) -> bool:
@@ -85,6 +89,9 @@ def _apply(state: Certificate | None, ev: DomainEvent) -> Certificate | None:
     if isinstance(ev, UserCertificateActivated):
         return Certificate(ev.certificate_id, ev.owner_type, ev.owner_id, ev.serial_number,
                            ev.key_id, version=1)
+    if isinstance(ev, UserCertificateReissued):
+        return Certificate(ev.certificate_id, ev.owner_type, ev.owner_id, ev.serial_number,
+                           ev.key_id, version=1)
     if isinstance(ev, SealCertificateCreated):
         return Certificate(ev.certificate_id, "seal", ev.seal_id, ev.serial_number, ev.key_id,
                            version=1)
@@ -97,6 +104,8 @@ def _apply(state: Certificate | None, ev: DomainEvent) -> Certificate | None:
         return replace(state, attempts=PasswordAttempts())
     if isinstance(ev, Sm2CertificateAdded):
         return replace(state, sm2_key_id=ev.key_id, sm2_serial_number=ev.serial_number)
+    if isinstance(ev, CertificateExpiryReminded):
+        return replace(state, reminded_days=ev.days_before)
     if isinstance(ev, CertificateRevoked):
         return replace(state, status="revoked", revoked_at=ev.revoked_at,
                        revocation_reason=ev.reason)
@@ -159,6 +168,72 @@ def revoke(cert: Certificate, reason: str, now: datetime) -> list[DomainEvent]:
         certificate_id=cert.certificate_id, serial_number=cert.serial_number, reason=reason,
         revoked_at=now, owner_type=cert.owner_type, owner_id=cert.owner_id,
     )]
+
+
+def ensure_renewable(cert: Certificate, not_after: datetime, now: datetime) -> None:
+    """Renewal is for a live certificate: not revoked (409), not yet expired (409; an
+    expired one is replaced by a reset, which proves the person again by face)."""
+    ensure_not_revoked(cert)
+    if now >= not_after:
+        raise CertificateExpired(cert.serial_number)
+
+
+EXPIRY_REMINDERS = (30, 7)  # days before not_after: the renewal messages
+
+
+def remind_expiry(cert: Certificate, not_after: datetime, now: datetime,
+                  days: Sequence[int] = EXPIRY_REMINDERS) -> list[DomainEvent]:
+    """The reminder due now, if not sent yet: the nearest threshold reached (a certificate
+    found 5 days before expiry gets the 7-day one only; each once). None for revoked or
+    expired certificates, nor for seal certificates (not the owner's to renew)."""
+    if cert.status == "revoked" or not cert.is_user_certificate or now >= not_after:
+        return []
+    due = [d for d in days if now >= not_after - timedelta(days=d)]
+    if not due:
+        return []
+    nearest = min(due)
+    if cert.reminded_days is not None and cert.reminded_days <= nearest:
+        return []
+    return [CertificateExpiryReminded(certificate_id=cert.certificate_id, days_before=nearest,
+                                      not_after=not_after, reminded_at=now)]
+
+
+# Why the old certificate goes on the CRL: RFC 5280 reasons. A forgotten password is not a
+# compromise (the key stays wrapped under a password nobody knows): ``superseded``, unless
+# the person says the key may be compromised (the password was seen, the phone was lost).
+SUPERSEDED = "superseded"
+KEY_COMPROMISE = "keyCompromise"
+
+
+def reissue_user_certificate(
+    old: Certificate,
+    facts: IssuedCertificate,
+    enterprise_id: uuid.UUID | None,
+    cause: ReissueCause,
+    now: datetime,
+    *,
+    key_compromised: bool = False,
+) -> tuple[list[DomainEvent], list[DomainEvent]]:
+    """A new certificate replacing ``old``: (events of the old stream, events of the new one).
+
+    The old one is revoked first (the same transaction; one active certificate per account).
+    A locked certificate may be reset (that is what a reset is for); a revoked one may not
+    be replaced (it was revoked for a reason: an agent removed, an earlier reset).
+    """
+    ensure_not_revoked(old)
+    if old.owner_type == "seal":
+        raise ValueError("seal certificates are renewed by certs itself, not reissued")
+    reason = KEY_COMPROMISE if key_compromised else SUPERSEDED
+    revoked = revoke(old, reason, now)
+    reissued = UserCertificateReissued(
+        certificate_id=facts.certificate_id, owner_type=old.owner_type, owner_id=old.owner_id,
+        enterprise_id=enterprise_id, key_id=facts.key_id, serial_number=facts.serial_number,
+        subject=facts.subject, issuer=facts.issuer, not_before=facts.not_before,
+        not_after=facts.not_after, fingerprint_sha256=facts.fingerprint_sha256,
+        certificate_pem=facts.pem, replaces_certificate_id=old.certificate_id, cause=cause,
+        reissued_at=now,
+    )
+    return revoked, [reissued, _issued_event(facts, old.owner_type, old.owner_id)]
 
 
 # --- creation ------------------------------------------------------------------------------

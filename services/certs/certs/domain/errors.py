@@ -141,6 +141,15 @@ class CertificateRevoked(CertsError):
                          serial_number=serial_number)
 
 
+class CertificateExpired(CertsError):
+    status, code, title = 409, "certificate_expired", "Certificate expired"
+
+    def __init__(self, serial_number: str) -> None:
+        super().__init__("证书已过期，请通过忘记证书密码重新申请 / the certificate expired: "
+                         "reset it (SMS code and face check) instead",
+                         serial_number=serial_number)
+
+
 class SealCertificateNotFound(CertsError):
     status, code, title = 404, "seal_certificate_not_found", "No certificate for this seal"
 

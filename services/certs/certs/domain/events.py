@@ -105,3 +105,41 @@ class Sm2CertificateAdded(DomainEvent):
     fingerprint_sha256: str
     certificate_pem: str
     added_at: datetime
+
+
+ReissueCause = Literal["reset", "renewal"]
+
+
+@event("UserCertificateReissued", producer="certs", stream_type="certificate", public=False)
+class UserCertificateReissued(DomainEvent):
+    """A user's new certificate replacing ``replaces_certificate_id`` (revoked with it, in the
+    same transaction): after a password reset (SMS code + face check, new password) or a
+    renewal (SMS code + current password). A new key pair either way; the agreements accepted
+    at activation stay with the account (they are kept under the first certificate)."""
+
+    certificate_id: uuid.UUID
+    owner_type: UserOwnerType
+    owner_id: uuid.UUID
+    enterprise_id: uuid.UUID | None = None
+    key_id: uuid.UUID
+    serial_number: str
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+    certificate_pem: str
+    replaces_certificate_id: uuid.UUID
+    cause: ReissueCause
+    reissued_at: datetime
+
+
+@event("CertificateExpiryReminded", producer="certs", stream_type="certificate", public=False)
+class CertificateExpiryReminded(DomainEvent):
+    """The owner was told by SMS that the certificate expires in ``days_before`` days or
+    fewer (30, then 7): each reminder once."""
+
+    certificate_id: uuid.UUID
+    days_before: int
+    not_after: datetime
+    reminded_at: datetime

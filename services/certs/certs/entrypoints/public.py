@@ -6,14 +6,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from certs.domain.agreements import CURRENT_AGREEMENTS
-from certs.service_layer import activation, certificates, crl
+from certs.service_layer import activation, certificates, crl, reissue
 from certs.service_layer.views import rfc3339
 from shared.auth import require_principal
 from shared.http import documented, json_response, parse_json, parse_query
 
 from . import responses as doc
 from .appkeys import CERTS, SANDBOX_SMS
-from .schemas import ActivateBody, ChangePasswordBody, SmsQuery
+from .schemas import ActivateBody, ChangePasswordBody, RenewalBody, ResetBody, SmsQuery
 
 PEM = "application/x-pem-file"
 CRL = "application/pkix-crl"
@@ -83,6 +83,75 @@ async def change_password(request: web.Request) -> web.Response:
     await certificates.change_password(request.app[CERTS], principal.id, body.old_password,
                                        body.new_password, body.new_password_confirm)
     return web.Response(status=204)
+
+
+@documented(summary="发送重置证书密码短信验证码 / send the SMS code for a certificate password reset",
+            tags=("certificates",), response=doc.ActivationCodeSent,
+            responses={202: "sent to the bound phone; valid 5 minutes",
+                       404: "no certificate (`certificate_not_activated`)",
+                       409: "the certificate was revoked (`certificate_revoked`)",
+                       429: "a resend within 60 s (`resend_too_soon`)"})
+async def send_reset_code(request: web.Request) -> web.Response:
+    principal = await require_principal(request)
+    sent = await reissue.send_code(request.app[CERTS], principal.id, "reset")
+    return json_response(sent, status=202)
+
+
+@documented(summary="忘记证书密码：重置 / reset a forgotten certificate password "
+                    "(new key pair and certificate; the old one revoked)",
+            tags=("certificates",), body=ResetBody, response=doc.CertificateView,
+            responses={201: "the new certificate (the old one is on the CRL: superseded, or "
+                            "keyCompromise when `key_compromised`)",
+                       403: "the face token is another person's or for another operation "
+                            "(`face_token_mismatch`)",
+                       404: "no certificate (`certificate_not_activated`)",
+                       409: "revoked (`certificate_revoked`); face token used (`face_token_used`)",
+                       410: "the code expired (`code_expired`); the face token expired "
+                            "(`face_token_expired`)",
+                       422: "wrong code (`code_invalid`), face token unknown "
+                            "(`face_token_invalid`), weak new password, passwords differ",
+                       429: "too many wrong codes (`code_attempts_exceeded`)"})
+async def reset_certificate(request: web.Request) -> web.Response:
+    principal = await require_principal(request)
+    body = await parse_json(request, ResetBody)
+    view = await reissue.reset(request.app[CERTS], reissue.Reset(
+        principal_id=principal.id, sms_code=body.sms_code, face_token=body.face_token,
+        new_password=body.new_password, new_password_confirm=body.new_password_confirm,
+        key_compromised=body.key_compromised))
+    return json_response(view, status=201)
+
+
+@documented(summary="发送证书更新短信验证码 / send the SMS code for a certificate renewal",
+            tags=("certificates",), response=doc.ActivationCodeSent,
+            responses={202: "sent to the bound phone; valid 5 minutes",
+                       404: "no certificate (`certificate_not_activated`)",
+                       409: "the certificate was revoked (`certificate_revoked`)",
+                       429: "a resend within 60 s (`resend_too_soon`)"})
+async def send_renewal_code(request: web.Request) -> web.Response:
+    principal = await require_principal(request)
+    sent = await reissue.send_code(request.app[CERTS], principal.id, "renewal")
+    return json_response(sent, status=202)
+
+
+@documented(summary="证书更新 / renew my certificate before it expires (new key pair, same "
+                    "password)",
+            tags=("certificates",), body=RenewalBody, response=doc.CertificateView,
+            responses={201: "the new certificate (the old one on the CRL: superseded)",
+                       403: "wrong password (`wrong_certificate_password`, `attempts_left`)",
+                       404: "no certificate (`certificate_not_activated`)",
+                       409: "revoked (`certificate_revoked`) or expired (`certificate_expired`: "
+                            "reset it instead)",
+                       410: "the code expired (`code_expired`)",
+                       422: "wrong code (`code_invalid`)",
+                       423: "locked after wrong passwords (`certificate_locked`)",
+                       429: "too many wrong codes (`code_attempts_exceeded`)"})
+async def renew_certificate(request: web.Request) -> web.Response:
+    principal = await require_principal(request)
+    body = await parse_json(request, RenewalBody)
+    view = await reissue.renew(request.app[CERTS], reissue.Renew(
+        principal_id=principal.id, sms_code=body.sms_code, password=body.password,
+        serial_number=body.serial_number))
+    return json_response(view, status=201)
 
 
 @documented(summary="平台根证书 / the platform root CA certificate", tags=("ca",),

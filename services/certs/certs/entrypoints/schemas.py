@@ -43,6 +43,31 @@ class ChangePasswordBody(ApiModel):
     new_password_confirm: Secret
 
 
+class ResetBody(ApiModel):
+    """忘记证书密码: the SMS code, a passed face check's token, the new password twice."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    sms_code: Annotated[str, Field(min_length=1, max_length=12)]
+    face_token: Annotated[str, Field(min_length=1, max_length=128,
+                                     description="purpose `reset_certificate`, single use")]
+    new_password: Secret
+    new_password_confirm: Secret
+    key_compromised: bool = Field(
+        default=False, description="the old key may be compromised: CRL reason keyCompromise "
+                                   "instead of superseded")
+
+
+class RenewalBody(ApiModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    sms_code: Annotated[str, Field(min_length=1, max_length=12)]
+    password: Secret
+    serial_number: Annotated[str | None, Field(
+        default=None, min_length=1, max_length=64,
+        description="the certificate to renew (optional; a revoked one answers 409)")]
+
+
 def _digest(value: str) -> bytes:
     try:
         raw = base64.b64decode(value, validate=True)

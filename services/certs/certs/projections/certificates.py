@@ -14,6 +14,7 @@ from certs.domain.events import (
     SealCertificateCreated,
     Sm2CertificateAdded,
     UserCertificateActivated,
+    UserCertificateReissued,
 )
 from shared.catalog import CertificateRevoked
 from shared.db import Conn
@@ -46,6 +47,11 @@ class CertificatesProjection(Projection):
                 " accepted_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 [(ev.certificate_id, ev.owner_id, a.code, a.version, ev.activated_at)
                  for a in ev.accepted_agreements])
+        elif isinstance(ev, UserCertificateReissued):  # after the old one's revocation
+            await conn.execute(
+                _INSERT, ev.certificate_id, ev.owner_type, ev.owner_id, ev.enterprise_id, None,
+                ev.key_id, ev.serial_number, ev.subject, ev.issuer, ev.not_before, ev.not_after,
+                ev.fingerprint_sha256, ev.certificate_pem, None, ev.reissued_at, v)
         elif isinstance(ev, SealCertificateCreated):
             await conn.execute(
                 _INSERT, ev.certificate_id, "seal", ev.seal_id, ev.enterprise_id, ev.seal_id,

@@ -6,20 +6,29 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from certs.adapters import repository as repo
 from certs.adapters.crypto.ca import new_serial
 from certs.adapters.crypto.describe import display_name, fingerprint_sha256, mask, serial_hex, to_pem
-from certs.adapters.keys import sm2_owner
+from certs.adapters.keys import Sm2UserKey, UserKey, sm2_owner
 from certs.domain import CodeInvalid
 from certs.domain.agreements import require_all_accepted
-from certs.domain.certificate import IssuedCertificate, activate_user_certificate, sm2_events
+from certs.domain.certificate import (
+    IssuedCertificate,
+    activate_user_certificate,
+    fold,
+    sm2_events,
+)
 from certs.domain.errors import CertificateAlreadyActive, CertsError
+from shared.events import DomainEvent
 from shared.logging import get_logger
+from shared.unit_of_work import UnitOfWork
 
 from . import sm2, views
 from .context import Certs
+from .ports import PrincipalRecord
 
 log = get_logger(__name__)
 
@@ -33,6 +42,52 @@ class Activate:
     password: str
     password_confirm: str
     accepted_agreements: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Minted:
+    """A new user certificate before it is recorded: the ECDSA key and certificate and the
+    SM2 twin, both keys wrapped under the certificate password."""
+
+    certificate_id: uuid.UUID
+    key: UserKey
+    sm2_key: Sm2UserKey
+    facts: IssuedCertificate
+    sm2_facts: IssuedCertificate
+    now: datetime
+
+
+async def mint(certs: Certs, principal: PrincipalRecord, password: str) -> Minted:
+    """Make the key pairs (two KDF runs at once) and issue both certificates; no database
+    work, so callers do it before taking locks. Activation, reset and renewal all issue
+    through here."""
+    subject = principal.subject()
+    certificate_id = uuid.uuid4()
+    key, sm2_key = await asyncio.gather(
+        certs.keys.new_user_key(str(certificate_id), password),
+        certs.keys.new_user_sm2_key(sm2_owner(str(certificate_id)), password))
+    now = certs.clock.now()
+    cert = certs.authority.issue_user(key.public_key, subject, new_serial(), now)
+    sm2_facts = sm2.facts(certs.sm2.issue_person(sm2_key.private_key.public_key, subject.name,
+                                                 principal.id), sm2_key.key_id)
+    facts = IssuedCertificate(
+        certificate_id=certificate_id, key_id=key.key_id, serial_number=serial_hex(cert.serial_number),
+        subject=display_name(cert.subject), issuer=display_name(cert.issuer),
+        not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
+        fingerprint_sha256=fingerprint_sha256(cert), pem=to_pem(cert),
+    )
+    return Minted(certificate_id, key, sm2_key, facts, sm2_facts, now)
+
+
+async def store(certs: Certs, uow: UnitOfWork, new: Minted, events: list[DomainEvent]) -> None:
+    """Record the new certificate's stream (``events``, then its SM2 twin) and its keys."""
+    cert = fold(events)
+    assert cert is not None, "events must start a certificate stream"
+    events = [*events, *sm2_events(new.sm2_facts, new.certificate_id, cert.owner_type,
+                                   cert.owner_id, new.now)]
+    await certs.record(uow, new.certificate_id, 0, events)
+    await certs.keys.store_user_key(uow.conn, str(new.certificate_id), new.key)
+    await certs.keys.store_user_sm2_key(uow.conn, sm2_owner(str(new.certificate_id)), new.sm2_key)
 
 
 async def send_code(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
@@ -66,24 +121,10 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
         if await repo.active_user_certificate(uow.conn, cmd.principal_id) is not None:
             raise CertificateAlreadyActive()
     principal = await certs.directory.get(cmd.principal_id)
-    subject = principal.subject()
 
     # the expensive part (Argon2id, signing) before the transaction, so locks are short
-    certificate_id = uuid.uuid4()
-    # the ECDSA key and its SM2 twin, both under the certificate password (two KDF runs at once)
-    key, sm2_key = await asyncio.gather(
-        certs.keys.new_user_key(str(certificate_id), cmd.password),
-        certs.keys.new_user_sm2_key(sm2_owner(str(certificate_id)), cmd.password))
-    now = certs.clock.now()
-    cert = certs.authority.issue_user(key.public_key, subject, new_serial(), now)
-    sm2_facts = sm2.facts(certs.sm2.issue_person(sm2_key.private_key.public_key, subject.name,
-                                                 principal.id), sm2_key.key_id)
-    facts = IssuedCertificate(
-        certificate_id=certificate_id, key_id=key.key_id, serial_number=serial_hex(cert.serial_number),
-        subject=display_name(cert.subject), issuer=display_name(cert.issuer),
-        not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
-        fingerprint_sha256=fingerprint_sha256(cert), pem=to_pem(cert),
-    )
+    new = await mint(certs, principal, cmd.password)
+    certificate_id, facts, now = new.certificate_id, new.facts, new.now
 
     error: CertsError | None = None
     async with certs.db.connection() as uow:
@@ -98,10 +139,7 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
             if check.error is None:
                 events = activate_user_certificate(facts, principal.role, principal.id,
                                                    principal.owner_enterprise_id, accepted, now)
-                events += sm2_events(sm2_facts, certificate_id, principal.role, principal.id, now)
-                await certs.record(uow, certificate_id, 0, events)
-                await certs.keys.store_user_key(uow.conn, str(certificate_id), key)
-                await certs.keys.store_user_sm2_key(uow.conn, sm2_owner(str(certificate_id)), sm2_key)
+                await store(certs, uow, new, events)
             else:
                 error = check.error  # the failed try is counted (committed) before answering
             await repo.save_activation_code(uow.conn, cmd.principal_id, check.record)

@@ -25,6 +25,7 @@ from certs.domain.errors import CertificateNotActivated, CertsError
 from shared.db import Conn
 from shared.events import DomainEvent
 from shared.logging import get_logger
+from shared.unit_of_work import UnitOfWork
 
 from . import sm2, views
 from .context import Certs
@@ -76,7 +77,7 @@ async def change_password(certs: Certs, principal_id: uuid.UUID, old_password: s
             return None, []
         return None, (await sm2.enrol_user(certs, conn, cert, row, new_password)).events
 
-    await _with_password(certs, principal_id, rewrap, changing=True)
+    await with_password(certs, principal_id, rewrap, changing=True)
     log.info("certificate_password_changed", principal_id=str(principal_id))
 
 
@@ -98,7 +99,7 @@ async def sign(certs: Certs, principal_id: uuid.UUID, digest: bytes, password: s
         events = [] if cert.has_sm2 else (await sm2.enrol_user(certs, conn, cert, row, password)).events
         return signature, events
 
-    return await _with_password(certs, principal_id, signer)
+    return await with_password(certs, principal_id, signer)
 
 
 async def sign_sm2(certs: Certs, principal_id: uuid.UUID, digest: bytes,
@@ -120,17 +121,20 @@ async def sign_sm2(certs: Certs, principal_id: uuid.UUID, digest: bytes,
         return sm2.Sm2Signature(new.key.sign_digest(digest), new.facts.serial_number,
                                 new.facts.pem), new.events
 
-    return await _with_password(certs, principal_id, signer)
+    return await with_password(certs, principal_id, signer)
 
 
-async def _with_password(
+async def with_password(
     certs: Certs,
     principal_id: uuid.UUID,
     use: Callable[[Conn, Certificate, asyncpg.Record], Awaitable[Used[T]]],
     *,
     changing: bool = False,
+    after: Callable[[UnitOfWork, T], Awaitable[None]] | None = None,
 ) -> T:
-    """Run ``use`` (which raises ``WrongPassword`` for a wrong password) under the lock."""
+    """Run ``use`` (which raises ``WrongPassword`` for a wrong password) under the lock;
+    ``after`` runs once the use was recorded, in the same transaction (a renewal replaces
+    the certificate there)."""
     error: CertsError | None = None
     async with certs.db.transaction() as uow:
         row = await repo.active_user_certificate(uow.conn, principal_id, for_update=True)
@@ -148,6 +152,8 @@ async def _with_password(
             events = (rules.change_password(cert, now) if changing
                       else rules.accept_password(cert, certs.lockout, now))
             await certs.record(uow, cert.certificate_id, cert.version, [*events, *added])
+            if after is not None:
+                await after(uow, result)
     if error is not None:
         log.info("certificate_password_rejected", principal_id=str(principal_id),
                  problem_code=error.code)

@@ -22,7 +22,7 @@ from shared.db import Conn
 from shared.events import DomainEvent
 from shared.unit_of_work import Database, UnitOfWork
 
-from .ports import Clock, PrincipalDirectory, SmsSender
+from .ports import Clock, FaceChecks, PrincipalDirectory, SmsSender
 
 STREAM_TYPE = "certificate"
 K = TypeVar("K")
@@ -67,6 +67,7 @@ class Certs:
     sms: SmsSender
     codes: ActivationCodePolicy
     sm2: Sm2Authority
+    faces: FaceChecks
     lockout: WrongPasswordPolicy = field(default_factory=WrongPasswordPolicy)
     password_rule: PasswordRule = field(default_factory=PasswordRule)
     crl_validity: timedelta = timedelta(days=7)

@@ -3,6 +3,8 @@
 - ``PrincipalDirectory`` (identity): who a principal is, the data a certificate subject and
   the activation SMS need (``PrincipalRecord``).
 - ``SmsSender``: the activation code to the principal's phone.
+- ``FaceChecks`` (identity): a passed face check's single-use token, consumed for an
+  operation (the certificate password reset: purpose ``reset_certificate``).
 - ``Clock``: the service's one clock (sandbox mode may move it forward).
 """
 
@@ -75,3 +77,9 @@ class PrincipalRecord(BaseModel):
 
 class PrincipalDirectory(Protocol):
     async def get(self, principal_id: uuid.UUID) -> PrincipalRecord: ...
+
+
+class FaceChecks(Protocol):
+    async def consume(self, face_token: str, subject_id: uuid.UUID, purpose: str) -> None:
+        """Use the token once for ``subject_id`` doing ``purpose``; identity's refusal
+        (``face_token_invalid``/``_used``/``_expired``/``_mismatch``) is raised as it came."""

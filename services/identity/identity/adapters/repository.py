@@ -158,9 +158,19 @@ class PgIdentityRepository:
             " WHERE a.id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND a.removed_at IS NULL",
             principal_id, session_id))
 
-    async def set_certificate_status(self, principal_id: uuid.UUID, status: str) -> None:
-        await self.conn.execute("UPDATE accounts SET certificate_status = $2 WHERE id = $1",
-                                principal_id, status)
+    async def set_certificate_status(self, principal_id: uuid.UUID, status: str,
+                                     certificate_id: uuid.UUID | None = None) -> None:
+        if status == "active":
+            await self.conn.execute(
+                "UPDATE accounts SET certificate_status = 'active', certificate_id = $2"
+                " WHERE id = $1", principal_id, certificate_id)
+            return
+        # a revocation of a certificate already replaced (handled after its successor's
+        # issue) changes nothing
+        await self.conn.execute(
+            "UPDATE accounts SET certificate_status = $2, certificate_id = NULL WHERE id = $1"
+            " AND ($3::uuid IS NULL OR certificate_id IS NULL OR certificate_id = $3)",
+            principal_id, status, certificate_id)
 
     # sessions --------------------------------------------------------------------------
 

@@ -21,8 +21,9 @@ from .errors import (
     FaceTokenUsed,
 )
 
-Purpose = Literal["login", "add_agent", "issue_seal", "revoke_seal"]
-PURPOSES: tuple[Purpose, ...] = ("login", "add_agent", "issue_seal", "revoke_seal")
+Purpose = Literal["login", "add_agent", "issue_seal", "revoke_seal", "reset_certificate"]
+PURPOSES: tuple[Purpose, ...] = ("login", "add_agent", "issue_seal", "revoke_seal",
+                                 "reset_certificate")
 Status = Literal["pending", "passed", "failed"]
 
 

@@ -33,12 +33,14 @@ def handlers(app: web.Application) -> Mapping[str, Handler]:
     async def certificate_issued(conn: asyncpg.Connection, _: Envelope, ev: DomainEvent) -> None:
         assert isinstance(ev, CertificateIssued)
         if ev.owner_type in _PRINCIPAL_OWNERS:
-            await repo(conn).set_certificate_status(ev.owner_id, "active")
+            await repo(conn).set_certificate_status(ev.owner_id, "active", ev.certificate_id)
 
     async def certificate_revoked(conn: asyncpg.Connection, _: Envelope, ev: DomainEvent) -> None:
         assert isinstance(ev, CertificateRevoked)
         if ev.owner_type in _PRINCIPAL_OWNERS and ev.owner_id is not None:
-            await repo(conn).set_certificate_status(ev.owner_id, "none")
+            # a reset or renewal's revocation may come after its successor's issue: then the
+            # current certificate is another one and nothing changes
+            await repo(conn).set_certificate_status(ev.owner_id, "none", ev.certificate_id)
 
     async def agent_removed(conn: asyncpg.Connection, _: Envelope, ev: DomainEvent) -> None:
         assert isinstance(ev, AgentRemoved)

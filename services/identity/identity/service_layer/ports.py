@@ -83,7 +83,10 @@ class IdentityRepository(Protocol):
         """phone, certificate_status, valid_from, valid_to, can_manage, enterprise_uscc, if the
         session is live and the account not removed."""
 
-    async def set_certificate_status(self, principal_id: uuid.UUID, status: str) -> None: ...
+    async def set_certificate_status(self, principal_id: uuid.UUID, status: str,
+                                     certificate_id: uuid.UUID | None = None) -> None:
+        """``active`` with the issued certificate; ``none`` when ``certificate_id`` (the
+        revoked one) is the current one, or either is unknown."""
 
     # sessions
     async def create_session(self, session_id: uuid.UUID, principal_id: uuid.UUID, method: str,

@@ -199,6 +199,17 @@ async def test_sessions_and_refresh_tokens(storage: IdentityStorage) -> None:
         await repo.set_certificate_status(p.id, "active")
         me = await repo.me(p.id, first)
         assert me is not None and me["certificate_status"] == "active"
+        # a reset: the new certificate's issue handled before the old one's revocation
+        old, new = uuid.uuid4(), uuid.uuid4()
+        await repo.set_certificate_status(p.id, "active", old)
+        await repo.set_certificate_status(p.id, "active", new)
+        await repo.set_certificate_status(p.id, "none", old)
+        me = await repo.me(p.id, first)
+        assert me is not None and me["certificate_status"] == "active"
+        await repo.set_certificate_status(p.id, "none", new)
+        me = await repo.me(p.id, first)
+        assert me is not None and me["certificate_status"] == "none"
+        await repo.set_certificate_status(p.id, "active", new)
         assert await repo.revoke_session(first, now) is True
         assert await repo.revoke_session(first, now) is False
         assert not await repo.session_live(p.id, first) and await repo.session_live(p.id, second)
