@@ -57,6 +57,11 @@ def create_app(settings: NotifySettings | None = None) -> web.Application:
 
 
 def run() -> None:
+    from .entrypoints import cli
+
+    if cli.handles_argv():
+        cli.main()
+        return
     main(SPEC, NotifySettings, lambda s: create_app(s))  # type: ignore[arg-type]
 
 
