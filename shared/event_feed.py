@@ -24,8 +24,8 @@ from aiohttp import web
 
 from . import catalog  # noqa: F401 - registers the public events
 from .errors import ValidationFailed
-from .eventstore import Checkpoint, EventStore, StoredEvent
 from .events import registered_events
+from .eventstore import Checkpoint, EventStore, StoredEvent
 from .internal import require_internal
 from .relay import is_public
 

@@ -129,16 +129,21 @@ async def enqueue(conn: Conn, subscriber_id: uuid.UUID, event_id: uuid.UUID, eve
         uuid.uuid4(), subscriber_id, event_id, event_type, body, retry_seconds)
 
 
-async def claim_due(conn: Conn, limit: int) -> list[asyncpg.Record]:
-    """Due deliveries of enabled subscribers, locked for this transaction."""
+async def claim_due(conn: Conn, limit: int, lease_seconds: float) -> list[asyncpg.Record]:
+    """Due deliveries of enabled subscribers, leased: not due again for ``lease_seconds``
+    (another replica does not take them meanwhile; a crash retries them after the lease)."""
     return await conn.fetch(
-        "SELECT d.delivery_id, d.event_id, d.event_type, d.body, d.attempts,"
-        " d.give_up_at <= now() AS last_chance,"
-        " s.webhook_url, s.webhook_secret FROM webhook_deliveries d"
+        "WITH due AS (SELECT d.delivery_id FROM webhook_deliveries d"
         " JOIN subscribers s USING (subscriber_id)"
         " WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND s.disabled_at IS NULL"
-        " AND s.webhook_url IS NOT NULL"
-        " ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED", limit)
+        " AND s.webhook_url IS NOT NULL ORDER BY d.next_attempt_at LIMIT $1"
+        " FOR UPDATE OF d SKIP LOCKED)"
+        " UPDATE webhook_deliveries d SET next_attempt_at = now() + make_interval(secs => $2)"
+        " FROM due, subscribers s WHERE d.delivery_id = due.delivery_id"
+        " AND s.subscriber_id = d.subscriber_id"
+        " RETURNING d.delivery_id, d.event_id, d.event_type, d.body, d.attempts,"
+        " d.give_up_at <= now() AS last_chance, s.webhook_url, s.webhook_secret",
+        limit, lease_seconds)
 
 
 async def record_attempt(conn: Conn, delivery_id: uuid.UUID, *, ok: bool, error: str,
