@@ -193,7 +193,11 @@ async def test_catches_up_after_being_offline_with_nothing_missing_or_doubled(
 
     offline = [await ids.register_enterprise(api) for _ in range(3)]
     person = await ids.register_person(api)
-    await asyncio.sleep(1.0)  # published to its queue while it is away
+    await asyncio.sleep(1.0)  # published to its queue while it is away...
+    platform_broker = await aio_pika.connect(platform.config.amqp_url)
+    async with platform_broker:  # ...and lost from it (past its retention): only the feed has them
+        channel = await platform_broker.channel()
+        await (await channel.get_queue(sub["queue"], ensure=False)).purge()
     await example.start()
     try:
         wanted = {e["enterprise_id"] for e in [first, *offline]} | {person["person_id"]}
@@ -203,6 +207,8 @@ async def test_catches_up_after_being_offline_with_nothing_missing_or_doubled(
                     for _, _, e in example.received()}
 
         await eventually(lambda: wanted <= have(), within=30, what="every event, after the outage")
+        via = {e["data"].get("enterprise_id"): how for _, how, e in example.received()}
+        assert all(via[e["enterprise_id"]] == "feed" for e in offline)
         await asyncio.sleep(1.0)  # the queue's copies of what the feed gave: skipped
         rows = example.received()
         assert len(rows) == len({r[0] for r in rows})  # nothing doubled
