@@ -1,9 +1,9 @@
 """An eseal event subscriber to copy: its own credentials, consume, acknowledge, de-duplicate
 by event id, catch up through the feed after being stopped.
 
-    ESEAL_SUB_AMQP_URL=amqp://sub.<slug>:<secret>@broker:5672/<vhost> \\
-    ESEAL_SUB_QUEUE=sub.<slug> \\
-    ESEAL_SUB_API=https://eseal.example.gov.cn ESEAL_SUB_ID=<subscriber_id> ESEAL_SUB_SECRET=<secret> \\
+    SUB_AMQP_URL=amqp://sub.<slug>:<secret>@broker:5672/<vhost> \\
+    SUB_QUEUE=sub.<slug> \\
+    SUB_API=https://eseal.example.gov.cn SUB_ID=<subscriber_id> SUB_SECRET=<secret> \\
     python subscriber.py --db subscriber.sqlite3
 
 What it does (docs/EVENTS.md, "Subscribers"):
@@ -130,10 +130,10 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    caught = await catch_up(store, env["ESEAL_SUB_API"], env["ESEAL_SUB_ID"], env["ESEAL_SUB_SECRET"])
+    caught = await catch_up(store, env["SUB_API"], env["SUB_ID"], env["SUB_SECRET"])
     print(f"caught up: {caught} events from the feed", flush=True)
     print("consuming", flush=True)
-    await consume(store, env["ESEAL_SUB_AMQP_URL"], env["ESEAL_SUB_QUEUE"], stop)
+    await consume(store, env["SUB_AMQP_URL"], env["SUB_QUEUE"], stop)
 
 
 if __name__ == "__main__":

@@ -89,10 +89,10 @@ class Example:
 
     async def start(self) -> None:
         env = {**self.platform.config.environment("notify"),
-               "ESEAL_SUB_AMQP_URL": broker_url(self.platform, self.sub),
-               "ESEAL_SUB_QUEUE": self.sub["queue"],
-               "ESEAL_SUB_API": self.platform.gateway_url, "ESEAL_SUB_ID": self.sub["subscriber_id"],
-               "ESEAL_SUB_SECRET": self.sub["secret"]}
+               "SUB_AMQP_URL": broker_url(self.platform, self.sub),
+               "SUB_QUEUE": self.sub["queue"],
+               "SUB_API": self.platform.gateway_url, "SUB_ID": self.sub["subscriber_id"],
+               "SUB_SECRET": self.sub["secret"]}
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, str(EXAMPLE), "--db", str(self.db), env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
