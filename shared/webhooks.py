@@ -8,7 +8,8 @@ outside its replay window (``verify``, 300 s by default).
 Private, loopback, link-local and reserved addresses are refused (unless allowed, as in
 development): when the URL is registered (``check_url``) and again for every address its
 name resolves to at delivery time (``GuardedSender``), so DNS rebinding does not help.
-Redirects are not followed.
+Redirects are not followed. Where private addresses are refused (production), so is
+plain ``http``: ``GuardedSender`` sends to ``https`` URLs only.
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ class GuardedSender:
     async def post(self, url: str, body: bytes, secret: str,
                    headers: dict[str, Any] | None = None) -> tuple[bool, str]:
         try:
-            check_url(url, field="webhook_url", allow_private=self.allow_private)
+            check_url(url, field="webhook_url", allow_private=self.allow_private,
+                      https_only=not self.allow_private)
         except ValidationFailed as refused:
             return False, f"refused: {refused}"
         sent = {"Content-Type": "application/json", SIGNATURE: signature(secret, body),

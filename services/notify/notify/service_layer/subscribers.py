@@ -76,7 +76,8 @@ async def create_subscriber(pool: asyncpg.Pool, broker: Broker, *, name: str, ev
     types = rules.event_types(events)
     the_slug = rules.slug_for(name, subscriber_id, slug)
     if webhook_url is not None:
-        check_url(webhook_url, field="--webhook", allow_private=allow_private)
+        check_url(webhook_url, field="--webhook", allow_private=allow_private,
+                  https_only=not allow_private)
     secret = _new_secret()
     subscriber = Subscriber(subscriber_id, name, the_slug, types, webhook_url, "whsec_" + _new_secret(),
                             created_at=None, disabled_at=None, webhook_cursor="")

@@ -82,6 +82,9 @@ async def test_the_subscriber_reads_its_queue_and_nothing_else(vhost: str) -> No
         with pytest.raises(REFUSED):
             await exchange.publish(aio_pika.Message(b"x"), routing_key="seals.SealRevoked")
 
+        await broker.change_password(slug, "rotated")  # rotate-subscriber-secret
+        rotated = await aio_pika.connect(mine.replace(f"pw-{slug}", "rotated"))
+        await rotated.close()
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
         await broker.cut_off(slug)  # disabling: the open connection ends, logins fail
