@@ -261,3 +261,28 @@ async def test_webhooks_and_a_disabled_subscriber_is_cut_off_at_once(
     await ids.register_enterprise(api)
     await asyncio.sleep(3.0)
     assert len(got) == before  # no webhook any more
+
+
+async def test_the_feed_refuses_strangers_and_other_types_and_pages_resumably(
+        platform: Platform, api: Api) -> None:
+    sub = await create_subscriber(platform, "EnterpriseRegistered")
+    for _ in range(3):
+        await ids.register_enterprise(api)
+    assert (await token(api, {**sub, "secret": "wrong"}))[0] == 401
+    status, bearer = await token(api, sub)
+    assert status == 200
+    assert (await api.get("/api/v1/events")).status == 401
+    other = await api.get("/api/v1/events", token=bearer, params={"types": "PersonRegistered"})
+    assert other.status == 403 and other.json["code"] == "type_not_subscribed"
+    assert (await api.get("/api/v1/events", token=bearer, params={"after": "nonsense"})).status == 422
+    everything = await feed_all(api, bearer)
+    assert len(everything) >= 3
+    one_by_one, after = [], "0"
+    while True:
+        r = await api.get("/api/v1/events", token=bearer, params={"after": after, "limit": "1"})
+        assert r.status == 200 and len(r.json["items"]) <= 1
+        if not r.json["items"]:
+            break
+        one_by_one += r.json["items"]
+        after = r.json["next"]
+    assert [e["event_id"] for e in one_by_one] == [e["event_id"] for e in everything]

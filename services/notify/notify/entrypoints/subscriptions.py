@@ -23,7 +23,7 @@ from shared import DB, SETTINGS, json_response, parse_query, path_uuid
 from shared.auth import bearer_token
 from shared.errors import EsealError, NotAuthenticated, NotFound
 from shared.event_feed import FEED_PATH, parse_position, parse_types
-from shared.http import documented
+from shared.http import documented, read_json
 from shared.service import client
 
 from ..adapters import subscribers as repo
@@ -129,7 +129,7 @@ async def token(request: web.Request) -> web.Response:
     subscriber_id, secret = _basic(request)
     grant: str | None = None
     if request.content_type == "application/json":
-        body = await request.json() if request.body_exists else None
+        body = await read_json(request) if request.body_exists else None
         grant = str(body.get("grant_type")) if isinstance(body, dict) and body.get("grant_type") else None
     elif request.body_exists:
         values = parse_qs((await request.read()).decode(errors="replace")).get("grant_type")
