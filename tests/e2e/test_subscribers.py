@@ -14,9 +14,10 @@ import base64
 import json
 import signal
 import sqlite3
+import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,23 @@ async def ops(platform: Platform, *args: str) -> str:
     return out.decode()
 
 
+CREATED: list[str] = []  # broker users are broker-wide: removed when the module ends
+
+
+@pytest.fixture(scope="module", autouse=True)
+def remove_broker_users() -> Iterator[None]:
+    yield
+    for user in CREATED:
+        subprocess.run(["rabbitmqctl", "-q", "delete_user", user], capture_output=True, timeout=60)
+
+
 async def create_subscriber(platform: Platform, events: str, webhook: str | None = None) -> dict[str, Any]:
-    args = ["create-subscriber", "--name", f"某某系统{uuid.uuid4().hex[:4]}", "--events", events, "--json"]
+    args = ["create-subscriber", "--name", f"某某系统{uuid.uuid4().hex[:8]}", "--events", events, "--json"]
     if webhook:
         args += ["--webhook", webhook]
-    return dict(json.loads((await ops(platform, *args)).strip().splitlines()[-1]))
+    sub = dict(json.loads((await ops(platform, *args)).strip().splitlines()[-1]))
+    CREATED.append(sub["broker_user"])
+    return sub
 
 
 def broker_url(platform: Platform, sub: dict[str, Any]) -> str:

@@ -67,14 +67,17 @@ class Broker:
         return out.decode(errors="replace")
 
     async def provision(self, slug: str, password: str, routing_keys: Iterable[str]) -> None:
-        """Create (or reset) the user, its permissions, its queue and exactly these bindings."""
+        """Create the user, its permissions, its queue and exactly these bindings.
+
+        Users are broker-wide (not per vhost): an existing user of that name is never taken
+        over (it may belong to another platform on the same broker); choose another slug.
+        """
         user = queue_name(slug)
-        await self.declare_queue(slug, routing_keys)
         existing = await self._ctl("list_users")
         if any(line.split("\t", 1)[0] == user for line in existing.splitlines()):
-            await self._ctl("change_password", user, password)
-        else:
-            await self._ctl("add_user", user, password)
+            raise BrokerError(f"the broker user {user} exists already: choose another --slug")
+        await self.declare_queue(slug, routing_keys)
+        await self._ctl("add_user", user, password)
         await self._ctl("set_permissions", "-p", self.vhost, user, NOTHING, NOTHING, read_pattern(slug))
         await self._ctl("set_topic_permissions", "-p", self.vhost, user, EVENTS_EXCHANGE, NOTHING, NOTHING)
 

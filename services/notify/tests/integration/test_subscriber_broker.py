@@ -11,7 +11,7 @@ import aio_pika
 import aio_pika.exceptions
 import aiormq.exceptions
 import pytest
-from notify.adapters.broker import Broker, queue_name
+from notify.adapters.broker import Broker, BrokerError, queue_name
 
 from shared.bus import EVENTS_EXCHANGE
 
@@ -48,6 +48,8 @@ async def test_the_subscriber_reads_its_queue_and_nothing_else(vhost: str) -> No
     slug = f"t{uuid.uuid4().hex[:8]}"
     await broker.provision(slug, "pw-" + slug, ["seals.SealIssued", "seals.SealRevoked"])
     await broker.provision(slug + "x", "other", ["seals.SealIssued"])  # another subscriber
+    with pytest.raises(BrokerError):  # a user is never taken over, even from another vhost
+        await Broker(f"amqp://guest:guest@127.0.0.1:5672/{vhost}x").provision(slug + "x", "mine", [])
     for key in ("seals.SealIssued", "stamping.StampApplied", "seals.SealRevoked"):
         await _publish(platform, key)
     mine = f"amqp://{queue_name(slug)}:pw-{slug}@127.0.0.1:5672/{vhost}"
@@ -91,5 +93,6 @@ async def test_the_subscriber_reads_its_queue_and_nothing_else(vhost: str) -> No
         await asyncio.wait_for(closed.wait(), 10)
     finally:
         await connection.close()
+        await broker.cut_off(slug + "x")
     with pytest.raises((aio_pika.exceptions.AMQPConnectionError, ConnectionError)):
         await aio_pika.connect(mine, timeout=5)
