@@ -1,6 +1,10 @@
 """Publish the public event catalogue for subscribers: JSON Schema per event + AsyncAPI 3.
 
 ``python -m shared.catalog_export docs/events`` rewrites the files; a test keeps them current.
+``bundled()`` is the same AsyncAPI document with the schemas inside (what the gateway serves
+at ``GET /api/v1/events/asyncapi.json``). ``CATALOG_VERSION`` is the catalogue's version: a
+breaking change to a released event needs a new major version and a new released copy
+(``docs/events/released/``, ``shared.catalog_compat``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Any
 from . import catalog  # noqa: F401 - registers the public events
 from .bus import EVENTS_EXCHANGE
 from .events import Envelope, registered_events
+
+CATALOG_VERSION = "1.0.0"
 
 
 def event_schemas() -> dict[str, dict[str, Any]]:
@@ -50,12 +56,22 @@ def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         operations[f"receive{name}"] = {"action": "receive", "channel": {"$ref": channel_ref}}
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "eseal public domain events", "version": "1.0.0",
+        "info": {"title": "eseal public domain events", "version": CATALOG_VERSION,
                  "description": "Events on the durable topic exchange eseal.events; routing key "
                                 "<producer>.<Type>; AMQP message_id = event_id."},
         "defaultContentType": "application/json",
         "channels": channels, "operations": operations, "components": {"messages": messages},
     }
+
+
+def bundled() -> dict[str, Any]:
+    """The AsyncAPI document with every event schema inside (``components.schemas``)."""
+    schemas = event_schemas()
+    document = asyncapi(schemas)
+    for message in document["components"]["messages"].values():
+        message["payload"]["properties"]["data"] = {"$ref": f"#/components/schemas/{message['name']}"}
+    document["components"]["schemas"] = schemas
+    return document
 
 
 def write(target: Path) -> list[Path]:

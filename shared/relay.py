@@ -62,7 +62,10 @@ def to_message(ev: StoredEvent, producer: str, span: Span | None = None) -> aio_
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         timestamp=ev.occurred_at,
         correlation_id=env.correlation_id or None,
-        headers={"producer": producer, "schema_version": ev.schema_version},
+        # position: where the event stands in its producer's order, "<xact>.<position>" as in
+        # the catch-up feed (shared.event_feed; EVENTS.md "Catch-up")
+        headers={"producer": producer, "schema_version": ev.schema_version,
+                 "position": f"{ev.xact_id}.{ev.position}"},
     )
 
 

@@ -22,6 +22,7 @@ from aiohttp import web
 from . import db, listeners, production, tracing
 from .auth import VERIFIER, TokenVerifier
 from .consumer import Consumer, Handler
+from .event_feed import FEED_PATH, feed_handler
 from .eventstore import EventStore
 from .http import add_readiness_check, create_app
 from .internal import INTERNAL_AUTH, ServiceClient
@@ -127,6 +128,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> web.Application:
         app.cleanup_ctx.append(revocation_context(settings, lambda app: app[HTTP]))
     if spec.publishes:
         app.cleanup_ctx.append(relay)
+        # its public events after a position, for subscribers' catch-up (shared.event_feed)
+        app.router.add_get(FEED_PATH, feed_handler(lambda a: a[DB], lambda a: a[STORE]))
     if spec.handlers is not None:
         app.cleanup_ctx.append(consumer)
     app.cleanup_ctx.extend(spec.contexts)

@@ -17,6 +17,7 @@ from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 from shared.upstreams import Replicas, keep_checking, with_path
 
+from .asyncapi import serve_asyncapi
 from .config import GatewaySettings
 from .cors import ALLOWED_ORIGINS, add_cors_headers, cors
 from .headers import framing_guard
@@ -103,6 +104,7 @@ def create_gateway(settings: GatewaySettings | None = None) -> web.Application:
 
     app.cleanup_ctx.append(upstream)
     app.router.add_get("/api/v1/openapi.json", serve_document)  # before the proxy's catch-all
+    app.router.add_get("/api/v1/events/asyncapi.json", serve_asyncapi)
     app.router.add_route("*", "/api/v1/{tail:.*}", forward)
     setup_static(app, settings.web_dist)
     return app

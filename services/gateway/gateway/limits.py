@@ -53,8 +53,9 @@ def default_rules(scale: float = 1.0) -> tuple[Rule, ...]:
         r("scan", "POST", r"^/api/v1/scans$", 60, 60),
         r("register", "POST", r"^/api/v1/(persons|enterprises)$", 20, 60),
         r("verify", "POST", r"^/api/v1/verifications$", 30, 60),
-        # Each try costs an Argon2 hash: per address, and per client id from any address.
-        r("oauth_token", "POST", r"^/api/v1/oauth/token$", 20, 60, per_client_id=True),
+        # Each try costs an Argon2 hash: per address, and per client id from any address
+        # (relying systems' and subscribers' client credentials alike).
+        r("oauth_token", "POST", r"^/api/v1/(oauth|subscriptions)/token$", 20, 60, per_client_id=True),
     )
 
 

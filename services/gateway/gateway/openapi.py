@@ -86,6 +86,9 @@ TAGS: dict[str, tuple[str, str]] = {
               "last 3 months"),
     "verification": ("验章 Verification", "验证已盖章文档 / verification of stamped documents"),
     "messages": ("消息提醒 Messages", "消息列表、已读、推送 / messages, read state, push"),
+    "events": ("事件订阅 Events", "其他政务系统订阅平台事件：令牌、补取、推送记录、事件目录 / "
+               "subscribers (other government systems): token, catch-up feed, webhook "
+               "deliveries, the event catalogue"),
     "support": ("客服中心 Support", "客服电话与QQ群 / customer service contacts"),
     "sandbox": ("沙箱 Sandbox", "仅在开发与测试环境存在 / only when ESEAL_ENV is development "
                 "or test (404 in production): drive the sandbox face and SMS providers"),

@@ -2,24 +2,31 @@
 
 notify consumes other services' public events (queue ``notify.events``), keeps the directory
 it needs to find recipients, writes messages, and pushes them to open streams. It publishes
-no events of its own, so it runs no relay.
+no events of its own, so it runs no relay. It also keeps the subscribers (other government
+systems): their tokens, the merged event feed, and their webhooks.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 
-from shared import SETTINGS, ServiceSpec, build_app, main
+from shared import DB, SETTINGS, ServiceSpec, build_app, main
 from shared.http import add_readiness_check
+from shared.webhooks import GuardedSender
 
 from .adapters.push import PushHub
 from .config import NotifySettings
 from .entrypoints.http import setup_routes
 from .entrypoints.sse import HUB
+from .entrypoints.subscriptions import TOKENS, fetcher
 from .service_layer.handlers import event_handlers
+from .service_layer.subscribers import SubscriberTokens
+from .service_layer.webhooks import Dispatcher
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -45,9 +52,25 @@ async def end_streams(app: web.Application) -> None:
         await hub.close()
 
 
+async def subscriptions(app: web.Application) -> AsyncIterator[None]:
+    """Subscribers' tokens, and the webhook dispatcher (one task per process)."""
+    settings = app[SETTINGS]
+    assert isinstance(settings, NotifySettings)
+    app[TOKENS] = SubscriberTokens(settings.subscriber_token_key, settings.subscriber_token_ttl_seconds)
+    sender = GuardedSender(allow_private=settings.webhooks_may_reach_private_addresses,
+                           timeout=settings.webhook_timeout)
+    dispatcher = Dispatcher(app[DB], fetcher(app), sender, settings)
+    task = asyncio.create_task(dispatcher.run(), name="notify-webhooks")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await sender.close()
+
+
 SPEC = ServiceSpec(name="notify", migrations=MIGRATIONS, setup_routes=setup_routes,
                    handlers=lambda app: event_handlers(), publishes=False,
-                   contexts=(push_hub,))
+                   contexts=(push_hub, subscriptions))
 
 
 def create_app(settings: NotifySettings | None = None) -> web.Application:
@@ -57,6 +80,11 @@ def create_app(settings: NotifySettings | None = None) -> web.Application:
 
 
 def run() -> None:
+    from .entrypoints import cli
+
+    if cli.handles_argv():
+        cli.main()
+        return
     main(SPEC, NotifySettings, lambda s: create_app(s))  # type: ignore[arg-type]
 
 

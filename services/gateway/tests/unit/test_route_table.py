@@ -39,6 +39,10 @@ HAND_KEPT: tuple[tuple[str, str, str], ...] = (
     (f"{API}/verifications", "stamping", "public"),
     (f"{API}/messages", "notify", "user"),
     (f"{API}/support", "notify", "public"),
+    # added since: subscribers (issue 19)
+    (f"{API}/events", "notify", "any"),
+    (f"{API}/subscriptions/token", "notify", "public"),
+    (f"{API}/subscriptions/deliveries", "notify", "any"),
 )
 
 

@@ -5,6 +5,7 @@
 - ``POST /api/v1/messages/read-all`` → 204
 - ``GET  /api/v1/messages/stream`` → Server-Sent Events (see ``sse.py``)
 - ``GET  /api/v1/support`` (public) → ``{phone, qq_group, hours}``
+- subscribers' token, event feed and webhook deliveries: ``subscriptions.py``
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..config import NotifySettings
 from ..service_layer import messages
 from .schemas import MessagePage, SupportContacts
 from .sse import stream
+from .subscriptions import setup_routes as setup_subscription_routes
 from .views import message_json
 
 API = "/api/v1"
@@ -78,3 +80,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(f"{API}/messages/read-all", read_all)
     app.router.add_post(f"{API}/messages/{{message_id}}/read", read_one)
     app.router.add_get(f"{API}/support", support)
+    setup_subscription_routes(app)

@@ -1,0 +1,98 @@
+"""A subscriber's broker user against the real RabbitMQ (rabbitmqctl): least privilege."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import aio_pika
+import aio_pika.exceptions
+import aiormq.exceptions
+import pytest
+from notify.adapters.broker import Broker, BrokerError, queue_name
+
+from shared.bus import EVENTS_EXCHANGE
+
+REFUSED = (aio_pika.exceptions.ChannelClosed, aiormq.exceptions.ChannelAccessRefused,
+           aio_pika.exceptions.AMQPError)
+
+
+def _ctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def vhost() -> Iterator[str]:
+    name = f"eseal_sub_{uuid.uuid4().hex[:10]}"
+    _ctl("add_vhost", name)
+    _ctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    try:
+        yield name
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, timeout=60)
+
+
+async def _publish(url: str, key: str) -> None:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+        await exchange.publish(aio_pika.Message(b'{"type": "x"}', message_id=key), routing_key=key)
+
+
+async def test_the_subscriber_reads_its_queue_and_nothing_else(vhost: str) -> None:
+    platform = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    broker = Broker(platform)
+    slug = f"t{uuid.uuid4().hex[:8]}"
+    await broker.provision(slug, "pw-" + slug, ["seals.SealIssued", "seals.SealRevoked"])
+    await broker.provision(slug + "x", "other", ["seals.SealIssued"])  # another subscriber
+    with pytest.raises(BrokerError):  # a user is never taken over, even from another vhost
+        await Broker(f"amqp://guest:guest@127.0.0.1:5672/{vhost}x").provision(slug + "x", "mine", [])
+    for key in ("seals.SealIssued", "stamping.StampApplied", "seals.SealRevoked"):
+        await _publish(platform, key)
+    mine = f"amqp://{queue_name(slug)}:pw-{slug}@127.0.0.1:5672/{vhost}"
+    connection = await aio_pika.connect(mine)
+    try:
+        channel = await connection.channel()
+        queue = await channel.get_queue(queue_name(slug), ensure=False)
+        got = []
+        async with queue.iterator(timeout=5) as messages:
+            async for m in messages:
+                got.append(m.message_id)
+                await m.ack()
+                if len(got) == 2:
+                    break
+        assert got == ["seals.SealIssued", "seals.SealRevoked"]  # exactly its types
+
+        for attempt in (
+            lambda ch: ch.declare_queue("mine", durable=True),
+            lambda ch: ch.declare_exchange("x", aio_pika.ExchangeType.FANOUT),
+            lambda ch: ch.default_exchange.publish(aio_pika.Message(b"x"), routing_key=queue_name(slug)),
+            lambda ch: ch.queue_delete(queue_name(slug)),
+        ):
+            ch = await connection.channel(publisher_confirms=True)
+            with pytest.raises(REFUSED):
+                await attempt(ch)
+        ch = await connection.channel()
+        other = await ch.get_queue(queue_name(slug + "x"), ensure=False)
+        with pytest.raises(REFUSED):
+            await other.get(fail=False)
+        ch = await connection.channel(publisher_confirms=True)
+        exchange = await ch.get_exchange(EVENTS_EXCHANGE, ensure=False)
+        with pytest.raises(REFUSED):
+            await exchange.publish(aio_pika.Message(b"x"), routing_key="seals.SealRevoked")
+
+        await broker.change_password(slug, "rotated")  # rotate-subscriber-secret
+        rotated = await aio_pika.connect(mine.replace(f"pw-{slug}", "rotated"))
+        await rotated.close()
+        closed = asyncio.Event()
+        connection.close_callbacks.add(lambda *_: closed.set())
+        await broker.cut_off(slug)  # disabling: the open connection ends, logins fail
+        await asyncio.wait_for(closed.wait(), 10)
+    finally:
+        await connection.close()
+        await broker.cut_off(slug + "x")
+    with pytest.raises((aio_pika.exceptions.AMQPConnectionError, ConnectionError)):
+        await aio_pika.connect(mine, timeout=5)
