@@ -157,4 +157,7 @@ test('after stamping: one line per placement with its record', () => {
   const byObject = stampedLines(placements, picks, {}, [{ placement: 2, record_id: 'x2' }, { placement: 0, record_id: 'x0' }], label)
   assert.deepEqual(byObject.map((l) => l.record_id), ['x0', null, 'x2'])
   assert.equal(stampedLines(placements, picks, {}, undefined, label)[0].record_id, null)
+  // a placement of any type is named after the chosen seal
+  const any = stampedLines([{ ...contractAt, seal_type: null }], { 0: 's1' }, {}, ['r1'], label)
+  assert.equal(any[0].what, '合同专用章')
 })

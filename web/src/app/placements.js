@@ -247,7 +247,8 @@ export function stampedLines(placements, picks, scan, recordIds, typeLabel) {
     return {
       index: p.index,
       title: placementTitle(p, typeLabel),
-      what: placementWhat(p, typeLabel),
+      // a placement of any type is named after the seal the person chose for it
+      what: p.kind === 'seal' && !p.seal_type && seal ? typeLabel(seal.type) : placementWhat(p, typeLabel),
       where: whereText(p),
       seal_name: seal?.name || '',
       enterprise_name: seal?.enterprise_name || '',
