@@ -56,6 +56,10 @@ test('a seal’s outline is centred on its spot, at its real size, on its page o
   const w = mmToPt(42)
   assert.deepEqual(r.rect.map((v) => Math.round(v * 100) / 100), [400 - w / 2, 150 - w / 2, 400 + w / 2, 150 + w / 2].map((v) => Math.round(v * 100) / 100))
   assert.equal(spotRects(contractAt, 1, A4, sealSize('contract')).length, 0)
+  // positions count from the visible box's lower-left corner (a crop box that does not start at 0)
+  const [cropped] = spotRects(contractAt, 2, [10, 20, 605, 862], sealSize('contract'))
+  assert.ok(Math.abs((cropped.rect[0] + cropped.rect[2]) / 2 - 410) < 1e-9)
+  assert.ok(Math.abs((cropped.rect[1] + cropped.rect[3]) / 2 - 170) < 1e-9)
 })
 
 test('a cross-page seal: one strip per page at the right edge, the strips adding up to the seal', () => {

@@ -54,23 +54,25 @@ export function placementSize(placement, chosenType = null, types = []) {
 
 /**
  * The rectangles a placement covers on one page, in the page's PDF user space
- * ([x1, y1, x2, y2], points, origin bottom-left). `view` is the page's box (pdf.js
- * `page.view`: [x1, y1, x2, y2]). A cross-page seal is cut into as many equal vertical strips
- * as it has pages: strip i at the right edge of its page, at height y.
+ * ([x1, y1, x2, y2], points). `view` is the page's visible box (pdf.js `page.view`:
+ * [x1, y1, x2, y2]); a placement's x and y count from its lower-left corner, in the unrotated
+ * page. A cross-page seal is cut into as many equal vertical strips as it has pages: strip i
+ * at the right edge of its page, at height y.
  */
 export function spotRects(placement, pageNumber, view, size) {
   const w = mmToPt(size.width_mm)
   const h = mmToPt(size.height_mm)
+  const [ox, oy] = view
   const spots = placement.spots || []
   if (placement.kind === 'cross_page') {
     const strip = w / Math.max(1, spots.length)
     return spots
       .filter((s) => s.page === pageNumber)
-      .map((s) => ({ rect: [view[2] - strip, s.y - h / 2, view[2], s.y + h / 2], strip: true }))
+      .map((s) => ({ rect: [view[2] - strip, oy + s.y - h / 2, view[2], oy + s.y + h / 2], strip: true }))
   }
   return spots
     .filter((s) => s.page === pageNumber && s.x !== null && s.x !== undefined)
-    .map((s) => ({ rect: [s.x - w / 2, s.y - h / 2, s.x + w / 2, s.y + h / 2], strip: false }))
+    .map((s) => ({ rect: [ox + s.x - w / 2, oy + s.y - h / 2, ox + s.x + w / 2, oy + s.y + h / 2], strip: false }))
 }
 
 /**
