@@ -49,11 +49,14 @@ async def principal_signature(request: web.Request) -> web.Response:
     require_internal(request)
     principal_id = path_uuid(request, "principal_id")
     body = await parse_json(request, PrincipalSignBody)
-    sig = await certificates.sign(request.app[CERTS], principal_id, body.digest,
-                                  body.certificate_password)
-    return json_response({"signature_b64": _b64(sig.signature), "algorithm": sig.algorithm,
-                          "serial_number": sig.serial_number,
-                          "certificate_pem": sig.certificate_pem})
+    sig, *more = await certificates.sign_many(request.app[CERTS], principal_id, body.digests,
+                                              body.certificate_password)
+    out: dict[str, object] = {"signature_b64": _b64(sig.signature), "algorithm": sig.algorithm,
+                              "serial_number": sig.serial_number,
+                              "certificate_pem": sig.certificate_pem}
+    if body.more_digests_b64:
+        out["more_signatures_b64"] = [_b64(s.signature) for s in more]
+    return json_response(out)
 
 
 async def principal_sm2_signature(request: web.Request) -> web.Response:
@@ -62,6 +65,8 @@ async def principal_sm2_signature(request: web.Request) -> web.Response:
     require_internal(request)
     principal_id = path_uuid(request, "principal_id")
     body = await parse_json(request, PrincipalSignBody)
+    if body.more_digests_b64:
+        raise ValidationFailed.field("more_digests_b64", "one SM2 digest per call")
     sig = await certificates.sign_sm2(request.app[CERTS], principal_id, body.digest,
                                       body.certificate_password)
     return json_response(_sm2_signature(request, sig))

@@ -96,6 +96,22 @@ class PrincipalSignBody(DigestBody):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     certificate_password: Secret
+    # issue 15: a stamp's other digests (its personal signature placements' revisions), signed
+    # under the same password check: one KDF, one lockout count (signatures only)
+    more_digests_b64: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]],
+                                Field(max_length=8)] = []
+
+    @field_validator("more_digests_b64")
+    @classmethod
+    def _are_digests(cls, value: list[str]) -> list[str]:
+        for item in value:
+            _digest(item)
+        return value
+
+    @property
+    def digests(self) -> list[bytes]:
+        """``digest_b64`` then ``more_digests_b64``, in order."""
+        return [self.digest, *(_digest(d) for d in self.more_digests_b64)]
 
 
 class SealCertificateBody(ApiModel):

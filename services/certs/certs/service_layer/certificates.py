@@ -91,13 +91,25 @@ class Signature:
 
 async def sign(certs: Certs, principal_id: uuid.UUID, digest: bytes, password: str) -> Signature:
     """Sign ``digest`` with the principal's key, unlocked by its certificate password."""
+    return (await sign_many(certs, principal_id, [digest], password))[0]
 
-    async def signer(conn: Conn, cert: Certificate, row: asyncpg.Record) -> Used[Signature]:
+
+async def sign_many(certs: Certs, principal_id: uuid.UUID, digests: list[bytes],
+                    password: str) -> list[Signature]:
+    """Sign each of ``digests`` (in order) with the principal's key, unlocked ONCE by its
+    certificate password: one KDF, one password check (a wrong password counts once toward
+    the lockout), under one lock. A stamp's authorization and its personal signature
+    placements are signed so, with the one password the person entered (issue 15)."""
+    if not digests:
+        raise ValueError("no digest to sign")
+
+    async def signer(conn: Conn, cert: Certificate, row: asyncpg.Record) -> Used[list[Signature]]:
         key = await certs.keys.open_user_key(conn, cert.key_id, str(cert.certificate_id), password)
-        signature = Signature(sign_digest(key, digest), row["serial_number"], row["certificate_pem"])
+        signatures = [Signature(sign_digest(key, d), row["serial_number"], row["certificate_pem"])
+                      for d in digests]
         # a certificate older than SM2 gets its twin at this use of the password
         events = [] if cert.has_sm2 else (await sm2.enrol_user(certs, conn, cert, row, password)).events
-        return signature, events
+        return signatures, events
 
     return await with_password(certs, principal_id, signer)
 

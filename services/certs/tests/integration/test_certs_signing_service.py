@@ -427,3 +427,58 @@ async def test_a_seal_certificate_is_found_by_its_serial_and_nothing_else_is(cer
         assert r.status in (400, 404), (other, r)
         if r.status == 404:
             assert r.json["code"] == "seal_certificate_not_found", r
+
+
+# --- several digests under one password check (issue 15) ----------------------------------
+
+
+def _count_unwraps(certs: CertsHarness, monkeypatch: object) -> list[int]:
+    """Count the key unwraps (each one KDF over the certificate password)."""
+    from certs.entrypoints.appkeys import CERTS
+
+    keys = certs.app[CERTS].keys
+    calls = [0]
+    real = keys.open_user_key
+
+    async def counted(*args: object, **kw: object) -> object:
+        calls[0] += 1
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(keys, "open_user_key", counted)  # type: ignore[attr-defined]
+    return calls
+
+
+async def test_several_digests_one_password_check_one_kdf(certs: CertsHarness, monkeypatch: object) -> None:
+    user = certs.person()
+    view = await certs.activate(user)
+    others = [hashlib.sha256(b"revision %d" % i).digest() for i in range(2)]
+    unwraps = _count_unwraps(certs, monkeypatch)
+    r = await certs.request("POST", f"/internal/principals/{user.id}/signatures", internal=True,
+                            json={"digest_b64": base64.b64encode(DIGEST).decode(),
+                                  "certificate_password": PASSWORD,
+                                  "more_digests_b64": [base64.b64encode(d).decode() for d in others]})
+    assert r.status == 200, r
+    assert unwraps[0] == 1  # one KDF for the three signatures
+    assert _verifies(view["pem"], DIGEST, r.json["signature_b64"])
+    assert len(r.json["more_signatures_b64"]) == 2
+    for digest, sig in zip(others, r.json["more_signatures_b64"], strict=True):
+        assert _verifies(view["pem"], digest, sig)
+    # the single form answers as before
+    one = await certs.sign(user, DIGEST)
+    assert one.status == 200 and "more_signatures_b64" not in one.json, one
+
+
+async def test_several_digests_with_a_wrong_password_count_once(certs: CertsHarness) -> None:
+    user = certs.person()
+    await certs.activate(user)
+    body = {"digest_b64": base64.b64encode(DIGEST).decode(), "certificate_password": "Wrong#pass1",
+            "more_digests_b64": [base64.b64encode(DIGEST).decode()] * 3}
+    r = await certs.request("POST", f"/internal/principals/{user.id}/signatures", internal=True, json=body)
+    assert r.status == 403 and r.json["code"] == "wrong_certificate_password", r
+    assert r.json["attempts_left"] == 4  # one try, however many digests
+    r = await certs.request("POST", f"/internal/principals/{user.id}/signatures", internal=True,
+                            json={**body, "more_digests_b64": ["not base64!"]})
+    assert r.status == 422 and r.json["errors"][0]["field"] == "more_digests_b64", r
+    r = await certs.request("POST", f"/internal/principals/{user.id}/sm2-signatures", internal=True,
+                            json={**body, "certificate_password": PASSWORD})
+    assert r.status == 422 and r.json["errors"][0]["field"] == "more_digests_b64", r
