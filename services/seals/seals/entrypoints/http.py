@@ -36,6 +36,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_delete(f"{API}/my/signature", http_person.delete_signature)
     r.add_get(f"{API}/my/signature/image", http_person.get_signature_image)
     r.add_get("/internal/persons/{person_id}/choices", internal.internal_choices)
+    r.add_get("/internal/persons/{person_id}/signature", internal.internal_person_signature)
     r.add_post("/internal/seals/{seal_id}/stamp-signatures", internal.internal_stamp_signature)
     r.add_post("/internal/seals/{seal_id}/stamp-esl", internal.internal_stamp_esl)
     r.add_get("/internal/seals/{seal_id}", internal.internal_seal)

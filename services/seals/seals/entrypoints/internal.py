@@ -12,7 +12,7 @@ from shared.errors import ValidationFailed
 from shared.http import json_response, parse_json, path_uuid
 from shared.internal import require_internal
 
-from ..service_layer import esl, seals, stamping
+from ..service_layer import esl, person, seals, stamping
 from . import views
 from .schemas import StampEslIn, StampSignatureIn
 from .support import context, png_response
@@ -57,6 +57,14 @@ async def internal_seal_image(request: web.Request) -> web.Response:
     require_internal(request)
     png, digest = await seals.image_of(context(request), path_uuid(request, "seal_id"))
     return png_response(png, digest, request, private=False)
+
+
+async def internal_person_signature(request: web.Request) -> web.Response:
+    """The person's own signature (个人签名) as a PNG, for a stamp's ``signature`` placement;
+    404 ``signature_not_found`` when the person has none."""
+    require_internal(request)
+    png, digest = await person.signature_image(context(request), path_uuid(request, "person_id"))
+    return png_response(png, digest, request, private=True)
 
 
 async def internal_enterprise_seals(request: web.Request) -> web.Response:

@@ -122,3 +122,20 @@ async def test_signatures_belong_to_persons_only(seals: Seals) -> None:
     e = await seals.enterprise()
     r = await seals.call("POST", "/api/v1/my/signature", e.token, json={"method": "generated"})
     assert r.status == 403
+
+
+async def test_stamping_reads_the_persons_signature_internally(seals: Seals) -> None:
+    """Issue 15: a stamp's ``signature`` placement draws the person's own signature."""
+    p = await seals.person()
+    missing = await seals.internal("GET", f"/internal/persons/{p.person_id}/signature")
+    assert missing.status == 404 and missing.json["code"] == "signature_not_found", missing
+    r = await create(seals, p, {"method": "generated"})
+    img = await seals.internal("GET", f"/internal/persons/{p.person_id}/signature")
+    assert img.status == 200 and img.content_type == "image/png"
+    assert sha256_hex(img.body) == r.json["image_sha256"]  # type: ignore[attr-defined]
+    # internal only: a person's token does not open it
+    denied = await seals.call("GET", f"/internal/persons/{p.person_id}/signature", p.token)
+    assert denied.status in (401, 404), denied
+    await seals.call("DELETE", "/api/v1/my/signature", p.token)
+    gone = await seals.internal("GET", f"/internal/persons/{p.person_id}/signature")
+    assert gone.status == 404, gone
