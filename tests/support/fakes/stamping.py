@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -134,6 +135,7 @@ class FakeSeals:
         self._image = make_seal_png(200)
         self.today: date | None = None
         self.serial_lookups = 0
+        self.person_signatures: dict[uuid.UUID, bytes] = {}  # 个人签名 PNGs (issue 15)
 
     def add_seal(self, enterprise_id: uuid.UUID, enterprise_name: str, name: str | None = None, *,
                  type: str = "official", label: str = "法定名称章", shape: str = "round",
@@ -213,6 +215,9 @@ class FakeSeals:
                     status=seal.info.status, revoked_at=seal.info.revoked_at)
         return None
 
+    async def person_signature(self, person_id: uuid.UUID) -> bytes | None:
+        return self.person_signatures.get(person_id)
+
     async def seal_image(self, seal_id: uuid.UUID) -> bytes:
         return self.seals[seal_id].image
 
@@ -275,6 +280,7 @@ class FakeCerts:
         self.pki = pki
         self.holders: dict[uuid.UUID, Holder] = {}
         self.signatures = 0
+        self.calls = 0
 
     def enroll(self, person_id: uuid.UUID, name: str, password: str) -> x509.Certificate:
         key = ec.generate_private_key(ec.SECP256R1())
@@ -282,7 +288,13 @@ class FakeCerts:
         self.holders[person_id] = Holder(key, cert, password)
         return cert
 
-    async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str) -> PersonSignature:
+    async def certificate(self, principal_id: uuid.UUID) -> str | None:
+        h = self.holders.get(principal_id)
+        return _pem(h.cert) if h is not None else None
+
+    async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str, *,
+                   more_digests: Sequence[bytes] = ()) -> PersonSignature:
+        self.calls += 1  # one password check (one KDF in certs) per call, however many digests
         h = self.holders.get(principal_id)
         if h is None:
             raise remote(404, "certificate_not_activated")
@@ -297,6 +309,8 @@ class FakeCerts:
             raise remote(403, "wrong_certificate_password", attempts_left=MAX_PASSWORD_ATTEMPTS - h.failures)
         h.failures = 0
         self.signatures += 1
-        return PersonSignature(signature=h.key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256()))),
+        def one(d: bytes) -> bytes:
+            return h.key.sign(d, ec.ECDSA(Prehashed(hashes.SHA256())))
+        return PersonSignature(signature=one(digest),
                                algorithm="ecdsa-p256-sha256", serial_number=format(h.cert.serial_number, "x"),
-                               certificate_pem=_pem(h.cert))
+                               certificate_pem=_pem(h.cert), more=tuple(one(d) for d in more_digests))

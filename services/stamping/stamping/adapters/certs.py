@@ -12,6 +12,7 @@ import asyncio
 import base64
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,15 +39,28 @@ class CertsHttp:
         self._ca: tuple[float, CaBundle] | None = None
         self._ca_lock = asyncio.Lock()
 
-    async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str) -> PersonSignature:
-        body = await self.client.post(f"/internal/principals/{principal_id}/signatures", json={
-            "digest_b64": base64.b64encode(digest).decode(), "certificate_password": password})
+    async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str, *,
+                   more_digests: Sequence[bytes] = ()) -> PersonSignature:
+        request: dict[str, Any] = {"digest_b64": base64.b64encode(digest).decode(),
+                                   "certificate_password": password}
+        if more_digests:
+            request["more_digests_b64"] = [base64.b64encode(d).decode() for d in more_digests]
+        body = await self.client.post(f"/internal/principals/{principal_id}/signatures", json=request)
+        more = tuple(base64.b64decode(s) for s in body.get("more_signatures_b64") or [])
+        if len(more) != len(more_digests):
+            raise ServiceUnavailable("certs did not sign every digest", code="signing_failed")
         return PersonSignature(
             signature=base64.b64decode(body["signature_b64"]),
             algorithm=str(body.get("algorithm") or ""),
             serial_number=str(body.get("serial_number") or ""),
             certificate_pem=str(body.get("certificate_pem") or ""),
+            more=more,
         )
+
+    async def certificate(self, principal_id: uuid.UUID) -> str | None:
+        body = await self.client.get(f"/internal/principals/{principal_id}/certificate")
+        pem = body.get("certificate_pem")
+        return str(pem) if pem and body.get("status") != "none" else None
 
     async def current(self, *, fresh: bool = False) -> CaBundle:
         now = time.monotonic()

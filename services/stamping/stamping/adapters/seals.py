@@ -103,6 +103,15 @@ class SealsHttp:
         self._image_locks.pop(seal_id, None)
         return self._images[seal_id]
 
+    async def person_signature(self, person_id: uuid.UUID) -> bytes | None:
+        try:
+            image: bytes = await self.client.get(f"/internal/persons/{person_id}/signature", raw=True)
+        except RemoteError as e:
+            if e.status == 404:
+                return None
+            raise
+        return image
+
     async def stamp_esl(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                         enterprise_id: uuid.UUID) -> bytes:
         body = await self.client.post(f"/internal/seals/{seal_id}/stamp-esl", json={

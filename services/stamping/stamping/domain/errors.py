@@ -113,7 +113,21 @@ class InvalidChoice(ValidationFailed):
 
 
 class SignaturePlacementUnsupported(ValidationFailed):
-    """A ``signature`` placement (the person's own signature) is not signed by the stamp call
-    yet: refused before any password try."""
+    """A ``signature`` placement (the person's own signature) the stamp call cannot sign: on
+    an OFD (GB/T 38540 signs with a seal's ``SES_Seal``; docs/STAMPING.md), or in a request
+    without a seal placement. Refused before any password try."""
 
-    code, title = "signature_placement_unsupported", "Personal signature placements cannot be signed yet"
+    code, title = "signature_placement_unsupported", "This personal signature placement cannot be signed"
+
+
+class SignatureRequired(Conflict):
+    """The request has a ``signature`` placement and the person has no signature (个人签名)
+    yet: refused before any password try; the H5 leads the person to create one."""
+
+    code, title = "signature_required", "Create your personal signature first"
+
+
+class CertificateRequired(NotFound):
+    """A ``signature`` placement is signed with the person's certificate: none is active."""
+
+    code, title = "certificate_not_activated", "Activate your certificate first"

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -72,6 +73,7 @@ class PersonSignature:
     algorithm: str
     serial_number: str
     certificate_pem: str
+    more: tuple[bytes, ...] = ()  # the signatures of ``more_digests``, in order
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ class SealAuthority(Protocol):
 
     async def seal_image(self, seal_id: uuid.UUID) -> bytes: ...
 
+    async def person_signature(self, person_id: uuid.UUID) -> bytes | None:
+        """The person's own signature (个人签名) as a PNG; None when the person has none."""
+
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                               enterprise_id: uuid.UUID, digest: bytes, *,
                               algorithm: str = "ecdsa-p256-sha256") -> SealSignature:
@@ -128,7 +133,13 @@ class SealAuthority(Protocol):
 
 
 class PrincipalSigner(Protocol):
-    async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str) -> PersonSignature: ...
+    async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str, *,
+                   more_digests: Sequence[bytes] = ()) -> PersonSignature:
+        """``digest`` and ``more_digests`` signed under ONE password check (one KDF in certs,
+        one count toward the lockout)."""
+
+    async def certificate(self, principal_id: uuid.UUID) -> str | None:
+        """The principal's active certificate (PEM), None without one."""
 
 
 class CaMaterial(Protocol):

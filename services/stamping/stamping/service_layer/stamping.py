@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
@@ -64,7 +65,7 @@ from ..adapters import ofd, repository
 from ..adapters.loops import call_on
 from ..adapters.ofd import remote_signing as ofd_signing
 from ..adapters.pdf import StampMetadata, offline_validation_context, sign_detached_digest, stamp_pdf
-from ..adapters.pdf.remote_signing import RecordingTimeStamper, SealDigestSigner
+from ..adapters.pdf.remote_signing import PersonDigestSigner, RecordingTimeStamper, SealDigestSigner
 from ..adapters.pdf.signing import PT_PER_MM, Mark, seal_box_pt
 from ..adapters.repository import STREAM_TYPE, RequestRow
 from ..domain import qr, seal_use
@@ -72,13 +73,16 @@ from ..domain import stamp_request as stamp_requests
 from ..domain.authorization import StampAuthorization, rfc3339
 from ..domain.errors import (
     AlreadyStamped,
+    CertificateRequired,
     InvalidChoice,
     QrInvalid,
     ScanRequired,
     SignaturePlacementUnsupported,
+    SignatureRequired,
     StampRequestNotFound,
 )
-from ..domain.placements import Choice, Placement, chosen_seals
+from ..domain.placements import Choice, Placement, Spot, chosen_seals
+from ..domain.resolve import SIGNATURE_MM
 from ..projections import apply_inline
 from . import callbacks
 from .context import Stamping
@@ -160,8 +164,20 @@ async def scan(ctx: Stamping, person: Principal, qr_payload: str) -> dict[str, A
                                for s in e.seals]}
                     for e in choices],
         # issue 15: where each stamp goes, and per seal placement the seals usable there
-        "placements": placements_view(row, choices),
+        "placements": await _with_signature_state(ctx, person.id, placements_view(row, choices)),
     }
+
+
+async def _with_signature_state(ctx: Stamping, person_id: uuid.UUID,
+                                items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ``signature`` placement says whether the person still has to create their signature
+    (``signature_missing``: the stamp call would answer 409 ``signature_required``)."""
+    if any(i["kind"] == "signature" for i in items):
+        missing = await ctx.seals.person_signature(person_id) is None
+        for i in items:
+            if i["kind"] == "signature":
+                i["signature_missing"] = missing
+    return items
 
 
 # stamp ------------------------------------------------------------------------------
@@ -173,21 +189,33 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
         claim = await _claim(ctx, person.id, request_id)
     try:
         uses = _plan(claim.row, cmd)
+        signature_spots = _signature_spots(claim.row)
         with timings.phase("authorize"):
             seals = await _precheck(ctx, person.id, cmd, uses)
+            own = await _own_signature(ctx, person.id) if signature_spots else None
         now = ctx.clock()
         authorization = StampAuthorization(
             request_id, claim.row.document_sha256, uses[0].seal_id, cmd.enterprise_id, person.id, now,
             placements=tuple((u.index, u.seal_id) for u in uses))
         # The person's signature (certs, a memory-hard KDF) runs while the PDF is prepared;
-        # the seal signature is only asked for once it is there. One for the whole request.
+        # the seal signature is only asked for once it is there. One for the whole request:
+        # with signature placements, it waits for their revision's digest and signs both in
+        # one certs call (one password check, one KDF).
+        revision: asyncio.Future[bytes] | None = (
+            asyncio.get_running_loop().create_future() if own is not None else None)
         person_sig = asyncio.create_task(_person_signature(ctx, person.id, authorization,
-                                                           cmd.certificate_password, timings))
+                                                           cmd.certificate_password, timings, revision))
         try:
             with timings.phase("sign"):
-                signed = await _sign(ctx, claim, person, cmd, uses, seals, now, authorization,
-                                     person_sig, timings)
+                document = claim.document
+                if own is not None and revision is not None:
+                    document = await _sign_own(ctx, claim, person, own, signature_spots, now,
+                                               revision, person_sig)
+                signed = await _sign(ctx, claim, document, person, cmd, uses, seals, now,
+                                     authorization, person_sig, timings)
         except BaseException as e:
+            if revision is not None and not revision.done():
+                person_sig.cancel()  # its digest never came: no password was tried
             person_error = await _settle(person_sig)
             if person_error is not None and not isinstance(e, asyncio.CancelledError):
                 raise person_error from None  # a wrong password says more than what it stopped
@@ -215,15 +243,11 @@ class Use:
 
 def _plan(row: RequestRow, cmd: StampCommand) -> list[Use]:
     """The request's seal placements in index order, each with its seal (422 when the choices
-    do not fit; a ``signature`` placement cannot be signed yet: 422 before any password try)."""
+    do not fit), before any password try."""
     if row.kind == "digest" or not row.placements:
         if cmd.choices:
             raise InvalidChoice.field("choices", "a digest request has no placements")
         return [Use(0, None, cmd.seal_id)]
-    unsupported = [p.index for p in row.placements if p.kind == "signature"]
-    if unsupported:
-        raise SignaturePlacementUnsupported(
-            f"placement {unsupported[0]} is a personal signature, which cannot be signed here yet")
     try:
         picked = chosen_seals(row.placements, cmd.choices, cmd.seal_id)
     except ValueError as e:
@@ -232,11 +256,55 @@ def _plan(row: RequestRow, cmd: StampCommand) -> list[Use]:
             if p.takes_seal]
 
 
+def _signature_spots(row: RequestRow) -> list[Spot]:
+    """Every spot of the request's ``signature`` placements (the person's own signature), in
+    placement order: one PAdES signature by the person's certificate draws it at all of them.
+    422 ``signature_placement_unsupported`` before any password try on an OFD (GB/T 38540
+    signs with a seal's ``SES_Seal``, docs/STAMPING.md) or without a seal placement."""
+    own = [p for p in sorted(row.placements, key=lambda p: p.index) if p.kind == "signature"]
+    if not own or row.kind == "digest":
+        return []
+    if row.kind != "pdf":
+        raise SignaturePlacementUnsupported(
+            f"placement {own[0].index} is a personal signature, which an OFD document cannot "
+            "carry here (GB/T 38540 signs with a seal)")
+    if not any(p.takes_seal for p in row.placements):
+        raise SignaturePlacementUnsupported(
+            f"placement {own[0].index} is a personal signature; the request has no seal placement")
+    return [s for p in own for s in p.spots]
+
+
+@dataclass(frozen=True)
+class OwnSignature:
+    """The person's signature picture and certificate, for the request's signature placements."""
+
+    image: bytes
+    certificate_pem: str
+
+
+async def _own_signature(ctx: Stamping, person_id: uuid.UUID) -> OwnSignature:
+    """409 ``signature_required`` without a 个人签名 (404 ``certificate_not_activated``
+    without a certificate), before any password try."""
+    image, pem = await asyncio.gather(ctx.seals.person_signature(person_id),
+                                      ctx.signer.certificate(person_id))
+    if image is None:
+        raise SignatureRequired("the request asks for your personal signature: create it first")
+    if pem is None:
+        raise CertificateRequired("your certificate signs your signature: activate it first")
+    return OwnSignature(image, pem)
+
+
 async def _person_signature(ctx: Stamping, person_id: uuid.UUID, authorization: StampAuthorization,
-                            password: str, timings: Timings) -> PersonSignature:
+                            password: str, timings: Timings,
+                            revision: asyncio.Future[bytes] | None = None) -> PersonSignature:
+    """The person's signature over the authorization and, with signature placements, over
+    their revision's digest (``revision``, once prepared): one certs call, one password."""
+    more = [await revision] if revision is not None else []
     with timings.phase("person_signature"):
-        sig = await ctx.signer.sign(person_id, authorization.digest(), password)
+        sig = await ctx.signer.sign(person_id, authorization.digest(), password, more_digests=more)
     _check_person_signature(sig.certificate_pem, sig.signature, authorization.digest())
+    for digest, value in zip(more, sig.more, strict=True):
+        _check_person_signature(sig.certificate_pem, value, digest)
     return sig
 
 
@@ -341,7 +409,55 @@ class Signed:
     made: list[Made]
 
 
-async def _sign(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand,
+async def _sign_own(ctx: Stamping, claim: Claim, person: Principal, own: OwnSignature,
+                    spots: Sequence[Spot], now: datetime, revision: asyncio.Future[bytes],
+                    person_sig: asyncio.Task[PersonSignature]) -> bytes:
+    """The person's own signature at every spot of the signature placements: one PAdES B-LT
+    signature by the person's certificate, the first revision over the uploaded document (the
+    seals' revisions follow). Its digest joins the authorization's in the one certs call."""
+    row = claim.row
+    assert claim.document is not None
+    loop = asyncio.get_running_loop()
+
+    async def sign_revision(digest: bytes) -> bytes:  # on the main loop
+        revision.set_result(digest)
+        return (await asyncio.shield(person_sig)).more[0]
+
+    signer = PersonDigestSigner(sign_revision, loop)
+    ca = await ctx.ca.current()
+    cert = x509.load_pem_x509_certificate(own.certificate_pem.encode())
+    chain = [cert] + [c for c in (ca.issuing, ca.root) if c != cert]
+    width_pt, height_pt = _signature_box_pt(own.image)
+    pdf = document = claim.document
+
+    async def job() -> bytes:
+        return await stamp_pdf(
+            pdf, marks=[Mark(s.page, s.x, s.y) for s in spots], seal_png=own.image,
+            seal_size_pt=width_pt, seal_height_pt=height_pt, signer=signer, chain=chain,
+            timestamper=RecordingTimeStamper(ctx.timestamper), validation_context_for_lt=_lt_context(ca),
+            metadata=None, field_name=f"eseal-{row.request_id}-signature", signer_name=person.name,
+            reason=f"{person.name} 签名", max_bytes=max(len(document), ctx.settings.max_document_bytes))
+    try:
+        return await ctx.workers.run(job)
+    except BaseException:
+        if signer.error is not None:
+            raise signer.error from None  # certs' answer (403 wrong_certificate_password …)
+        raise
+
+
+def _signature_box_pt(png: bytes) -> tuple[float, float]:
+    """The signature picture scaled, keeping its proportions, into the box the request side
+    left for it (``SIGNATURE_MM``), in points."""
+    from PIL import Image  # noqa: PLC0415 - only a signature placement needs it
+
+    with Image.open(io.BytesIO(png)) as image:
+        w, h = image.size
+    box_w, box_h = (v * PT_PER_MM for v in SIGNATURE_MM)
+    scale = min(box_w / w, box_h / h)
+    return w * scale, h * scale
+
+
+async def _sign(ctx: Stamping, claim: Claim, document: bytes | None, person: Principal, cmd: StampCommand,
                 uses: Sequence[Use], seals: dict[uuid.UUID, SealInfo], now: datetime,
                 authorization: StampAuthorization, person_sig: asyncio.Task[PersonSignature],
                 timings: Timings) -> Signed:
@@ -358,7 +474,7 @@ async def _sign(ctx: Stamping, claim: Claim, person: Principal, cmd: StampComman
                 return metadata(seal, await asyncio.shield(person_sig))
         return final
 
-    content = claim.document
+    content = document
     made: list[Made] = []
     content_type = ""
     for use in uses:

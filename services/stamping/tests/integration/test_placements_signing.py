@@ -159,9 +159,9 @@ async def test_a_seal_of_another_type_or_a_signature_placement_is_refused_before
     signature = await _request(h, token, person, [
         Placement(0, "seal", None, (Spot(1, 300, 300),)),
         Placement(1, "signature", None, (Spot(1, 300, 500),))])
-    with pytest.raises(EsealError) as e:
+    with pytest.raises(EsealError) as e:  # the person has no 个人签名 (issue 15)
         await _stamp(h, person, signature, contract)
-    assert e.value.status == 422 and e.value.code == "signature_placement_unsupported"
+    assert e.value.status == 409 and e.value.code == "signature_required"
     assert h.certs.signatures == kdf_before  # no password try spent
     # the claim was released: the request is still pending and stampable once it fits
     r = await h.call("GET", f"/api/v1/stamp-requests/{wrong_type}", token=token)

@@ -75,3 +75,25 @@ class RecordingTimeStamper(TimeStamper):
         tst_info = self.tokens[-1]["content"]["encap_content_info"]["content"].parsed
         moment: datetime = tst_info["gen_time"].native
         return moment
+
+
+class PersonDigestSigner:
+    """pyHanko's ``DigestSigner`` port for the person's own signature (a ``signature``
+    placement, issue 15): the revision's digest goes to ``sign`` on the main loop, which signs
+    it with the request's authorization in ONE certs call (one password check, one KDF)."""
+
+    def __init__(self, sign: Callable[[bytes], Coroutine[Any, Any, bytes]],
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self._sign, self.loop = sign, loop
+        self.used = False
+        self.error: BaseException | None = None
+
+    async def sign_digest(self, digest: bytes, algorithm: str = "sha256") -> bytes:
+        if self.used:
+            raise EsealError("one personal signature per request", code="signing_failed")
+        self.used = True
+        try:
+            return await call_on(self.loop, self._sign(digest))
+        except BaseException as e:
+            self.error = e
+            raise

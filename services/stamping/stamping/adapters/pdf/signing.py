@@ -340,12 +340,13 @@ async def stamp_pdf(
     chain: Sequence[CertLike],
     timestamper: TimeStamper,
     validation_context_for_lt: ValidationContext,
-    metadata: StampMetadata,
+    metadata: StampMetadata | None,
     reason: str | None = None,
     location: str | None = None,
     field_name: str | None = None,
     max_bytes: int = DEFAULT_MAX_PDF_BYTES,
     final_metadata: Callable[[], Awaitable[StampMetadata]] | None = None,
+    signer_name: str | None = None,
 ) -> bytes:
     """Stamp ``pdf`` with a visible seal at (x, y) of 1-based ``page``, or at every one of
     ``marks``; one PAdES B-LT signature, in one incremental revision.
@@ -364,6 +365,9 @@ async def stamp_pdf(
     /Name and /Reason and the field name). The expensive preparation (chain and
     revocation checks, size estimation) so overlaps with whatever produces the
     final details, e.g. the person's signature; the seal signature still comes after.
+
+    ``metadata`` None: a signature that is no seal's (a person's own signature placement,
+    issue 15): no /EsealStamp entry, ``field_name``, ``reason`` and ``signer_name`` given.
     """
     if marks is None:
         if page is None or x is None or y is None:
@@ -374,15 +378,17 @@ async def stamp_pdf(
     appearances = layout_marks(describe_pdf(reader, pdf), marks, _open_image(seal_png),
                                seal_size_pt, height_pt, fit_pt)
     first, more = appearances[0], appearances[1:]
-    field_name = field_name or f"eseal-{metadata.request_id}"
+    if metadata is None and (field_name is None or reason is None or signer_name is None):
+        raise ValueError("a signature without stamp metadata needs its field name, reason and name")
+    field_name = field_name or f"eseal-{metadata.request_id}"  # type: ignore[union-attr]
     _refuse_planted_field(reader, field_name)
     pdf_signer = PdfSigner(
         _lt_signature_meta(
             field_name=field_name,
             validation_context=validation_context_for_lt,
-            reason=reason or metadata.default_reason(),
+            reason=reason or metadata.default_reason(),  # type: ignore[union-attr]
             location=location,
-            name=metadata.display_name(),
+            name=signer_name or metadata.display_name(),  # type: ignore[union-attr]
         ),
         RemoteSigner(signer, chain),
         timestamper=timestamper,
@@ -394,6 +400,10 @@ async def stamp_pdf(
     writer = IncrementalPdfFileWriter(BytesIO(pdf), prev=reader)
 
     async def extra() -> Mapping[str, generic.PdfObject]:
+        if metadata is None:
+            if more:
+                _add_widgets(writer, field_name, more)
+            return {}
         final = metadata if final_metadata is None else await final_metadata()
         if final.request_id != metadata.request_id:
             raise ValueError("the final stamp details are for another request")
