@@ -273,6 +273,25 @@ async def records_by_fingerprints(conn: Conn, fingerprints: list[str]) -> list[a
         " WHERE seal_signature_sha256 = any($1::text[])", fingerprints))
 
 
+async def insert_signature_record(conn: Conn, *, record_id: uuid.UUID, request_id: uuid.UUID,
+                                  person_id: uuid.UUID, user_name: str, placement_indexes: list[int],
+                                  certificate_serial: str, signature_sha256: str, requester: str,
+                                  signed_at: datetime) -> None:
+    """A stamp's personal signature placements (issue 15): the person's, not a seal use."""
+    await conn.execute(
+        "INSERT INTO signature_records (record_id, request_id, person_id, user_name, placement_indexes,"
+        " certificate_serial, signature_sha256, requester, signed_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", record_id, request_id, person_id, user_name,
+        placement_indexes, certificate_serial, signature_sha256, requester, signed_at)
+
+
+async def signature_records_by_fingerprints(conn: Conn, fingerprints: list[str]) -> list[asyncpg.Record]:
+    """The signature records whose signature value has one of these SHA-256 fingerprints."""
+    return list(await conn.fetch(
+        "SELECT record_id, request_id, person_id, user_name, certificate_serial, signature_sha256,"
+        " signed_at FROM signature_records WHERE signature_sha256 = any($1::text[])", fingerprints))
+
+
 async def unfingerprinted(conn: Conn, after: str, limit: int) -> list[asyncpg.Record]:
     """Records older than the fingerprint column, with their kept results (for the backfill)."""
     return list(await conn.fetch(

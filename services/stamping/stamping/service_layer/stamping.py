@@ -223,7 +223,8 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
         with timings.phase("recheck"):
             await _recheck(ctx, person.id, cmd, signed.made)
         with timings.phase("commit"):
-            record_ids = await _commit(ctx, claim, person, signed, now, authorization, person_sig.result())
+            record_ids = await _commit(ctx, claim, person, signed, now, authorization, person_sig.result(),
+                                       _own_indexes(claim.row) if own is not None else [])
     except BaseException:
         await asyncio.shield(_release(ctx, claim))
         raise
@@ -272,6 +273,10 @@ def _signature_spots(row: RequestRow) -> list[Spot]:
         raise SignaturePlacementUnsupported(
             f"placement {own[0].index} is a personal signature; the request has no seal placement")
     return [s for p in own for s in p.spots]
+
+
+def _own_indexes(row: RequestRow) -> list[int]:
+    return sorted(p.index for p in row.placements if p.kind == "signature")
 
 
 @dataclass(frozen=True)
@@ -637,9 +642,10 @@ async def _recheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
 
 async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed,
                   now: datetime, authorization: StampAuthorization,
-                  person_sig: PersonSignature) -> list[uuid.UUID]:
+                  person_sig: PersonSignature, own_indexes: list[int]) -> list[uuid.UUID]:
     """One transaction: a StampApplied + UsageRecorded per seal placement (each its own
-    record), the result (under the first record's id), the callback."""
+    record), the person's signature record for the signature placements (``own_indexes``;
+    no seal use, so no usage record), the result (under the first record's id), the callback."""
     row = claim.row
     record_ids = [uuid.uuid4() for _ in signed.made]
     result_sha = hashlib.sha256(signed.content).hexdigest()
@@ -656,6 +662,13 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed
         stored = await ctx.store.append(conn, row.request_id, STREAM_TYPE, state.version, events,
                                         metadata={"actor": str(person.id), "actor_role": "person"})
         await apply_inline(conn, stored)
+        if own_indexes:
+            await repository.insert_signature_record(
+                conn, record_id=uuid.uuid4(), request_id=row.request_id, person_id=person.id,
+                user_name=person.name, placement_indexes=own_indexes,
+                certificate_serial=person_sig.serial_number,
+                signature_sha256=hashlib.sha256(person_sig.more[0]).hexdigest(),
+                requester=client.name if client else "", signed_at=now)
         await repository.insert_result(conn, row.request_id, record_ids[0], signed.content_type,
                                        signed.content, result_sha)
         await repository.finish_request(conn, row.request_id)

@@ -79,6 +79,18 @@ class Facts:
     certificate: SealCertificate | None
     record: UsageRecord | None
     seal: SealInfo | None
+    # not a seal's: a person's own signature the platform made for a stamp's signature
+    # placements (issue 15), found by its value's fingerprint and its certificate's serial
+    personal: SignatureRecord | None = None
+
+
+@dataclass(frozen=True)
+class SignatureRecord:
+    request_id: str
+    person_id: str
+    user_name: str
+    certificate_serial: str
+    signature_sha256: str
 
 
 async def verify(ctx: Stamping, document: bytes) -> dict[str, Any]:
@@ -201,6 +213,7 @@ async def _facts(ctx: Stamping, signatures: list[SignatureReport]) -> list[Facts
     serials = list(dict.fromkeys(s.signer_serial for s in signatures if s.signer_serial))
     certs = dict(zip(serials, await asyncio.gather(*(_certificate(ctx, n) for n in serials)), strict=True))
     records = await _records(ctx, signatures)
+    personal = await _signature_records(ctx, [s for s in signatures if certs.get(s.signer_serial) is None])
     seal_ids = list(dict.fromkeys(c.seal_id for c in certs.values() if c is not None))
     seals = dict(zip(seal_ids, await asyncio.gather(*(_seal(ctx, i) for i in seal_ids)), strict=True))
     out = []
@@ -209,8 +222,35 @@ async def _facts(ctx: Stamping, signatures: list[SignatureReport]) -> list[Facts
         if cert is not None and cert.fingerprint_sha256 and cert.fingerprint_sha256 != s.signer_cert_sha256:
             cert = None  # same serial, another certificate: not ours
         record = _record_for(s, cert, records)
-        out.append(Facts(cert, record, seals.get(cert.seal_id) if cert else None))
+        out.append(Facts(cert, record, seals.get(cert.seal_id) if cert else None,
+                         None if cert is not None else _personal_for(s, personal)))
     return out
+
+
+async def _signature_records(ctx: Stamping, signatures: list[SignatureReport]) -> list[SignatureRecord]:
+    fingerprints = [s.signature_value_sha256 for s in signatures if s.signature_value_sha256]
+    if not fingerprints:
+        return []
+    async with ctx.db.connection() as uow:
+        rows = await repository.signature_records_by_fingerprints(uow.conn, fingerprints)
+    return [SignatureRecord(str(r["request_id"]), str(r["person_id"]), r["user_name"],
+                            r["certificate_serial"], r["signature_sha256"]) for r in rows]
+
+
+def _personal_for(s: SignatureReport, records: list[SignatureRecord]) -> SignatureRecord | None:
+    """The person's signature record of this very signature value and certificate."""
+    for r in records:
+        if (r.signature_sha256 == s.signature_value_sha256
+                and _same_serial(r.certificate_serial, s.signer_serial)):
+            return r
+    return None
+
+
+def _same_serial(a: str, b: str) -> bool:
+    try:
+        return int(a, 16) == int(b, 16)
+    except ValueError:
+        return False
 
 
 async def _certificate(ctx: Stamping, serial: str) -> SealCertificate | None:
@@ -295,7 +335,9 @@ def _signature(s: SignatureReport, f: Facts, *, attribute: bool = True) -> dict[
     reasons = list(s.reasons)
     failed = s.result == "failed"
     mismatched: list[str] = []
-    if s.signer_serial and attribute:  # readable: judge who signed
+    if s.signer_serial and attribute and f.personal is not None:
+        pass  # the person's own signature, as the platform recorded it: nothing to attribute
+    elif s.signer_serial and attribute:  # readable: judge who signed
         if cert is None:
             reasons.append(NOT_A_SEAL_CERTIFICATE)
             failed = True
@@ -339,15 +381,17 @@ def _signature(s: SignatureReport, f: Facts, *, attribute: bool = True) -> dict[
         "seal_type_label": seal.type_label if seal else None,
         "enterprise_name": record.enterprise_name if record else (seal.enterprise_name if seal else None),
         "enterprise_uscc": seal.enterprise_uscc if seal else None,
-        "signer_name": record.user_name if record else None,
-        "request_id": record.request_id if record else None,
+        "signer_name": record.user_name if record else (f.personal.user_name if f.personal else None),
+        "request_id": record.request_id if record else (f.personal.request_id if f.personal else None),
         "stamped_on": stamped_on,
         "relying_system": record.requester if record and stamped_on == "digest" else None,
         "metadata_mismatches": mismatched,
         "seal_status": _seal_status(cert, seal, revoked_at),
         "revoked_at": rfc3339(revoked_at) if revoked_at else None,
         "revoked_before_stamp": revoked_before,
-        "recorded": record is not None,
+        "recorded": record is not None or f.personal is not None,
+        # "signature": a person's own signature (a stamp's signature placement), no seal's
+        "kind": "signature" if f.personal is not None else "seal",
     }
 
 

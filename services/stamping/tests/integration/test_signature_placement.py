@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import uuid
 
+import aiohttp
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -99,13 +100,19 @@ async def test_the_persons_signature_is_signed_by_their_certificate_with_one_pas
     widgets = own.sig_field.get("/Kids") or [own.sig_field]
     assert len(widgets) == 2
 
-    form_data = {"document": res.body}
-    import aiohttp
     form = aiohttp.FormData()
-    form.add_field("document", form_data["document"], filename="x.pdf", content_type="application/pdf")
+    form.add_field("document", res.body, filename="x.pdf", content_type="application/pdf")
     v = await h.call("POST", "/api/v1/verifications", data=form)
-    assert v.status == 200, v
-    assert [s["result"] for s in v.json["signatures"]] == ["passed", "passed"], v.json
+    assert v.status == 200 and v.json["result"] == "passed", v
+    mine, sealed = v.json["signatures"]
+    assert [s["result"] for s in (mine, sealed)] == ["passed", "passed"], v.json
+    assert mine["kind"] == "signature" and mine["recorded"] and mine["signer_name"] == person.name
+    assert mine["seal_id"] is None and mine["request_id"] == request_id
+    assert sealed["kind"] == "seal" and sealed["seal_id"] == str(seal.seal_id)
+    # the person's signature record, not a usage record (not the enterprise's seal usage)
+    assert await h.sql("SELECT count(*) FROM usage_records WHERE request_id = $1", uuid.UUID(request_id)) == 1
+    assert await h.sql("SELECT placement_indexes FROM signature_records WHERE request_id = $1 AND person_id = $2",
+                       uuid.UUID(request_id), person.id) == [1]
 
 
 async def test_without_a_signature_409_before_any_password_try(stamping: Harness) -> None:
