@@ -1,0 +1,132 @@
+"""The personal signature placement on the whole platform, through the gateway (issue 15): a
+PDF with a seal placement and a signature placement, one certificate password. The person's
+own signature (个人签名, created through the API as the H5 does) is drawn at its spot and
+signed with the person's certificate; the seal is signed with the seal's. pyHanko: both
+valid and trusted to the platform root. A person without a signature gets 409
+``signature_required`` before any password try."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from typing import Any
+
+import aiohttp
+import pytest
+from PIL import Image
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import DocumentSecurityStore, async_validate_pdf_signature
+from stamping.adapters.pdf import as_asn1_cert
+
+from tests.conftest import Platform
+from tests.e2e.test_stamping import (
+    CERT_PASSWORD,
+    Account,
+    client_token,
+    create_client,
+    grant,
+    new_enterprise,
+    new_person,
+    new_seal,
+    scan,
+)
+from tests.support.api import Api
+from tests.support.pdf_fixtures import make_test_pdf
+
+pytestmark = pytest.mark.e2e
+
+SEAL_AT = (1, 200.0, 300.0)  # page, x, y (points, origin bottom-left)
+SIGNATURE_AT = (2, 300.0, 250.0)
+
+
+def _render(doc: bytes, page: int) -> Image.Image:
+    out = subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", "72", "-png", "-"],
+                         input=doc, capture_output=True, check=True, timeout=60)
+    return Image.open(io.BytesIO(out.stdout)).convert("RGB")
+
+
+def _ink(img: Image.Image, box: tuple[float, float, float, float]) -> int:
+    """Non-white pixels in ``box`` (PDF points; 72 dpi: a pixel a point, rows top-down)."""
+    x0, y0, x1, y1 = box
+    px = img.load()
+    return sum(1 for j in range(int(img.height - y1), int(img.height - y0))
+               for i in range(int(x0), int(x1)) if sum(px[i, j]) < 600)
+
+
+async def _request(api: Api, token: str, pdf: bytes) -> dict[str, Any]:
+    placements = [{"seal_type": "contract", "page": SEAL_AT[0], "x": SEAL_AT[1], "y": SEAL_AT[2]},
+                  {"kind": "signature", "page": SIGNATURE_AT[0], "x": SIGNATURE_AT[1], "y": SIGNATURE_AT[2]}]
+    form = aiohttp.FormData()
+    form.add_field("title", "签字合同")
+    form.add_field("placements", json.dumps(placements))
+    form.add_field("document", pdf, filename="contract.pdf", content_type="application/pdf")
+    created = await api.post("/api/v1/stamp-requests", token=token, data=form)
+    assert created.status == 201, created
+    return dict(created.json)
+
+
+async def _stamp(api: Api, person: Account, enterprise: Account, request_id: str, seal_id: str) -> Any:
+    return await api.post(f"/api/v1/stamp-requests/{request_id}/stamp", token=person.token, json={
+        "enterprise_id": enterprise.id, "certificate_password": CERT_PASSWORD,
+        "choices": [{"placement": 0, "seal_id": seal_id}]})
+
+
+async def test_the_signature_placement_is_the_persons_signature(api: Api, platform: Platform) -> None:
+    enterprise = await new_enterprise(api)
+    seal = await new_seal(api, enterprise, "contract")
+    person = await new_person(api)
+    await grant(api, enterprise, seal["seal_id"], person)
+    client = create_client(platform, "签字系统")
+    client.token = await client_token(api, client)
+    root = await api.get("/api/v1/ca/root.pem")
+    assert root.status == 200
+    pdf = make_test_pdf(pages=2)
+
+    # no signature yet: the scan says so, the stamp is 409 before any password try
+    created = await _request(api, client.token, pdf)
+    scanned = await scan(api, person, created["qr_payload"])
+    assert scanned.status == 200, scanned
+    assert scanned.json["placements"][1]["signature_missing"] is True
+    refused = await _stamp(api, person, enterprise, created["request_id"], seal["seal_id"])
+    assert refused.status == 409 and refused.json["code"] == "signature_required", refused
+
+    # the person creates their signature (as the H5 leads them to) and comes back
+    made = await api.post("/api/v1/my/signature", token=person.token, json={"method": "generated"})
+    assert made.status == 201, made
+    scanned = await scan(api, person, created["qr_payload"])
+    assert scanned.json["placements"][1]["signature_missing"] is False
+    stamped = await _stamp(api, person, enterprise, created["request_id"], seal["seal_id"])
+    assert stamped.status == 201, stamped
+    assert len(stamped.json["record_ids"]) == 1  # the signature is no seal use
+
+    doc = await api.get(f"/api/v1/stamp-requests/{created['request_id']}/result", token=client.token)
+    assert doc.status == 200
+    reader = PdfFileReader(io.BytesIO(doc.body))
+    own, sealed = reader.embedded_signatures
+    for sig in (own, sealed):
+        vc = DocumentSecurityStore.read_dss(reader).as_validation_context(
+            {"trust_roots": [as_asn1_cert(root.body)], "allow_fetching": False,
+             "revocation_mode": "hard-fail"})
+        status = await async_validate_pdf_signature(sig, vc)
+        assert status.intact and status.valid and status.trusted, status.pretty_print_details()
+        assert status.bottom_line, status.pretty_print_details()
+    cert = await api.get("/api/v1/certificate", token=person.token)
+    assert cert.status == 200, cert
+    assert format(own.signer_cert.serial_number, "X") == cert.json["serial_number"].upper()
+    assert sealed.signer_cert.subject.native["common_name"] == seal["name"]
+
+    # the platform's verification: the person's signature is theirs, the seal the seal's
+    form = aiohttp.FormData()
+    form.add_field("document", doc.body, filename="signed.pdf", content_type="application/pdf")
+    v = await api.post("/api/v1/verifications", data=form)
+    assert v.status == 200 and v.json["result"] == "passed", v
+    mine, stamp = v.json["signatures"]
+    assert mine["kind"] == "signature" and mine["signer_name"] == person.name and mine["recorded"]
+    assert stamp["kind"] == "seal" and stamp["seal_id"] == seal["seal_id"]
+
+    # rendered: the signature's ink at its spot (and not there before)
+    page, x, y = SIGNATURE_AT
+    box = (x - 60, y - 30, x + 60, y + 30)
+    before, after = _ink(_render(pdf, page), box), _ink(_render(doc.body, page), box)
+    assert after > before + 100, (before, after)
