@@ -320,10 +320,12 @@ async def scan(request: web.Request) -> web.Response:
                             "password (`wrong_certificate_password`, `attempts_left`)",
                        404: "no such request (`stamp_request_not_found`)",
                        409: "already stamped (`already_stamped`); the seal is revoked "
-                            "(`seal_revoked`)",
+                            "(`seal_revoked`); a signature placement and I have no personal "
+                            "signature (`signature_required`)",
                        410: "expired (`expired`)",
                        422: "choices that do not fit the request's placements "
-                            "(`invalid_choice`)",
+                            "(`invalid_choice`); a signature placement on an OFD or without a "
+                            "seal placement (`signature_placement_unsupported`)",
                        423: "the certificate is locked (`certificate_locked`)"})
 async def stamp(request: web.Request) -> web.Response:
     ctx = request.app[STAMPING]

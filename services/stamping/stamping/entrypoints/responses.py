@@ -169,6 +169,9 @@ class PlacementView(BaseModel):
     seal_choices: list[PlacementSealChoice] | None = Field(
         default=None, description="seal and cross_page placements: the seals I may use there "
                                   "now (of its seal_type when it names one)")
+    signature_missing: bool | None = Field(
+        default=None, description="signature placements: true when I have no personal signature "
+                                  "(个人签名) yet; the stamp call is then 409 `signature_required`")
 
 
 class ScanView(BaseModel):
@@ -272,6 +275,10 @@ class SignatureCheck(BaseModel):
     revoked_at: datetime | None
     revoked_before_stamp: bool
     recorded: bool
+    kind: Literal["seal", "signature"] = Field(
+        default="seal", description="`signature`: a person's own signature the platform made "
+                                    "for a stamp's signature placement (its signature record; "
+                                    "no seal, the person in `signer_name`)")
     algorithm: Literal["ecdsa-p256-sha256", "sm2-sm3"] | str | None = Field(
         default=None, description="the signature's algorithm as the document states it")
     signature_format: str | None = Field(
