@@ -111,7 +111,8 @@ async def test_the_persons_signature_is_signed_by_their_certificate_with_one_pas
     assert sealed["kind"] == "seal" and sealed["seal_id"] == str(seal.seal_id)
     # the person's signature record, not a usage record (not the enterprise's seal usage)
     assert await h.sql("SELECT count(*) FROM usage_records WHERE request_id = $1", uuid.UUID(request_id)) == 1
-    assert await h.sql("SELECT placement_indexes FROM signature_records WHERE request_id = $1 AND person_id = $2",
+    assert await h.sql("SELECT placement_indexes FROM signature_records"
+                       " WHERE request_id = $1 AND person_id = $2",
                        uuid.UUID(request_id), person.id) == [1]
 
 
