@@ -292,6 +292,24 @@ async def signature_records_by_fingerprints(conn: Conn, fingerprints: list[str])
         " signed_at FROM signature_records WHERE signature_sha256 = any($1::text[])", fingerprints))
 
 
+async def signature_page(conn: Conn, person_id: uuid.UUID, start: datetime, end: datetime,
+                         after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[asyncpg.Record]:
+    """The person's signature records signed within [start, end], newest first, after the
+    keyset ``after`` (signed_at, record_id), with their request's title and document hash."""
+    args: list[Any] = [person_id, start, end]
+    where = "s.person_id = $1 AND s.signed_at >= $2 AND s.signed_at <= $3"
+    if after is not None:
+        args += [after[0], after[1]]
+        where += " AND (s.signed_at, s.record_id) < ($4, $5)"
+    args.append(limit)
+    # Only "$n" placeholders and constant conditions are formatted into the text.
+    query = ("SELECT s.record_id, s.request_id, s.user_name, s.placement_indexes,"  # noqa: S608
+             " s.certificate_serial, s.requester, s.signed_at, r.title AS document_title, r.document_sha256"
+             " FROM signature_records s JOIN stamp_requests r ON r.request_id = s.request_id"
+             f" WHERE {where} ORDER BY s.signed_at DESC, s.record_id DESC LIMIT ${len(args)}")
+    return list(await conn.fetch(query, *args))
+
+
 async def unfingerprinted(conn: Conn, after: str, limit: int) -> list[asyncpg.Record]:
     """Records older than the fingerprint column, with their kept results (for the backfill)."""
     return list(await conn.fetch(

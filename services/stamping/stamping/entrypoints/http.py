@@ -395,6 +395,25 @@ async def usage_records(request: web.Request) -> web.Response:
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 
+class SignatureParams(ApiModel):
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+    limit: int = Field(default=usage.DEFAULT_LIMIT, ge=1, le=usage.MAX_LIMIT)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+@documented(summary="签名记录 / my signature records: my personal signature in stamps (the last 3 months)",
+            tags=("usage",), query=SignatureParams, response=doc.SignaturePage,
+            responses={200: "my own signatures made for stamps' signature placements, newest first",
+                       403: doc.PERSONS_ONLY, 422: cursors.DOCUMENTED})
+async def signature_records(request: web.Request) -> web.Response:
+    principal = await require_principal(request, "person")
+    q = validate(SignatureParams, _query(request))
+    body = await usage.list_signatures(request.app[STAMPING], principal, usage.UsageQuery(
+        since=q.from_, until=q.to, limit=q.limit, cursor=q.cursor))
+    return json_response(body, headers={"Cache-Control": "no-store"})
+
+
 def _query(request: web.Request) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in request.query.items():
@@ -485,6 +504,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/stamp-requests/{request_id}/document", document)
     r.add_post("/api/v1/scans", scan)
     r.add_get("/api/v1/usage-records", usage_records)
+    r.add_get("/api/v1/signature-records", signature_records)
     r.add_post("/api/v1/verifications", verify)
 
 

@@ -221,6 +221,27 @@ class UsagePage(BaseModel):
     next_cursor: str | None
 
 
+class SignatureRecord(BaseModel):
+    """A personal signature the person made in a stamp (its signature placements)."""
+
+    record_id: uuid.UUID
+    signed_at: datetime
+    user_name: str
+    request_id: uuid.UUID
+    document_title: str
+    document_sha256: str
+    requester: str
+    placements: list[int] = Field(description="the request's signature placements it signed")
+    certificate_serial: str = Field(description="my certificate that signed it")
+
+
+class SignaturePage(BaseModel):
+    items: list[SignatureRecord]
+    from_: datetime = Field(alias="from")
+    to: datetime
+    next_cursor: str | None
+
+
 class SignerCertificate(BaseModel):
     subject: str = Field(description="RFC 4514, as the certificate says")
     serial: str = Field(description="upper-case hex")

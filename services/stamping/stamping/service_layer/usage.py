@@ -5,6 +5,10 @@
   records of the enterprise's seals (the enterprise is the one seals named when it signed).
 Only the last 3 months are listed (``from`` is clamped); the records themselves are kept.
 Newest first; keyset pagination on ``(used_at, record_id)``.
+
+Signature records (issue 15): a stamp's personal ``signature`` placements are the person's own
+signature, not a seal use; the person lists them apart (``list_signatures``), same window and
+paging; an enterprise never sees them.
 """
 
 from __future__ import annotations
@@ -72,3 +76,25 @@ async def list_records(ctx: Stamping, principal: Principal, q: UsageQuery) -> di
     more = len(rows) > limit
     return {"items": items, "from": rfc3339(start), "to": rfc3339(end),
             "next_cursor": _encode_cursor(page[-1]["used_at"], page[-1]["record_id"]) if more else None}
+
+
+async def list_signatures(ctx: Stamping, principal: Principal, q: UsageQuery) -> dict[str, Any]:
+    """The person's own signatures made in stamps (signature records), the last 3 months."""
+    if principal.role != "person":
+        raise Forbidden("signature records are the person's own", code="role_not_allowed")
+    start, end = usage_window(ctx.clock(), q.since, q.until)
+    limit = max(1, min(MAX_LIMIT, q.limit))
+    after = _decode_cursor(q.cursor) if q.cursor else None
+    async with ctx.db.connection() as uow:
+        rows = await repository.signature_page(uow.conn, principal.id, start, end, after, limit + 1)
+    page = rows[:limit]
+    items = [{
+        "record_id": str(r["record_id"]), "signed_at": rfc3339(r["signed_at"]),
+        "user_name": r["user_name"], "request_id": str(r["request_id"]),
+        "document_title": r["document_title"], "document_sha256": r["document_sha256"],
+        "requester": r["requester"], "placements": list(r["placement_indexes"]),
+        "certificate_serial": r["certificate_serial"],
+    } for r in page]
+    more = len(rows) > limit
+    return {"items": items, "from": rfc3339(start), "to": rfc3339(end),
+            "next_cursor": _encode_cursor(page[-1]["signed_at"], page[-1]["record_id"]) if more else None}

@@ -114,6 +114,15 @@ async def test_the_persons_signature_is_signed_by_their_certificate_with_one_pas
     assert await h.sql("SELECT placement_indexes FROM signature_records"
                        " WHERE request_id = $1 AND person_id = $2",
                        uuid.UUID(request_id), person.id) == [1]
+    # the person lists it among their signature records; a seal-usage list does not have it
+    mine_listed = await h.call("GET", "/api/v1/signature-records", token=person.token)
+    assert mine_listed.status == 200, mine_listed
+    [item] = mine_listed.json["items"]
+    assert item["request_id"] == request_id and item["placements"] == [1]
+    assert item["user_name"] == person.name and item["document_title"]
+    assert int(item["certificate_serial"], 16) == person_cert.serial_number
+    usage = await h.call("GET", "/api/v1/usage-records", token=person.token)
+    assert [i["seal_id"] for i in usage.json["items"]] == [str(seal.seal_id)]
 
 
 async def test_without_a_signature_409_before_any_password_try(stamping: Harness) -> None:
