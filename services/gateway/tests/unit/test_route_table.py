@@ -36,6 +36,7 @@ HAND_KEPT: tuple[tuple[str, str, str], ...] = (
     (f"{API}/stamp-requests", "stamping", "any"),
     (f"{API}/scans", "stamping", "user"),
     (f"{API}/usage-records", "stamping", "user"),
+    (f"{API}/signature-records", "stamping", "user"),
     (f"{API}/verifications", "stamping", "public"),
     (f"{API}/messages", "notify", "user"),
     (f"{API}/support", "notify", "public"),
