@@ -125,6 +125,16 @@ async def test_the_signature_placement_is_the_persons_signature(api: Api, platfo
     assert mine["kind"] == "signature" and mine["signer_name"] == person.name and mine["recorded"]
     assert stamp["kind"] == "seal" and stamp["seal_id"] == seal["seal_id"]
 
+    # the person's signature record (not a seal use): theirs to list, not the enterprise's
+    listed = await api.get("/api/v1/signature-records", token=person.token)
+    assert listed.status == 200, listed
+    assert [i["request_id"] for i in listed.json["items"]] == [created["request_id"]]
+    usage = await api.get("/api/v1/usage-records", token=enterprise.token)
+    assert [i["seal_id"] for i in usage.json["items"] if i["request_id"] == created["request_id"]] \
+        == [seal["seal_id"]]
+    denied = await api.get("/api/v1/signature-records", token=enterprise.token)
+    assert denied.status == 403, denied
+
     # rendered: the signature's ink at its spot (and not there before)
     page, x, y = SIGNATURE_AT
     box = (x - 60, y - 30, x + 60, y + 30)
