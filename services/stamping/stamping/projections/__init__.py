@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from shared.db import Conn
-from shared.eventstore import StoredEvent
 from shared.projections import Projection
 
 from ..domain import events as _events  # noqa: F401 - registers UsageRecorded for decoding
@@ -16,9 +12,4 @@ from .usage_records import UsageRecordsProjection
 PROJECTIONS: tuple[Projection, ...] = (RequestStatusProjection(), UsageRecordsProjection())
 
 
-async def apply_inline(conn: Conn, stored: Sequence[StoredEvent]) -> None:
-    for projection in PROJECTIONS:
-        await projection.apply_batch(conn, stored)  # type: ignore[arg-type]  # a pooled connection is one
-
-
-__all__ = ["PROJECTIONS", "RequestStatusProjection", "UsageRecordsProjection", "apply_inline"]
+__all__ = ["PROJECTIONS", "RequestStatusProjection", "UsageRecordsProjection"]

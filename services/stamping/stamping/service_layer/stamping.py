@@ -83,7 +83,6 @@ from ..domain.errors import (
 )
 from ..domain.placements import Choice, Placement, Spot, chosen_seals
 from ..domain.resolve import SIGNATURE_MM
-from ..projections import apply_inline
 from . import callbacks
 from .context import Stamping
 from .ports import CaBundle, PersonSignature, SealInfo, SealSignature
@@ -649,7 +648,8 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed
     row = claim.row
     record_ids = [uuid.uuid4() for _ in signed.made]
     result_sha = hashlib.sha256(signed.content).hexdigest()
-    async with ctx.pool.acquire() as conn, conn.transaction():
+    async with ctx.db.transaction() as uow:
+        conn = uow.conn
         current = await repository.get_request(conn, row.request_id, for_update=True)
         if current is None or current.claim_id != claim.claim_id:
             raise AlreadyStamped("the claim on this request was lost")
@@ -659,9 +659,8 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed
                         client.name if client else "", authorization, person_sig, result_sha)
                  for record_id, made in zip(record_ids, signed.made, strict=True)]
         events = stamp_requests.apply_stamp(state, facts)
-        stored = await ctx.store.append(conn, row.request_id, STREAM_TYPE, state.version, events,
-                                        metadata={"actor": str(person.id), "actor_role": "person"})
-        await apply_inline(conn, stored)
+        await uow.append(row.request_id, STREAM_TYPE, state.version, events,
+                         metadata={"actor": str(person.id), "actor_role": "person"})
         if own_indexes:
             await repository.insert_signature_record(
                 conn, record_id=uuid.uuid4(), request_id=row.request_id, person_id=person.id,
