@@ -377,7 +377,10 @@ def _ofd_pages(z: object, ofd_xml: object) -> dict[str, tuple[int, tuple[float, 
     for i, page in enumerate([c for c in pages_el or [] if c.tag.endswith("Page")], start=1):
         loc = page.get("BaseLoc", "")
         path = loc.lstrip("/") if loc.startswith("/") else posixpath.join(posixpath.dirname(doc_path), loc)
-        own = size(find(ElementTree.fromstring(z.read(path)), "Area"))
+        try:
+            own = size(find(ElementTree.fromstring(z.read(path)), "Area"))
+        except ElementTree.ParseError:
+            own = None  # a damaged page: its check value fails below, its size is the default
         page_size = own or default
         assert page_size is not None, f"page {i} has no size"
         out[page.get("ID", "")] = (i, page_size)
