@@ -4,7 +4,6 @@ the 骑缝章's strips at the right edge; signatures over signatures stay valid.
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from typing import Any
@@ -160,7 +159,6 @@ def _red(img: Image.Image) -> list[tuple[int, int]]:
             if (p := px[i, j])[0] > 150 and p[1] < 90 and p[2] < 90]
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
 async def test_spots_and_strips_are_drawn(signed_twice, tmp_path):
     widths = []
     for page in (1, 2, 3):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -196,7 +195,6 @@ def _red_pixels(img: Image.Image) -> list[tuple[int, int]]:
     ]
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
 async def test_seal_is_drawn_at_the_requested_place(stamped, tmp_path):
     img = _render(stamped, PAGE, tmp_path)  # 72 dpi: one pixel per point; image rows run top-down
     half = DEFAULT_SEAL_SIZE_PT / 2
