@@ -20,7 +20,7 @@ from typing import Any
 from agents.domain import agent as rules
 from agents.domain.agent import Agent
 from agents.domain.errors import AgentExists
-from agents.service_layer.ports import ListRow, RealNameResult
+from agents.service_layer.ports import IdentityElements, ListRow, RealNameResult
 
 from shared.catalog import AgentAdded, AgentRemoved, AgentUpdated
 from shared.errors import ConcurrencyError
@@ -222,11 +222,15 @@ class FakeIdentity:
 
 
 class FakeRealName:
-    """Verifies everyone but the names in ``unknown`` (field name) and numbers in ``mismatched``."""
+    """Verifies everyone but the names in ``unknown`` (field name), numbers in ``mismatched``,
+    numbers whose validity dates are in ``wrong_validity`` and phones in ``foreign_phones``."""
 
     def __init__(self) -> None:
         self.unknown: set[str] = set()
         self.mismatched: set[str] = set()
+        self.wrong_validity: set[str] = set()
+        self.foreign_phones: set[str] = set()
+        self.checked: list[IdentityElements] = []
 
     async def verify(self, name: str, id_type: str, id_number: str) -> RealNameResult:
         if name in self.unknown:
@@ -234,3 +238,12 @@ class FakeRealName:
         if id_number in self.mismatched:
             return RealNameResult(False, "id_number", "name and ID number do not match")
         return RealNameResult(True)
+
+    async def verify_four(self, elements: IdentityElements) -> RealNameResult:
+        self.checked.append(elements)
+        verdict = await self.verify(elements.name, elements.id_type, elements.id_number)
+        if verdict.verified and elements.id_number in self.wrong_validity:
+            return RealNameResult(False, "id_valid_from", "validity dates do not match")
+        if verdict.verified and elements.phone in self.foreign_phones:
+            return RealNameResult(False, "phone", "the phone is not this person's")
+        return verdict

@@ -7,6 +7,9 @@ number belong together. Adapters of ``service_layer.ports.RealNameVerifier``:
   - name ``不存在`` → no such person (field ``name``);
   - an ID number listed in ``ESEAL_SANDBOX_REALNAME_REJECT`` (comma-separated) → the name
     does not match the number (field ``id_number``);
+  - for the four elements also: an entry ``validity:<ID number>`` → that card's validity
+    dates do not match (field ``id_valid_from``); an entry ``phone:<phone>`` → the phone is
+    not registered to that person (field ``phone``);
   - anything else that passed the format checks → verified.
 * ``UnavailableRealName``: production until a real adapter is configured; adding an agent
   answers 503 ``realname_provider_unavailable``.
@@ -32,7 +35,7 @@ from shared.logging import get_logger
 from shared.providers.tencentcloud import TencentCloudClient, TencentCloudError, TencentCloudUnavailable
 
 from ..domain.errors import RealNameProviderUnavailable
-from ..service_layer.ports import RealNameResult, RealNameVerifier
+from ..service_layer.ports import IdentityElements, RealNameResult, RealNameVerifier
 
 if TYPE_CHECKING:
     from ..config import AgentsSettings
@@ -56,11 +59,24 @@ class SandboxRealName:
                                   "姓名与证件号码不一致 / name and ID number do not match")
         return RealNameResult(True)
 
+    async def verify_four(self, elements: IdentityElements) -> RealNameResult:
+        verdict = await self.verify(elements.name, elements.id_type, elements.id_number)
+        if verdict.verified and f"VALIDITY:{elements.id_number.upper()}" in self.rejected:
+            return RealNameResult(False, "id_valid_from",
+                                  "证件有效期与登记信息不一致 / the ID's validity dates do not match")
+        if verdict.verified and f"PHONE:{elements.phone}" in self.rejected:
+            return RealNameResult(False, "phone",
+                                  "手机号码与身份信息不一致 / the phone is not registered to this person")
+        return verdict
+
 
 class UnavailableRealName:
     async def verify(self, name: str, id_type: str, id_number: str) -> RealNameResult:
         raise RealNameProviderUnavailable(
             "实名核验服务暂不可用 / no real-name verification provider is configured")
+
+    async def verify_four(self, elements: IdentityElements) -> RealNameResult:
+        return await self.verify(elements.name, elements.id_type, elements.id_number)
 
 
 def realname_verifier(choice: str | None, env: str, rejected: str, *,
@@ -168,15 +184,15 @@ class TencentRealName:
             "Name": name, "IdCard": id_number, "ValidityBegin": _yyyymmdd(valid_from),
             "ValidityEnd": _yyyymmdd(valid_to)}, _VALIDITY)
 
-    async def verify_four(self, name: str, id_type: str, id_number: str, valid_from: date,
-                          valid_to: date | None, phone: str) -> RealNameResult:
+    async def verify_four(self, elements: IdentityElements) -> RealNameResult:
         """All four elements, one kind at a time, so a refusal names the kind that failed:
         name and ID number, then the validity dates, then the phone."""
-        verdict = await self.verify(name, id_type, id_number)
+        e = elements
+        verdict = await self.verify(e.name, e.id_type, e.id_number)
         if verdict.verified:
-            verdict = await self.verify_validity(name, id_number, valid_from, valid_to)
+            verdict = await self.verify_validity(e.name, e.id_number, e.id_valid_from, e.id_valid_to)
         if verdict.verified:
-            verdict = await self.verify_phone(name, id_type, id_number, phone)
+            verdict = await self.verify_phone(e.name, e.id_type, e.id_number, e.phone)
         return verdict
 
 

@@ -30,7 +30,7 @@ from ..domain.agent import Agent
 from ..domain.commands import AddAgent, ChangePassword, UpdateAgent
 from ..domain.errors import AgentExists, AgentNotFound, IdentityVerificationFailed
 from .context import Agents
-from .ports import AgentRepository
+from .ports import AgentRepository, IdentityElements
 
 log = get_logger(__name__)
 
@@ -68,7 +68,9 @@ async def add_agent(ctx: Agents, operator: Principal, cmd: AddAgent) -> dict[str
         taken = await repo.taken_field(enterprise_id, cmd.id_number, cmd.phone)
     if taken:
         raise AgentExists(taken)  # before the face token is used up
-    verdict = await ctx.realname.verify(cmd.name, cmd.id_type, cmd.id_number)
+    verdict = await ctx.realname.verify_four(IdentityElements(
+        cmd.name, cmd.id_type, cmd.id_number, cmd.id_valid_from,
+        None if cmd.id_long_term else cmd.id_valid_to, cmd.phone))
     if not verdict.verified:
         raise IdentityVerificationFailed(verdict.field, verdict.reason)
     await ctx.identity.consume_face_token(cmd.face_token, operator.id, "add_agent")

@@ -83,6 +83,23 @@ class RealNameResult:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class IdentityElements:
+    """The four elements (四要素) of an agent checked together when the agent is added."""
+
+    name: str
+    id_type: str
+    id_number: str
+    id_valid_from: date
+    id_valid_to: date | None  # None: long-term (长期)
+    phone: str
+
+
 class RealNameVerifier(Protocol):
     async def verify(self, name: str, id_type: str, id_number: str) -> RealNameResult:
         """Whether the provider confirms that ``name`` holds ``id_number``."""
+
+    async def verify_four(self, elements: IdentityElements) -> RealNameResult:
+        """Name, ID number, the ID's validity dates and the phone, together; a refusal names
+        the kind of element that failed (``name``, ``id_number``, ``id_valid_from``,
+        ``phone``), never the values on record."""

@@ -12,7 +12,7 @@ import pytest
 from agents.adapters.realname import TencentRealName, realname_verifier, tencent_realname
 from agents.config import AgentsSettings
 from agents.domain.errors import RealNameProviderUnavailable
-from agents.service_layer.ports import RealNameResult
+from agents.service_layer.ports import IdentityElements, RealNameResult
 
 from tests.support.fakes.tencentcloud import FakeTencentCloud, Person
 
@@ -69,15 +69,16 @@ async def test_three_elements(fake: FakeTencentCloud, session: aiohttp.ClientSes
 async def test_four_elements_name_the_kind_that_failed(fake: FakeTencentCloud,
                                                        session: aiohttp.ClientSession) -> None:
     v = verifier(fake, session)
-    assert (await v.verify_four(NAME, "resident_id_card", ID, FROM, TO, PHONE)).verified
+    assert (await v.verify_four(IdentityElements(NAME, "resident_id_card", ID, FROM, TO, PHONE))).verified
     assert [c.action for c in fake.calls] == ["IdCardVerification", "CheckIdNameDate", "PhoneVerification"]
     assert fake.calls[1].params["ValidityBegin"] == "20200701"
-    dates = await v.verify_four(NAME, "resident_id_card", ID, FROM, None, PHONE)
+    dates = await v.verify_four(IdentityElements(NAME, "resident_id_card", ID, FROM, None, PHONE))
     assert (dates.verified, dates.field) == (False, "id_valid_from")
     assert fake.calls[-1].params["ValidityEnd"] == "00000000"  # long-term
-    phone = await v.verify_four(NAME, "resident_id_card", ID, FROM, TO, "13900000009")
+    phone = await v.verify_four(IdentityElements(NAME, "resident_id_card", ID, FROM, TO, "13900000009"))
     assert (phone.verified, phone.field) == (False, "phone")
-    unknown = await v.verify_four(NAME, "resident_id_card", "110101199003070011", FROM, TO, PHONE)
+    unknown = await v.verify_four(
+        IdentityElements(NAME, "resident_id_card", "110101199003070011", FROM, TO, PHONE))
     assert (unknown.verified, unknown.field) == (False, "id_number")
 
 

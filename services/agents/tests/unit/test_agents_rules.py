@@ -10,6 +10,7 @@ from agents.adapters.realname import SandboxRealName, UnavailableRealName, realn
 from agents.domain import agent as rules
 from agents.domain.commands import AddAgent, UpdateAgent
 from agents.domain.errors import RealNameProviderUnavailable
+from agents.service_layer.ports import IdentityElements
 
 from shared.catalog import AgentAdded
 from shared.errors import EsealError, ValidationFailed
@@ -111,6 +112,18 @@ async def test_sandbox_realname_answers_like_a_provider() -> None:
     assert not unknown.verified and unknown.field == "name"
     mismatch = await sandbox.verify("张三", "resident_id_card", "11010519491231002X")
     assert not mismatch.verified and mismatch.field == "id_number"
+
+
+async def test_sandbox_realname_checks_four_elements() -> None:
+    sandbox = realname_verifier(None, "test", "validity:11010519491231002x, phone:13900000002")
+    assert isinstance(sandbox, SandboxRealName)
+
+    def four(id_number: str, phone: str) -> IdentityElements:
+        return IdentityElements("张三", "resident_id_card", id_number, date(2020, 1, 1), None, phone)
+
+    assert (await sandbox.verify_four(four("110105194912310021", "13800138000"))).verified
+    assert (await sandbox.verify_four(four("11010519491231002X", "13800138000"))).field == "id_valid_from"
+    assert (await sandbox.verify_four(four("110105194912310021", "13900000002"))).field == "phone"
 
 
 async def test_no_sandbox_realname_in_production() -> None:

@@ -100,6 +100,28 @@ async def test_failed_real_name_check_and_identity_refusal_leave_nothing(world: 
     assert world.identity.calls[-1][0] == "remove_login"
 
 
+async def test_all_four_elements_are_checked_and_a_refusal_names_only_the_kind(world: World) -> None:
+    """姓名、证件号码、证件有效期、手机号 together; the answer names the failing kind of element,
+    never a value on record, and nothing is stored."""
+    await world.add(id_long_term=True, id_valid_to=None)
+    checked = world.realname.checked[-1]
+    assert (checked.name, checked.id_number, checked.id_valid_from, checked.id_valid_to, checked.phone) == (
+        "张三", "11010519491231002X", date(2020, 1, 1), None, "13800138000")
+    stale = ids.id_number()
+    for setup, kw, field in [
+            (lambda: world.realname.wrong_validity.add(stale),
+             {"id_number": stale, "phone": "13900000001"}, "id_valid_from"),
+            (lambda: world.realname.foreign_phones.add("13900000002"),
+             {"id_number": ids.id_number(), "phone": "13900000002"}, "phone")]:
+        setup()
+        with pytest.raises(IdentityVerificationFailed) as refused:
+            await world.add(**kw)
+        (error,) = refused.value.errors
+        assert error["field"] == field
+        assert kw["phone"] not in str(refused.value.detail) + error["message"]
+    assert len((await h.list_agents(world.ctx, world.enterprise, 10, None))["items"]) == 1
+
+
 async def test_update_changes_the_window_and_the_login(world: World) -> None:
     agent_id = uuid.UUID((await world.add())["agent_id"])
     cmd = UpdateAgent.model_validate({"valid_to": "2027-01-01", "can_manage": False})
