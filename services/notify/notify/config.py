@@ -8,8 +8,13 @@ Push: ``ESEAL_SSE_HEARTBEAT_SECONDS`` (default 15) between keep-alive comments o
 message stream; keep it well under any proxy's read timeout (the gateway's is 60 s).
 
 Subscribers (other government systems, docs/EVENTS.md "Subscribers"):
-- ``ESEAL_RABBITMQCTL`` (default ``rabbitmqctl``): the command ``create-subscriber`` and
-  ``disable-subscriber`` run to manage broker users (a full command line may be given, e.g.
+- ``ESEAL_RABBITMQ_MANAGEMENT_URL`` (unset by default): the broker's HTTP management API
+  (e.g. ``http://rabbitmq:15672``); when set, the subscriber commands manage broker users
+  through it (adapters/management.py) as ``ESEAL_RABBITMQ_MANAGEMENT_USER`` (default
+  ``guest``, which RabbitMQ accepts from localhost only) with ``ESEAL_RABBITMQ_MANAGEMENT_PASSWORD``
+  or the file ``ESEAL_RABBITMQ_MANAGEMENT_PASSWORD_FILE`` (default ``guest``); never logged
+- ``ESEAL_RABBITMQCTL`` (default ``rabbitmqctl``): otherwise, the command ``create-subscriber``
+  and ``disable-subscriber`` run to manage broker users (a full command line may be given, e.g.
   ``docker compose exec -T rabbitmq rabbitmqctl``)
 - ``ESEAL_SUBSCRIBER_TOKEN_TTL_SECONDS`` (default 900): lifetime of a subscriber's access token
 - ``ESEAL_WEBHOOK_ALLOW_PRIVATE`` (default: allowed unless production): webhooks to private
@@ -24,9 +29,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from shared import ServiceSettings
 
@@ -40,6 +46,10 @@ class NotifySettings(ServiceSettings):
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
 
     rabbitmqctl: str = "rabbitmqctl"
+    rabbitmq_management_url: str | None = None
+    rabbitmq_management_user: str = "guest"
+    rabbitmq_management_password: SecretStr | None = None
+    rabbitmq_management_password_file: Path | None = None  # a mounted secret instead
     subscriber_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
     webhook_allow_private: bool | None = None
     webhook_retry_hours: float = Field(default=25.0, gt=0)
@@ -53,6 +63,18 @@ class NotifySettings(ServiceSettings):
         if self.webhook_allow_private is None:
             return not self.is_production
         return self.webhook_allow_private
+
+    @property
+    def uses_management_api(self) -> bool:
+        return bool((self.rabbitmq_management_url or "").strip())
+
+    def rabbitmq_management_secret(self) -> str:
+        """ESEAL_RABBITMQ_MANAGEMENT_PASSWORD, else the file …_PASSWORD_FILE, else ``guest``."""
+        if self.rabbitmq_management_password is not None:
+            return self.rabbitmq_management_password.get_secret_value()
+        if self.rabbitmq_management_password_file is not None:
+            return self.rabbitmq_management_password_file.read_text(encoding="utf-8").strip()
+        return "guest"
 
     @property
     def subscriber_token_key(self) -> bytes:

@@ -1,8 +1,11 @@
 """A subscriber's own place on the broker: user, permissions, queue, bindings.
 
-Users and permissions are set with ``rabbitmqctl`` (``ESEAL_RABBITMQCTL``, run where the
-broker's node is reachable; the management plugin is not needed). The queue and its
-bindings are declared over AMQP with the platform's own connection (``ESEAL_AMQP_URL``).
+Two provisioners with one interface (``Provisioner``): ``Broker`` sets users and
+permissions with ``rabbitmqctl`` (``ESEAL_RABBITMQCTL``, run where the broker's node is
+reachable; the management plugin is not needed), ``adapters.management.ManagementBroker``
+with the RabbitMQ HTTP management API (``ESEAL_RABBITMQ_MANAGEMENT_URL``). Either way the
+queue and its bindings are declared over AMQP with the platform's own connection
+(``ESEAL_AMQP_URL``).
 
 The subscriber's user may do exactly one thing: consume from ``sub.<slug>``:
 configure ``^$`` (declare or delete nothing), write ``^$`` (publish nowhere, bind nothing),
@@ -17,6 +20,7 @@ import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import aio_pika
@@ -44,8 +48,39 @@ def vhost_of(amqp_url: str) -> str:
     return unquote(path[1:]) if len(path) > 1 else "/"
 
 
+class Provisioner(Protocol):
+    """What the subscriber commands need of the broker, whichever tool sets the users."""
+
+    async def provision(self, slug: str, password: str, routing_keys: Iterable[str]) -> None: ...
+
+    async def change_password(self, slug: str, password: str) -> None: ...
+
+    async def cut_off(self, slug: str) -> None: ...
+
+
+async def declare_queue(amqp_url: str, slug: str, routing_keys: Iterable[str]) -> None:
+    """The durable quorum queue ``sub.<slug>`` bound to ``eseal.events`` for exactly these keys."""
+    connection = await aio_pika.connect(amqp_url, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await declare_events_exchange(channel)
+        queue = await channel.declare_queue(queue_name(slug), durable=True,
+                                            arguments={"x-queue-type": "quorum"})
+        for key in sorted(set(routing_keys)):
+            await queue.bind(exchange, routing_key=key)
+
+
+async def delete_queue(amqp_url: str, slug: str) -> None:
+    connection = await aio_pika.connect(amqp_url, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(queue_name(slug))
+
+
 @dataclass(frozen=True)
 class Broker:
+    """The ``rabbitmqctl`` provisioner (the password is on rabbitmqctl's command line)."""
+
     amqp_url: str
     rabbitmqctl: str = "rabbitmqctl"
 
@@ -76,7 +111,7 @@ class Broker:
         existing = await self._ctl("list_users")
         if any(line.split("\t", 1)[0] == user for line in existing.splitlines()):
             raise BrokerError(f"the broker user {user} exists already: choose another --slug")
-        await self.declare_queue(slug, routing_keys)
+        await declare_queue(self.amqp_url, slug, routing_keys)
         await self._ctl("add_user", user, password)
         await self._ctl("set_permissions", "-p", self.vhost, user, NOTHING, NOTHING, read_pattern(slug))
         await self._ctl("set_topic_permissions", "-p", self.vhost, user, EVENTS_EXCHANGE, NOTHING, NOTHING)
@@ -89,17 +124,4 @@ class Broker:
         user = queue_name(slug)
         await self._ctl("delete_user", user, missing_ok=True)
         await self._ctl("close_all_user_connections", user, "subscriber disabled", missing_ok=True)
-        connection = await aio_pika.connect(self.amqp_url, timeout=10)
-        async with connection:
-            channel = await connection.channel()
-            await channel.queue_delete(queue_name(slug))
-
-    async def declare_queue(self, slug: str, routing_keys: Iterable[str]) -> None:
-        connection = await aio_pika.connect(self.amqp_url, timeout=10)
-        async with connection:
-            channel = await connection.channel()
-            exchange = await declare_events_exchange(channel)
-            queue = await channel.declare_queue(queue_name(slug), durable=True,
-                                                arguments={"x-queue-type": "quorum"})
-            for key in sorted(set(routing_keys)):
-                await queue.bind(exchange, routing_key=key)
+        await delete_queue(self.amqp_url, slug)

@@ -6,8 +6,9 @@
     python -m notify disable-subscriber SUBSCRIBER_ID|SLUG
     python -m notify rotate-subscriber-secret SUBSCRIBER_ID|SLUG [--json]
 
-``create-subscriber`` provisions the broker user and queue ``sub.<slug>`` (with
-``rabbitmqctl``, ``ESEAL_RABBITMQCTL``) and prints the secret and the webhook secret once
+``create-subscriber`` provisions the broker user and queue ``sub.<slug>`` (through the
+HTTP management API when ``ESEAL_RABBITMQ_MANAGEMENT_URL`` is set, else with ``rabbitmqctl``,
+``ESEAL_RABBITMQCTL``) and prints the secret and the webhook secret once
 (docs/EVENTS.md, "Subscribers"; docs/OPERATIONS.md).
 """
 
@@ -23,7 +24,8 @@ from shared.db import create_pool
 from shared.service import prepare_database
 
 from ..adapters import subscribers as repo
-from ..adapters.broker import Broker, BrokerError, queue_name
+from ..adapters.broker import Broker, BrokerError, Provisioner, queue_name
+from ..adapters.management import ManagementBroker
 from ..bootstrap import MIGRATIONS
 from ..config import NotifySettings
 from ..service_layer import subscribers
@@ -79,10 +81,22 @@ def _show(credentials: subscribers.Credentials, settings: NotifySettings, as_jso
     print("(the secrets are shown only now; store them safely)")
 
 
+def provisioner(settings: NotifySettings) -> Provisioner:
+    """The HTTP management API when ESEAL_RABBITMQ_MANAGEMENT_URL is set, else rabbitmqctl."""
+    if not settings.uses_management_api:
+        return Broker(settings.amqp_url, settings.rabbitmqctl)
+    try:
+        password = settings.rabbitmq_management_secret()
+    except OSError as e:
+        raise ValueError("ESEAL_RABBITMQ_MANAGEMENT_PASSWORD_FILE cannot be read") from e
+    return ManagementBroker(settings.amqp_url, (settings.rabbitmq_management_url or "").strip(),
+                            settings.rabbitmq_management_user, password)
+
+
 async def _run(args: argparse.Namespace) -> None:
     settings = NotifySettings()
+    broker = provisioner(settings)
     await prepare_database(settings, MIGRATIONS)
-    broker = Broker(settings.amqp_url, settings.rabbitmqctl)
     pool = await create_pool(settings.database_url, min_size=1, max_size=2)
     try:
         if args.command == "create-subscriber":

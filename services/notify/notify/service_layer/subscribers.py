@@ -27,7 +27,7 @@ from shared.errors import EsealError, NotAuthenticated
 from shared.webhooks import check_url
 
 from ..adapters import subscribers as repo
-from ..adapters.broker import Broker, queue_name
+from ..adapters.broker import Provisioner, queue_name
 from ..adapters.subscribers import Subscriber
 from ..domain import subscribers as rules
 
@@ -68,7 +68,7 @@ class Credentials:
                 "broker": amqp_hint, "secret": self.secret, "webhook_secret": s.webhook_secret}
 
 
-async def create_subscriber(pool: asyncpg.Pool, broker: Broker, *, name: str, events: str,
+async def create_subscriber(pool: asyncpg.Pool, broker: Provisioner, *, name: str, events: str,
                             webhook_url: str | None, slug: str | None,
                             allow_private: bool) -> Credentials:
     subscriber_id = uuid.uuid4()
@@ -99,7 +99,7 @@ async def _active(pool: asyncpg.Pool, key: str) -> Subscriber:
     return found
 
 
-async def disable_subscriber(pool: asyncpg.Pool, broker: Broker, key: str) -> Subscriber:
+async def disable_subscriber(pool: asyncpg.Pool, broker: Provisioner, key: str) -> Subscriber:
     """Feed and webhooks stop at once (the row), then the broker user goes with its connections."""
     found = await _active(pool, key)
     async with pool.acquire() as conn:
@@ -108,7 +108,7 @@ async def disable_subscriber(pool: asyncpg.Pool, broker: Broker, key: str) -> Su
     return found
 
 
-async def rotate_secret(pool: asyncpg.Pool, broker: Broker, key: str) -> Credentials:
+async def rotate_secret(pool: asyncpg.Pool, broker: Provisioner, key: str) -> Credentials:
     found = await _active(pool, key)
     if found.disabled:
         raise ValueError(f"subscriber {key} is disabled")

@@ -1,20 +1,24 @@
-"""A subscriber's broker user against the real RabbitMQ (rabbitmqctl): least privilege."""
+"""A subscriber's broker user against the real RabbitMQ: least privilege, with either
+provisioner (rabbitmqctl, and the HTTP management API that scripts/ensure-system.sh enables
+on 127.0.0.1:15672, where guest/guest is accepted from localhost)."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import aio_pika
 import aio_pika.exceptions
 import aiormq.exceptions
 import pytest
-from notify.adapters.broker import Broker, BrokerError, queue_name
+from notify.adapters.broker import Broker, BrokerError, Provisioner, queue_name
+from notify.adapters.management import ManagementBroker
 
 from shared.bus import EVENTS_EXCHANGE
 
+MANAGEMENT_URL = "http://127.0.0.1:15672"
 REFUSED = (aio_pika.exceptions.ChannelClosed, aiormq.exceptions.ChannelAccessRefused,
            aio_pika.exceptions.AMQPError)
 
@@ -34,6 +38,28 @@ def vhost() -> Iterator[str]:
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, timeout=60)
 
 
+def _rabbitmqctl(amqp_url: str) -> Provisioner:
+    return Broker(amqp_url)
+
+
+def _management(amqp_url: str) -> Provisioner:
+    return ManagementBroker(amqp_url, MANAGEMENT_URL, "guest", "guest")
+
+
+PROVISIONERS = {"rabbitmqctl": _rabbitmqctl, "management": _management}
+OTHER = {"rabbitmqctl": _management, "management": _rabbitmqctl}
+
+
+@pytest.fixture(params=sorted(PROVISIONERS))
+def provisioner(request: pytest.FixtureRequest) -> str:
+    if request.param == "management":
+        probe = subprocess.run(["rabbitmq-plugins", "is_enabled", "rabbitmq_management"],
+                               capture_output=True, timeout=60)
+        assert probe.returncode == 0, \
+            "the RabbitMQ management plugin is off: run scripts/ensure-system.sh services"
+    return str(request.param)
+
+
 async def _publish(url: str, key: str) -> None:
     connection = await aio_pika.connect(url)
     async with connection:
@@ -42,14 +68,17 @@ async def _publish(url: str, key: str) -> None:
         await exchange.publish(aio_pika.Message(b'{"type": "x"}', message_id=key), routing_key=key)
 
 
-async def test_the_subscriber_reads_its_queue_and_nothing_else(vhost: str) -> None:
+async def test_the_subscriber_reads_its_queue_and_nothing_else(vhost: str, provisioner: str) -> None:
     platform = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    broker = Broker(platform)
+    make: Callable[[str], Provisioner] = PROVISIONERS[provisioner]
+    broker = make(platform)
     slug = f"t{uuid.uuid4().hex[:8]}"
     await broker.provision(slug, "pw-" + slug, ["seals.SealIssued", "seals.SealRevoked"])
     await broker.provision(slug + "x", "other", ["seals.SealIssued"])  # another subscriber
     with pytest.raises(BrokerError):  # a user is never taken over, even from another vhost
-        await Broker(f"amqp://guest:guest@127.0.0.1:5672/{vhost}x").provision(slug + "x", "mine", [])
+        await make(f"amqp://guest:guest@127.0.0.1:5672/{vhost}x").provision(slug + "x", "mine", [])
+    with pytest.raises(BrokerError):  # nor by the other provisioner
+        await OTHER[provisioner](platform).provision(slug + "x", "mine", [])
     for key in ("seals.SealIssued", "stamping.StampApplied", "seals.SealRevoked"):
         await _publish(platform, key)
     mine = f"amqp://{queue_name(slug)}:pw-{slug}@127.0.0.1:5672/{vhost}"
