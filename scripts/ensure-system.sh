@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Make a Debian 12 (bookworm) machine ready for eseal, from Debian's own packages only:
 # installs with apt-get what is missing, starts PostgreSQL, RabbitMQ and Redis where they
-# are installed but not running, waits until each answers, and gives PostgreSQL the
-# settings the test suite needs (trust on loopback, max_connections >= 300).
+# are installed but not running, waits until each answers, gives PostgreSQL the settings
+# the test suite needs (trust on loopback, max_connections >= 300) and enables RabbitMQ's
+# management plugin (HTTP API on 127.0.0.1:15672).
 #
 #   ./scripts/ensure-system.sh [all|python|node|browser|services]     (default: all)
 #
@@ -161,6 +162,15 @@ if ! tcp_up 5672; then
 fi
 # The port opens before the broker accepts work; await_startup waits for the boot to end.
 as_root rabbitmqctl -q await_startup >/dev/null 2>&1 || true
+# The HTTP management API (127.0.0.1:15672; guest/guest is accepted from localhost only):
+# the subscriber commands use it when ESEAL_RABBITMQ_MANAGEMENT_URL is set, and the notify
+# tests provision subscribers through it as well as with rabbitmqctl. Enabling it on the
+# running node starts it at once, and the node keeps it enabled across restarts.
+if ! rabbitmq-plugins -q is_enabled rabbitmq_management >/dev/null 2>&1; then
+  say "RabbitMQ: enabling the management plugin (HTTP API on 15672)"
+  as_root rabbitmq-plugins -q enable rabbitmq_management >/dev/null
+fi
+wait_for 60 "RabbitMQ management API" tcp_up 15672
 
 # ---------------------------------------------------------------- Redis, 127.0.0.1:6379
 if ! tcp_up 6379; then
