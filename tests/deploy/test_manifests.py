@@ -44,6 +44,9 @@ SECRET_KEYS = {
     "ESEAL_SMS_API_KEY",
     "ESEAL_REDIS_URL",
     "ESEAL_STAMPING_CLIENT_TOKEN_SECRET",
+    "ESEAL_RABBITMQ_MANAGEMENT_URL",
+    "ESEAL_RABBITMQ_MANAGEMENT_USER",
+    "ESEAL_RABBITMQ_MANAGEMENT_PASSWORD",
 }
 # Values that must come from the operator, never from the repository. (ESEAL_SMS_API_KEY
 # is not among them: compose uses the sandbox SMS adapter, which needs no key.)
@@ -63,6 +66,8 @@ KEY_HOLDERS = {
     "ESEAL_STAMPING_CLIENT_TOKEN_SECRET": {"stamping"},
     # Rate-limit buckets shared by the gateway's replicas; no other service uses Redis.
     "ESEAL_REDIS_URL": {"gateway"},
+    # Subscribers' broker users are provisioned by notify's commands only.
+    "ESEAL_RABBITMQ_MANAGEMENT_PASSWORD": {"notify"},
 }
 PLACEHOLDER = "CHANGE_ME"
 # The oldest Kubernetes the manifests target (also the oldest schema set any allowed
