@@ -168,6 +168,11 @@ as_root rabbitmqctl -q await_startup >/dev/null 2>&1 || true
 # running node starts it at once, and the node keeps it enabled across restarts.
 if ! rabbitmq-plugins -q is_enabled rabbitmq_management >/dev/null 2>&1; then
   say "RabbitMQ: enabling the management plugin (HTTP API on 15672)"
+  # Loopback only, like AMQP: the plugin reads this when it starts (i.e. when enabled now).
+  conf=/etc/rabbitmq/rabbitmq.conf
+  if [ -f "$conf" ] && ! grep -q '^management.tcp.ip' "$conf"; then
+    echo 'management.tcp.ip = 127.0.0.1' | as_root tee -a "$conf" >/dev/null
+  fi
   as_root rabbitmq-plugins -q enable rabbitmq_management >/dev/null
 fi
 wait_for 60 "RabbitMQ management API" tcp_up 15672
