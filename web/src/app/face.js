@@ -1,10 +1,18 @@
-// 人脸识别: sensitive operations need a face token. The platform's face provider here is the
-// sandbox: the app starts a face check, then the simulated capture step decides its verdict
-// through /sandbox/face-checks/{id}/pass|fail. FaceCheck.vue (mounted once in App.vue)
-// shows the step; callers just `await verifyFace({ purpose })`.
+// 人脸识别: sensitive operations need a face token. The app starts a face check; then
+// * the sandbox provider: the simulated capture step decides its verdict through
+//   /sandbox/face-checks/{id}/pass|fail (FaceCheck.vue, mounted once in App.vue, shows it);
+// * a real provider (Tencent Cloud 慧眼 H5: the start answer carries its page's `url`): the
+//   app saves what it needs to resume (faceResume.js) and goes to that page; the provider
+//   sends the browser back to /app/face/return (FaceReturn.vue), which gets the verdict and
+//   the token from identity (fetched server-side) and returns to the route. The route then
+//   calls `resumeFace(purpose)` when mounted: it restores its form and, with a token, runs
+//   the operation again, whose `verifyFace` now answers that token at once.
+// Callers just `await verifyFace({ purpose, form })` (`form`: the operation's inputs to
+// restore, never passwords).
 import { reactive } from 'vue'
 import { send, api } from '@/shared/http.js'
 import { http } from './session.js'
+import { savePending, takeDone } from './faceResume.js'
 
 export const PURPOSE_TEXT = {
   login: '人脸识别登录',
@@ -18,12 +26,14 @@ export const faceState = reactive({
   show: false,
   purpose: null,
   checkId: null,
-  stage: 'idle', // idle | starting | ready | verifying | failed
+  stage: 'idle', // idle | starting | ready | verifying | failed | redirecting
   error: '',
 })
 
 let pending = null
 let request = null
+// a face token brought back from the provider's page, for the next verifyFace of its purpose
+let resumed = null
 
 export class FaceCancelled extends Error {
   constructor() {
@@ -32,19 +42,57 @@ export class FaceCancelled extends Error {
   }
 }
 
+/** POST /face-checks: for the logged-in caller, or anonymously (`login`: role and username). */
+export function startCheck({ purpose, login = null }) {
+  const body = login ? { purpose: 'login', ...login } : { purpose }
+  return login ? send('POST', api`face-checks`, { json: body }) : http.post(api`face-checks`, body)
+}
+
+/** The route to come back to: the current one, inside the app (/app/…). */
+function currentRoute() {
+  const path = window.location.pathname.replace(/^\/app(?=\/|$)/, '') || '/home'
+  return path + window.location.search
+}
+
+/** A provider's page: save the flow in this tab and go there (the browser leaves the app). */
+export function goToProvider(check, { purpose, login = null, form = null, route }) {
+  savePending(window.sessionStorage, { purpose, checkId: check.face_check_id, route, form, login })
+  window.location.assign(check.url)
+}
+
 async function start() {
   faceState.stage = 'starting'
   faceState.error = ''
-  const { purpose, login } = request
-  const body = login ? { purpose: 'login', ...login } : { purpose }
-  const check = login ? await send('POST', api`face-checks`, { json: body }) : await http.post(api`face-checks`, body)
+  const check = await startCheck(request)
   faceState.checkId = check.face_check_id
+  if (check.url) {
+    faceState.stage = 'redirecting'
+    goToProvider(check, { ...request, route: currentRoute() })
+    return // the promise stays pending while the browser leaves
+  }
   faceState.stage = 'ready'
 }
 
+/**
+ * Back from the provider's page (call when the route is mounted): `{ form, login, token }`
+ * saved for `purpose` (token null: failed or given up), or null. A token is then what the
+ * next `verifyFace` of that purpose answers.
+ */
+export function resumeFace(purpose) {
+  const done = takeDone(window.sessionStorage, purpose)
+  if (done?.token) resumed = { purpose, token: done.token }
+  return done
+}
+
 /** Resolves with a face token for `purpose`; rejects with FaceCancelled or an ApiError. */
-export function verifyFace({ purpose, login = null }) {
-  request = { purpose: login ? 'login' : purpose, login }
+export function verifyFace({ purpose, login = null, form = null }) {
+  const wanted = login ? 'login' : purpose
+  if (resumed && resumed.purpose === wanted) {
+    const { token } = resumed
+    resumed = null
+    return Promise.resolve(token)
+  }
+  request = { purpose: wanted, login, form }
   faceState.purpose = request.purpose
   faceState.show = true
   faceState.checkId = null

@@ -11,6 +11,8 @@ const routes = [
   { path: '/', redirect: '/home' },
   { path: '/login', component: () => import('./views/Login.vue'), meta: { title: '登录', public: true } },
   { path: '/login/oidc', component: () => import('./views/OidcCallback.vue'), meta: { title: '统一身份认证登录', public: true } },
+  // the face provider's page returns here (ESEAL_TENCENT_FACE_REDIRECT_URL); public: face login
+  { path: '/face/return', component: () => import('./views/FaceReturn.vue'), meta: { title: '人脸识别', public: true } },
   { path: '/home', component: () => import('./views/Home.vue'), meta: { title: '吉事办', tab: true } },
   { path: '/messages', component: () => import('./views/Messages.vue'), meta: { title: '消息提醒', tab: true } },
   { path: '/mine', component: () => import('./views/Mine.vue'), meta: { title: '我的', tab: true } },
