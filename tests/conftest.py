@@ -10,7 +10,8 @@ import asyncio
 import os
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,16 @@ def browser_safe_offset() -> int:
 
 @pytest.fixture(scope="session")
 def platform(trace_receiver: OtlpReceiver, oidc_provider: OidcProvider) -> Iterator[Platform]:
+    with start_platform(trace_receiver, oidc_provider) as started:
+        yield started
+
+
+@contextmanager
+def start_platform(trace_receiver: OtlpReceiver, oidc_provider: OidcProvider, *,
+                   extra_env: Callable[[str], dict[str, str]] | None = None,
+                   replicas: int | None = None) -> Iterator[Platform]:
+    """A whole platform of its own: the session's, or a module's with other settings
+    (``extra_env(gateway_url)`` is added to every process's environment)."""
     run = uuid.uuid4().hex[:8]
     vhost = f"eseal_test_{run}"
     ensure_vhost(vhost)
@@ -104,7 +115,7 @@ def platform(trace_receiver: OtlpReceiver, oidc_provider: OidcProvider) -> Itera
         internal_port_offset=10,
         # Every service runs replicated (the gateway balances), so the whole e2e suite checks
         # that nothing relies on being the only process; ESEAL_REPLICAS=1 for a quicker run.
-        replicas=int(os.environ.get("ESEAL_REPLICAS", "2")),
+        replicas=replicas or int(os.environ.get("ESEAL_REPLICAS", "2")),
         env="test",
         log_dir=ROOT / ".run" / "test-logs" / run,
         extra_env={"ESEAL_LOG_JSON": "true", "ESEAL_LOG_LEVEL": "INFO",
@@ -115,6 +126,8 @@ def platform(trace_receiver: OtlpReceiver, oidc_provider: OidcProvider) -> Itera
     # 统一身份认证 login is configured, as a deployment would: the provider returns the browser
     # to the H5 callback page on this platform's gateway.
     config.extra_env.update(oidc_provider.settings(f"{config.url('gateway')}/app/login/oidc"))
+    if extra_env is not None:
+        config.extra_env.update(extra_env(config.url("gateway")))
     stack = Stack(config)
     stack.migrate()
     stack.start()

@@ -16,15 +16,24 @@ Actions and their scripted outcomes:
 * ``SendSms`` → a ``SendStatusSet`` with a ``SerialNo`` per number, or the code of
   ``sms_failures[phone]``; every accepted message is kept in ``sms``.
 
+The H5 page (``GET`` the ``DetectAuth`` ``Url``, ``/h5/<BizToken>``) stands for the person's
+face capture: its buttons 本人验证通过 / 验证不通过 (``/h5/<BizToken>/pass|fail``) decide the
+session's verdict as ``finish_face`` does, then send the browser to the ``RedirectUrl`` with
+``token=<BizToken>`` appended, as Tencent Cloud does. ``start_in_thread()`` runs the fake in a
+thread of its own, for a platform's processes whatever loop a test uses.
+
 ``refuse_next(action, code)`` makes the next call of an action fail with an API error and
 ``fail_next(action, status)`` with an HTTP status (both one-shot, queued).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import html
 import json
+import threading
 import time
 import uuid
 from collections import defaultdict, deque
@@ -94,6 +103,8 @@ class FakeTencentCloud:
     _errors: dict[str, deque[tuple[str, str]]] = field(default_factory=lambda: defaultdict(deque))
     _http: dict[str, deque[int]] = field(default_factory=lambda: defaultdict(deque))
     _runner: web.AppRunner | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
     url: str = ""
 
     # --- scripting ----------------------------------------------------------------------
@@ -118,6 +129,8 @@ class FakeTencentCloud:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/", self._handle)
+        app.router.add_get("/h5/{token}", self._h5_page)
+        app.router.add_get("/h5/{token}/{verdict:pass|fail}", self._h5_finish)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -129,6 +142,52 @@ class FakeTencentCloud:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def start_in_thread(self) -> FakeTencentCloud:
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(self.start())
+            started.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        self._loop, self._thread = loop, threading.Thread(target=run, name="fake-tencentcloud", daemon=True)
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the fake Tencent Cloud did not start")
+        return self
+
+    def stop_thread(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    # --- the H5 page ----------------------------------------------------------------------
+
+    async def _h5_page(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        if token not in self.faces:
+            return web.Response(status=404, text="BizToken 无效")
+        t = html.escape(token, quote=True)
+        page = (f"<!doctype html><html lang=zh><head><meta charset=utf-8><title>慧眼人脸核身（测试）</title>"
+                f"<link rel=icon href=\"data:,\">"
+                f"</head><body><h1>人脸核身</h1>"
+                f"<a id=pass data-test=tencent-pass href=/h5/{t}/pass>本人验证通过</a> "
+                f"<a id=fail data-test=tencent-fail href=/h5/{t}/fail>验证不通过</a></body></html>")
+        return web.Response(text=page, content_type="text/html")
+
+    async def _h5_finish(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        session = self.faces.get(token)
+        if session is None or not session.redirect_url:
+            return web.Response(status=404, text="BizToken 无效")
+        self.finish_face(token, passed=request.match_info["verdict"] == "pass")
+        joiner = "&" if "?" in session.redirect_url else "?"
+        raise web.HTTPFound(f"{session.redirect_url}{joiner}token={token}")
 
     async def _handle(self, request: web.Request) -> web.Response:
         payload = await request.read()

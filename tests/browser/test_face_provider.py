@@ -1,0 +1,109 @@
+"""人脸识别 with a real provider's H5 flow (Tencent Cloud 慧眼, ``ESEAL_FACE_PROVIDER=tencent``)
+on a phone: a platform of this module's own whose identity talks to the local fake Tencent
+Cloud (which checks every request's signature). The app goes to the provider's page (the
+DetectAuth ``Url``); the page sends the browser back to /app/face/return with
+``token=<BizToken>``; identity fetches the verdict server-side and the app resumes the
+operation — here 人脸识别登录 — or shows the failure with 重新识别."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Page, expect
+
+from tests.conftest import Platform, start_platform
+from tests.support.api import Api
+from tests.support.fakes.tencentcloud import FakeTencentCloud
+from tests.support.identities import register_person
+from tests.support.oidc_provider import OidcProvider
+from tests.support.otlp import OtlpReceiver
+
+from .conftest import OpenScreen
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+STORED = "JSON.parse(localStorage.getItem('eseal.session') || '{}')"
+
+
+@pytest.fixture(scope="module")
+def tencent() -> Iterator[FakeTencentCloud]:
+    fake = FakeTencentCloud().start_in_thread()
+    yield fake
+    fake.stop_thread()
+
+
+@pytest.fixture(scope="module")
+def platform(trace_receiver: OtlpReceiver, oidc_provider: OidcProvider,
+             tencent: FakeTencentCloud) -> Iterator[Platform]:
+    """This module's platform (one process per service): face checks through Tencent Cloud."""
+    def env(gateway: str) -> dict[str, str]:
+        back = f"{gateway}/app/face/return?face_check_id={{face_check_id}}"
+        return {"ESEAL_FACE_PROVIDER": "tencent", "ESEAL_TENCENT_SECRET_ID": "AKIDfake",
+                "ESEAL_TENCENT_SECRET_KEY": "fake-secret-key", "ESEAL_TENCENT_ENDPOINT": tencent.url,
+                "ESEAL_TENCENT_FACE_RULE_ID": "1",
+                "ESEAL_TENCENT_FACE_REDIRECT_URL": back}
+
+    with start_platform(trace_receiver, oidc_provider, extra_env=env, replicas=1) as started:
+        yield started
+
+
+@pytest_asyncio.fixture(scope="module")
+async def api(platform: Platform) -> AsyncIterator[Api]:
+    client = Api(platform.gateway_url)
+    yield client
+    await client.close()
+
+
+async def start_face_login(page: Page, base_url: str, id_number: str) -> None:
+    await page.goto(base_url + "/app/login?redirect=%2Fmine")
+    await page.get_by_role("tab", name="个人用户").click()
+    await page.locator("[data-test=method-face]").click()
+    await page.locator("input[name=username]").fill(id_number)
+    await page.locator("[data-test=login-submit]").click()
+
+
+async def test_a_person_logs_in_by_face_through_the_provider_page(
+        api: Api, open_screen: OpenScreen, tencent: FakeTencentCloud) -> None:
+    person = await register_person(api)
+    screen = await open_screen("face-provider-login")
+    page = screen.page
+    await start_face_login(page, screen.base_url, person["id_number"])
+
+    # the provider's page, for this person (identity sent the name and ID number, not the app)
+    await expect(page).to_have_url(re.compile(re.escape(tencent.url) + r"/h5/[0-9A-F-]+$"))
+    token = page.url.rsplit("/", 1)[1]
+    assert tencent.faces[token].id_card == person["id_number"]
+    await page.locator("[data-test=tencent-pass]").click()
+
+    # back through /app/face/return: the login resumes and lands where it was going
+    await expect(page).to_have_url(re.compile(r"/app/mine$"))
+    stored = await page.evaluate(STORED)
+    assert stored["principal"]["id"] == person["person_id"]
+    assert await page.evaluate("sessionStorage.getItem('eseal.face.pending')") is None
+    await screen.shot("face-provider-logged-in")
+
+
+async def test_a_failed_verdict_says_so_and_offers_another_try(
+        api: Api, open_screen: OpenScreen, tencent: FakeTencentCloud) -> None:
+    person = await register_person(api)
+    screen = await open_screen("face-provider-failed")
+    page = screen.page
+    await start_face_login(page, screen.base_url, person["id_number"])
+    await expect(page).to_have_url(re.compile(re.escape(tencent.url) + r"/h5/"))
+    await page.locator("[data-test=tencent-fail]").click()
+
+    problem = page.locator("[data-test=face-return-problem]")
+    await expect(problem).to_contain_text("人脸识别未通过")
+    await expect(problem).to_contain_text("人脸识别登录")
+    assert await page.evaluate(STORED) == {}  # nobody is logged in
+    await screen.shot("face-provider-failed")
+
+    # 重新识别: a new check at the provider, which passes this time
+    await page.locator("[data-test=face-return-retry]").click()
+    await expect(page).to_have_url(re.compile(re.escape(tencent.url) + r"/h5/"))
+    await page.locator("[data-test=tencent-pass]").click()
+    await expect(page).to_have_url(re.compile(r"/app/mine$"))
+    assert (await page.evaluate(STORED))["principal"]["id"] == person["person_id"]
