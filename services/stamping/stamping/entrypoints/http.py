@@ -4,7 +4,8 @@ Relying systems (client tokens): ``POST /api/v1/oauth/token``, ``POST /api/v1/st
 ``GET /api/v1/stamp-requests/{id}``, ``…/qr.png``, ``…/result``.
 Persons (identity tokens): ``POST /api/v1/scans``, ``GET /api/v1/stamp-requests/{id}/document``,
 ``POST /api/v1/stamp-requests/{id}/stamp``.
-Users: ``GET /api/v1/usage-records``. Public: ``POST /api/v1/verifications``.
+Users: ``GET /api/v1/usage-records``, ``GET /api/v1/usage-records/export`` (the enterprise).
+Public: ``POST /api/v1/verifications``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import contextlib
 import uuid
 from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, unquote_plus
 
 from aiohttp import BodyPartReader, web
@@ -25,6 +26,7 @@ from pydantic import AwareDatetime, Field
 
 from shared import cursors
 from shared.auth import bearer_token, require_principal
+from shared.china_time import CHINA_TZ
 from shared.errors import (
     BadRequest,
     EsealError,
@@ -43,6 +45,7 @@ from shared.http import (
     validate,
 )
 
+from ..adapters import usage_export
 from ..adapters.credentials import is_client_token
 from ..adapters.pdf import PdfTooLarge
 from ..adapters.repository import Client
@@ -395,6 +398,50 @@ async def usage_records(request: web.Request) -> web.Response:
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 
+class ExportParams(ApiModel):
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+    seal_id: uuid.UUID | None = None
+    format: Literal["csv", "xlsx"] = "csv"
+
+
+@documented(summary="导出使用记录 / export the enterprise's usage records (CSV or XLSX, the last 3 months)",
+            tags=("usage",), query=ExportParams,
+            content_type=f"{usage_export.CSV_TYPE}, {usage_export.XLSX_TYPE}",
+            responses={200: "the enterprise's seals' records in the window (same `from`, `to`, "
+                            "`seal_id` as the list), newest first, streamed: `format=csv` (default) "
+                            "UTF-8 with a BOM, `format=xlsx` a workbook; Chinese headers, China "
+                            "time; a cell that starts with `=`, `+`, `-` or `@` is prefixed with "
+                            "`'`; `Content-Disposition` names the file (RFC 5987 `filename*`)",
+                       403: "a person (`role_not_allowed`) or an agent without the management "
+                            "permission (`management_permission_required`)",
+                       422: "a bad from, to, seal_id or format (`validation_failed`)"})
+async def export_usage_records(request: web.Request) -> web.StreamResponse:
+    principal = await require_principal(request)
+    q = validate(ExportParams, _query(request))
+    job = usage.export(request.app[STAMPING], principal, usage.UsageQuery(
+        since=q.from_, until=q.to, seal_id=q.seal_id))
+    span = (f"{job.start.astimezone(CHINA_TZ):%Y%m%d}-{job.end.astimezone(CHINA_TZ):%Y%m%d}")
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+               "Content-Disposition": usage_export.content_disposition(
+                   f"印章使用记录_{span}.{q.format}", f"usage-records_{span}.{q.format}")}
+    resp = web.StreamResponse(headers=headers)
+    if q.format == "csv":
+        resp.content_type, resp.charset = "text/csv", "utf-8"
+        await resp.prepare(request)
+        async for chunk in usage_export.csv_chunks(job.pages()):
+            await resp.write(chunk)
+    else:
+        workbook = await usage_export.xlsx_file(job.pages())
+        with workbook:
+            resp.content_type = usage_export.XLSX_TYPE
+            await resp.prepare(request)
+            for chunk in usage_export.file_chunks(workbook):
+                await resp.write(chunk)
+    await resp.write_eof()
+    return resp
+
+
 class SignatureParams(ApiModel):
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
@@ -504,6 +551,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/stamp-requests/{request_id}/document", document)
     r.add_post("/api/v1/scans", scan)
     r.add_get("/api/v1/usage-records", usage_records)
+    r.add_get("/api/v1/usage-records/export", export_usage_records)
     r.add_get("/api/v1/signature-records", signature_records)
     r.add_post("/api/v1/verifications", verify)
 

@@ -9,14 +9,21 @@ Newest first; keyset pagination on ``(used_at, record_id)``.
 Signature records (issue 15): a stamp's personal ``signature`` placements are the person's own
 signature, not a seal use; the person lists them apart (``list_signatures``), same window and
 paging; an enterprise never sees them.
+
+Exports (导出, issue 16): the enterprise account, and its agents with the management
+permission, download the enterprise's records (same window and filters as the list) page by
+page (``export``); a person, or an agent without that permission, is refused.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 from shared import cursors
 from shared.auth import Principal
@@ -28,6 +35,7 @@ from ..domain.rules import usage_window
 from .context import Stamping
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+EXPORT_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -98,3 +106,41 @@ async def list_signatures(ctx: Stamping, principal: Principal, q: UsageQuery) ->
     more = len(rows) > limit
     return {"items": items, "from": rfc3339(start), "to": rfc3339(end),
             "next_cursor": _encode_cursor(page[-1]["signed_at"], page[-1]["record_id"]) if more else None}
+
+
+@dataclass(frozen=True)
+class UsageExport:
+    """What an export covers; ``pages()`` reads it page by page (keyset, newest first), each
+    page on a connection of its own, so a slow download holds no connection."""
+
+    ctx: Stamping
+    enterprise_id: uuid.UUID
+    start: datetime
+    end: datetime
+    seal_id: uuid.UUID | None
+    page_size: int = EXPORT_PAGE
+
+    async def pages(self) -> AsyncIterator[list[asyncpg.Record]]:
+        after: tuple[datetime, uuid.UUID] | None = None
+        while True:
+            async with self.ctx.db.connection() as uow:
+                rows = await repository.usage_page(uow.conn, "enterprise_id", self.enterprise_id,
+                                                   self.start, self.end, self.seal_id, after,
+                                                   self.page_size)
+            if rows:
+                yield rows
+            if len(rows) < self.page_size:
+                return
+            after = (rows[-1]["used_at"], rows[-1]["record_id"])
+
+
+def export(ctx: Stamping, principal: Principal, q: UsageQuery) -> UsageExport:
+    """The enterprise's records to export, or 403: for the enterprise account and its agents
+    with the management permission (a person lists their own records but exports none)."""
+    if principal.role == "person" or principal.enterprise_id is None:
+        raise Forbidden("usage records are exported by the enterprise", code="role_not_allowed")
+    if principal.role == "agent" and not principal.can_manage:
+        raise Forbidden("exporting usage records needs the management permission",
+                        code="management_permission_required")
+    start, end = usage_window(ctx.clock(), q.since, q.until)
+    return UsageExport(ctx, principal.enterprise_id, start, end, q.seal_id)
