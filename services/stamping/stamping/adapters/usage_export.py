@@ -30,6 +30,11 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _KINDS = {"pdf": "PDF 文件（PAdES）", "ofd": "OFD 文件（GB/T 38540）", "digest": "文件摘要（CMS 签名）"}
 _ALGORITHMS = {"ecdsa-p256-sha256": "ECDSA P-256 / SHA-256", "sm2-sm3": "SM2 / SM3"}
 _CHUNK = 64 * 1024
+# Records keep the seal type's code; the file shows its name. These are the seals service's
+# catalogue (seals.adapters.rendering.seal_types; no service imports another): a code not
+# listed here is shown as it is stored.
+_SEAL_TYPES = {"official": "法定名称章", "contract": "合同专用章", "finance": "财务专用章",
+               "hr": "人事专用章", "invoice": "发票专用章", "legal_representative": "法定代表人名章"}
 
 
 def guard(cell: str) -> str:
@@ -42,8 +47,9 @@ def cells(record: Any) -> list[str]:
     used_at = record["used_at"].astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
     kind = str(record["kind"])
     algorithm = record["algorithm"]
+    seal_type = str(record["seal_type"])
     row = [used_at, record["user_name"], record["enterprise_name"], record["seal_name"],
-           record["seal_type"], record["document_title"], record["document_sha256"],
+           _SEAL_TYPES.get(seal_type, seal_type), record["document_title"], record["document_sha256"],
            record["requester"], _KINDS.get(kind, kind),
            _ALGORITHMS.get(algorithm, algorithm) if algorithm else "",
            str(record["record_id"]), str(record["request_id"])]

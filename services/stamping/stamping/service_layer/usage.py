@@ -143,4 +143,4 @@ def export(ctx: Stamping, principal: Principal, q: UsageQuery) -> UsageExport:
         raise Forbidden("exporting usage records needs the management permission",
                         code="management_permission_required")
     start, end = usage_window(ctx.clock(), q.since, q.until)
-    return UsageExport(ctx, principal.enterprise_id, start, end, q.seal_id)
+    return UsageExport(ctx, principal.enterprise_id, start, end, q.seal_id, EXPORT_PAGE)
