@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { isIdNumber, isUscc, isGoodPassword, isPhone } from '../src/shared/validate.js'
 import { addYears, addMonths, formatDate, formatDateTime, today } from '../src/shared/format.js'
 import { parseEvent, readEvents } from '../src/shared/sse.js'
-import { ApiError } from '../src/shared/http.js'
+import { ApiError, filenameOf } from '../src/shared/http.js'
 import { errorMessage, fieldErrors, MESSAGES } from '../src/shared/errors.js'
 
 test('GB 11643 check character of resident ID numbers', () => {
@@ -81,4 +81,12 @@ test('dates are ISO whatever the ICU data; midnight is 00, not 24', () => {
   assert.equal(formatDateTime('2026-11-29T16:00:00Z', { seconds: true }), '2026-11-30 00:00:00')
   assert.equal(formatDate('2026-12-31T16:00:01Z'), '2027-01-01')
   assert.match(today(), /^\d{4}-\d{2}-\d{2}$/)
+})
+
+test('a download is named by Content-Disposition: the RFC 5987 name first', () => {
+  const both = "attachment; filename=\"usage-records_20260101-20260301.csv\"; filename*=UTF-8''%E5%8D%B0%E7%AB%A0%E4%BD%BF%E7%94%A8%E8%AE%B0%E5%BD%95_20260101-20260301.csv"
+  assert.equal(filenameOf(both, 'x.csv'), '印章使用记录_20260101-20260301.csv')
+  assert.equal(filenameOf('attachment; filename="a.xlsx"', 'x.xlsx'), 'a.xlsx')
+  assert.equal(filenameOf("attachment; filename*=UTF-8''%E0%A4; filename=b.csv", 'x.csv'), 'b.csv')
+  assert.equal(filenameOf(null, 'x.csv'), 'x.csv')
 })

@@ -60,3 +60,32 @@ export async function send(method, path, { json, form, headers = {}, as = 'json'
 export function api(strings, ...values) {
   return API + '/' + strings.reduce((acc, s, i) => acc + s + (i < values.length ? encodeURIComponent(values[i]) : ''), '')
 }
+
+/**
+ * The file name a Content-Disposition header gives: RFC 5987 `filename*=UTF-8''…` first (a
+ * Chinese name), then plain `filename="…"`, else `fallback`.
+ */
+export function filenameOf(disposition, fallback) {
+  const value = disposition || ''
+  const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(value)
+  if (extended) {
+    try {
+      return decodeURIComponent(extended[1].trim())
+    } catch {
+      // a malformed escape: use the plain name
+    }
+  }
+  const plain = /filename\s*=\s*"([^"]*)"/i.exec(value) || /filename\s*=\s*([^;]+)/i.exec(value)
+  return plain ? plain[1].trim() : fallback
+}
+
+/** Hand a Blob to the browser as a download named `name`. */
+export function saveBlob(blob, name) {
+  const a = document.createElement('a')
+  a.href = URL.createObjectURL(blob)
+  a.download = name
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000)
+}
