@@ -26,6 +26,8 @@ TABLE: tuple[tuple[str, str, str], ...] = (
     ("/api/v1/sessions", "identity", "public"),
     ("/api/v1/sessions/current", "identity", "user"),
     ("/api/v1/signature-records", "stamping", "user"),
+    ("/api/v1/stamp-batches", "stamping", "any"),
+    ("/api/v1/stamp-batches/scans", "stamping", "user"),
     ("/api/v1/stamp-requests", "stamping", "any"),
     ("/api/v1/subscriptions/deliveries", "notify", "any"),
     ("/api/v1/subscriptions/token", "notify", "public"),

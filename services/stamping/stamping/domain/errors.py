@@ -131,3 +131,15 @@ class CertificateRequired(NotFound):
     """A ``signature`` placement is signed with the person's certificate: none is active."""
 
     code, title = "certificate_not_activated", "Activate your certificate first"
+
+
+class StampBatchNotFound(NotFound):
+    """No such batch for you: another client's, or (for a person) one they did not scan."""
+
+    code, title = "stamp_batch_not_found", "No such stamp batch"
+
+
+class BatchScannedByAnother(Conflict):
+    """A batch belongs to the first person who scans it (its documents are shown to them)."""
+
+    code, title = "batch_scanned_by_another", "Another person has scanned this batch"

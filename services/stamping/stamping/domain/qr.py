@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from .errors import QrUnreadable
 
 SCHEME, HOST = "eseal", "stamp"
+BATCH_HOST = "stamp-batch"  # ``eseal://stamp-batch?b=<batch_id>&t=<token>`` (issue 15)
 TOKEN_BYTES = 32
 _TOKEN_CHARS = 43  # base64url of 32 bytes, unpadded
 _MAX_PAYLOAD = 512
@@ -67,3 +68,42 @@ def parse(payload: str) -> QrPayload:
     if len(token) != _TOKEN_CHARS or not all(c.isalnum() or c in "-_" for c in token):
         raise bad("malformed token")
     return QrPayload(request_id, token)
+
+
+@dataclass(frozen=True)
+class BatchQrPayload:
+    """A batch's QR code: one token for all its documents (issue 15)."""
+
+    batch_id: uuid.UUID
+    token: str
+
+    def __str__(self) -> str:
+        return f"{SCHEME}://{BATCH_HOST}?" + urlencode({"b": str(self.batch_id), "t": self.token})
+
+
+def is_batch(payload: str) -> bool:
+    return urlsplit(payload.strip()).netloc == BATCH_HOST
+
+
+def parse_batch(payload: str) -> BatchQrPayload:
+    """Parse a scanned batch payload; anything else is ``QrUnreadable`` (422)."""
+    def bad(why: str) -> QrUnreadable:
+        return QrUnreadable.field("qr_payload", why, code=QrUnreadable.code)  # type: ignore[return-value]
+
+    if len(payload) > _MAX_PAYLOAD:
+        raise bad("too long for an e-seal QR code")
+    parts = urlsplit(payload.strip())
+    if parts.scheme != SCHEME or parts.netloc != BATCH_HOST:
+        raise bad("not an e-seal batch QR code")
+    query = parse_qs(parts.query, strict_parsing=False)
+    b, t = query.get("b", []), query.get("t", [])
+    if len(b) != 1 or len(t) != 1:
+        raise bad("the QR code lacks its batch or token")
+    try:
+        batch_id = uuid.UUID(b[0])
+    except ValueError:
+        raise bad("malformed batch id") from None
+    token = t[0]
+    if len(token) != _TOKEN_CHARS or not all(c.isalnum() or c in "-_" for c in token):
+        raise bad("malformed token")
+    return BatchQrPayload(batch_id, token)

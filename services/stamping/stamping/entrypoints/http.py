@@ -554,6 +554,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/usage-records/export", export_usage_records)
     r.add_get("/api/v1/signature-records", signature_records)
     r.add_post("/api/v1/verifications", verify)
+    from . import batches  # noqa: PLC0415 - batches' routes (issue 15) build on these
+    batches.setup_routes(app)
 
 
 __all__ = ["STAMPING", "setup_routes"]

@@ -1,0 +1,355 @@
+"""Batches (issue 15): several documents, one QR code, one certificate password.
+
+A relying system sends up to ``MAX_DOCUMENTS`` documents; each becomes an ordinary stamp
+request (created, checked and its placements resolved exactly as ``POST
+/api/v1/stamp-requests`` does: ``requests.create_pdf_request`` / ``create_ofd_request``), tied
+to the batch. The batch has the one QR token (only its SHA-256 is stored); the requests'
+own tokens are never shown, so the batch's QR code is the only way to them.
+
+The person scans the batch (the first person to scan it keeps it), which counts as scanning
+each of its requests (so each document can be opened), and stamps them all in one call:
+
+1. Every document's choices are checked (422 ``invalid_choice`` naming ``documents[i]``)
+   before anything else.
+2. The batch is claimed (``used_at``): its QR code stamps once.
+3. ONE certs call signs every document's authorization (``more_digests``): one password
+   check, one KDF, one count toward the lockout. A wrong password releases the claim (the
+   person may retry) and nothing was signed.
+4. Each document is then stamped by the ordinary stamp (``stamping.stamp``), with its
+   person signature already made, and commits on its own: a document that fails (a seal
+   revoked meanwhile, a signing error, an expired request) is noted with its error and the
+   others go on. A document with a personal ``signature`` placement needs its revision's
+   digest signed too, which only exists once that revision is prepared: that document makes
+   its own certs call (a second KDF, for that document only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.auth import Principal
+from shared.errors import EsealError, ValidationFailed
+from shared.logging import get_logger
+
+from ..adapters import repository
+from ..adapters.repository import Client
+from ..domain import qr
+from ..domain.authorization import StampAuthorization, rfc3339
+from ..domain.errors import (
+    AlreadyStamped,
+    BatchScannedByAnother,
+    InvalidChoice,
+    QrInvalid,
+    RequestExpired,
+    StampBatchNotFound,
+)
+from ..domain.placements import Choice
+from . import requests, stamping
+from .context import Stamping
+from .ports import PersonSignature, PrincipalSigner
+
+log = get_logger(__name__)
+
+MAX_DOCUMENTS = 50
+API = "/api/v1/stamp-batches"
+
+
+# the relying system --------------------------------------------------------------------
+
+
+async def create_batch(ctx: Stamping, client: Client, documents: Sequence[requests.PdfRequest],
+                       expires_in: int | None = None) -> dict[str, Any]:
+    """Each document an ordinary request (a refusal names ``documents[i]``), then the batch."""
+    if not 1 <= len(documents) <= MAX_DOCUMENTS:
+        raise ValidationFailed.field("documents", f"1 to {MAX_DOCUMENTS} documents")
+    lifetime = requests._lifetime(ctx, expires_in)  # noqa: SLF001 - the request side's rule
+    now = ctx.clock()
+    created = []
+    for i, doc in enumerate(documents):
+        doc = dataclasses.replace(doc, expires_in=int(lifetime.total_seconds()), callback_url=None)
+        create = (requests.create_ofd_request if requests.is_ofd_upload(doc.document)
+                  else requests.create_pdf_request)
+        try:
+            created.append(await create(ctx, client, doc))
+        except EsealError as e:
+            # the documents before it stay unreachable requests (no token was ever shown) and expire
+            e.errors = [{**err, "field": f"documents[{i}].{err.get('field', '')}".rstrip("."),
+                         "document": str(i)} for err in e.errors] or [
+                {"field": f"documents[{i}]", "message": str(e), "document": str(i)}]
+            raise
+    token = qr.new_token()
+    batch_id = uuid.uuid4()
+    expires_at = now + lifetime
+    async with ctx.db.transaction() as uow:
+        await uow.conn.execute(
+            "INSERT INTO stamp_batches (batch_id, client_id, token_hash, expires_at, created_at)"
+            " VALUES ($1, $2, $3, $4, $5)", batch_id, client.client_id, qr.token_hash(token),
+            expires_at, now)
+        await uow.conn.executemany(
+            "INSERT INTO stamp_batch_items (batch_id, position, request_id) VALUES ($1, $2, $3)",
+            [(batch_id, i, uuid.UUID(c["request_id"])) for i, c in enumerate(created)])
+    return {
+        "batch_id": str(batch_id), "status": "pending",
+        "qr_payload": str(qr.BatchQrPayload(batch_id, token)), "expires_at": rfc3339(expires_at),
+        "documents": [{"request_id": c["request_id"], "title": c["title"], "kind": c["kind"],
+                       "document": c["document"]} for c in created],
+    }
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    batch_id: uuid.UUID
+    client_id: uuid.UUID
+    token_hash: bytes
+    expires_at: datetime
+    created_at: datetime
+    scanned_by: uuid.UUID | None
+    used_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Item:
+    position: int
+    request_id: uuid.UUID
+    error_code: str | None
+    error_message: str | None
+
+
+async def _batch(conn: Any, batch_id: uuid.UUID, *, for_update: bool = False) -> BatchRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    columns = "batch_id, client_id, token_hash, expires_at, created_at, scanned_by, used_at, finished_at"
+    query = f"SELECT {columns} FROM stamp_batches WHERE batch_id = $1{lock}"  # noqa: S608
+    r = await conn.fetchrow(query, batch_id)
+    return BatchRow(**dict(r)) if r else None
+
+
+async def _items(conn: Any, batch_id: uuid.UUID) -> list[Item]:
+    rows = await conn.fetch("SELECT position, request_id, error_code, error_message"
+                            " FROM stamp_batch_items WHERE batch_id = $1 ORDER BY position", batch_id)
+    return [Item(**dict(r)) for r in rows]
+
+
+def _status(batch: BatchRow, documents: Sequence[dict[str, Any]], now: datetime) -> str:
+    if batch.finished_at is not None:
+        stamped = sum(d["status"] == "stamped" for d in documents)
+        return ("stamped" if stamped == len(documents)
+                else "failed" if stamped == 0 else "partially_stamped")
+    if batch.used_at is not None:
+        return "stamping"
+    if now >= batch.expires_at:
+        return "expired"
+    return "scanned" if batch.scanned_by is not None else "pending"
+
+
+async def get_batch(ctx: Stamping, viewer: Client | Principal, batch_id: uuid.UUID) -> dict[str, Any]:
+    """The batch for its relying system, or for the person who scanned it; for anyone else
+    there is no such batch. Each document: its request's status, its usage records' ids, its
+    result (the relying system's ``result_url``), and, if the batch stamp failed it, why."""
+    now = ctx.clock()
+    async with ctx.pool.acquire() as conn:
+        batch = await _batch(conn, batch_id)
+        if batch is None or not (
+                (isinstance(viewer, Client) and batch.client_id == viewer.client_id)
+                or (isinstance(viewer, Principal) and viewer.role == "person"
+                    and batch.scanned_by == viewer.id)):
+            raise StampBatchNotFound()
+        documents = []
+        for item in await _items(conn, batch_id):
+            row = await repository.get_request(conn, item.request_id)
+            assert row is not None
+            state = await repository.load_request(conn, ctx.store, item.request_id)
+            status = state.visible_status(now)
+            record_ids = [str(r["record_id"]) for r in await conn.fetch(
+                "SELECT record_id FROM usage_records WHERE request_id = $1 ORDER BY placement_index",
+                item.request_id)] if status == "stamped" else []
+            documents.append({
+                "request_id": str(item.request_id), "title": row.title, "kind": row.kind,
+                "status": status,
+                "record_id": str(state.record_id) if state.record_id else None,
+                "record_ids": record_ids,
+                "result_url": f"/api/v1/stamp-requests/{item.request_id}/result"
+                              if status == "stamped" else None,
+                "error": ({"code": item.error_code, "message": item.error_message or ""}
+                          if item.error_code else None)})
+    return {"batch_id": str(batch_id), "status": _status(batch, documents, now),
+            "created_at": rfc3339(batch.created_at), "expires_at": rfc3339(batch.expires_at),
+            "stamped_at": rfc3339(batch.used_at) if batch.finished_at and batch.used_at else None,
+            "documents": documents}
+
+
+# the person ----------------------------------------------------------------------------
+
+
+async def scan(ctx: Stamping, person: Principal, qr_payload: str) -> dict[str, Any]:
+    """The batch's documents as a single scan shows each (title, pages, placements and the
+    seals usable at each); the first person to scan keeps the batch."""
+    payload = qr.parse_batch(qr_payload)
+    now = ctx.clock()
+    async with ctx.db.transaction() as uow:
+        conn = uow.conn
+        batch = await _batch(conn, payload.batch_id, for_update=True)
+        if batch is None or not qr.token_matches(payload.token, batch.token_hash):
+            raise QrInvalid()
+        if batch.used_at is not None:
+            raise AlreadyStamped("the batch has been stamped")
+        if now >= batch.expires_at:
+            raise RequestExpired()
+        if batch.scanned_by not in (None, person.id):
+            raise BatchScannedByAnother()
+        await conn.execute("UPDATE stamp_batches SET scanned_by = $2 WHERE batch_id = $1",
+                           batch.batch_id, person.id)
+        items = await _items(conn, batch.batch_id)
+        rows = []
+        for item in items:
+            await repository.record_scan(conn, item.request_id, person.id)
+            row = await repository.get_request(conn, item.request_id)
+            assert row is not None
+            state = await repository.load_request(conn, ctx.store, item.request_id)
+            rows.append((row, state.visible_status(now)))
+        client = await repository.get_client(conn, batch.client_id)
+    choices = await ctx.seals.choices(person.id)
+    has_signature = None
+    documents = []
+    for row, status in rows:
+        view = requests.placements_view(row, choices)
+        if any(i["kind"] == "signature" for i in view):
+            if has_signature is None:
+                has_signature = await ctx.seals.person_signature(person.id) is not None
+            for i in view:
+                if i["kind"] == "signature":
+                    i["signature_missing"] = not has_signature
+        documents.append({
+            "request_id": str(row.request_id), "title": row.title, "kind": row.kind,
+            "status": status,
+            "document": {"sha256": row.document_sha256, "pages": row.pages, "size": row.document_size,
+                         "url": f"/api/v1/stamp-requests/{row.request_id}/document"},
+            "placements": view})
+    return {
+        "batch_id": str(batch.batch_id), "expires_at": rfc3339(batch.expires_at),
+        "requester": {"name": client.name if client else ""},
+        "choices": [{"enterprise_id": str(e.enterprise_id), "enterprise_name": e.enterprise_name,
+                     "seals": [{"seal_id": str(s.seal_id), "name": s.name, "type": s.type}
+                               for s in e.seals]} for e in choices],
+        "documents": documents,
+    }
+
+
+@dataclass(frozen=True)
+class DocumentChoice:
+    request_id: uuid.UUID
+    seal_id: uuid.UUID | None = None
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class BatchStampCommand:
+    enterprise_id: uuid.UUID
+    certificate_password: str
+    seal_id: uuid.UUID | None = None  # every document's seal unless it names its own
+    documents: tuple[DocumentChoice, ...] = ()
+
+
+class _Presigned:
+    """The person's signer for one batch: the authorizations signed in the batch's one certs
+    call are answered from it; anything else (a document whose authorization came out
+    otherwise, a signature placement's revision) goes to certs."""
+
+    def __init__(self, real: PrincipalSigner, signed: dict[bytes, PersonSignature]) -> None:
+        self.real, self.signed = real, signed
+
+    async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str, *,
+                   more_digests: Sequence[bytes] = ()) -> PersonSignature:
+        if not more_digests and digest in self.signed:
+            return self.signed[digest]
+        return await self.real.sign(principal_id, digest, password, more_digests=more_digests)
+
+    async def certificate(self, principal_id: uuid.UUID) -> str | None:
+        return await self.real.certificate(principal_id)
+
+
+async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
+                cmd: BatchStampCommand) -> dict[str, Any]:
+    now = ctx.clock()
+    async with ctx.pool.acquire() as conn:
+        batch = await _batch(conn, batch_id)
+        if batch is None or batch.scanned_by != person.id:
+            raise StampBatchNotFound()
+        items = await _items(conn, batch_id)
+        rows = {i.request_id: await repository.get_request(conn, i.request_id) for i in items}
+    if batch.used_at is not None:
+        raise AlreadyStamped("the batch has been stamped")
+    if now >= batch.expires_at:
+        raise RequestExpired()
+    named = {d.request_id: d for d in cmd.documents}
+    unknown = set(named) - set(rows)
+    if unknown or len(named) != len(cmd.documents):
+        raise InvalidChoice.field("documents", "each of the batch's documents at most once")
+    commands: dict[uuid.UUID, stamping.StampCommand] = {}
+    digests: list[bytes] = []
+    for i, item in enumerate(items):
+        row = rows[item.request_id]
+        assert row is not None
+        choice = named.get(item.request_id, DocumentChoice(item.request_id))
+        try:
+            seal_id = await requests.check_choices(ctx, person.id, item.request_id,
+                                                   choice.seal_id or cmd.seal_id, choice.choices)
+            if seal_id is None:
+                raise InvalidChoice.field("seal_id", "no seal for this document")
+            one = stamping.StampCommand(cmd.enterprise_id, seal_id, cmd.certificate_password,
+                                        choice.choices)
+            uses = stamping._plan(row, one)  # noqa: SLF001 - the stamp's own plan
+        except InvalidChoice as e:
+            e.errors = [{**err, "field": f"documents[{i}].{err.get('field', '')}",
+                         "document": str(i)} for err in e.errors]
+            raise
+        commands[item.request_id] = one
+        digests.append(StampAuthorization(
+            row.request_id, row.document_sha256, uses[0].seal_id, cmd.enterprise_id, person.id,
+            now, placements=tuple((u.index, u.seal_id) for u in uses)).digest())
+    async with ctx.pool.acquire() as conn:  # the QR code stamps once
+        claimed = await conn.fetchval(
+            "UPDATE stamp_batches SET used_at = $2 WHERE batch_id = $1 AND used_at IS NULL"
+            " AND scanned_by = $3 RETURNING true", batch_id, now, person.id)
+    if not claimed:
+        raise AlreadyStamped("the batch has been stamped")
+    try:  # one password check, one KDF, for every document
+        sig = await ctx.signer.sign(person.id, digests[0], cmd.certificate_password,
+                                    more_digests=digests[1:])
+    except BaseException:
+        async with ctx.pool.acquire() as conn:
+            await conn.execute("UPDATE stamp_batches SET used_at = NULL WHERE batch_id = $1", batch_id)
+        raise
+    values = (sig.signature, *sig.more)
+    signed = {d: PersonSignature(v, sig.algorithm, sig.serial_number, sig.certificate_pem)
+              for d, v in zip(digests, values, strict=True)}
+    doc_ctx = dataclasses.replace(ctx, signer=_Presigned(ctx.signer, signed), clock=lambda: now)
+    for item in items:
+        code: str | None = None
+        message = ""
+        try:
+            await stamping.stamp(doc_ctx, person, item.request_id, commands[item.request_id])
+        except EsealError as e:
+            code, message = e.code, str(e)
+        except Exception as e:  # noqa: BLE001 - one document's failure must not lose the others
+            log.exception("batch_document_failed", batch_id=str(batch_id),
+                          request_id=str(item.request_id))
+            code, message = "signing_failed", type(e).__name__
+        if code is not None:
+            async with ctx.pool.acquire() as conn:
+                await conn.execute(
+                    "UPDATE stamp_batch_items SET error_code = $3, error_message = $4"
+                    " WHERE batch_id = $1 AND position = $2", batch_id, item.position, code,
+                    message[:500])
+    async with ctx.pool.acquire() as conn:
+        await conn.execute("UPDATE stamp_batches SET finished_at = now() WHERE batch_id = $1", batch_id)
+    return await get_batch(ctx, person, batch_id)
+
+
+__all__ = ["MAX_DOCUMENTS", "BatchStampCommand", "DocumentChoice", "create_batch", "get_batch",
+           "scan", "stamp"]

@@ -1,0 +1,134 @@
+"""Batches (issue 15): one QR code, one password, several documents, each stamped on its own.
+
+Through the gateway (harness: real PostgreSQL, seals and certs faked at the ports)."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+
+import aiohttp
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from tests.support.harnesses.stamping import CERT_PASSWORD, Harness, Person
+from tests.support.pdf_fixtures import make_test_pdf
+
+ENTERPRISE = "长春市批量科技有限公司"
+
+
+async def _create(h: Harness, token: str, n: int = 3) -> dict:
+    form = aiohttp.FormData()
+    items = [{"title": f"营业执照{i + 1}", "page": 1, "x": 300, "y": 200} for i in range(n - 1)]
+    items.append({"title": "合同", "placements": [{"kind": "seal", "page": "last", "x": 300, "y": 300}]})
+    form.add_field("items", json.dumps(items, ensure_ascii=False))
+    for i in range(n):
+        form.add_field(f"documents[{i}]", make_test_pdf(pages=2 + i), filename=f"{i}.pdf",
+                       content_type="application/pdf")
+    r = await h.call("POST", "/api/v1/stamp-batches", token=token, data=form)
+    assert r.status == 201, r
+    return r.json
+
+
+async def _stamp(h: Harness, person: Person, batch_id: str, body: dict) -> object:
+    return await h.call("POST", f"/api/v1/stamp-batches/{batch_id}/stamp", token=person.token,
+                        json=body)
+
+
+async def test_one_scan_one_password_each_document_on_its_own(stamping: Harness) -> None:
+    h = stamping
+    _client, token = await h.new_client()
+    seal_a = h.seals.add_seal(uuid.uuid4(), ENTERPRISE, type="contract", label="合同专用章")
+    seal_b = h.seals.add_seal(seal_a.enterprise_id, ENTERPRISE, "财务专用章", type="finance",
+                              label="财务专用章")
+    person, other = h.person("王五"), h.person("赵六")
+    for s in (seal_a, seal_b):
+        h.seals.grant(person.id, s.seal_id)
+        h.seals.grant(other.id, s.seal_id)
+
+    batch = await _create(h, token)
+    batch_id = batch["batch_id"]
+    assert batch["qr_payload"].startswith("eseal://stamp-batch?") and len(batch["documents"]) == 3
+    ids = [d["request_id"] for d in batch["documents"]]
+
+    # the QR code is not a single request's
+    assert (await h.scan(person, batch["qr_payload"])).status == 422
+    r = await h.call("POST", "/api/v1/stamp-batches/scans", token=person.token,
+                     json={"qr_payload": batch["qr_payload"]})
+    assert r.status == 200, r
+    assert [d["title"] for d in r.json["documents"]] == ["营业执照1", "营业执照2", "合同"]
+    assert r.json["documents"][2]["placements"][0]["spots"] == [{"page": 4, "x": 300.0, "y": 300.0}]
+    assert {c["seal_id"] for c in r.json["documents"][0]["placements"][0]["seal_choices"]} == {
+        str(seal_a.seal_id), str(seal_b.seal_id)}
+    # the scanner may open each document; nobody else may, nor scan, stamp or read the batch
+    for rid in ids:
+        d = await h.call("GET", f"/api/v1/stamp-requests/{rid}/document", token=person.token)
+        assert d.status == 200 and d.body.startswith(b"%PDF")
+        assert (await h.call("GET", f"/api/v1/stamp-requests/{rid}/document",
+                             token=other.token)).status == 404
+    r = await h.call("POST", "/api/v1/stamp-batches/scans", token=other.token,
+                     json={"qr_payload": batch["qr_payload"]})
+    assert r.status == 409 and r.json["code"] == "batch_scanned_by_another", r
+    body = {"enterprise_id": str(seal_a.enterprise_id), "seal_id": str(seal_a.seal_id),
+            "certificate_password": CERT_PASSWORD,
+            "documents": [{"request_id": ids[2], "seal_id": str(seal_b.seal_id)}]}
+    r = await _stamp(h, other, batch_id, body)
+    assert r.status == 404 and r.json["code"] == "stamp_batch_not_found", r
+    assert (await h.call("GET", f"/api/v1/stamp-batches/{batch_id}", token=other.token)).status == 404
+
+    # a wrong password stamps nothing and leaves the QR code usable
+    calls = h.certs.calls
+    r = await _stamp(h, person, batch_id, {**body, "certificate_password": "wrong-pass-1"})
+    assert r.status == 403 and r.json["code"] == "wrong_certificate_password", r
+    assert h.certs.calls == calls + 1
+
+    # the third document's seal is revoked meanwhile: it fails, the others are stamped
+    await h.seals.revoke(seal_b.seal_id)
+    calls = h.certs.calls
+    r = await _stamp(h, person, batch_id, body)
+    assert r.status == 200, r
+    assert h.certs.calls == calls + 1  # one password check, one KDF for the whole batch
+    assert r.json["status"] == "partially_stamped"
+    docs = r.json["documents"]
+    assert [d["status"] for d in docs] == ["stamped", "stamped", "pending"]
+    assert docs[2]["error"]["code"] in ("seal_revoked", "not_authorized"), docs[2]
+    assert all(d["error"] is None and len(d["record_ids"]) == 1 for d in docs[:2])
+
+    # the QR code stamps once
+    assert (await _stamp(h, person, batch_id, body)).status == 409
+    r = await h.call("POST", "/api/v1/stamp-batches/scans", token=person.token,
+                     json={"qr_payload": batch["qr_payload"]})
+    assert r.status == 409 and r.json["code"] == "already_stamped"
+
+    # the relying system: each document's result as today, one usage record each
+    r = await h.call("GET", f"/api/v1/stamp-batches/{batch_id}", token=token)
+    assert r.status == 200 and r.json["documents"] == docs
+    for d in docs[:2]:
+        res = await h.call("GET", d["result_url"], token=token)
+        assert res.status == 200
+        assert len(PdfFileReader(io.BytesIO(res.body), strict=True).embedded_signatures) == 1
+        assert await h.sql("SELECT count(*) FROM usage_records WHERE request_id = $1",
+                           uuid.UUID(d["request_id"])) == 1
+    assert await h.sql("SELECT count(*) FROM usage_records WHERE request_id = $1",
+                       uuid.UUID(ids[2])) == 0
+    # another client does not see the batch
+    _c2, token2 = await h.new_client("另一个系统")
+    assert (await h.call("GET", f"/api/v1/stamp-batches/{batch_id}", token=token2)).status == 404
+
+
+async def test_refusals_name_the_document(stamping: Harness) -> None:
+    h = stamping
+    _client, token = await h.new_client()
+    form = aiohttp.FormData()
+    form.add_field("items", json.dumps([{"title": "一", "page": 1, "x": 300, "y": 200},
+                                        {"title": "二", "page": 9, "x": 300, "y": 200}]))
+    for i in range(2):
+        form.add_field(f"documents[{i}]", make_test_pdf(pages=2), filename=f"{i}.pdf",
+                       content_type="application/pdf")
+    r = await h.call("POST", "/api/v1/stamp-batches", token=token, data=form)
+    assert r.status == 422, r
+    assert r.json["errors"][0]["field"].startswith("documents[1]"), r.json
+    form = aiohttp.FormData(default_to_multipart=True)  # an item without its document
+    form.add_field("items", json.dumps([{"title": "一", "page": 1, "x": 300, "y": 200}]))
+    r = await h.call("POST", "/api/v1/stamp-batches", token=token, data=form)
+    assert r.status == 422 and r.json["errors"][0]["field"] == "documents", r
