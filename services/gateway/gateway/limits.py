@@ -48,9 +48,10 @@ def default_rules(scale: float = 1.0) -> tuple[Rule, ...]:
         # Each answer may cost a call to the face provider (a page polls it while pending).
         r("face_result", "POST", r"^/api/v1/face-checks/[^/]+/result$", 60, 60),
         r("sms_code", "POST", r"^/api/v1/certificate/activation-codes$", 5, 60),
-        r("stamp", "POST", r"^/api/v1/stamp-requests/[^/]+/stamp$", 30, 60),
-        r("stamp_request", "POST", r"^/api/v1/stamp-requests$", 120, 60),
-        r("scan", "POST", r"^/api/v1/scans$", 60, 60),
+        # a batch's stamp, creation and scan share the single request's buckets (issue 15)
+        r("stamp", "POST", r"^/api/v1/stamp-(requests|batches)/[^/]+/stamp$", 30, 60),
+        r("stamp_request", "POST", r"^/api/v1/stamp-(requests|batches)$", 120, 60),
+        r("scan", "POST", r"^/api/v1/(scans|stamp-batches/scans)$", 60, 60),
         r("register", "POST", r"^/api/v1/(persons|enterprises)$", 20, 60),
         r("verify", "POST", r"^/api/v1/verifications$", 30, 60),
         # Each try costs an Argon2 hash: per address, and per client id from any address

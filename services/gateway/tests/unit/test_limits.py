@@ -30,6 +30,9 @@ def test_only_the_listed_endpoints_are_limited() -> None:
     assert limiter.rule_for("GET", "/api/v1/sessions") is None
     assert limiter.rule_for("GET", "/api/v1/seals") is None
     assert limiter.rule_for("POST", "/api/v1/stamp-requests/abc/stamp").name == "stamp"  # type: ignore[union-attr]
+    assert limiter.rule_for("POST", "/api/v1/stamp-batches/abc/stamp").name == "stamp"  # type: ignore[union-attr]
+    assert limiter.rule_for("POST", "/api/v1/stamp-batches/scans").name == "scan"  # type: ignore[union-attr]
+    assert limiter.rule_for("POST", "/api/v1/stamp-batches").name == "stamp_request"  # type: ignore[union-attr]
     assert limiter.rule_for("POST", "/api/v1/certificate/activation-codes").name == "sms_code"  # type: ignore[union-attr]
 
 

@@ -44,6 +44,9 @@ HAND_KEPT: tuple[tuple[str, str, str], ...] = (
     (f"{API}/events", "notify", "any"),
     (f"{API}/subscriptions/token", "notify", "public"),
     (f"{API}/subscriptions/deliveries", "notify", "any"),
+    # added since: batches (issue 15)
+    (f"{API}/stamp-batches", "stamping", "any"),
+    (f"{API}/stamp-batches/scans", "stamping", "user"),
 )
 
 
