@@ -4,6 +4,7 @@ Through the gateway (harness: real PostgreSQL, seals and certs faked at the port
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import uuid
@@ -132,3 +133,32 @@ async def test_refusals_name_the_document(stamping: Harness) -> None:
     form.add_field("items", json.dumps([{"title": "一", "page": 1, "x": 300, "y": 200}]))
     r = await h.call("POST", "/api/v1/stamp-batches", token=token, data=form)
     assert r.status == 422 and r.json["errors"][0]["field"] == "documents", r
+
+
+async def test_a_misfit_choice_claims_nothing_and_two_stamps_at_once_give_one(stamping: Harness) -> None:
+    h = stamping
+    _client, token = await h.new_client()
+    seal = h.seals.add_seal(uuid.uuid4(), ENTERPRISE, type="contract", label="合同专用章")
+    person = h.person("孙七")
+    h.seals.grant(person.id, seal.seal_id)
+    batch = await _create(h, token, n=2)
+    batch_id, ids = batch["batch_id"], [d["request_id"] for d in batch["documents"]]
+    r = await h.call("POST", "/api/v1/stamp-batches/scans", token=person.token,
+                     json={"qr_payload": batch["qr_payload"]})
+    assert r.status == 200, r
+    body = {"enterprise_id": str(seal.enterprise_id), "seal_id": str(seal.seal_id),
+            "certificate_password": CERT_PASSWORD}
+    calls = h.certs.calls
+    r = await _stamp(h, person, batch_id, {
+        **body, "documents": [{"request_id": ids[1], "choices": [{"placement": 5,
+                                                                   "seal_id": str(seal.seal_id)}]}]})
+    assert r.status == 422 and r.json["code"] == "invalid_choice", r
+    assert r.json["errors"][0]["field"].startswith("documents[1]"), r.json
+    assert h.certs.calls == calls  # no password tried
+
+    first, second = await asyncio.gather(_stamp(h, person, batch_id, body),
+                                         _stamp(h, person, batch_id, body))
+    assert sorted([first.status, second.status]) == [200, 409], (first, second)
+    done = first if first.status == 200 else second
+    assert done.json["status"] == "stamped"
+    assert all(d["status"] == "stamped" and d["error"] is None for d in done.json["documents"])
