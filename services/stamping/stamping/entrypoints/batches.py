@@ -8,9 +8,11 @@ Persons: ``POST /api/v1/stamp-batches/scans``, ``POST /api/v1/stamp-batches/{id}
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -198,7 +200,7 @@ async def _read_batch(request: web.Request, max_document: int) -> tuple[dict[str
         raise BadRequest("malformed multipart body", code="invalid_multipart") from None
     fields: dict[str, str] = {}
     files: dict[int, bytes] = {}
-    try:
+    with _framing():
         async for part in reader:
             if not isinstance(part, BodyPartReader) or not part.name:
                 continue
@@ -206,17 +208,27 @@ async def _read_batch(request: web.Request, max_document: int) -> tuple[dict[str
             if m and int(m.group(1)) < batches.MAX_DOCUMENTS:
                 files[int(m.group(1))] = await _read_limited(part, max_document, PdfTooLarge)
             elif part.name in ("items", "expires_in"):
-                raw = await _read_limited(part, _ITEMS_LIMIT, PayloadTooLarge)
-                try:
-                    fields[part.name] = raw.decode(part.get_charset("utf-8")).strip()
-                except (UnicodeDecodeError, LookupError):
-                    raise BadRequest(f"field {part.name} is not UTF-8 text",
-                                     code="invalid_multipart") from None
+                fields[part.name] = await _text(part)
             else:
                 await part.release()
+    return fields, files
+
+
+@contextlib.contextmanager
+def _framing() -> Iterator[None]:
+    """A part's broken headers or framing: 400 ``invalid_multipart``."""
+    try:
+        yield
     except (BadHttpMessage, AssertionError, ValueError):
         raise BadRequest("malformed multipart body", code="invalid_multipart") from None
-    return fields, files
+
+
+async def _text(part: BodyPartReader) -> str:
+    raw = await _read_limited(part, _ITEMS_LIMIT, PayloadTooLarge)
+    try:
+        return raw.decode(part.get_charset("utf-8")).strip()
+    except (UnicodeDecodeError, LookupError):
+        raise BadRequest(f"field {part.name} is not UTF-8 text", code="invalid_multipart") from None
 
 
 @documented(summary="批量盖章状态 / a batch: each document's status, records and result",
