@@ -44,6 +44,8 @@ const routes = [
 
   { path: '/scan', component: () => import('./views/stamp/Scan.vue'), meta: { title: '扫一扫', roles: PERSON, cert: true } },
   { path: '/stamp/:requestId', component: () => import('./views/stamp/Stamp.vue'), meta: { title: '电子印章使用', roles: PERSON, cert: true } },
+  { path: '/batch/:batchId', component: () => import('./views/stamp/Batch.vue'), meta: { title: '批量盖章', roles: PERSON, cert: true } },
+  { path: '/batch/:batchId/done', component: () => import('./views/stamp/BatchDone.vue'), meta: { title: '批量盖章结果', roles: PERSON } },
   { path: '/stamp/:requestId/done', component: () => import('./views/stamp/StampDone.vue'), meta: { title: '盖章成功', roles: PERSON } },
 
   { path: '/records', component: () => import('./views/Records.vue'), meta: { title: '印章使用记录' } },

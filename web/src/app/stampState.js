@@ -24,3 +24,29 @@ export function loadStamped(requestId) {
 export function clearScan() {
   sessionStorage.removeItem(SCAN)
 }
+
+// A batch's scan (POST /stamp-batches/scans) and its stamp answer, likewise
+const BATCH = 'eseal.batch'
+const BATCH_DONE = 'eseal.batchStamped'
+
+export function saveBatch(scan) {
+  sessionStorage.setItem(BATCH, JSON.stringify(scan))
+}
+
+export function loadBatch(batchId) {
+  const scan = JSON.parse(sessionStorage.getItem(BATCH) || 'null')
+  return scan && scan.batch_id === batchId ? scan : null
+}
+
+export function clearBatch() {
+  sessionStorage.removeItem(BATCH)
+}
+
+export function saveBatchResult(view) {
+  sessionStorage.setItem(BATCH_DONE, JSON.stringify(view))
+}
+
+export function loadBatchResult(batchId) {
+  const view = JSON.parse(sessionStorage.getItem(BATCH_DONE) || 'null')
+  return view && view.batch_id === batchId ? view : null
+}
