@@ -10,6 +10,7 @@ import {
   batchStampBody,
   batchSummary,
   documentReady,
+  documentScan,
   errorText,
   isBatchPayload,
   pendingDocuments,
@@ -130,4 +131,14 @@ test('a missing signature is known from the scan and cleared once made', () => {
   assert.equal(signatureReady(ps)[0], ps[0])
   assert.equal(signatureMissing([signature(0, false)]), false)
   assert.equal(signatureMissing(undefined), false)
+})
+
+test('a document the batch did not stamp becomes a single scan of its own', () => {
+  const one = documentScan({ ...scan, requester: { name: '证照系统' }, expires_at: '2030-01-01T00:00:00Z' }, 'r2')
+  assert.equal(one.request_id, 'r2')
+  assert.equal(one.title, '文件r2')
+  assert.equal(one.placements.length, 2)
+  assert.equal(one.choices, scan.choices)
+  assert.equal(one.requester.name, '证照系统')
+  assert.equal(documentScan(scan, 'nope'), null)
 })

@@ -100,3 +100,24 @@ export function batchSummary(view) {
   if (!ok) return `${lines.length} 份文件均未盖章成功`
   return `${ok} 份文件盖章成功，${lines.length - ok} 份未成功`
 }
+
+/**
+ * A document of the batch as a single scan answer (what the stamping screen reads), so a
+ * document the batch stamp did not stamp — still a pending request this person scanned — can
+ * be stamped on its own (POST /stamp-requests/{id}/stamp).
+ */
+export function documentScan(batch, requestId) {
+  const d = (batch?.documents || []).find((x) => x.request_id === requestId)
+  if (!d) return null
+  return {
+    request_id: d.request_id,
+    title: d.title,
+    kind: d.kind,
+    status: 'pending',
+    document: d.document,
+    placements: d.placements,
+    choices: batch.choices,
+    requester: batch.requester,
+    expires_at: batch.expires_at,
+  }
+}

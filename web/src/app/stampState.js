@@ -38,10 +38,6 @@ export function loadBatch(batchId) {
   return scan && scan.batch_id === batchId ? scan : null
 }
 
-export function clearBatch() {
-  sessionStorage.removeItem(BATCH)
-}
-
 export function saveBatchResult(view) {
   sessionStorage.setItem(BATCH_DONE, JSON.stringify(view))
 }
