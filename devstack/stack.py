@@ -151,6 +151,15 @@ class Stack:
         p.kill()
         p.wait()
 
+    def revive(self, timeout: float = 120.0) -> tuple[str, ...]:
+        """Start again every process that has exited (killed by a test that then failed
+        before restoring it), so one broken test does not take the tests after it down."""
+        dead = tuple(s for s, p in self.processes.items() if p.poll() is not None)
+        if dead:
+            self.start(dead)
+            self.wait_ready(timeout, dead)
+        return dead
+
     def wait_ready(self, timeout: float = 90.0, services: tuple[str, ...] | None = None) -> None:
         deadline = time.monotonic() + timeout
         pending = set(self.config.process_names() if services is None else services)

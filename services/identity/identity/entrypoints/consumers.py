@@ -44,7 +44,7 @@ def handlers(app: web.Application) -> Mapping[str, Handler]:
 
     async def agent_removed(conn: asyncpg.Connection, _: Envelope, ev: DomainEvent) -> None:
         assert isinstance(ev, AgentRemoved)
-        await agent_logins.remove(app[IDENTITY], ev.agent_id)  # idempotent, own transaction
+        await agent_logins.remove_within(app[IDENTITY], repo(conn), ev.agent_id)  # idempotent
 
     return handlers_for((CertificateIssued, certificate_issued),
                         (CertificateRevoked, certificate_revoked),

@@ -101,8 +101,15 @@ async def set_password(ctx: Identity, agent_id: uuid.UUID, cmd: SetAgentPassword
 async def remove(ctx: Identity, agent_id: uuid.UUID) -> None:
     """The agent can no longer log in and its tokens die; removing twice is fine."""
     async with ctx.storage.transaction() as repo:
-        agent = await _locked_agent(repo, agent_id)
-        if agent is None or agent.removed:
-            return
-        await end_all_sessions(ctx, repo, agent_id, "agent_removed", [AgentLoginRemoved(agent_id=agent_id)])
-        await repo.update_agent(agent_id, removed_at=ctx.clock())
+        await remove_within(ctx, repo, agent_id)
+
+
+async def remove_within(ctx: Identity, repo: IdentityRepository, agent_id: uuid.UUID) -> None:
+    """``remove`` in a transaction the caller holds. An event consumer must use this one: taking
+    a second pooled connection while holding its own deadlocks once every connection is held
+    by a consumer waiting for another (it hung identity under load)."""
+    agent = await _locked_agent(repo, agent_id)
+    if agent is None or agent.removed:
+        return
+    await end_all_sessions(ctx, repo, agent_id, "agent_removed", [AgentLoginRemoved(agent_id=agent_id)])
+    await repo.update_agent(agent_id, removed_at=ctx.clock())
