@@ -146,3 +146,18 @@ async def api(platform: Platform) -> AsyncIterator[Api]:
     client = Api(platform.gateway_url)
     yield client
     await client.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """After a failed test on the session platform, start again any process it left dead
+    (a crash or a test that killed one and stopped before restoring it): the failure is that
+    test's own, and the tests after it still meet a whole platform."""
+    outcome = yield
+    report = outcome.get_result()
+    funcargs = getattr(item, "funcargs", {})
+    started = funcargs.get("platform")
+    if report.failed and call.when != "setup" and isinstance(started, Platform):
+        revived = started.stack.revive()
+        if revived:
+            report.sections.append(("platform", f"revived after the failure: {', '.join(revived)}"))
