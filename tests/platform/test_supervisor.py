@@ -14,6 +14,8 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 
+import pytest
+
 from devstack.stack import PYTHONPATH, ROOT, StackConfig, delete_vhost, drop_databases, ensure_vhost
 from devstack.supervisor import Supervisor
 
@@ -120,6 +122,9 @@ def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-unty
         time.sleep(0.3)
 
 
+# its own waits add up to more than pytest.ini's 300 s when the machine is busy (startup alone
+# may take 420 s): the timeout must not cut the test, and its finally, short
+@pytest.mark.timeout(600)
 def test_make_run_restarts_a_killed_service_and_sigterm_leaves_no_orphans(tmp_path) -> None:  # type: ignore[no-untyped-def]
     run = uuid.uuid4().hex[:8]
     vhost, prefix = f"eseal_sup_{run}", f"eseal_sup{run}_"
