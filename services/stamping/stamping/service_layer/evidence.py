@@ -122,6 +122,19 @@ def china(moment: datetime | None) -> str:
     return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）"
 
 
+_IDENTIFIERS = ("serialNumber", "2.5.4.5", "organizationIdentifier", "2.5.4.97")
+
+
+def masked_subject(subject: str) -> str:
+    """An RFC 4514 subject with its ID number and credit code masked (certs already masks the
+    ID number; the credit code too, like the report's own line)."""
+    parts = []
+    for part in subject.split(","):
+        key, sep, value = part.partition("=")
+        parts.append(f"{key}{sep}{mask(value.strip())}" if key.strip() in _IDENTIFIERS and value else part)
+    return ",".join(parts)
+
+
 def _serial_number_in(subject: str) -> str | None:
     """The serialNumber attribute (ID number, masked by certs) of an RFC 4514 subject."""
     for part in subject.split(","):
@@ -168,7 +181,7 @@ def report_lines(f: EvidenceFacts) -> list[Line]:
         info = c.info
         lines.append(Line(f"{c.role}：序列号 {c.serial}", indent=12))
         if info is not None:
-            lines += [Line(f"主体：{info.subject}", "note", indent=30),
+            lines += [Line(f"主体：{masked_subject(info.subject)}", "note", indent=30),
                       Line(f"颁发者：{info.issuer}", "note", indent=30),
                       Line(f"有效期：{china(info.not_before)} 至 {china(info.not_after)}", "note", indent=30),
                       Line(f"状态：{STATUS_LABELS.get(info.status, info.status)}"
