@@ -7,6 +7,7 @@ signature trusting only the platform root and finds the platform's own certifica
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import uuid
@@ -141,3 +142,30 @@ async def test_the_evidence_report_is_sealed_by_the_platform_and_told_from_its_r
     # a relying system's token is no user's, no token at all is 401
     assert (await api.get(_evidence(record_id), token=client.token)).status in (401, 403)
     assert (await api.get(_evidence(record_id))).status == 401
+
+
+async def test_a_digest_stamp_has_a_report_that_says_the_platform_never_saw_the_document(
+        api: Api, platform: Platform) -> None:
+    enterprise = await new_enterprise(api)
+    seal = await new_seal(api, enterprise)
+    person = await new_person(api)
+    await grant(api, enterprise, seal["seal_id"], person)
+    client = create_client(platform, "摘要出证系统")
+    client.token = await client_token(api, client)
+    digest = hashlib.sha256(b"a document the platform never sees").hexdigest()
+    created = await api.post("/api/v1/stamp-requests", token=client.token,
+                             json={"title": "电子公文摘要", "digest_sha256": digest})
+    assert created.status == 201, created
+    assert (await scan(api, person, created.json["qr_payload"])).status == 200
+    done = await stamp(api, person, created.json["request_id"], seal)
+    assert done.status == 201, done
+
+    r = await api.get(_evidence(done.json["record_id"]), token=person.token)
+    assert r.status == 200, r
+    text = _text(r.body)
+    assert "电子公文摘要" in text and digest in text and "文件摘要（平台未见原文）" in text
+    assert "须与原文一并验证" in text
+    assert "时间戳服务（RFC3161）签发时间戳" in text  # the time from the detached signature's token
+    verified = await verify(api, r.body)
+    assert verified.json["result"] == "passed", verified.json
+    assert verified.json["signatures"][0]["kind"] == "platform"
