@@ -50,7 +50,7 @@ from shared.people.elements import mask
 from ..adapters import repository
 from ..adapters.loops import call_on
 from ..adapters.pdf import offline_validation_context
-from ..adapters.pdf.report import Line, render
+from ..adapters.pdf.report import FontMissing, Line, render
 from ..adapters.pdf.signing import sign_invisible
 from ..domain.errors import EvidenceUnavailable, UsageRecordNotFound
 from .context import Stamping
@@ -393,7 +393,10 @@ async def evidence_report(ctx: Stamping, principal: Principal, record_id: uuid.U
     vc_roots, crls = [ca.root], ca.crls
 
     async def job() -> bytes:
-        pdf = render(lines, title=f"{TITLE} {record_id}")
+        try:
+            pdf = render(lines, title=f"{TITLE} {record_id}")
+        except FontMissing as e:  # an installation without fonts-noto-cjk: 503, not a 500
+            raise EvidenceUnavailable(str(e)) from e
         return await sign_invisible(
             pdf, field_name=FIELD_NAME, signer=signer, chain=_chain(ca), timestamper=ctx.timestamper,
             validation_context_for_lt=offline_validation_context(vc_roots, crls=crls,
