@@ -54,7 +54,8 @@ RUN npm run build
 FROM ${PYTHON_IMAGE} AS runtime
 
 # CJK fonts draw the seal and signature images (seals finds them by path under
-# /usr/share/fonts: Noto Serif/Sans CJK Bold for seals, AR PL UKai for signatures).
+# /usr/share/fonts: Noto Serif/Sans CJK Bold for seals, AR PL UKai for signatures) and
+# stamping's evidence reports (Noto Sans CJK SC Regular, embedded in the PDF).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-noto-cjk fonts-arphic-ukai \
  && rm -rf /var/lib/apt/lists/*

@@ -229,6 +229,14 @@ async def test_a_granted_seal_stamps_a_demo_document_that_verifies(
     await expect(record).to_contain_text("技术服务合同")
     await expect(record).to_contain_text(f"{ent['name']}合同专用章")
     await p.shot("24-records-person")
+    # the record's evidence report (出证报告): a PDF sealed by the platform, saved as a file
+    async with p.page.expect_download() as evidence_info:
+        await record.locator("[data-test=usage-evidence]").click()
+    evidence = await evidence_info.value
+    assert evidence.suggested_filename.endswith(".pdf"), evidence.suggested_filename
+    evidence_pdf = tmp_path / "evidence.pdf"
+    await evidence.save_as(str(evidence_pdf))
+    assert evidence_pdf.read_bytes().startswith(b"%PDF") and b"/ByteRange" in evidence_pdf.read_bytes()
     await e.goto("/app/records")
     await expect(e.page.locator("[data-test=usage-record]").first).to_contain_text(person["name"])
     await e.shot("25-records-enterprise")

@@ -29,7 +29,13 @@ from .entrypoints.http import STAMPING, setup_routes
 from .projections import PROJECTIONS
 from .service_layer import callbacks, expiry
 from .service_layer.context import Stamping
-from .service_layer.ports import CaMaterial, PrincipalSigner, SealAuthority, SealCertificates
+from .service_layer.ports import (
+    CaMaterial,
+    PlatformCertificates,
+    PrincipalSigner,
+    SealAuthority,
+    SealCertificates,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -43,12 +49,14 @@ class Ports:
     ca: CaMaterial
     timestamper: TimeStamper
     seal_certificates: SealCertificates
+    platform: PlatformCertificates | None = None  # the evidence report's signer (certs)
 
 
 def http_ports(app: web.Application) -> Ports:
     s: StampingSettings = app[SETTINGS]  # type: ignore[assignment]
     certs = CertsHttp(client(app, "certs", timeout=15.0), ca_cache_seconds=s.stamping_ca_cache_seconds)
     return Ports(seals=SealsHttp(client(app, "seals")), signer=certs, ca=certs, seal_certificates=certs,
+                 platform=certs,
                  timestamper=CertsTimeStamper(client(app, "certs"), asyncio.get_running_loop()))
 
 
@@ -66,7 +74,7 @@ def _wiring(make_ports: Callable[[web.Application], Ports]) -> Context:
             pool=app[DB], store=app[STORE], settings=s, seals=ports.seals, signer=ports.signer,
             ca=ports.ca, timestamper=ports.timestamper, workers=workers,
             tokens=ClientTokens(s.client_token_key, s.stamping_client_token_ttl_seconds),
-            verifier=verifier, seal_certificates=ports.seal_certificates)
+            verifier=verifier, seal_certificates=ports.seal_certificates, platform=ports.platform)
         try:
             yield
         finally:

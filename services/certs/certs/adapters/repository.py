@@ -108,6 +108,19 @@ async def seal_certificate_by_serial(conn: Conn, serial_number: str) -> asyncpg.
         serial_number)
 
 
+async def certificate_by_serial(conn: Conn, serial_number: str) -> asyncpg.Record | None:
+    """Any certificate the platform issued to a user or a seal, by serial (upper-case hex):
+    the ECDSA one or an SM2 twin (the twin's window, the aggregate's status)."""
+    return await conn.fetchrow(
+        "SELECT owner_type, serial_number, subject, issuer, not_before, not_after, status,"
+        " revoked_at, 'ecdsa-p256' AS key_algorithm FROM certificates WHERE serial_number = $1"
+        " UNION ALL"
+        " SELECT c.owner_type, s.serial_number, s.subject, s.issuer, s.not_before, s.not_after,"
+        " c.status, c.revoked_at, 'sm2' FROM sm2_certificates s JOIN certificates c USING (certificate_id)"
+        " WHERE s.serial_number = $1 LIMIT 1",
+        serial_number)
+
+
 async def status(conn: Conn, certificate_id: uuid.UUID) -> str | None:
     """The certificate's status now (``active`` | ``revoked``)."""
     found: str | None = await conn.fetchval(

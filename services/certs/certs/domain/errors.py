@@ -157,6 +157,13 @@ class SealCertificateNotFound(CertsError):
         super().__init__("No certificate was issued for this seal.")
 
 
+class CertificateNotFound(CertsError):
+    status, code, title = 404, "certificate_not_found", "Certificate not found"
+
+    def __init__(self) -> None:
+        super().__init__("The platform issued no user or seal certificate with this serial.")
+
+
 class SealCertificateConflict(CertsError):
     status, code, title = 409, "seal_certificate_conflict", "Seal certificate exists"
 

@@ -38,6 +38,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/internal/seal-certificates/{seal_id}/signatures", internal.seal_signature)
     r.add_post("/internal/seal-certificates/{seal_id}/revocation", internal.revoke_seal_certificate)
     r.add_post("/internal/tsa", internal.timestamp)
+    r.add_post("/internal/platform/signatures", internal.platform_signature)
+    r.add_get("/internal/certificates/by-serial/{serial}", internal.certificate_by_serial)
     r.add_get("/internal/ca", internal.ca_bundle)
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from certs.adapters.crypto.tsa import DEFAULT_POLICY_OID
-from certs.service_layer import certificates, crl, seals, sm2
+from certs.service_layer import certificates, crl, platform, seals, sm2
 from certs.service_layer.views import rfc3339
 from shared.errors import EsealError, ValidationFailed
 from shared.http import json_response, parse_json, path_uuid
@@ -128,6 +128,24 @@ async def seal_signature(request: web.Request) -> web.Response:
                           "serial_number": sig.serial_number})
 
 
+async def platform_signature(request: web.Request) -> web.Response:
+    """The platform's own sealing certificate signs a digest (stamping's evidence reports)."""
+    require_internal(request)
+    body = await parse_json(request, DigestBody)
+    certs = request.app[CERTS]
+    sig = platform.sign(certs, body.digest)
+    return json_response({"signature_b64": _b64(sig.signature), "algorithm": sig.algorithm,
+                          "serial_number": sig.serial_number,
+                          "certificate_pem": sig.certificate_pem,
+                          "chain_pem": certs.authority.chain_pem})
+
+
+async def certificate_by_serial(request: web.Request) -> web.Response:
+    require_internal(request)
+    return json_response(await platform.certificate_by_serial(request.app[CERTS],
+                                                              request.match_info["serial"]))
+
+
 async def revoke_seal_certificate(request: web.Request) -> web.Response:
     require_internal(request)
     seal_id = path_uuid(request, "seal_id")
@@ -157,6 +175,7 @@ async def ca_bundle(request: web.Request) -> web.Response:
         "root_pem": authority.root_pem,
         "issuing_pem": authority.issuing_pem,
         "tsa_pem": authority.tsa_pem,
+        "platform_pem": authority.platform_pem,
         "crl_b64": _b64(await crl.current(certs, "issuing")),
         "root_crl_b64": _b64(await crl.current(certs, "root")),
         "crl_url": authority.urls.issuing,

@@ -204,7 +204,18 @@ async def test_replicas_starting_together_agree_on_one_ca() -> None:
         assert len(set(fingerprints)) == 1
         rows = await asyncpg.connect(settings.database_url)
         try:
-            assert await rows.fetchval("SELECT count(*) FROM authorities") == 3
+            # root, issuing CA, TSA and the platform's own sealing certificate
+            assert await rows.fetchval("SELECT count(*) FROM authorities") == 4
+            # a CA made before the platform certificate gets it on its next start, once
+            await rows.execute("DELETE FROM authorities WHERE role = 'platform'")
+            serials = []
+            for _ in range(2):
+                material, created = await load_or_create(rows, master, datetime.now(UTC), urls)
+                assert not created
+                material.platform.verify_directly_issued_by(material.issuing)
+                serials.append(material.platform.serial_number)
+            assert serials[0] == serials[1]
+            assert await rows.fetchval("SELECT count(*) FROM authorities") == 4
         finally:
             await rows.close()
         with pytest.raises(MasterKeyMismatch):  # another master key cannot open the stored CA

@@ -41,6 +41,45 @@ def _seal_body(seal_id: uuid.UUID | None = None, **overrides: str) -> dict[str, 
     return body
 
 
+# --- the platform's own signature and certificates by serial ------------------------------
+
+
+async def test_the_platform_certificate_signs_and_is_in_the_ca_bundle(certs: CertsHarness) -> None:
+    r = await certs.request("POST", "/internal/platform/signatures", internal=True,
+                            json={"digest_b64": base64.b64encode(DIGEST).decode()})
+    assert r.status == 200, r
+    assert _verifies(r.json["certificate_pem"], DIGEST, r.json["signature_b64"])
+    ca = await certs.request("GET", "/internal/ca", internal=True)
+    assert ca.json["platform_pem"] == r.json["certificate_pem"]
+    cert = x509.load_pem_x509_certificate(r.json["certificate_pem"].encode())
+    issuing = x509.load_pem_x509_certificate(ca.json["issuing_pem"].encode())
+    cert.verify_directly_issued_by(issuing)
+    assert r.json["serial_number"] == format(cert.serial_number, "X")
+    assert r.json["chain_pem"] == [ca.json["issuing_pem"], ca.json["root_pem"]]
+    bad = await certs.request("POST", "/internal/platform/signatures", internal=True,
+                              json={"digest_b64": "not a digest"})
+    assert bad.status == 422, bad
+
+
+async def test_certificates_by_serial_give_their_validity_and_mask_id_numbers(certs: CertsHarness) -> None:
+    user = certs.person()
+    view = await certs.activate(user)
+    r = await certs.request("GET", f"/internal/certificates/by-serial/{view['serial_number']}", internal=True)
+    assert r.status == 200, r
+    assert r.json["owner_type"] == "person" and r.json["status"] == "active"
+    assert r.json["serial_number"] == view["serial_number"] and r.json["key_algorithm"] == "ecdsa-p256"
+    cert = x509.load_pem_x509_certificate(view["pem"].encode())
+    assert r.json["not_after"] == cert.not_valid_after_utc.isoformat().replace("+00:00", "Z")
+    assert "serialNumber=**************" in r.json["subject"]
+    seal = await certs.request("POST", "/internal/seal-certificates", internal=True, json=_seal_body())
+    r = await certs.request("GET", f"/internal/certificates/by-serial/{seal.json['serial_number'].lower()}",
+                            internal=True)
+    assert r.status == 200 and r.json["owner_type"] == "seal", r
+    for unknown in ("ABCDEF0123", "not-hex", "F" * 65):
+        r = await certs.request("GET", f"/internal/certificates/by-serial/{unknown}", internal=True)
+        assert (r.status, r.json["code"]) == (404, "certificate_not_found"), (unknown, r)
+
+
 # --- principal signatures ---------------------------------------------------------------
 
 
@@ -77,7 +116,9 @@ async def test_internal_endpoints_need_internal_credentials(certs: CertsHarness)
     paths = [("GET", f"/internal/principals/{user.id}/certificate"),
              ("POST", f"/internal/principals/{user.id}/signatures"),
              ("POST", "/internal/seal-certificates"), ("GET", "/internal/ca"),
-             ("POST", "/internal/tsa"), ("PUT", "/internal/sandbox/clock")]
+             ("POST", "/internal/tsa"), ("PUT", "/internal/sandbox/clock"),
+             ("POST", "/internal/platform/signatures"),
+             ("GET", "/internal/certificates/by-serial/0A")]
     for method, path in paths:
         r = await certs.request(method, path, base=certs.direct, json={})
         assert r.status == 401 and r.json["code"] == "internal_auth_required", (path, r)

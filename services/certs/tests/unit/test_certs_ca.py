@@ -182,3 +182,19 @@ def test_naive_time_is_refused(pki: Pki) -> None:
 def test_random_serials_are_large_and_distinct() -> None:
     serials = {ca.new_serial() for _ in range(100)}
     assert len(serials) == 100 and all(0 < s < 2**159 for s in serials)
+
+
+def test_platform_certificate_signs_documents_in_the_platform_name(pki: Pki, now: datetime) -> None:
+    """The platform's own sealing certificate (evidence reports): issued by the issuing CA,
+    named for the platform, digitalSignature + nonRepudiation, no EKU, not a CA."""
+    key = get_algorithm().generate_private_key()
+    cert = ca.issue_platform_certificate(pki.issuing_key, pki.issuing, key.public_key(), now=now)
+    cert.verify_directly_issued_by(pki.issuing)
+    assert _attr(cert, NameOID.ORGANIZATION_NAME) == [ca.PLATFORM_ORGANIZATION]
+    assert _attr(cert, NameOID.COMMON_NAME) == ["eseal Platform Sealing Certificate"]
+    ku = _ext(cert, x509.KeyUsage)
+    assert ku.critical and ku.value.digital_signature and ku.value.content_commitment
+    assert not ku.value.key_cert_sign
+    assert not _ext(cert, x509.BasicConstraints).value.ca
+    with pytest.raises(x509.ExtensionNotFound):
+        _ext(cert, x509.ExtendedKeyUsage)

@@ -26,12 +26,27 @@ from shared.errors import ServiceUnavailable
 from shared.gm.x509 import load_certificate
 from shared.internal import RemoteError, ServiceClient
 
-from ..service_layer.ports import CaBundle, PersonSignature, SealCertificate, Sm2Ca
+from ..service_layer.ports import (
+    CaBundle,
+    CertificateInfo,
+    PersonSignature,
+    PlatformSignature,
+    SealCertificate,
+    Sm2Ca,
+)
 from .loops import call_on
 
 
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _hex(serial_number: str) -> bool:
+    return bool(serial_number) and all(c in "0123456789ABCDEFabcdef" for c in serial_number)
+
+
 class CertsHttp:
-    """``PrincipalSigner``, ``CaMaterial`` and ``SealCertificates``."""
+    """``PrincipalSigner``, ``CaMaterial``, ``SealCertificates`` and ``PlatformCertificates``."""
 
     def __init__(self, client: ServiceClient, *, ca_cache_seconds: float = 10.0) -> None:
         self.client = client
@@ -74,8 +89,32 @@ class CertsHttp:
             return bundle
 
 
+    async def platform_sign(self, digest: bytes) -> PlatformSignature:
+        body = await self.client.post("/internal/platform/signatures",
+                                      json={"digest_b64": base64.b64encode(digest).decode()})
+        return PlatformSignature(signature=base64.b64decode(body["signature_b64"]),
+                                 serial_number=str(body["serial_number"]),
+                                 certificate_pem=str(body["certificate_pem"]))
+
+    async def certificate_by_serial(self, serial_number: str) -> CertificateInfo | None:
+        if not _hex(serial_number):
+            return None
+        try:
+            body = await self.client.get(f"/internal/certificates/by-serial/{serial_number}")
+        except RemoteError as e:
+            if e.status == 404:
+                return None
+            raise
+        not_before, not_after = _time(body.get("not_before")), _time(body.get("not_after"))
+        assert not_before is not None and not_after is not None
+        return CertificateInfo(
+            owner_type=str(body["owner_type"]), serial_number=str(body["serial_number"]),
+            subject=str(body.get("subject") or ""), issuer=str(body.get("issuer") or ""),
+            not_before=not_before, not_after=not_after, status=str(body.get("status") or ""),
+            revoked_at=_time(body.get("revoked_at")), key_algorithm=str(body.get("key_algorithm") or ""))
+
     async def by_serial(self, serial_number: str) -> SealCertificate | None:
-        if not serial_number or not all(c in "0123456789ABCDEFabcdef" for c in serial_number):
+        if not _hex(serial_number):
             return None
         try:
             body = await self.client.get(f"/internal/seal-certificates/by-serial/{serial_number}")
@@ -105,6 +144,8 @@ def ca_bundle(body: dict[str, Any]) -> CaBundle:
         tsa=x509.load_pem_x509_certificate(body["tsa_pem"].encode()) if body.get("tsa_pem") else None,
         crls=[x509.load_der_x509_crl(base64.b64decode(c)) for c in crls_b64],
         sm2=_sm2_ca(body),
+        platform=(x509.load_pem_x509_certificate(body["platform_pem"].encode())
+                  if body.get("platform_pem") else None),
     )
 
 

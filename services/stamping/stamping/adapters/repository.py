@@ -14,6 +14,7 @@ from shared.eventstore import EventStore
 
 from ..domain import placements as placement_model
 from ..domain import stamp_request as stamp_requests
+from ..domain.events import SCAN_STREAM, RequestScanned
 from ..domain.stamp_request import StampRequest
 
 STREAM_TYPE = "stamp_request"
@@ -153,10 +154,31 @@ async def finish_request(conn: Conn, request_id: uuid.UUID) -> None:
     await conn.execute("DELETE FROM request_documents WHERE request_id = $1", request_id)
 
 
-async def record_scan(conn: Conn, request_id: uuid.UUID, person_id: uuid.UUID) -> None:
+async def record_scan(conn: Conn, store: EventStore, request_id: uuid.UUID, person_id: uuid.UUID,
+                      now: datetime, batch_id: uuid.UUID | None = None) -> None:
+    """The scan, as an event (``RequestScanned``, a stream of its own) and as the row that lets
+    this person see the request's document. Call it inside a transaction."""
+    scan_id = uuid.uuid4()
+    await store.append(conn, scan_id, SCAN_STREAM, 0, [RequestScanned(
+        scan_id=scan_id, request_id=request_id, person_id=person_id, scanned_at=now,
+        batch_id=batch_id)], metadata={"actor": str(person_id), "actor_role": "person"})
     await conn.execute("INSERT INTO scans (request_id, person_id) VALUES ($1, $2)"
                        " ON CONFLICT (request_id, person_id) DO UPDATE SET scanned_at = now()",
                        request_id, person_id)
+
+
+async def usage_record(conn: Conn, record_id: uuid.UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT * FROM usage_records WHERE record_id = $1", record_id)
+    return row
+
+
+async def scans(conn: Conn, request_id: uuid.UUID, person_id: uuid.UUID) -> list[asyncpg.Record]:
+    """This person's scans of the request (``RequestScanned``: event id, time), oldest first."""
+    return list(await conn.fetch(
+        "SELECT event_id, (data->>'scanned_at')::timestamptz AS scanned_at FROM events"
+        " WHERE type = 'RequestScanned' AND data->>'request_id' = $1 AND data->>'person_id' = $2"
+        " ORDER BY position", str(request_id), str(person_id)))
 
 
 async def has_scanned(conn: Conn, request_id: uuid.UUID, person_id: uuid.UUID) -> bool:

@@ -143,3 +143,13 @@ class BatchScannedByAnother(Conflict):
     """A batch belongs to the first person who scans it (its documents are shown to them)."""
 
     code, title = "batch_scanned_by_another", "Another person has scanned this batch"
+
+
+class UsageRecordNotFound(NotFound):
+    """No such record, or not one this account may see (its existence is not revealed)."""
+
+    code, title = "usage_record_not_found", "No such usage record"
+
+
+class EvidenceUnavailable(EsealError):
+    status, code, title = 503, "evidence_unavailable", "The evidence report cannot be made now"

@@ -1,7 +1,9 @@
 """Stamping's private events (never published; they feed its own read models).
 
 The public ones (``StampRequested``, ``StampApplied``, ``StampRequestExpired``) are in
-``shared.catalog``. ``UsageRecorded`` is appended together with ``StampApplied`` and carries
+``shared.catalog``. ``RequestScanned`` records each scan of a request's QR code (the
+evidence report's "QR scanned" line names it). ``UsageRecorded`` is appended together with
+``StampApplied`` and carries
 what the usage record (印章使用记录) shows and keeps: the names as they were at the time of
 the stamp, and the person's own signature over the request. It holds no secret.
 """
@@ -47,3 +49,19 @@ class UsageRecorded(DomainEvent):
     # Which seal placement of the request this record is (issue 15): 0 for the single form and
     # for events written before placements.
     placement_index: int = 0
+
+
+SCAN_STREAM = "stamp_scan"
+
+
+@event("RequestScanned", producer="stamping", stream_type=SCAN_STREAM, public=False)
+class RequestScanned(DomainEvent):
+    """A person scanned a request's QR code (or the batch's that holds it). Each scan is a
+    stream of its own (id ``scan_id``, one event), never the request's: a scan must not move
+    the request's version, which is what lets only one stamp commit."""
+
+    scan_id: uuid.UUID
+    request_id: uuid.UUID
+    person_id: uuid.UUID
+    scanned_at: datetime
+    batch_id: uuid.UUID | None = None

@@ -4,7 +4,8 @@ Relying systems (client tokens): ``POST /api/v1/oauth/token``, ``POST /api/v1/st
 ``GET /api/v1/stamp-requests/{id}``, ``…/qr.png``, ``…/result``.
 Persons (identity tokens): ``POST /api/v1/scans``, ``GET /api/v1/stamp-requests/{id}/document``,
 ``POST /api/v1/stamp-requests/{id}/stamp``.
-Users: ``GET /api/v1/usage-records``, ``GET /api/v1/usage-records/export`` (the enterprise).
+Users: ``GET /api/v1/usage-records``, ``GET /api/v1/usage-records/export`` (the enterprise),
+``GET /api/v1/usage-records/{id}/evidence.pdf`` (the enterprise and the person: 出证报告).
 Public: ``POST /api/v1/verifications``.
 """
 
@@ -52,7 +53,7 @@ from ..adapters.repository import Client
 from ..domain.authorization import rfc3339
 from ..domain.errors import ClientRequired, OAuthError, StampRequestNotFound
 from ..domain.placements import MAX_PLACEMENTS
-from ..service_layer import clients, requests, stamping, usage, verification
+from ..service_layer import clients, evidence, requests, stamping, usage, verification
 from ..service_layer.context import Stamping
 from . import responses as doc
 
@@ -442,6 +443,29 @@ async def export_usage_records(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+@documented(summary="出证报告 / the evidence report of a usage record (PDF, sealed by the platform)",
+            tags=("usage",), content_type="application/pdf",
+            responses={200: "a PDF in Chinese: the document's title and SHA-256, the relying system, "
+                            "the person and the seal (ID numbers masked), the timeline (request "
+                            "created, QR scanned, password entered, approval, stamped, timestamp) "
+                            "each line naming the event behind it, the certificates with serials and "
+                            "validity, the verification result now; signed (PAdES B-LT) by the "
+                            "platform's own certificate, so `POST /api/v1/verifications` shows it "
+                            "`passed` with `kind` `platform`",
+                       404: "no such record, or not yours: the enterprise of the seal (its account, "
+                            "its agents with the management permission) and the person who stamped "
+                            "get it, anyone else `usage_record_not_found`",
+                       503: "the platform's sealing certificate is unavailable (`evidence_unavailable`)"})
+async def usage_record_evidence(request: web.Request) -> web.Response:
+    principal = await require_principal(request)
+    report = await evidence.evidence_report(request.app[STAMPING], principal,
+                                            path_uuid(request, "record_id"))
+    name = f"evidence-{report.record_id}.pdf"
+    return web.Response(body=report.content, content_type="application/pdf", headers={
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": usage_export.content_disposition(f"出证报告_{report.record_id}.pdf", name)})
+
+
 class SignatureParams(ApiModel):
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
@@ -552,6 +576,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/api/v1/scans", scan)
     r.add_get("/api/v1/usage-records", usage_records)
     r.add_get("/api/v1/usage-records/export", export_usage_records)
+    r.add_get("/api/v1/usage-records/{record_id}/evidence.pdf", usage_record_evidence)
     r.add_get("/api/v1/signature-records", signature_records)
     r.add_post("/api/v1/verifications", verify)
     from . import batches  # noqa: PLC0415 - batches' routes (issue 15) build on these

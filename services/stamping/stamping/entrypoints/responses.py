@@ -296,10 +296,12 @@ class SignatureCheck(BaseModel):
     revoked_at: datetime | None
     revoked_before_stamp: bool
     recorded: bool
-    kind: Literal["seal", "signature"] = Field(
+    kind: Literal["seal", "signature", "platform"] = Field(
         default="seal", description="`signature`: a person's own signature the platform made "
                                     "for a stamp's signature placement (its signature record; "
-                                    "no seal, the person in `signer_name`)")
+                                    "no seal, the person in `signer_name`); `platform`: the "
+                                    "platform's own sealing certificate (an evidence report, "
+                                    "出证报告; the platform in `signer_name`)")
     algorithm: Literal["ecdsa-p256-sha256", "sm2-sm3"] | str | None = Field(
         default=None, description="the signature's algorithm as the document states it")
     signature_format: str | None = Field(

@@ -207,7 +207,8 @@ async def scan(ctx: Stamping, person: Principal, qr_payload: str) -> dict[str, A
         items = await _items(conn, batch.batch_id)
         rows = []
         for item in items:
-            await repository.record_scan(conn, item.request_id, person.id)
+            await repository.record_scan(conn, ctx.store, item.request_id, person.id, now,
+                                         batch.batch_id)
             row = await repository.get_request(conn, item.request_id)
             assert row is not None
             state = await repository.load_request(conn, ctx.store, item.request_id)

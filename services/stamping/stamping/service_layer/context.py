@@ -19,7 +19,7 @@ from ..adapters.loops import PdfWorkers
 from ..adapters.verifier import VerificationWorkers
 from ..config import StampingSettings
 from ..projections import PROJECTIONS
-from .ports import CaMaterial, PrincipalSigner, SealAuthority, SealCertificates
+from .ports import CaMaterial, PlatformCertificates, PrincipalSigner, SealAuthority, SealCertificates
 
 
 @dataclass
@@ -36,6 +36,9 @@ class Stamping:
     verifier: VerificationWorkers  # verification's own processes
     seal_certificates: SealCertificates  # certs: serial -> seal and enterprise
     clock: Callable[[], datetime] = utcnow
+    # certs, for the evidence report (the platform's signature, certificates by serial);
+    # None: the report is unavailable (503)
+    platform: PlatformCertificates | None = None
     # Set after a commit that queued a callback, so the worker need not wait for its poll.
     callbacks_due: asyncio.Event = field(default_factory=asyncio.Event)
 

@@ -93,6 +93,8 @@ class CaBundle:
     tsa: x509.Certificate | None
     crls: list[x509.CertificateRevocationList]
     sm2: Sm2Ca | None = None
+    # the platform's own sealing certificate (signs the evidence reports); None from an older certs
+    platform: x509.Certificate | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,37 @@ class PrincipalSigner(Protocol):
 
     async def certificate(self, principal_id: uuid.UUID) -> str | None:
         """The principal's active certificate (PEM), None without one."""
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """A user's or a seal's certificate as certs keeps it (subject with ID numbers masked)."""
+
+    owner_type: str  # "person" | "enterprise" | "agent" | "seal"
+    serial_number: str
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    status: str  # "active" | "revoked"
+    revoked_at: datetime | None
+    key_algorithm: str  # "ecdsa-p256" | "sm2"
+
+
+@dataclass(frozen=True)
+class PlatformSignature:
+    signature: bytes
+    serial_number: str
+    certificate_pem: str
+
+
+class PlatformCertificates(Protocol):
+    """certs, for what the platform issues in its own name (the evidence report)."""
+
+    async def platform_sign(self, digest: bytes) -> PlatformSignature:
+        """The platform's sealing certificate signs ``digest`` (SHA-256)."""
+
+    async def certificate_by_serial(self, serial_number: str) -> CertificateInfo | None: ...
 
 
 class CaMaterial(Protocol):

@@ -148,7 +148,8 @@ async def scan(ctx: Stamping, person: Principal, qr_payload: str) -> dict[str, A
             raise QrInvalid()
         state = await repository.load_request(conn, ctx.store, row.request_id)
         stamp_requests.check_stampable(state, now)
-        await repository.record_scan(conn, row.request_id, person.id)
+        async with conn.transaction():
+            await repository.record_scan(conn, ctx.store, row.request_id, person.id, now)
         client = await repository.get_client(conn, row.client_id)
     choices = await ctx.seals.choices(person.id)
     document: dict[str, Any] = {"sha256": row.document_sha256}

@@ -21,6 +21,11 @@ still get a genuine seal signature over it. What is shown comes from:
    (``"digest"``, with the relying system's name), and the names at stamping time;
 3. **seals** for the seal's status now and when it was revoked.
 
+A signature by the platform's own sealing certificate (the evidence report, 出证报告, see
+``service_layer/evidence.py``) is no seal's: recognised by the certificate itself (the one
+certs' CA bundle names, same serial and fingerprint), it is reported with ``kind``
+``platform`` and the platform as ``signer_name``.
+
 If the ``/EsealStamp`` JSON disagrees with any of that, the signature is ``failed`` with
 ``stamp_metadata_mismatch`` and the fields that disagree.
 """
@@ -29,11 +34,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from shared.logging import get_logger
@@ -52,6 +59,7 @@ log = get_logger(__name__)
 NOT_A_SEAL_CERTIFICATE = "not_a_seal_certificate"
 STAMP_NOT_RECORDED = "stamp_not_recorded"
 STAMP_METADATA_MISMATCH = "stamp_metadata_mismatch"
+PLATFORM_SIGNER = "电子印章平台"
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,8 @@ class Facts:
     # not a seal's: a person's own signature the platform made for a stamp's signature
     # placements (issue 15), found by its value's fingerprint and its certificate's serial
     personal: SignatureRecord | None = None
+    # the platform's own signature (its sealing certificate: an evidence report)
+    platform: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,7 @@ async def verify(ctx: Stamping, document: bytes) -> dict[str, Any]:
     if isinstance(outcome, Refusal):
         raise outcome.error()
     report: VerificationReport = outcome
-    facts = await _facts(ctx, report.signatures)
+    facts = await _facts(ctx, report.signatures, ca.platform)
     signatures = [_signature(sig, fact) for sig, fact in zip(report.signatures, facts, strict=True)]
     for b in signatures:
         b.update(algorithm="ecdsa-p256-sha256" if b["signer_certificate"] else None,
@@ -209,7 +219,16 @@ def _as_report(c: OfdSignatureCheck) -> SignatureReport:
 # what the platform knows ------------------------------------------------------------------
 
 
-async def _facts(ctx: Stamping, signatures: list[SignatureReport]) -> list[Facts]:
+def _is_platform(s: SignatureReport, platform: x509.Certificate | None) -> bool:
+    if platform is None or not s.signer_serial:
+        return False
+    der = platform.public_bytes(Encoding.DER)
+    return (_same_serial(s.signer_serial, format(platform.serial_number, "X"))
+            and s.signer_cert_sha256 == hashlib.sha256(der).hexdigest())
+
+
+async def _facts(ctx: Stamping, signatures: list[SignatureReport],
+                 platform: x509.Certificate | None = None) -> list[Facts]:
     serials = list(dict.fromkeys(s.signer_serial for s in signatures if s.signer_serial))
     certs = dict(zip(serials, await asyncio.gather(*(_certificate(ctx, n) for n in serials)), strict=True))
     records = await _records(ctx, signatures)
@@ -223,7 +242,8 @@ async def _facts(ctx: Stamping, signatures: list[SignatureReport]) -> list[Facts
             cert = None  # same serial, another certificate: not ours
         record = _record_for(s, cert, records)
         out.append(Facts(cert, record, seals.get(cert.seal_id) if cert else None,
-                         None if cert is not None else _personal_for(s, personal)))
+                         None if cert is not None else _personal_for(s, personal),
+                         platform=cert is None and _is_platform(s, platform)))
     return out
 
 
@@ -335,8 +355,8 @@ def _signature(s: SignatureReport, f: Facts, *, attribute: bool = True) -> dict[
     reasons = list(s.reasons)
     failed = s.result == "failed"
     mismatched: list[str] = []
-    if s.signer_serial and attribute and f.personal is not None:
-        pass  # the person's own signature, as the platform recorded it: nothing to attribute
+    if s.signer_serial and attribute and (f.personal is not None or f.platform):
+        pass  # the person's own signature as recorded, or the platform's: nothing to attribute
     elif s.signer_serial and attribute:  # readable: judge who signed
         if cert is None:
             reasons.append(NOT_A_SEAL_CERTIFICATE)
@@ -381,7 +401,8 @@ def _signature(s: SignatureReport, f: Facts, *, attribute: bool = True) -> dict[
         "seal_type_label": seal.type_label if seal else None,
         "enterprise_name": record.enterprise_name if record else (seal.enterprise_name if seal else None),
         "enterprise_uscc": seal.enterprise_uscc if seal else None,
-        "signer_name": record.user_name if record else (f.personal.user_name if f.personal else None),
+        "signer_name": record.user_name if record else (
+            f.personal.user_name if f.personal else PLATFORM_SIGNER if f.platform else None),
         "request_id": record.request_id if record else (f.personal.request_id if f.personal else None),
         "stamped_on": stamped_on,
         "relying_system": record.requester if record and stamped_on == "digest" else None,
@@ -390,8 +411,9 @@ def _signature(s: SignatureReport, f: Facts, *, attribute: bool = True) -> dict[
         "revoked_at": rfc3339(revoked_at) if revoked_at else None,
         "revoked_before_stamp": revoked_before,
         "recorded": record is not None or f.personal is not None,
-        # "signature": a person's own signature (a stamp's signature placement), no seal's
-        "kind": "signature" if f.personal is not None else "seal",
+        # "signature": a person's own signature (a stamp's signature placement), no seal's;
+        # "platform": the platform's own (an evidence report)
+        "kind": "signature" if f.personal is not None else "platform" if f.platform else "seal",
     }
 
 

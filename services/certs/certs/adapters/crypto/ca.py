@@ -42,6 +42,7 @@ __all__ = [
     "build_crl",
     "create_issuing_ca",
     "create_root",
+    "issue_platform_certificate",
     "issue_seal_certificate",
     "issue_tsa_certificate",
     "issue_user_certificate",
@@ -311,6 +312,24 @@ def issue_tsa_certificate(
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .sign(issuing_key, _SIGN_HASH)
     )
+
+
+def issue_platform_certificate(
+    issuing_key: ec.EllipticCurvePrivateKey,
+    issuing_cert: x509.Certificate,
+    public_key: ec.EllipticCurvePublicKey,
+    name: str = "eseal Platform Sealing Certificate",
+    validity: timedelta = SEAL_VALIDITY,
+    *,
+    now: datetime,
+    organization: str = PLATFORM_ORGANIZATION,
+    crl_url: str | None = DEFAULT_CRL_URL,
+) -> x509.Certificate:
+    """The platform's own document-signing certificate (it seals the evidence reports the
+    platform issues): digitalSignature + nonRepudiation (critical), like a seal's."""
+    builder = _end_entity(issuing_key, issuing_cert, public_key, _platform_name(name, organization),
+                          new_serial(), _window(now, validity, issuing_cert), crl_url)
+    return builder.add_extension(_signing_key_usage(True), critical=True).sign(issuing_key, _SIGN_HASH)
 
 
 # --- CRL ---------------------------------------------------------------------------------

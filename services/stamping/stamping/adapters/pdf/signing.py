@@ -471,6 +471,32 @@ async def _sign(
     return cast(BytesIO, output).getvalue()  # no output stream given: pyHanko made a BytesIO
 
 
+async def sign_invisible(
+    pdf: bytes,
+    *,
+    field_name: str,
+    signer: DigestSigner,
+    chain: Sequence[CertLike],
+    timestamper: TimeStamper,
+    validation_context_for_lt: ValidationContext,
+    reason: str,
+    signer_name: str,
+    location: str | None = None,
+) -> bytes:
+    """One invisible PAdES B-LT signature over ``pdf`` (a document the platform made itself,
+    e.g. the evidence report, signed by the platform's own certificate): same profile as a
+    stamp's (timestamp, DSS in the same revision), no widget."""
+    reader = PdfFileReader(BytesIO(pdf))
+    pdf_signer = PdfSigner(
+        _lt_signature_meta(field_name=field_name, validation_context=validation_context_for_lt,
+                           reason=reason, location=location, name=signer_name),
+        RemoteSigner(signer, chain), timestamper=timestamper)
+    try:
+        return await _sign(pdf_signer, IncrementalPdfFileWriter(BytesIO(pdf), prev=reader))
+    except (SigningError, PathBuildingError, PathValidationError) as e:
+        raise _platform_error(e) from e
+
+
 async def sign_detached_digest(
     digest_sha256: bytes,
     signer: DigestSigner,
