@@ -21,6 +21,7 @@ import json
 import re
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -53,22 +54,28 @@ def qr_photo(payload: str, path: Path) -> Path:
     return path
 
 
-async def test_a_batch_of_two_is_scanned_once_and_stamped_with_one_password(
-        api: Api, platform: Platform, open_screen: OpenScreen, tmp_path: Path) -> None:
-    _, person, cert_pw = await person_with_seals(api, "contract")
-    token = await client_token(api, await create_client(platform, "证照批量签发系统（演示）"))
+async def create_batch(api: Api, token: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A relying system's batch: one PDF per item (``Licence <n>``); the 201 answer."""
     form = aiohttp.FormData()
-    form.add_field("items", json.dumps([
-        {"title": "营业执照副本（一）", "placements": [
-            {"kind": "seal", "seal_type": "contract", "page": "last", "x": 420, "y": 160}]},
-        {"title": "营业执照副本（二）", "page": 1, "x": 300, "y": 300}]))
-    for i in range(2):
+    form.add_field("items", json.dumps(items))
+    for i in range(len(items)):
         form.add_field(f"documents[{i}]", contract_pdf_bytes(f"Licence {i + 1}"),
                        filename=f"licence-{i + 1}.pdf", content_type="application/pdf")
     created = await api.post("/api/v1/stamp-batches", token=token, data=form)
     assert created.status == 201, created
-    batch_id = created.json["batch_id"]
-    photo = qr_photo(created.json["qr_payload"], tmp_path / "batch-qr.png")
+    return dict(created.json)
+
+
+async def test_a_batch_of_two_is_scanned_once_and_stamped_with_one_password(
+        api: Api, platform: Platform, open_screen: OpenScreen, tmp_path: Path) -> None:
+    _, person, cert_pw = await person_with_seals(api, "contract")
+    token = await client_token(api, await create_client(platform, "证照批量签发系统（演示）"))
+    created = await create_batch(api, token, [
+        {"title": "营业执照副本（一）", "placements": [
+            {"kind": "seal", "seal_type": "contract", "page": "last", "x": 420, "y": 160}]},
+        {"title": "营业执照副本（二）", "page": 1, "x": 300, "y": 300}])
+    batch_id = created["batch_id"]
+    photo = qr_photo(created["qr_payload"], tmp_path / "batch-qr.png")
 
     p = await open_screen("person")
     await login(p, "person", person["phone"], person["password"])
@@ -111,7 +118,7 @@ async def test_a_batch_of_two_is_scanned_once_and_stamped_with_one_password(
     body = json.loads((await sent.value).post_data or "{}")
     assert body["certificate_password"] == cert_pw and body["enterprise_id"], body
     assert [d["request_id"] for d in body["documents"]] == [
-        d["request_id"] for d in created.json["documents"]], body
+        d["request_id"] for d in created["documents"]], body
     assert all(len(d["choices"]) == 1 for d in body["documents"]), body
 
     done = p.page.locator("[data-test=batch-done]")
@@ -132,20 +139,14 @@ async def test_a_partly_failed_batch_keeps_the_stamped_one_and_offers_the_other_
         api: Api, platform: Platform, open_screen: OpenScreen, tmp_path: Path) -> None:
     ent, person, cert_pw = await person_with_seals(api, "contract", "finance")
     token = await client_token(api, await create_client(platform, "证照批量签发系统（演示）"))
-    form = aiohttp.FormData()
-    form.add_field("items", json.dumps([
+    created = await create_batch(api, token, [
         {"title": "采购合同（批量）", "placements": [
             {"kind": "seal", "seal_type": "contract", "page": 1, "x": 300, "y": 300}]},
         {"title": "财务报表（批量）", "placements": [
-            {"kind": "seal", "seal_type": "finance", "page": 1, "x": 300, "y": 300}]}]))
-    for i in range(2):
-        form.add_field(f"documents[{i}]", contract_pdf_bytes(f"Document {i + 1}"),
-                       filename=f"document-{i + 1}.pdf", content_type="application/pdf")
-    created = await api.post("/api/v1/stamp-batches", token=token, data=form)
-    assert created.status == 201, created
-    batch_id = created.json["batch_id"]
-    failed_id = created.json["documents"][1]["request_id"]
-    photo = qr_photo(created.json["qr_payload"], tmp_path / "batch-qr.png")
+            {"kind": "seal", "seal_type": "finance", "page": 1, "x": 300, "y": 300}]}])
+    batch_id = created["batch_id"]
+    failed_id = created["documents"][1]["request_id"]
+    photo = qr_photo(created["qr_payload"], tmp_path / "batch-qr.png")
 
     p = await open_screen("person")
     await login(p, "person", person["phone"], person["password"])
