@@ -9,7 +9,8 @@ Private, loopback, link-local and reserved addresses are refused (unless allowed
 development): when the URL is registered (``check_url``) and again for every address its
 name resolves to at delivery time (``GuardedSender``), so DNS rebinding does not help.
 Redirects are not followed. Where private addresses are refused (production), so is
-plain ``http``: ``GuardedSender`` sends to ``https`` URLs only.
+plain ``http``: ``GuardedSender`` sends to ``https`` URLs only (unless told otherwise, as
+stamping's callbacks, whose relying systems may register ``http`` URLs).
 """
 
 from __future__ import annotations
@@ -112,17 +113,20 @@ class _PublicResolver(AbstractResolver):
 class GuardedSender:
     """POSTs signed bodies; returns ``(delivered, what happened)``, never raises."""
 
-    def __init__(self, *, allow_private: bool, timeout: float) -> None:
+    def __init__(self, *, allow_private: bool, timeout: float, https_only: bool | None = None,
+                 connect_timeout: float | None = None) -> None:
         self.allow_private = allow_private
+        # by default plain http only where private addresses are allowed (development)
+        self.https_only = not allow_private if https_only is None else https_only
         self._http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=50, resolver=None if allow_private else _PublicResolver()),
-            timeout=aiohttp.ClientTimeout(total=timeout))
+            timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout))
 
     async def post(self, url: str, body: bytes, secret: str,
                    headers: dict[str, Any] | None = None) -> tuple[bool, str]:
         try:
             check_url(url, field="webhook_url", allow_private=self.allow_private,
-                      https_only=not self.allow_private)
+                      https_only=self.https_only)
         except ValidationFailed as refused:
             return False, f"refused: {refused}"
         sent = {"Content-Type": "application/json", SIGNATURE: signature(secret, body),

@@ -4,6 +4,9 @@
   photo in 扫一扫, sees both documents (title, pages, placements, the one seal each can take
   already chosen), opens one to see where its stamp goes, enters the certificate password
   once, and both are listed as stamped;
+- in a batch of two, one document's seal is revoked between the scan and the stamp: the other
+  is stamped, the failed one is listed with its reason and offers 单独盖章, which opens it on
+  its own stamping screen;
 - a request asks for the person's own signature, which the person has not created: the
   stamping screen says so and leads to 个人签名; once the signature is made the app returns to
   the same request, where the placement is ready, and one password stamps it.
@@ -18,6 +21,7 @@ import json
 import re
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -26,6 +30,8 @@ from playwright.async_api import expect
 
 from tests.conftest import Platform
 from tests.support.api import Api
+from tests.support.identities import face_token
+from tests.support.identities import login as api_login
 from tests.support.relying import client_token, create_client
 
 from .conftest import OpenScreen
@@ -48,22 +54,28 @@ def qr_photo(payload: str, path: Path) -> Path:
     return path
 
 
-async def test_a_batch_of_two_is_scanned_once_and_stamped_with_one_password(
-        api: Api, platform: Platform, open_screen: OpenScreen, tmp_path: Path) -> None:
-    _, person, cert_pw = await person_with_seals(api, "contract")
-    token = await client_token(api, await create_client(platform, "证照批量签发系统（演示）"))
+async def create_batch(api: Api, token: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A relying system's batch: one PDF per item (``Licence <n>``); the 201 answer."""
     form = aiohttp.FormData()
-    form.add_field("items", json.dumps([
-        {"title": "营业执照副本（一）", "placements": [
-            {"kind": "seal", "seal_type": "contract", "page": "last", "x": 420, "y": 160}]},
-        {"title": "营业执照副本（二）", "page": 1, "x": 300, "y": 300}]))
-    for i in range(2):
+    form.add_field("items", json.dumps(items))
+    for i in range(len(items)):
         form.add_field(f"documents[{i}]", contract_pdf_bytes(f"Licence {i + 1}"),
                        filename=f"licence-{i + 1}.pdf", content_type="application/pdf")
     created = await api.post("/api/v1/stamp-batches", token=token, data=form)
     assert created.status == 201, created
-    batch_id = created.json["batch_id"]
-    photo = qr_photo(created.json["qr_payload"], tmp_path / "batch-qr.png")
+    return dict(created.json)
+
+
+async def test_a_batch_of_two_is_scanned_once_and_stamped_with_one_password(
+        api: Api, platform: Platform, open_screen: OpenScreen, tmp_path: Path) -> None:
+    _, person, cert_pw = await person_with_seals(api, "contract")
+    token = await client_token(api, await create_client(platform, "证照批量签发系统（演示）"))
+    created = await create_batch(api, token, [
+        {"title": "营业执照副本（一）", "placements": [
+            {"kind": "seal", "seal_type": "contract", "page": "last", "x": 420, "y": 160}]},
+        {"title": "营业执照副本（二）", "page": 1, "x": 300, "y": 300}])
+    batch_id = created["batch_id"]
+    photo = qr_photo(created["qr_payload"], tmp_path / "batch-qr.png")
 
     p = await open_screen("person")
     await login(p, "person", person["phone"], person["password"])
@@ -106,7 +118,7 @@ async def test_a_batch_of_two_is_scanned_once_and_stamped_with_one_password(
     body = json.loads((await sent.value).post_data or "{}")
     assert body["certificate_password"] == cert_pw and body["enterprise_id"], body
     assert [d["request_id"] for d in body["documents"]] == [
-        d["request_id"] for d in created.json["documents"]], body
+        d["request_id"] for d in created["documents"]], body
     assert all(len(d["choices"]) == 1 for d in body["documents"]), body
 
     done = p.page.locator("[data-test=batch-done]")
@@ -121,6 +133,65 @@ async def test_a_batch_of_two_is_scanned_once_and_stamped_with_one_password(
     # the relying system sees the same
     seen = await api.get(f"/api/v1/stamp-batches/{batch_id}", token=token)
     assert seen.status == 200 and seen.json["status"] == "stamped", seen
+
+
+async def test_a_partly_failed_batch_keeps_the_stamped_one_and_offers_the_other_on_its_own(
+        api: Api, platform: Platform, open_screen: OpenScreen, tmp_path: Path) -> None:
+    ent, person, cert_pw = await person_with_seals(api, "contract", "finance")
+    token = await client_token(api, await create_client(platform, "证照批量签发系统（演示）"))
+    created = await create_batch(api, token, [
+        {"title": "采购合同（批量）", "placements": [
+            {"kind": "seal", "seal_type": "contract", "page": 1, "x": 300, "y": 300}]},
+        {"title": "财务报表（批量）", "placements": [
+            {"kind": "seal", "seal_type": "finance", "page": 1, "x": 300, "y": 300}]}])
+    batch_id = created["batch_id"]
+    failed_id = created["documents"][1]["request_id"]
+    photo = qr_photo(created["qr_payload"], tmp_path / "batch-qr.png")
+
+    p = await open_screen("person")
+    await login(p, "person", person["phone"], person["password"])
+    await p.goto("/app/scan")
+    await p.page.locator("[data-test=scan-file]").set_input_files(str(photo))
+    await expect(p.page).to_have_url(re.compile(rf"/app/batch/{batch_id}$"))
+    for i in range(2):
+        await expect(p.page.locator(f"[data-test=batch-doc-{i}]")).to_have_attribute("data-ready", "yes")
+
+    # the enterprise revokes the finance seal after the scan
+    ent_token = (await api_login(api, "enterprise", ent["uscc"], ent["password"]))["access_token"]
+    seals = await api.get("/api/v1/seals", token=ent_token)
+    assert seals.status == 200, seals
+    finance = next(s for s in seals.json["items"] if s["type"] == "finance")
+    revoked = await api.post(f"/api/v1/seals/{finance['seal_id']}/revocation", token=ent_token, json={
+        "face_token": await face_token(api, ent_token, "revoke_seal"), "reason": "测试作废"})
+    assert revoked.status in (200, 201), revoked
+
+    await p.page.locator("[data-test=batch-confirm]").click()
+    dialog = p.page.locator("[data-test=stamp-password-dialog]")
+    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
+    await dialog.locator("[data-test=stamp-submit]").click()
+
+    done = p.page.locator("[data-test=batch-done]")
+    await expect(done).to_be_visible(timeout=90_000)
+    await expect(done).to_have_attribute("data-status", "partially_stamped")
+    await expect(p.page.locator("[data-test=batch-summary]")).to_have_text("1 份文件盖章成功，1 份未成功")
+    ok, failed = p.page.locator("[data-test=batch-result-0]"), p.page.locator("[data-test=batch-result-1]")
+    await expect(ok).to_have_attribute("data-status", "stamped")
+    await expect(ok.locator("[data-test=batch-result-status]")).to_have_text("盖章成功")
+    await expect(ok.locator("[data-test=batch-result-0-retry]")).to_have_count(0)
+    await expect(failed).to_have_attribute("data-status", "pending")
+    await expect(failed.locator("[data-test=batch-result-status]")).to_have_text("未盖章")
+    await expect(failed.locator("[data-test=batch-result-reason]")).to_contain_text("原因：")
+    retry = failed.locator("[data-test=batch-result-1-retry]")
+    await expect(retry).to_have_text("单独盖章")
+    await p.shot("76-batch-partly-failed", full_page=True)
+    seen = await api.get(f"/api/v1/stamp-batches/{batch_id}", token=token)
+    assert seen.status == 200 and seen.json["status"] == "partially_stamped", seen
+    assert [d["status"] for d in seen.json["documents"]] == ["stamped", "pending"], seen
+
+    # 单独盖章: the failed document on its own stamping screen
+    await retry.click()
+    await expect(p.page).to_have_url(re.compile(rf"/app/stamp/{failed_id}$"))
+    await expect(p.page.locator("[data-test=stamp-title]")).to_have_text("财务报表（批量）")
 
 
 async def test_a_person_without_a_signature_is_led_to_make_one_and_back(

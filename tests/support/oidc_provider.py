@@ -16,11 +16,9 @@ It runs in the test's event loop (``await provider.start()``), or in a thread of
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +27,8 @@ from urllib.parse import unquote_plus, urlencode
 import jwt
 from aiohttp import BasicAuth, web
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.support.threaded_app import AppThread, serve
 
 CLIENT_ID = "eseal-h5"
 CLIENT_SECRET = "local-oidc-client-secret-for-tests-only"  # noqa: S105 - a test double's
@@ -70,8 +70,7 @@ class OidcProvider:
     _kid: str = "key-1"
     _key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     _runner: web.AppRunner | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
+    _thread: AppThread | None = None
 
     # --- running ---------------------------------------------------------------------------
 
@@ -94,13 +93,7 @@ class OidcProvider:
         return app
 
     async def start(self) -> OidcProvider:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server  # noqa: SLF001 - the port the OS chose
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        self._runner, self.port = await serve(self.app(), self.host, self.port, access_log=None)
         return self
 
     async def stop(self) -> None:
@@ -109,27 +102,12 @@ class OidcProvider:
             self._runner = None
 
     def start_in_thread(self) -> OidcProvider:
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start())
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        self._loop, self._thread = loop, threading.Thread(target=run, name="oidc-provider", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("the local OIDC provider did not start")
+        self._thread = AppThread("oidc-provider", self.start, self.stop).start("the local OIDC provider")
         return self
 
     def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        if self._thread is not None:
+            self._thread.stop()
 
     # --- knobs -----------------------------------------------------------------------------
 

@@ -17,13 +17,13 @@ from aiohttp import web
 from pyhanko.sign.timestamps import TimeStamper
 
 from shared import DB, SETTINGS, STORE, ServiceSpec, build_app, client, main
+from shared.webhooks import GuardedSender
 
 from .adapters.certs import CertsHttp, CertsTimeStamper
 from .adapters.credentials import ClientTokens
 from .adapters.loops import PdfWorkers
 from .adapters.seals import SealsHttp
 from .adapters.verifier import VerificationWorkers
-from .adapters.webhook_http import WebhookSender
 from .config import StampingSettings
 from .entrypoints.http import STAMPING, setup_routes
 from .projections import PROJECTIONS
@@ -88,8 +88,10 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     """The expiry sweeper and the callback worker (every replica runs both; both are safe)."""
     ctx = app[STAMPING]
     s = ctx.settings
-    sender = WebhookSender(allow_private=s.callbacks_may_reach_private_addresses,
-                           timeout=s.stamping_callback_timeout)
+    # relying systems may register plain http callback URLs (checked when the request is made)
+    sender = GuardedSender(allow_private=s.callbacks_may_reach_private_addresses,
+                           timeout=s.stamping_callback_timeout, https_only=False,
+                           connect_timeout=min(5.0, s.stamping_callback_timeout))
     tasks = [asyncio.create_task(expiry.run_sweeper(ctx), name="stamping-expiry"),
              asyncio.create_task(callbacks.run_worker(ctx, sender), name="stamping-callbacks")]
     yield

@@ -28,12 +28,10 @@ thread of its own, for a platform's processes whatever loop a test uses.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import html
 import json
-import threading
 import time
 import uuid
 from collections import defaultdict, deque
@@ -42,6 +40,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+
+from tests.support.threaded_app import AppThread, serve
 
 VERSIONS = {"faceid": "2018-03-01", "sms": "2021-01-11"}
 ACTIONS = {"DetectAuth": "faceid", "GetDetectInfoEnhanced": "faceid", "IdCardVerification": "faceid",
@@ -103,8 +103,7 @@ class FakeTencentCloud:
     _errors: dict[str, deque[tuple[str, str]]] = field(default_factory=lambda: defaultdict(deque))
     _http: dict[str, deque[int]] = field(default_factory=lambda: defaultdict(deque))
     _runner: web.AppRunner | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
+    _thread: AppThread | None = None
     url: str = ""
 
     # --- scripting ----------------------------------------------------------------------
@@ -131,11 +130,7 @@ class FakeTencentCloud:
         app.router.add_post("/", self._handle)
         app.router.add_get("/h5/{token}", self._h5_page)
         app.router.add_get("/h5/{token}/{verdict:pass|fail}", self._h5_finish)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
+        self._runner, port = await serve(app)
         self.url = f"http://127.0.0.1:{port}"
         return self.url
 
@@ -144,27 +139,12 @@ class FakeTencentCloud:
             await self._runner.cleanup()
 
     def start_in_thread(self) -> FakeTencentCloud:
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start())
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        self._loop, self._thread = loop, threading.Thread(target=run, name="fake-tencentcloud", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("the fake Tencent Cloud did not start")
+        self._thread = AppThread("fake-tencentcloud", self.start, self.stop).start("the fake Tencent Cloud")
         return self
 
     def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        if self._thread is not None:
+            self._thread.stop()
 
     # --- the H5 page ----------------------------------------------------------------------
 

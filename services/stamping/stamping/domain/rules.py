@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import calendar
-import ipaddress
 from datetime import datetime
-from urllib.parse import urlsplit
+
+from shared import webhooks
+from shared.errors import ValidationFailed
 
 from .errors import CallbackUrlRejected
 
 USAGE_WINDOW_MONTHS = 3  # 页面保留近 3 个月的数据信息
 MAX_TITLE = 200
-MAX_URL = 2048
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -30,45 +30,14 @@ def usage_window(now: datetime, since: datetime | None, until: datetime | None) 
     return start, end
 
 
-def is_private_address(host: str) -> bool:
-    """Loopback, private, link-local, reserved, multicast or unspecified (v4 or v6)."""
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
-            or ip.is_multicast or ip.is_unspecified)
-
-
 def check_callback_url(url: str, *, allow_private: bool) -> str:
     """http(s) only, a host, no credentials; private addresses only when allowed.
 
-    Names are resolved again at delivery time (a name may point anywhere later), where
-    the same rule is applied to every address it resolves to.
+    The rule of ``shared.webhooks.check_url`` (notify's webhooks keep it too), refused as
+    ``callback_url_invalid``. Names are resolved again at delivery time (a name may point
+    anywhere later), where the same rule is applied to every address it resolves to.
     """
-    def bad(message: str) -> CallbackUrlRejected:
-        return CallbackUrlRejected("callback_url: " + message,
-                                   errors=[{"field": "callback_url", "message": message}])
-
-    if len(url) > MAX_URL:
-        raise bad(f"at most {MAX_URL} characters")
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise bad("not a valid URL") from None
-    if parts.scheme not in ("http", "https"):
-        raise bad("only http and https URLs are allowed")
-    if not parts.hostname:
-        raise bad("the URL has no host")
-    if parts.username is not None or parts.password is not None:
-        raise bad("credentials in the URL are not allowed")
-    if port == 0:
-        raise bad("invalid port")
-    if not allow_private:
-        host = parts.hostname.lower()
-        if host == "localhost" or host.endswith(".localhost") or is_private_address(host):
-            raise bad("private and loopback addresses are not allowed")
-    return url
+        return webhooks.check_url(url, field="callback_url", allow_private=allow_private)
+    except ValidationFailed as refused:
+        raise CallbackUrlRejected(refused.detail, errors=refused.errors) from None

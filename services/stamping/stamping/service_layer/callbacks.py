@@ -18,10 +18,10 @@ import asyncpg
 
 from shared.db import Conn
 from shared.logging import get_logger
+from shared.webhooks import GuardedSender
 
 from ..adapters import repository
 from ..adapters.repository import RequestRow
-from ..adapters.webhook_http import WebhookSender
 from ..domain import webhooks
 from ..domain.authorization import rfc3339
 from .context import Stamping
@@ -39,7 +39,7 @@ async def queue(conn: Conn, row: RequestRow, event: str, data: dict[str, Any]) -
     await repository.queue_callback(conn, row.request_id, row.client_id, row.callback_url, event, text)
 
 
-async def deliver_due(ctx: Stamping, sender: WebhookSender) -> int:
+async def deliver_due(ctx: Stamping, sender: GuardedSender) -> int:
     """Deliver what is due now (one batch); returns how many were attempted."""
     s = ctx.settings
     lease = s.stamping_callback_timeout + 30
@@ -50,28 +50,28 @@ async def deliver_due(ctx: Stamping, sender: WebhookSender) -> int:
     return len(due)
 
 
-async def _deliver_one(ctx: Stamping, sender: WebhookSender, r: asyncpg.Record) -> None:
+async def _deliver_one(ctx: Stamping, sender: GuardedSender, r: asyncpg.Record) -> None:
     s = ctx.settings
     body = r["body"].encode()
     headers = {"Content-Type": "application/json; charset=utf-8",
-               webhooks.SIGNATURE_HEADER: webhooks.sign(r["webhook_secret"], body),
                webhooks.EVENT_HEADER: r["event"],
                webhooks.DELIVERY_HEADER: str(r["callback_id"]),
                "User-Agent": "eseal-stamping/1"}
-    outcome = await sender.send(r["url"], body, headers)
+    # signed (X-Eseal-Signature) by the sender as it sends
+    delivered, detail = await sender.post(r["url"], body, r["webhook_secret"], headers)
     async with ctx.pool.acquire() as conn:
-        if outcome.ok:
+        if delivered:
             await repository.callback_delivered(conn, r["callback_id"])
             return
         attempts = r["attempts"]
         retry = None if attempts >= s.stamping_callback_max_attempts else webhooks.next_delay(
             attempts, s.stamping_callback_base_delay, s.stamping_callback_max_delay)
-        await repository.callback_failed(conn, r["callback_id"], outcome.detail, retry)
+        await repository.callback_failed(conn, r["callback_id"], detail, retry)
     log.info("callback_failed", callback_id=str(r["callback_id"]), attempts=attempts,
-             detail=outcome.detail, gave_up=retry is None)
+             detail=detail, gave_up=retry is None)
 
 
-async def run_worker(ctx: Stamping, sender: WebhookSender) -> None:
+async def run_worker(ctx: Stamping, sender: GuardedSender) -> None:
     """Forever: deliver due callbacks; wake on a local commit or every poll interval."""
     interval = ctx.settings.stamping_callback_poll_interval
     while True:
