@@ -2,7 +2,8 @@
 code, stamped with one certificate password. The third document's seal is revoked between
 the scan and the stamp: it fails with its reason, the other two are stamped, each valid with
 pyHanko (trusted to the platform root) and each one usage record. The QR code stamps once;
-another person can neither scan, stamp nor read the batch, nor open its documents."""
+another person can neither scan, stamp nor read the batch, nor open its documents. The
+relying system is called back once the batch is finished, signed with its webhook secret."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ import json
 import aiohttp
 import pytest
 import pytest_asyncio
+from stamping.domain import webhooks
 
 from tests.conftest import Platform
 from tests.e2e.test_stamping import (
     CERT_PASSWORD,
+    Hooks,
     client_token,
     create_client,
     grant,
+    hooks,
     new_enterprise,
     new_person,
     new_seal,
@@ -26,8 +30,10 @@ from tests.e2e.test_stamping import (
 )
 from tests.support.api import Api
 from tests.support.pdf_fixtures import make_test_pdf
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
+__all__ = ["hooks"]  # the callback receiver fixture, shared with test_stamping
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -38,7 +44,7 @@ async def root_pem(api: Api) -> bytes:
 
 
 async def test_a_batch_is_stamped_with_one_password_and_a_failure_keeps_the_others(
-        api: Api, platform: Platform, root_pem: bytes) -> None:
+        api: Api, platform: Platform, root_pem: bytes, hooks: Hooks) -> None:
     enterprise = await new_enterprise(api)
     contract = await new_seal(api, enterprise, "contract")
     finance = await new_seal(api, enterprise, "finance")
@@ -56,6 +62,7 @@ async def test_a_batch_is_stamped_with_one_password_and_a_failure_keeps_the_othe
                                                    "x": 250, "y": 250}]}]
     form = aiohttp.FormData()
     form.add_field("items", json.dumps(items, ensure_ascii=False))
+    form.add_field("callback_url", hooks.url)
     for i in range(3):
         form.add_field(f"documents[{i}]", make_test_pdf(pages=i + 1), filename=f"{i}.pdf",
                        content_type="application/pdf")
@@ -101,9 +108,21 @@ async def test_a_batch_is_stamped_with_one_password_and_a_failure_keeps_the_othe
     r = await api.post(f"/api/v1/stamp-batches/{batch_id}/stamp", token=person.token, json=body)
     assert r.status == 409, r
 
+    # the relying system is called back once: the batch's outcome, signed
+    async def called_back() -> list[tuple[dict[str, str], bytes]]:
+        return [(h, b) for h, b in hooks.received if json.loads(b).get("batch_id") == batch_id]
+
+    (headers, raw), = await eventually(called_back, 20, every=0.2, what="the batch callback")
+    assert webhooks.verify(client.webhook_secret, raw, headers["X-Eseal-Signature"])
+    assert headers["X-Eseal-Event"] == "stamp_batch.finished"
+    payload = json.loads(raw)
+    assert payload["status"] == "partially_stamped" and payload["documents"] == results, payload
+
     # the relying system: each stamped document's result valid with pyHanko, one record each
     view = await api.get(f"/api/v1/stamp-batches/{batch_id}", token=token)
     assert view.status == 200 and view.json["documents"] == results, view
+    assert view.json["callbacks"] == [{"event": "stamp_batch.finished", "status": "delivered",
+                                       "attempts": 1}], view.json
     for d in results[:2]:
         assert len(d["record_ids"]) == 1 and d["record_id"] == d["record_ids"][0]
         doc = await api.get(d["result_url"], token=token)

@@ -221,6 +221,16 @@ async def queue_callback(conn: Conn, request_id: uuid.UUID, client_id: uuid.UUID
     return callback_id
 
 
+async def queue_batch_callback(conn: Conn, batch_id: uuid.UUID, client_id: uuid.UUID,
+                               url: str, event: str, body: str) -> uuid.UUID:
+    """A batch's callback (issue 15): the same outbox, naming the batch instead of a request."""
+    callback_id = uuid.uuid4()
+    await conn.execute("INSERT INTO callbacks (callback_id, batch_id, client_id, url, event, body)"
+                       " VALUES ($1, $2, $3, $4, $5, $6)",
+                       callback_id, batch_id, client_id, url, event, body)
+    return callback_id
+
+
 async def lease_callbacks(conn: Conn, limit: int, lease_seconds: float) -> list[asyncpg.Record]:
     """Take due callbacks for ``lease_seconds`` (a replica that dies lets them fall due again)."""
     return list(await conn.fetch(
@@ -253,6 +263,12 @@ async def callback_failed(conn: Conn, callback_id: uuid.UUID, detail: str,
 async def callback_summary(conn: Conn, request_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await conn.fetch("SELECT event, status, attempts, last_error, delivered_at FROM callbacks"
                             " WHERE request_id = $1 ORDER BY created_at", request_id)
+    return [dict(r) for r in rows]
+
+
+async def batch_callback_summary(conn: Conn, batch_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch("SELECT event, status, attempts, last_error, delivered_at FROM callbacks"
+                            " WHERE batch_id = $1 ORDER BY created_at", batch_id)
     return [dict(r) for r in rows]
 
 

@@ -60,6 +60,9 @@ class BatchForm(BaseModel):
         "contentMediaType": "application/pdf",
         "description": "the first document; documents[1] … documents[49] likewise"})]
     expires_in: int | None = Field(default=None, description="seconds, as for a stamp request")
+    callback_url: str | None = Field(default=None, max_length=2048, description=(
+        "called (signed, retried, as a request's callbacks) when the batch is finished "
+        "(`stamp_batch.finished`) or expired unstamped (`stamp_batch.expired`)"))
 
 
 class BatchDocumentCreated(BaseModel):
@@ -136,6 +139,9 @@ class BatchView(BaseModel):
     expires_at: datetime
     stamped_at: datetime | None
     documents: list[BatchDocumentView]
+    callbacks: list[doc.CallbackState] = Field(
+        description="the batch's callbacks' delivery state (for its relying system; empty for "
+                    "the person)")
 
 
 NO_BATCH = "no such batch of this client, or scanned by me (`stamp_batch_not_found`)"
@@ -153,7 +159,8 @@ NO_BATCH = "no such batch of this client, or scanned by me (`stamp_batch_not_fou
                        413: "a document is too large (`pdf_too_large`)",
                        422: "as for one stamp request, with `errors[].field` "
                             "`documents[i]…` naming the document; no documents, more than 50, "
-                            "an item without its document or a document without its item"})
+                            "an item without its document or a document without its item; "
+                            "a bad callback URL (`callback_url_invalid`)"})
 async def create_batch(request: web.Request) -> web.Response:
     ctx = request.app[STAMPING]
     client = await require_client(request)
@@ -185,7 +192,10 @@ async def create_batch(request: web.Request) -> web.Response:
         expires_in = int(expires) if expires else None
     except ValueError:
         raise ValidationFailed.field("expires_in", "seconds") from None
-    body = await batches.create_batch(ctx, client, docs, expires_in)
+    callback_url = fields.get("callback_url") or None
+    if callback_url is not None and len(callback_url) > 2048:
+        raise ValidationFailed.field("callback_url", "at most 2048 characters")
+    body = await batches.create_batch(ctx, client, docs, expires_in, callback_url)
     return json_response(body, status=201, headers={
         "Location": f"{batches.API}/{body['batch_id']}", "Cache-Control": "no-store"})
 
@@ -207,7 +217,7 @@ async def _read_batch(request: web.Request, max_document: int) -> tuple[dict[str
             m = _DOCUMENT.match(part.name)
             if m and int(m.group(1)) < batches.MAX_DOCUMENTS:
                 files[int(m.group(1))] = await _read_limited(part, max_document, PdfTooLarge)
-            elif part.name in ("items", "expires_in"):
+            elif part.name in ("items", "expires_in", "callback_url"):
                 fields[part.name] = await _text(part)
             else:
                 await part.release()

@@ -21,6 +21,11 @@ each of its requests (so each document can be opened), and stamps them all in on
    others go on. A document with a personal ``signature`` placement needs its revision's
    digest signed too, which only exists once that revision is prepared: that document makes
    its own certs call (a second KDF, for that document only).
+
+A relying system that gave the batch a ``callback_url`` is called once the batch is finished
+(``stamp_batch.finished``: every document stamped or failed, with each one's outcome), or
+when it expired before it was stamped (``stamp_batch.expired``, by the expiry sweeper); the
+callback shares the requests' outbox (``callbacks.py``: signed, retried, the same URL rules).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from shared.logging import get_logger
 
 from ..adapters import repository
 from ..adapters.repository import Client
-from ..domain import qr
+from ..domain import qr, rules
 from ..domain.authorization import StampAuthorization, rfc3339
 from ..domain.errors import (
     AlreadyStamped,
@@ -49,7 +54,7 @@ from ..domain.errors import (
     StampBatchNotFound,
 )
 from ..domain.placements import Choice
-from . import requests, stamping
+from . import callbacks, requests, stamping
 from .context import Stamping
 from .ports import PersonSignature, PrincipalSigner
 
@@ -63,10 +68,14 @@ API = "/api/v1/stamp-batches"
 
 
 async def create_batch(ctx: Stamping, client: Client, documents: Sequence[requests.PdfRequest],
-                       expires_in: int | None = None) -> dict[str, Any]:
+                       expires_in: int | None = None, callback_url: str | None = None,
+                       ) -> dict[str, Any]:
     """Each document an ordinary request (a refusal names ``documents[i]``), then the batch."""
     if not 1 <= len(documents) <= MAX_DOCUMENTS:
         raise ValidationFailed.field("documents", f"1 to {MAX_DOCUMENTS} documents")
+    if callback_url:  # the single request's rule (422 callback_url_invalid), before anything is made
+        rules.check_callback_url(callback_url,
+                                 allow_private=ctx.settings.callbacks_may_reach_private_addresses)
     lifetime = requests._lifetime(ctx, expires_in)  # noqa: SLF001 - the request side's rule
     now = ctx.clock()
     created = []
@@ -87,9 +96,9 @@ async def create_batch(ctx: Stamping, client: Client, documents: Sequence[reques
     expires_at = now + lifetime
     async with ctx.db.transaction() as uow:
         await uow.conn.execute(
-            "INSERT INTO stamp_batches (batch_id, client_id, token_hash, expires_at, created_at)"
-            " VALUES ($1, $2, $3, $4, $5)", batch_id, client.client_id, qr.token_hash(token),
-            expires_at, now)
+            "INSERT INTO stamp_batches (batch_id, client_id, token_hash, expires_at, created_at,"
+            " callback_url) VALUES ($1, $2, $3, $4, $5, $6)", batch_id, client.client_id,
+            qr.token_hash(token), expires_at, now, callback_url or None)
         await uow.conn.executemany(
             "INSERT INTO stamp_batch_items (batch_id, position, request_id) VALUES ($1, $2, $3)",
             [(batch_id, i, uuid.UUID(c["request_id"])) for i, c in enumerate(created)])
@@ -111,6 +120,8 @@ class BatchRow:
     scanned_by: uuid.UUID | None
     used_at: datetime | None
     finished_at: datetime | None
+    callback_url: str | None
+    expired_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -123,7 +134,8 @@ class Item:
 
 async def _batch(conn: Any, batch_id: uuid.UUID, *, for_update: bool = False) -> BatchRow | None:
     lock = " FOR UPDATE" if for_update else ""
-    columns = "batch_id, client_id, token_hash, expires_at, created_at, scanned_by, used_at, finished_at"
+    columns = ("batch_id, client_id, token_hash, expires_at, created_at, scanned_by, used_at,"
+               " finished_at, callback_url, expired_at")
     query = f"SELECT {columns} FROM stamp_batches WHERE batch_id = $1{lock}"  # noqa: S608
     r = await conn.fetchrow(query, batch_id)
     return BatchRow(**dict(r)) if r else None
@@ -151,7 +163,6 @@ async def get_batch(ctx: Stamping, viewer: Client | Principal, batch_id: uuid.UU
     """The batch for its relying system, or for the person who scanned it; for anyone else
     there is no such batch. Each document: its request's status, its usage records' ids, its
     result (the relying system's ``result_url``), and, if the batch stamp failed it, why."""
-    now = ctx.clock()
     async with ctx.pool.acquire() as conn:
         batch = await _batch(conn, batch_id)
         if batch is None or not (
@@ -159,28 +170,76 @@ async def get_batch(ctx: Stamping, viewer: Client | Principal, batch_id: uuid.UU
                 or (isinstance(viewer, Principal) and viewer.role == "person"
                     and batch.scanned_by == viewer.id)):
             raise StampBatchNotFound()
-        documents = []
-        for item in await _items(conn, batch_id):
-            row = await repository.get_request(conn, item.request_id)
-            assert row is not None
-            state = await repository.load_request(conn, ctx.store, item.request_id)
-            status = state.visible_status(now)
-            record_ids = [str(r["record_id"]) for r in await conn.fetch(
-                "SELECT record_id FROM usage_records WHERE request_id = $1 ORDER BY placement_index",
-                item.request_id)] if status == "stamped" else []
-            documents.append({
-                "request_id": str(item.request_id), "title": row.title, "kind": row.kind,
-                "status": status,
-                "record_id": str(state.record_id) if state.record_id else None,
-                "record_ids": record_ids,
-                "result_url": f"/api/v1/stamp-requests/{item.request_id}/result"
-                              if status == "stamped" else None,
-                "error": ({"code": item.error_code, "message": item.error_message or ""}
-                          if item.error_code else None)})
-    return {"batch_id": str(batch_id), "status": _status(batch, documents, now),
+        view = await _view(ctx, conn, batch, ctx.clock())
+        # the relying system's own callbacks' delivery state, as for a request
+        view["callbacks"] = [{"event": c["event"], "status": c["status"], "attempts": c["attempts"]}
+                             for c in await repository.batch_callback_summary(conn, batch_id)
+                             ] if isinstance(viewer, Client) else []
+    return view
+
+
+async def _view(ctx: Stamping, conn: Any, batch: BatchRow, now: datetime) -> dict[str, Any]:
+    documents = []
+    for item in await _items(conn, batch.batch_id):
+        row = await repository.get_request(conn, item.request_id)
+        assert row is not None
+        state = await repository.load_request(conn, ctx.store, item.request_id)
+        status = state.visible_status(now)
+        record_ids = [str(r["record_id"]) for r in await conn.fetch(
+            "SELECT record_id FROM usage_records WHERE request_id = $1 ORDER BY placement_index",
+            item.request_id)] if status == "stamped" else []
+        documents.append({
+            "request_id": str(item.request_id), "title": row.title, "kind": row.kind,
+            "status": status,
+            "record_id": str(state.record_id) if state.record_id else None,
+            "record_ids": record_ids,
+            "result_url": f"/api/v1/stamp-requests/{item.request_id}/result"
+                          if status == "stamped" else None,
+            "error": ({"code": item.error_code, "message": item.error_message or ""}
+                      if item.error_code else None)})
+    return {"batch_id": str(batch.batch_id), "status": _status(batch, documents, now),
             "created_at": rfc3339(batch.created_at), "expires_at": rfc3339(batch.expires_at),
             "stamped_at": rfc3339(batch.used_at) if batch.finished_at and batch.used_at else None,
             "documents": documents}
+
+
+async def _finish(ctx: Stamping, batch_id: uuid.UUID, now: datetime) -> None:
+    """The batch is done (each document stamped or failed); its callback, in the same
+    transaction (``stamp_batch.finished``: the batch's status and each document's outcome)."""
+    async with ctx.db.transaction() as uow:
+        conn = uow.conn
+        await conn.execute("UPDATE stamp_batches SET finished_at = now() WHERE batch_id = $1", batch_id)
+        batch = await _batch(conn, batch_id)
+        assert batch is not None
+        if batch.callback_url:
+            view = await _view(ctx, conn, batch, now)
+            view["requested_at"] = view.pop("created_at")
+            view.pop("batch_id")
+            await callbacks.queue_batch(conn, batch_id, batch.client_id, batch.callback_url,
+                                        "stamp_batch.finished", view)
+    if batch.callback_url:
+        ctx.callbacks_due.set()
+
+
+async def expire_due(ctx: Stamping, limit: int) -> int:
+    """``stamp_batch.expired`` for batches with a callback that expired before they were
+    stamped, each once (``expired_at``; other replicas skip the locked rows)."""
+    async with ctx.db.transaction() as uow:
+        conn = uow.conn
+        rows = await conn.fetch(
+            "SELECT batch_id, client_id, callback_url, created_at, expires_at FROM stamp_batches"
+            " WHERE used_at IS NULL AND expired_at IS NULL AND callback_url IS NOT NULL"
+            "   AND expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+        for r in rows:
+            await conn.execute("UPDATE stamp_batches SET expired_at = now() WHERE batch_id = $1",
+                               r["batch_id"])
+            await callbacks.queue_batch(conn, r["batch_id"], r["client_id"], r["callback_url"],
+                                        "stamp_batch.expired", {
+                                            "status": "expired", "requested_at": rfc3339(r["created_at"]),
+                                            "expires_at": rfc3339(r["expires_at"])})
+    if rows:
+        ctx.callbacks_due.set()
+    return len(rows)
 
 
 # the person ----------------------------------------------------------------------------
@@ -347,8 +406,7 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
                     "UPDATE stamp_batch_items SET error_code = $3, error_message = $4"
                     " WHERE batch_id = $1 AND position = $2", batch_id, item.position, code,
                     message[:500])
-    async with ctx.pool.acquire() as conn:
-        await conn.execute("UPDATE stamp_batches SET finished_at = now() WHERE batch_id = $1", batch_id)
+    await _finish(ctx, batch_id, now)
     return await get_batch(ctx, person, batch_id)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from typing import Any
 
 import asyncpg
@@ -37,6 +38,14 @@ async def queue(conn: Conn, row: RequestRow, event: str, data: dict[str, Any]) -
             "requested_at": rfc3339(row.created_at), **data}
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     await repository.queue_callback(conn, row.request_id, row.client_id, row.callback_url, event, text)
+
+
+async def queue_batch(conn: Conn, batch_id: uuid.UUID, client_id: uuid.UUID, url: str,
+                      event: str, data: dict[str, Any]) -> None:
+    """A batch's callback (issue 15): signed, retried and checked exactly as a request's."""
+    body = {"event": event, "batch_id": str(batch_id), **data}
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    await repository.queue_batch_callback(conn, batch_id, client_id, url, event, text)
 
 
 async def deliver_due(ctx: Stamping, sender: GuardedSender) -> int:

@@ -15,7 +15,7 @@ from shared.logging import get_logger
 from ..adapters import repository
 from ..adapters.repository import STREAM_TYPE
 from ..domain import stamp_request as stamp_requests
-from . import callbacks
+from . import batches, callbacks
 from .context import Stamping
 
 log = get_logger(__name__)
@@ -50,6 +50,8 @@ async def run_sweeper(ctx: Stamping) -> None:
     while True:
         try:
             while await expire_due(ctx) == BATCH:
+                pass
+            while await batches.expire_due(ctx, BATCH) == BATCH:  # their callbacks (issue 15)
                 pass
         except asyncio.CancelledError:
             raise

@@ -12,8 +12,9 @@ import uuid
 import aiohttp
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from tests.support.harnesses.stamping import CERT_PASSWORD, Harness, Person
+from tests.support.harnesses.stamping import CERT_PASSWORD, Harness, Person, verify_callback
 from tests.support.pdf_fixtures import make_test_pdf
+from tests.support.polling import eventually
 
 ENTERPRISE = "长春市批量科技有限公司"
 
@@ -167,3 +168,93 @@ async def test_a_misfit_choice_claims_nothing_and_two_stamps_at_once_give_one(st
     done = first if first.status == 200 else second
     assert done.json["status"] == "stamped"
     assert all(d["status"] == "stamped" and d["error"] is None for d in done.json["documents"])
+
+
+async def test_the_relying_system_is_called_back_once_the_batch_is_finished(stamping: Harness) -> None:
+    h = stamping
+    client, token = await h.new_client()
+    seal = h.seals.add_seal(uuid.uuid4(), ENTERPRISE, type="contract", label="合同专用章")
+    revoked = h.seals.add_seal(seal.enterprise_id, ENTERPRISE, "财务专用章", type="finance",
+                               label="财务专用章")
+    person = h.person("周八")
+    for s in (seal, revoked):
+        h.seals.grant(person.id, s.seal_id)
+    # a callback URL the single request would refuse: refused, and nothing is made
+    r = await h.call("POST", "/api/v1/stamp-batches", token=token,
+                     data=_form(2, callback_url="ftp://example.com/x"))
+    assert r.status == 422 and r.json["code"] == "callback_url_invalid", r
+    h.receiver.fail_first = h.receiver.calls + 1  # the first delivery fails: retried
+    r = await h.call("POST", "/api/v1/stamp-batches", token=token,
+                     data=_form(2, callback_url=h.receiver.url))
+    assert r.status == 201, r
+    batch_id, ids = r.json["batch_id"], [d["request_id"] for d in r.json["documents"]]
+    r = await h.call("POST", "/api/v1/stamp-batches/scans", token=person.token,
+                     json={"qr_payload": r.json["qr_payload"]})
+    assert r.status == 200, r
+    body = {"enterprise_id": str(seal.enterprise_id), "seal_id": str(seal.seal_id),
+            "certificate_password": CERT_PASSWORD}
+
+    # a wrong password does not finish the batch: no callback
+    r = await _stamp(h, person, batch_id, {**body, "certificate_password": "wrong-pass-1"})
+    assert r.status == 403, r
+    await h.seals.revoke(revoked.seal_id)
+    r = await _stamp(h, person, batch_id, {
+        **body, "documents": [{"request_id": ids[1], "seal_id": str(revoked.seal_id)}]})
+    assert r.status == 200 and r.json["status"] == "partially_stamped", r
+
+    async def delivered() -> list:
+        return [(hd, b) for hd, b in h.receiver.received if json.loads(b).get("batch_id") == batch_id]
+
+    (headers, raw), = await eventually(delivered, 15)
+    assert verify_callback(client.webhook_secret, headers, raw)
+    assert not verify_callback("whsec_someone-else", headers, raw)
+    assert headers["X-Eseal-Event"] == "stamp_batch.finished"
+    payload = json.loads(raw)
+    assert payload["event"] == "stamp_batch.finished" and payload["status"] == "partially_stamped"
+    assert [d["request_id"] for d in payload["documents"]] == ids
+    assert [d["status"] for d in payload["documents"]] == ["stamped", "pending"]
+    assert payload["documents"][0]["result_url"].endswith(f"{ids[0]}/result")
+    assert payload["documents"][1]["error"]["code"] in ("seal_revoked", "not_authorized")
+    assert payload["stamped_at"] and payload["requested_at"]
+    assert await h.sql("SELECT attempts FROM callbacks WHERE batch_id = $1",
+                       uuid.UUID(batch_id)) == 2
+    # the documents themselves call nobody back; the relying system sees the delivery state
+    assert await h.sql("SELECT count(*) FROM callbacks WHERE request_id = ANY($1::uuid[])",
+                       [uuid.UUID(i) for i in ids]) == 0
+    r = await h.call("GET", f"/api/v1/stamp-batches/{batch_id}", token=token)
+    assert r.json["callbacks"] == [{"event": "stamp_batch.finished", "status": "delivered",
+                                    "attempts": 2}], r.json
+    r = await h.call("GET", f"/api/v1/stamp-batches/{batch_id}", token=person.token)
+    assert r.json["callbacks"] == []
+
+
+async def test_a_batch_that_expires_unstamped_calls_back_once(stamping: Harness) -> None:
+    h = stamping
+    client, token = await h.new_client()
+    r = await h.call("POST", "/api/v1/stamp-batches", token=token,
+                     data=_form(1, callback_url=h.receiver.url, expires_in="1"))
+    assert r.status == 201, r
+    batch_id = r.json["batch_id"]
+
+    async def delivered() -> list:
+        return [b for _, b in h.receiver.received if json.loads(b).get("batch_id") == batch_id]
+
+    (raw,) = await eventually(delivered, 15)
+    payload = json.loads(raw)
+    assert payload["event"] == "stamp_batch.expired" and payload["status"] == "expired"
+    await asyncio.sleep(0.5)  # the sweeper runs again: said once
+    assert await h.sql("SELECT count(*) FROM callbacks WHERE batch_id = $1", uuid.UUID(batch_id)) == 1
+    r = await h.call("GET", f"/api/v1/stamp-batches/{batch_id}", token=token)
+    assert r.json["status"] == "expired" and r.json["callbacks"][0]["event"] == "stamp_batch.expired"
+
+
+def _form(n: int, **fields: str) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field("items", json.dumps([{"title": f"证照{i}", "page": 1, "x": 300, "y": 200}
+                                        for i in range(n)], ensure_ascii=False))
+    for i in range(n):
+        form.add_field(f"documents[{i}]", make_test_pdf(pages=2), filename=f"{i}.pdf",
+                       content_type="application/pdf")
+    for k, v in fields.items():
+        form.add_field(k, v)
+    return form
