@@ -140,3 +140,71 @@ async def test_the_signature_placement_is_the_persons_signature(api: Api, platfo
     box = (x - 60, y - 30, x + 60, y + 30)
     before, after = _ink(_render(pdf, page), box), _ink(_render(doc.body, page), box)
     assert after > before + 100, (before, after)
+
+
+async def test_a_request_with_only_signature_placements_is_the_persons_alone(
+        api: Api, platform: Platform) -> None:
+    """A person signs a document with their 个人签名, no seal: no enterprise, no seal choice,
+    one password; a signature record, no usage record; pyHanko trusts it to the root."""
+    person = await new_person(api)  # granted no seal, in no enterprise
+    made = await api.post("/api/v1/my/signature", token=person.token, json={"method": "generated"})
+    assert made.status == 201, made
+    client = create_client(platform, "个人签字系统")
+    client.token = await client_token(api, client)
+    root = await api.get("/api/v1/ca/root.pem")
+    assert root.status == 200
+    page, x, y = SIGNATURE_AT
+    form = aiohttp.FormData()
+    form.add_field("title", "个人承诺书")
+    form.add_field("placements", json.dumps([{"kind": "signature", "page": page, "x": x, "y": y}]))
+    form.add_field("document", make_test_pdf(pages=2), filename="p.pdf", content_type="application/pdf")
+    created = await api.post("/api/v1/stamp-requests", token=client.token, data=form)
+    assert created.status == 201, created
+    request_id = created.json["request_id"]
+
+    scanned = await scan(api, person, created.json["qr_payload"])
+    assert scanned.status == 200, scanned
+    [placement] = scanned.json["placements"]
+    assert placement["kind"] == "signature" and placement["signature_missing"] is False
+    assert "seal_choices" not in placement or not placement["seal_choices"], placement
+    path = f"/api/v1/stamp-requests/{request_id}/stamp"
+    # a seal smuggled into a placement that takes none: refused
+    r = await api.post(path, token=person.token, json={
+        "certificate_password": CERT_PASSWORD,
+        "choices": [{"placement": 0, "seal_id": "00000000-0000-4000-8000-000000000000"}]})
+    assert r.status == 422 and r.json["code"] == "invalid_choice", r
+    stamped = await api.post(path, token=person.token, json={"certificate_password": CERT_PASSWORD})
+    assert stamped.status == 201, stamped
+    assert stamped.json["record_ids"] == [] and stamped.json["record_id"]
+    again = await api.post(path, token=person.token, json={"certificate_password": CERT_PASSWORD})
+    assert again.status == 409 and again.json["code"] == "already_stamped", again
+
+    status = await api.get(f"/api/v1/stamp-requests/{request_id}", token=client.token)
+    assert status.json["status"] == "stamped" and status.json["record_id"] == stamped.json["record_id"]
+    doc = await api.get(f"/api/v1/stamp-requests/{request_id}/result", token=client.token)
+    assert doc.status == 200 and doc.headers["Content-Type"] == "application/pdf", doc
+    reader = PdfFileReader(io.BytesIO(doc.body))
+    [own] = reader.embedded_signatures
+    vc = DocumentSecurityStore.read_dss(reader).as_validation_context(
+        {"trust_roots": [as_asn1_cert(root.body)], "allow_fetching": False,
+         "revocation_mode": "hard-fail"})
+    status_ = await async_validate_pdf_signature(own, vc)
+    assert status_.intact and status_.valid and status_.trusted, status_.pretty_print_details()
+    assert status_.bottom_line, status_.pretty_print_details()
+    cert = await api.get("/api/v1/certificate", token=person.token)
+    assert format(own.signer_cert.serial_number, "X") == cert.json["serial_number"].upper()
+
+    # the platform's verification and records: the person's signature, no seal use
+    form = aiohttp.FormData()
+    form.add_field("document", doc.body, filename="signed.pdf", content_type="application/pdf")
+    v = await api.post("/api/v1/verifications", data=form)
+    assert v.status == 200 and v.json["result"] == "passed", v
+    [mine] = v.json["signatures"]
+    assert mine["kind"] == "signature" and mine["signer_name"] == person.name and mine["recorded"]
+    listed = await api.get("/api/v1/signature-records", token=person.token)
+    assert [i["record_id"] for i in listed.json["items"] if i["request_id"] == request_id] \
+        == [stamped.json["record_id"]], listed.json
+    usage = await api.get("/api/v1/usage-records", token=person.token)
+    assert [i for i in usage.json["items"] if i["request_id"] == request_id] == [], usage.json
+    box = (x - 60, y - 30, x + 60, y + 30)
+    assert _ink(_render(doc.body, page), box) > 100

@@ -65,3 +65,20 @@ class RequestScanned(DomainEvent):
     person_id: uuid.UUID
     scanned_at: datetime
     batch_id: uuid.UUID | None = None
+
+
+@event("RequestSigned", producer="stamping", stream_type="stamp_request", public=False)
+class RequestSigned(DomainEvent):
+    """A request with only personal ``signature`` placements (issue 15) was signed by the
+    person: no seal was used, so no ``StampApplied`` and no usage record; it ends the request
+    as a stamp does (version 2 of the stream). ``record_id`` is the signature record's."""
+
+    record_id: uuid.UUID
+    request_id: uuid.UUID
+    person_id: uuid.UUID
+    signed_at: datetime
+    client_id: str
+    placement_indexes: list[int]
+    person_certificate_serial: str
+    signature_sha256: str  # of the person's signature value in the document
+    result_sha256: str

@@ -2,7 +2,8 @@
 
 A request's stream (``stamp_request``, id = request id) is ``StampRequested`` followed by at
 most one of: the stamp (one ``StampApplied`` + ``UsageRecorded`` per seal placement, appended
-together) or ``StampRequestExpired``. The event
+together), the person's signature of a request with only ``signature`` placements
+(``RequestSigned``: no seal, no usage record) or ``StampRequestExpired``. The event
 store's ``(stream_id, version)`` key is what finally makes one request give one stamp: two
 writers of version 2 cannot both commit.
 
@@ -23,7 +24,7 @@ from shared.catalog import StampApplied, StampRequested, StampRequestExpired
 from shared.events import DomainEvent
 
 from .errors import AlreadyStamped, RequestExpired
-from .events import UsageRecorded
+from .events import RequestSigned, UsageRecorded
 
 Status = Literal["pending", "stamped", "expired"]
 
@@ -69,6 +70,8 @@ def _apply(state: StampRequest, ev: DomainEvent) -> StampRequest:
         # several placements: several in one append; the request's record is the first's
         state = replace(state, status="stamped", stamped_at=state.stamped_at or ev.stamped_at,
                         record_id=state.record_id or ev.record_id)
+    elif isinstance(ev, RequestSigned):
+        state = replace(state, status="stamped", stamped_at=ev.signed_at, record_id=ev.record_id)
     elif isinstance(ev, StampRequestExpired):
         state = replace(state, status="expired")
     return replace(state, version=state.version + 1)
@@ -136,6 +139,24 @@ def apply_stamp(state: StampRequest, facts: StampFacts | Sequence[StampFacts]) -
     if len({f.record_id for f in each}) != len(each) or len({f.placement_index for f in each}) != len(each):
         raise ValueError("each seal placement is its own record")
     return [ev for f in each for ev in _stamp_events(state, f)]
+
+
+def apply_signature(state: StampRequest, *, record_id: uuid.UUID, person_id: uuid.UUID,
+                    signed_at: datetime, placement_indexes: Sequence[int], certificate_serial: str,
+                    signature_sha256: str, result_sha256: str) -> list[DomainEvent]:
+    """The commit's decision for a request with only personal signature placements: a
+    still-pending request ends signed (``RequestSigned``), as ``apply_stamp`` decides."""
+    if state.status == "stamped":
+        raise AlreadyStamped()
+    if state.status == "expired":
+        raise RequestExpired()
+    if not placement_indexes:
+        raise ValueError("a signature has at least one signature placement")
+    return [RequestSigned(record_id=record_id, request_id=state.request_id, person_id=person_id,
+                          signed_at=signed_at, client_id=state.client_id,
+                          placement_indexes=list(placement_indexes),
+                          person_certificate_serial=certificate_serial,
+                          signature_sha256=signature_sha256, result_sha256=result_sha256)]
 
 
 def _stamp_events(state: StampRequest, facts: StampFacts) -> list[DomainEvent]:

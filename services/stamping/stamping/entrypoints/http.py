@@ -292,7 +292,9 @@ class ChoiceItem(ApiModel):
 
 
 class StampBody(ApiModel):
-    enterprise_id: uuid.UUID
+    enterprise_id: uuid.UUID | None = Field(
+        default=None, description="the enterprise whose seals I use; not needed (ignored) when "
+                                  "the request has only personal `signature` placements")
     seal_id: uuid.UUID | None = Field(
         default=None, description="the seal of every seal placement not named in `choices`; "
                                   "may be left out when `choices` names them all")
@@ -328,8 +330,8 @@ async def scan(request: web.Request) -> web.Response:
                             "signature (`signature_required`)",
                        410: "expired (`expired`)",
                        422: "choices that do not fit the request's placements "
-                            "(`invalid_choice`); a signature placement on an OFD or without a "
-                            "seal placement (`signature_placement_unsupported`)",
+                            "(`invalid_choice`); a signature placement on an OFD "
+                            "(`signature_placement_unsupported`)",
                        423: "the certificate is locked (`certificate_locked`)"})
 async def stamp(request: web.Request) -> web.Response:
     ctx = request.app[STAMPING]
@@ -342,12 +344,15 @@ async def stamp(request: web.Request) -> web.Response:
     choices = requests.parse_choices(data.pop("choices", None))
     cmd = validate(StampBody, data)
     seal_id = await requests.check_choices(ctx, person.id, request_id, cmd.seal_id, choices)
-    if seal_id is None:
-        raise _missing("seal_id", "required (or choose a seal for every placement in choices)")
+    if await requests.takes_seal(ctx, person.id, request_id):
+        if cmd.enterprise_id is None:
+            raise _missing("enterprise_id", "required")
+        if seal_id is None:
+            raise _missing("seal_id", "required (or choose a seal for every placement in choices)")
     outcome = await stamping.stamp(ctx, person, request_id, stamping.StampCommand(
         cmd.enterprise_id, seal_id, cmd.certificate_password, choices))
     return json_response({"record_id": str(outcome.record_id),
-                          "record_ids": [str(i) for i in outcome.record_ids or (outcome.record_id,)],
+                          "record_ids": [str(i) for i in outcome.record_ids],
                           "request_id": str(request_id),
                           "stamped_at": rfc3339(outcome.stamped_at)}, status=201,
                          headers={"Server-Timing": outcome.timings.header()})

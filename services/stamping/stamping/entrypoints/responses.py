@@ -187,9 +187,11 @@ class ScanView(BaseModel):
 
 
 class Stamped(BaseModel):
-    record_id: uuid.UUID = Field(description="the usage record of the first seal placement")
+    record_id: uuid.UUID = Field(description="the usage record of the first seal placement (a "
+                                             "request with only personal signature "
+                                             "placements: its signature record)")
     record_ids: list[uuid.UUID] = Field(description="one usage record per seal placement, in "
-                                                    "placement order")
+                                                    "placement order (none without one)")
     request_id: uuid.UUID
     stamped_at: datetime
 

@@ -7,6 +7,8 @@ from shared.db import Conn
 from shared.eventstore import StoredEvent
 from shared.projections import Projection
 
+from ..domain.events import RequestSigned
+
 
 class RequestStatusProjection(Projection):
     name = "request_status"
@@ -25,10 +27,16 @@ class RequestStatusProjection(Projection):
                 "UPDATE request_status SET status = 'stamped', stamped_at = $2, record_id = $3"
                 " WHERE request_id = $1 AND status <> 'stamped'", ev.request_id, ev.stamped_at,
                 ev.record_id)
+        elif isinstance(ev, RequestSigned):  # only personal signatures: its signature record
+            await conn.execute(
+                "UPDATE request_status SET status = 'stamped', stamped_at = $2, record_id = $3"
+                " WHERE request_id = $1 AND status <> 'stamped'", ev.request_id, ev.signed_at,
+                ev.record_id)
         elif isinstance(ev, StampRequestExpired):
             await conn.execute(
                 "UPDATE request_status SET status = 'expired' WHERE request_id = $1 AND status = 'pending'",
                 ev.request_id)
 
 
-_TYPES = {StampRequested.event_type, StampApplied.event_type, StampRequestExpired.event_type}
+_TYPES = {StampRequested.event_type, StampApplied.event_type, StampRequestExpired.event_type,
+          RequestSigned.event_type}

@@ -61,6 +61,7 @@ from .ports import PersonSignature, PrincipalSigner
 log = get_logger(__name__)
 
 MAX_DOCUMENTS = 50
+_PASSWORD_REFUSED = ("wrong_certificate_password", "certificate_locked")
 API = "/api/v1/stamp-batches"
 
 
@@ -359,7 +360,7 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
         try:
             seal_id = await requests.check_choices(ctx, person.id, item.request_id,
                                                    choice.seal_id or cmd.seal_id, choice.choices)
-            if seal_id is None:
+            if seal_id is None and await requests.takes_seal(ctx, person.id, item.request_id):
                 raise InvalidChoice.field("seal_id", "no seal for this document")
             one = stamping.StampCommand(cmd.enterprise_id, seal_id, cmd.certificate_password,
                                         choice.choices)
@@ -369,6 +370,8 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
                          "document": str(i)} for err in e.errors]
             raise
         commands[item.request_id] = one
+        if not uses:  # only personal signatures: nothing to authorise, its own certs call
+            continue
         digests.append(StampAuthorization(
             row.request_id, row.document_sha256, uses[0].seal_id, cmd.enterprise_id, person.id,
             now, placements=tuple((u.index, u.seal_id) for u in uses)).digest())
@@ -378,23 +381,29 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
             " AND scanned_by = $3 RETURNING true", batch_id, now, person.id)
     if not claimed:
         raise AlreadyStamped("the batch has been stamped")
+    signed: dict[bytes, PersonSignature] = {}
     try:  # one password check, one KDF, for every document
-        sig = await ctx.signer.sign(person.id, digests[0], cmd.certificate_password,
-                                    more_digests=digests[1:])
+        if digests:
+            sig = await ctx.signer.sign(person.id, digests[0], cmd.certificate_password,
+                                        more_digests=digests[1:])
+            values = (sig.signature, *sig.more)
+            signed = {d: PersonSignature(v, sig.algorithm, sig.serial_number, sig.certificate_pem)
+                      for d, v in zip(digests, values, strict=True)}
     except BaseException:
-        async with ctx.pool.acquire() as conn:
-            await conn.execute("UPDATE stamp_batches SET used_at = NULL WHERE batch_id = $1", batch_id)
+        await _unclaim(ctx, batch_id)
         raise
-    values = (sig.signature, *sig.more)
-    signed = {d: PersonSignature(v, sig.algorithm, sig.serial_number, sig.certificate_pem)
-              for d, v in zip(digests, values, strict=True)}
     doc_ctx = dataclasses.replace(ctx, signer=_Presigned(ctx.signer, signed), clock=lambda: now)
-    for item in items:
+    for n, item in enumerate(items):
         code: str | None = None
         message = ""
         try:
             await stamping.stamp(doc_ctx, person, item.request_id, commands[item.request_id])
         except EsealError as e:
+            if n == 0 and not digests and e.code in _PASSWORD_REFUSED:
+                # only personal signatures: the first document's certs call was the password
+                # check; nothing was signed, so the QR code still works
+                await _unclaim(ctx, batch_id)
+                raise
             code, message = e.code, str(e)
         except Exception as e:  # noqa: BLE001 - one document's failure must not lose the others
             log.exception("batch_document_failed", batch_id=str(batch_id),
@@ -408,6 +417,11 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
                     message[:500])
     await _finish(ctx, batch_id, now)
     return await get_batch(ctx, person, batch_id)
+
+
+async def _unclaim(ctx: Stamping, batch_id: uuid.UUID) -> None:
+    async with ctx.pool.acquire() as conn:
+        await conn.execute("UPDATE stamp_batches SET used_at = NULL WHERE batch_id = $1", batch_id)
 
 
 __all__ = ["MAX_DOCUMENTS", "BatchStampCommand", "DocumentChoice", "create_batch", "get_batch",

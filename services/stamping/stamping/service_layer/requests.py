@@ -378,6 +378,17 @@ async def check_choices(ctx: Stamping, person_id: uuid.UUID, request_id: uuid.UU
     return picked[min(picked)] if picked else None
 
 
+async def takes_seal(ctx: Stamping, person_id: uuid.UUID, request_id: uuid.UUID) -> bool:
+    """Whether the stamp call needs an enterprise and a seal: every request does but one with
+    only personal ``signature`` placements (issue 15). A request that does not exist for this
+    person counts as taking one (the stamp call then refuses it as before)."""
+    async with ctx.pool.acquire() as conn:
+        row = await repository.get_request(conn, request_id)
+        if row is None or not await repository.has_scanned(conn, request_id, person_id):
+            return True
+    return row.kind == "digest" or not row.placements or any(p.takes_seal for p in row.placements)
+
+
 @dataclass(frozen=True)
 class PendingDocument:
     content: bytes

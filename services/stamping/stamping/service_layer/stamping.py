@@ -8,9 +8,10 @@ each gets its own signature by the seal the person chose for it, and each is one
    Any later failure releases the claim, so a wrong password can be retried.
 2. **Plan and pre-check**: every seal placement with its seal (422 ``invalid_choice`` if the
    choices do not fit, or a seal is not of the type the placement names; a personal
-   ``signature`` placement: 422 ``signature_placement_unsupported``), and with seals that
-   every chosen seal is among the person's choices now (no password attempt is spent on a
-   seal that cannot be used).
+   ``signature`` placement on an OFD: 422 ``signature_placement_unsupported``), and with seals
+   that every chosen seal is among the person's choices now (no password attempt is spent on
+   a seal that cannot be used). A request with only personal ``signature`` placements uses no
+   seal: no authorization, its one signature is the person's, ended by ``RequestSigned``.
 3. The **person's signature**, once for the whole request, over the canonical request
    description (listing every (placement, seal) pair when there are several), made by certs
    with the certificate password (403 ``wrong_certificate_password`` / 423
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import io
 import time
@@ -92,8 +94,9 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class StampCommand:
-    enterprise_id: uuid.UUID
-    seal_id: uuid.UUID
+    # None only for a request with only personal signature placements (no seal is used)
+    enterprise_id: uuid.UUID | None
+    seal_id: uuid.UUID | None
     certificate_password: str
     # The person's seal for each placement that takes one (issue 15); a placement not named
     # here gets ``seal_id``.
@@ -191,12 +194,14 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
         uses = _plan(claim.row, cmd)
         signature_spots = _signature_spots(claim.row)
         with timings.phase("authorize"):
-            seals = await _precheck(ctx, person.id, cmd, uses)
+            seals = await _precheck(ctx, person.id, cmd, uses) if uses else {}
             own = await _own_signature(ctx, person.id) if signature_spots else None
         now = ctx.clock()
+        # Only personal signatures (no seal used): nothing to authorise; the person's own
+        # PAdES signature of the document is the act itself.
         authorization = StampAuthorization(
-            request_id, claim.row.document_sha256, uses[0].seal_id, cmd.enterprise_id, person.id, now,
-            placements=tuple((u.index, u.seal_id) for u in uses))
+            request_id, claim.row.document_sha256, uses[0].seal_id, _enterprise(cmd), person.id,
+            now, placements=tuple((u.index, u.seal_id) for u in uses)) if uses else None
         # The person's signature (certs, a memory-hard KDF) runs while the PDF is prepared;
         # the seal signature is only asked for once it is there. One for the whole request:
         # with signature placements, it waits for their revision's digest and signs both in
@@ -211,8 +216,12 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
                 if own is not None and revision is not None:
                     document = await _sign_own(ctx, claim, person, own, signature_spots, now,
                                                revision, person_sig)
-                signed = await _sign(ctx, claim, document, person, cmd, uses, seals, now,
-                                     authorization, person_sig, timings)
+                if authorization is None:  # only personal signatures: their revision is all
+                    assert document is not None
+                    signed = Signed(document, "application/pdf", [])
+                else:
+                    signed = await _sign(ctx, claim, document, person, cmd, uses, seals, now,
+                                         authorization, person_sig, timings)
         except BaseException as e:
             if revision is not None and not revision.done():
                 person_sig.cancel()  # its digest never came: no password was tried
@@ -221,15 +230,29 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
                 raise person_error from None  # a wrong password says more than what it stopped
             raise
         with timings.phase("recheck"):
-            await _recheck(ctx, person.id, cmd, signed.made)
+            if signed.made:
+                await _recheck(ctx, person.id, cmd, signed.made)
         with timings.phase("commit"):
-            record_ids = await _commit(ctx, claim, person, signed, now, authorization, person_sig.result(),
-                                       _own_indexes(claim.row) if own is not None else [])
+            own_indexes = _own_indexes(claim.row) if own is not None else []
+            if authorization is None:
+                signature_id = await _commit_signature(ctx, claim, person, signed, now,
+                                                       person_sig.result(), own_indexes)
+            else:
+                record_ids = await _commit(ctx, claim, person, signed, now, authorization,
+                                           person_sig.result(), own_indexes)
     except BaseException:
         await asyncio.shield(_release(ctx, claim))
         raise
     ctx.callbacks_due.set()
+    if authorization is None:  # no usage record: the request's record is the signature record
+        return StampOutcome(signature_id, now, timings, ())
     return StampOutcome(record_ids[0], now, timings, tuple(record_ids))
+
+
+def _enterprise(cmd: StampCommand) -> uuid.UUID:
+    if cmd.enterprise_id is None:
+        raise InvalidChoice.field("enterprise_id", "required: the request has seal placements")
+    return cmd.enterprise_id
 
 
 @dataclass(frozen=True)
@@ -248,20 +271,27 @@ def _plan(row: RequestRow, cmd: StampCommand) -> list[Use]:
     if row.kind == "digest" or not row.placements:
         if cmd.choices:
             raise InvalidChoice.field("choices", "a digest request has no placements")
+        if cmd.seal_id is None:
+            raise InvalidChoice.field("seal_id", "required: the request takes a seal")
+        _enterprise(cmd)
         return [Use(0, None, cmd.seal_id)]
     try:
         picked = chosen_seals(row.placements, cmd.choices, cmd.seal_id)
     except ValueError as e:
         raise InvalidChoice.field("choices", str(e)) from None
-    return [Use(p.index, p, picked[p.index]) for p in sorted(row.placements, key=lambda p: p.index)
+    uses = [Use(p.index, p, picked[p.index]) for p in sorted(row.placements, key=lambda p: p.index)
             if p.takes_seal]
+    if uses:
+        _enterprise(cmd)
+    return uses
 
 
 def _signature_spots(row: RequestRow) -> list[Spot]:
     """Every spot of the request's ``signature`` placements (the person's own signature), in
     placement order: one PAdES signature by the person's certificate draws it at all of them.
     422 ``signature_placement_unsupported`` before any password try on an OFD (GB/T 38540
-    signs with a seal's ``SES_Seal``, docs/STAMPING.md) or without a seal placement."""
+    signs with a seal's ``SES_Seal``, docs/STAMPING.md). A request may have only signature
+    placements: then no seal is used at all."""
     own = [p for p in sorted(row.placements, key=lambda p: p.index) if p.kind == "signature"]
     if not own or row.kind == "digest":
         return []
@@ -269,9 +299,6 @@ def _signature_spots(row: RequestRow) -> list[Spot]:
         raise SignaturePlacementUnsupported(
             f"placement {own[0].index} is a personal signature, which an OFD document cannot "
             "carry here (GB/T 38540 signs with a seal)")
-    if not any(p.takes_seal for p in row.placements):
-        raise SignaturePlacementUnsupported(
-            f"placement {own[0].index} is a personal signature; the request has no seal placement")
     return [s for p in own for s in p.spots]
 
 
@@ -299,12 +326,21 @@ async def _own_signature(ctx: Stamping, person_id: uuid.UUID) -> OwnSignature:
     return OwnSignature(image, pem)
 
 
-async def _person_signature(ctx: Stamping, person_id: uuid.UUID, authorization: StampAuthorization,
-                            password: str, timings: Timings,
+async def _person_signature(ctx: Stamping, person_id: uuid.UUID,
+                            authorization: StampAuthorization | None, password: str,
+                            timings: Timings,
                             revision: asyncio.Future[bytes] | None = None) -> PersonSignature:
     """The person's signature over the authorization and, with signature placements, over
-    their revision's digest (``revision``, once prepared): one certs call, one password."""
+    their revision's digest (``revision``, once prepared): one certs call, one password.
+    Without an authorization (only signature placements, no seal) the revision's digest alone;
+    ``more[0]`` is then that same signature, as it is the revision's in the other case."""
     more = [await revision] if revision is not None else []
+    if authorization is None:
+        assert len(more) == 1
+        with timings.phase("person_signature"):
+            sig = await ctx.signer.sign(person_id, more[0], password)
+        _check_person_signature(sig.certificate_pem, sig.signature, more[0])
+        return dataclasses.replace(sig, more=(sig.signature,))
     with timings.phase("person_signature"):
         sig = await ctx.signer.sign(person_id, authorization.digest(), password, more_digests=more)
     _check_person_signature(sig.certificate_pem, sig.signature, authorization.digest())
@@ -360,7 +396,7 @@ async def _precheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
     choices, found = await asyncio.gather(ctx.seals.choices(person_id), _seals(ctx, seal_ids))
     seals: dict[uuid.UUID, SealInfo] = {}
     for seal_id, seal in zip(seal_ids, found, strict=True):
-        seal_use.check_before_signing(choices, seal, cmd.enterprise_id, seal_id)
+        seal_use.check_before_signing(choices, seal, _enterprise(cmd), seal_id)
         assert seal is not None
         seals[seal_id] = seal
     for u in uses:
@@ -525,7 +561,7 @@ async def _sign_cms(ctx: Stamping, row: RequestRow, document: bytes | None, use:
     system's digest, in a worker; the seal's ECDSA signature comes from seals (which decides
     under its locks and has certs sign)."""
     loop = asyncio.get_running_loop()
-    signer = SealDigestSigner(ctx.seals.stamp_signature, loop, use.seal_id, person.id, cmd.enterprise_id)
+    signer = SealDigestSigner(ctx.seals.stamp_signature, loop, use.seal_id, person.id, _enterprise(cmd))
     stamper = RecordingTimeStamper(ctx.timestamper)
     ca = await ctx.ca.current()
     chain = _chain(seal, ca)
@@ -576,7 +612,7 @@ async def _sign_ofd(ctx: Stamping, row: RequestRow, document: bytes, use: Use, p
     assert use.placement is not None
     spots = use.placement.spots
     with timings.phase("ofd_esl"):  # sub-phases of "sign", for the benchmark (bench/bench_ofd.py)
-        esl = await ctx.seals.stamp_esl(use.seal_id, person.id, cmd.enterprise_id)
+        esl = await ctx.seals.stamp_esl(use.seal_id, person.id, _enterprise(cmd))
 
     async def prepare() -> ofd.PreparedOfdStamp:
         # one StampAnnot per spot (a 骑缝章: one per page, clipped to its strip), at the size
@@ -590,7 +626,7 @@ async def _sign_ofd(ctx: Stamping, row: RequestRow, document: bytes, use: Use, p
     await person_signed()  # the person's signature first, as for a PDF
     with timings.phase("seal_signature"):
         signature = await ctx.seals.stamp_signature(
-            use.seal_id, person.id, cmd.enterprise_id, ofd_signing.digest_to_sign(prepared),
+            use.seal_id, person.id, _enterprise(cmd), ofd_signing.digest_to_sign(prepared),
             algorithm=SM2)
         ofd_signing.check_signature(prepared, _der(signature.certificate_pem), signature.signature)
     stamper = RecordingTimeStamper(ctx.timestamper)
@@ -636,7 +672,7 @@ async def _recheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
     choices, now = await asyncio.gather(ctx.seals.choices(person_id), _seals(ctx, seal_ids))
     standing = dict(zip(seal_ids, now, strict=True))
     for m in made:
-        seal_use.check_after_timestamp(choices, standing[m.seal.seal_id], cmd.enterprise_id,
+        seal_use.check_after_timestamp(choices, standing[m.seal.seal_id], _enterprise(cmd),
                                        m.seal.seal_id, m.signed_at)
 
 
@@ -678,6 +714,45 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed
                 "result_url": f"/api/v1/stamp-requests/{row.request_id}/result",
                 "result_sha256": result_sha, "content_type": signed.content_type})
     return record_ids
+
+
+async def _commit_signature(ctx: Stamping, claim: Claim, person: Principal, signed: Signed,
+                            now: datetime, person_sig: PersonSignature,
+                            own_indexes: list[int]) -> uuid.UUID:
+    """A request with only personal signature placements, in one transaction: its
+    ``RequestSigned`` (no seal used: no ``StampApplied``, no usage record), the signature
+    record (whose id is the request's ``record_id``), the result, the callback."""
+    row = claim.row
+    record_id = uuid.uuid4()
+    result_sha = hashlib.sha256(signed.content).hexdigest()
+    signature_sha = hashlib.sha256(person_sig.more[0]).hexdigest()
+    async with ctx.db.transaction() as uow:
+        conn = uow.conn
+        current = await repository.get_request(conn, row.request_id, for_update=True)
+        if current is None or current.claim_id != claim.claim_id:
+            raise AlreadyStamped("the claim on this request was lost")
+        state = await repository.load_request(conn, ctx.store, row.request_id)
+        client = await repository.get_client(conn, claim.client_id)
+        events = stamp_requests.apply_signature(
+            state, record_id=record_id, person_id=person.id, signed_at=now,
+            placement_indexes=own_indexes, certificate_serial=person_sig.serial_number,
+            signature_sha256=signature_sha, result_sha256=result_sha)
+        await uow.append(row.request_id, STREAM_TYPE, state.version, events,
+                         metadata={"actor": str(person.id), "actor_role": "person"})
+        await repository.insert_signature_record(
+            conn, record_id=record_id, request_id=row.request_id, person_id=person.id,
+            user_name=person.name, placement_indexes=own_indexes,
+            certificate_serial=person_sig.serial_number, signature_sha256=signature_sha,
+            requester=client.name if client else "", signed_at=now)
+        await repository.insert_result(conn, row.request_id, record_id, signed.content_type,
+                                       signed.content, result_sha)
+        await repository.finish_request(conn, row.request_id)
+        if row.callback_url:
+            await callbacks.queue(conn, row, "stamp_request.stamped", {
+                "status": "stamped", "record_id": str(record_id), "stamped_at": rfc3339(now),
+                "result_url": f"/api/v1/stamp-requests/{row.request_id}/result",
+                "result_sha256": result_sha, "content_type": signed.content_type})
+    return record_id
 
 
 def _facts(record_id: uuid.UUID, now: datetime, person: Principal, made: Made,

@@ -10,6 +10,7 @@ import json
 import uuid
 
 import aiohttp
+from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tests.support.harnesses.stamping import CERT_PASSWORD, Harness, Person, verify_callback
@@ -258,3 +259,38 @@ def _form(n: int, **fields: str) -> aiohttp.FormData:
     for k, v in fields.items():
         form.add_field(k, v)
     return form
+
+
+async def test_documents_with_only_signature_placements_need_no_seal(stamping: Harness) -> None:
+    h = stamping
+    _client, token = await h.new_client()
+    person = h.person("吴九")
+    picture = io.BytesIO()
+    Image.new("RGBA", (300, 120), (0, 0, 0, 255)).save(picture, format="PNG")
+    h.seals.person_signatures[person.id] = picture.getvalue()
+    form = aiohttp.FormData()
+    form.add_field("items", json.dumps([
+        {"title": f"承诺书{i}", "placements": [{"kind": "signature", "page": 1, "x": 300, "y": 400}]}
+        for i in range(2)], ensure_ascii=False))
+    for i in range(2):
+        form.add_field(f"documents[{i}]", make_test_pdf(pages=1), filename=f"{i}.pdf",
+                       content_type="application/pdf")
+    r = await h.call("POST", "/api/v1/stamp-batches", token=token, data=form)
+    assert r.status == 201, r
+    batch_id = r.json["batch_id"]
+    r = await h.call("POST", "/api/v1/stamp-batches/scans", token=person.token,
+                     json={"qr_payload": r.json["qr_payload"]})
+    assert r.status == 200, r
+    assert all(d["placements"][0]["signature_missing"] is False for d in r.json["documents"])
+    # no enterprise, no seal; a wrong password stamps nothing and leaves the QR code usable
+    body = {"enterprise_id": str(uuid.uuid4()), "certificate_password": "wrong-pass-1"}
+    r = await _stamp(h, person, batch_id, body)
+    assert r.status == 403 and r.json["code"] == "wrong_certificate_password", r
+    calls, seal_sigs = h.certs.calls, h.seals.signatures
+    r = await _stamp(h, person, batch_id, {**body, "certificate_password": CERT_PASSWORD})
+    assert r.status == 200 and r.json["status"] == "stamped", r
+    assert h.certs.calls - calls == 2 and h.seals.signatures == seal_sigs  # one per document
+    for d in r.json["documents"]:
+        assert d["record_ids"] == [] and d["record_id"] and d["error"] is None
+        assert await h.sql("SELECT count(*) FROM signature_records WHERE request_id = $1",
+                           uuid.UUID(d["request_id"])) == 1

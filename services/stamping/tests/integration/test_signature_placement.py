@@ -157,12 +157,57 @@ async def test_a_wrong_password_counts_once_and_releases_the_request(stamping: H
     await _stamp(h, person, request_id, seal)
 
 
-async def test_ofd_or_signature_only_requests_are_refused_clearly(stamping: Harness) -> None:
+async def test_a_request_with_only_signature_placements_is_signed_without_a_seal(
+        stamping: Harness) -> None:
     h = stamping
-    _client, token = await h.new_client()
-    seal, person = _setup(h, "只签名")
+    client, token = await h.new_client()
+    _seal, person = _setup(h, "只签名")
     h.seals.person_signatures[person.id] = handwriting()
-    request_id, _ = await _request(h, token, person, [Placement(0, "signature", None, (Spot(1, 300, 400),))])
-    with pytest.raises(EsealError) as e:
-        await _stamp(h, person, request_id, seal)
-    assert e.value.status == 422 and e.value.code == "signature_placement_unsupported"
+    only = [Placement(0, "signature", None, (Spot(1, 300, 400),))]
+    request_id, scan = await _request(h, token, person, only)
+    assert [(p["kind"], p.get("seal_choices"), p["signature_missing"])
+            for p in scan["placements"]] == [("signature", None, False)]
+    path = f"/api/v1/stamp-requests/{request_id}/stamp"
+    # a seal chosen for a placement that takes none: refused before any password try
+    calls, seal_sigs = h.certs.calls, h.seals.signatures
+    r = await h.call("POST", path, token=person.token, json={
+        "certificate_password": CERT_PASSWORD, "choices": [{"placement": 0,
+                                                            "seal_id": str(_seal.seal_id)}]})
+    assert r.status == 422 and r.json["code"] == "invalid_choice", r
+    r = await h.call("POST", path, token=person.token, json={"certificate_password": "Wrong-pass-1"})
+    assert r.status == 403 and r.json["code"] == "wrong_certificate_password", r
+    assert h.certs.calls - calls == 1
+    # no enterprise, no seal: the person's password alone
+    r = await h.call("POST", path, token=person.token, json={"certificate_password": CERT_PASSWORD})
+    assert r.status == 201, r
+    assert h.certs.calls - calls == 2 and h.seals.signatures == seal_sigs  # one KDF, no seal
+    assert r.json["record_ids"] == []
+    record_id = r.json["record_id"]
+    assert await h.sql("SELECT record_id FROM signature_records WHERE request_id = $1",
+                       uuid.UUID(request_id)) == uuid.UUID(record_id)
+    assert await h.sql("SELECT count(*) FROM usage_records WHERE request_id = $1",
+                       uuid.UUID(request_id)) == 0
+    assert await h.sql("SELECT type FROM events WHERE stream_id = $1 AND version = 2",
+                       request_id) == "RequestSigned"
+    status = await h.call("GET", f"/api/v1/stamp-requests/{request_id}", token=token)
+    assert status.json["status"] == "stamped" and status.json["record_id"] == record_id, status
+    res = await h.call("GET", f"/api/v1/stamp-requests/{request_id}/result", token=token)
+    assert res.status == 200 and res.headers["Content-Type"] == "application/pdf", res
+    [own] = PdfFileReader(io.BytesIO(res.body), strict=True).embedded_signatures
+    assert own.field_name == f"eseal-{request_id}-signature"
+    assert own.signer_cert.dump() == h.certs.holders[person.id].cert.public_bytes(Encoding.DER)
+    form = aiohttp.FormData()
+    form.add_field("document", res.body, filename="x.pdf", content_type="application/pdf")
+    v = await h.call("POST", "/api/v1/verifications", data=form)
+    assert v.status == 200 and v.json["result"] == "passed", v
+    [mine] = v.json["signatures"]
+    assert mine["kind"] == "signature" and mine["recorded"] and mine["signer_name"] == person.name
+    # stamped once
+    r = await h.call("POST", path, token=person.token, json={"certificate_password": CERT_PASSWORD})
+    assert r.status == 409 and r.json["code"] == "already_stamped", r
+    # a request that takes a seal still needs the enterprise and the seal
+    request_id, _ = await _request(h, token, person)
+    r = await h.call("POST", f"/api/v1/stamp-requests/{request_id}/stamp", token=person.token,
+                     json={"certificate_password": CERT_PASSWORD})
+    assert r.status == 422 and r.json["errors"][0]["field"] == "enterprise_id", r
+    assert client is not None

@@ -157,6 +157,22 @@ def test_a_pending_request_takes_exactly_one_stamp() -> None:
         stamp_requests.apply_stamp(expired, _facts(uuid.uuid4()))
 
 
+def test_a_request_of_personal_signatures_alone_ends_signed_once() -> None:
+    rid, record = uuid.uuid4(), uuid.uuid4()
+    pending = stamp_requests.fold(rid, [_requested(rid, NOW + timedelta(minutes=10))])
+    facts = {"record_id": record, "person_id": uuid.uuid4(), "signed_at": NOW,
+             "placement_indexes": [0], "certificate_serial": "01", "signature_sha256": "ab" * 32,
+             "result_sha256": "cd" * 32}
+    events = stamp_requests.apply_signature(pending, **facts)  # type: ignore[arg-type]
+    signed = stamp_requests.fold(rid, [_requested(rid, NOW), *events])
+    assert signed.status == "stamped" and signed.record_id == record and signed.version == 2
+    assert [e.event_type for e in events] == ["RequestSigned"]  # no StampApplied: no seal used
+    with pytest.raises(AlreadyStamped):
+        stamp_requests.apply_signature(signed, **facts)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="signature placement"):
+        stamp_requests.apply_signature(pending, **{**facts, "placement_indexes": []})  # type: ignore[arg-type]
+
+
 def test_client_tokens_are_hs256_and_checked() -> None:
     tokens = ClientTokens(b"k" * 32, ttl=60)
     cid = uuid.uuid4()
