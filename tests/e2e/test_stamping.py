@@ -355,7 +355,7 @@ async def test_the_whole_flow_gives_a_standard_pades_lt_document(api: Api, world
 
     # the signed callback
     async def delivered() -> list[tuple[dict[str, str], bytes]]:
-        return [(h, b) for h, b in w.hooks.received if json.loads(b)["request_id"] == req["request_id"]]
+        return [(h, b) for h, b in w.hooks.received if json.loads(b).get("request_id") == req["request_id"]]
 
     (headers, body), = await eventually(delivered, 20, every=0.2, what="the callback")
     assert webhooks.verify(w.client.webhook_secret, body, headers["X-Eseal-Signature"])

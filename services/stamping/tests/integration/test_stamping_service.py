@@ -319,7 +319,7 @@ async def test_an_expired_request_cannot_be_scanned_or_stamped_and_is_swept(stam
     assert result.status == 410
 
     async def called_back() -> list:
-        return [b for _, b in h.receiver.received if json.loads(b)["request_id"] == str(rid)]
+        return [b for _, b in h.receiver.received if json.loads(b).get("request_id") == str(rid)]
 
     bodies = await eventually(called_back)
     assert json.loads(bodies[0])["event"] == "stamp_request.expired"
@@ -334,7 +334,7 @@ async def test_the_stamped_callback_is_signed_and_retried(stamping: Harness) -> 
     assert (await h.stamp(person, req["request_id"], seal)).status == 201
 
     async def delivered() -> list:
-        return [(hd, b) for hd, b in h.receiver.received if json.loads(b)["request_id"] == req["request_id"]]
+        return [(hd, b) for hd, b in h.receiver.received if json.loads(b).get("request_id") == req["request_id"]]
 
     (headers, body), = await eventually(delivered, 15)
     assert verify_callback(client.webhook_secret, headers, body)
