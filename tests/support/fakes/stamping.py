@@ -295,6 +295,8 @@ class FakeCerts:
     async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str, *,
                    more_digests: Sequence[bytes] = ()) -> PersonSignature:
         self.calls += 1  # one password check (one KDF in certs) per call, however many digests
+        if len(more_digests) > 49:  # certs' limit (MAX_MORE_DIGESTS): a batch of 50 documents
+            raise remote(422, "validation_failed")
         h = self.holders.get(principal_id)
         if h is None:
             raise remote(404, "certificate_not_activated")

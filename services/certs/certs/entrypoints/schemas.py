@@ -92,14 +92,18 @@ class DigestBody(ApiModel):
         return _digest(self.digest_b64)
 
 
+MAX_MORE_DIGESTS = 49  # a stamp batch of 50 documents signs its 50 authorizations in one call
+
+
 class PrincipalSignBody(DigestBody):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     certificate_password: Secret
-    # issue 15: a stamp's other digests (its personal signature placements' revisions), signed
-    # under the same password check: one KDF, one lockout count (signatures only)
+    # issue 15: a stamp's other digests (its personal signature placements' revisions, a
+    # batch's other documents' authorizations: up to 50 documents), signed under the same
+    # password check: one KDF, one lockout count (signatures only)
     more_digests_b64: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]],
-                                Field(max_length=8)] = []
+                                Field(max_length=MAX_MORE_DIGESTS)] = []
 
     @field_validator("more_digests_b64")
     @classmethod

@@ -520,6 +520,14 @@ async def test_several_digests_with_a_wrong_password_count_once(certs: CertsHarn
     r = await certs.request("POST", f"/internal/principals/{user.id}/signatures", internal=True,
                             json={**body, "more_digests_b64": ["not base64!"]})
     assert r.status == 422 and r.json["errors"][0]["field"] == "more_digests_b64", r
+    # a batch of 50 documents: its 50 authorizations in one call, and no more
+    many = [base64.b64encode(DIGEST).decode()] * 49
+    r = await certs.request("POST", f"/internal/principals/{user.id}/signatures", internal=True,
+                            json={**body, "certificate_password": PASSWORD, "more_digests_b64": many})
+    assert r.status == 200 and len(r.json["more_signatures_b64"]) == 49, r
+    r = await certs.request("POST", f"/internal/principals/{user.id}/signatures", internal=True,
+                            json={**body, "more_digests_b64": [*many, many[0]]})
+    assert r.status == 422 and r.json["errors"][0]["field"] == "more_digests_b64", r
     r = await certs.request("POST", f"/internal/principals/{user.id}/sm2-signatures", internal=True,
                             json={**body, "certificate_password": PASSWORD})
     assert r.status == 422 and r.json["errors"][0]["field"] == "more_digests_b64", r
