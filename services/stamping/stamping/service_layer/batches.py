@@ -20,7 +20,9 @@ each of its requests (so each document can be opened), and stamps them all in on
    revoked meanwhile, a signing error, an expired request) is noted with its error and the
    others go on. A document with a personal ``signature`` placement needs its revision's
    digest signed too, which only exists once that revision is prepared: that document makes
-   its own certs call (a second KDF, for that document only).
+   its own certs call (a second KDF, for that document only). Up to ``BATCH_CONCURRENCY``
+   documents are stamped at once, so one's round trips to seals and certs overlap another's
+   PDF work (the stamping worker threads still bound the PDF work itself).
 
 A relying system that gave the batch a ``callback_url`` is called once the batch is finished
 (``stamp_batch.finished``: every document stamped or failed, with each one's outcome), or
@@ -30,6 +32,7 @@ callback shares the requests' outbox (``callbacks.py``: signed, retried, the sam
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import Sequence
@@ -61,6 +64,7 @@ from .ports import PersonSignature, PrincipalSigner
 log = get_logger(__name__)
 
 MAX_DOCUMENTS = 50
+BATCH_CONCURRENCY = 4  # documents of one batch stamped at once (see ``stamp``)
 _PASSWORD_REFUSED = ("wrong_certificate_password", "certificate_locked")
 API = "/api/v1/stamp-batches"
 
@@ -393,30 +397,49 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
         await _unclaim(ctx, batch_id)
         raise
     doc_ctx = dataclasses.replace(ctx, signer=_Presigned(ctx.signer, signed), clock=lambda: now)
-    for n, item in enumerate(items):
-        code: str | None = None
-        message = ""
+    rest = items
+    if not digests:
+        # only personal signatures: the first document's own certs call is the password check;
+        # refused there, nothing was signed, so the claim is released and the QR code still works
         try:
-            await stamping.stamp(doc_ctx, person, item.request_id, commands[item.request_id])
+            await stamping.stamp(doc_ctx, person, items[0].request_id, commands[items[0].request_id])
         except EsealError as e:
-            if n == 0 and not digests and e.code in _PASSWORD_REFUSED:
-                # only personal signatures: the first document's certs call was the password
-                # check; nothing was signed, so the QR code still works
+            if e.code in _PASSWORD_REFUSED:
                 await _unclaim(ctx, batch_id)
                 raise
-            code, message = e.code, str(e)
-        except Exception as e:  # noqa: BLE001 - one document's failure must not lose the others
-            log.exception("batch_document_failed", batch_id=str(batch_id),
-                          request_id=str(item.request_id))
-            code, message = "signing_failed", type(e).__name__
-        if code is not None:
-            async with ctx.pool.acquire() as conn:
-                await conn.execute(
-                    "UPDATE stamp_batch_items SET error_code = $3, error_message = $4"
-                    " WHERE batch_id = $1 AND position = $2", batch_id, item.position, code,
-                    message[:500])
+            await _note_failure(ctx, batch_id, items[0], e.code, str(e))
+        rest = items[1:]
+    # Several documents at once: one document's round trips to seals and certs (authorization,
+    # seal signature, TSA, recheck) overlap another's PDF work, which the worker threads bound.
+    limit = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+    async def bounded(item: Item) -> None:
+        async with limit:
+            await _stamp_document(doc_ctx, person, batch_id, item, commands[item.request_id])
+
+    await asyncio.gather(*(bounded(item) for item in rest))
     await _finish(ctx, batch_id, now)
     return await get_batch(ctx, person, batch_id)
+
+
+async def _stamp_document(ctx: Stamping, person: Principal, batch_id: uuid.UUID, item: Item,
+                          command: stamping.StampCommand) -> None:
+    """One document stamped as a single request; its failure is noted, never raised (the
+    batch's other documents go on)."""
+    try:
+        await stamping.stamp(ctx, person, item.request_id, command)
+    except EsealError as e:
+        await _note_failure(ctx, batch_id, item, e.code, str(e))
+    except Exception as e:  # noqa: BLE001 - one document's failure must not lose the others
+        log.exception("batch_document_failed", batch_id=str(batch_id), request_id=str(item.request_id))
+        await _note_failure(ctx, batch_id, item, "signing_failed", type(e).__name__)
+
+
+async def _note_failure(ctx: Stamping, batch_id: uuid.UUID, item: Item, code: str, message: str) -> None:
+    async with ctx.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE stamp_batch_items SET error_code = $3, error_message = $4"
+            " WHERE batch_id = $1 AND position = $2", batch_id, item.position, code, message[:500])
 
 
 async def _unclaim(ctx: Stamping, batch_id: uuid.UUID) -> None:
