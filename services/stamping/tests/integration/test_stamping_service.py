@@ -334,7 +334,8 @@ async def test_the_stamped_callback_is_signed_and_retried(stamping: Harness) -> 
     assert (await h.stamp(person, req["request_id"], seal)).status == 201
 
     async def delivered() -> list:
-        return [(hd, b) for hd, b in h.receiver.received if json.loads(b).get("request_id") == req["request_id"]]
+        return [(hd, b) for hd, b in h.receiver.received
+                if json.loads(b).get("request_id") == req["request_id"]]
 
     (headers, body), = await eventually(delivered, 15)
     assert verify_callback(client.webhook_secret, headers, body)
