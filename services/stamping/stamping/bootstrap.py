@@ -67,7 +67,10 @@ def _wiring(make_ports: Callable[[web.Application], Ports]) -> Context:
     async def stamping_context(app: web.Application) -> AsyncIterator[None]:
         s: StampingSettings = app[SETTINGS]  # type: ignore[assignment]
         ports = make_ports(app)
-        workers = PdfWorkers(s.stamping_pdf_threads, s.stamping_pdf_deadline_seconds)
+        workers = PdfWorkers(s.stamping_pdf_threads, s.stamping_pdf_deadline_seconds,
+                             processes=s.stamping_pdf_processes,
+                             jobs_per_process=s.stamping_pdf_jobs_per_process)
+        await workers.start()
         verifier = VerificationWorkers(s.verification_processes, queue=s.verification_queue,
                                        deadline_seconds=s.verification_deadline_seconds)
         app[STAMPING] = Stamping(

@@ -43,6 +43,11 @@ class StampingSettings(ServiceSettings):
     # pyHanko is pure Python: threads add no CPU (the GIL), they let one stamp compute while
     # another waits for seals or the TSA. More CPU means more replicas.
     stamping_pdf_threads: int = Field(default=2, ge=0)
+    # A stamp's pyHanko signing runs in this many worker processes (issue 18: off the GIL of
+    # the event loop, on every core), each interleaving up to ``stamping_pdf_jobs_per_process``
+    # stamps while they wait for seals or the TSA. 0: in the threads above.
+    stamping_pdf_processes: int = Field(default=2, ge=0)
+    stamping_pdf_jobs_per_process: int = Field(default=4, ge=1)
     # A stamp's PDF work (preparation, seal signature, timestamp, DSS) must end within this.
     stamping_pdf_deadline_seconds: float = Field(default=60.0, gt=0)
     # Public verification: its own worker processes (never the stamping threads), a deadline

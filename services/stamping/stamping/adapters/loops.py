@@ -1,5 +1,9 @@
 """Running PDF work in threads while its remote calls stay on the service's event loop.
 
+A stamp's pyHanko signing goes to worker processes when there are any (``stamp``; issue 18,
+``pdf_processes``); threads remain for the rest (a person's signature revision, OFD work,
+a detached CMS) and run the stamp itself with 0 processes.
+
 pyHanko's signing is ~60–75 ms of CPU per stamp; on the event loop it would stall every
 other request. ``PdfWorkers`` runs such coroutines in a small thread pool, each thread with
 a loop of its own. Whatever they await that belongs to the main loop (the HTTP session to
@@ -39,11 +43,45 @@ class PdfWorkers:
     (``verifier.VerificationWorkers``) and cannot take them.
     """
 
-    def __init__(self, threads: int, deadline_seconds: float | None = None) -> None:
+    def __init__(self, threads: int, deadline_seconds: float | None = None, *, processes: int = 0,
+                 jobs_per_process: int = 4) -> None:
         self.threads = threads
         self.deadline = deadline_seconds
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="pdf") if threads else None
         self._slots = asyncio.Semaphore(max(1, threads))
+        self._processes: Any = None
+        if processes:
+            from .pdf_processes import PdfProcesses  # noqa: PLC0415 - it imports this module
+
+            self._processes = PdfProcesses(processes, jobs_per_process, deadline_seconds)
+
+    async def start(self) -> None:
+        """Start the worker processes now rather than at the first stamp."""
+        if self._processes is not None:
+            await self._processes.start()
+
+    async def stamp(self, job: Any, *, signer: Any, timestamper: Any,
+                    final_metadata: Callable[[], Coroutine[Any, Any, Any]] | None) -> bytes:
+        """One PDF signature (``pdf_processes.PdfStampJob``): in a worker process, its port
+        calls answered on this loop; without processes, in a thread as ``run``."""
+        from .pdf_processes import run_stamp_job  # noqa: PLC0415 - it imports this module
+
+        if self._processes is not None:
+            async def timestamp(digest: bytes, algorithm: str) -> bytes:
+                return bytes((await timestamper.async_timestamp(digest, algorithm)).dump())
+
+            async def dummy(algorithm: str) -> bytes:
+                return bytes((await timestamper.async_dummy_response(algorithm)).dump())
+
+            async def metadata() -> Any:
+                assert final_metadata is not None
+                return await final_metadata()
+            return await self._processes.stamp(job, {  # type: ignore[no-any-return]
+                "sign_digest": signer.sign_digest, "timestamp": timestamp, "dummy": dummy,
+                "final_metadata": metadata})
+        loop = asyncio.get_running_loop()
+        final = (lambda: call_on(loop, final_metadata())) if final_metadata is not None else None
+        return await self.run(lambda: run_stamp_job(job, signer, timestamper, final))
 
     async def run(self, job: Callable[[], Awaitable[T]]) -> T:
         async with self._slots:
@@ -54,6 +92,8 @@ class PdfWorkers:
             return await loop.run_in_executor(self._executor, ctx.run, _run_in_new_loop, job, self.deadline)
 
     def close(self) -> None:
+        if self._processes is not None:
+            self._processes.close()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
 

@@ -29,8 +29,16 @@ from .pdf.limits import DocumentTooComplex
 
 log = get_logger(__name__)
 T = TypeVar("T")
-_PRELOAD = ["stamping.adapters.pdf.jobs", "stamping.adapters.ofd.jobs"]
+_PRELOAD = ["stamping.adapters.pdf.jobs", "stamping.adapters.ofd.jobs", "stamping.adapters.pdf_processes"]
 _POLL_SECONDS = 0.02
+
+
+def preload_context() -> Any:
+    """The forkserver context both process pools use (verification's, and stamping's PDF
+    workers: ``pdf_processes``); the forkserver has both pools' modules imported."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
 
 
 class VerificationBusy(ServiceUnavailable):
@@ -39,8 +47,7 @@ class VerificationBusy(ServiceUnavailable):
 
 class VerificationWorkers:
     def __init__(self, processes: int, *, deadline_seconds: float, queue: int) -> None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_PRELOAD)
+        context = preload_context()
         self.deadline = deadline_seconds
         self.queue = max(queue, processes)
         self._pool = ProcessPool(max_workers=processes, context=context)

@@ -64,11 +64,11 @@ from shared.gm.x509 import load_certificate
 from shared.logging import get_logger
 
 from ..adapters import ofd, repository
-from ..adapters.loops import call_on
 from ..adapters.ofd import remote_signing as ofd_signing
 from ..adapters.pdf import StampMetadata, offline_validation_context, sign_detached_digest, stamp_pdf
 from ..adapters.pdf.remote_signing import PersonDigestSigner, RecordingTimeStamper, SealDigestSigner
 from ..adapters.pdf.signing import PT_PER_MM, Mark, seal_box_pt
+from ..adapters.pdf_processes import PdfStampJob, der
 from ..adapters.repository import STREAM_TYPE, RequestRow
 from ..domain import qr, seal_use
 from ..domain import stamp_request as stamp_requests
@@ -571,18 +571,18 @@ async def _sign_cms(ctx: Stamping, row: RequestRow, document: bytes | None, use:
         width_pt, height_pt = seal_box_pt(image, seal.width_mm, seal.height_mm)
         # what must fit the page: the seal itself, as the request side checked it
         ink = (seal.width_mm * PT_PER_MM, seal.height_mm * PT_PER_MM)
-        pdf = document
-        marks = [Mark(s.page, s.x, s.y) for s in use.placement.spots]
-        field_name = _field_name(row.request_id, use.index)
+        # issue 18: the whole pyHanko run in a worker process (threads without processes)
+        roots, crls, others = _lt_material(ca)
+        stamp_job = PdfStampJob(
+            pdf=document, marks=tuple(Mark(s.page, s.x, s.y) for s in use.placement.spots),
+            seal_png=image, seal_size_pt=width_pt, seal_height_pt=height_pt, fit_pt=ink,
+            chain_der=der(chain), roots_der=roots, crls_der=crls, others_der=others, metadata=draft,
+            field_name=_field_name(row.request_id, use.index), final_metadata=True,
+            max_bytes=max(len(document), ctx.settings.max_document_bytes))
 
-        async def job() -> bytes:
-            return await stamp_pdf(pdf, marks=marks, seal_png=image, seal_size_pt=width_pt,
-                                   seal_height_pt=height_pt, fit_pt=ink, signer=signer,
-                                   chain=chain, timestamper=stamper,
-                                   validation_context_for_lt=_lt_context(ca), metadata=draft,
-                                   final_metadata=lambda: call_on(loop, signed_metadata()),
-                                   field_name=field_name,
-                                   max_bytes=max(len(pdf), ctx.settings.max_document_bytes))
+        def run() -> Awaitable[bytes]:
+            return ctx.workers.stamp(stamp_job, signer=signer, timestamper=stamper,
+                                     final_metadata=signed_metadata)
         content_type = "application/pdf"
     else:
         digest = bytes.fromhex(row.document_sha256)
@@ -590,9 +590,12 @@ async def _sign_cms(ctx: Stamping, row: RequestRow, document: bytes | None, use:
 
         async def job() -> bytes:
             return await sign_detached_digest(digest, signer, chain, stamper)
+
+        def run() -> Awaitable[bytes]:
+            return ctx.workers.run(job)
         content_type = "application/pkcs7-signature"
     try:
-        content = await ctx.workers.run(job)
+        content = await run()
     except BaseException:
         if signer.error is not None:
             raise signer.error from None  # seals' answer (403 not_authorized, 409 seal_revoked …)
@@ -658,6 +661,12 @@ def _chain(seal: SealInfo, ca: CaBundle) -> list[x509.Certificate]:
     if not any(c == ca.root for c in certs):
         certs.append(ca.root)
     return certs
+
+
+def _lt_material(ca: CaBundle) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]]:
+    """``_lt_context`` as DER for a worker process: roots, CRLs, other certificates."""
+    others = [ca.issuing] + ([ca.tsa] if ca.tsa is not None else [])
+    return der([ca.root]), der(ca.crls), der(others)
 
 
 def _lt_context(ca: CaBundle) -> Any:
