@@ -49,6 +49,7 @@ from .pdf.signing import DigestSigner, Mark, StampSigningError
 log = get_logger(__name__)
 
 _HEADER = struct.Struct(">Q")
+_CANCEL_GRACE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,9 @@ def _rebuild(description: tuple[Any, ...]) -> BaseException:
 
 # the worker process ----------------------------------------------------------------------
 
-_dummy_tokens: dict[str, bytes] = {}  # per worker: the TSA's size-estimation tokens
+# per worker: the TSA's size-estimation tokens, parsed once and shared by the worker's jobs,
+# as the service's one TimeStamper shares its own with every thread
+_dummy_tokens: dict[str, cms.ContentInfo] = {}
 
 
 class _Call:
@@ -185,8 +188,8 @@ class _TimeStamperProxy(TimeStamper):
             token: cms.ContentInfo = self._dummy_response_cache[md_algorithm]
             return token
         if md_algorithm not in _dummy_tokens:
-            _dummy_tokens[md_algorithm] = await self.call("dummy", md_algorithm)
-        token = cms.ContentInfo.load(_dummy_tokens[md_algorithm])
+            _dummy_tokens[md_algorithm] = cms.ContentInfo.load(await self.call("dummy", md_algorithm))
+        token = _dummy_tokens[md_algorithm]
         self._register_dummy(md_algorithm, token)  # type: ignore[no-untyped-call]
         return token
 
@@ -245,6 +248,7 @@ class _Job:
     ports: dict[str, Port]
     done: asyncio.Future[tuple[bool, Any]]
     calls: set[asyncio.Task[None]] = field(default_factory=set)
+    abandoned: bool = False  # the caller gave up: no port call of it is answered any more
 
 
 class _Worker:
@@ -260,7 +264,7 @@ class _Worker:
             job = self.jobs.get(job_id)
             if job is None:
                 continue
-            if kind == "call":
+            if kind == "call" and not job.abandoned:
                 _, _, call_id, port, args = message
                 task = asyncio.create_task(self._answer(job, job_id, call_id, port, args))
                 job.calls.add(task)
@@ -283,6 +287,12 @@ class _Worker:
             reply = ("reply", job_id, call_id, False, _describe(e))
         if self.alive:
             self.channel.send(reply)
+
+    def stop_if_running(self, job: _Job) -> None:
+        if self.alive and not job.done.done():
+            log.warning("pdf_worker_stuck", pid=self.process.pid)
+            self.alive = False
+            self.process.kill()
 
     def stop(self) -> None:
         self.alive = False
@@ -336,11 +346,18 @@ class PdfProcesses:
             except TimeoutError:
                 raise StampingTimedOut(f"the stamp did not finish within {self.deadline:g} s") from None
             finally:
-                if not running.done.done() and worker.alive:
-                    worker.channel.send(("cancel", job_id))
+                running.abandoned = True
                 for task in list(running.calls):
                     task.cancel()
-                worker.jobs.pop(job_id, None)
+                if not running.done.done() and worker.alive:
+                    worker.channel.send(("cancel", job_id))
+                    # cancelled at its next port call; a job stuck computing takes its worker
+                    # down with it (its other stamps fail, a fresh worker takes their place)
+                    running.done.add_done_callback(lambda _: worker.jobs.pop(job_id, None))
+                    asyncio.get_running_loop().call_later(_CANCEL_GRACE_SECONDS, worker.stop_if_running,
+                                                          running)
+                else:
+                    worker.jobs.pop(job_id, None)
         if ok:
             result: bytes = value
             return result
