@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
@@ -347,6 +347,8 @@ async def stamp_pdf(
     max_bytes: int = DEFAULT_MAX_PDF_BYTES,
     final_metadata: Callable[[], Awaitable[StampMetadata]] | None = None,
     signer_name: str | None = None,
+    size_cache: MutableMapping[Hashable, int] | None = None,
+    size_key: Hashable = None,
 ) -> bytes:
     """Stamp ``pdf`` with a visible seal at (x, y) of 1-based ``page``, or at every one of
     ``marks``; one PAdES B-LT signature, in one incremental revision.
@@ -365,6 +367,10 @@ async def stamp_pdf(
     /Name and /Reason and the field name). The expensive preparation (chain and
     revocation checks, size estimation) so overlaps with whatever produces the
     final details, e.g. the person's signature; the seal signature still comes after.
+
+    ``size_cache``/``size_key``: the room reserved for the CMS, kept under ``size_key`` (which
+    must name everything the estimate depends on: the chain, the revocation data and the TSA's
+    size token), so stamps with the same ones skip pyHanko's dry-run CMS (issue 18).
 
     ``metadata`` None: a signature that is no seal's (a person's own signature placement,
     issue 15): no /EsealStamp entry, ``field_name``, ``reason`` and ``signer_name`` given.
@@ -412,7 +418,8 @@ async def stamp_pdf(
         return {SIG_DICT_KEY: generic.TextStringObject(final.to_json())}
 
     try:
-        return await _sign(pdf_signer, writer, extra_sig_entries=extra)
+        return await _sign(pdf_signer, writer, extra_sig_entries=extra,
+                           sizes=size_cache if size_key is not None else None, size_key=size_key)
     except (SigningError, PathBuildingError, PathValidationError) as e:
         raise _platform_error(e) from e
 
@@ -440,6 +447,8 @@ async def _sign(
     pdf_signer: PdfSigner,
     writer: IncrementalPdfFileWriter,
     extra_sig_entries: Callable[[], Awaitable[Mapping[str, generic.PdfObject]]] | None = None,
+    sizes: MutableMapping[Hashable, int] | None = None,
+    size_key: Hashable = None,
 ) -> bytes:
     """pyHanko's ``async_sign_pdf``, unrolled into its documented stages.
 
@@ -449,7 +458,12 @@ async def _sign(
     """
     session = pdf_signer.init_signing_session(writer)
     validation_info = await session.perform_presign_validation(writer)
-    bytes_reserved = await session.estimate_signature_container_size(validation_info, tight=False)
+    bytes_reserved = sizes.get(size_key) if sizes is not None else None
+    if bytes_reserved is None:
+        # a dry-run CMS with the TSA's size token and the revocation data, plus pyHanko's 50%
+        bytes_reserved = await session.estimate_signature_container_size(validation_info, tight=False)
+        if sizes is not None:
+            sizes[size_key] = bytes_reserved
     tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=bytes_reserved)
     if extra_sig_entries is not None:
         sig_dict = session.sig_field["/V"]  # the placeholder just added to the writer
