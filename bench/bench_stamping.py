@@ -214,7 +214,13 @@ async def _single(report: Report, w: World, pdf: bytes) -> CpuLimit:
     for _ in range(2):  # warm up both paths (imports, caches, connections)
         await _raw_once(pdf, w.image, pki, timestamper)
         await _stamp(w, await _ready_request(w, pdf, person_token), person_token)
-    raw, e2e, without_kdf, flow, kdf, raw_cpu, kdf_cpu = [], [], [], [], [], [], []
+    raw: list[float] = []
+    e2e: list[float] = []
+    without_kdf: list[float] = []
+    flow: list[float] = []
+    kdf: list[float] = []
+    raw_cpu: list[float] = []
+    kdf_cpu: list[float] = []
     phases: dict[str, list[float]] = {}
     for _ in range(SAMPLES):  # alternate, so both see the same machine
         raw.append(await _raw_once(pdf, w.image, pki, timestamper, raw_cpu))

@@ -39,8 +39,9 @@ async def workers() -> AsyncIterator[PdfWorkers]:
 
 
 def _metadata(request_id: str = "req-1", person_signature: str = "") -> StampMetadata:
-    return StampMetadata(seal_id="seal-1", seal_name="测试公章", seal_type="公章", enterprise_name="测试有限公司",
-                         enterprise_uscc="91110000MA00TEST0X", signer_person_name="张三",
+    return StampMetadata(seal_id="seal-1", seal_name="测试公章", seal_type="公章",
+                         enterprise_name="测试有限公司", enterprise_uscc="91110000MA00TEST0X",
+                         signer_person_name="张三",
                          signer_person_id="person-1", stamped_at=datetime(2026, 1, 1, tzinfo=UTC),
                          request_id=request_id, person_signature_b64=person_signature)
 
@@ -113,7 +114,8 @@ async def test_a_stuck_seal_signature_hits_the_deadline(pki) -> None:
             return _metadata()
         started = time.monotonic()
         with pytest.raises(StampingTimedOut) as e:
-            await pool.stamp(_job(pki, make_test_pdf(pages=3)), signer=CountingSigner(pki.seal_key, hang=True),
+            await pool.stamp(_job(pki, make_test_pdf(pages=3)),
+                             signer=CountingSigner(pki.seal_key, hang=True),
                              timestamper=pki.timestamper(), final_metadata=final)
         assert e.value.status == 504 and time.monotonic() - started < 10
     finally:
