@@ -151,6 +151,18 @@ class SealRevoked(DomainEvent):
     reason: str = ""
 
 
+@event("SealApprovalPolicySet", producer="seals", stream_type="seal")
+class SealApprovalPolicySet(DomainEvent):
+    """用印审批: whether a stamp with the seal waits for an approver, and who approves (the
+    enterprise account's id or agents with the management permission)."""
+
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    approval_required: bool
+    approvers: list[uuid.UUID]
+    set_by: uuid.UUID
+
+
 @event("AuthorizationGranted", producer="seals", stream_type="grant")
 class AuthorizationGranted(DomainEvent):
     grant_id: uuid.UUID
@@ -232,3 +244,51 @@ class StampApplied(DomainEvent):
 class StampRequestExpired(DomainEvent):
     request_id: uuid.UUID
     client_id: str
+
+
+@event("ApprovalRequested", producer="stamping", stream_type="stamp_request")
+class ApprovalRequested(DomainEvent):
+    """用印审批: a grantee's stamp waits for an approver (the person's part is signed)."""
+
+    approval_id: uuid.UUID
+    request_id: uuid.UUID
+    client_id: str
+    enterprise_id: uuid.UUID
+    person_id: uuid.UUID
+    person_name: str
+    seal_ids: list[uuid.UUID]
+    approvers: list[uuid.UUID]
+    document_title: str
+    requester: str
+    expires_at: datetime
+
+
+@event("ApprovalGranted", producer="stamping", stream_type="stamp_request")
+class ApprovalGranted(DomainEvent):
+    """Approved: appended with the request's ``StampApplied`` events (the seals applied)."""
+
+    approval_id: uuid.UUID
+    request_id: uuid.UUID
+    client_id: str
+    enterprise_id: uuid.UUID
+    person_id: uuid.UUID
+    approved_by: uuid.UUID
+    approved_at: datetime
+    document_title: str = ""
+
+
+@event("ApprovalRejected", producer="stamping", stream_type="stamp_request")
+class ApprovalRejected(DomainEvent):
+    """The request ends unstamped: ``cause`` rejected (by ``rejected_by``, with ``reason``),
+    expired, seal_revoked or grant_revoked."""
+
+    approval_id: uuid.UUID
+    request_id: uuid.UUID
+    client_id: str
+    enterprise_id: uuid.UUID
+    person_id: uuid.UUID
+    cause: Literal["rejected", "expired", "seal_revoked", "grant_revoked"]
+    reason: str = ""
+    rejected_by: uuid.UUID | None = None
+    rejected_at: datetime
+    document_title: str = ""

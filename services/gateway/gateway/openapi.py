@@ -85,6 +85,7 @@ TAGS: dict[str, tuple[str, str]] = {
     "usage": ("使用记录 Usage records", "印章使用记录（近三个月） / usage records of the "
               "last 3 months"),
     "verification": ("验章 Verification", "验证已盖章文档 / verification of stamped documents"),
+    "approvals": ("用印审批 Approvals", "用印审批：审批人批准或驳回盖章 / approval before a seal is applied"),
     "messages": ("消息提醒 Messages", "消息列表、已读、推送 / messages, read state, push"),
     "events": ("事件订阅 Events", "其他政务系统订阅平台事件：令牌、补取、推送记录、事件目录 / "
                "subscribers (other government systems): token, catch-up feed, webhook "

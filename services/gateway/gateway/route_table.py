@@ -7,6 +7,7 @@ TABLE: tuple[tuple[str, str, str], ...] = (
     ("/api/v1/.well-known/jwks.json", "identity", "public"),
     ("/api/v1/agents", "agents", "user"),
     ("/api/v1/agreements", "certs", "public"),
+    ("/api/v1/approvals", "stamping", "user"),
     ("/api/v1/ca/", "certs", "public"),
     ("/api/v1/certificate", "certs", "user"),
     ("/api/v1/enterprises", "identity", "public"),

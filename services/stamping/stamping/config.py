@@ -26,6 +26,8 @@ class StampingSettings(ServiceSettings):
     # A claim older than this is considered abandoned (the process died mid-stamp).
     stamping_claim_ttl_seconds: int = Field(default=120, ge=10)
     stamping_sweep_interval: float = Field(default=2.0, gt=0)
+    # 用印审批: how long a stamp waits for an approver before it ends (ESEAL_APPROVAL_TTL_SECONDS)
+    approval_ttl_seconds: int = Field(default=24 * 3600, ge=1)
 
     # Relying systems' access tokens (HS256, never ES256: the gateway passes them through).
     stamping_client_token_ttl_seconds: int = Field(default=3600, ge=60)

@@ -165,6 +165,11 @@ class FakeSealRepository:
     async def enterprise_seals(self, enterprise_id: uuid.UUID) -> list[SealRow]:
         return self._of_enterprise(enterprise_id)
 
+    async def approvable_seals(self, principal_id: uuid.UUID) -> list[SealRow]:
+        return sorted((r for r in self.state.seals.values() if r.approval_required
+                       and r.status == "active" and principal_id in r.approvers),
+                      key=lambda r: (r.created_at, r.seal_id))
+
     async def insert_seal_blobs(self, seal_id: uuid.UUID, png: bytes, sha256: str,
                                 certificate: SealCertificate) -> None:
         self.state.seal_images[seal_id] = (png, sha256)

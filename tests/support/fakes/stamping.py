@@ -240,7 +240,8 @@ class FakeSeals:
 
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                               enterprise_id: uuid.UUID, digest: bytes, *,
-                              algorithm: str = "ecdsa-p256-sha256") -> SealSignature:
+                              algorithm: str = "ecdsa-p256-sha256",
+                              approver_id: uuid.UUID | None = None) -> SealSignature:
         async with self.lock:
             seal = self.seals.get(seal_id)
             if seal is None or seal.info.enterprise_id != enterprise_id:
@@ -249,6 +250,8 @@ class FakeSeals:
                 raise remote(409, "seal_revoked")
             if not self._usable(person_id, seal):
                 raise remote(403, "not_authorized")
+            if seal.info.approval_required and approver_id not in seal.info.approvers:
+                raise remote(403, "approval_required" if approver_id is None else "not_an_approver")
             self.signatures += 1
             if algorithm == "sm2-sm3":
                 assert seal.sm2_key is not None
@@ -262,6 +265,23 @@ class FakeSeals:
                                  serial_number=seal.info.certificate_serial,
                                  certificate_pem=seal.info.chain_pem[0], chain_pem=seal.info.chain_pem[1:],
                                  seal=seal.info)
+
+    async def approve_check(self, approver_id: uuid.UUID, person_id: uuid.UUID,
+                            enterprise_id: uuid.UUID, seal_ids: Sequence[uuid.UUID],
+                            face_token: str | None) -> None:
+        for seal_id in seal_ids:
+            seal = self.seals.get(seal_id)
+            if seal is None or seal.info.status != "active":
+                raise remote(409, "seal_revoked")
+            if seal.info.approval_required and approver_id not in seal.info.approvers:
+                raise remote(403, "not_an_approver")
+            if not self._usable(person_id, seal):
+                raise remote(403, "not_authorized")
+
+    async def approvable_seals(self, approver_id: uuid.UUID) -> list[uuid.UUID]:
+        return [i for i, s in self.seals.items()
+                if s.info.approval_required and s.info.status == "active"
+                and approver_id in s.info.approvers]
 
 
 @dataclass

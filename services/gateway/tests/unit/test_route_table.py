@@ -37,6 +37,7 @@ HAND_KEPT: tuple[tuple[str, str, str], ...] = (
     (f"{API}/scans", "stamping", "user"),
     (f"{API}/usage-records", "stamping", "user"),
     (f"{API}/signature-records", "stamping", "user"),
+    (f"{API}/approvals", "stamping", "user"),  # 用印审批
     (f"{API}/verifications", "stamping", "public"),
     (f"{API}/messages", "notify", "user"),
     (f"{API}/support", "notify", "public"),

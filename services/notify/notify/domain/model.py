@@ -12,6 +12,7 @@ Kind = Literal[
     "grant_added", "grant_updated", "grant_removed",
     "agent_added", "agent_removed",
     "stamp_applied",
+    "approval_requested", "approval_granted", "approval_rejected",
 ]
 KINDS: tuple[str, ...] = get_args(Kind)
 

@@ -8,6 +8,7 @@ agent's its ``agent_id``, a natural person's its ``person_id``.
 - grant added / changed / removed: the person, and the enterprise account
 - agent added / removed: the agent
 - stamp applied: the enterprise account
+- approval requested (用印审批): the seal's approvers; granted or rejected: the person
 
 "Managing agents" are agents with the management permission, not removed, whose validity
 has not ended on the day of the event (China time); agents whose window starts later are
@@ -25,6 +26,9 @@ from datetime import date, datetime
 from shared.catalog import (
     AgentAdded,
     AgentRemoved,
+    ApprovalGranted,
+    ApprovalRejected,
+    ApprovalRequested,
     AuthorizationGranted,
     AuthorizationRevoked,
     AuthorizationUpdated,
@@ -134,3 +138,18 @@ def stamp_applied(ev: StampApplied, names: Names) -> list[Draft]:
     seal_name = ev.seal_name or names.seal
     return _drafts([ev.enterprise_id], "stamp_applied", texts.stamp_applied(
         seal_name, names.person, ev.document_title, ev.stamped_at))
+
+
+def approval_requested(ev: ApprovalRequested) -> list[Draft]:
+    return unique(_drafts(ev.approvers, "approval_requested", texts.approval_requested(
+        ev.person_name, ev.document_title, ev.requester, ev.expires_at)))
+
+
+def approval_granted(ev: ApprovalGranted) -> list[Draft]:
+    return _drafts([ev.person_id], "approval_granted",
+                   texts.approval_granted(ev.document_title, ev.approved_at))
+
+
+def approval_rejected(ev: ApprovalRejected) -> list[Draft]:
+    return _drafts([ev.person_id], "approval_rejected",
+                   texts.approval_rejected(ev.document_title, ev.cause, ev.reason))

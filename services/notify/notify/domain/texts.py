@@ -126,3 +126,29 @@ def stamp_applied(seal_name: str | None, person_name: str | None, document_title
     return ("印章使用通知",
             (f"您企业的{seal(seal_name)}已于 {local_time(at)} 由{person(person_name)}"
              f"用于{document}盖章。"))
+
+
+# 用印审批 -------------------------------------------------------------------------------
+
+_CAUSES = {"rejected": "审批人驳回", "expired": "审批超时", "seal_revoked": "印章已注销",
+           "grant_revoked": "印章授权已撤销"}
+
+
+def approval_requested(person_name: str, document_title: str, requester: str,
+                       expires_at: datetime) -> Text:
+    document = f"文件《{document_title}》" if document_title else "文件"
+    source = f"（{requester}）" if requester else ""
+    return ("用印审批",
+            (f"{person(person_name)}申请使用印章为{document}{source}盖章，请在 "
+             f"{local_time(expires_at)} 前到「用印审批」批准或驳回。"))
+
+
+def approval_granted(document_title: str, at: datetime) -> Text:
+    document = f"文件《{document_title}》" if document_title else "文件"
+    return ("用印审批已通过", f"您为{document}的用印申请已于 {local_time(at)} 获批准，印章已加盖。")
+
+
+def approval_rejected(document_title: str, cause: str, reason: str) -> Text:
+    document = f"文件《{document_title}》" if document_title else "文件"
+    why = _CAUSES.get(cause, cause) + (f"：{reason}" if reason else "")
+    return ("用印审批未通过", f"您为{document}的用印申请未获批准（{why}），文件未盖章。")

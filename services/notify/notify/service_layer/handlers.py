@@ -17,6 +17,9 @@ from shared.catalog import (
     AgentAdded,
     AgentRemoved,
     AgentUpdated,
+    ApprovalGranted,
+    ApprovalRejected,
+    ApprovalRequested,
     AuthorizationGranted,
     AuthorizationRevoked,
     AuthorizationUpdated,
@@ -131,6 +134,18 @@ async def on_stamp_applied(conn: asyncpg.Connection, env: Envelope, ev: StampApp
     await inbox.deliver(conn, env.event_id, rules.stamp_applied(ev, names))
 
 
+async def on_approval_requested(conn: asyncpg.Connection, env: Envelope, ev: ApprovalRequested) -> None:
+    await inbox.deliver(conn, env.event_id, rules.approval_requested(ev))
+
+
+async def on_approval_granted(conn: asyncpg.Connection, env: Envelope, ev: ApprovalGranted) -> None:
+    await inbox.deliver(conn, env.event_id, rules.approval_granted(ev))
+
+
+async def on_approval_rejected(conn: asyncpg.Connection, env: Envelope, ev: ApprovalRejected) -> None:
+    await inbox.deliver(conn, env.event_id, rules.approval_rejected(ev))
+
+
 def _h(fn: Typed[E]) -> Handler:
     return fn  # type: ignore[return-value]  # each handler receives the event type it is bound to
 
@@ -149,5 +164,8 @@ def event_handlers() -> dict[str, Handler]:
         (AuthorizationUpdated, _h(on_grant_updated)),
         (AuthorizationRevoked, _h(on_grant_removed)),
         (StampApplied, _h(on_stamp_applied)),
+        (ApprovalRequested, _h(on_approval_requested)),
+        (ApprovalGranted, _h(on_approval_granted)),
+        (ApprovalRejected, _h(on_approval_rejected)),
     )
 

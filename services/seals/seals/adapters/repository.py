@@ -41,13 +41,16 @@ __all__ = ["GrantRow", "GrantedSeal", "Page", "PgSealRepository", "PgSealStorage
 
 _LOCKS = {None: "", "share": " FOR SHARE", "update": " FOR UPDATE"}
 _SEAL_COLUMNS = ("seal_id, enterprise_id, type, name, status, image_sha256, certificate_serial,"
-                 " issued_by, created_at, revoked_at, revoked_by, revoke_reason, version")
+                 " issued_by, created_at, revoked_at, revoked_by, revoke_reason, version,"
+                 " approval_required, approvers")
 _GRANT_COLUMNS = ("grant_id, seal_id, enterprise_id, person_id, person_name, id_number_masked,"
                   " valid_from, valid_to, deleted, granted_by, created_at, updated_at, version")
 
 
 def _seal(r: asyncpg.Record) -> SealRow:
-    return SealRow(**{k: r[k] for k in SealRow.__dataclass_fields__})
+    values = {k: r[k] for k in SealRow.__dataclass_fields__}
+    values["approvers"] = tuple(values["approvers"] or ())
+    return SealRow(**values)
 
 
 def _grant(r: asyncpg.Record) -> GrantRow:
@@ -111,6 +114,13 @@ class PgSealRepository:
         r = await self.conn.fetchrow(
             f"SELECT {_SEAL_COLUMNS} FROM seals WHERE seal_id = $1{_LOCKS[lock]}", seal_id)  # noqa: S608
         return _seal(r) if r else None
+
+    async def approvable_seals(self, principal_id: uuid.UUID) -> list[SealRow]:
+        """Active seals requiring approval that name ``principal_id`` among their approvers."""
+        rows = await self.conn.fetch(
+            f"SELECT {_SEAL_COLUMNS} FROM seals WHERE approval_required AND status = 'active'"  # noqa: S608
+            " AND approvers @> ARRAY[$1::uuid] ORDER BY created_at, seal_id", principal_id)
+        return [_seal(r) for r in rows]
 
     async def lock_seal_type(self, enterprise_id: uuid.UUID, type_code: str) -> None:
         digest = hashlib.sha256(f"seal-type:{enterprise_id}:{type_code}".encode()).digest()

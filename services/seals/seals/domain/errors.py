@@ -116,3 +116,29 @@ class LegalRepresentativeMismatch(ValidationFailed):
             "name: a legal representative's seal carries the legal representative's name",
             errors=[{"field": "name",
                      "message": "must be the enterprise's legal representative's name"}])
+
+
+class InvalidApprovers(ValidationFailed):
+    code = "invalid_approvers"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"approvers: {message}",
+                         errors=[{"field": "approvers", "message": message}])
+
+
+class NotAnApprover(Forbidden):
+    """Approving a stamp with a seal needs to be one of its approvers now (用印审批)."""
+
+    code = "not_an_approver"
+
+    def __init__(self) -> None:
+        super().__init__("you are not an approver of this seal")
+
+
+class ApprovalRequired(Forbidden):
+    """A seal that requires approval signs only for an approval by one of its approvers."""
+
+    code = "approval_required"
+
+    def __init__(self) -> None:
+        super().__init__("this seal is applied only after approval by one of its approvers")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from shared.catalog import SealIssued
+from shared.catalog import SealApprovalPolicySet, SealIssued
 from shared.catalog import SealRevoked as SealRevokedEvent
 from shared.events import DomainEvent
 
@@ -29,6 +29,8 @@ class Seal:
     status: SealStatus
     version: int
     revoked_at: datetime | None = None
+    approval_required: bool = False  # 用印审批
+    approvers: tuple[uuid.UUID, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -50,6 +52,9 @@ def _apply(seal: Seal | None, ev: DomainEvent, version: int) -> Seal | None:
         return None
     if isinstance(ev, SealRevokedEvent):
         return replace(seal, status="revoked", revoked_at=ev.revoked_at, version=version)
+    if isinstance(ev, SealApprovalPolicySet):
+        return replace(seal, approval_required=ev.approval_required, approvers=tuple(ev.approvers),
+                       version=version)
     return replace(seal, version=version)
 
 
@@ -66,3 +71,17 @@ def revoke_seal(seal: Seal, *, by: uuid.UUID, at: datetime, reason: str) -> Seal
         raise errors.SealRevoked()
     return SealRevokedEvent(seal_id=seal.seal_id, enterprise_id=seal.enterprise_id,
                             revoked_by=by, revoked_at=at, reason=reason)
+
+
+def set_approval_policy(seal: Seal, *, required: bool, approvers: Iterable[uuid.UUID],
+                        by: uuid.UUID) -> SealApprovalPolicySet:
+    """用印审批 on or off. Approval required with nobody to approve is refused (422); whether
+    each approver may approve (the enterprise account, or its agents with the management
+    permission) the service layer checks against the directory. A revoked seal: 409."""
+    if not seal.active:
+        raise errors.SealRevoked()
+    chosen = list(dict.fromkeys(approvers))
+    if required and not chosen:
+        raise errors.InvalidApprovers("approval_required needs at least one approver")
+    return SealApprovalPolicySet(seal_id=seal.seal_id, enterprise_id=seal.enterprise_id,
+                                 approval_required=required, approvers=chosen, set_by=by)

@@ -19,6 +19,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(f"{API}/seals", http_seals.create_seal)
     r.add_get(f"{API}/seals", http_seals.list_seals)
     r.add_get(f"{API}/seals/{{seal_id}}", http_seals.get_seal)
+    r.add_patch(f"{API}/seals/{{seal_id}}", http_seals.change_seal)
     r.add_get(f"{API}/seals/{{seal_id}}/image", http_seals.get_seal_image)
     r.add_get(f"{API}/seals/{{seal_id}}/esl", http_seals.get_seal_esl)
     r.add_post(f"{API}/seals/{{seal_id}}/revocation", http_seals.revoke_seal)
@@ -42,3 +43,5 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/internal/seals/{seal_id}", internal.internal_seal)
     r.add_get("/internal/seals/{seal_id}/image", internal.internal_seal_image)
     r.add_get("/internal/enterprises/{enterprise_id}/seals", internal.internal_enterprise_seals)
+    r.add_post("/internal/approval-checks", internal.internal_approve_check)
+    r.add_get("/internal/approvers/{principal_id}/seals", internal.internal_approvable_seals)

@@ -8,10 +8,10 @@ from shared import cursors
 from shared.auth import require_principal
 from shared.http import documented, json_response, parse_json, parse_query, path_uuid
 
-from ..service_layer import esl, seals
+from ..service_layer import approvals, esl, seals
 from . import responses as doc
 from . import views
-from .schemas import IssueIn, ListQuery, PreviewIn, RevokeIn
+from .schemas import IssueIn, ListQuery, PreviewIn, RevokeIn, SealPatch
 from .support import API, context, optional_principal, png_response
 
 
@@ -68,6 +68,21 @@ async def list_seals(request: web.Request) -> web.Response:
 async def get_seal(request: web.Request) -> web.Response:
     principal = await require_principal(request, "enterprise", "agent")
     row = await seals.get_seal(context(request), principal, path_uuid(request, "seal_id"))
+    return json_response(views.seal(row))
+
+
+@documented(summary="用印审批设置 / whether stamps with the seal need approval, and who approves",
+            tags=("seals",), body=SealPatch, response=doc.SealView,
+            responses={200: "the seal with its approval policy", 403: doc.MANAGERS_ONLY,
+                       404: doc.NO_SEAL, 409: "the seal is revoked (`seal_revoked`)",
+                       422: "an approver who is neither the enterprise account nor one of its "
+                            "agents with the management permission, or approval required with "
+                            "no approver (`invalid_approvers`)"})
+async def change_seal(request: web.Request) -> web.Response:
+    principal = await require_principal(request, "enterprise", "agent")
+    body = await parse_json(request, SealPatch)
+    row = await approvals.set_policy(context(request), principal, path_uuid(request, "seal_id"),
+                                     required=body.approval_required, approvers=body.approvers)
     return json_response(views.seal(row))
 
 

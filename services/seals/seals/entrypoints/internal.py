@@ -12,9 +12,9 @@ from shared.errors import ValidationFailed
 from shared.http import json_response, parse_json, path_uuid
 from shared.internal import require_internal
 
-from ..service_layer import esl, person, seals, stamping
+from ..service_layer import approvals, esl, person, seals, stamping
 from . import views
-from .schemas import StampEslIn, StampSignatureIn
+from .schemas import ApproveCheckIn, StampEslIn, StampSignatureIn
 from .support import context, png_response
 
 
@@ -34,7 +34,8 @@ async def internal_stamp_signature(request: web.Request) -> web.Response:
         raise ValidationFailed.field("digest_b64", "not valid base64") from None
     result = await stamping.stamp_signature(context(request), seal_id, person_id=body.person_id,
                                             enterprise_id=body.enterprise_id, digest=digest,
-                                            algorithm=body.algorithm)
+                                            algorithm=body.algorithm,
+                                            approver_id=body.approver_id)
     return json_response(views.stamp_signature(result))
 
 
@@ -73,3 +74,22 @@ async def internal_enterprise_seals(request: web.Request) -> web.Response:
     items: list[dict[str, Any]] = [{"seal_id": str(r.seal_id), "type": r.type, "name": r.name,
                                     "status": r.status} for r in rows]
     return json_response({"seal_ids": [i["seal_id"] for i in items], "items": items})
+
+
+async def internal_approve_check(request: web.Request) -> web.Response:
+    """用印审批: may this approver approve a stamp with these seals by this person now (the
+    face token, when given, is used up)? 204, or the refusal."""
+    require_internal(request)
+    body = await parse_json(request, ApproveCheckIn)
+    await approvals.approve_check(context(request), body.approver_id, person_id=body.person_id,
+                                  enterprise_id=body.enterprise_id, seal_ids=body.seal_ids,
+                                  face_token=body.face_token)
+    return web.Response(status=204)
+
+
+async def internal_approvable_seals(request: web.Request) -> web.Response:
+    """用印审批: the seals whose stamps the principal may approve now."""
+    require_internal(request)
+    rows = await approvals.approvable_seals(context(request), path_uuid(request, "principal_id"))
+    return json_response({"items": [{"seal_id": str(r.seal_id), "name": r.name, "type": r.type,
+                                     "enterprise_id": str(r.enterprise_id)} for r in rows]})

@@ -42,6 +42,9 @@ class SealView(BaseModel):
     revoked_at: datetime | None
     revoke_reason: str | None
     certificate_serial: str
+    approval_required: bool = Field(description="用印审批: a grantee's stamp waits for an approver")
+    approvers: list[uuid.UUID] = Field(description="who approves: the enterprise account or "
+                                                   "agents with the management permission")
 
 
 class SealPage(BaseModel):

@@ -61,8 +61,24 @@ class StampSignatureIn(ApiModel):
     enterprise_id: uuid.UUID
     digest_b64: str = Field(min_length=1, max_length=200)
     algorithm: Literal["ecdsa-p256-sha256", "sm2-sm3"] = "ecdsa-p256-sha256"
+    approver_id: uuid.UUID | None = None  # 用印审批: who approved (a seal requiring approval)
 
 
 class StampEslIn(ApiModel):
     person_id: uuid.UUID
     enterprise_id: uuid.UUID
+
+
+class SealPatch(ApiModel):
+    """用印审批: whether a stamp with the seal waits for approval, and who approves."""
+
+    approval_required: bool
+    approvers: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+
+
+class ApproveCheckIn(ApiModel):
+    approver_id: uuid.UUID
+    person_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    seal_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
+    face_token: str | None = Field(default=None, min_length=1, max_length=1000)

@@ -43,6 +43,8 @@ def seal(row: repo.SealRow) -> dict[str, Any]:
         "created_at": rfc3339(row.created_at), "revoked_at": rfc3339(row.revoked_at),
         "revoke_reason": row.revoke_reason if row.status == "revoked" else None,
         "certificate_serial": row.certificate_serial,
+        "approval_required": row.approval_required,
+        "approvers": [str(a) for a in row.approvers],
     }
 
 

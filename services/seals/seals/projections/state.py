@@ -16,6 +16,7 @@ from shared.catalog import (
     AuthorizationUpdated,
     PersonalSignatureCreated,
     PersonalSignatureDeleted,
+    SealApprovalPolicySet,
     SealIssued,
     SealRevoked,
 )
@@ -44,6 +45,11 @@ class SealsState(Projection):
                 "UPDATE seals SET status = 'revoked', revoked_at = $2, revoked_by = $3,"
                 " revoke_reason = $4, version = $5 WHERE seal_id = $1 AND version < $5",
                 ev.seal_id, ev.revoked_at, ev.revoked_by, ev.reason, v)
+        elif isinstance(ev, SealApprovalPolicySet):
+            await conn.execute(
+                "UPDATE seals SET approval_required = $2, approvers = $3, version = $4"
+                " WHERE seal_id = $1 AND version < $4",
+                ev.seal_id, ev.approval_required, list(ev.approvers), v)
         elif isinstance(ev, AuthorizationGranted):
             await conn.execute(
                 "INSERT INTO grants (grant_id, seal_id, enterprise_id, person_id, person_name,"

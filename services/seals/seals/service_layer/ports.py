@@ -25,7 +25,7 @@ from ..domain.access import AgentRecord
 from ..domain.grant import Grant, Window
 from ..domain.seal import Seal
 
-FacePurpose = Literal["issue_seal", "revoke_seal"]
+FacePurpose = Literal["issue_seal", "revoke_seal", "approve_stamp"]
 
 
 class FaceTokens(Protocol):
@@ -154,10 +154,12 @@ class SealRow:
     revoked_by: uuid.UUID | None
     revoke_reason: str
     version: int
+    approval_required: bool = False  # 用印审批
+    approvers: tuple[uuid.UUID, ...] = ()
 
     def aggregate(self) -> Seal:
         return Seal(self.seal_id, self.enterprise_id, self.type, self.name, self.status,
-                    self.version, self.revoked_at)
+                    self.version, self.revoked_at, self.approval_required, self.approvers)
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,8 @@ class SealRepository(Protocol):
     async def list_seals(self, enterprise_id: uuid.UUID, *, limit: int,
                          after: tuple[datetime, uuid.UUID] | None) -> Page[SealRow]:
         """Newest first."""
+
+    async def approvable_seals(self, principal_id: uuid.UUID) -> list[SealRow]: ...
 
     async def enterprise_seals(self, enterprise_id: uuid.UUID) -> list[SealRow]:
         """Oldest first, revoked ones too."""

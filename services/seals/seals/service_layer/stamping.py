@@ -23,6 +23,7 @@ from shared.errors import EsealError, ValidationFailed
 from ..adapters.rendering import SEAL_TYPES
 from ..domain import errors
 from ..domain.grant import check_stamp
+from .approvals import check_approver
 from .context import Seals
 from .ports import SealCertificate, SealRow, SealSignature
 
@@ -46,9 +47,12 @@ class StampSignature:
 
 async def stamp_signature(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUID,
                           enterprise_id: uuid.UUID, digest: bytes,
-                          algorithm: str = ECDSA) -> StampSignature:
+                          algorithm: str = ECDSA,
+                          approver_id: uuid.UUID | None = None) -> StampSignature:
     """``algorithm``: the seal's ECDSA key (PAdES, PDF) or its SM2 twin (GB/T 38540, OFD);
-    the same decision, under the same locks, either way."""
+    the same decision, under the same locks, either way. A seal that requires approval
+    (用印审批) signs only for ``approver_id`` naming one of its approvers who may approve now
+    (403 ``approval_required`` without one, ``not_an_approver`` for anyone else)."""
     if len(digest) != DIGEST_BYTES:
         raise ValidationFailed.field("digest_b64", f"must be a {DIGEST_BYTES}-byte digest")
     if algorithm not in (ECDSA, SM2):
@@ -60,6 +64,10 @@ async def stamp_signature(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUI
                     grant.aggregate() if grant else None,
                     enterprise_id=enterprise_id, today=ctx.today())
         assert seal is not None
+        if seal.approval_required:
+            if approver_id is None:
+                raise errors.ApprovalRequired()
+            await check_approver(repo, ctx, seal, approver_id)
         try:
             sign = ctx.ca.sign_sm2 if algorithm == SM2 else ctx.ca.sign
             signature = await sign(seal_id, digest)

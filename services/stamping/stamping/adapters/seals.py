@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +43,8 @@ def seal_info(body: dict[str, Any], fallback_id: uuid.UUID | None = None) -> Sea
         shape=str(body.get("shape") or "round"),
         width_mm=_mm(body.get("width_mm")),
         height_mm=_mm(body.get("height_mm")),
+        approval_required=bool(body.get("approval_required")),
+        approvers=tuple(uuid.UUID(str(a)) for a in body.get("approvers") or ()),
     )
 
 
@@ -120,10 +123,12 @@ class SealsHttp:
 
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                               enterprise_id: uuid.UUID, digest: bytes, *,
-                              algorithm: str = "ecdsa-p256-sha256") -> SealSignature:
+                              algorithm: str = "ecdsa-p256-sha256",
+                              approver_id: uuid.UUID | None = None) -> SealSignature:
         body = await self.client.post(f"/internal/seals/{seal_id}/stamp-signatures", json={
             "person_id": str(person_id), "enterprise_id": str(enterprise_id),
-            "digest_b64": base64.b64encode(digest).decode(), "algorithm": algorithm})
+            "digest_b64": base64.b64encode(digest).decode(), "algorithm": algorithm,
+            **({"approver_id": str(approver_id)} if approver_id else {})})
         seal = body.get("seal") or {}
         seal.setdefault("seal_id", str(seal_id))
         seal.setdefault("enterprise_id", str(enterprise_id))
@@ -135,3 +140,15 @@ class SealsHttp:
             chain_pem=_chain(body),
             seal=seal_info(seal, seal_id),
         )
+
+    async def approve_check(self, approver_id: uuid.UUID, person_id: uuid.UUID,
+                            enterprise_id: uuid.UUID, seal_ids: Sequence[uuid.UUID],
+                            face_token: str | None) -> None:
+        await self.client.post("/internal/approval-checks", json={
+            "approver_id": str(approver_id), "person_id": str(person_id),
+            "enterprise_id": str(enterprise_id), "seal_ids": [str(i) for i in seal_ids],
+            **({"face_token": face_token} if face_token else {})})
+
+    async def approvable_seals(self, approver_id: uuid.UUID) -> list[uuid.UUID]:
+        body = await self.client.get(f"/internal/approvers/{approver_id}/seals")
+        return [uuid.UUID(str(i["seal_id"])) for i in body.get("items", [])]

@@ -27,6 +27,30 @@ class RequestExpired(Gone):
     code, title = "expired", "The stamp request has expired"
 
 
+class AwaitingApproval(Conflict):
+    """用印审批: the person's part is signed; the request waits for an approver."""
+
+    code, title = "awaiting_approval", "The stamp is waiting for approval"
+
+
+class StampRejected(Conflict):
+    """用印审批: the approval was refused, expired, or cancelled by a revocation."""
+
+    code, title = "approval_rejected", "The stamp was not approved"
+
+
+class ApprovalNotFound(NotFound):
+    code, title = "approval_not_found", "No such approval"
+
+
+class ApprovalNotPending(Conflict):
+    code, title = "approval_not_pending", "The approval has already been decided"
+
+
+class NotAnApprover(Forbidden):
+    code, title = "not_an_approver", "You are not an approver of this seal"
+
+
 class StampPending(Conflict):
     code, title = "stamp_pending", "The request has not been stamped yet"
 

@@ -20,13 +20,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from shared.catalog import StampApplied, StampRequested, StampRequestExpired
+from shared.catalog import (
+    ApprovalGranted,
+    ApprovalRejected,
+    ApprovalRequested,
+    StampApplied,
+    StampRequested,
+    StampRequestExpired,
+)
 from shared.events import DomainEvent
 
-from .errors import AlreadyStamped, RequestExpired
+from .errors import AlreadyStamped, AwaitingApproval, RequestExpired, StampRejected
 from .events import RequestSigned, UsageRecorded
 
-Status = Literal["pending", "stamped", "expired"]
+# 用印审批: awaiting_approval (the person's part signed), then stamped (approved: the seals
+# applied with ``ApprovalGranted``) or rejected (refused, expired, or a revocation cancelled it)
+Status = Literal["pending", "awaiting_approval", "approved", "stamped", "expired", "rejected"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class StampRequest:
     status: Status = "pending"
     stamped_at: datetime | None = None
     record_id: uuid.UUID | None = None
+    approval_id: uuid.UUID | None = None
     version: int = 0
 
     @property
@@ -74,6 +84,12 @@ def _apply(state: StampRequest, ev: DomainEvent) -> StampRequest:
         state = replace(state, status="stamped", stamped_at=ev.signed_at, record_id=ev.record_id)
     elif isinstance(ev, StampRequestExpired):
         state = replace(state, status="expired")
+    elif isinstance(ev, ApprovalRequested):
+        state = replace(state, status="awaiting_approval", approval_id=ev.approval_id)
+    elif isinstance(ev, ApprovalGranted):
+        state = replace(state, status="approved")
+    elif isinstance(ev, ApprovalRejected):
+        state = replace(state, status="rejected")
     return replace(state, version=state.version + 1)
 
 
@@ -84,6 +100,10 @@ def check_stampable(state: StampRequest, now: datetime) -> None:
     """Raise unless a stamp may start now (pending and unexpired)."""
     if state.status == "stamped":
         raise AlreadyStamped()
+    if state.status in ("awaiting_approval", "approved"):
+        raise AwaitingApproval()
+    if state.status == "rejected":
+        raise StampRejected()
     if state.is_expired(now):
         raise RequestExpired()
 
@@ -133,6 +153,10 @@ def apply_stamp(state: StampRequest, facts: StampFacts | Sequence[StampFacts]) -
         raise AlreadyStamped()
     if state.status == "expired":
         raise RequestExpired()
+    if state.status == "awaiting_approval":
+        raise AwaitingApproval()  # only ``approve_and_stamp`` applies the seals then
+    if state.status == "rejected":
+        raise StampRejected()
     each = [facts] if isinstance(facts, StampFacts) else sorted(facts, key=lambda f: f.placement_index)
     if not each:
         raise ValueError("a stamp has at least one seal placement")
@@ -182,3 +206,46 @@ def _stamp_events(state: StampRequest, facts: StampFacts) -> list[DomainEvent]:
                       format=facts.format, algorithm=facts.algorithm,
                       placement_index=facts.placement_index),
     ]
+
+
+# 用印审批 ------------------------------------------------------------------------------
+
+
+def request_approval(state: StampRequest, *, approval_id: uuid.UUID, enterprise_id: uuid.UUID,
+                     person_id: uuid.UUID, person_name: str, seal_ids: Sequence[uuid.UUID],
+                     approvers: Sequence[uuid.UUID], requester: str,
+                     expires_at: datetime) -> list[DomainEvent]:
+    """The stamp's person part is signed and a seal requires approval: the request waits."""
+    if state.status != "pending":
+        raise AlreadyStamped() if state.status == "stamped" else AwaitingApproval()
+    return [ApprovalRequested(
+        approval_id=approval_id, request_id=state.request_id, client_id=state.client_id,
+        enterprise_id=enterprise_id, person_id=person_id, person_name=person_name,
+        seal_ids=list(seal_ids), approvers=list(approvers), document_title=state.title,
+        requester=requester, expires_at=expires_at)]
+
+
+def approve_and_stamp(state: StampRequest, *, enterprise_id: uuid.UUID, person_id: uuid.UUID,
+                      approved_by: uuid.UUID, at: datetime,
+                      facts: Sequence[StampFacts]) -> list[DomainEvent]:
+    """Approved: ``ApprovalGranted`` and the seals applied, in one append (never one without
+    the other)."""
+    if state.status != "awaiting_approval" or state.approval_id is None:
+        raise StampRejected() if state.status == "rejected" else AlreadyStamped()
+    granted = ApprovalGranted(approval_id=state.approval_id, request_id=state.request_id,
+                              client_id=state.client_id, enterprise_id=enterprise_id,
+                              person_id=person_id, approved_by=approved_by, approved_at=at,
+                              document_title=state.title)
+    return [granted, *apply_stamp(replace(state, status="approved"), facts)]
+
+
+def reject(state: StampRequest, *, enterprise_id: uuid.UUID, person_id: uuid.UUID,
+           cause: Literal["rejected", "expired", "seal_revoked", "grant_revoked"], at: datetime,
+           reason: str = "", by: uuid.UUID | None = None) -> list[DomainEvent]:
+    """The request ends unstamped (a waiting one only; otherwise nothing happens)."""
+    if state.status != "awaiting_approval" or state.approval_id is None:
+        return []
+    return [ApprovalRejected(approval_id=state.approval_id, request_id=state.request_id,
+                             client_id=state.client_id, enterprise_id=enterprise_id,
+                             person_id=person_id, cause=cause, reason=reason, rejected_by=by,
+                             rejected_at=at, document_title=state.title)]

@@ -321,11 +321,16 @@ async def scan(request: web.Request) -> web.Response:
 @documented(summary="盖章 / stamp the request with a seal granted to me", tags=("stamping",),
             body=StampBody, response=doc.Stamped,
             responses={201: "stamped: the usage record",
+                       202: "用印审批: a chosen seal requires approval; the person's part is "
+                            "signed and the request waits (`{status: \"awaiting_approval\", "
+                            "approval_id, expires_at, approval_url}`)",
                        403: doc.PERSONS_ONLY + "; the seal is not granted to me now "
                             "(`not_authorized`); scan first (`scan_required`); wrong certificate "
                             "password (`wrong_certificate_password`, `attempts_left`)",
                        404: "no such request (`stamp_request_not_found`)",
-                       409: "already stamped (`already_stamped`); the seal is revoked "
+                       409: "already stamped (`already_stamped`); waiting for approval "
+                            "(`awaiting_approval`) or not approved (`approval_rejected`); the "
+                            "seal is revoked "
                             "(`seal_revoked`); a signature placement and I have no personal "
                             "signature (`signature_required`)",
                        410: "expired (`expired`)",
@@ -351,6 +356,12 @@ async def stamp(request: web.Request) -> web.Response:
             raise _missing("seal_id", "required (or choose a seal for every placement in choices)")
     outcome = await stamping.stamp(ctx, person, request_id, stamping.StampCommand(
         cmd.enterprise_id, seal_id, cmd.certificate_password, choices))
+    if outcome.approval_id is not None:  # 用印审批: the person's part is signed; it waits
+        return json_response({"status": "awaiting_approval", "approval_id": str(outcome.approval_id),
+                              "request_id": str(request_id),
+                              "expires_at": rfc3339(outcome.approval_expires_at or outcome.stamped_at),
+                              "approval_url": f"/api/v1/approvals/{outcome.approval_id}"},
+                             status=202, headers={"Server-Timing": outcome.timings.header()})
     return json_response({"record_id": str(outcome.record_id),
                           "record_ids": [str(i) for i in outcome.record_ids],
                           "request_id": str(request_id),
@@ -584,8 +595,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/usage-records/{record_id}/evidence.pdf", usage_record_evidence)
     r.add_get("/api/v1/signature-records", signature_records)
     r.add_post("/api/v1/verifications", verify)
-    from . import batches  # noqa: PLC0415 - batches' routes (issue 15) build on these
+    from . import approvals, batches  # noqa: PLC0415 - their routes build on these
     batches.setup_routes(app)
+    approvals.setup_routes(app)
 
 
 __all__ = ["STAMPING", "setup_routes"]

@@ -111,7 +111,7 @@ class CallbackState(BaseModel):
 
 class StampRequestView(BaseModel):
     request_id: uuid.UUID
-    status: Literal["pending", "stamped", "expired"]
+    status: Literal["pending", "awaiting_approval", "stamped", "expired", "rejected"]
     kind: Literal["pdf", "digest", "ofd"]
     title: str
     document: RequestDocument

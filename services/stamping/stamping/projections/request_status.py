@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from shared.catalog import StampApplied, StampRequested, StampRequestExpired
+from shared.catalog import (
+    ApprovalRejected,
+    ApprovalRequested,
+    StampApplied,
+    StampRequested,
+    StampRequestExpired,
+)
 from shared.db import Conn
 from shared.eventstore import StoredEvent
 from shared.projections import Projection
@@ -36,7 +42,13 @@ class RequestStatusProjection(Projection):
             await conn.execute(
                 "UPDATE request_status SET status = 'expired' WHERE request_id = $1 AND status = 'pending'",
                 ev.request_id)
+        elif isinstance(ev, ApprovalRequested):
+            await conn.execute("UPDATE request_status SET status = 'awaiting_approval'"
+                               " WHERE request_id = $1 AND status = 'pending'", ev.request_id)
+        elif isinstance(ev, ApprovalRejected):
+            await conn.execute("UPDATE request_status SET status = 'rejected'"
+                               " WHERE request_id = $1 AND status = 'awaiting_approval'", ev.request_id)
 
 
 _TYPES = {StampRequested.event_type, StampApplied.event_type, StampRequestExpired.event_type,
-          RequestSigned.event_type}
+          RequestSigned.event_type, ApprovalRequested.event_type, ApprovalRejected.event_type}

@@ -15,7 +15,7 @@ from shared.logging import get_logger
 from ..adapters import repository
 from ..adapters.repository import STREAM_TYPE
 from ..domain import stamp_request as stamp_requests
-from . import batches, callbacks
+from . import approvals, batches, callbacks
 from .context import Stamping
 
 log = get_logger(__name__)
@@ -53,6 +53,7 @@ async def run_sweeper(ctx: Stamping) -> None:
                 pass
             while await batches.expire_due(ctx, BATCH) == BATCH:  # their callbacks (issue 15)
                 pass
+            await approvals.sweep(ctx)  # 用印审批: expired, or cancelled by a revocation
         except asyncio.CancelledError:
             raise
         except Exception as e:  # noqa: BLE001 - keep sweeping; the database may be back soon

@@ -55,6 +55,9 @@ class SealInfo:
     shape: str = "round"
     width_mm: float = 42.0
     height_mm: float = 42.0
+    # 用印审批: a stamp with the seal waits for one of ``approvers`` (seals enforces it)
+    approval_required: bool = False
+    approvers: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,19 @@ class SealAuthority(Protocol):
 
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                               enterprise_id: uuid.UUID, digest: bytes, *,
-                              algorithm: str = "ecdsa-p256-sha256") -> SealSignature:
-        """``algorithm`` "sm2-sm3": ``digest`` is e = SM3(Z‖TBS_Sign), signed by the SM2 twin."""
+                              algorithm: str = "ecdsa-p256-sha256",
+                              approver_id: uuid.UUID | None = None) -> SealSignature:
+        """``algorithm`` "sm2-sm3": ``digest`` is e = SM3(Z‖TBS_Sign), signed by the SM2 twin.
+        ``approver_id``: who approved (a seal that requires approval signs only with it)."""
+
+    async def approve_check(self, approver_id: uuid.UUID, person_id: uuid.UUID,
+                            enterprise_id: uuid.UUID, seal_ids: Sequence[uuid.UUID],
+                            face_token: str | None) -> None:
+        """用印审批: raises unless the approver may approve these seals' use by the person now
+        (the seal active, the grant valid); uses the face token up when given."""
+
+    async def approvable_seals(self, approver_id: uuid.UUID) -> list[uuid.UUID]:
+        """用印审批: the seals whose stamps ``approver_id`` may approve now."""
 
     async def stamp_esl(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                         enterprise_id: uuid.UUID) -> bytes:

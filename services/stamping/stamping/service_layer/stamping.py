@@ -85,7 +85,7 @@ from ..domain.errors import (
 )
 from ..domain.placements import Choice, Placement, Spot, chosen_seals
 from ..domain.resolve import SIGNATURE_MM
-from . import callbacks
+from . import approvals, callbacks
 from .context import Stamping
 from .ports import CaBundle, PersonSignature, SealInfo, SealSignature
 
@@ -135,6 +135,9 @@ class StampOutcome:
     stamped_at: datetime
     timings: Timings
     record_ids: tuple[uuid.UUID, ...] = ()  # one per seal placement, in placement order
+    # 用印审批: the request waits for an approver (202); no record yet
+    approval_id: uuid.UUID | None = None
+    approval_expires_at: datetime | None = None
 
 
 # scan -------------------------------------------------------------------------------
@@ -202,6 +205,9 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
         authorization = StampAuthorization(
             request_id, claim.row.document_sha256, uses[0].seal_id, _enterprise(cmd), person.id,
             now, placements=tuple((u.index, u.seal_id) for u in uses)) if uses else None
+        if authorization is not None and any(s.approval_required for s in seals.values()):
+            return await _await_approval(ctx, claim, person, cmd, seals, own, signature_spots, now,
+                                         authorization, timings)
         # The person's signature (certs, a memory-hard KDF) runs while the PDF is prepared;
         # the seal signature is only asked for once it is there. One for the whole request:
         # with signature placements, it waits for their revision's digest and signs both in
@@ -253,6 +259,72 @@ def _enterprise(cmd: StampCommand) -> uuid.UUID:
     if cmd.enterprise_id is None:
         raise InvalidChoice.field("enterprise_id", "required: the request has seal placements")
     return cmd.enterprise_id
+
+
+async def _await_approval(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand,
+                          seals: dict[uuid.UUID, SealInfo], own: OwnSignature | None,
+                          signature_spots: Sequence[Spot], now: datetime,
+                          authorization: StampAuthorization, timings: Timings) -> StampOutcome:
+    """用印审批: a chosen seal requires approval. The person's part is signed now (the password
+    tried, the authorization signed, the personal signature's revision made); the seals are
+    applied on approval (``apply_approved``)."""
+    revision: asyncio.Future[bytes] | None = (
+        asyncio.get_running_loop().create_future() if own is not None else None)
+    person_sig = asyncio.create_task(_person_signature(ctx, person.id, authorization,
+                                                       cmd.certificate_password, timings, revision))
+    document = claim.document
+    try:
+        with timings.phase("sign"):
+            if own is not None and revision is not None:
+                document = await _sign_own(ctx, claim, person, own, signature_spots, now,
+                                           revision, person_sig)
+            sig = await asyncio.shield(person_sig)
+    except BaseException as e:
+        if revision is not None and not revision.done():
+            person_sig.cancel()
+        person_error = await _settle(person_sig)
+        if person_error is not None and not isinstance(e, asyncio.CancelledError):
+            raise person_error from None
+        raise
+    with timings.phase("commit"):
+        approval_id, expires_at = await approvals.wait_for_approval(
+            ctx, request=claim.row, claim_id=claim.claim_id, person=person,
+            enterprise_id=_enterprise(cmd), seal_id=cmd.seal_id, choices=cmd.choices, seals=seals,
+            authorized_at=now, document=document, person_sig=sig,
+            own_indexes=_own_indexes(claim.row) if own is not None else [])
+    return StampOutcome(uuid.UUID(int=0), now, timings, (), approval_id, expires_at)
+
+
+async def apply_approved(ctx: Stamping, approved: Stamping, *, row: approvals.ApprovalRow,
+                         request: RequestRow, document: bytes | None, approver: Principal,
+                         authorization: StampAuthorization, person_sig: PersonSignature) -> list[uuid.UUID]:
+    """用印审批: the seals of an approved request applied as in a stamp (``approved``: the
+    context whose seal authority names the approver to seals), then committed with
+    ``ApprovalGranted``."""
+    timings = Timings()
+    person = Principal(id=row.person_id, role="person", name=row.person_name)
+    cmd = approvals._command(row)
+    uses = _plan(request, cmd)
+    seal_ids = list(dict.fromkeys(u.seal_id for u in uses))
+    found = await _seals(ctx, seal_ids)
+    seals: dict[uuid.UUID, SealInfo] = {}
+    for seal_id, seal in zip(seal_ids, found, strict=True):
+        seal_use.check_before_signing(await ctx.seals.choices(row.person_id), seal,
+                                      row.enterprise_id, seal_id)
+        assert seal is not None
+        seals[seal_id] = seal
+    claim = Claim(row.claim_id, request, document, request.client_id)
+
+    async def stored() -> PersonSignature:
+        return person_sig
+
+    done = asyncio.create_task(stored())
+    now = ctx.clock()
+    signed = await _sign(approved, claim, document, person, cmd, uses, seals, now, authorization,
+                         done, timings)
+    await _recheck(ctx, person.id, cmd, signed.made)
+    return await _commit(ctx, claim, person, signed, now, authorization, person_sig,
+                         list(row.own_indexes), approved_by=approver, approval_id=row.approval_id)
 
 
 @dataclass(frozen=True)
@@ -687,10 +759,13 @@ async def _recheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
 
 async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed,
                   now: datetime, authorization: StampAuthorization,
-                  person_sig: PersonSignature, own_indexes: list[int]) -> list[uuid.UUID]:
+                  person_sig: PersonSignature, own_indexes: list[int], *,
+                  approved_by: Principal | None = None,
+                  approval_id: uuid.UUID | None = None) -> list[uuid.UUID]:
     """One transaction: a StampApplied + UsageRecorded per seal placement (each its own
     record), the person's signature record for the signature placements (``own_indexes``;
-    no seal use, so no usage record), the result (under the first record's id), the callback."""
+    no seal use, so no usage record), the result (under the first record's id), the callback.
+    用印审批 (``approved_by``): ``ApprovalGranted`` first, in the same append."""
     row = claim.row
     record_ids = [uuid.uuid4() for _ in signed.made]
     result_sha = hashlib.sha256(signed.content).hexdigest()
@@ -704,9 +779,17 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed
         facts = [_facts(record_id, now, person, made, row, str(claim.client_id),
                         client.name if client else "", authorization, person_sig, result_sha)
                  for record_id, made in zip(record_ids, signed.made, strict=True)]
-        events = stamp_requests.apply_stamp(state, facts)
-        await uow.append(row.request_id, STREAM_TYPE, state.version, events,
-                         metadata={"actor": str(person.id), "actor_role": "person"})
+        if approved_by is not None and approval_id is not None:
+            events = stamp_requests.approve_and_stamp(
+                state, enterprise_id=facts[0].enterprise_id, person_id=person.id,
+                approved_by=approved_by.id, at=now, facts=facts)
+            await uow.append(row.request_id, STREAM_TYPE, state.version, events,
+                             metadata={"actor": str(approved_by.id), "actor_role": approved_by.role})
+            await approvals.mark_granted(conn, approval_id, approved_by.id, now)
+        else:
+            events = stamp_requests.apply_stamp(state, facts)
+            await uow.append(row.request_id, STREAM_TYPE, state.version, events,
+                             metadata={"actor": str(person.id), "actor_role": "person"})
         if own_indexes:
             await repository.insert_signature_record(
                 conn, record_id=uuid.uuid4(), request_id=row.request_id, person_id=person.id,
