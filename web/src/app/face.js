@@ -19,6 +19,7 @@ export const PURPOSE_TEXT = {
   add_agent: '添加经办人',
   issue_seal: '生成印章',
   revoke_seal: '作废印章',
+  approve_stamp: '用印审批',
   reset_certificate: '重置证书密码',
 }
 

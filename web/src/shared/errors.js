@@ -117,6 +117,13 @@ export const MESSAGES = {
   // stamping
   not_authorized: '您未获得此印章的授权，或授权不在有效期内',
   already_stamped: '该文件已盖章',
+  awaiting_approval: '该文件正在等待用印审批',
+  approval_rejected: '该文件的用印申请未通过',
+  approval_required: '该印章需经审批后才能使用',
+  approval_not_found: '审批不存在或您无权查看',
+  approval_not_pending: '该用印申请已处理或已超时',
+  not_an_approver: '您不是该印章的审批人',
+  invalid_approvers: '审批人须为企业或有管理权限的经办人',
   expired: '盖章请求已过期，请让业务系统重新生成二维码',
   stamp_pending: '文件尚未盖章',
   stamp_request_not_found: '盖章请求不存在，请重新扫码',
