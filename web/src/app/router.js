@@ -49,8 +49,8 @@ const routes = [
   { path: '/stamp/:requestId/done', component: () => import('./views/stamp/StampDone.vue'), meta: { title: '盖章成功', roles: PERSON } },
 
   // 用印审批: approvers (the seal's approvers only, as the API decides) and the person's status
-  { path: '/approvals', component: () => import('./views/approvals/ApprovalList.vue'), meta: { title: '用印审批', roles: SEAL_KEEPERS, cert: true } },
-  { path: '/approvals/:id', component: () => import('./views/approvals/ApprovalDetail.vue'), meta: { title: '用印审批', roles: SEAL_KEEPERS, cert: true } },
+  { path: '/approvals', component: () => import('./views/approvals/ApprovalList.vue'), meta: { title: '用印审批', roles: SEAL_KEEPERS } },
+  { path: '/approvals/:id', component: () => import('./views/approvals/ApprovalDetail.vue'), meta: { title: '用印审批', roles: SEAL_KEEPERS } },
   { path: '/stamp/:requestId/awaiting/:approvalId', component: () => import('./views/stamp/StampAwaiting.vue'), meta: { title: '等待审批', roles: PERSON } },
 
   { path: '/records', component: () => import('./views/Records.vue'), meta: { title: '印章使用记录' } },
