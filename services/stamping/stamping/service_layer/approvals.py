@@ -161,15 +161,9 @@ async def list_pending(ctx: Stamping, approver: Principal) -> list[dict[str, Any
         rows = await conn.fetch(
             f"SELECT {_COLUMNS} FROM approvals WHERE status = 'pending' AND seal_ids && $1::uuid[]"  # noqa: S608
             " AND expires_at > now() ORDER BY requested_at, approval_id LIMIT 100", seal_ids)
-        items = [ApprovalRow.of(r) for r in rows]
-        approvable = set(seal_ids)
-        out = []
-        for a in items:
-            # every seal of the request that requires approval must be one the caller approves
-            if not set(a.seal_ids) & approvable:
-                continue
-            out.append(await _view(ctx, conn, a))
-    return out
+        # a request with several seals that require approval is listed to an approver of any;
+        # approving it needs approving all of them (seals checks each)
+        return [await _view(ctx, conn, ApprovalRow.of(r)) for r in rows]
 
 
 async def get(ctx: Stamping, principal: Principal, approval_id: uuid.UUID) -> dict[str, Any]:
@@ -186,7 +180,7 @@ async def _may_see(ctx: Stamping, principal: Principal, row: ApprovalRow) -> boo
         return principal.id == row.person_id
     if principal.role not in ("enterprise", "agent"):
         return False
-    if principal.id in row.approvers or principal.id == row.decided_by:
+    if principal.id == row.decided_by:
         return True
     return bool(set(await ctx.seals.approvable_seals(principal.id)) & set(row.seal_ids))
 
@@ -237,7 +231,8 @@ async def reject(ctx: Stamping, approver: Principal, approval_id: uuid.UUID, rea
     """驳回: an approver ends the request (no face check: nothing is signed)."""
     row = await _pending(ctx, approval_id, approver)
     await _check_approver_only(ctx, approver, row)
-    await end(ctx, approval_id, "rejected", reason=reason, by=approver.id)
+    if not await end(ctx, approval_id, "rejected", reason=reason, by=approver.id, respect_lease=True):
+        raise ApprovalNotPending("the approval is being decided")
     return await get(ctx, approver, approval_id)
 
 
@@ -371,14 +366,19 @@ async def mark_granted(conn: Conn, approval_id: uuid.UUID, approver_id: uuid.UUI
 
 
 async def end(ctx: Stamping, approval_id: uuid.UUID, cause: Cause, *, reason: str = "",
-              by: uuid.UUID | None = None) -> bool:
+              by: uuid.UUID | None = None, respect_lease: bool = False) -> bool:
     """The request ends unstamped: ``ApprovalRejected``, the approval closed, the claim and the
-    document dropped, the relying system's callback queued. False if it was no longer waiting."""
+    document dropped, the relying system's callback queued. False if it was no longer waiting
+    (or, with ``respect_lease``, while an approval is being applied: the sweeper and a
+    rejection leave it to that approval, which ends it itself if it fails)."""
     now = ctx.clock()
     async with ctx.db.transaction() as uow:
         conn = uow.conn
         row = await _row(conn, approval_id, for_update=True)
         if row is None or row.status != "pending":
+            return False
+        if respect_lease and await conn.fetchval(
+                "SELECT deciding_until > now() FROM approvals WHERE approval_id = $1", approval_id):
             return False
         request = await repository.get_request(conn, row.request_id, for_update=True)
         state = await repository.load_request(conn, ctx.store, row.request_id)
@@ -416,7 +416,7 @@ async def sweep(ctx: Stamping) -> int:
     now = ctx.clock()
     for row in rows:
         cause: Cause | None = "expired" if row.expires_at <= now else await _revoked(ctx, row)
-        if cause is not None and await end(ctx, row.approval_id, cause):
+        if cause is not None and await end(ctx, row.approval_id, cause, respect_lease=True):
             ended += 1
     return ended
 
