@@ -13,7 +13,7 @@ from playwright.async_api import expect
 
 from tests.conftest import Platform
 from tests.e2e.test_approvals import CALLBACK, new_world
-from tests.e2e.test_stamping import CERT_PASSWORD
+from tests.e2e.test_stamping import CERT_PASSWORD, new_enterprise, new_seal
 from tests.support.api import Api
 from tests.support.pdf_fixtures import make_test_pdf
 from tests.support.relying import request_pdf_stamp
@@ -76,3 +76,21 @@ async def test_a_stamp_waits_for_the_approver_and_is_applied_on_approval(
     await p.shot("94-stamp-approved")
     status = await api.get(f"/api/v1/stamp-requests/{created.json['request_id']}", token=w.client_token)
     assert status.json["status"] == "stamped", status
+
+
+async def test_the_enterprise_turns_approval_on_for_a_seal(api: Api, open_screen: OpenScreen) -> None:
+    enterprise = await new_enterprise(api)
+    seal = await new_seal(api, enterprise, "finance")
+    e = await open_screen("enterprise")
+    await login(e, "enterprise", enterprise.body["uscc"], enterprise.body["password"])
+    await e.goto(f"/app/seals/{seal['seal_id']}")
+    await expect(e.page.locator("[data-test=seal-approval]")).to_contain_text("未开启")
+    await e.page.locator("[data-test=seal-approval]").click()
+    await e.page.locator("[data-test=approval-required]").click()
+    await expect(e.page.locator("[data-test=approval-save]")).to_be_disabled()  # nobody chosen yet
+    await e.page.locator(f"[data-test=approver-{enterprise.id}]").click()
+    await e.shot("95-seal-approval-settings")
+    await e.page.locator("[data-test=approval-save]").click()
+    await expect(e.page.locator("[data-test=seal-approval]")).to_contain_text("已开启 · 1 位审批人")
+    shown = await api.get(f"/api/v1/seals/{seal['seal_id']}", token=enterprise.token)
+    assert shown.json["approval_required"] is True and shown.json["approvers"] == [enterprise.id], shown

@@ -31,6 +31,7 @@ const routes = [
   { path: '/seals', component: () => import('./views/seals/SealList.vue'), meta: { title: '我的印章', roles: SEAL_KEEPERS, cert: true } },
   { path: '/seals/new', component: () => import('./views/seals/SealAdd.vue'), meta: { title: '添加印章', roles: SEAL_KEEPERS, cert: true } },
   { path: '/seals/:id', component: () => import('./views/seals/SealDetail.vue'), meta: { title: '印章详情', roles: SEAL_KEEPERS, cert: true } },
+  { path: '/seals/:id/approval', component: () => import('./views/seals/SealApproval.vue'), meta: { title: '用印审批设置', roles: SEAL_KEEPERS, cert: true } },
   { path: '/seals/:id/grants', component: () => import('./views/seals/GrantList.vue'), meta: { title: '被授权人', roles: SEAL_KEEPERS, cert: true } },
   { path: '/seals/:id/grants/new', component: () => import('./views/seals/GrantForm.vue'), meta: { title: '添加被授权人', roles: SEAL_KEEPERS, cert: true } },
   { path: '/seals/:id/grants/:grantId', component: () => import('./views/seals/GrantForm.vue'), meta: { title: '修改被授权人', roles: SEAL_KEEPERS, cert: true } },
