@@ -21,9 +21,10 @@ from .errors import (
     FaceTokenUsed,
 )
 
-Purpose = Literal["login", "add_agent", "issue_seal", "revoke_seal", "reset_certificate"]
+Purpose = Literal["login", "add_agent", "issue_seal", "revoke_seal", "reset_certificate",
+                  "enterprise_verification"]
 PURPOSES: tuple[Purpose, ...] = ("login", "add_agent", "issue_seal", "revoke_seal",
-                                 "reset_certificate")
+                                 "reset_certificate", "enterprise_verification")
 Status = Literal["pending", "passed", "failed"]
 
 
