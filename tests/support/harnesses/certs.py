@@ -139,7 +139,8 @@ class CertsHarness:
         record = PrincipalRecord(id=eid, role="enterprise", name=name, phone=identities.phone(),
                                  enterprise_id=eid, enterprise_name=name,
                                  enterprise_uscc=identities.uscc(),
-                                 legal_representative_name=identities.person_name())
+                                 legal_representative_name=identities.person_name(),
+                                 verification="verified")
         principal, token = self.signer.enterprise(eid, name)
         self.directory.add(record)
         return User(principal, token, record)
