@@ -20,8 +20,8 @@ from shared.upstreams import with_path
 
 from .adapters.face_provider import face_provider, tencent_face_provider
 from .adapters.oidc import OidcClient
-from .adapters.proofing import business_registry, realname_verifier
 from .adapters.passwords import FAST_TEST_PARAMS, PRODUCTION_PARAMS, Argon2Passwords
+from .adapters.proofing import business_registry, realname_verifier
 from .adapters.repository import PgIdentityStorage
 from .adapters.signing import KeySealer, TokenSigner, load_or_create_keys
 from .config import IdentitySettings

@@ -55,7 +55,8 @@ class SandboxRealName:
         if name == UNKNOWN:
             return ProofingResult(False, "name", "查无此人 / no such person")
         if id_number.upper() in self.rejected:
-            return ProofingResult(False, "id_number", "姓名与证件号码不一致 / name and ID number do not match")
+            return ProofingResult(False, "id_number",
+                                  "姓名与证件号码不一致 / name and ID number do not match")
         if f"PHONE:{phone}" in self.rejected:
             return ProofingResult(False, "phone",
                                   "手机号码与身份信息不一致 / the phone is not registered to this person")
@@ -80,7 +81,8 @@ class SandboxRegistry:
                                   "企业名称与统一社会信用代码不一致 / the name and the USCC do not match")
         if legal_representative_name == UNKNOWN:
             return ProofingResult(False, "legal_representative.name",
-                                  "法定代表人与登记信息不一致 / the legal representative does not match the registry")
+                                  "法定代表人与登记信息不一致 /"
+                                  " the legal representative does not match the registry")
         return ProofingResult(True)
 
 

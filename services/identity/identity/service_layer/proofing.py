@@ -75,7 +75,8 @@ async def check_enterprise(ctx: Identity, name: str, uscc: str, legal_representa
         raise RegistryMismatch(verdict.field, verdict.reason)
 
 
-async def _record_refusal(ctx: Identity, event: PersonVerificationFailed | EnterpriseVerificationFailed) -> None:
+async def _record_refusal(ctx: Identity,
+                          event: PersonVerificationFailed | EnterpriseVerificationFailed) -> None:
     async with ctx.storage.transaction() as repo:
         await repo.append(f"{PROOFING_STREAM}-{uuid.uuid4()}", PROOFING_STREAM, 0, [event])
     log.info("proofing_refused", outcome=event.event_type, field=event.field)
@@ -105,7 +106,8 @@ async def ensure_verified_person(ctx: Identity, account: Account) -> Account:
             await repo.append_login(account.id, [PersonVerificationFailed(
                 person_id=account.id, field=verdict.field, id_number_masked=mask(account.id_number))])
         else:
-            await repo.append(account.id, "person", REGISTRATION_EVENTS, [PersonVerified(person_id=account.id)])
+            await repo.append(account.id, "person", REGISTRATION_EVENTS,
+                              [PersonVerified(person_id=account.id)])
             await repo.set_verified(account.id)
     if not verdict.verified:
         raise RealNameMismatch(verdict.field, verdict.reason)

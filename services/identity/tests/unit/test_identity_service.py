@@ -312,7 +312,8 @@ async def test_an_enterprise_is_verified_by_its_legal_representatives_face(
         await proofing.verify_enterprise(ctx, done.id, "enterprise", await token("issue_seal"))
     with pytest.raises(NotAnEnterprise):
         await proofing.verify_enterprise(ctx, done.id, "agent", await token("enterprise_verification"))
-    answer = await proofing.verify_enterprise(ctx, done.id, "enterprise", await token("enterprise_verification"))
+    answer = await proofing.verify_enterprise(ctx, done.id, "enterprise",
+                                              await token("enterprise_verification"))
     assert answer == {"enterprise_id": str(done.id), "verification": "verified"}
     assert (await principals.describe(ctx, done.id))["verification"] == "verified"
     assert [e.event_type for e in storage.state.streams[str(done.id)]] == [
