@@ -20,6 +20,7 @@ export const PURPOSE_TEXT = {
   issue_seal: '生成印章',
   revoke_seal: '作废印章',
   reset_certificate: '重置证书密码',
+  enterprise_verification: '法定代表人人脸核验',
 }
 
 export const faceState = reactive({
