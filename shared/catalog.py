@@ -33,6 +33,25 @@ class EnterpriseRegistered(DomainEvent):
     phone_masked: str = ""
 
 
+@event("PersonVerified", producer="identity", stream_type="person")
+class PersonVerified(DomainEvent):
+    """The person's name, ID number and phone passed the three-element real-name check
+    (at registration, or at a later login when the provider was unavailable then)."""
+
+    person_id: uuid.UUID
+    method: Literal["three_elements"] = "three_elements"
+
+
+@event("EnterpriseVerified", producer="identity", stream_type="enterprise")
+class EnterpriseVerified(DomainEvent):
+    """The enterprise passed the business-registry check (name, USCC, legal representative)
+    at registration and its legal representative then passed a face check: certs may
+    activate its certificate."""
+
+    enterprise_id: uuid.UUID
+    face_check_id: uuid.UUID
+
+
 @event("SessionsRevoked", producer="identity", stream_type="login")
 class SessionsRevoked(DomainEvent):
     """Every token of ``principal_id`` issued before ``revoked_before`` is dead (gateway)."""

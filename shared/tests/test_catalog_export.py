@@ -8,7 +8,8 @@ from pathlib import Path
 from shared.catalog_export import asyncapi, event_schemas
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
-EVENTS_MD = {"PersonRegistered", "EnterpriseRegistered", "AgentAdded", "AgentUpdated", "AgentRemoved",
+EVENTS_MD = {"PersonRegistered", "EnterpriseRegistered", "PersonVerified", "EnterpriseVerified",
+             "AgentAdded", "AgentUpdated", "AgentRemoved",
              "AgentPasswordChanged", "CertificateIssued", "CertificateRevoked", "SealIssued",
              "SealRevoked", "AuthorizationGranted", "AuthorizationUpdated", "AuthorizationRevoked",
              "PersonalSignatureCreated", "PersonalSignatureDeleted", "StampRequested", "StampApplied",

@@ -26,7 +26,8 @@ from shared.china_time import today_in_china
 __all__ = [
     "add_agent", "agent", "enterprise", "enterprise_name", "face_token", "id_number", "login",
     "password", "person", "person_name",
-    "phone", "register_enterprise", "register_person", "uscc", "with_wrong_check_char",
+    "phone", "register_enterprise", "register_person", "uscc", "verify_enterprise",
+    "with_wrong_check_char",
 ]
 
 # The standards' constants, written out again here on purpose: test data must not inherit
@@ -108,12 +109,31 @@ async def register_person(api: Any, **overrides: Any) -> dict[str, Any]:
     return {**body, "person_id": reply.json["person_id"]}
 
 
-async def register_enterprise(api: Any, **overrides: Any) -> dict[str, Any]:
-    """Register an enterprise account; returns the body sent plus ``enterprise_id``."""
+async def register_enterprise(api: Any, *, verified: bool = True, **overrides: Any) -> dict[str, Any]:
+    """Register an enterprise account; returns the body sent plus ``enterprise_id``.
+
+    ``verified`` (the default): its legal representative then passes the sandbox face check
+    (``verify_enterprise``), as the H5 client makes them do before the certificate; with
+    ``verified=False`` the account stays ``pending_verification`` (certs refuses to activate
+    its certificate)."""
     body = enterprise(**overrides)
     reply = await api.post("/api/v1/enterprises", json=body)
     assert reply.status == 201, reply
-    return {**body, "enterprise_id": reply.json["enterprise_id"]}
+    registered = {**body, "enterprise_id": reply.json["enterprise_id"]}
+    if verified:
+        await verify_enterprise(api, registered)
+    return registered
+
+
+async def verify_enterprise(api: Any, registered: dict[str, Any]) -> None:
+    """Log in as the enterprise, pass a sandbox face check (purpose ``enterprise_verification``)
+    and verify the enterprise with its token (that session is left to expire: ending it
+    would publish a SessionsRevoked the test did not ask for)."""
+    session = await login(api, "enterprise", registered["uscc"], registered["password"])
+    token = session["access_token"]
+    reply = await api.post("/api/v1/enterprises/current/verification", token=token,
+                           json={"face_token": await face_token(api, token, "enterprise_verification")})
+    assert reply.status == 200 and reply.json["verification"] == "verified", reply
 
 
 async def login(api: Any, role: str, username: str, password: str,

@@ -11,6 +11,7 @@ TABLE: tuple[tuple[str, str, str], ...] = (
     ("/api/v1/ca/", "certs", "public"),
     ("/api/v1/certificate", "certs", "user"),
     ("/api/v1/enterprises", "identity", "public"),
+    ("/api/v1/enterprises/current/verification", "identity", "user"),
     ("/api/v1/events", "notify", "any"),
     ("/api/v1/face-checks", "identity", "any"),
     ("/api/v1/me", "identity", "user"),

@@ -21,6 +21,7 @@ from shared.upstreams import with_path
 from .adapters.face_provider import face_provider, tencent_face_provider
 from .adapters.oidc import OidcClient
 from .adapters.passwords import FAST_TEST_PARAMS, PRODUCTION_PARAMS, Argon2Passwords
+from .adapters.proofing import business_registry, realname_verifier, tencent_realname
 from .adapters.repository import PgIdentityStorage
 from .adapters.signing import KeySealer, TokenSigner, load_or_create_keys
 from .config import IdentitySettings
@@ -57,9 +58,16 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
     add_provider(app, "oidc", {"provider": "oidc", "issuer": settings.oidc_issuer or "",
                                "client_id": settings.oidc_client_id or ""}
                  if oidc else {"provider": "none"})
+    realname = realname_verifier(settings.realname_provider, settings.env, settings.sandbox_realname_reject,
+                                 tencent=lambda: tencent_realname(app[HTTP], settings))
+    registry = business_registry(settings.registry_provider, settings.env, settings.sandbox_registry_reject)
+    describe_realname = getattr(realname, "describe", None)
+    add_provider(app, "realname", describe_realname() if describe_realname else {"provider": realname.name})
+    add_provider(app, "registry", {"provider": registry.name})
     app[IDENTITY] = Identity(storage=storage, passwords=Argon2Passwords(params),
                              signer=signer, faces=faces,
-                             settings=settings, person_key_secret=settings.keyed_hash_key(), oidc=oidc)
+                             settings=settings, person_key_secret=settings.keyed_hash_key(), oidc=oidc,
+                             realname=realname, registry=registry)
     # identity verifies its own tokens with the keys it holds: no JWKS round trip to itself.
     verifier = TokenVerifier(with_path(settings.internal_url("identity"), "/internal/jwks"))
     for key in keys:

@@ -40,6 +40,14 @@ class IdentitySettings(TencentCloudSettings):
     tencent_face_rule_id: str | None = None
     tencent_face_redirect_url: str | None = None
 
+    # Proofing at registration (adapters/proofing.py): sandbox | none (| tencent for the
+    # real-name check, with the ESEAL_TENCENT_* account); unset: sandbox outside production,
+    # none in production. The sandbox's refusal lists are comma-separated.
+    realname_provider: str | None = None
+    sandbox_realname_reject: str = ""
+    registry_provider: str | None = None
+    sandbox_registry_reject: str = ""
+
     lock_max_failures: int = Field(default=5, ge=1)
     lock_minutes: int = Field(default=15, ge=1)
     login_limit_per_username: int = Field(default=10, ge=1)
@@ -92,6 +100,10 @@ class IdentitySettings(TencentCloudSettings):
             problems.append(f"ESEAL_KEYED_HASH_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
         if self.test_fast_kdf:
             problems.append("ESEAL_TEST_FAST_KDF is set")
+        problems += [f"ESEAL_{name.upper()}=sandbox" for name in ("realname_provider", "registry_provider")
+                     if getattr(self, name) == "sandbox"]
+        if self.realname_provider == "tencent":
+            problems += self.tencent_problems("ESEAL_REALNAME_PROVIDER")
         if self.face_provider == "sandbox":
             problems.append("ESEAL_FACE_PROVIDER=sandbox")
         elif self.face_provider == "tencent":

@@ -3,7 +3,8 @@
 ``FakeIdentityStorage`` keeps accounts, streams, sessions, refresh tokens, face checks,
 throttle counters and the revocations projection in memory, with the unique rules of
 identity's tables; a transaction works on a copy that replaces the state only when its
-block ends without an exception. ``FakeFaces`` is a face provider that starts every check.
+block ends without an exception. ``FakeFaces`` is a face provider that starts every check;
+``FakeProofing`` the real-name provider and business registry.
 Passwords and token signing are pure and fast enough to use the real adapters
 (``Argon2Passwords(FAST_TEST_PARAMS)``, ``TokenSigner``).
 """
@@ -21,7 +22,15 @@ from typing import Any
 from identity.domain.accounts import Account
 from identity.domain.events import login_stream
 from identity.domain.face import FaceCheck, FacePerson
-from identity.service_layer.ports import AccountConflict, FaceBegun, FaceResult, OidcBindingConflict, Row
+from identity.service_layer.ports import (
+    AccountConflict,
+    FaceBegun,
+    FaceResult,
+    OidcBindingConflict,
+    ProofingResult,
+    ProofingUnavailable,
+    Row,
+)
 
 from shared.catalog import SessionsRevoked
 from shared.errors import ConcurrencyError
@@ -169,7 +178,15 @@ class FakeIdentityRepository:
             return None
         a = row.account
         return {"phone": a.phone, "certificate_status": row.certificate_status, "valid_from": a.valid_from,
-                "valid_to": a.valid_to, "can_manage": a.can_manage, "enterprise_uscc": a.enterprise_uscc}
+                "valid_to": a.valid_to, "can_manage": a.can_manage, "enterprise_uscc": a.enterprise_uscc,
+                "verification": a.verification}
+
+    async def set_verified(self, account_id: uuid.UUID) -> bool:
+        row = self.s.accounts.get(account_id)
+        if row is None or row.account.verified:
+            return False
+        row.account = replace(row.account, verification="verified")
+        return True
 
     async def set_certificate_status(self, principal_id: uuid.UUID, status: str,
                                      certificate_id: uuid.UUID | None = None) -> None:
@@ -319,3 +336,31 @@ class FakeFaces:
 
     async def result(self, check: FaceCheck, person: FacePerson | None) -> FaceResult:
         return self.verdict
+
+
+class FakeProofing:
+    """identity's ``RealNameVerifier`` and ``BusinessRegistry`` at once: verifies everything
+    unless told to refuse (``refuse = "phone"``) or to be out (``out = True``); counts calls."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.refuse: str | None = None
+        self.out = False
+        self.calls: list[tuple[str, ...]] = []
+
+    def _verdict(self) -> ProofingResult:
+        if self.out:
+            raise ProofingUnavailable("fake outage")
+        if self.refuse:
+            return ProofingResult(False, self.refuse, f"{self.refuse} does not match")
+        return ProofingResult(True)
+
+    async def verify_three(self, name: str, id_type: str, id_number: str, phone: str) -> ProofingResult:
+        self.calls.append((name, id_type, id_number, phone))
+        return self._verdict()
+
+    async def verify_enterprise(self, name: str, uscc: str,
+                                legal_representative_name: str) -> ProofingResult:
+        self.calls.append((name, uscc, legal_representative_name))
+        return self._verdict()

@@ -133,13 +133,16 @@ class CertsHarness:
         self.directory.add(record)
         return User(principal, token, record)
 
-    def enterprise(self) -> User:
+    def enterprise(self, *, verification: str | None = "verified") -> User:
+        """An enterprise account; ``verification`` as identity answers it (None: an identity
+        that does not say)."""
         eid = uuid.uuid4()
         name = identities.enterprise_name()
         record = PrincipalRecord(id=eid, role="enterprise", name=name, phone=identities.phone(),
                                  enterprise_id=eid, enterprise_name=name,
                                  enterprise_uscc=identities.uscc(),
-                                 legal_representative_name=identities.person_name())
+                                 legal_representative_name=identities.person_name(),
+                                 verification=verification)
         principal, token = self.signer.enterprise(eid, name)
         self.directory.add(record)
         return User(principal, token, record)

@@ -21,6 +21,7 @@ export const PURPOSE_TEXT = {
   revoke_seal: '作废印章',
   approve_stamp: '用印审批',
   reset_certificate: '重置证书密码',
+  enterprise_verification: '法定代表人人脸核验',
 }
 
 export const faceState = reactive({

@@ -110,6 +110,15 @@ class CertificateAlreadyActive(CertsError):
         super().__init__("This account already has an active certificate.")
 
 
+class EnterpriseNotVerified(CertsError):
+    status, code, title = 403, "enterprise_not_verified", "Enterprise not verified"
+
+    def __init__(self) -> None:
+        super().__init__("企业尚未完成法定代表人人脸核验，暂不能激活数字证书 /"
+                         " the enterprise's legal representative has not passed the face check"
+                         " (POST /api/v1/enterprises/current/verification): no certificate yet")
+
+
 class AgreementsNotAccepted(CertsError):
     status, code, title = 422, "agreements_not_accepted", "Agreements not accepted"
 

@@ -34,6 +34,8 @@ async def list_agreements(request: web.Request) -> web.Response:
 @documented(summary="发送激活短信验证码 / send the activation code by SMS",
             tags=("certificates",), response=doc.ActivationCodeSent,
             responses={202: "sent to the bound phone; valid 5 minutes",
+                       403: "an enterprise whose legal representative has not passed the face "
+                            "check (`enterprise_not_verified`)",
                        409: "the certificate is already active (`certificate_already_active`)",
                        429: "a resend within 60 s (`resend_too_soon`)"})
 async def send_activation_code(request: web.Request) -> web.Response:
@@ -45,6 +47,8 @@ async def send_activation_code(request: web.Request) -> web.Response:
 @documented(summary="激活数字证书 / activate my certificate", tags=("certificates",),
             body=ActivateBody, response=doc.CertificateView,
             responses={201: "issued",
+                       403: "an enterprise whose legal representative has not passed the face "
+                            "check (`enterprise_not_verified`)",
                        409: "already active (`certificate_already_active`)",
                        410: "the code expired (`code_expired`)",
                        422: "wrong code (`code_invalid`), weak password (`weak_password`), "

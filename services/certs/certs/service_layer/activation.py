@@ -93,6 +93,7 @@ async def store(certs: Certs, uow: UnitOfWork, new: Minted, events: list[DomainE
 async def send_code(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
     """A new code by SMS; at most one per resend interval (429 ``resend_too_soon``)."""
     principal = await certs.directory.get(principal_id)
+    principal.require_verified()
     phone = principal.require_phone()
     async with certs.db.transaction() as uow:
         await repo.lock_principal(uow.conn, principal_id)
@@ -121,6 +122,7 @@ async def activate(certs: Certs, cmd: Activate) -> dict[str, Any]:
         if await repo.active_user_certificate(uow.conn, cmd.principal_id) is not None:
             raise CertificateAlreadyActive()
     principal = await certs.directory.get(cmd.principal_id)
+    principal.require_verified()
 
     # the expensive part (Argon2id, signing) before the transaction, so locks are short
     new = await mint(certs, principal, cmd.password)

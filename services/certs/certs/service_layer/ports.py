@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from certs.domain.errors import IdentityIncomplete
+from certs.domain.errors import EnterpriseNotVerified, IdentityIncomplete
 from certs.domain.subjects import AgentSubject, EnterpriseSubject, PersonSubject, UserSubject
 
 
@@ -44,6 +44,14 @@ class PrincipalRecord(BaseModel):
     enterprise_uscc: str | None = None
     legal_representative_name: str | None = None
     removed: bool = False  # an agent the enterprise removed (identity keeps the row)
+    # identity's proofing; absent (an identity from before it) counts as not verified
+    verification: str | None = None
+
+    def require_verified(self) -> None:
+        """An enterprise gets its certificate only after identity verified it (business
+        registry at registration, then the legal representative's face)."""
+        if self.role == "enterprise" and self.verification != "verified":
+            raise EnterpriseNotVerified()
 
     def require_phone(self) -> str:
         if not self.phone:

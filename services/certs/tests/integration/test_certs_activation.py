@@ -135,6 +135,17 @@ async def test_enterprise_and_agent_subjects(certs: CertsHarness) -> None:
         == [enterprise.record.enterprise_uscc]
 
 
+@pytest.mark.parametrize("verification", ["pending_verification", None])
+async def test_an_enterprise_identity_has_not_verified_gets_no_certificate(
+        certs: CertsHarness, verification: str | None) -> None:
+    enterprise = certs.enterprise(verification=verification)
+    sent = await certs.send_code(enterprise)
+    assert sent.status == 403 and sent.json["code"] == "enterprise_not_verified", sent
+    r = await certs.activate_request(enterprise, "123456")
+    assert r.status == 403 and r.json["code"] == "enterprise_not_verified", r
+    await _nothing_issued(certs, enterprise)
+
+
 async def test_expired_code_is_refused_and_nothing_issued(certs: CertsHarness) -> None:
     user = certs.person()
     assert (await certs.send_code(user)).status == 202

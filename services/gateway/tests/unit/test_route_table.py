@@ -16,6 +16,7 @@ API = "/api/v1"
 HAND_KEPT: tuple[tuple[str, str, str], ...] = (
     (f"{API}/persons", "identity", "public"),
     (f"{API}/enterprises", "identity", "public"),
+    (f"{API}/enterprises/current/verification", "identity", "user"),
     (f"{API}/sessions/refresh", "identity", "public"),
     (f"{API}/sessions/current", "identity", "user"),
     (f"{API}/sessions", "identity", "public"),

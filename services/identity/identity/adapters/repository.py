@@ -29,7 +29,7 @@ from ..service_layer.ports import AccountConflict, OidcBindingConflict, Row
 _ACCOUNT_COLUMNS = (
     "id, role, name, phone, password_hash, id_type, id_number, enterprise_id, enterprise_name,"
     " enterprise_uscc, legal_representative_name, can_manage, valid_from, valid_to,"
-    " removed_at IS NOT NULL AS removed, failed_logins, locked_until"
+    " removed_at IS NOT NULL AS removed, failed_logins, locked_until, verification"
 )
 _FACE_COLUMNS = "id, subject_id, purpose, status, expires_at, token_expires_at, used_at, provider_ref"
 # unique index of accounts -> the request field it protects
@@ -95,12 +95,12 @@ class PgIdentityRepository:
             await self.conn.execute(
                 "INSERT INTO accounts (id, role, name, phone, password_hash, id_type, id_number,"
                 " person_key, enterprise_id, enterprise_name, enterprise_uscc, legal_representative_name,"
-                " can_manage, valid_from, valid_to)"
-                " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
+                " can_manage, valid_from, valid_to, verification)"
+                " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
                 account.id, account.role, account.name, account.phone, account.password_hash,
                 account.id_type, account.id_number, person_key, account.enterprise_id,
                 account.enterprise_name, account.enterprise_uscc, account.legal_representative_name,
-                account.can_manage, account.valid_from, account.valid_to,
+                account.can_manage, account.valid_from, account.valid_to, account.verification,
             )
         except asyncpg.UniqueViolationError as exc:
             raise AccountConflict(_CONFLICT_FIELDS.get(exc.constraint_name or "", "id_number")) from None
@@ -154,9 +154,14 @@ class PgIdentityRepository:
         """The caller's account if its session is live (one query: /me is hot)."""
         return _row(await self.conn.fetchrow(
             "SELECT a.phone, a.certificate_status, a.valid_from, a.valid_to, a.can_manage,"
-            " a.enterprise_uscc FROM accounts a JOIN sessions s ON s.principal_id = a.id"
+            " a.enterprise_uscc, a.verification FROM accounts a JOIN sessions s ON s.principal_id = a.id"
             " WHERE a.id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND a.removed_at IS NULL",
             principal_id, session_id))
+
+    async def set_verified(self, account_id: uuid.UUID) -> bool:
+        return await self.conn.fetchval(
+            "UPDATE accounts SET verification = 'verified' WHERE id = $1"
+            " AND verification <> 'verified' RETURNING true", account_id) is not None
 
     async def set_certificate_status(self, principal_id: uuid.UUID, status: str,
                                      certificate_id: uuid.UUID | None = None) -> None:

@@ -19,6 +19,7 @@ from shared.lockout import LockState
 from .errors import AgentNotValid, InvalidCredentials
 
 Role = Literal["person", "enterprise", "agent"]
+Verification = Literal["verified", "pending_verification"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class Account:
     valid_to: date | None = None
     removed: bool = False
     lock: LockState = field(default_factory=LockState)
+    verification: Verification = "verified"
+
+    @property
+    def verified(self) -> bool:
+        return self.verification == "verified"
 
     def valid_on(self, today: date) -> bool:
         if self.role != "agent":

@@ -107,6 +107,12 @@ class StartFaceCheck(ApiModel):
     enterprise_uscc: str | None = Field(default=None, max_length=32)
 
 
+class VerifyEnterprise(ApiModel):
+    """The legal representative's passed face check (purpose ``enterprise_verification``)."""
+
+    face_token: str = Field(min_length=1, max_length=128)
+
+
 class SandboxVerdict(ApiModel):
     # Sandbox only: a token that expires sooner, to exercise expiry without waiting 5 minutes.
     expires_in_seconds: int | None = Field(default=None, ge=1, le=3600, strict=True)

@@ -204,3 +204,61 @@ class OidcAccountBound(Conflict):
     def __init__(self) -> None:
         super().__init__("该账户已绑定另一个统一身份认证账号 /"
                          " this account is bound to another identity at the provider")
+
+
+# Proofing at registration (实名核验 / 工商核验) --------------------------------------------
+
+
+class RealNameMismatch(EsealError):
+    """The three-element check refused: ``field`` is the kind of element (name, id_number,
+    phone), never a value on record."""
+
+    status, code, title = 422, "realname_mismatch", "Identity elements do not match"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"实名核验未通过 / the real-name check failed: {reason}",
+                         errors=_field(field, reason))
+
+
+class RegistryMismatch(EsealError):
+    """The business registry refused: ``field`` is ``name``, ``uscc`` or
+    ``legal_representative.name``, never a value on record."""
+
+    status, code, title = 422, "registry_mismatch", "Enterprise not confirmed by the registry"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"企业工商信息核验未通过 / the business registry check failed: {reason}",
+                         errors=_field(field, reason))
+
+
+class RegistryUnavailable(EsealError):
+    status, code, title = 503, "registry_unavailable", "Business registry unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("企业工商信息核验服务暂不可用，请稍后重新注册 /"
+                         " the business registry cannot be reached; nothing was registered, try again later")
+
+
+class AccountPendingVerification(Forbidden):
+    code, title = "account_pending_verification", "Account pending verification"
+
+    def __init__(self) -> None:
+        super().__init__("实名核验尚未完成（核验服务暂不可用），请稍后重新登录以重试 /"
+                         " the real-name check of this account is not complete yet (the provider"
+                         " was unavailable); log in again later to retry it",
+                         verification="pending_verification")
+
+
+class NotAnEnterprise(Forbidden):
+    code, title = "not_an_enterprise", "Enterprise accounts only"
+
+    def __init__(self) -> None:
+        super().__init__("仅企业账户可进行法定代表人人脸核验 /"
+                         " only an enterprise account verifies its legal representative")
+
+
+class AlreadyVerified(Conflict):
+    code = "already_verified"
+
+    def __init__(self) -> None:
+        super().__init__("该账户已完成核验 / this account is verified already")

@@ -60,3 +60,45 @@ class OidcIdentityBound(DomainEvent):
     principal_id: uuid.UUID
     issuer: str
     subject: str
+
+
+# Proofing at registration (docs/ARCHITECTURE.md, "Proofing"). The public outcomes,
+# PersonVerified and EnterpriseVerified, are in shared.catalog.
+
+PROOFING_STREAM = "proofing"  # a refused registration: a stream of its own, no account
+
+
+@event("PersonVerificationPending", producer="identity", stream_type="person", public=False)
+class PersonVerificationPending(DomainEvent):
+    """Registered while the real-name provider could not answer: cannot log in until a
+    login's retry of the check passes."""
+
+    person_id: uuid.UUID
+
+
+@event("PersonVerificationFailed", producer="identity", stream_type=PROOFING_STREAM, public=False)
+class PersonVerificationFailed(DomainEvent):
+    """The three-element check refused: at registration (``person_id`` None, nothing
+    registered) or at a pending account's login (on its ``login-`` stream). ``field`` is the
+    kind of element that did not match."""
+
+    person_id: uuid.UUID | None = None
+    field: str
+    id_number_masked: str
+
+
+@event("EnterpriseRegistryVerified", producer="identity", stream_type="enterprise", public=False)
+class EnterpriseRegistryVerified(DomainEvent):
+    """The business registry confirmed name, USCC and legal representative at registration;
+    the legal representative's face check is still to come."""
+
+    enterprise_id: uuid.UUID
+    registry: str
+
+
+@event("EnterpriseVerificationFailed", producer="identity", stream_type=PROOFING_STREAM, public=False)
+class EnterpriseVerificationFailed(DomainEvent):
+    """The business registry refused a registration (nothing registered)."""
+
+    uscc: str
+    field: str

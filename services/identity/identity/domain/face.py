@@ -22,9 +22,9 @@ from .errors import (
 )
 
 Purpose = Literal["login", "add_agent", "issue_seal", "revoke_seal", "reset_certificate",
-                  "approve_stamp"]
+                  "approve_stamp", "enterprise_verification"]
 PURPOSES: tuple[Purpose, ...] = ("login", "add_agent", "issue_seal", "revoke_seal",
-                                 "reset_certificate", "approve_stamp")
+                                 "reset_certificate", "approve_stamp", "enterprise_verification")
 Status = Literal["pending", "passed", "failed"]
 
 

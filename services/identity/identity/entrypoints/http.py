@@ -19,7 +19,7 @@ from shared.service import SETTINGS
 
 from ..adapters.face_provider import face_provider_name
 from ..domain import commands as c
-from ..service_layer import face_checks, oidc, registration, sessions
+from ..service_layer import face_checks, oidc, proofing, registration, sessions
 from . import internal
 from . import schemas as doc
 from .requests import IDENTITY, body
@@ -34,28 +34,56 @@ def client_ip(request: web.Request) -> str | None:
 
 @documented(summary="注册自然人 / register a natural person", tags=("identity",),
             body=c.RegisterPerson, response=doc.PersonRegistered, auth="public",
-            responses={201: "registered", 409: "already registered (`already_registered`)",
-                       422: "an element is refused (ID number check digit, phone, password rule)"})
+            responses={201: "registered: `verified`, or `pending_verification` when the real-name "
+                            "provider could not answer (the person logs in once it can)",
+                       409: "already registered (`already_registered`)",
+                       422: "an element is refused (ID number check digit, phone, password rule); "
+                            "the three-element real-name check refused (`realname_mismatch`, "
+                            "field `name`, `id_number` or `phone`)"})
 async def register_person(request: web.Request) -> web.Response:
     cmd = await body(request, c.RegisterPerson)
-    person_id = await registration.register_person(request.app[IDENTITY], cmd)
-    return json_response({"person_id": str(person_id)}, status=201)
+    done = await registration.register_person(request.app[IDENTITY], cmd)
+    return json_response({"person_id": str(done.id), "verification": done.verification}, status=201)
 
 
 @documented(summary="注册企业法人 / register an enterprise account", tags=("identity",),
             body=c.RegisterEnterprise, response=doc.EnterpriseRegistered, auth="public",
-            responses={201: "registered", 409: "already registered (`already_registered`)",
-                       422: "an element is refused (USCC check character, legal representative)"})
+            responses={201: "registered, `pending_verification` until the legal representative's "
+                            "face check", 409: "already registered (`already_registered`)",
+                       422: "an element is refused (USCC check character, legal representative); "
+                            "the business registry refused (`registry_mismatch`, field `name`, "
+                            "`uscc` or `legal_representative.name`)",
+                       503: "the business registry could not answer; nothing registered "
+                            "(`registry_unavailable`)"})
 async def register_enterprise(request: web.Request) -> web.Response:
     ident = request.app[IDENTITY]
-    enterprise_id = await registration.register_enterprise(ident, await body(request, c.RegisterEnterprise))
-    return json_response({"enterprise_id": str(enterprise_id)}, status=201)
+    done = await registration.register_enterprise(ident, await body(request, c.RegisterEnterprise))
+    return json_response({"enterprise_id": str(done.id), "verification": done.verification}, status=201)
+
+
+@documented(summary="企业法定代表人人脸核验 / verify the enterprise by its legal representative's face",
+            tags=("identity",), body=c.VerifyEnterprise, response=doc.EnterpriseVerificationDone,
+            responses={200: "verified: certs may now activate the enterprise's certificate",
+                       403: "not an enterprise account (`not_an_enterprise`); the face token is "
+                            "another's or for another purpose (`face_token_mismatch`)",
+                       409: "verified already (`already_verified`); the face token was used "
+                            "(`face_token_used`)",
+                       410: "the face token expired (`face_token_expired`)",
+                       422: "unknown face token (`face_token_invalid`)"})
+async def verify_enterprise(request: web.Request) -> web.Response:
+    principal = await require_principal(request)
+    cmd = await body(request, c.VerifyEnterprise)
+    return json_response(await proofing.verify_enterprise(request.app[IDENTITY], principal.id,
+                                                          principal.role, cmd.face_token))
 
 
 @documented(summary="登录（密码或人脸） / log in by password or face", tags=("sessions",),
             body=doc.Login, response=doc.SessionTokens, auth="public",
             responses={201: "logged in", 401: "wrong username or password (`invalid_credentials`)",
-                       403: "an agent outside its validity window (`agent_not_valid`)",
+                       403: "an agent outside its validity window (`agent_not_valid`); a person "
+                            "whose real-name check is still pending (`account_pending_verification`:"
+                            " the check was retried and the provider is still unavailable)",
+                       422: "a pending person's retried real-name check refused (`realname_mismatch`)",
                        410: "the face token expired (`face_token_expired`)",
                        409: "the face token was used (`face_token_used`)",
                        423: "locked after repeated failures (`account_locked`)"})
@@ -94,7 +122,10 @@ async def oidc_start(request: web.Request) -> web.Response:
             responses={201: "logged in (the same answer as a password login)",
                        400: "unknown or expired state (`oidc_state_invalid`)",
                        401: "the provider's answer is refused (`oidc_login_refused`, with `reason`)",
-                       403: "an agent outside its validity window (`agent_not_valid`)",
+                       403: "an agent outside its validity window (`agent_not_valid`); a person "
+                            "whose real-name check is still pending (`account_pending_verification`:"
+                            " the check was retried and the provider is still unavailable)",
+                       422: "a pending person's retried real-name check refused (`realname_mismatch`)",
                        404: "no registered person has the provider's identity number (`account_not_found`);"
                             " not configured (`oidc_disabled`)",
                        409: "the state was used already (`oidc_state_used`); the account is bound to"
@@ -196,6 +227,7 @@ def setup_routes(app: web.Application) -> None:
     r = app.router
     r.add_post("/api/v1/persons", register_person)
     r.add_post("/api/v1/enterprises", register_enterprise)
+    r.add_post("/api/v1/enterprises/current/verification", verify_enterprise)
     r.add_post("/api/v1/sessions", create_session)
     r.add_post("/api/v1/sessions/refresh", refresh_session)
     r.add_get("/api/v1/sessions/oidc", oidc_status)

@@ -26,12 +26,26 @@ class OidcStarted(BaseModel):
     authorization_url: str = Field(description="the provider's login page (state, nonce, PKCE S256)")
 
 
+Verification = Literal["verified", "pending_verification"]
+
+
 class PersonRegistered(BaseModel):
     person_id: uuid.UUID
+    verification: Verification = Field(description="`verified` by the three-element check; "
+                                       "`pending_verification` when the provider could not answer "
+                                       "(log in later: each login retries the check)")
 
 
 class EnterpriseRegistered(BaseModel):
     enterprise_id: uuid.UUID
+    verification: Verification = Field(description="always `pending_verification`: the legal "
+                                       "representative's face check (`POST /api/v1/enterprises/current"
+                                       "/verification`) comes before the certificate")
+
+
+class EnterpriseVerificationDone(BaseModel):
+    enterprise_id: uuid.UUID
+    verification: Literal["verified"]
 
 
 class PrincipalView(BaseModel):
@@ -54,6 +68,9 @@ class SessionTokens(BaseModel):
 class Me(PrincipalView):
     phone_masked: str = Field(description="only the last 4 digits visible")
     certificate_status: Literal["none", "active"]
+    verification: Verification = Field(description="person: `verified` (a pending person cannot "
+                                       "log in); enterprise: `pending_verification` until its legal "
+                                       "representative's face check")
     enterprise_uscc: str | None = Field(default=None, description="enterprise account and agents")
     valid_from: str | None = Field(default=None, description="agents: YYYY-MM-DD")
     valid_to: str | None = Field(default=None, description="agents: YYYY-MM-DD")

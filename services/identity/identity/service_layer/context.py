@@ -13,7 +13,15 @@ from shared.lockout import LockPolicy
 
 from ..config import IdentitySettings
 from ..domain.throttle import Window
-from .ports import AccessTokenSigner, FaceProvider, IdentityStorage, OidcProvider, PasswordHasher
+from .ports import (
+    AccessTokenSigner,
+    BusinessRegistry,
+    FaceProvider,
+    IdentityStorage,
+    OidcProvider,
+    PasswordHasher,
+    RealNameVerifier,
+)
 
 
 def utc_now() -> datetime:
@@ -30,6 +38,8 @@ class Identity:
     person_key_secret: bytes
     clock: Callable[[], datetime] = utc_now
     oidc: OidcProvider | None = None  # 统一身份认证 login, when the deployment configures it
+    realname: RealNameVerifier | None = None  # None: no provider (every check unavailable)
+    registry: BusinessRegistry | None = None
 
     @property
     def lock_policy(self) -> LockPolicy:

@@ -23,6 +23,7 @@ from ..domain.commands import StartFaceCheck
 from ..domain.errors import FaceCheckNotFound, FaceTokenInvalid, rfc3339
 from ..domain.face import FacePerson
 from .context import Identity
+from .ports import IdentityRepository
 
 
 def _hash(token: str) -> bytes:
@@ -98,9 +99,15 @@ async def record_verdict(ctx: Identity, check_id: uuid.UUID, passed: bool,
 async def consume(ctx: Identity, token: str, subject_id: uuid.UUID, purpose: str) -> face.FaceCheck:
     """Use the token once for ``subject_id`` doing ``purpose`` (or raise why not)."""
     async with ctx.storage.transaction() as repo:
-        check = await repo.face_check_by_token(_hash(token))
-        if check is None:
-            raise FaceTokenInvalid()
-        used = face.redeem(check, subject_id, purpose, ctx.clock())
-        await repo.save_face_check(used)
+        return await consume_in(ctx, repo, token, subject_id, purpose)
+
+
+async def consume_in(ctx: Identity, repo: IdentityRepository, token: str, subject_id: uuid.UUID,
+                     purpose: str) -> face.FaceCheck:
+    """``consume`` inside the caller's unit of work (the token is used only if it commits)."""
+    check = await repo.face_check_by_token(_hash(token))
+    if check is None:
+        raise FaceTokenInvalid()
+    used = face.redeem(check, subject_id, purpose, ctx.clock())
+    await repo.save_face_check(used)
     return used

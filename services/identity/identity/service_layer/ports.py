@@ -83,6 +83,9 @@ class IdentityRepository(Protocol):
         """phone, certificate_status, valid_from, valid_to, can_manage, enterprise_uscc, if the
         session is live and the account not removed."""
 
+    async def set_verified(self, account_id: uuid.UUID) -> bool:
+        """Mark a ``pending_verification`` account ``verified``; whether it changed now."""
+
     async def set_certificate_status(self, principal_id: uuid.UUID, status: str,
                                      certificate_id: uuid.UUID | None = None) -> None:
         """``active`` with the issued certificate; ``none`` when ``certificate_id`` (the
@@ -193,6 +196,44 @@ class OidcProvider(Protocol):
 
     async def exchange(self, code: str, code_verifier: str, nonce: str) -> dict[str, Any]:
         """The verified ID token claims the code is worth (``OidcLoginRefused`` otherwise)."""
+
+
+@dataclass(frozen=True)
+class ProofingResult:
+    """A provider's verdict on a set of elements; a refusal names the kind of element that
+    did not match (``name``, ``id_number``, ``phone``; for enterprises ``name``, ``uscc``,
+    ``legal_representative.name``), never the values on record."""
+
+    verified: bool
+    field: str = ""
+    reason: str = ""
+
+
+class ProofingUnavailable(Exception):
+    """The provider gave no usable answer (outage, quota, timeout): no verdict either way."""
+
+
+class RealNameVerifier(Protocol):
+    """实名核验 of a natural person (``adapters.proofing``): the public-security identity
+    service behind a provider (Tencent Cloud 慧眼 ``PhoneVerification`` is the three-element
+    check of the same elements)."""
+
+    name: str
+
+    async def verify_three(self, name: str, id_type: str, id_number: str, phone: str) -> ProofingResult:
+        """Name, ID number and phone belong together; ``ProofingUnavailable`` without an answer."""
+
+
+class BusinessRegistry(Protocol):
+    """The business registry (国家企业信用信息 / 工商登记) behind a provider
+    (``adapters.proofing``): whether an enterprise of this name holds this USCC with this
+    legal representative."""
+
+    name: str
+
+    async def verify_enterprise(self, name: str, uscc: str,
+                                legal_representative_name: str) -> ProofingResult:
+        """``ProofingUnavailable`` without an answer."""
 
 
 class FaceProvider(Protocol):

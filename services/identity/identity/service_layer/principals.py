@@ -31,7 +31,7 @@ async def describe(ctx: Identity, principal_id: uuid.UUID) -> dict[str, Any]:
         "id_type": a.id_type, "id_number": a.id_number,
         "enterprise_id": str(a.enterprise_id) if a.enterprise_id else None,
         "enterprise_name": a.enterprise_name, "enterprise_uscc": a.enterprise_uscc,
-        "removed": a.removed,
+        "removed": a.removed, "verification": a.verification,
     }
     if a.role == "enterprise":
         # The account's subject is the enterprise: its "ID" is the USCC; the legal

@@ -1,6 +1,14 @@
-"""Registration of natural persons and enterprise accounts (统一身份认证注册).
+"""Registration of natural persons and enterprise accounts (统一身份认证注册), proofed.
 
-The event starts the stream and is the first write of the transaction; the account row
+A person's three elements (name, ID number, phone) are checked with the real-name provider
+before anything is written: refused → 422 ``realname_mismatch`` and no account; no answer →
+the account is registered ``pending_verification`` (it cannot log in; each login retries the
+check). An enterprise's name, USCC and legal representative are checked with the business
+registry first: refused → 422 ``registry_mismatch``, no answer → 503 ``registry_unavailable``,
+no account either way; confirmed → registered ``pending_verification`` until its legal
+representative passes a face check (``proofing.verify_enterprise``).
+
+The events start the stream and are the first write of the transaction; the account row
 follows in the same transaction, and its unique indexes decide races: of two concurrent
 registrations of one ID number, phone or USCC exactly one commits, the other gets 409.
 """
@@ -8,58 +16,75 @@ registrations of one ID number, phone or USCC exactly one commits, the other get
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
-from shared.catalog import EnterpriseRegistered, PersonRegistered
+from shared.catalog import EnterpriseRegistered, PersonRegistered, PersonVerified
+from shared.events import DomainEvent
 from shared.people.elements import mask
 
-from ..domain.accounts import Account
+from ..domain.accounts import Account, Verification
 from ..domain.commands import RegisterEnterprise, RegisterPerson
 from ..domain.errors import AlreadyRegistered
+from ..domain.events import EnterpriseRegistryVerified, PersonVerificationPending
+from . import proofing
 from .context import Identity
 from .ports import AccountConflict
 
 
-async def register_person(ctx: Identity, cmd: RegisterPerson) -> uuid.UUID:
+@dataclass(frozen=True)
+class Registered:
+    id: uuid.UUID
+    verification: Verification
+
+
+async def register_person(ctx: Identity, cmd: RegisterPerson) -> Registered:
     await _refuse_known(ctx, "person", id_number=cmd.id_number, phone=cmd.phone)
+    verification = await proofing.check_person(ctx, cmd.name, cmd.id_type, cmd.id_number, cmd.phone)
     person_id = uuid.uuid4()
     account = Account(id=person_id, role="person", name=cmd.name, phone=cmd.phone,
                       password_hash=await ctx.passwords.hash(cmd.password),
-                      id_type=cmd.id_type, id_number=cmd.id_number)
+                      id_type=cmd.id_type, id_number=cmd.id_number, verification=verification)
     event = PersonRegistered(person_id=person_id, name=cmd.name, id_number_masked=mask(cmd.id_number),
                              person_key=ctx.person_key(cmd.id_number), phone_masked=mask(cmd.phone))
-    await _commit(ctx, account, "person", event, person_key=event.person_key)
-    return person_id
+    outcome: DomainEvent = PersonVerified(person_id=person_id) if verification == "verified" \
+        else PersonVerificationPending(person_id=person_id)
+    await _commit(ctx, account, "person", [event, outcome], person_key=event.person_key)
+    return Registered(person_id, verification)
 
 
-async def register_enterprise(ctx: Identity, cmd: RegisterEnterprise) -> uuid.UUID:
+async def register_enterprise(ctx: Identity, cmd: RegisterEnterprise) -> Registered:
     await _refuse_known(ctx, "enterprise", uscc=cmd.uscc)
-    enterprise_id = uuid.uuid4()
     rep = cmd.legal_representative
+    await proofing.check_enterprise(ctx, cmd.name, cmd.uscc, rep.name)
+    enterprise_id = uuid.uuid4()
     account = Account(id=enterprise_id, role="enterprise", name=cmd.name, phone=rep.phone,
                       password_hash=await ctx.passwords.hash(cmd.password),
                       id_type=rep.id_type, id_number=rep.id_number, enterprise_id=enterprise_id,
                       enterprise_name=cmd.name, enterprise_uscc=cmd.uscc,
-                      legal_representative_name=rep.name)
+                      legal_representative_name=rep.name, verification="pending_verification")
     event = EnterpriseRegistered(enterprise_id=enterprise_id, name=cmd.name, uscc=cmd.uscc,
                                  legal_representative_name=rep.name, phone_masked=mask(rep.phone))
-    await _commit(ctx, account, "enterprise", event)
-    return enterprise_id
+    checked = EnterpriseRegistryVerified(enterprise_id=enterprise_id,
+                                         registry=ctx.registry.name if ctx.registry else "none")
+    await _commit(ctx, account, "enterprise", [event, checked])
+    return Registered(enterprise_id, "pending_verification")
 
 
 async def _refuse_known(ctx: Identity, role: str, *, id_number: str | None = None,
                         phone: str | None = None, uscc: str | None = None) -> None:
-    """Answer a plain duplicate before spending a password hash on it."""
+    """Answer a plain duplicate before spending a provider check or a password hash on it."""
     async with ctx.storage.connection() as repo:
         field = await repo.registered_field(role, id_number, phone, uscc)
     if field is not None:
         raise AlreadyRegistered(field)
 
 
-async def _commit(ctx: Identity, account: Account, stream_type: str,
-                  event: PersonRegistered | EnterpriseRegistered, *, person_key: str | None = None) -> None:
+async def _commit(ctx: Identity, account: Account, stream_type: str, events: list[DomainEvent], *,
+                  person_key: str | None = None) -> None:
+    assert len(events) == proofing.REGISTRATION_EVENTS
     try:
         async with ctx.storage.transaction() as repo:
-            await repo.append(account.id, stream_type, 0, [event])
+            await repo.append(account.id, stream_type, 0, events)
             await repo.insert_account(account, person_key=person_key)
     except AccountConflict as conflict:  # a concurrent registration won the unique index
         raise AlreadyRegistered(conflict.field) from None

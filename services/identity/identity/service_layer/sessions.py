@@ -30,7 +30,7 @@ from ..domain.errors import (
     SessionEnded,
 )
 from ..domain.events import LoginLocked
-from . import face_checks, throttle
+from . import face_checks, proofing, throttle
 from .context import Identity
 from .revocation import end_all_sessions, end_session
 
@@ -126,6 +126,9 @@ async def login_with_face(ctx: Identity, cmd: FaceLogin, client_ip: str | None) 
 
 
 async def start_session(ctx: Identity, account: Account, method: str, client_ip: str | None) -> Tokens:
+    """Every login ends here: a person still ``pending_verification`` has the real-name
+    check retried first (403 ``account_pending_verification`` while the provider is out)."""
+    account = await proofing.ensure_verified_person(ctx, account)
     session_id, refresh = uuid.uuid4(), secrets.token_urlsafe(32)
     now = ctx.clock()
     async with ctx.storage.transaction() as repo:
@@ -211,7 +214,8 @@ async def me(ctx: Identity, principal: Principal) -> dict[str, Any]:
     if row is None:
         raise SessionEnded()
     body = principal_view(principal)
-    body.update(phone_masked=mask(row["phone"]), certificate_status=row["certificate_status"])
+    body.update(phone_masked=mask(row["phone"]), certificate_status=row["certificate_status"],
+                verification=row["verification"])
     if principal.enterprise_id is not None:
         body["enterprise_uscc"] = row["enterprise_uscc"]
     if principal.role == "agent":

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -138,6 +139,22 @@ async def test_changes_to_an_account(storage: IdentityStorage) -> None:
     await insert(storage, agent(e, phone=a.phone))  # a removed agent's phone is free again
 
 
+async def test_a_pending_account_is_verified_once(storage: IdentityStorage) -> None:
+    pending = replace(enterprise(), verification="pending_verification")
+    verified = person()
+    await insert(storage, pending, verified)
+    async with storage.transaction() as repo:
+        found = await repo.get_account(pending.id)
+        assert found is not None and found.verification == "pending_verification" and not found.verified
+        assert await repo.set_verified(pending.id) is True
+        assert await repo.set_verified(pending.id) is False  # only once
+        assert await repo.set_verified(verified.id) is False  # verified at registration
+        assert await repo.set_verified(uuid.uuid4()) is False
+    async with storage.connection() as repo:
+        found = await repo.find_login("enterprise", pending.enterprise_uscc or "", None)
+        assert found is not None and found.verified
+
+
 async def test_a_failed_transaction_leaves_nothing(storage: IdentityStorage) -> None:
     p = person()
     locked = LoginLocked(principal_id=p.id, locked_until=datetime.now(UTC))
@@ -195,7 +212,7 @@ async def test_sessions_and_refresh_tokens(storage: IdentityStorage) -> None:
     async with storage.connection() as repo:
         me = await repo.me(p.id, first)
         assert me == {"phone": p.phone, "certificate_status": "none", "valid_from": None, "valid_to": None,
-                      "can_manage": None, "enterprise_uscc": None}
+                      "can_manage": None, "enterprise_uscc": None, "verification": "verified"}
         await repo.set_certificate_status(p.id, "active")
         me = await repo.me(p.id, first)
         assert me is not None and me["certificate_status"] == "active"

@@ -20,20 +20,27 @@ from identity.domain.commands import (
 )
 from identity.domain.errors import (
     AccountLocked,
+    AccountPendingVerification,
     AgentLoginConflict,
     AlreadyRegistered,
+    AlreadyVerified,
+    FaceTokenMismatch,
     InvalidCredentials,
     InvalidRefreshToken,
+    NotAnEnterprise,
+    RealNameMismatch,
+    RegistryMismatch,
+    RegistryUnavailable,
     SessionEnded,
 )
 from identity.domain.events import LoginLocked
-from identity.service_layer import agent_logins, face_checks, principals, registration, sessions
+from identity.service_layer import agent_logins, face_checks, principals, proofing, registration, sessions
 from identity.service_layer.context import Identity
 
 from shared.catalog import SessionsRevoked
 from shared.errors import RateLimited
 from tests.support import identities as ids
-from tests.support.fakes.identity import FakeFaces, FakeIdentityStorage
+from tests.support.fakes.identity import FakeFaces, FakeIdentityStorage, FakeProofing
 
 
 class Clock:
@@ -55,16 +62,21 @@ def storage() -> FakeIdentityStorage:
 
 
 @pytest.fixture
-def ctx(storage: FakeIdentityStorage, clock: Clock) -> Identity:
+def proofs() -> FakeProofing:
+    return FakeProofing()
+
+
+@pytest.fixture
+def ctx(storage: FakeIdentityStorage, clock: Clock, proofs: FakeProofing) -> Identity:
     settings = IdentitySettings(env="test", lock_max_failures=3)  # type: ignore[call-arg]
     return Identity(storage=storage, passwords=Argon2Passwords(FAST_TEST_PARAMS),
                     signer=TokenSigner([_new_key()]), faces=FakeFaces(), settings=settings,
-                    person_key_secret=b"k" * 32, clock=clock)
+                    person_key_secret=b"k" * 32, clock=clock, realname=proofs, registry=proofs)
 
 
 async def _person(ctx: Identity, **overrides: Any) -> dict[str, Any]:
     body = ids.person(**overrides)
-    person_id = await registration.register_person(ctx, RegisterPerson.model_validate(body))
+    person_id = (await registration.register_person(ctx, RegisterPerson.model_validate(body))).id
     return {**body, "person_id": person_id}
 
 
@@ -158,8 +170,8 @@ async def test_logout_ends_this_session_only(ctx: Identity, storage: FakeIdentit
 
 async def test_agent_logins_are_created_once_and_removed_with_their_sessions(ctx: Identity) -> None:
     enterprise_body = ids.enterprise()
-    enterprise_id = await registration.register_enterprise(
-        ctx, RegisterEnterprise.model_validate(enterprise_body))
+    enterprise_id = (await registration.register_enterprise(
+        ctx, RegisterEnterprise.model_validate(enterprise_body))).id
     agent_id, body = uuid.uuid4(), ids.agent()
     today = date.today()
     cmd = CreateAgentLogin.model_validate({
@@ -203,8 +215,108 @@ async def test_a_provider_verdict_is_fetched_for_the_person_and_gives_a_token_on
 
 async def test_an_enterprise_is_checked_as_its_legal_representative(ctx: Identity) -> None:
     body = ids.enterprise()
-    enterprise_id = await registration.register_enterprise(ctx, RegisterEnterprise.model_validate(body))
+    enterprise_id = (await registration.register_enterprise(ctx, RegisterEnterprise.model_validate(body))).id
     await face_checks.start(ctx, enterprise_id, "issue_seal")
     whom = ctx.faces.begun[-1][1]  # type: ignore[attr-defined]
     rep = body["legal_representative"]
     assert whom is not None and (whom.name, whom.id_number) == (rep["name"], rep["id_number"])
+
+
+# proofing at registration --------------------------------------------------------------
+
+
+async def test_a_person_is_registered_verified_by_the_three_elements(
+        ctx: Identity, storage: FakeIdentityStorage, proofs: FakeProofing) -> None:
+    person = await _person(ctx)
+    assert proofs.calls == [(person["name"], "resident_id_card", person["id_number"], person["phone"])]
+    events = storage.state.streams[str(person["person_id"])]
+    assert [e.event_type for e in events] == ["PersonRegistered", "PersonVerified"]
+    await sessions.login_with_password(ctx, _password(person["phone"], person["password"]), None)
+
+
+async def test_a_refused_three_element_check_registers_nobody(
+        ctx: Identity, storage: FakeIdentityStorage, proofs: FakeProofing) -> None:
+    proofs.refuse = "phone"
+    body = ids.person()
+    with pytest.raises(RealNameMismatch) as refused:
+        await registration.register_person(ctx, RegisterPerson.model_validate(body))
+    problem = refused.value.to_problem()
+    assert problem["code"] == "realname_mismatch" and problem["status"] == 422
+    assert problem["errors"][0]["field"] == "phone"
+    assert body["phone"] not in str(problem) and body["id_number"] not in str(problem)
+    assert not storage.state.accounts
+    failed = [e for events in storage.state.streams.values() for e in events]
+    assert [e.event_type for e in failed] == ["PersonVerificationFailed"]
+    assert body["id_number"] not in failed[0].model_dump_json()
+
+
+async def test_an_outage_registers_the_person_pending_and_a_later_login_retries(
+        ctx: Identity, storage: FakeIdentityStorage, proofs: FakeProofing) -> None:
+    proofs.out = True
+    body = ids.person()
+    done = await registration.register_person(ctx, RegisterPerson.model_validate(body))
+    assert done.verification == "pending_verification"
+    login = _password(body["phone"], body["password"])
+    with pytest.raises(AccountPendingVerification) as pending:
+        await sessions.login_with_password(ctx, login, None)
+    assert pending.value.to_problem()["status"] == 403
+    assert not storage.state.sessions
+    proofs.out = False
+    tokens = await sessions.login_with_password(ctx, login, None)
+    assert tokens.principal.id == done.id
+    events = storage.state.streams[str(done.id)]
+    assert [e.event_type for e in events] == ["PersonRegistered", "PersonVerificationPending",
+                                              "PersonVerified"]
+    proofs.out = True  # verified once is verified: no further check
+    await sessions.login_with_password(ctx, login, None)
+
+
+async def test_a_pending_person_refused_at_the_retry_stays_pending(
+        ctx: Identity, proofs: FakeProofing) -> None:
+    proofs.out = True
+    body = ids.person()
+    await registration.register_person(ctx, RegisterPerson.model_validate(body))
+    proofs.out, proofs.refuse = False, "id_number"
+    with pytest.raises(RealNameMismatch):
+        await sessions.login_with_password(ctx, _password(body["id_number"], body["password"]), None)
+    proofs.refuse = None
+    await sessions.login_with_password(ctx, _password(body["id_number"], body["password"]), None)
+
+
+async def test_an_enterprise_the_registry_refuses_or_cannot_confirm_is_not_registered(
+        ctx: Identity, storage: FakeIdentityStorage, proofs: FakeProofing) -> None:
+    proofs.refuse = "legal_representative.name"
+    with pytest.raises(RegistryMismatch) as refused:
+        await registration.register_enterprise(ctx, RegisterEnterprise.model_validate(ids.enterprise()))
+    assert refused.value.to_problem()["errors"][0]["field"] == "legal_representative.name"
+    proofs.refuse, proofs.out = None, True
+    with pytest.raises(RegistryUnavailable):
+        await registration.register_enterprise(ctx, RegisterEnterprise.model_validate(ids.enterprise()))
+    assert not storage.state.accounts
+
+
+async def test_an_enterprise_is_verified_by_its_legal_representatives_face(
+        ctx: Identity, storage: FakeIdentityStorage) -> None:
+    body = ids.enterprise()
+    done = await registration.register_enterprise(ctx, RegisterEnterprise.model_validate(body))
+    assert done.verification == "pending_verification"
+    assert (await principals.describe(ctx, done.id))["verification"] == "pending_verification"
+
+    async def token(purpose: Any) -> str:
+        started = await face_checks.start(ctx, done.id, purpose)
+        passed = await face_checks.record_verdict(ctx, uuid.UUID(started["face_check_id"]), True)
+        assert passed is not None
+        return passed
+
+    with pytest.raises(FaceTokenMismatch):  # a token for another purpose does not verify
+        await proofing.verify_enterprise(ctx, done.id, "enterprise", await token("issue_seal"))
+    with pytest.raises(NotAnEnterprise):
+        await proofing.verify_enterprise(ctx, done.id, "agent", await token("enterprise_verification"))
+    answer = await proofing.verify_enterprise(ctx, done.id, "enterprise",
+                                              await token("enterprise_verification"))
+    assert answer == {"enterprise_id": str(done.id), "verification": "verified"}
+    assert (await principals.describe(ctx, done.id))["verification"] == "verified"
+    assert [e.event_type for e in storage.state.streams[str(done.id)]] == [
+        "EnterpriseRegistered", "EnterpriseRegistryVerified", "EnterpriseVerified"]
+    with pytest.raises(AlreadyVerified):
+        await proofing.verify_enterprise(ctx, done.id, "enterprise", await token("enterprise_verification"))
