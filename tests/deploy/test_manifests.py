@@ -7,6 +7,7 @@ checked against each other and against the table in docs/CONVENTIONS.md.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import importlib
@@ -47,6 +48,8 @@ SECRET_KEYS = {
     "ESEAL_RABBITMQ_MANAGEMENT_URL",
     "ESEAL_RABBITMQ_MANAGEMENT_USER",
     "ESEAL_RABBITMQ_MANAGEMENT_PASSWORD",
+    "ESEAL_TENCENT_SECRET_ID",
+    "ESEAL_TENCENT_SECRET_KEY",
 }
 # Values that must come from the operator, never from the repository. (ESEAL_SMS_API_KEY
 # is not among them: compose uses the sandbox SMS adapter, which needs no key.)
@@ -68,6 +71,8 @@ KEY_HOLDERS = {
     "ESEAL_REDIS_URL": {"gateway"},
     # Subscribers' broker users are provisioned by notify's commands only.
     "ESEAL_RABBITMQ_MANAGEMENT_PASSWORD": {"notify"},
+    # The identity providers' key pair: face and real-name checks (identity, agents).
+    "ESEAL_TENCENT_SECRET_KEY": {"identity", "agents"},
 }
 PLACEHOLDER = "CHANGE_ME"
 # The oldest Kubernetes the manifests target (also the oldest schema set any allowed
@@ -592,13 +597,30 @@ def test_k8s_settings_pass_the_production_guards(service: str, monkeypatch: pyte
 
 
 def test_k8s_providers_are_ones_production_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from agents.adapters.realname import realname_verifier
-    from identity.adapters.face_provider import face_provider
+    import aiohttp
+    from agents.adapters.realname import TencentRealName, realname_verifier
+    from agents.adapters.realname import tencent_realname as agents_tencent
+    from identity.adapters.face_provider import TencentFaceProvider, face_provider, tencent_face_provider
+    from identity.adapters.proofing import tencent_realname as identity_tencent
 
     identity = load_settings("identity", k8s_env_values("identity"), monkeypatch)
-    face_provider(identity.face_provider, identity.env)  # the sandbox one would raise
     agents = load_settings("agents", k8s_env_values("agents"), monkeypatch)
-    realname_verifier(agents.realname_provider, agents.env, "")
+    assert identity.registry_provider == "none", "no production registry adapter exists yet"
+
+    async def build() -> None:
+        # The factories the services call: each refuses to start without its key pair (from
+        # the Secret), the face check's rule id and return URL; the sandbox ones refuse
+        # production.
+        async with aiohttp.ClientSession() as session:
+            face = face_provider(identity.face_provider, identity.env,
+                                 tencent=lambda: tencent_face_provider(session, identity))
+            assert isinstance(face, TencentFaceProvider)
+            identity_tencent(session, identity)
+            realname = realname_verifier(agents.realname_provider, agents.env, "",
+                                         tencent=lambda: agents_tencent(session, agents))
+            assert isinstance(realname, TencentRealName)
+
+    asyncio.run(build())
 
     certs = load_settings("certs", k8s_env_values("certs"), monkeypatch)
     assert certs.sms_provider == "http", "the sandbox SMS adapter refuses production"
