@@ -24,6 +24,7 @@ threads); a worker that dies fails its jobs (502 ``signing_failed``) and is repl
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import importlib
 import itertools
@@ -260,6 +261,9 @@ Port = Callable[..., Awaitable[Any]]
 class _Job:
     ports: dict[str, Port]
     done: asyncio.Future[tuple[bool, Any]]
+    # The stamp's context (trace span, request id, log fields): its port calls run in it, so
+    # the calls to seals and the TSA belong to the stamp's trace, as on the thread path.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
     calls: set[asyncio.Task[None]] = field(default_factory=set)
     abandoned: bool = False  # the caller gave up: no port call of it is answered any more
 
@@ -279,7 +283,8 @@ class _Worker:
                 continue
             if kind == "call" and not job.abandoned:
                 _, _, call_id, port, args = message
-                task = asyncio.create_task(self._answer(job, job_id, call_id, port, args))
+                task = asyncio.create_task(self._answer(job, job_id, call_id, port, args),
+                                           context=job.context.copy())
                 job.calls.add(task)
                 task.add_done_callback(job.calls.discard)
             elif kind == "done" and not job.done.done():
