@@ -14,3 +14,7 @@ CREATE TABLE IF NOT EXISTS sms_deliveries (
     reported_at   timestamptz
 );
 CREATE INDEX IF NOT EXISTS sms_deliveries_pending ON sms_deliveries (sent_at) WHERE status = 'sent';
+
+-- The message that carried a person's current code (NULL: a provider without delivery
+-- reports): GET /api/v1/certificate/codes/latest tells whether it arrived.
+ALTER TABLE activation_codes ADD COLUMN IF NOT EXISTS sms_serial_no text;

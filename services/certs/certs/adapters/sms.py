@@ -45,10 +45,11 @@ class SandboxSms:
             raise RuntimeError("the sandbox SMS adapter must not run with ESEAL_ENV=production")
         self._pool = pool
 
-    async def send(self, phone: str, text: str, sent_at: datetime) -> None:
+    async def send(self, phone: str, text: str, sent_at: datetime) -> str | None:
         async with self._pool.acquire() as conn:
             await conn.execute("INSERT INTO sandbox_sms (phone, text, sent_at) VALUES ($1, $2, $3)",
                                phone, text, sent_at)
+        return None
 
     async def messages(self, phone: str, limit: int = 50) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
@@ -69,7 +70,7 @@ class HttpSmsGateway:
         self._session, self._url, self._key = session, url, api_key
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def send(self, phone: str, text: str, sent_at: datetime) -> None:
+    async def send(self, phone: str, text: str, sent_at: datetime) -> str | None:
         try:
             async with self._session.post(
                 self._url, json={"phone": phone, "text": text},
@@ -81,6 +82,7 @@ class HttpSmsGateway:
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise ServiceUnavailable("the SMS service is unavailable",
                                      code="sms_unavailable") from exc
+        return None
 
 
 # --- Tencent Cloud SMS (SendSms, API 2021-01-11) --------------------------------------------
@@ -143,7 +145,7 @@ class TencentSms:
     def describe(self) -> dict[str, str]:
         return {**self._client.describe(), "sdk_app_id": self._app, "sign_name": self._sign}
 
-    async def send(self, phone: str, text: str, sent_at: datetime) -> None:
+    async def send(self, phone: str, text: str, sent_at: datetime) -> str | None:
         found = message_kind(text)
         if found is None:
             log.error("sms_kind_unknown", phone_masked=mask(phone))
@@ -170,8 +172,10 @@ class TencentSms:
         serial = str(status.get("SerialNo", ""))
         log.info("sms_sent", kind=kind, phone_masked=mask(phone), serial_no=serial,
                  session_context=context, request_id=response.get("RequestId"))
-        if self.deliveries is not None and serial:
-            await self.deliveries.record(serial, kind, mask(phone), sent_at)
+        if self.deliveries is None or not serial:
+            return None
+        await self.deliveries.record(serial, kind, mask(phone), sent_at)
+        return serial
 
     async def pull_statuses(self, limit: int = 100) -> list[dict[str, Any]]:
         """``PullSmsSendStatus``: the delivery reports (回执) not pulled before, at most
