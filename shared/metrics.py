@@ -15,5 +15,7 @@ PROVIDER_CALLS = Counter("eseal_provider_calls_total", "Calls to external provid
                          ["provider", "service", "action", "outcome"])
 PROVIDER_FAILURES = Counter("eseal_provider_failures_total", "Failed calls to external providers",
                             ["provider", "service", "action", "reason"])
+# SMS delivery reports (回执) pulled from the provider: delivered / failed.
+SMS_DELIVERY = Counter("eseal_sms_delivery_total", "SMS delivery reports by outcome", ["outcome"])
 PROVIDER_LATENCY = Histogram("eseal_provider_call_seconds", "Latency of calls to external providers",
                              ["provider", "service", "action"])

@@ -26,7 +26,14 @@ from .adapters.faces import IdentityFaceChecks
 from .adapters.keys import KeyCustody
 from .adapters.sm2 import Sm2Authority
 from .adapters.sm2 import load_or_create as load_or_create_sm2
-from .adapters.sms import HttpSmsGateway, SandboxSms, tencent_sms
+from .adapters.sms import (
+    HttpSmsGateway,
+    SandboxSms,
+    SmsDeliveries,
+    TencentSms,
+    run_delivery_pulls,
+    tencent_sms,
+)
 from .config import CertsSettings, kdf_params, master_key
 from .domain import ActivationCodePolicy
 from .entrypoints.appkeys import CERTS, CERTS_READY, SANDBOX_CLOCK, SANDBOX_SMS
@@ -55,9 +62,12 @@ class Ports:
 async def _sms(app: web.Application, settings: CertsSettings) -> tuple[SmsSender, asyncpg.Pool | None]:
     """The SMS sender, and the sandbox's own pool to close at shutdown (if any)."""
     if settings.sms_provider == "tencent":
-        sender = tencent_sms(app[HTTP], settings)
+        # Its own connections, as the sandbox's (below): a send records its SerialNo while
+        # the code's transaction holds one of the main pool's.
+        deliveries_pool = await db.create_pool(settings.database_url, min_size=0, max_size=2)
+        sender = tencent_sms(app[HTTP], settings, SmsDeliveries(deliveries_pool))
         add_provider(app, "sms", sender.describe())
-        return sender, None
+        return sender, deliveries_pool
     add_provider(app, "sms", {"provider": settings.sms_provider})
     if settings.sms_provider == "http":
         if not settings.sms_url or settings.sms_api_key is None:
@@ -107,7 +117,13 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
         log.info("ca_ready", created=created, sm2_created=sm2_created,
                  kdf_memory_kib=certs.keys.kdf.memory_cost, kdf_time_cost=certs.keys.kdf.time_cost)
         reminders = asyncio.create_task(expiry.run_reminders(certs), name="certs-expiry-reminders")
+        pulls = asyncio.create_task(run_delivery_pulls(sms, settings.tencent_sms_pull_interval),
+                                    name="certs-sms-delivery-pulls") if isinstance(sms, TencentSms) else None
         yield
+        if pulls is not None:
+            pulls.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pulls
         reminders.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reminders

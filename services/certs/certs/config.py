@@ -35,6 +35,8 @@ class CertsSettings(TencentCloudSettings):
     tencent_sms_sdk_app_id: str | None = None
     tencent_sms_sign_name: str | None = None
     tencent_sms_template_activation_code: str | None = None
+    # How often the delivery reports (回执) are pulled (PullSmsSendStatus), in seconds.
+    tencent_sms_pull_interval: float = Field(default=60.0, ge=1.0, le=3600.0)
 
     def tencent_sms_missing(self) -> list[str]:
         return [f"ESEAL_{name.upper()}" for name in

@@ -14,7 +14,10 @@ Actions and their scripted outcomes:
   ``finish_face`` decided for that token (pending until then);
 * ``IdCardVerification`` / ``PhoneVerification`` / ``CheckIdNameDate`` against ``people``;
 * ``SendSms`` → a ``SendStatusSet`` with a ``SerialNo`` per number, or the code of
-  ``sms_failures[phone]``; every accepted message is kept in ``sms``.
+  ``sms_failures[phone]``; every accepted message is kept in ``sms``;
+* ``PullSmsSendStatus`` → the delivery reports (回执) not pulled yet, each once, at most
+  ``Limit``: a message is reported delivered (``SUCCESS``/``DELIVRD``) unless
+  ``sms_report_failures[phone]`` names the failure's description (``FAIL``).
 
 The H5 page (``GET`` the ``DetectAuth`` ``Url``, ``/h5/<BizToken>``) stands for the person's
 face capture: its buttons 本人验证通过 / 验证不通过 (``/h5/<BizToken>/pass|fail``) decide the
@@ -45,7 +48,8 @@ from tests.support.threaded_app import AppThread, serve
 
 VERSIONS = {"faceid": "2018-03-01", "sms": "2021-01-11"}
 ACTIONS = {"DetectAuth": "faceid", "GetDetectInfoEnhanced": "faceid", "IdCardVerification": "faceid",
-           "PhoneVerification": "faceid", "CheckIdNameDate": "faceid", "SendSms": "sms"}
+           "PhoneVerification": "faceid", "CheckIdNameDate": "faceid", "SendSms": "sms",
+           "PullSmsSendStatus": "sms"}
 
 
 @dataclass
@@ -98,6 +102,8 @@ class FakeTencentCloud:
     faces: dict[str, FaceSession] = field(default_factory=dict)
     sms: list[dict[str, Any]] = field(default_factory=list)
     sms_failures: dict[str, str] = field(default_factory=dict)
+    sms_report_failures: dict[str, str] = field(default_factory=dict)
+    _reports: deque[dict[str, Any]] = field(default_factory=deque)
     calls: list[Call] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # the AuthFailure codes given
     _errors: dict[str, deque[tuple[str, str]]] = field(default_factory=lambda: defaultdict(deque))
@@ -292,4 +298,22 @@ class FakeTencentCloud:
                                  "params": list(p.get("TemplateParamSet") or []),
                                  "sign_name": p.get("SignName"), "sdk_app_id": p["SmsSdkAppId"],
                                  "session_context": p.get("SessionContext")})
+                failure = self.sms_report_failures.get(phone)
+                self._reports.append({
+                    "UserReceiveTime": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                    "CountryCode": "86", "SubscriberNumber": phone.removeprefix("+86"),
+                    "PhoneNumber": phone, "SerialNo": serial,
+                    "ReportStatus": "FAIL" if failure else "SUCCESS",
+                    "Description": failure or "DELIVRD",
+                    "SessionContext": p.get("SessionContext", "")})
         return {"SendStatusSet": statuses}
+
+    def _PullSmsSendStatus(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        for name in ("SmsSdkAppId", "Limit"):
+            if not p.get(name):
+                return {"Error": {"Code": f"MissingParameter.{name}", "Message": f"{name} is required"}}
+        limit = int(p["Limit"])
+        if not 1 <= limit <= 100:
+            return {"Error": {"Code": "InvalidParameterValue.Limit", "Message": "Limit is 1..100"}}
+        pulled = [self._reports.popleft() for _ in range(min(limit, len(self._reports)))]
+        return {"PullSmsSendStatusSet": pulled}

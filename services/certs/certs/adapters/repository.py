@@ -185,6 +185,22 @@ async def save_activation_code(conn: Conn, principal_id: uuid.UUID, r: Activatio
         principal_id, r.code_hash, r.issued_at, r.expires_at, r.failures, r.consumed_at)
 
 
+async def set_code_message(conn: Conn, principal_id: uuid.UUID, serial_no: str | None) -> None:
+    """The provider's id of the message carrying the principal's current code."""
+    await conn.execute("UPDATE activation_codes SET sms_serial_no = $2 WHERE principal_id = $1",
+                       principal_id, serial_no)
+
+
+async def code_delivery(conn: Conn, principal_id: uuid.UUID) -> asyncpg.Record | None:
+    """The principal's current code (times only) and its message's delivery report."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT a.issued_at, a.expires_at, a.consumed_at, a.sms_serial_no, d.status, d.report_code,"
+        " d.reported_at FROM activation_codes a"
+        " LEFT JOIN sms_deliveries d ON d.serial_no = a.sms_serial_no WHERE a.principal_id = $1",
+        principal_id)
+    return row
+
+
 # --- CRLs -----------------------------------------------------------------------------------
 
 

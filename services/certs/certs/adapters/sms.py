@@ -7,11 +7,13 @@ The sandbox adapter refuses production; so does the sandbox endpoint.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import string
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -19,7 +21,7 @@ import asyncpg
 
 from shared.errors import ServiceUnavailable
 from shared.logging import get_logger
-from shared.metrics import PROVIDER_FAILURES
+from shared.metrics import PROVIDER_FAILURES, SMS_DELIVERY
 from shared.people.elements import mask
 from shared.providers.tencentcloud import (
     TencentCloudClient,
@@ -43,10 +45,11 @@ class SandboxSms:
             raise RuntimeError("the sandbox SMS adapter must not run with ESEAL_ENV=production")
         self._pool = pool
 
-    async def send(self, phone: str, text: str, sent_at: datetime) -> None:
+    async def send(self, phone: str, text: str, sent_at: datetime) -> str | None:
         async with self._pool.acquire() as conn:
             await conn.execute("INSERT INTO sandbox_sms (phone, text, sent_at) VALUES ($1, $2, $3)",
                                phone, text, sent_at)
+        return None
 
     async def messages(self, phone: str, limit: int = 50) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
@@ -67,7 +70,7 @@ class HttpSmsGateway:
         self._session, self._url, self._key = session, url, api_key
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def send(self, phone: str, text: str, sent_at: datetime) -> None:
+    async def send(self, phone: str, text: str, sent_at: datetime) -> str | None:
         try:
             async with self._session.post(
                 self._url, json={"phone": phone, "text": text},
@@ -79,6 +82,7 @@ class HttpSmsGateway:
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise ServiceUnavailable("the SMS service is unavailable",
                                      code="sms_unavailable") from exc
+        return None
 
 
 # --- Tencent Cloud SMS (SendSms, API 2021-01-11) --------------------------------------------
@@ -130,17 +134,18 @@ class TencentSms:
     name = "tencent"
 
     def __init__(self, client: TencentCloudClient, *, sdk_app_id: str, sign_name: str,
-                 templates: Mapping[str, str]) -> None:
+                 templates: Mapping[str, str], deliveries: SmsDeliveries | None = None) -> None:
         missing = [k for k in MESSAGE_KINDS if not templates.get(k)]
         if missing:
             raise RuntimeError(f"ESEAL_SMS_PROVIDER=tencent needs a template id for {', '.join(missing)}")
         self._client, self._app, self._sign = client, sdk_app_id, sign_name
         self._templates = dict(templates)
+        self.deliveries = deliveries
 
     def describe(self) -> dict[str, str]:
         return {**self._client.describe(), "sdk_app_id": self._app, "sign_name": self._sign}
 
-    async def send(self, phone: str, text: str, sent_at: datetime) -> None:
+    async def send(self, phone: str, text: str, sent_at: datetime) -> str | None:
         found = message_kind(text)
         if found is None:
             log.error("sms_kind_unknown", phone_masked=mask(phone))
@@ -167,9 +172,105 @@ class TencentSms:
         serial = str(status.get("SerialNo", ""))
         log.info("sms_sent", kind=kind, phone_masked=mask(phone), serial_no=serial,
                  session_context=context, request_id=response.get("RequestId"))
+        if self.deliveries is None or not serial:
+            return None
+        await self.deliveries.record(serial, kind, mask(phone), sent_at)
+        return serial
+
+    async def pull_statuses(self, limit: int = 100) -> list[dict[str, Any]]:
+        """``PullSmsSendStatus``: the delivery reports (回执) not pulled before, at most
+        ``limit`` (Tencent's maximum is 100). Tencent hands each report out once."""
+        response = await self._client.call(
+            "PullSmsSendStatus", {"Limit": min(limit, 100), "SmsSdkAppId": self._app}, idempotent=True)
+        return list(response.get("PullSmsSendStatusSet") or [])
+
+    async def pull_once(self, limit: int = 100) -> int:
+        """Pulls the reports and applies them; the number of reports applied.
+
+        Across replicas only one pulls at a time (an advisory lock held for the pull): Tencent
+        gives a report once, so a pull that lost its reports would lose them for good. Applying
+        a report is idempotent (a row leaves ``sent`` once): the metric and the log count each
+        message once whatever happens twice."""
+        if self.deliveries is None:
+            return 0
+        async with self.deliveries.pull_lock() as locked:
+            if not locked:
+                return 0
+            applied = 0
+            for report in await self.pull_statuses(limit):
+                serial = str(report.get("SerialNo", ""))
+                delivered = str(report.get("ReportStatus", "")).upper() == "SUCCESS"
+                code = str(report.get("Description") or report.get("ReportStatus") or "")
+                row = await self.deliveries.report(serial, delivered=delivered, code=code,
+                                                   description=str(report.get("Description") or ""))
+                if row is None:
+                    continue
+                applied += 1
+                outcome = "delivered" if delivered else "failed"
+                SMS_DELIVERY.labels(outcome).inc()
+                if delivered:
+                    log.info("sms_delivered", kind=row["kind"], phone_masked=row["phone_masked"],
+                             serial_no=serial)
+                else:
+                    log.warning("sms_delivery_failed", kind=row["kind"],
+                                phone_masked=row["phone_masked"], serial_no=serial, report_code=code)
+            return applied
 
 
-def tencent_sms(session: aiohttp.ClientSession, settings: CertsSettings) -> TencentSms:
+_PULL_LOCK = 0x65_53_4D_53  # "eSMS": one replica pulls delivery reports at a time
+
+
+class SmsDeliveries:
+    """Each SMS sent (``sms_deliveries``): its kind, masked phone, ``SerialNo`` and report."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def record(self, serial_no: str, kind: str, phone_masked: str, sent_at: datetime) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO sms_deliveries (serial_no, kind, phone_masked, sent_at)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (serial_no) DO NOTHING",
+                serial_no, kind, phone_masked, sent_at)
+
+    async def report(self, serial_no: str, *, delivered: bool, code: str,
+                     description: str) -> asyncpg.Record | None:
+        """Marks a sent message delivered or failed; None if unknown or already reported."""
+        async with self._pool.acquire() as conn:
+            return await conn.fetchrow(
+                "UPDATE sms_deliveries SET status = $2, report_code = $3, report_description = $4,"
+                " reported_at = $5 WHERE serial_no = $1 AND status = 'sent'"
+                " RETURNING kind, phone_masked",
+                serial_no, "delivered" if delivered else "failed", code, description,
+                datetime.now(UTC))
+
+    async def get(self, serial_no: str) -> asyncpg.Record | None:
+        async with self._pool.acquire() as conn:
+            return await conn.fetchrow("SELECT * FROM sms_deliveries WHERE serial_no = $1", serial_no)
+
+    @contextlib.asynccontextmanager
+    async def pull_lock(self) -> Any:
+        async with self._pool.acquire() as conn:
+            locked = await conn.fetchval("SELECT pg_try_advisory_lock($1)", _PULL_LOCK)
+            try:
+                yield locked
+            finally:
+                if locked:
+                    await conn.execute("SELECT pg_advisory_unlock($1)", _PULL_LOCK)
+
+
+async def run_delivery_pulls(sender: TencentSms, interval: float) -> None:
+    """The background job: pulls delivery reports every ``interval`` seconds."""
+    while True:
+        try:
+            await sender.pull_once()
+        except (TencentCloudError, TencentCloudUnavailable, asyncpg.PostgresError, OSError) as exc:
+            log.warning("sms_delivery_pull_failed", error=type(exc).__name__)
+        await asyncio.sleep(interval)
+
+
+def tencent_sms(session: aiohttp.ClientSession, settings: CertsSettings,
+                deliveries: SmsDeliveries | None = None) -> TencentSms:
     """``ESEAL_SMS_PROVIDER=tencent``: refuses to start without its account and templates."""
     client = settings.tencent_client(session, "ESEAL_SMS_PROVIDER", "sms", "2021-01-11")
     missing = settings.tencent_sms_missing()
@@ -178,4 +279,5 @@ def tencent_sms(session: aiohttp.ClientSession, settings: CertsSettings) -> Tenc
     assert settings.tencent_sms_sdk_app_id and settings.tencent_sms_sign_name
     return TencentSms(client, sdk_app_id=settings.tencent_sms_sdk_app_id,
                       sign_name=settings.tencent_sms_sign_name,
-                      templates={"activation_code": settings.tencent_sms_template_activation_code or ""})
+                      templates={"activation_code": settings.tencent_sms_template_activation_code or ""},
+                      deliveries=deliveries)

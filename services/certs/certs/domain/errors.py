@@ -180,6 +180,13 @@ class SealCertificateConflict(CertsError):
         super().__init__("A certificate with other subject data was already issued for this seal.")
 
 
+class CodeNotFound(CertsError):
+    status, code, title = 404, "code_not_found", "No code sent"
+
+    def __init__(self) -> None:
+        super().__init__("No SMS code was sent to this account.")
+
+
 class PrincipalNotFound(CertsError):
     status, code, title = 404, "principal_not_found", "Principal not found"
 

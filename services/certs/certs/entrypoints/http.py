@@ -11,6 +11,7 @@ def setup_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/v1/agreements", public.list_agreements)
     r.add_post("/api/v1/certificate/activation-codes", public.send_activation_code)
+    r.add_get("/api/v1/certificate/codes/latest", public.latest_code)
     r.add_post("/api/v1/certificate", public.activate_certificate)
     r.add_get("/api/v1/certificate", public.get_certificate)
     r.add_put("/api/v1/certificate/password", public.change_password)

@@ -44,6 +44,16 @@ async def send_activation_code(request: web.Request) -> web.Response:
     return json_response(sent, status=202)
 
 
+@documented(summary="最近短信验证码的送达状态 / whether my last SMS code reached the phone",
+            tags=("certificates",), response=doc.LatestCode,
+            responses={200: "the last code sent (activation, reset or renewal) and its delivery "
+                            "report; `resend_suggested` when it failed",
+                       404: "no code was sent (`code_not_found`)"})
+async def latest_code(request: web.Request) -> web.Response:
+    principal = await require_principal(request)
+    return json_response(await activation.latest_code(request.app[CERTS], principal.id))
+
+
 @documented(summary="激活数字证书 / activate my certificate", tags=("certificates",),
             body=ActivateBody, response=doc.CertificateView,
             responses={201: "issued",

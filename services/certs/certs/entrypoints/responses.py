@@ -29,6 +29,17 @@ class ActivationCodeSent(BaseModel):
     resend_after_seconds: int = Field(description="a new code is refused (429) before this")
 
 
+class LatestCode(BaseModel):
+    sent_at: datetime
+    expires_at: datetime
+    used: bool = Field(description="the code was used up")
+    delivery: Literal["sent", "delivered", "failed", "unknown"] = Field(
+        description="the SMS provider's delivery report (回执): `sent` (no report yet), `delivered`, "
+                    "`failed` (the message did not reach the phone), `unknown` (the provider "
+                    "gives no reports)")
+    resend_suggested: bool = Field(description="failed and not used: the H5 suggests sending a new code")
+
+
 class Sm2CertificateView(BaseModel):
     serial_number: str
     subject: str

@@ -21,7 +21,7 @@ from certs.domain.certificate import (
     fold,
     sm2_events,
 )
-from certs.domain.errors import CertificateAlreadyActive, CertsError
+from certs.domain.errors import CertificateAlreadyActive, CertsError, CodeNotFound
 from shared.events import DomainEvent
 from shared.logging import get_logger
 from shared.unit_of_work import UnitOfWork
@@ -105,12 +105,31 @@ async def send_code(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
         await repo.save_activation_code(uow.conn, principal_id, record)
         # inside the transaction: if sending fails, no code is recorded and no wait imposed
         minutes = int(certs.codes.ttl.total_seconds() // 60)
-        await certs.sms.send(phone, SMS_TEXT.format(code=code, minutes=minutes), now)
+        message = await certs.sms.send(phone, SMS_TEXT.format(code=code, minutes=minutes), now)
+        await repo.set_code_message(uow.conn, principal_id, message)
     log.info("activation_code_sent", principal_id=str(principal_id), phone_masked=mask(phone))
     return {
         "phone_masked": mask(phone),
         "expires_at": views.rfc3339(record.expires_at),
         "resend_after_seconds": int(certs.codes.resend_interval.total_seconds()),
+    }
+
+
+async def latest_code(certs: Certs, principal_id: uuid.UUID) -> dict[str, Any]:
+    """Whether the last code sent (activation, reset or renewal) reached the phone: ``delivery``
+    is ``sent`` (no report yet), ``delivered``, ``failed`` (the H5 suggests a resend) or
+    ``unknown`` (a provider without delivery reports). 404 ``code_not_found`` before any."""
+    async with certs.db.transaction() as uow:
+        row = await repo.code_delivery(uow.conn, principal_id)
+    if row is None:
+        raise CodeNotFound()
+    delivery = row["status"] or ("sent" if row["sms_serial_no"] else "unknown")
+    return {
+        "sent_at": views.rfc3339(row["issued_at"]),
+        "expires_at": views.rfc3339(row["expires_at"]),
+        "used": row["consumed_at"] is not None,
+        "delivery": delivery,
+        "resend_suggested": delivery == "failed" and row["consumed_at"] is None,
     }
 
 

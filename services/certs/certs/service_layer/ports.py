@@ -25,7 +25,9 @@ class Clock(Protocol):
 
 
 class SmsSender(Protocol):
-    async def send(self, phone: str, text: str, sent_at: datetime) -> None: ...
+    async def send(self, phone: str, text: str, sent_at: datetime) -> str | None:
+        """Sends; the provider's message id when its delivery is reported (else None)."""
+        ...
 
 
 class PrincipalRecord(BaseModel):

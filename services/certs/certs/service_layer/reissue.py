@@ -88,7 +88,8 @@ async def send_code(certs: Certs, principal_id: uuid.UUID, purpose: CodePurpose)
         record, code = certs.codes.issue(_code_subject(principal_id, purpose), now, previous)
         await repo.save_activation_code(uow.conn, principal_id, record)
         minutes = int(certs.codes.ttl.total_seconds() // 60)
-        await certs.sms.send(phone, SMS_TEXTS[purpose].format(code=code, minutes=minutes), now)
+        message = await certs.sms.send(phone, SMS_TEXTS[purpose].format(code=code, minutes=minutes), now)
+        await repo.set_code_message(uow.conn, principal_id, message)
     log.info("certificate_code_sent", principal_id=str(principal_id), purpose=purpose,
              phone_masked=mask(phone))
     return {

@@ -8,14 +8,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
-from certs.adapters.sms import TencentSms, message_kind, tencent_sms
+from certs.adapters.sms import SmsDeliveries, TencentSms, message_kind, tencent_sms
 from certs.config import CertsSettings
 from certs.service_layer.activation import SMS_TEXT
+from prometheus_client import REGISTRY
 
 from shared.errors import ServiceUnavailable
 from shared.production import check_settings
+from shared.providers.tencentcloud import TencentCloudError
 from tests.support.fakes.tencentcloud import FakeTencentCloud
+from tests.support.harnesses.certs import CertsHarness
 
 TEXT = SMS_TEXT.format(code="402913", minutes=10)
 SENT_AT = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
@@ -123,3 +127,88 @@ def test_the_description_names_no_secret(fake: FakeTencentCloud) -> None:
     assert described["provider"] == "tencent" and described["region"] == "ap-beijing"
     assert described["endpoint"] == fake.url + "/" and described["sdk_app_id"] == "1400000001"
     assert "fake-secret-key" not in str(described) and "AKIDfake" not in str(described)
+
+
+# --- delivery reports (回执, PullSmsSendStatus) -----------------------------------------------
+
+
+async def test_delivery_reports_are_pulled_once_each(fake: FakeTencentCloud,
+                                                     session: aiohttp.ClientSession) -> None:
+    fake.sms_report_failures["+8613800000006"] = "MK:0001"
+    s = sender(fake, session)
+    await s.send("13800000005", TEXT, SENT_AT)
+    await s.send("13800000006", TEXT, SENT_AT)
+    reports = await s.pull_statuses()
+    assert [r["ReportStatus"] for r in reports] == ["SUCCESS", "FAIL"]
+    assert reports[1]["Description"] == "MK:0001"
+    assert reports[0]["SerialNo"] == fake.sms[0]["serial_no"]
+    pull = next(c for c in fake.calls if c.action == "PullSmsSendStatus")
+    assert pull.params == {"Limit": 100, "SmsSdkAppId": "1400000001"}
+    assert await s.pull_statuses() == []
+
+
+async def test_a_pull_with_a_wrong_signature_is_refused(fake: FakeTencentCloud,
+                                                        session: aiohttp.ClientSession) -> None:
+    await sender(fake, session).send("13800000007", TEXT, SENT_AT)
+    with pytest.raises(TencentCloudError):
+        await sender(fake, session, tencent_secret_key="wrong-key").pull_statuses()
+    assert fake.refused == ["AuthFailure.SignatureFailure"]
+    assert len(await sender(fake, session).pull_statuses()) == 1  # nothing handed out
+
+
+async def test_a_failed_delivery_is_recorded_counted_and_logged_without_the_phone(
+        certs: CertsHarness, fake: FakeTencentCloud, session: aiohttp.ClientSession,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    pool = await asyncpg.create_pool(certs.settings.database_url, min_size=0, max_size=2)
+    try:
+        deliveries = SmsDeliveries(pool)
+        s = tencent_sms(session, settings(fake), deliveries)
+        fake.sms_report_failures["+8613800000008"] = "MK:0001"
+        await s.send("13800000008", TEXT, SENT_AT)
+        await s.send("13800000009", TEXT, SENT_AT)
+        failed_serial, delivered_serial = (m["serial_no"] for m in fake.sms)
+        row = await deliveries.get(failed_serial)
+        assert row is not None and row["status"] == "sent" and row["kind"] == "activation_code"
+        assert row["phone_masked"] == "*******0008"
+        failed_before = _counted("failed")
+        delivered_before = _counted("delivered")
+        capsys.readouterr()
+        assert await s.pull_once() == 2
+        failed = await deliveries.get(failed_serial)
+        assert failed is not None and failed["status"] == "failed" and failed["report_code"] == "MK:0001"
+        delivered = await deliveries.get(delivered_serial)
+        assert delivered is not None and delivered["status"] == "delivered"
+        assert _counted("failed") == failed_before + 1
+        assert _counted("delivered") == delivered_before + 1
+        logged = capsys.readouterr()
+        out = logged.out + logged.err
+        assert "sms_delivery_failed" in out
+        assert "13800000008" not in out and "402913" not in out
+        # Nothing left to pull, and a report given twice counts once.
+        assert await s.pull_once() == 0
+        assert await deliveries.report(failed_serial, delivered=False, code="MK:0001",
+                                       description="") is None
+        stored = await pool.fetch("SELECT * FROM sms_deliveries")
+        assert "402913" not in str(stored) and "13800000008" not in str(stored)
+    finally:
+        await pool.close()
+
+
+async def test_only_one_replica_pulls_at_a_time(certs: CertsHarness, fake: FakeTencentCloud,
+                                                session: aiohttp.ClientSession) -> None:
+    pool = await asyncpg.create_pool(certs.settings.database_url, min_size=0, max_size=2)
+    try:
+        deliveries = SmsDeliveries(pool)
+        s = tencent_sms(session, settings(fake), deliveries)
+        await s.send("13800000010", TEXT, SENT_AT)
+        async with deliveries.pull_lock() as held:
+            assert held
+            assert await tencent_sms(session, settings(fake), SmsDeliveries(pool)).pull_once() == 0
+        assert not [c for c in fake.calls if c.action == "PullSmsSendStatus"]
+        assert await s.pull_once() == 1
+    finally:
+        await pool.close()
+
+
+def _counted(outcome: str) -> float:
+    return REGISTRY.get_sample_value("eseal_sms_delivery_total", {"outcome": outcome}) or 0.0
