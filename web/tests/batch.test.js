@@ -91,6 +91,23 @@ test('the stamp body: one enterprise, one password, every pending document’s c
   })
 })
 
+test('a mixed batch: a document with only a signature needs no seal and names none', () => {
+  const mixed = { ...scan, documents: [doc('r1', [seal(0, [A_CONTRACT], 'contract')]), doc('r2', [signature(0, false), signature(1, false)])] }
+  assert.deepEqual(batchEnterprises(mixed).map((e) => e.enterprise_id), ['e1'])
+  const picks = batchPreselect(mixed, 'e1')
+  assert.deepEqual(picks, { r1: { 0: 's1' }, r2: {} })
+  assert.ok(documentReady(mixed.documents[1], picks))
+  assert.ok(batchReady(mixed, picks, 'e1'))
+  assert.deepEqual(batchStampBody({ scan: mixed, picks, enterpriseId: 'e1', password: 'pw' }), {
+    enterprise_id: 'e1',
+    certificate_password: 'pw',
+    documents: [{ request_id: 'r1', seal_id: 's1', choices: [{ placement: 0, seal_id: 's1' }] }, { request_id: 'r2' }],
+  })
+  // its signature not made yet: that document waits for 个人签名
+  const unsigned = { ...mixed, documents: [mixed.documents[0], doc('r2', [signature(0, true)])] }
+  assert.ok(!batchReady(unsigned, picks, 'e1'))
+})
+
 test('the result per document, the reason in Chinese', () => {
   const view = {
     batch_id: 'b1',
