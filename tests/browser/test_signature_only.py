@@ -177,3 +177,46 @@ async def test_a_batch_with_a_signature_only_document_is_stamped_with_one_passwo
     assert seen.status == 200 and seen.json["status"] == "stamped", seen
     signed = seen.json["documents"][1]
     assert signed["record_ids"] == [] and signed["record_id"], signed
+
+
+async def test_a_batch_of_only_signatures_has_no_enterprise_to_choose(
+        api: Api, platform: Platform, open_screen: OpenScreen, tmp_path: Path) -> None:
+    person = await register_person(api)  # in no enterprise, granted no seal
+    person_token = (await api_login(api, "person", person["phone"], person["password"]))["access_token"]
+    cert_pw = password()
+    await activate_certificate_by_api(api, person_token, person["phone"], cert_pw)
+    made = await api.post("/api/v1/my/signature", token=person_token, json={"method": "generated"})
+    assert made.status == 201, made
+    token = await client_token(api, await create_client(platform, "个人签字批量系统（演示）"))
+    sign = [{"kind": "signature", "page": 1, "x": 300, "y": 300}]
+    created = await create_batch(api, token, [{"title": "承诺书（一）", "placements": sign},
+                                              {"title": "承诺书（二）", "placements": sign}])
+    batch_id = created["batch_id"]
+    photo = qr_photo(created["qr_payload"], tmp_path / "batch-qr.png")
+
+    p = await open_screen("person")
+    await login(p, "person", person["phone"], person["password"])
+    await p.goto("/app/scan")
+    await p.page.locator("[data-test=scan-file]").set_input_files(str(photo))
+    await expect(p.page).to_have_url(re.compile(rf"/app/batch/{batch_id}$"))
+    await expect(p.page.locator("[data-test=batch-signature-only]")).to_contain_text("无需选择企业和印章")
+    await expect(p.page.locator("[data-test=batch-no-seals]")).to_have_count(0)
+    await expect(p.page.locator("[data-test^=batch-enterprise]")).to_have_count(0)
+    for i in range(2):
+        await expect(p.page.locator(f"[data-test=batch-doc-{i}]")).to_have_attribute("data-ready", "yes")
+    confirm = p.page.locator("[data-test=batch-confirm]")
+    await expect(confirm).to_contain_text("确认签名")
+    await p.shot("84-batch-signatures-only", full_page=True)
+    await confirm.click()
+    dialog = p.page.locator("[data-test=stamp-password-dialog]")
+    await expect(dialog).to_contain_text("使用您的个人电子签名为 2 份文件签名")
+    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
+    async with p.page.expect_request(re.compile(rf"/api/v1/stamp-batches/{batch_id}/stamp$")) as sent:
+        await dialog.locator("[data-test=stamp-submit]").click()
+    body = json.loads((await sent.value).post_data or "{}")
+    assert "enterprise_id" not in body and body["certificate_password"] == cert_pw, body
+    done = p.page.locator("[data-test=batch-done]")
+    await expect(done).to_be_visible(timeout=90_000)
+    await expect(done).to_have_attribute("data-status", "stamped")
+    seen = await api.get(f"/api/v1/stamp-batches/{batch_id}", token=token)
+    assert seen.status == 200 and seen.json["status"] == "stamped", seen
