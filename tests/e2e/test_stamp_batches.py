@@ -134,3 +134,59 @@ async def test_a_batch_is_stamped_with_one_password_and_a_failure_keeps_the_othe
     assert usage.status == 200, usage
     mine = [r for r in usage.json["items"] if r.get("request_id") in ids]
     assert sorted(r["request_id"] for r in mine) == sorted(ids[:2]), usage.json
+
+
+async def _batch(api: Api, token: str, items: list[dict[str, object]]) -> tuple[str, list[str]]:
+    form = aiohttp.FormData()
+    form.add_field("items", json.dumps(items, ensure_ascii=False))
+    for i in range(len(items)):
+        form.add_field(f"documents[{i}]", make_test_pdf(pages=1), filename=f"{i}.pdf",
+                       content_type="application/pdf")
+    created = await api.post("/api/v1/stamp-batches", token=token, data=form)
+    assert created.status == 201, created
+    return created.json["qr_payload"], [d["request_id"] for d in created.json["documents"]]
+
+
+async def test_a_batch_of_only_personal_signatures_needs_no_enterprise(
+        api: Api, platform: Platform, root_pem: bytes) -> None:
+    """Documents a person signs with their 个人签名 alone: the batch stamp takes the password
+    alone; a batch with a seal document still needs the enterprise (422 before anything is
+    claimed: the QR code still works)."""
+    enterprise = await new_enterprise(api)
+    contract = await new_seal(api, enterprise, "contract")
+    person = await new_person(api)
+    await grant(api, enterprise, contract["seal_id"], person)
+    made = await api.post("/api/v1/my/signature", token=person.token, json={"method": "generated"})
+    assert made.status == 201, made
+    token = await client_token(api, create_client(platform, "个人签字批量系统"))
+    sign = {"placements": [{"kind": "signature", "page": 1, "x": 300, "y": 200}]}
+
+    # a seal document without the enterprise: refused, nothing claimed
+    qr, ids = await _batch(api, token, [{"title": "合同", "page": 1, "x": 300, "y": 300},
+                                        {"title": "承诺书", **sign}])
+    scanned = await api.post("/api/v1/stamp-batches/scans", token=person.token, json={"qr_payload": qr})
+    assert scanned.status == 200, scanned
+    batch_id = scanned.json["batch_id"]
+    path = f"/api/v1/stamp-batches/{batch_id}/stamp"
+    r = await api.post(path, token=person.token, json={
+        "certificate_password": CERT_PASSWORD, "seal_id": contract["seal_id"]})
+    assert r.status == 422 and r.json["code"] == "invalid_choice", r
+    assert r.json["errors"][0]["field"] == "documents[0].enterprise_id", r.json
+    r = await api.post(path, token=person.token, json={
+        "enterprise_id": enterprise.id, "seal_id": contract["seal_id"],
+        "certificate_password": CERT_PASSWORD})
+    assert r.status == 200 and r.json["status"] == "stamped", r
+
+    # only signatures: the password alone
+    qr, ids = await _batch(api, token, [{"title": "承诺书一", **sign}, {"title": "承诺书二", **sign}])
+    scanned = await api.post("/api/v1/stamp-batches/scans", token=person.token, json={"qr_payload": qr})
+    assert scanned.status == 200, scanned
+    stamped = await api.post(f"/api/v1/stamp-batches/{scanned.json['batch_id']}/stamp",
+                             token=person.token, json={"certificate_password": CERT_PASSWORD})
+    assert stamped.status == 200 and stamped.json["status"] == "stamped", stamped
+    for d in stamped.json["documents"]:
+        assert d["record_ids"] == [] and d["record_id"], d
+        doc = await api.get(d["result_url"], token=token)
+        assert doc.status == 200, doc
+        status, _dss = await pyhanko_validation(doc.body, root_pem)
+        assert status.intact and status.valid and status.trusted, status.pretty_print_details()

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import {
   batchEnterprises,
   batchLines,
+  batchNeedsSeal,
   batchPreselect,
   batchReady,
   batchStampBody,
@@ -89,6 +90,42 @@ test('the stamp body: one enterprise, one password, every pending document’s c
       { request_id: 'r2', seal_id: 's2', choices: [{ placement: 0, seal_id: 's2' }, { placement: 1, seal_id: 's2' }] },
     ],
   })
+})
+
+test('a mixed batch: a document with only a signature needs no seal and names none', () => {
+  const mixed = { ...scan, documents: [doc('r1', [seal(0, [A_CONTRACT], 'contract')]), doc('r2', [signature(0, false), signature(1, false)])] }
+  assert.deepEqual(batchEnterprises(mixed).map((e) => e.enterprise_id), ['e1'])
+  const picks = batchPreselect(mixed, 'e1')
+  assert.deepEqual(picks, { r1: { 0: 's1' }, r2: {} })
+  assert.ok(documentReady(mixed.documents[1], picks))
+  assert.ok(batchReady(mixed, picks, 'e1'))
+  assert.deepEqual(batchStampBody({ scan: mixed, picks, enterpriseId: 'e1', password: 'pw' }), {
+    enterprise_id: 'e1',
+    certificate_password: 'pw',
+    documents: [{ request_id: 'r1', seal_id: 's1', choices: [{ placement: 0, seal_id: 's1' }] }, { request_id: 'r2' }],
+  })
+  // its signature not made yet: that document waits for 个人签名
+  const unsigned = { ...mixed, documents: [mixed.documents[0], doc('r2', [signature(0, true)])] }
+  assert.ok(!batchReady(unsigned, picks, 'e1'))
+})
+
+test('a batch of only signatures: no enterprise to choose, none sent', () => {
+  const signs = { ...scan, choices: [], documents: [doc('r1', [signature(0, false)]), doc('r2', [signature(0, false), signature(1, false)])] }
+  assert.ok(!batchNeedsSeal(signs))
+  assert.ok(batchNeedsSeal(scan))
+  assert.deepEqual(batchEnterprises(signs), [])
+  const picks = batchPreselect(signs, null)
+  assert.ok(batchReady(signs, picks, null))
+  assert.deepEqual(batchStampBody({ scan: signs, picks, enterpriseId: null, password: 'pw' }), {
+    certificate_password: 'pw',
+    documents: [{ request_id: 'r1' }, { request_id: 'r2' }],
+  })
+  // a seal document among them: the enterprise is needed again
+  const mixed = { ...scan, documents: [...signs.documents, doc('r3', [seal(0, [A_CONTRACT], 'contract')])] }
+  assert.ok(batchNeedsSeal(mixed))
+  assert.ok(!batchReady(mixed, batchPreselect(mixed, null), null))
+  // not made yet: waits for 个人签名
+  assert.ok(!batchReady({ ...signs, documents: [doc('r1', [signature(0, true)])] }, picks, null))
 })
 
 test('the result per document, the reason in Chinese', () => {

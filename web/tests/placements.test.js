@@ -13,6 +13,7 @@ import {
   preselect,
   sealChoices,
   sealSize,
+  signatureOnly,
   spotRects,
   stampBody,
   stampedLines,
@@ -142,6 +143,23 @@ test('the stamp body: choices plus the first choice’s seal for older servers',
   assert.deepEqual(stampBody({ placements: [], enterpriseId: 'e1', sealId: 's1', password: 'pw' }), {
     enterprise_id: 'e1',
     seal_id: 's1',
+    certificate_password: 'pw',
+  })
+})
+
+test('only personal signatures: no seal to choose, the password alone', () => {
+  const sign = (index) => ({ index, kind: 'signature', spots: [{ page: 1, x: 100, y: 100 }] })
+  assert.ok(signatureOnly([sign(0)]))
+  assert.ok(signatureOnly([sign(0), sign(1)]))
+  assert.ok(!signatureOnly([sign(0), contractAt]))
+  assert.ok(!signatureOnly([crossPage]))
+  assert.ok(!signatureOnly([]))
+  assert.ok(!signatureOnly(undefined))
+  // nothing to pick: ready as far as seals go
+  assert.ok(allPicked([sign(0), sign(1)], {}))
+  assert.deepEqual(preselect([sign(0)], { choices: [{ enterprise_id: 'e1', enterprise_name: '甲', seals: [{ seal_id: 's1', type: 'official' }] }] }), {})
+  // no enterprise_id, no seal_id, no choices (a choice naming its placement is invalid_choice)
+  assert.deepEqual(stampBody({ placements: [sign(0), sign(1)], picks: {}, scan: {}, password: 'pw', enterpriseId: 'e1' }), {
     certificate_password: 'pw',
   })
 })

@@ -52,10 +52,15 @@ export function documentReady(doc, picks) {
   return allPicked(doc.placements || [], picks?.[doc.request_id] || {}) && !signatureMissing(doc.placements)
 }
 
-/** Every pending document is ready (and there is one). */
+/** Some pending document takes a seal (else: only personal signatures, no enterprise). */
+export function batchNeedsSeal(scan) {
+  return pendingDocuments(scan).some((d) => (d.placements || []).some(takesSeal))
+}
+
+/** Every pending document is ready (and there is one); the enterprise chosen if a seal is used. */
 export function batchReady(scan, picks, enterpriseId) {
   const docs = pendingDocuments(scan)
-  return Boolean(enterpriseId) && docs.length > 0 && docs.every((d) => documentReady(d, picks))
+  return (Boolean(enterpriseId) || !batchNeedsSeal(scan)) && docs.length > 0 && docs.every((d) => documentReady(d, picks))
 }
 
 /** POST /stamp-batches/{id}/stamp: one enterprise, one password, each document's choices. */
@@ -70,6 +75,8 @@ export function batchStampBody({ scan, picks, enterpriseId, password }) {
     }
     return one
   })
+  // only personal signatures: no enterprise (the password alone signs them)
+  if (!batchNeedsSeal(scan)) return { certificate_password: password, documents }
   return { enterprise_id: enterpriseId, certificate_password: password, documents }
 }
 

@@ -206,6 +206,14 @@ export function preselect(placements, scan) {
   return picks
 }
 
+/**
+ * A request whose placements are all `signature` (the person signs with their 个人签名, no
+ * seal): no enterprise, no seal to choose, the certificate password alone.
+ */
+export function signatureOnly(placements) {
+  return Array.isArray(placements) && placements.length > 0 && !placements.some(takesSeal)
+}
+
 /** Every placement that takes a seal has one picked. */
 export function allPicked(placements, picks) {
   return placements.filter(takesSeal).every((p) => Boolean(picks[p.index]))
@@ -217,6 +225,8 @@ export function allPicked(placements, picks) {
  */
 export function stampBody({ placements, picks, scan, password, enterpriseId = null, sealId = null }) {
   if (!placements?.length) return { enterprise_id: enterpriseId, seal_id: sealId, certificate_password: password }
+  // only personal signatures: the password alone (enterprise and seal would be ignored)
+  if (signatureOnly(placements)) return { certificate_password: password }
   const choices = placements.filter(takesSeal).map((p) => ({ placement: p.index, seal_id: picks[p.index] }))
   const first = choices[0]
   const firstSeal = first ? sealChoices(placements.find((p) => p.index === first.placement), scan).find((s) => s.seal_id === first.seal_id) : null

@@ -106,7 +106,9 @@ class BatchDocumentChoice(ApiModel):
 
 
 class BatchStampBody(ApiModel):
-    enterprise_id: uuid.UUID
+    enterprise_id: uuid.UUID | None = Field(
+        default=None, description="the enterprise whose seals I use; not needed when no "
+                                  "document takes a seal (only personal `signature` placements)")
     certificate_password: str = Field(min_length=1, max_length=128)
     seal_id: uuid.UUID | None = Field(default=None, description="the seal of every document "
                                                                 "that does not name its own")

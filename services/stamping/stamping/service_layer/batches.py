@@ -314,7 +314,8 @@ class DocumentChoice:
 
 @dataclass(frozen=True)
 class BatchStampCommand:
-    enterprise_id: uuid.UUID
+    # None only when no document takes a seal (every placement a personal signature)
+    enterprise_id: uuid.UUID | None
     certificate_password: str
     seal_id: uuid.UUID | None = None  # every document's seal unless it names its own
     documents: tuple[DocumentChoice, ...] = ()
@@ -369,6 +370,8 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
             one = stamping.StampCommand(cmd.enterprise_id, seal_id, cmd.certificate_password,
                                         choice.choices)
             uses = stamping._plan(row, one)  # noqa: SLF001 - the stamp's own plan
+            if uses:  # a seal to use: the enterprise is named (422 before anything is claimed)
+                stamping._enterprise(one)  # noqa: SLF001
         except InvalidChoice as e:
             e.errors = [{**err, "field": f"documents[{i}].{err.get('field', '')}",
                          "document": str(i)} for err in e.errors]
@@ -377,7 +380,8 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
         if not uses:  # only personal signatures: nothing to authorise, its own certs call
             continue
         digests.append(StampAuthorization(
-            row.request_id, row.document_sha256, uses[0].seal_id, cmd.enterprise_id, person.id,
+            row.request_id, row.document_sha256, uses[0].seal_id,
+            stamping._enterprise(one), person.id,  # noqa: SLF001
             now, placements=tuple((u.index, u.seal_id) for u in uses)).digest())
     async with ctx.pool.acquire() as conn:  # the QR code stamps once
         claimed = await conn.fetchval(
