@@ -111,9 +111,12 @@ async def test_a_seal_certificate_is_renewed_once_30_days_before_expiry(
     crl = x509.load_der_x509_crl((await certs.request("GET", "/api/v1/ca/crl")).body)
     assert crl.get_revoked_certificate_by_serial_number(int(first["serial_number"], 16)) is None
     # the new one has its SM2 twin; a repeated issue request answers the current certificate
-    twins = await certs.sql("SELECT 1 FROM sm2_certificates WHERE certificate_id = $1",
+    twins = await certs.sql("SELECT serial_number FROM sm2_certificates WHERE certificate_id = $1",
                             uuid.UUID(event["certificate_id"]))
     assert len(twins) == 1
+    r = await certs.request("POST", f"/internal/seal-certificates/{seal_id}/sm2-signatures",
+                            internal=True, json={"digest_b64": base64.b64encode(DIGEST).decode()})
+    assert r.status == 200 and r.json["serial_number"] == twins[0]["serial_number"], r
     again = await _issue(certs, body)
     assert again["serial_number"] == event["serial_number"]
     kinds = [r["type"] for r in await certs.sql(
