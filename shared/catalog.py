@@ -147,6 +147,29 @@ class CertificateRevoked(DomainEvent):
     owner_id: uuid.UUID | None = None
 
 
+@event("SealCertificateRenewed", producer="certs", stream_type="certificate")
+class SealCertificateRenewed(DomainEvent):
+    """Seal ``seal_id``'s certificate was renewed before it expired (certs' hourly round):
+    ``certificate_id`` (a new key pair, the same subject) replaces
+    ``replaces_certificate_id``, which is not revoked: it stays valid until it expires, and
+    the stamps made with it keep verifying. New stamps use the new certificate. On the new
+    certificate's stream, after its ``CertificateIssued`` and ``Sm2CertificateIssued``.
+    The certificate and the chain are public (no key material)."""
+
+    certificate_id: uuid.UUID
+    seal_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    serial_number: str
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+    certificate_pem: str
+    chain_pem: list[str]
+    replaces_certificate_id: uuid.UUID
+    replaces_serial_number: str
+    renewed_at: datetime
+
+
 # seals ------------------------------------------------------------------------------
 
 

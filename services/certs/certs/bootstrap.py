@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -103,6 +104,7 @@ def _context(settings: CertsSettings, master: MasterKey, ports: Ports
             codes=ActivationCodePolicy(hash_key=master.derive_key("activation-code-hash")),
             sm2=Sm2Authority(sm2_material),
             faces=ports.faces(app) if ports.faces else IdentityFaceChecks(app),
+            seal_renewal=timedelta(days=settings.seal_renewal_days),
         )
         app[CERTS] = certs
         await crl.current(certs, "issuing")

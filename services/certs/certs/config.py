@@ -27,6 +27,8 @@ class CertsSettings(TencentCloudSettings):
     test_fast_kdf: bool = False
     kdf_time_cost: int | None = Field(default=None, ge=1, le=10)
     kdf_memory_kib: int | None = Field(default=None, ge=8192, le=1_048_576)
+    # seal certificates (valid 5 years) are renewed automatically this many days before expiry
+    seal_renewal_days: int = Field(default=30, ge=1, le=365)
     sms_provider: Literal["sandbox", "http", "tencent"] = "sandbox"
     sms_url: str | None = None
     sms_api_key: SecretStr | None = None

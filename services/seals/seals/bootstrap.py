@@ -20,6 +20,7 @@ from .adapters.repository import PgSealStorage
 from .config import SealsSettings
 from .entrypoints.http import setup_routes
 from .entrypoints.support import CONTEXT
+from .projections.certificates import certificate_handlers
 from .projections.directory import directory_handlers
 from .projections.state import STATE
 from .service_layer.context import Seals
@@ -84,7 +85,7 @@ def _revocation_retrier(settings: SealsSettings) -> CleanupContext:
 
 
 SPEC = ServiceSpec(name="seals", migrations=MIGRATIONS, setup_routes=setup_routes,
-                   handlers=lambda app: directory_handlers(), projections=(STATE,))
+                   handlers=lambda app: directory_handlers() | certificate_handlers(), projections=(STATE,))
 
 
 def create_app(settings: SealsSettings | None = None, *,

@@ -90,8 +90,18 @@ async def active_agent_certificate(conn: Conn, agent_id: uuid.UUID, *,
 async def seal_certificate(conn: Conn, seal_id: uuid.UUID, *,
                            for_update: bool = False) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM certificates WHERE seal_id = $1{_lock(for_update)}",  # noqa: S608
-        seal_id)
+        f"SELECT {_COLUMNS} FROM certificates WHERE seal_id = $1 AND superseded_by IS NULL"  # noqa: S608
+        f"{_lock(for_update)}", seal_id)
+
+
+async def expiring_seal_certificates(conn: Conn, until: datetime,
+                                     limit: int = 500) -> list[asyncpg.Record]:
+    """Current, active seal certificates that expire before ``until`` (renewal candidates;
+    an expired one too: a seal whose certificate lapsed while certs was down is renewed)."""
+    return await conn.fetch(
+        "SELECT seal_id, certificate_id FROM certificates WHERE owner_type = 'seal'"
+        " AND status = 'active' AND superseded_by IS NULL AND not_after <= $1"
+        " ORDER BY not_after LIMIT $2", until, limit)
 
 
 async def seal_certificate_by_serial(conn: Conn, serial_number: str) -> asyncpg.Record | None:
@@ -122,9 +132,11 @@ async def certificate_by_serial(conn: Conn, serial_number: str) -> asyncpg.Recor
 
 
 async def status(conn: Conn, certificate_id: uuid.UUID) -> str | None:
-    """The certificate's status now (``active`` | ``revoked``)."""
+    """The certificate's status now (``active`` | ``revoked``; ``superseded`` for a seal
+    certificate renewed since: not revoked, but its seal signs with the successor)."""
     found: str | None = await conn.fetchval(
-        "SELECT status FROM certificates WHERE certificate_id = $1", certificate_id)
+        "SELECT CASE WHEN superseded_by IS NOT NULL AND status = 'active' THEN 'superseded'"
+        " ELSE status END FROM certificates WHERE certificate_id = $1", certificate_id)
     return found
 
 

@@ -107,6 +107,16 @@ class Sm2CertificateAdded(DomainEvent):
     added_at: datetime
 
 
+@event("SealCertificateSuperseded", producer="certs", stream_type="certificate", public=False)
+class SealCertificateSuperseded(DomainEvent):
+    """A seal certificate renewed by ``superseded_by`` (whose stream starts with its own
+    ``SealCertificateCreated``): not revoked, it is no longer used to sign and expires."""
+
+    certificate_id: uuid.UUID
+    superseded_by: uuid.UUID
+    superseded_at: datetime
+
+
 ReissueCause = Literal["reset", "renewal"]
 
 

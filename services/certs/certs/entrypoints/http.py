@@ -51,3 +51,4 @@ def setup_sandbox_routes(app: web.Application, *, sms: bool) -> None:
         r.add_get("/api/v1/sandbox/sms", public.sandbox_sms)
     r.add_get("/internal/sandbox/clock", internal.get_clock)
     r.add_put("/internal/sandbox/clock", internal.set_clock)
+    r.add_post("/internal/sandbox/seal-certificates/{seal_id}/renewal", internal.renew_seal_now)

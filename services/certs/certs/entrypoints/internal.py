@@ -12,7 +12,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from certs.adapters.crypto.tsa import DEFAULT_POLICY_OID
-from certs.service_layer import certificates, crl, platform, seals, sm2
+from certs.service_layer import certificates, crl, platform, renewal, seals, sm2
 from certs.service_layer.views import rfc3339
 from shared.errors import EsealError, ValidationFailed
 from shared.http import json_response, parse_json, path_uuid
@@ -203,3 +203,14 @@ async def set_clock(request: web.Request) -> web.Response:
     clock.offset = timedelta(seconds=body.offset_seconds)
     log.warning("sandbox_clock_moved", offset_seconds=body.offset_seconds)
     return await get_clock(request)
+
+
+async def renew_seal_now(request: web.Request) -> web.Response:
+    """Sandbox only: renew this seal's certificate now, however far its expiry (what the
+    hourly round does within 30 days of it), so end-to-end tests need not move the clock
+    years on. 200 ``{"renewed": true|false}`` (false: revoked, or no such seal)."""
+    require_internal(request)
+    seal_id = path_uuid(request, "seal_id")
+    certs = request.app[CERTS]
+    horizon = certs.clock.now() + timedelta(days=100 * 365)
+    return json_response({"renewed": bool(await renewal.renew_seal(certs, seal_id, horizon))})

@@ -12,6 +12,7 @@ from certs.domain.events import (
     CertificatePasswordChanged,
     CertificatePasswordRejected,
     SealCertificateCreated,
+    SealCertificateSuperseded,
     Sm2CertificateAdded,
     UserCertificateActivated,
     UserCertificateReissued,
@@ -71,6 +72,9 @@ class CertificatesProjection(Projection):
                                ev.failures, ev.locked_until)
         elif isinstance(ev, CertificatePasswordAccepted | CertificatePasswordChanged):
             await self._update(conn, event, "password_failures = 0, locked_until = NULL")
+        elif isinstance(ev, SealCertificateSuperseded):  # before its successor's insert
+            await self._update(conn, event, "superseded_by = $3, superseded_at = $4",
+                               ev.superseded_by, ev.superseded_at)
         elif isinstance(ev, CertificateRevoked):
             await self._update(conn, event,
                                "status = 'revoked', revoked_at = $3, revocation_reason = $4",

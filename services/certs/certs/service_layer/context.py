@@ -30,7 +30,7 @@ V = TypeVar("V")
 
 
 class Lru(Generic[K, V]):
-    """A small bounded map of facts that never change once written."""
+    """A small bounded map of facts that rarely change (``forget`` when one did)."""
 
     def __init__(self, size: int = 4096) -> None:
         self._items: OrderedDict[K, V] = OrderedDict()
@@ -41,6 +41,9 @@ class Lru(Generic[K, V]):
         if value is not None:
             self._items.move_to_end(key)
         return value
+
+    def forget(self, key: K) -> None:
+        self._items.pop(key, None)
 
     def put(self, key: K, value: V) -> None:
         self._items[key] = value
@@ -71,6 +74,8 @@ class Certs:
     lockout: WrongPasswordPolicy = field(default_factory=WrongPasswordPolicy)
     password_rule: PasswordRule = field(default_factory=PasswordRule)
     crl_validity: timedelta = timedelta(days=7)
+    # seal certificates are renewed this long before they expire (renewal.py)
+    seal_renewal: timedelta = timedelta(days=30)
     seal_refs: Lru[uuid.UUID, SealRef] = field(default_factory=Lru)
 
     def within(self, conn: Conn) -> UnitOfWork:

@@ -3,8 +3,8 @@ expires (``CertificateExpiryReminded`` on its stream, so each is sent once, whic
 replica runs the round). A periodic job (``run_reminders``, hourly) on the service's clock,
 so tests move the clock and call ``remind_expiring`` once.
 
-Seal certificates get no reminder: they are custodial (no password, nobody to ask).
-Their automatic renewal is not built yet (docs: services/certs/README.md).
+Seal certificates get no reminder: they are custodial (no password, nobody to ask); the
+same hourly round renews them automatically (``renewal.renew_expiring_seals``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from certs.domain.events import CertificateExpiryReminded
 from shared.china_time import china_today
 from shared.logging import get_logger
 
+from . import renewal
 from .context import Certs
 
 log = get_logger(__name__)
@@ -77,4 +78,10 @@ async def run_reminders(certs: Certs, interval: float = INTERVAL_SECONDS) -> Non
             raise
         except Exception as exc:  # noqa: BLE001 - the database may be back at the next round
             log.warning("expiry_reminders_failed", error=repr(exc)[:300])
+        try:
+            await renewal.renew_expiring_seals(certs)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - likewise
+            log.warning("seal_renewals_failed", error=repr(exc)[:300])
         await asyncio.sleep(interval)

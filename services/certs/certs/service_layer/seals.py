@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from certs.adapters import repository as repo
 from certs.adapters.crypto.ca import new_serial
@@ -79,14 +80,7 @@ async def issue(certs: Certs, cmd: IssueSealCertificate) -> tuple[dict[str, Any]
             return _issued(certs, existing), False
         certificate_id, now = uuid.uuid4(), certs.clock.now()
         key_id, key = uuid.uuid4(), certs.keys.generate()
-        cert = certs.authority.issue_seal(key.public_key(), subject, new_serial(), now)
-        facts = IssuedCertificate(
-            certificate_id=certificate_id, key_id=key_id,
-            serial_number=serial_hex(cert.serial_number), subject=display_name(cert.subject),
-            issuer=display_name(cert.issuer), not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc, fingerprint_sha256=fingerprint_sha256(cert),
-            pem=to_pem(cert),
-        )
+        facts = new_seal_certificate(certs, certificate_id, key_id, key, subject, now)
         events = create_seal_certificate(facts, cmd.seal_id, cmd.enterprise_id, cmd.seal_name,
                                          cmd.seal_type, cmd.digest, now)
         created = rules.fold(events)
@@ -99,6 +93,20 @@ async def issue(certs: Certs, cmd: IssueSealCertificate) -> tuple[dict[str, Any]
     log.info("seal_certificate_issued", seal_id=str(cmd.seal_id),
              serial_number=facts.serial_number)
     return _issued(certs, row), True
+
+
+def new_seal_certificate(certs: Certs, certificate_id: uuid.UUID, key_id: uuid.UUID,
+                         key: ec.EllipticCurvePrivateKey, subject: SealSubject,
+                         now: datetime) -> IssuedCertificate:
+    """A seal certificate for ``key`` from the issuing CA (issued or renewed)."""
+    cert = certs.authority.issue_seal(key.public_key(), subject, new_serial(), now)
+    return IssuedCertificate(
+        certificate_id=certificate_id, key_id=key_id,
+        serial_number=serial_hex(cert.serial_number), subject=display_name(cert.subject),
+        issuer=display_name(cert.issuer), not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc, fingerprint_sha256=fingerprint_sha256(cert),
+        pem=to_pem(cert),
+    )
 
 
 async def by_serial(certs: Certs, serial_number: str) -> dict[str, Any]:
@@ -134,24 +142,33 @@ async def sign(certs: Certs, seal_id: uuid.UUID, digest: bytes) -> SealSignature
     before it makes this call answer 409 (the signature is discarded); one committed after
     it came after a signature that was already complete. So once a revocation has been
     answered, no signature made after it is ever returned; in one round trip (plus one
-    on the seal's first use: which certificate and key it has never changes).
+    on the seal's first use: which certificate and key it has changes only when it is
+    renewed, and then the confirming read answers ``superseded`` and it signs again with
+    the current one).
     """
-    async with certs.db.connection() as uow:
-        ref = certs.seal_refs.get(seal_id)
-        if ref is None:
-            row = await repo.seal_certificate(uow.conn, seal_id)
-            if row is None:
-                raise SealCertificateNotFound()
-            if row["status"] == "revoked":
-                raise CertificateRevoked(row["serial_number"])
-            ref = SealRef(row["certificate_id"], row["key_id"], row["serial_number"])
-            certs.seal_refs.put(seal_id, ref)
-        key = await certs.keys.open_master_key(uow.conn, ref.key_id, str(ref.certificate_id))
-        signature = sign_digest(key, digest)
-        status = await repo.status(uow.conn, ref.certificate_id)
-    if status != "active":
-        raise CertificateRevoked(ref.serial_number)
-    return SealSignature(signature, ref.serial_number)
+    serial = ""
+    for _ in range(2):  # again once if the seal's certificate was renewed since it was cached
+        async with certs.db.connection() as uow:
+            ref = certs.seal_refs.get(seal_id)
+            if ref is None:
+                row = await repo.seal_certificate(uow.conn, seal_id)
+                if row is None:
+                    raise SealCertificateNotFound()
+                if row["status"] == "revoked":
+                    raise CertificateRevoked(row["serial_number"])
+                ref = SealRef(row["certificate_id"], row["key_id"], row["serial_number"])
+                certs.seal_refs.put(seal_id, ref)
+            serial = ref.serial_number
+            key = await certs.keys.open_master_key(uow.conn, ref.key_id, str(ref.certificate_id))
+            signature = sign_digest(key, digest)
+            status = await repo.status(uow.conn, ref.certificate_id)
+        if status == "superseded":  # renewed (renewal.py): sign with the current one
+            certs.seal_refs.forget(seal_id)
+            continue
+        if status != "active":
+            raise CertificateRevoked(ref.serial_number)
+        return SealSignature(signature, ref.serial_number)
+    raise CertificateRevoked(serial)
 
 
 async def revoke(certs: Certs, seal_id: uuid.UUID, reason: str) -> dict[str, Any]:

@@ -148,7 +148,8 @@ async def sign_seal(certs: Certs, seal_id: uuid.UUID, digest: bytes) -> Sm2Signa
                                                    sm2_owner(str(row["certificate_id"])))
         signature = key.sign_digest(digest)
         status = await repo.status(uow.conn, row["certificate_id"])
-    if status != "active":
+    # renewed meanwhile (``superseded``): still valid, and the answer names this twin
+    if status not in ("active", "superseded"):
         raise CertificateRevoked(row["serial_number"])
     return Sm2Signature(signature, twin["serial_number"], twin["certificate_pem"])
 

@@ -121,5 +121,7 @@ def internal_seal(r: SealRecord) -> dict[str, Any]:
                 "enterprise_name": r.enterprise_name, "enterprise_uscc": r.enterprise_uscc,
                 "certificate_pem": r.certificate.certificate_pem if r.certificate else None,
                 "chain_pem": r.certificate.chain_pem if r.certificate else []})
+    if r.certificate is not None:  # the current one (renewed since the seal was issued)
+        out["certificate_serial"] = r.certificate.serial_number
     return out
 

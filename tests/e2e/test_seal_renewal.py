@@ -1,0 +1,100 @@
+"""Automatic renewal of a seal's certificate, end to end: a seal stamps, its certificate is
+renewed (certs' sandbox hook runs what the hourly round does within 30 days of expiry), the
+seal switches to it (``SealCertificateRenewed`` over the bus), the next stamp is signed with
+the new certificate, and both stamps verify (POST /api/v1/verifications and pyHanko)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.internal import internal_token
+from tests.conftest import Platform
+from tests.e2e.test_certs import DEV_INTERNAL_SECRET
+from tests.e2e.test_stamping import (
+    Hooks,
+    World,
+    client_token,
+    create_client,
+    grant,
+    new_enterprise,
+    new_person,
+    new_seal,
+    pending,
+    pyhanko_validation,
+    result,
+    scan,
+    stamp,
+    verify,
+)
+from tests.support.api import Api
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def _internal(caller: str, callee: str) -> dict[str, str]:
+    return {"Authorization": "Internal " + internal_token(DEV_INTERNAL_SECRET, caller, callee)}
+
+
+async def _stamped(api: Api, w: World) -> bytes:
+    req = await pending(api, w)
+    assert (await scan(api, w.person, req["qr_payload"])).status == 200
+    r = await stamp(api, w.person, req["request_id"], w.seal)
+    assert r.status == 201, r
+    doc = await result(api, w, req["request_id"])
+    assert doc.status == 200, doc
+    return doc.body
+
+
+async def _verified(api: Api, w: World, doc: bytes) -> dict[str, Any]:
+    v = await verify(api, doc)
+    assert v.status == 200 and v.json["result"] == "passed", v
+    sig: dict[str, Any] = v.json["signatures"][0]
+    assert sig["intact"] and sig["trusted"] and sig["seal_id"] == w.seal["seal_id"], sig
+    status_, _ = await pyhanko_validation(doc, w.root_pem)
+    assert status_.intact and status_.valid and status_.trusted, status_.pretty_print_details()
+    assert sig["signer_certificate"]["serial"] == format(status_.signing_cert.serial_number, "X")
+    return sig
+
+
+async def test_a_renewed_seal_certificate_signs_new_stamps_and_old_ones_still_verify(
+        api: Api, platform: Platform) -> None:
+    enterprise = await new_enterprise(api)
+    seal = await new_seal(api, enterprise, "contract")
+    person = await new_person(api)
+    await grant(api, enterprise, seal["seal_id"], person)
+    client = create_client(platform, "证照续期系统")
+    client.token = await client_token(api, client)
+    w = World(enterprise, seal, person, client, Hooks(""), (await api.get("/api/v1/ca/root.pem")).body)
+
+    earlier = await _stamped(api, w)
+    old_serial = (await _verified(api, w, earlier))["signer_certificate"]["serial"]
+
+    # no public route renews a certificate; certs' sandbox hook is internal
+    r = await api.post(f"/api/v1/sandbox/seal-certificates/{seal['seal_id']}/renewal",
+                       token=enterprise.token)
+    assert r.status in (401, 403, 404, 405), r
+    certs_url = platform.internal_urls("certs")[0]
+    hook = f"{certs_url}/internal/sandbox/seal-certificates/{seal['seal_id']}/renewal"
+    assert (await api.post(hook)).status in (401, 403), "the hook needs the internal token"
+    r = await api.post(hook, headers=_internal("seals", "certs"))
+    assert r.status == 200 and r.json == {"renewed": True}, r
+
+    seals_url = platform.internal_urls("seals")[0]
+
+    async def switched() -> str | None:
+        got = await api.get(f"{seals_url}/internal/seals/{seal['seal_id']}",
+                            headers=_internal("stamping", "seals"))
+        serial = got.json.get("certificate_serial") if got.status == 200 else None
+        return serial if serial and serial != old_serial else None
+
+    new_serial = await eventually(switched, 20, every=0.2, what="seals switched to the new certificate")
+
+    later = await _stamped(api, w)
+    sig = await _verified(api, w, later)
+    assert sig["signer_certificate"]["serial"] == new_serial != old_serial
+    # the earlier stamp still verifies, its certificate not revoked
+    sig = await _verified(api, w, earlier)
+    assert sig["signer_certificate"]["serial"] == old_serial and sig["revoked_at"] is None, sig
