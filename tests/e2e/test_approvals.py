@@ -16,9 +16,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import re
 from typing import Any
 
 import pytest
+from pdfminer.high_level import extract_text
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import DocumentSecurityStore, async_validate_pdf_signature
 from stamping.adapters.pdf import as_asn1_cert
@@ -198,6 +200,13 @@ async def test_an_approved_stamp_is_applied_and_the_relying_system_told(api: Api
     usage = await api.get("/api/v1/usage-records", token=w.enterprise.token)
     record, = [i for i in usage.json["items"] if i["request_id"] == request_id]
     assert record["seal_id"] == w.seal["seal_id"], record
+    # the evidence report (出证报告) tells the approval with the events behind it
+    report = await api.get(f"/api/v1/usage-records/{record['record_id']}/evidence.pdf",
+                           token=w.enterprise.token)
+    assert report.status == 200, report
+    text = re.sub(r"\s+", "", extract_text(io.BytesIO(report.body)))
+    assert "提交用印审批" in text and "审批人批准用印" in text, text
+    assert w.manager.id in text, "the approver's account is named"
     await eventually(lambda: _has(api, w.person.token, "approval_granted"), 20,
                      what="the person's message")
     gone = await api.get(f"/api/v1/approvals/{approval_id}/document", token=w.manager.token)

@@ -18,9 +18,10 @@ What it says comes only from the platform's own records, never from anything a c
 - certs (the certificates by serial: subject with ID numbers masked, validity, status) and
   seals (the seal's type, its enterprise's credit code, its status now).
 
-Every timeline line names the event id behind it. Approval: stamping has no approval step
-(seals decides at the moment of the stamp, under its locks, whether the grant allows it), so
-the line says so and names no event.
+Every timeline line names the event id behind it. Approval: when the seal needed 用印审批,
+the request's ``ApprovalRequested`` and ``ApprovalGranted`` (both on the request's stream);
+otherwise one line says none was needed (seals decided at the moment of the stamp, under its
+locks, whether the grant allowed it) and names no event.
 
 The report is then signed (invisible PAdES B-LT, RFC 3161 timestamp, revocation data embedded)
 by the platform's own sealing certificate, issued by the platform's issuing CA (certs, role
@@ -255,7 +256,7 @@ def timeline(events: Sequence[StoredEvent], scans: Sequence[Any], record: dict[s
             str(recorded.event_id),
             f"个人证书序列号 {record['person_certificate_serial']}；授权签名算法 "
             f"{record['person_signature_algorithm']}"))
-    out.append(TimelineEntry(None, "审批：本平台盖章无审批环节（印章服务在盖章时依授权实时核验）", None))
+    out.extend(_approval(events))
     if applied is not None:
         how = f"签名格式 {record.get('format') or '—'}，算法 {record.get('algorithm') or '—'}"
         out.append(TimelineEntry(record["used_at"], f"加盖「{record['seal_name']}」",
@@ -265,6 +266,25 @@ def timeline(events: Sequence[StoredEvent], scans: Sequence[Any], record: dict[s
                                  str(applied.event_id) if applied is not None else None,
                                  "时间取自盖章结果中签名所含的时间戳"))
     return sorted(out, key=lambda e: (e.at is None, e.at or record["used_at"]))
+
+
+def _approval(events: Sequence[StoredEvent]) -> list[TimelineEntry]:
+    """用印审批 lines: the request's approval events, or a line saying there was none."""
+    requested = next((ev for ev in events if ev.type == "ApprovalRequested"), None)
+    granted = next((ev for ev in events if ev.type == "ApprovalGranted"), None)
+    if requested is None:
+        return [TimelineEntry(None, "审批：该印章盖章时无需用印审批（印章服务在盖章时依授权实时核验）", None)]
+    approvers = requested.data.get("approvers") or []
+    expires = china(_parse(requested.data.get("expires_at")))
+    lines = [TimelineEntry(requested.occurred_at, "提交用印审批，待审批人批准后加盖印章",
+                           str(requested.event_id),
+                           f"审批编号 {requested.data.get('approval_id')}；审批人 {len(approvers)} 位；"
+                           f"审批期限至 {expires}")]
+    if granted is not None:
+        lines.append(TimelineEntry(_parse(granted.data.get("approved_at")) or granted.occurred_at,
+                                   "审批人批准用印（已通过人脸核验）", str(granted.event_id),
+                                   f"审批人账号 {granted.data.get('approved_by')}"))
+    return lines
 
 
 def _authorized_at(authorization: str) -> datetime | None:

@@ -94,6 +94,28 @@ def test_the_timeline_names_the_event_behind_each_line_in_order() -> None:
     assert labels[5].startswith("审批") and lines[5].at is None  # no approval step: no event
 
 
+def test_an_approved_stamp_shows_the_request_for_approval_and_the_approval() -> None:
+    r = _record()
+    events, scans = _story(r)
+    approver = uuid.uuid4()
+    asked = _event("ApprovalRequested", T0 + timedelta(minutes=4), approval_id=str(uuid.uuid4()),
+                   approvers=[str(approver), str(uuid.uuid4())], expires_at="2026-11-03T01:04:00Z")
+    granted = _event("ApprovalGranted", r["used_at"], approved_by=str(approver),
+                     approved_at="2026-11-02T01:04:50Z")
+    events = [events[0], asked, granted, *events[1:]]
+    lines = evidence.timeline(events, scans, r, None)
+    by_event = {e.event_id: e for e in lines}
+    assert "提交用印审批" in by_event[str(asked.event_id)].label
+    assert "审批人 2 位" in by_event[str(asked.event_id)].detail
+    approved = by_event[str(granted.event_id)]
+    assert "批准" in approved.label and str(approver) in approved.detail
+    assert approved.at == datetime(2026, 11, 2, 1, 4, 50, tzinfo=UTC)
+    assert not any(e.event_id is None and e.label.startswith("审批") for e in lines)
+    # in order: asked before approved before the seal applied
+    order = [e.event_id for e in lines]
+    assert order.index(str(asked.event_id)) < order.index(str(granted.event_id))
+
+
 def test_the_report_text_masks_id_numbers_and_lists_every_event() -> None:
     r = _record()
     events, scans = _story(r)
