@@ -37,12 +37,17 @@ class CertsSettings(TencentCloudSettings):
     tencent_sms_sdk_app_id: str | None = None
     tencent_sms_sign_name: str | None = None
     tencent_sms_template_activation_code: str | None = None
+    tencent_sms_template_reset_code: str | None = None
+    tencent_sms_template_renewal_code: str | None = None
+    tencent_sms_template_expiry_reminder: str | None = None
     # How often the delivery reports (回执) are pulled (PullSmsSendStatus), in seconds.
     tencent_sms_pull_interval: float = Field(default=60.0, ge=1.0, le=3600.0)
 
     def tencent_sms_missing(self) -> list[str]:
         return [f"ESEAL_{name.upper()}" for name in
-                ("tencent_sms_sdk_app_id", "tencent_sms_sign_name", "tencent_sms_template_activation_code")
+                ("tencent_sms_sdk_app_id", "tencent_sms_sign_name", "tencent_sms_template_activation_code",
+                 "tencent_sms_template_reset_code", "tencent_sms_template_renewal_code",
+                 "tencent_sms_template_expiry_reminder")
                 if not (getattr(self, name) or "").strip()]
 
     def production_problems(self) -> list[str]:

@@ -30,6 +30,8 @@ from shared.providers.tencentcloud import (
 )
 
 from ..service_layer.activation import SMS_TEXT
+from ..service_layer.expiry import SMS_TEXT as EXPIRY_REMINDER_TEXT
+from ..service_layer.reissue import SMS_TEXTS as REISSUE_TEXTS
 
 if TYPE_CHECKING:
     from ..config import CertsSettings
@@ -90,7 +92,11 @@ class HttpSmsGateway:
 # Each kind of message certs sends, as the text the service layer writes. Tencent sends only
 # approved templates: the template of a kind has the kind's fields as {1}, {2}... in this
 # order, and the sign name (签名) is sent apart, so the template leaves out 【...】.
-MESSAGE_KINDS: dict[str, str] = {"activation_code": SMS_TEXT}
+# Every message certs sends has its template: a kind without one could not be sent at all.
+MESSAGE_KINDS: dict[str, str] = {"activation_code": SMS_TEXT,
+                                 "reset_code": REISSUE_TEXTS["reset"],
+                                 "renewal_code": REISSUE_TEXTS["renewal"],
+                                 "expiry_reminder": EXPIRY_REMINDER_TEXT}
 
 
 def _pattern(text_format: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
@@ -279,5 +285,6 @@ def tencent_sms(session: aiohttp.ClientSession, settings: CertsSettings,
     assert settings.tencent_sms_sdk_app_id and settings.tencent_sms_sign_name
     return TencentSms(client, sdk_app_id=settings.tencent_sms_sdk_app_id,
                       sign_name=settings.tencent_sms_sign_name,
-                      templates={"activation_code": settings.tencent_sms_template_activation_code or ""},
+                      templates={kind: getattr(settings, f"tencent_sms_template_{kind}") or ""
+                                 for kind in MESSAGE_KINDS},
                       deliveries=deliveries)

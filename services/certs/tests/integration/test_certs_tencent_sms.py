@@ -13,6 +13,8 @@ import pytest
 from certs.adapters.sms import SmsDeliveries, TencentSms, message_kind, tencent_sms
 from certs.config import CertsSettings
 from certs.service_layer.activation import SMS_TEXT
+from certs.service_layer.expiry import SMS_TEXT as EXPIRY_TEXT
+from certs.service_layer.reissue import SMS_TEXTS as REISSUE_TEXTS
 from prometheus_client import REGISTRY
 
 from shared.errors import ServiceUnavailable
@@ -44,7 +46,9 @@ def settings(fake: FakeTencentCloud, **overrides: Any) -> CertsSettings:
         env="test", sms_provider="tencent", tencent_secret_id="AKIDfake",
         tencent_secret_key="fake-secret-key", tencent_endpoint=fake.url, tencent_region="ap-beijing",
         tencent_sms_sdk_app_id="1400000001", tencent_sms_sign_name="吉事办",
-        tencent_sms_template_activation_code="1234567", tencent_retries=1)
+        tencent_sms_template_activation_code="1234567", tencent_sms_template_reset_code="1234568",
+        tencent_sms_template_renewal_code="1234569", tencent_sms_template_expiry_reminder="1234570",
+        tencent_retries=1)
     values.update(overrides)
     return CertsSettings(**values)
 
@@ -67,6 +71,18 @@ async def test_a_message_goes_out_with_template_sign_and_app(fake: FakeTencentCl
     assert sent["sdk_app_id"] == "1400000001" and sent["serial_no"]
     assert fake.calls[0].headers["x-tc-region"] == "ap-beijing"
     assert fake.calls[0].headers["x-tc-version"] == "2021-01-11"
+
+
+async def test_every_message_certs_sends_goes_out_with_its_own_template(
+        fake: FakeTencentCloud, session: aiohttp.ClientSession) -> None:
+    """Reset and renewal codes and the expiry reminders too: a message without a template
+    could not be sent through Tencent at all."""
+    texts = {"1234568": (REISSUE_TEXTS["reset"].format(code="111222", minutes=10), ["111222", "10"]),
+             "1234569": (REISSUE_TEXTS["renewal"].format(code="333444", minutes=10), ["333444", "10"]),
+             "1234570": (EXPIRY_TEXT.format(date="2027-01-31", days=7), ["2027-01-31", "7"])}
+    for text, _ in texts.values():
+        await sender(fake, session).send("13800000009", text, SENT_AT)
+    assert {s["template_id"]: s["params"] for s in fake.sms} == {t: p for t, (_, p) in texts.items()}
 
 
 async def test_a_retry_carries_the_same_session_context(fake: FakeTencentCloud,
@@ -109,6 +125,8 @@ async def test_missing_settings_refuse_to_start(fake: FakeTencentCloud,
         sender(fake, session, tencent_secret_key=None)
     with pytest.raises(RuntimeError, match="ESEAL_TENCENT_SMS_TEMPLATE_ACTIVATION_CODE"):
         sender(fake, session, tencent_sms_template_activation_code=None)
+    with pytest.raises(RuntimeError, match="ESEAL_TENCENT_SMS_TEMPLATE_EXPIRY_REMINDER"):
+        sender(fake, session, tencent_sms_template_expiry_reminder=None)
 
 
 def test_production_refuses_tencent_without_its_secrets(fake: FakeTencentCloud,
