@@ -3,7 +3,9 @@ on a phone: a platform of this module's own whose identity talks to the local fa
 Cloud (which checks every request's signature). The app goes to the provider's page (the
 DetectAuth ``Url``); the page sends the browser back to /app/face/return with
 ``token=<BizToken>``; identity fetches the verdict server-side and the app resumes the
-operation — here 人脸识别登录 — or shows the failure with 重新识别."""
+operation — here 人脸识别登录 — or shows the failure with 重新识别.
+The same platform sends certs' SMS codes through Tencent: a code whose delivery report (回执)
+says it did not arrive is told on the screen."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from tests.support.oidc_provider import OidcProvider
 from tests.support.otlp import OtlpReceiver
 
 from .conftest import OpenScreen
+from .steps import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -44,7 +47,15 @@ def platform(trace_receiver: OtlpReceiver, oidc_provider: OidcProvider,
         return {"ESEAL_FACE_PROVIDER": "tencent", "ESEAL_TENCENT_SECRET_ID": "AKIDfake",
                 "ESEAL_TENCENT_SECRET_KEY": "fake-secret-key", "ESEAL_TENCENT_ENDPOINT": tencent.url,
                 "ESEAL_TENCENT_FACE_RULE_ID": "1",
-                "ESEAL_TENCENT_FACE_REDIRECT_URL": back}
+                "ESEAL_TENCENT_FACE_REDIRECT_URL": back,
+                # certs' codes through Tencent SMS too, its delivery reports pulled every second
+                "ESEAL_SMS_PROVIDER": "tencent", "ESEAL_TENCENT_SMS_SDK_APP_ID": "1400000001",
+                "ESEAL_TENCENT_SMS_SIGN_NAME": "吉事办",
+                "ESEAL_TENCENT_SMS_TEMPLATE_ACTIVATION_CODE": "1000001",
+                "ESEAL_TENCENT_SMS_TEMPLATE_RESET_CODE": "1000002",
+                "ESEAL_TENCENT_SMS_TEMPLATE_RENEWAL_CODE": "1000003",
+                "ESEAL_TENCENT_SMS_TEMPLATE_EXPIRY_REMINDER": "1000004",
+                "ESEAL_TENCENT_SMS_PULL_INTERVAL": "1"}
 
     with start_platform(trace_receiver, oidc_provider, extra_env=env, replicas=1) as started:
         yield started
@@ -107,3 +118,20 @@ async def test_a_failed_verdict_says_so_and_offers_another_try(
     await page.locator("[data-test=tencent-pass]").click()
     await expect(page).to_have_url(re.compile(r"/app/mine$"))
     assert (await page.evaluate(STORED))["principal"]["id"] == person["person_id"]
+
+
+async def test_a_code_that_did_not_reach_the_phone_is_told_on_the_screen(
+        api: Api, open_screen: OpenScreen, tencent: FakeTencentCloud) -> None:
+    person = await register_person(api)
+    tencent.sms_report_failures["+86" + person["phone"]] = "MK:0001"
+    screen = await open_screen("sms-undelivered")
+    screen.expect_http(r"/api/v1/sandbox/sms\?", 404)  # the app's sandbox probe: SMS is Tencent here
+    page = screen.page
+    await login(screen, "person", person["id_number"], person["password"])
+    await screen.goto("/app/certificate/activate")
+    await expect(page.locator("[data-test=sms-send]")).to_contain_text("s 后重发")  # sent automatically
+    # certs pulled the report; the screen asks about the code (every 10 s) and tells the person
+    notice = page.locator("[data-test=sms-undelivered]")
+    await expect(notice).to_contain_text("验证码短信未能送达", timeout=40_000)
+    assert [m["template_id"] for m in tencent.sms if m["phone"] == "+86" + person["phone"]] == ["1000001"]
+    await screen.shot("sms-undelivered")
