@@ -173,6 +173,11 @@ async def test_a_batch_with_a_signature_only_document_is_stamped_with_one_passwo
     await expect(done).to_be_visible(timeout=90_000)
     await expect(done).to_have_attribute("data-status", "stamped")
     await expect(p.page.locator("[data-test=batch-summary]")).to_have_text("全部 2 份文件盖章成功")
+    signed_line = p.page.locator("[data-test=batch-result-1]")
+    await expect(signed_line.locator("[data-test=batch-result-status]")).to_have_text("签名成功")
+    await expect(signed_line).to_contain_text("已以个人电子签名签署")
+    stamped_status = p.page.locator("[data-test=batch-result-0] [data-test=batch-result-status]")
+    await expect(stamped_status).to_have_text("盖章成功")
     seen = await api.get(f"/api/v1/stamp-batches/{batch_id}", token=token)
     assert seen.status == 200 and seen.json["status"] == "stamped", seen
     signed = seen.json["documents"][1]
@@ -218,5 +223,6 @@ async def test_a_batch_of_only_signatures_has_no_enterprise_to_choose(
     done = p.page.locator("[data-test=batch-done]")
     await expect(done).to_be_visible(timeout=90_000)
     await expect(done).to_have_attribute("data-status", "stamped")
+    await expect(p.page.locator("[data-test=batch-summary]")).to_have_text("全部 2 份文件签名成功")
     seen = await api.get(f"/api/v1/stamp-batches/{batch_id}", token=token)
     assert seen.status == 200 and seen.json["status"] == "stamped", seen

@@ -151,6 +151,22 @@ test('the result per document, the reason in Chinese', () => {
   assert.equal(errorText(null), '')
 })
 
+test('a document only signed says 签名成功, and a batch of signatures only says so', () => {
+  const signature = [{ index: 0, kind: 'signature' }]
+  const seal = [{ index: 0, kind: 'seal', seal_type: 'official' }]
+  const signed = { request_id: 's1', title: '声明', status: 'stamped', record_id: 'sr', record_ids: [], placements: signature }
+  const stamped = { request_id: 's2', title: '合同', status: 'stamped', record_id: 'x', record_ids: ['x'], placements: seal }
+  const lines = batchLines({ documents: [signed, stamped] })
+  assert.deepEqual(lines.map((l) => [l.signed_only, l.ok_text]), [[true, '签名成功'], [false, '盖章成功']])
+  assert.equal(batchSummary({ documents: [signed, stamped] }), '全部 2 份文件盖章成功')
+  assert.equal(batchSummary({ documents: [signed, { ...signed, request_id: 's3' }] }), '全部 2 份文件签名成功')
+  assert.equal(batchSummary({ documents: [{ ...signed, status: 'pending', error: null }] }), '1 份文件均未签名成功')
+  // the status view has no placements: they come from the batch's scan answer
+  const bare = { documents: [signed, stamped].map(({ placements, ...d }) => d) }
+  assert.deepEqual(batchLines(bare, { documents: [signed, stamped] }).map((l) => l.ok_text), ['签名成功', '盖章成功'])
+  assert.deepEqual(batchLines(bare).map((l) => l.ok_text), ['盖章成功', '盖章成功'])
+})
+
 test('the way back from 个人签名 goes only to a stamping screen', () => {
   assert.equal(safeReturn('/stamp/0b5c-11'), '/stamp/0b5c-11')
   assert.equal(safeReturn('/batch/0b5c-11'), '/batch/0b5c-11')

@@ -4,7 +4,7 @@
 // A plain relative path (node --test has no '@' alias); spelled via src/ because the
 // repository's self-containment check reads any '..'+'/shared' as the handbook beside it.
 import { MESSAGES, chinesePart } from '../../src/shared/errors.js'
-import { allPicked, sealChoices, takesSeal } from './placements.js'
+import { allPicked, sealChoices, signatureOnly, takesSeal } from './placements.js'
 import { signatureMissing } from './signatureReturn.js'
 
 /** A batch's QR code (eseal://stamp-batch?b=…&t=…), else a single request's. */
@@ -89,11 +89,16 @@ export function errorText(error) {
 const STATUS = { stamped: '已盖章', pending: '未盖章', expired: '已过期' }
 
 /** One line per document of a batch's view. */
-export function batchLines(view) {
+export function batchLines(view, scan = null) {
+  // the placements come with the batch's scan answer (the status view has none)
+  const placements = (d) => d.placements || scan?.documents?.find((x) => x.request_id === d.request_id)?.placements || []
   return (view?.documents || []).map((d) => ({
     request_id: d.request_id,
     title: d.title,
     ok: d.status === 'stamped',
+    // only personal signatures: signed, and no seal usage record is made
+    signed_only: signatureOnly(placements(d)),
+    ok_text: signatureOnly(placements(d)) ? '签名成功' : '盖章成功',
     status: d.status,
     status_text: STATUS[d.status] || d.status,
     reason: d.status === 'stamped' ? '' : errorText(d.error) || (d.status === 'expired' ? '盖章请求已过期' : ''),
@@ -102,12 +107,13 @@ export function batchLines(view) {
 }
 
 /** 全部 2 份文件盖章成功 / 1 份成功，1 份未成功. */
-export function batchSummary(view) {
-  const lines = batchLines(view)
+export function batchSummary(view, scan = null) {
+  const lines = batchLines(view, scan)
   const ok = lines.filter((l) => l.ok).length
-  if (lines.length && ok === lines.length) return `全部 ${ok} 份文件盖章成功`
-  if (!ok) return `${lines.length} 份文件均未盖章成功`
-  return `${ok} 份文件盖章成功，${lines.length - ok} 份未成功`
+  const done = lines.length && lines.every((l) => l.signed_only) ? '签名' : '盖章' // a batch of signatures only
+  if (lines.length && ok === lines.length) return `全部 ${ok} 份文件${done}成功`
+  if (!ok) return `${lines.length} 份文件均未${done}成功`
+  return `${ok} 份文件${done}成功，${lines.length - ok} 份未成功`
 }
 
 /**
