@@ -128,7 +128,7 @@ def test_the_report_text_masks_id_numbers_and_lists_every_event() -> None:
         certificates=[evidence.CertificateLine("印章证书", "0C2D", None),
                       evidence.CertificateLine("个人证书", "0A1B", cert)],
         person_id_masked=evidence._serial_number_in(cert.subject),
-        enterprise_uscc_masked="**************XXXA", seal_type_label="合同专用章", seal_status="active",
+        enterprise_uscc_masked="**************8Q4A", seal_type_label="合同专用章", seal_status="active",
         timestamp_at=None, verification={"result": "passed", "field_name": "eseal-x", "intact": True,
                                          "trusted": True, "timestamped": True, "reasons": [],
                                          "signed_at": "2026-11-02T01:05:00Z",
@@ -137,7 +137,7 @@ def test_the_report_text_masks_id_numbers_and_lists_every_event() -> None:
     text = "\n".join(line.text for line in evidence.report_lines(facts))
     assert evidence.TITLE in text and "ab" * 32 in text and "房屋租赁合同" in text
     assert "某某审批系统" in text and "证件号码：**************002X" in text
-    assert "统一社会信用代码：**************XXXA" in text
+    assert "统一社会信用代码：**************8Q4A" in text
     assert "有效期：2026-11-02 09:00:00（北京时间） 至 2028-11-01 09:00:00（北京时间）" in text
     assert "（平台证书库中未查到此序列号）" in text  # the seal certificate certs did not find
     named = set(re.findall(r"事件编号：([0-9a-f-]{36})", text))
@@ -147,12 +147,12 @@ def test_the_report_text_masks_id_numbers_and_lists_every_event() -> None:
 
 
 def test_subjects_show_id_numbers_and_credit_codes_masked() -> None:
-    subject = "CN=合同专用章,OU=合同专用章,2.5.4.97=91220101MA0Y3XXXXA,O=某某公司,C=CN"
+    subject = "CN=合同专用章,OU=合同专用章,2.5.4.97=91220101MA0Y3K8Q4A,O=某某公司,C=CN"
     assert evidence.masked_subject(subject) == (
-        "CN=合同专用章,OU=合同专用章,2.5.4.97=**************XXXA,O=某某公司,C=CN")
-    named = "CN=张三,serialNumber=11010519491231002X,organizationIdentifier=91220101MA0Y3XXXXA"
+        "CN=合同专用章,OU=合同专用章,2.5.4.97=**************8Q4A,O=某某公司,C=CN")
+    named = "CN=张三,serialNumber=11010519491231002X,organizationIdentifier=91220101MA0Y3K8Q4A"
     assert evidence.masked_subject(named) == (
-        "CN=张三,serialNumber=**************002X,organizationIdentifier=**************XXXA")
+        "CN=张三,serialNumber=**************002X,organizationIdentifier=**************8Q4A")
 
 
 def test_an_unmasked_serial_number_is_masked_anyway() -> None:
