@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from certs.adapters import repository as repo
-from certs.adapters.crypto.describe import parse_serial, serial_hex
+from certs.adapters.crypto.describe import normal_serial
 from certs.adapters.crypto.signing import DEFAULT_ALGORITHM, sign_digest
 from certs.domain.errors import CertificateNotFound
 
@@ -38,10 +38,7 @@ async def certificate_by_serial(certs: Certs, serial_number: str) -> dict[str, A
     """A user's or a seal's certificate by serial, for the platform's own reports (the
     evidence report lists the certificates a stamp used, with their validity). 404 for a
     serial that is not one the platform issued to a user or a seal."""
-    try:
-        serial = serial_hex(parse_serial(serial_number)) if len(serial_number) <= 64 else ""
-    except ValueError:
-        serial = ""
+    serial = normal_serial(serial_number)
     row = None
     if serial:
         async with certs.db.connection() as uow:

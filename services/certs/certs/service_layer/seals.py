@@ -18,7 +18,7 @@ from certs.adapters.crypto.ca import new_serial
 from certs.adapters.crypto.describe import (
     display_name,
     fingerprint_sha256,
-    parse_serial,
+    normal_serial,
     serial_hex,
     to_pem,
 )
@@ -112,10 +112,7 @@ def new_seal_certificate(certs: Certs, certificate_id: uuid.UUID, key_id: uuid.U
 async def by_serial(certs: Certs, serial_number: str) -> dict[str, Any]:
     """Which seal and enterprise a seal certificate belongs to: what a verifier shows is this,
     never what a signed document says about itself. 404 for any serial that is not a seal's."""
-    try:
-        serial = serial_hex(parse_serial(serial_number)) if len(serial_number) <= 64 else ""
-    except ValueError:
-        serial = ""
+    serial = normal_serial(serial_number)
     row = None
     if serial:
         async with certs.db.connection() as uow:

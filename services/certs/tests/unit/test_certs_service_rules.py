@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 
 import pytest
-from certs.adapters.crypto.describe import display_name, parse_serial, serial_hex
+from certs.adapters.crypto.describe import display_name, normal_serial, parse_serial, serial_hex
 from certs.adapters.crypto.keywrap import DEFAULT_KDF_PARAMS, TEST_KDF_PARAMS, MasterKey
 from certs.adapters.sms import SandboxSms
 from certs.bootstrap import Ports, create_app
@@ -134,3 +134,9 @@ def test_production_has_no_sandbox_endpoints() -> None:
 def test_sandbox_sms_refuses_production() -> None:
     with pytest.raises(RuntimeError):
         SandboxSms(None, production=True)  # type: ignore[arg-type]
+
+
+def test_a_serial_from_a_caller_is_normalised_or_refused() -> None:
+    assert normal_serial("00ab12") == "AB12" and normal_serial("AB12") == "AB12"
+    assert normal_serial("not-hex") == "" and normal_serial("") == ""
+    assert normal_serial("1" * 65) == ""  # longer than any serial the platform issues

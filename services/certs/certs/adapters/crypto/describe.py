@@ -43,6 +43,15 @@ def parse_serial(text: str) -> int:
     return int(text, 16)
 
 
+def normal_serial(text: str) -> str:
+    """A serial a caller gave, as the platform writes it; "" when it is not one (not hex, or
+    longer than any serial the platform issues): a lookup then finds nothing."""
+    try:
+        return serial_hex(parse_serial(text)) if len(text) <= 64 else ""
+    except ValueError:
+        return ""
+
+
 def fingerprint_sha256(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
 
