@@ -5,7 +5,8 @@ DetectAuth ``Url``); the page sends the browser back to /app/face/return with
 ``token=<BizToken>``; identity fetches the verdict server-side and the app resumes the
 operation — here 人脸识别登录 — or shows the failure with 重新识别.
 The same platform sends certs' SMS codes through Tencent: a code whose delivery report (回执)
-says it did not arrive is told on the screen."""
+says it did not arrive is told on the screen; and checks enterprises at registration against
+Tencent's 企业四要素核验 (``ESEAL_REGISTRY_PROVIDER=tencent``)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from playwright.async_api import Page, expect
 
 from tests.conftest import Platform, start_platform
 from tests.support.api import Api
-from tests.support.fakes.tencentcloud import FakeTencentCloud
-from tests.support.identities import register_person
+from tests.support.fakes.tencentcloud import Enterprise, FakeTencentCloud
+from tests.support.identities import enterprise, register_person
 from tests.support.oidc_provider import OidcProvider
 from tests.support.otlp import OtlpReceiver
 
@@ -55,7 +56,9 @@ def platform(trace_receiver: OtlpReceiver, oidc_provider: OidcProvider,
                 "ESEAL_TENCENT_SMS_TEMPLATE_RESET_CODE": "1000002",
                 "ESEAL_TENCENT_SMS_TEMPLATE_RENEWAL_CODE": "1000003",
                 "ESEAL_TENCENT_SMS_TEMPLATE_EXPIRY_REMINDER": "1000004",
-                "ESEAL_TENCENT_SMS_PULL_INTERVAL": "1"}
+                "ESEAL_TENCENT_SMS_PULL_INTERVAL": "1",
+                # enterprises checked against the registry behind Tencent Cloud OCR
+                "ESEAL_REGISTRY_PROVIDER": "tencent"}
 
     with start_platform(trace_receiver, oidc_provider, extra_env=env, replicas=1) as started:
         yield started
@@ -135,3 +138,26 @@ async def test_a_code_that_did_not_reach_the_phone_is_told_on_the_screen(
     await expect(notice).to_contain_text("验证码短信未能送达", timeout=40_000)
     assert [m["template_id"] for m in tencent.sms if m["phone"] == "+86" + person["phone"]] == ["1000001"]
     await screen.shot("sms-undelivered")
+
+
+async def test_an_enterprise_registers_only_as_the_registry_knows_it(
+        api: Api, tencent: FakeTencentCloud) -> None:
+    """Through the gateway: identity asks Tencent's 企业四要素核验 before writing anything; a
+    legal representative the registry does not know is 422 naming only the element."""
+    body = enterprise()
+    rep = body["legal_representative"]
+    tencent.enterprises.append(Enterprise(body["name"], body["uscc"], rep["name"], rep["id_number"]))
+
+    other_id_number = enterprise()["legal_representative"]["id_number"]
+    wrong = {**body, "legal_representative": {**rep, "id_number": other_id_number}}
+    refused = await api.post("/api/v1/enterprises", json=wrong)
+    assert refused.status == 422 and refused.json["code"] == "registry_mismatch", refused
+    assert [e["field"] for e in refused.json["errors"]] == ["legal_representative.id_number"]
+    assert rep["name"].encode() not in refused.body and rep["id_number"].encode() not in refused.body
+
+    registered = await api.post("/api/v1/enterprises", json=body)
+    assert registered.status == 201, registered
+    checks = [c.params for c in tencent.calls if c.action == "VerifyBizLicenseEnterprise4"]
+    assert checks[-1] == {"CreditCode": body["uscc"], "EntName": body["name"], "LrName": rep["name"],
+                          "IdNum": rep["id_number"]}
+    assert len(checks) == 2

@@ -601,11 +601,11 @@ def test_k8s_providers_are_ones_production_accepts(monkeypatch: pytest.MonkeyPat
     from agents.adapters.realname import TencentRealName, realname_verifier
     from agents.adapters.realname import tencent_realname as agents_tencent
     from identity.adapters.face_provider import TencentFaceProvider, face_provider, tencent_face_provider
+    from identity.adapters.proofing import TencentRegistry, business_registry, tencent_registry
     from identity.adapters.proofing import tencent_realname as identity_tencent
 
     identity = load_settings("identity", k8s_env_values("identity"), monkeypatch)
     agents = load_settings("agents", k8s_env_values("agents"), monkeypatch)
-    assert identity.registry_provider == "none", "no production registry adapter exists yet"
 
     async def build() -> None:
         # The factories the services call: each refuses to start without its key pair (from
@@ -616,6 +616,9 @@ def test_k8s_providers_are_ones_production_accepts(monkeypatch: pytest.MonkeyPat
                                  tencent=lambda: tencent_face_provider(session, identity))
             assert isinstance(face, TencentFaceProvider)
             identity_tencent(session, identity)
+            registry = business_registry(identity.registry_provider, identity.env,
+                                         tencent=lambda: tencent_registry(session, identity))
+            assert isinstance(registry, TencentRegistry)
             realname = realname_verifier(agents.realname_provider, agents.env, "",
                                          tencent=lambda: agents_tencent(session, agents))
             assert isinstance(realname, TencentRealName)

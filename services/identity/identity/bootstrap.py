@@ -21,7 +21,7 @@ from shared.upstreams import with_path
 from .adapters.face_provider import face_provider, tencent_face_provider
 from .adapters.oidc import OidcClient
 from .adapters.passwords import FAST_TEST_PARAMS, PRODUCTION_PARAMS, Argon2Passwords
-from .adapters.proofing import business_registry, realname_verifier, tencent_realname
+from .adapters.proofing import business_registry, realname_verifier, tencent_realname, tencent_registry
 from .adapters.repository import PgIdentityStorage
 from .adapters.signing import KeySealer, TokenSigner, load_or_create_keys
 from .config import IdentitySettings
@@ -60,10 +60,11 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
                  if oidc else {"provider": "none"})
     realname = realname_verifier(settings.realname_provider, settings.env, settings.sandbox_realname_reject,
                                  tencent=lambda: tencent_realname(app[HTTP], settings))
-    registry = business_registry(settings.registry_provider, settings.env, settings.sandbox_registry_reject)
-    describe_realname = getattr(realname, "describe", None)
-    add_provider(app, "realname", describe_realname() if describe_realname else {"provider": realname.name})
-    add_provider(app, "registry", {"provider": registry.name})
+    registry = business_registry(settings.registry_provider, settings.env, settings.sandbox_registry_reject,
+                                 tencent=lambda: tencent_registry(app[HTTP], settings))
+    for port, chosen in (("realname", realname), ("registry", registry)):
+        describe_port = getattr(chosen, "describe", None)
+        add_provider(app, port, describe_port() if describe_port else {"provider": chosen.name})
     app[IDENTITY] = Identity(storage=storage, passwords=Argon2Passwords(params),
                              signer=signer, faces=faces,
                              settings=settings, person_key_secret=settings.keyed_hash_key(), oidc=oidc,

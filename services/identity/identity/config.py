@@ -102,8 +102,9 @@ class IdentitySettings(TencentCloudSettings):
             problems.append("ESEAL_TEST_FAST_KDF is set")
         problems += [f"ESEAL_{name.upper()}=sandbox" for name in ("realname_provider", "registry_provider")
                      if getattr(self, name) == "sandbox"]
-        if self.realname_provider == "tencent":
-            problems += self.tencent_problems("ESEAL_REALNAME_PROVIDER")
+        for port in ("realname_provider", "registry_provider"):
+            if getattr(self, port) == "tencent":
+                problems += self.tencent_problems(f"ESEAL_{port.upper()}")
         if self.face_provider == "sandbox":
             problems.append("ESEAL_FACE_PROVIDER=sandbox")
         elif self.face_provider == "tencent":

@@ -360,7 +360,7 @@ class FakeProofing:
         self.calls.append((name, id_type, id_number, phone))
         return self._verdict()
 
-    async def verify_enterprise(self, name: str, uscc: str,
-                                legal_representative_name: str) -> ProofingResult:
-        self.calls.append((name, uscc, legal_representative_name))
+    async def verify_enterprise(self, name: str, uscc: str, legal_representative_name: str,
+                                legal_representative_id_number: str) -> ProofingResult:
+        self.calls.append((name, uscc, legal_representative_name, legal_representative_id_number))
         return self._verdict()

@@ -1,4 +1,4 @@
-"""A local Tencent Cloud API 3.0 server for tests: faceid (慧眼) and sms.
+"""A local Tencent Cloud API 3.0 server for tests: faceid (慧眼), sms and ocr's 企业四要素核验.
 
 It checks every request's TC3-HMAC-SHA256 signature the way Tencent Cloud documents it —
 recomputing the canonical request from the headers the request names in ``SignedHeaders``,
@@ -13,6 +13,8 @@ Actions and their scripted outcomes:
 * ``DetectAuth`` → a ``BizToken`` and the H5 ``Url``; ``GetDetectInfoEnhanced`` answers what
   ``finish_face`` decided for that token (pending until then);
 * ``IdCardVerification`` / ``PhoneVerification`` / ``CheckIdNameDate`` against ``people``;
+* ``VerifyBizLicenseEnterprise4`` against ``enterprises``: ``StatusCode`` 0 and one
+  ``Is…Consistent`` flag per element (every flag false for a USCC it does not know);
 * ``SendSms`` → a ``SendStatusSet`` with a ``SerialNo`` per number, or the code of
   ``sms_failures[phone]``; every accepted message is kept in ``sms``;
 * ``PullSmsSendStatus`` → the delivery reports (回执) not pulled yet, each once, at most
@@ -46,10 +48,10 @@ from aiohttp import web
 
 from tests.support.threaded_app import AppThread, serve
 
-VERSIONS = {"faceid": "2018-03-01", "sms": "2021-01-11"}
+VERSIONS = {"faceid": "2018-03-01", "sms": "2021-01-11", "ocr": "2018-11-19"}
 ACTIONS = {"DetectAuth": "faceid", "GetDetectInfoEnhanced": "faceid", "IdCardVerification": "faceid",
            "PhoneVerification": "faceid", "CheckIdNameDate": "faceid", "SendSms": "sms",
-           "PullSmsSendStatus": "sms"}
+           "PullSmsSendStatus": "sms", "VerifyBizLicenseEnterprise4": "ocr"}
 
 
 @dataclass
@@ -59,6 +61,14 @@ class Person:
     phone: str | None = None
     validity_begin: str | None = None  # YYYYMMDD
     validity_end: str | None = None  # YYYYMMDD or 00000000 (long-term)
+
+
+@dataclass
+class Enterprise:
+    name: str
+    uscc: str
+    legal_representative: str
+    legal_representative_id: str
 
 
 @dataclass
@@ -99,6 +109,7 @@ def expected_signature(secret_key: str, request_headers: dict[str, str], signed_
 class FakeTencentCloud:
     keys: dict[str, str] = field(default_factory=lambda: {"AKIDfake": "fake-secret-key"})
     people: list[Person] = field(default_factory=list)
+    enterprises: list[Enterprise] = field(default_factory=list)
     faces: dict[str, FaceSession] = field(default_factory=dict)
     sms: list[dict[str, Any]] = field(default_factory=list)
     sms_failures: dict[str, str] = field(default_factory=dict)
@@ -278,6 +289,21 @@ class FakeTencentCloud:
                 or person.validity_end != p.get("ValidityEnd"):
             return {"Result": "-1", "Description": "不一致"}
         return {"Result": "0", "Description": "一致"}
+
+    # --- ocr ------------------------------------------------------------------------------
+
+    def _VerifyBizLicenseEnterprise4(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        for name in ("CreditCode", "EntName", "LrName", "IdNum"):
+            if not p.get(name):
+                return {"Error": {"Code": "InvalidParameter", "Message": f"{name} is required"}}
+        e = next((e for e in self.enterprises if e.uscc == p["CreditCode"]), None)
+        flags = {"IsCreditCodeConsistent": e is not None,
+                 "IsEntNameConsistent": e is not None and e.name == p["EntName"],
+                 "IsLrNameConsistent": e is not None and e.legal_representative == p["LrName"],
+                 "IsIdNumConsistent": e is not None
+                 and e.legal_representative_id.upper() == p["IdNum"].upper()}
+        return {"StatusCode": 0, "VerifyResult": 1 if all(flags.values()) else 2,
+                "OperatingStatus": "1" if e else "", **flags}
 
     # --- sms ------------------------------------------------------------------------------
 

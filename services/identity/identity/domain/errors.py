@@ -221,8 +221,9 @@ class RealNameMismatch(EsealError):
 
 
 class RegistryMismatch(EsealError):
-    """The business registry refused: ``field`` is ``name``, ``uscc`` or
-    ``legal_representative.name``, never a value on record."""
+    """The business registry refused: ``field`` is ``name``, ``uscc``,
+    ``legal_representative.name`` or ``legal_representative.id_number``, never a value on
+    record."""
 
     status, code, title = 422, "registry_mismatch", "Enterprise not confirmed by the registry"
 

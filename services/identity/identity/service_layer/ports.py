@@ -227,12 +227,13 @@ class RealNameVerifier(Protocol):
 class BusinessRegistry(Protocol):
     """The business registry (国家企业信用信息 / 工商登记) behind a provider
     (``adapters.proofing``): whether an enterprise of this name holds this USCC with this
-    legal representative."""
+    legal representative (by name; providers that check 企业四要素 also by the legal
+    representative's ID number)."""
 
     name: str
 
-    async def verify_enterprise(self, name: str, uscc: str,
-                                legal_representative_name: str) -> ProofingResult:
+    async def verify_enterprise(self, name: str, uscc: str, legal_representative_name: str,
+                                legal_representative_id_number: str) -> ProofingResult:
         """``ProofingUnavailable`` without an answer."""
 
 

@@ -60,13 +60,15 @@ async def check_person(ctx: Identity, name: str, id_type: str, id_number: str,
     return "verified"
 
 
-async def check_enterprise(ctx: Identity, name: str, uscc: str, legal_representative_name: str) -> None:
+async def check_enterprise(ctx: Identity, name: str, uscc: str, legal_representative_name: str,
+                           legal_representative_id_number: str) -> None:
     """The registry confirms the enterprise; a refusal is recorded and raised as 422, no
     answer as 503 (nothing registered either way)."""
     try:
         if ctx.registry is None:
             raise ProofingUnavailable("no business registry")
-        verdict: ProofingResult = await ctx.registry.verify_enterprise(name, uscc, legal_representative_name)
+        verdict: ProofingResult = await ctx.registry.verify_enterprise(
+            name, uscc, legal_representative_name, legal_representative_id_number)
     except ProofingUnavailable as exc:
         log.warning("registry_unavailable", error=str(exc))
         raise RegistryUnavailable() from None

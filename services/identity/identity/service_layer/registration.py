@@ -55,7 +55,7 @@ async def register_person(ctx: Identity, cmd: RegisterPerson) -> Registered:
 async def register_enterprise(ctx: Identity, cmd: RegisterEnterprise) -> Registered:
     await _refuse_known(ctx, "enterprise", uscc=cmd.uscc)
     rep = cmd.legal_representative
-    await proofing.check_enterprise(ctx, cmd.name, cmd.uscc, rep.name)
+    await proofing.check_enterprise(ctx, cmd.name, cmd.uscc, rep.name, rep.id_number)
     enterprise_id = uuid.uuid4()
     account = Account(id=enterprise_id, role="enterprise", name=cmd.name, phone=rep.phone,
                       password_hash=await ctx.passwords.hash(cmd.password),
