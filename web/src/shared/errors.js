@@ -46,7 +46,7 @@ export const MESSAGES = {
   agent_not_valid: '经办人不在有效期内',
   account_pending_verification: '实名核验尚未完成（核验服务暂不可用），请稍后重新登录，登录时将自动重新核验',
   realname_mismatch: '实名核验未通过，请核对姓名、证件号码和手机号码',
-  registry_mismatch: '企业工商信息核验未通过，请核对企业名称、统一社会信用代码和法定代表人',
+  registry_mismatch: '企业工商信息核验未通过，请核对企业名称、统一社会信用代码和法定代表人姓名、证件号码',
   registry_unavailable: '企业工商信息核验服务暂不可用，本次未注册，请稍后重新提交',
   enterprise_not_verified: '企业法定代表人尚未完成人脸核验，暂不能激活数字证书',
   not_an_enterprise: '仅企业账户可进行法定代表人人脸核验',
