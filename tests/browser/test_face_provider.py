@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -21,6 +22,7 @@ from tests.conftest import Platform, start_platform
 from tests.support.api import Api
 from tests.support.fakes.tencentcloud import Enterprise, FakeTencentCloud
 from tests.support.identities import enterprise, register_person
+from tests.support.identities import login as api_login
 from tests.support.oidc_provider import OidcProvider
 from tests.support.otlp import OtlpReceiver
 
@@ -140,6 +142,43 @@ async def test_a_code_that_did_not_reach_the_phone_is_told_on_the_screen(
     await screen.shot("sms-undelivered")
 
 
+async def register_known_enterprise(api: Api, tencent: FakeTencentCloud) -> dict[str, Any]:
+    """An enterprise the fake registry knows, registered (not yet face-verified)."""
+    body = enterprise()
+    rep = body["legal_representative"]
+    tencent.enterprises.append(Enterprise(body["name"], body["uscc"], rep["name"], rep["id_number"]))
+    reply = await api.post("/api/v1/enterprises", json=body)
+    assert reply.status == 201, reply
+    return {**body, "enterprise_id": reply.json["enterprise_id"]}
+
+
+async def test_a_signed_in_enterprise_verifies_its_legal_representative_at_the_provider(
+        api: Api, open_screen: OpenScreen, tencent: FakeTencentCloud) -> None:
+    """A signed-in operation (法定代表人人脸核验 on the certificate screen) leaves the app for
+    the provider's page and resumes where it was: identity asked Tencent about the legal
+    representative, fetched the verdict itself, and the enterprise is verified."""
+    ent = await register_known_enterprise(api, tencent)
+    screen = await open_screen("face-provider-enterprise")
+    screen.expect_http(r"/api/v1/sandbox/sms\?", 404)  # the app's sandbox probe: SMS is Tencent here
+    page = screen.page
+    await login(screen, "enterprise", ent["uscc"], ent["password"])
+    await screen.goto("/app/certificate/activate")
+    await page.locator("[data-test=enterprise-verify-start]").click()
+
+    await expect(page).to_have_url(re.compile(re.escape(tencent.url) + r"/h5/[0-9A-F-]+$"))
+    token = page.url.rsplit("/", 1)[1]
+    rep = ent["legal_representative"]
+    assert (tencent.faces[token].name, tencent.faces[token].id_card) == (rep["name"], rep["id_number"])
+    await page.locator("[data-test=tencent-pass]").click()
+
+    await expect(page).to_have_url(re.compile(r"/app/certificate/activate"))
+    await expect(page.locator("[data-test=enterprise-verify]")).to_be_hidden()
+    await screen.shot("face-provider-enterprise-verified")
+    session = await api_login(api, "enterprise", ent["uscc"], ent["password"])
+    me = await api.get("/api/v1/me", token=session["access_token"])
+    assert me.json["verification"] == "verified", me
+
+
 async def test_an_enterprise_registers_only_as_the_registry_knows_it(
         api: Api, tencent: FakeTencentCloud) -> None:
     """Through the gateway: identity asks Tencent's 企业四要素核验 before writing anything; a
@@ -157,7 +196,8 @@ async def test_an_enterprise_registers_only_as_the_registry_knows_it(
 
     registered = await api.post("/api/v1/enterprises", json=body)
     assert registered.status == 201, registered
-    checks = [c.params for c in tencent.calls if c.action == "VerifyBizLicenseEnterprise4"]
-    assert checks[-1] == {"CreditCode": body["uscc"], "EntName": body["name"], "LrName": rep["name"],
-                          "IdNum": rep["id_number"]}
-    assert len(checks) == 2
+    checks = [c.params for c in tencent.calls
+              if c.action == "VerifyBizLicenseEnterprise4" and c.params["CreditCode"] == body["uscc"]]
+    assert checks == [{**checks[-1], "IdNum": other_id_number},
+                      {"CreditCode": body["uscc"], "EntName": body["name"], "LrName": rep["name"],
+                       "IdNum": rep["id_number"]}]
