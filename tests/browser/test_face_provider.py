@@ -20,8 +20,8 @@ from playwright.async_api import Page, expect
 
 from tests.conftest import Platform, start_platform
 from tests.support.api import Api
-from tests.support.fakes.tencentcloud import Enterprise, FakeTencentCloud
-from tests.support.identities import enterprise, register_person
+from tests.support.fakes.tencentcloud import Enterprise, FakeTencentCloud, Person
+from tests.support.identities import enterprise, person
 from tests.support.identities import login as api_login
 from tests.support.oidc_provider import OidcProvider
 from tests.support.otlp import OtlpReceiver
@@ -59,8 +59,8 @@ def platform(trace_receiver: OtlpReceiver, oidc_provider: OidcProvider,
                 "ESEAL_TENCENT_SMS_TEMPLATE_RENEWAL_CODE": "1000003",
                 "ESEAL_TENCENT_SMS_TEMPLATE_EXPIRY_REMINDER": "1000004",
                 "ESEAL_TENCENT_SMS_PULL_INTERVAL": "1",
-                # enterprises checked against the registry behind Tencent Cloud OCR
-                "ESEAL_REGISTRY_PROVIDER": "tencent"}
+                # persons and enterprises proofed at registration by Tencent Cloud too
+                "ESEAL_REALNAME_PROVIDER": "tencent", "ESEAL_REGISTRY_PROVIDER": "tencent"}
 
     with start_platform(trace_receiver, oidc_provider, extra_env=env, replicas=1) as started:
         yield started
@@ -73,6 +73,16 @@ async def api(platform: Platform) -> AsyncIterator[Api]:
     await client.close()
 
 
+async def register_known_person(api: Api, tencent: FakeTencentCloud) -> dict[str, Any]:
+    """A person the fake's identity records know (name, ID number, phone), registered: the
+    three-element check at registration (``PhoneVerification``) confirms them."""
+    body = person()
+    tencent.people.append(Person(body["name"], body["id_number"], body["phone"]))
+    reply = await api.post("/api/v1/persons", json=body)
+    assert reply.status == 201 and reply.json["verification"] == "verified", reply
+    return {**body, "person_id": reply.json["person_id"]}
+
+
 async def start_face_login(page: Page, base_url: str, id_number: str) -> None:
     await page.goto(base_url + "/app/login?redirect=%2Fmine")
     await page.get_by_role("tab", name="个人用户").click()
@@ -83,7 +93,7 @@ async def start_face_login(page: Page, base_url: str, id_number: str) -> None:
 
 async def test_a_person_logs_in_by_face_through_the_provider_page(
         api: Api, open_screen: OpenScreen, tencent: FakeTencentCloud) -> None:
-    person = await register_person(api)
+    person = await register_known_person(api, tencent)
     screen = await open_screen("face-provider-login")
     page = screen.page
     await start_face_login(page, screen.base_url, person["id_number"])
@@ -104,7 +114,7 @@ async def test_a_person_logs_in_by_face_through_the_provider_page(
 
 async def test_a_failed_verdict_says_so_and_offers_another_try(
         api: Api, open_screen: OpenScreen, tencent: FakeTencentCloud) -> None:
-    person = await register_person(api)
+    person = await register_known_person(api, tencent)
     screen = await open_screen("face-provider-failed")
     page = screen.page
     await start_face_login(page, screen.base_url, person["id_number"])
@@ -127,7 +137,7 @@ async def test_a_failed_verdict_says_so_and_offers_another_try(
 
 async def test_a_code_that_did_not_reach_the_phone_is_told_on_the_screen(
         api: Api, open_screen: OpenScreen, tencent: FakeTencentCloud) -> None:
-    person = await register_person(api)
+    person = await register_known_person(api, tencent)
     tencent.sms_report_failures["+86" + person["phone"]] = "MK:0001"
     screen = await open_screen("sms-undelivered")
     screen.expect_http(r"/api/v1/sandbox/sms\?", 404)  # the app's sandbox probe: SMS is Tencent here
@@ -201,3 +211,32 @@ async def test_an_enterprise_registers_only_as_the_registry_knows_it(
     assert checks == [{**checks[-1], "IdNum": other_id_number},
                       {"CreditCode": body["uscc"], "EntName": body["name"], "LrName": rep["name"],
                        "IdNum": rep["id_number"]}]
+
+
+async def test_a_person_is_proofed_by_tencent_and_a_pending_one_at_the_next_login(
+        api: Api, tencent: FakeTencentCloud) -> None:
+    """Registration's three-element check through the gateway: a phone that is not the
+    person's is refused naming only the element; while Tencent cannot answer the account is
+    registered pending and cannot log in; the next login asks again and lets the person in."""
+    body = person()
+    tencent.people.append(Person(body["name"], body["id_number"], body["phone"]))
+    login = {"method": "password", "role": "person", "username": body["phone"], "password": body["password"]}
+
+    wrong = await api.post("/api/v1/persons", json={**body, "phone": person()["phone"]})
+    assert wrong.status == 422 and wrong.json["code"] == "realname_mismatch", wrong
+    assert [e["field"] for e in wrong.json["errors"]] == ["phone"]
+    assert body["id_number"].encode() not in wrong.body
+
+    for _ in range(3):  # the first try and both retries (ESEAL_TENCENT_RETRIES)
+        tencent.fail_next("PhoneVerification", 502)
+    pending = await api.post("/api/v1/persons", json=body)
+    assert pending.status == 201 and pending.json["verification"] == "pending_verification", pending
+    for _ in range(3):
+        tencent.fail_next("PhoneVerification", 502)
+    refused = await api.post("/api/v1/sessions", json=login)
+    assert refused.status == 403 and refused.json["code"] == "account_pending_verification", refused
+
+    session = await api.post("/api/v1/sessions", json=login)  # Tencent answers again
+    assert session.status == 201 and session.json["principal"]["id"] == pending.json["person_id"], session
+    me = await api.get("/api/v1/me", token=session.json["access_token"])
+    assert me.json["verification"] == "verified", me
