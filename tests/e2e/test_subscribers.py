@@ -330,3 +330,20 @@ async def test_the_feed_refuses_strangers_and_other_types_and_pages_resumably(
         one_by_one += r.json["items"]
         after = r.json["next"]
     assert [e["event_id"] for e in one_by_one] == [e["event_id"] for e in everything]
+
+
+async def test_rotating_the_secret_replaces_it_on_the_broker_and_for_tokens(
+        platform: Platform, api: Api) -> None:
+    sub = await create_subscriber(platform, "EnterpriseRegistered")
+    rotated = dict(json.loads((await ops(platform, "rotate-subscriber-secret", sub["slug"], "--json"))
+                              .strip().splitlines()[-1]))
+    assert rotated["subscriber_id"] == sub["subscriber_id"] and rotated["queue"] == sub["queue"]
+    assert rotated["secret"] != sub["secret"] and rotated["webhook_secret"] != sub["webhook_secret"]
+    assert (await token(api, sub))[0] == 401
+    assert (await token(api, rotated))[0] == 200
+    with pytest.raises((aio_pika.exceptions.AMQPConnectionError, ConnectionError)):
+        await aio_pika.connect(broker_url(platform, sub), timeout=10)
+    connection = await aio_pika.connect(broker_url(platform, rotated), timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        await (await channel.get_queue(rotated["queue"], ensure=False)).get(fail=False)  # still its queue
