@@ -259,6 +259,7 @@ async def test_webhooks_and_a_disabled_subscriber_is_cut_off_at_once(
     sub = await create_subscriber(platform, "EnterpriseRegistered", webhook=url)
     example = Example(platform, sub, tmp_path / "s.sqlite3")
     await example.start()
+    await ids.register_person(api)  # not one of its types: never POSTed
     enterprise = await ids.register_enterprise(api)
 
     def delivered() -> list[dict[str, Any]]:
@@ -268,6 +269,9 @@ async def test_webhooks_and_a_disabled_subscriber_is_cut_off_at_once(
 
     hook = (await eventually(delivered, within=30, what="the signed webhook"))[0]
     assert hook["type"] == "EnterpriseRegistered"
+    assert {json.loads(body)["type"] for _, body in got} == {"EnterpriseRegistered"}
+    assert {headers["X-Eseal-Event-Id"] for headers, _ in got if "X-Eseal-Event-Id" in headers} >= \
+        {hook["event_id"]}
     status, bearer = await token(api, sub)
     assert status == 200
     [same] = [e for e in await feed_all(api, bearer) if e["event_id"] == hook["event_id"]]
