@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import asyncpg
@@ -20,6 +21,7 @@ from shared.event_feed import (
 )
 from shared.events import utcnow
 from shared.eventstore import Checkpoint, EventStore
+from shared.relay import to_message
 
 from .support import ThingAdded
 
@@ -69,3 +71,8 @@ async def test_reads_only_public_events_of_the_types_and_resumes(pool: asyncpg.P
         item = feed_item(rest[0], "seals")
         assert item["envelope"] == rest[0].envelope("seals").model_dump(mode="json")
         assert item["envelope"]["producer"] == "seals"
+        # the bus message of the same event lines up with the feed (docs/EVENTS.md "Lining up")
+        message = to_message(rest[0], "seals")
+        assert json.loads(message.body) == item["envelope"]
+        assert message.headers["position"] == item["position"] and message.headers["producer"] == "seals"
+        assert message.message_id == item["envelope"]["event_id"]

@@ -43,13 +43,24 @@ REFUSED = (aio_pika.exceptions.ChannelClosed, aiormq.exceptions.ChannelAccessRef
            aio_pika.exceptions.AMQPError)
 
 
-async def ops(platform: Platform, *args: str) -> str:
+async def run_ops(platform: Platform, *args: str, **env: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "notify", *args, cwd=ROOT, env=platform.config.environment("notify"),
+        sys.executable, "-m", "notify", *args, cwd=ROOT, env={**platform.config.environment("notify"), **env},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
-    return out.decode()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode(errors="replace")
+
+
+async def ops(platform: Platform, *args: str) -> str:
+    code, out, err = await run_ops(platform, *args)
+    assert code == 0, err[-2000:]
+    return out
+
+
+def bus_shape(envelope: dict[str, Any]) -> dict[str, Any]:
+    """An envelope without ``traceparent`` (the bus's is its publish span when tracing is on)."""
+    return {k: v for k, v in envelope.items() if k != "traceparent"}
 
 
 CREATED: list[str] = []  # broker users are broker-wide: removed when the module ends
@@ -229,6 +240,11 @@ async def test_catches_up_after_being_offline_with_nothing_missing_or_doubled(
         assert status == 200
         everything = await feed_all(api, bearer)
         assert {e["event_id"] for e in everything} == {r[0] for r in rows}  # nothing missing
+        from_queue = {r[0]: r[2] for r in rows if r[1] == "queue"}
+        assert from_queue  # the first event, at least, came from the queue: the same envelope
+        for e in everything:
+            if e["event_id"] in from_queue:
+                assert bus_shape(e) == bus_shape(from_queue[e["event_id"]])
         assert {e["type"] for e in everything} == {"EnterpriseRegistered", "PersonRegistered"}
         assert all("id_number" not in json.dumps(e["data"]).replace("id_number_masked", "")
                    for e in everything)  # the bus's masking
@@ -243,6 +259,7 @@ async def test_webhooks_and_a_disabled_subscriber_is_cut_off_at_once(
     sub = await create_subscriber(platform, "EnterpriseRegistered", webhook=url)
     example = Example(platform, sub, tmp_path / "s.sqlite3")
     await example.start()
+    await ids.register_person(api)  # not one of its types: never POSTed
     enterprise = await ids.register_enterprise(api)
 
     def delivered() -> list[dict[str, Any]]:
@@ -252,8 +269,16 @@ async def test_webhooks_and_a_disabled_subscriber_is_cut_off_at_once(
 
     hook = (await eventually(delivered, within=30, what="the signed webhook"))[0]
     assert hook["type"] == "EnterpriseRegistered"
+    assert {json.loads(body)["type"] for _, body in got} == {"EnterpriseRegistered"}
+    assert {headers["X-Eseal-Event-Id"] for headers, _ in got if "X-Eseal-Event-Id" in headers} >= \
+        {hook["event_id"]}
     status, bearer = await token(api, sub)
     assert status == 200
+    [same] = [e for e in await feed_all(api, bearer) if e["event_id"] == hook["event_id"]]
+    assert bus_shape(hook) == bus_shape(same)  # the envelope, as on the bus and in the feed
+    listed = await ops(platform, "list-subscribers")
+    assert sub["subscriber_id"] in listed  # the secrets were shown once, at creation, never again
+    assert sub["secret"] not in listed and sub["webhook_secret"] not in listed
     log = await api.get("/api/v1/subscriptions/deliveries", token=bearer)
     assert log.status == 200
     entry = next(d for d in log.json["items"] if d["event_id"] == hook["event_id"])
@@ -274,6 +299,16 @@ async def test_webhooks_and_a_disabled_subscriber_is_cut_off_at_once(
     await ids.register_enterprise(api)
     await asyncio.sleep(3.0)
     assert len(got) == before  # no webhook any more
+
+
+async def test_a_webhook_to_a_private_address_is_refused_where_they_are_not_allowed(
+        platform: Platform) -> None:
+    for url in ("https://10.20.30.40/hook", "https://127.0.0.1:8443/hook", "http://example.gov.cn/hook"):
+        code, _, err = await run_ops(platform, "create-subscriber", "--name", "某某系统", "--events",
+                                     "SealRevoked", "--webhook", url, ESEAL_WEBHOOK_ALLOW_PRIVATE="false")
+        assert code == 2 and "--webhook" in err and "Traceback" not in err, err[-500:]
+    listed = (await ops(platform, "list-subscribers")).splitlines()
+    assert not any(line.endswith("  某某系统") for line in listed)  # nothing was registered
 
 
 async def test_the_feed_refuses_strangers_and_other_types_and_pages_resumably(
@@ -299,3 +334,20 @@ async def test_the_feed_refuses_strangers_and_other_types_and_pages_resumably(
         one_by_one += r.json["items"]
         after = r.json["next"]
     assert [e["event_id"] for e in one_by_one] == [e["event_id"] for e in everything]
+
+
+async def test_rotating_the_secret_replaces_it_on_the_broker_and_for_tokens(
+        platform: Platform, api: Api) -> None:
+    sub = await create_subscriber(platform, "EnterpriseRegistered")
+    rotated = dict(json.loads((await ops(platform, "rotate-subscriber-secret", sub["slug"], "--json"))
+                              .strip().splitlines()[-1]))
+    assert rotated["subscriber_id"] == sub["subscriber_id"] and rotated["queue"] == sub["queue"]
+    assert rotated["secret"] != sub["secret"] and rotated["webhook_secret"] != sub["webhook_secret"]
+    assert (await token(api, sub))[0] == 401
+    assert (await token(api, rotated))[0] == 200
+    with pytest.raises((aio_pika.exceptions.AMQPConnectionError, ConnectionError)):
+        await aio_pika.connect(broker_url(platform, sub), timeout=10)
+    connection = await aio_pika.connect(broker_url(platform, rotated), timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        await (await channel.get_queue(rotated["queue"], ensure=False)).get(fail=False)  # still its queue

@@ -19,7 +19,8 @@ Subscribers (other government systems, docs/EVENTS.md "Subscribers"):
 - ``ESEAL_SUBSCRIBER_TOKEN_TTL_SECONDS`` (default 900): lifetime of a subscriber's access token
 - ``ESEAL_WEBHOOK_ALLOW_PRIVATE`` (default: allowed unless production): webhooks to private
   and loopback addresses
-- ``ESEAL_WEBHOOK_RETRY_HOURS`` (default 25): how long a failing delivery is retried
+- ``ESEAL_WEBHOOK_RETRY_HOURS`` (default 25, at least 24): how long a failing delivery is
+  retried (a subscriber's receiver down for a day loses nothing)
 - ``ESEAL_WEBHOOK_BASE_DELAY`` (default 10 s) doubling up to ``ESEAL_WEBHOOK_MAX_DELAY``
   (default 3600 s) between attempts; ``ESEAL_WEBHOOK_TIMEOUT`` (default 10 s) per attempt;
   ``ESEAL_WEBHOOK_POLL_INTERVAL`` (default 1 s) between looks for new events and due retries
@@ -52,7 +53,7 @@ class NotifySettings(ServiceSettings):
     rabbitmq_management_password_file: Path | None = None  # a mounted secret instead
     subscriber_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
     webhook_allow_private: bool | None = None
-    webhook_retry_hours: float = Field(default=25.0, gt=0)
+    webhook_retry_hours: float = Field(default=25.0, ge=24)
     webhook_base_delay: float = Field(default=10.0, gt=0)
     webhook_max_delay: float = Field(default=3600.0, gt=0)
     webhook_timeout: float = Field(default=10.0, gt=0)

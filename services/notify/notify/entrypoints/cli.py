@@ -21,6 +21,7 @@ import sys
 from urllib.parse import urlsplit
 
 from shared.db import create_pool
+from shared.errors import EsealError
 from shared.service import prepare_database
 
 from ..adapters import subscribers as repo
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         asyncio.run(_run(args))
-    except (ValueError, BrokerError) as e:
+    except (ValueError, BrokerError, EsealError) as e:  # e.g. a private --webhook: a usage error
         parser.error(str(e))
 
 

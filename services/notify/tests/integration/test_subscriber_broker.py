@@ -5,15 +5,17 @@ on 127.0.0.1:15672, where guest/guest is accepted from localhost)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import aio_pika
 import aio_pika.exceptions
 import aiormq.exceptions
 import pytest
-from notify.adapters.broker import Broker, BrokerError, Provisioner, queue_name
+from notify.adapters.broker import Broker, BrokerError, Provisioner, queue_name, read_pattern
 from notify.adapters.management import ManagementBroker
 
 from shared.bus import EVENTS_EXCHANGE
@@ -25,6 +27,29 @@ REFUSED = (aio_pika.exceptions.ChannelClosed, aiormq.exceptions.ChannelAccessRef
 
 def _ctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def _listed(*args: str) -> list[dict[str, Any]]:
+    out = subprocess.run(["rabbitmqctl", "-q", *args, "--formatter", "json"], check=True,
+                         capture_output=True, timeout=60).stdout
+    return list(json.loads(out or b"[]"))
+
+
+def _assert_least_privilege(vhost: str, slug: str, keys: set[str]) -> None:
+    """What the broker itself now says about the user and its queue (not what we asked)."""
+    user = queue_name(slug)
+    assert _listed("list_user_permissions", user) == [
+        {"vhost": vhost, "configure": "^$", "write": "^$", "read": read_pattern(slug)}]
+    assert _listed("list_user_topic_permissions", user) == [
+        {"vhost": vhost, "exchange": EVENTS_EXCHANGE, "write": "^$", "read": "^$"}]
+    [queue] = [q for q in _listed("list_queues", "-p", vhost, "name", "durable", "type") if q["name"] == user]
+    assert queue["durable"] is True and queue["type"] == "quorum"
+    bound = {b["routing_key"] for b in _listed("list_bindings", "-p", vhost, "source_name",
+                                                "destination_name", "routing_key")
+             if b["destination_name"] == user and b["source_name"] == EVENTS_EXCHANGE}
+    assert bound == keys
+    [tags] = [u["tags"] for u in _listed("list_users") if u["user"] == user]
+    assert tags == []  # no management or administrator tag: no HTTP API access either
 
 
 @pytest.fixture
@@ -75,6 +100,7 @@ async def test_the_subscriber_reads_its_queue_and_nothing_else(vhost: str, provi
     slug = f"t{uuid.uuid4().hex[:8]}"
     await broker.provision(slug, "pw-" + slug, ["seals.SealIssued", "seals.SealRevoked"])
     await broker.provision(slug + "x", "other", ["seals.SealIssued"])  # another subscriber
+    _assert_least_privilege(vhost, slug, {"seals.SealIssued", "seals.SealRevoked"})
     with pytest.raises(BrokerError):  # a user is never taken over, even from another vhost
         await make(f"amqp://guest:guest@127.0.0.1:5672/{vhost}x").provision(slug + "x", "mine", [])
     with pytest.raises(BrokerError):  # nor by the other provisioner
@@ -116,6 +142,8 @@ async def test_the_subscriber_reads_its_queue_and_nothing_else(vhost: str, provi
         await broker.change_password(slug, "rotated")  # rotate-subscriber-secret
         rotated = await aio_pika.connect(mine.replace(f"pw-{slug}", "rotated"))
         await rotated.close()
+        with pytest.raises((aio_pika.exceptions.AMQPConnectionError, ConnectionError)):
+            await aio_pika.connect(mine, timeout=5)  # the old secret no longer logs in
         closed = asyncio.Event()
         connection.close_callbacks.add(lambda *_: closed.set())
         await broker.cut_off(slug)  # disabling: the open connection ends, logins fail

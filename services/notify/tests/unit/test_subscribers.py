@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 from notify.adapters.broker import read_pattern, vhost_of
+from notify.config import NotifySettings
 from notify.domain.subscribers import event_types, retry_delay, routing_keys, slug_for
 from notify.service_layer import feed
-from notify.service_layer.subscribers import SubscriberTokenInvalid, SubscriberTokens
+from notify.service_layer.subscribers import SubscriberTokenInvalid, SubscriberTokens, create_subscriber
+from pydantic import ValidationError
 
+from shared.errors import ValidationFailed
 from shared.event_feed import parse_position
 from shared.eventstore import Checkpoint
 
@@ -40,6 +43,23 @@ def test_retries_double_up_to_the_cap_and_last_a_day() -> None:
     delays = [retry_delay(n, 10, 3600) for n in range(1, 40)]
     assert delays[:4] == [10, 20, 40, 80] and max(delays) == 3600
     assert sum(delays) > 24 * 3600
+
+
+def test_the_retry_window_cannot_be_set_below_a_day() -> None:
+    assert NotifySettings().webhook_retry_hours >= 24
+    assert NotifySettings(webhook_retry_hours=24).webhook_retry_hours == 24
+    with pytest.raises(ValidationError):
+        NotifySettings(webhook_retry_hours=23.5)
+
+
+@pytest.mark.parametrize("url", [
+    "https://10.1.2.3/hook", "https://127.0.0.1:8443/hook", "https://localhost/hook",
+    "https://[fd00::1]/hook", "https://169.254.169.254/latest", "http://example.gov.cn/hook"])
+async def test_a_private_or_plain_http_webhook_is_refused_before_anything_is_provisioned(url: str) -> None:
+    # pool and broker are never reached: the URL is checked first, as stamp callbacks' are
+    with pytest.raises(ValidationFailed):
+        await create_subscriber(None, None, name="某某系统", events="SealRevoked",  # type: ignore[arg-type]
+                                webhook_url=url, slug=None, allow_private=False)
 
 
 def _item(producer: str, xact: int, at: str, event_type: str) -> dict[str, Any]:
