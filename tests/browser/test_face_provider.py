@@ -18,16 +18,17 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page, expect
 
+from shared.china_time import today_in_china
 from tests.conftest import Platform, start_platform
 from tests.support.api import Api
 from tests.support.fakes.tencentcloud import Enterprise, FakeTencentCloud, Person
-from tests.support.identities import enterprise, person
+from tests.support.identities import enterprise, password, person
 from tests.support.identities import login as api_login
 from tests.support.oidc_provider import OidcProvider
 from tests.support.otlp import OtlpReceiver
 
 from .conftest import OpenScreen
-from .steps import login
+from .steps import login, pick_in_wheel
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -240,3 +241,49 @@ async def test_a_person_is_proofed_by_tencent_and_a_pending_one_at_the_next_logi
     assert session.status == 201 and session.json["principal"]["id"] == pending.json["person_id"], session
     me = await api.get("/api/v1/me", token=session.json["access_token"])
     assert me.json["verification"] == "verified", me
+
+
+async def test_an_agent_is_added_through_the_provider_page_and_its_four_elements_at_tencent(
+        api: Api, open_screen: OpenScreen, tencent: FakeTencentCloud) -> None:
+    """添加经办人 signed in: the face check leaves for the provider's page; back, the form is
+    restored (never the passwords), and the submit checks the agent's four elements at Tencent."""
+    ent = await register_known_enterprise(api, tencent)
+    agent = person()
+    today = today_in_china()
+    ten_years = today.replace(year=today.year + 10) if (today.month, today.day) != (2, 29) else None
+    if ten_years is None:
+        pytest.skip("a 10-year ID validity from 29 February has no same-day end")
+    tencent.people.append(Person(agent["name"], agent["id_number"], agent["phone"],
+                                 today.strftime("%Y%m%d"), ten_years.strftime("%Y%m%d")))
+
+    screen = await open_screen("face-provider-agent")
+    page = screen.page
+    await login(screen, "enterprise", ent["uscc"], ent["password"])
+    await screen.goto("/app/agents")
+    await page.locator("[data-test=agent-add]").click()
+    await page.locator("[data-test=agent-name] input").fill(agent["name"])
+    await page.locator("[data-test=agent-id-number] input").fill(agent["id_number"])
+    await page.locator("[data-test=agent-id-from]").click()
+    await pick_in_wheel(screen)  # issued today; the 10-year term fills the end
+    await page.locator("[data-test=agent-phone] input").fill(agent["phone"])
+    secret = password()
+    for field in ("agent-password", "agent-password-confirm"):
+        await page.locator(f"[data-test={field}] input").fill(secret)
+    await page.locator("[data-test=agent-valid-to]").click()
+    await pick_in_wheel(screen, f"{today.year + 1}年")
+    await page.locator("[data-test=agent-submit]").click()
+
+    await expect(page).to_have_url(re.compile(re.escape(tencent.url) + r"/h5/[0-9A-F-]+$"))
+    await page.locator("[data-test=tencent-pass]").click()
+    await expect(page).to_have_url(re.compile(r"/app/agents/new"))
+    await expect(page.locator("[data-test=agent-name] input")).to_have_value(agent["name"])
+    await expect(page.locator("[data-test=agent-password] input")).to_have_value("")
+    for field in ("agent-password", "agent-password-confirm"):
+        await page.locator(f"[data-test={field}] input").fill(secret)
+    await page.locator("[data-test=agent-submit]").click()
+
+    await expect(page).to_have_url(re.compile(r"/app/agents$"))
+    await expect(page.locator(".agent", has_text=agent["name"])).to_be_visible()
+    await screen.shot("face-provider-agent-added")
+    checked = {c.action for c in tencent.calls if c.params.get("IdCard") == agent["id_number"]}
+    assert {"CheckIdNameDate", "PhoneVerification"} <= checked, checked
