@@ -42,6 +42,17 @@ class PersonVerified(DomainEvent):
     method: Literal["three_elements"] = "three_elements"
 
 
+@event("PersonRegistrationWithdrawn", producer="identity", stream_type="person")
+class PersonRegistrationWithdrawn(DomainEvent):
+    """A person's account that was still waiting for its real-name check (registered while
+    the provider could not answer, never logged in, nothing issued to it) is gone: the same
+    ID number or phone was registered again and verified (``superseded_by``, the new
+    account). Forget ``person_id``."""
+
+    person_id: uuid.UUID
+    superseded_by: uuid.UUID
+
+
 @event("EnterpriseVerified", producer="identity", stream_type="enterprise")
 class EnterpriseVerified(DomainEvent):
     """The enterprise passed the business-registry check (name, USCC, legal representative)

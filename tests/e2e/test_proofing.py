@@ -64,6 +64,30 @@ async def test_a_pending_person_cannot_log_in_by_password_or_face(api: Api) -> N
     problem(wrong, 401, "invalid_credentials")  # the password is checked before the retry
 
 
+async def test_elements_registered_during_an_outage_go_to_the_verified_person(api: Api) -> None:
+    """Someone registers a person's ID number while the real-name provider is out (pending,
+    cannot log in); the person then registers with their own elements and is verified: the
+    pending account is withdrawn and its password opens nothing. A pending registration never
+    takes elements from a verified account."""
+    real = ids.person()
+    squatter = {**ids.person(name=OUTAGE), "id_number": real["id_number"]}
+    r = await api.post("/api/v1/persons", json=squatter)
+    assert r.status == 201 and r.json["verification"] == "pending_verification", r
+    second = {**ids.person(name=OUTAGE), "id_number": real["id_number"]}
+    # pending does not supersede pending
+    problem(await api.post("/api/v1/persons", json=second), 409, "already_registered")
+
+    mine = await api.post("/api/v1/persons", json=real)
+    assert mine.status == 201 and mine.json["verification"] == "verified", mine
+    refused = await api.post("/api/v1/sessions", json=login_body(squatter["phone"], squatter["password"]))
+    problem(refused, 401, "invalid_credentials")  # the withdrawn account is gone
+    session = await api.post("/api/v1/sessions", json=login_body(real["id_number"], real["password"]))
+    assert session.status == 201 and session.json["principal"]["id"] == mine.json["person_id"], session
+
+    late = await api.post("/api/v1/persons", json={**ids.person(name=OUTAGE), "id_number": real["id_number"]})
+    problem(late, 409, "already_registered")
+
+
 async def test_a_registry_refusal_or_outage_registers_no_enterprise(api: Api) -> None:
     cases = [
         (ids.enterprise(name=f"吉林省{UNKNOWN}科技有限公司"), 422, "registry_mismatch", "name"),

@@ -95,6 +95,8 @@ class FakeIdentityRepository:
     async def registered_field(self, role: str, id_number: str | None, phone: str | None,
                                uscc: str | None) -> str | None:
         for a in self._all():
+            if a.role == "person" and a.verification == "pending_verification":
+                continue
             if role == "person" and a.role == "person" and a.id_number == id_number:
                 return "id_number"
             if role == "person" and a.role == "person" and a.phone == phone:
@@ -102,6 +104,14 @@ class FakeIdentityRepository:
             if role == "enterprise" and a.role == "enterprise" and a.enterprise_uscc == uscc:
                 return "uscc"
         return None
+
+    async def withdraw_pending_persons(self, id_number: str, phone: str) -> list[uuid.UUID]:
+        kept = {s["principal_id"] for s in self.s.sessions.values()} | set(self.s.oidc_bindings.values())
+        gone = [a.id for a in self._all() if a.role == "person" and a.verification == "pending_verification"
+                and (a.id_number == id_number or a.phone == phone) and a.id not in kept]
+        for account_id in gone:
+            del self.s.accounts[account_id]
+        return gone
 
     async def insert_account(self, account: Account, *, person_key: str | None = None) -> None:
         others = self._all()

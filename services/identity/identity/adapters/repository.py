@@ -84,11 +84,21 @@ class PgIdentityRepository:
         if role == "person":
             field = await self.conn.fetchval(
                 "SELECT CASE WHEN id_number = $1 THEN 'id_number' ELSE 'phone' END"
-                " FROM accounts WHERE role = 'person' AND (id_number = $1 OR phone = $2)", id_number, phone)
+                " FROM accounts WHERE role = 'person' AND verification <> 'pending_verification'"
+                " AND (id_number = $1 OR phone = $2) LIMIT 1", id_number, phone)
         else:
             field = await self.conn.fetchval(
                 "SELECT 'uscc' FROM accounts WHERE role = 'enterprise' AND enterprise_uscc = $1", uscc)
         return field
+
+    async def withdraw_pending_persons(self, id_number: str, phone: str) -> list[uuid.UUID]:
+        rows = await self.conn.fetch(
+            "DELETE FROM accounts a WHERE role = 'person' AND verification = 'pending_verification'"
+            " AND (id_number = $1 OR phone = $2)"
+            " AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.principal_id = a.id)"
+            " AND NOT EXISTS (SELECT 1 FROM oidc_bindings b WHERE b.principal_id = a.id)"
+            " RETURNING id", id_number, phone)
+        return [row["id"] for row in rows]
 
     async def insert_account(self, account: Account, *, person_key: str | None = None) -> None:
         try:

@@ -55,7 +55,13 @@ class IdentityRepository(Protocol):
     # accounts
     async def registered_field(self, role: str, id_number: str | None, phone: str | None,
                                uscc: str | None) -> str | None:
-        """Which element of a new person (id_number, phone) or enterprise (uscc) is taken."""
+        """Which element of a new person (id_number, phone) or enterprise (uscc) is taken. A
+        person's account still ``pending_verification`` does not take them: a verified
+        registration supersedes it (``withdraw_pending_persons``)."""
+
+    async def withdraw_pending_persons(self, id_number: str, phone: str) -> list[uuid.UUID]:
+        """Delete the persons' accounts still ``pending_verification`` that hold this ID
+        number or phone and never had a session; their ids."""
 
     async def insert_account(self, account: Account, *, person_key: str | None = None) -> None:
         """``AccountConflict`` when a unique element (or the id) is taken."""

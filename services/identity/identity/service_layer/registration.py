@@ -3,10 +3,13 @@
 A person's three elements (name, ID number, phone) are checked with the real-name provider
 before anything is written: refused → 422 ``realname_mismatch`` and no account; no answer →
 the account is registered ``pending_verification`` (it cannot log in; each login retries the
-check). An enterprise's name, USCC and legal representative are checked with the business
-registry first: refused → 422 ``registry_mismatch``, no answer → 503 ``registry_unavailable``,
-no account either way; confirmed → registered ``pending_verification`` until its legal
-representative passes a face check (``proofing.verify_enterprise``).
+check). A verified registration supersedes accounts still pending that hold its ID number
+or phone (withdrawn, ``PersonRegistrationWithdrawn``): nobody can keep a person's elements by
+registering them during an outage, and a person whose pending account the later check refused
+registers again with the right elements. An enterprise's name, USCC and legal representative
+are checked with the business registry first: refused → 422 ``registry_mismatch``, no
+answer → 503 ``registry_unavailable``, no account either way; confirmed → registered
+``pending_verification`` until its legal representative passes a face check (``proofing.verify_enterprise``).
 
 The events start the stream and are the first write of the transaction; the account row
 follows in the same transaction, and its unique indexes decide races: of two concurrent
@@ -18,8 +21,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from shared.catalog import EnterpriseRegistered, PersonRegistered, PersonVerified
+from shared.catalog import EnterpriseRegistered, PersonRegistered, PersonRegistrationWithdrawn, PersonVerified
 from shared.events import DomainEvent
+from shared.logging import get_logger
 from shared.people.elements import mask
 
 from ..domain.accounts import Account, Verification
@@ -29,6 +33,8 @@ from ..domain.events import EnterpriseRegistryVerified, PersonVerificationPendin
 from . import proofing
 from .context import Identity
 from .ports import AccountConflict
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,8 @@ async def register_person(ctx: Identity, cmd: RegisterPerson) -> Registered:
                              person_key=ctx.person_key(cmd.id_number), phone_masked=mask(cmd.phone))
     outcome: DomainEvent = PersonVerified(person_id=person_id) if verification == "verified" \
         else PersonVerificationPending(person_id=person_id)
-    await _commit(ctx, account, "person", [event, outcome], person_key=event.person_key)
+    await _commit(ctx, account, "person", [event, outcome], person_key=event.person_key,
+                  supersedes=verification == "verified")
     return Registered(person_id, verification)
 
 
@@ -80,10 +87,21 @@ async def _refuse_known(ctx: Identity, role: str, *, id_number: str | None = Non
 
 
 async def _commit(ctx: Identity, account: Account, stream_type: str, events: list[DomainEvent], *,
-                  person_key: str | None = None) -> None:
+                  person_key: str | None = None, supersedes: bool = False) -> None:
+    """``supersedes``: a verified person takes the ID number and phone from accounts still
+    pending their check (registered during a provider outage, perhaps by someone else, or
+    with an element the later check refused); those are withdrawn in the same transaction."""
     assert len(events) == proofing.REGISTRATION_EVENTS
     try:
         async with ctx.storage.transaction() as repo:
+            if supersedes:
+                assert account.id_number is not None
+                for withdrawn in await repo.withdraw_pending_persons(account.id_number, account.phone):
+                    # a pending person's stream holds just its registration events
+                    gone = PersonRegistrationWithdrawn(person_id=withdrawn, superseded_by=account.id)
+                    await repo.append(withdrawn, "person", proofing.REGISTRATION_EVENTS, [gone])
+                    log.info("pending_person_withdrawn", principal_id=str(withdrawn),
+                             superseded_by=str(account.id))
             await repo.append(account.id, stream_type, 0, events)
             await repo.insert_account(account, person_key=person_key)
     except AccountConflict as conflict:  # a concurrent registration won the unique index

@@ -102,6 +102,29 @@ async def test_accounts_are_found_by_what_their_users_type(storage: IdentityStor
         assert await repo.registered_field("enterprise", None, None, e.enterprise_uscc) == "uscc"
 
 
+async def test_pending_persons_do_not_hold_their_elements_and_are_withdrawn(storage: IdentityStorage) -> None:
+    by_number = replace(person(), verification="pending_verification")
+    by_phone = replace(person(), verification="pending_verification")
+    had_session = replace(person(), verification="pending_verification")
+    verified = person()
+    await insert(storage, by_number, by_phone, had_session, verified)
+    async with storage.transaction() as repo:
+        await repo.create_session(uuid.uuid4(), had_session.id, "password", None)
+    async with storage.connection() as repo:
+        assert await repo.registered_field("person", by_number.id_number, ids.phone(), None) is None
+        assert await repo.registered_field("person", ids.id_number(), by_phone.phone, None) is None
+    async with storage.transaction() as repo:
+        assert await repo.withdraw_pending_persons(ids.id_number(), ids.phone()) == []
+        gone = await repo.withdraw_pending_persons(by_number.id_number or "", by_phone.phone)
+        assert sorted(gone) == sorted([by_number.id, by_phone.id])
+        for kept in (had_session, verified):
+            assert await repo.withdraw_pending_persons(kept.id_number or "", kept.phone) == []
+    async with storage.connection() as repo:
+        assert await repo.get_account(by_number.id) is None and await repo.get_account(by_phone.id) is None
+        assert await repo.get_account(had_session.id) == had_session
+        assert await repo.get_account(verified.id) == verified
+
+
 async def test_unique_elements_conflict_with_the_field_named(storage: IdentityStorage) -> None:
     p, e = person(), enterprise()
     a = agent(e)

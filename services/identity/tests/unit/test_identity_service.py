@@ -37,7 +37,7 @@ from identity.domain.events import LoginLocked
 from identity.service_layer import agent_logins, face_checks, principals, proofing, registration, sessions
 from identity.service_layer.context import Identity
 
-from shared.catalog import SessionsRevoked
+from shared.catalog import PersonRegistrationWithdrawn, SessionsRevoked
 from shared.errors import RateLimited
 from tests.support import identities as ids
 from tests.support.fakes.identity import FakeFaces, FakeIdentityStorage, FakeProofing
@@ -281,6 +281,33 @@ async def test_a_pending_person_refused_at_the_retry_stays_pending(
         await sessions.login_with_password(ctx, _password(body["id_number"], body["password"]), None)
     proofs.refuse = None
     await sessions.login_with_password(ctx, _password(body["id_number"], body["password"]), None)
+
+
+async def test_a_verified_registration_supersedes_pending_accounts_of_its_elements(
+        ctx: Identity, storage: FakeIdentityStorage, proofs: FakeProofing) -> None:
+    """Someone registered a person's ID number (and another their phone) while the provider
+    was down; the person registers with their own elements, verified: both pending accounts
+    are withdrawn in the same transaction and the person has the elements."""
+    real = ids.person()
+    proofs.out = True
+    squatter = await registration.register_person(ctx, RegisterPerson.model_validate(
+        {**ids.person(), "id_number": real["id_number"]}))
+    wrong_phone = await registration.register_person(ctx, RegisterPerson.model_validate(
+        {**ids.person(), "phone": real["phone"]}))
+    with pytest.raises(AlreadyRegistered):  # still pending: a pending one does not supersede
+        await registration.register_person(ctx, RegisterPerson.model_validate(real))
+    proofs.out = False
+    done = await registration.register_person(ctx, RegisterPerson.model_validate(real))
+    assert done.verification == "verified"
+    for gone in (squatter.id, wrong_phone.id):
+        assert gone not in storage.state.accounts
+        withdrawn = storage.state.streams[str(gone)][-1]
+        assert isinstance(withdrawn, PersonRegistrationWithdrawn) and withdrawn.superseded_by == done.id
+    tokens = await sessions.login_with_password(ctx, _password(real["id_number"], real["password"]), None)
+    assert tokens.principal.id == done.id
+    with pytest.raises(AlreadyRegistered):  # a verified account is never superseded
+        await registration.register_person(ctx, RegisterPerson.model_validate(
+            {**ids.person(), "id_number": real["id_number"]}))
 
 
 async def test_an_enterprise_the_registry_refuses_or_cannot_confirm_is_not_registered(
