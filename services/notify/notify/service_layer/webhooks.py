@@ -21,12 +21,12 @@ import asyncpg
 
 from shared.event_feed import parse_position
 from shared.logging import get_logger
-from shared.webhooks import GuardedSender
 
 from ..adapters import subscribers as repo
 from ..config import NotifySettings
 from ..domain.subscribers import retry_delay
 from . import feed
+from .ports import Fetch, WebhookSender
 
 log = get_logger(__name__)
 _COLLECT_LOCK = 0x6E_6F74_6966_7977  # "notifyw"
@@ -34,7 +34,7 @@ BATCH = 100
 
 
 class Dispatcher:
-    def __init__(self, pool: asyncpg.Pool, fetch: feed.Fetch, sender: GuardedSender,
+    def __init__(self, pool: asyncpg.Pool, fetch: Fetch, sender: WebhookSender,
                  settings: NotifySettings) -> None:
         self.pool, self.fetch, self.sender, self.settings = pool, fetch, sender, settings
 
