@@ -296,7 +296,7 @@ async def _await_approval(ctx: Stamping, claim: Claim, person: Principal, cmd: S
     return StampOutcome(uuid.UUID(int=0), now, timings, (), approval_id, expires_at)
 
 
-async def apply_approved(ctx: Stamping, approved: Stamping, *, row: approvals.ApprovalRow,
+async def apply_approved(ctx: Stamping, approved: Stamping, *, row: repository.ApprovalRow,
                          request: RequestRow, document: bytes | None, approver: Principal,
                          authorization: StampAuthorization, person_sig: PersonSignature) -> list[uuid.UUID]:
     """用印审批: the seals of an approved request applied as in a stamp (``approved``: the
@@ -782,7 +782,7 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed
                 approved_by=approved_by.id, at=now, facts=facts)
             await uow.append(row.request_id, STREAM_TYPE, state.version, events,
                              metadata={"actor": str(approved_by.id), "actor_role": approved_by.role})
-            await approvals.mark_granted(conn, approval_id, approved_by.id, now)
+            await repository.mark_approval_granted(conn, approval_id, approved_by.id, now)
         else:
             events = stamp_requests.apply_stamp(state, facts)
             await uow.append(row.request_id, STREAM_TYPE, state.version, events,
