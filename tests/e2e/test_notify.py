@@ -36,6 +36,7 @@ from tests.conftest import Platform
 from tests.support import identities as ids
 from tests.support.api import Api
 from tests.support.bus import Bus, connect_bus
+from tests.support.polling import eventually
 from tests.support.tokens import identity_ready
 
 pytestmark = pytest.mark.e2e
@@ -60,11 +61,11 @@ async def notify_db(platform: Platform) -> AsyncIterator[asyncpg.Connection]:
 
 async def settle(db: asyncpg.Connection, *event_ids: uuid.UUID, within: float = 15.0) -> None:
     """Wait until notify has committed its handling of these events."""
-    deadline = time.monotonic() + within
-    while await db.fetchval("SELECT count(*) FROM processed_events WHERE event_id = any($1::uuid[])",
-                            list(event_ids)) < len(event_ids):
-        assert time.monotonic() < deadline, "notify did not handle the events in time"
-        await asyncio.sleep(0.05)
+    async def handled() -> bool:
+        return await db.fetchval("SELECT count(*) FROM processed_events WHERE event_id = any($1::uuid[])",
+                                 list(event_ids)) >= len(event_ids)
+
+    await eventually(handled, within, what="notify's handling of the events")
 
 
 async def messages(api: Api, token: str, **params: str) -> dict[str, Any]:
@@ -269,18 +270,18 @@ async def test_an_agent_added_through_the_api_is_told_and_hears_of_seals_then_of
     await settle(notify_db, issued.event_id)
     assert "seal_issued" in await _wait_for_kinds(api, session.access_token, {"seal_issued"})
     assert (await api.delete(f"/api/v1/agents/{agent['agent_id']}", token=ent.access_token)).status == 204
-    deadline = time.monotonic() + 15
-    while not await notify_db.fetchval("SELECT count(*) FROM messages WHERE recipient_id = $1"
-                                       " AND kind = 'agent_removed'", session.principal_id):
-        assert time.monotonic() < deadline, "no agent_removed message"
-        await asyncio.sleep(0.05)
+    await eventually(lambda: notify_db.fetchval("SELECT count(*) FROM messages WHERE recipient_id = $1"
+                                                " AND kind = 'agent_removed'", session.principal_id),
+                     15, what="an agent_removed message")
 
 
 async def _wait_for_kinds(api: Api, token: str, kinds: set[str], within: float = 15.0) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
-        items = {i["kind"]: i for i in (await messages(api, token))["items"]}
-        if kinds <= set(items):
-            return items
-        assert time.monotonic() < deadline, f"missing {kinds - set(items)} in {sorted(items)}"
-        await asyncio.sleep(0.1)
+    seen: dict[str, Any] = {}
+
+    async def arrived() -> dict[str, Any] | None:
+        seen.clear()
+        seen.update({i["kind"]: i for i in (await messages(api, token))["items"]})
+        return dict(seen) if kinds <= set(seen) else None
+
+    return await eventually(arrived, within, every=0.1, what=f"messages of kinds {sorted(kinds)}",
+                            last=lambda: sorted(seen))

@@ -27,6 +27,7 @@ from shared.internal import internal_token
 from tests.conftest import Platform
 from tests.support import identities as ids
 from tests.support.api import Api, Reply
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -135,16 +136,6 @@ def red_share(img: Image.Image) -> float:
     return sum(1 for p in visible if p[0] > 150 and p[1] < 90 and p[2] < 90) / max(1, len(visible))
 
 
-async def until(check: Any, seconds: float = 5.0) -> Any:
-    """Poll an async check until it returns something truthy (events take a moment)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        got = await check()
-        if got or asyncio.get_running_loop().time() > deadline:
-            return got
-        await asyncio.sleep(0.1)
-
-
 @pytest.fixture()
 async def ent(api: Api) -> dict[str, Any]:
     return await enterprise(api)
@@ -242,7 +233,8 @@ async def test_enterprise_generates_lists_and_revokes_seals(api: Api, ent: dict[
     again = await issue(api, ent, "contract")  # a revoked type may be applied for again
     assert again.status == 201 and again.json["seal_id"] != seal["seal_id"]
     # the revoked seal's certificate is in the CRL
-    crl = x509.load_der_x509_crl((await until(lambda: _crl_with(api, cert.serial_number))).body)
+    crl = x509.load_der_x509_crl((await eventually(lambda: _crl_with(api, cert.serial_number), 5, every=0.1,
+                                                  what="the seal's serial in the CRL")).body)
     assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
 
 
@@ -320,7 +312,7 @@ async def test_removed_agent_and_withdrawn_permission_take_effect(api: Api, ent:
         r = await revoke(api, {**manager, "token": token}, seal_id)
         return is_problem(r, 403, "management_permission_required")
 
-    assert await until(refused)
+    await eventually(refused, 5, every=0.1, what="the withdrawn permission refused")
     assert (await api.get(f"/api/v1/seals/{seal_id}", token=token)).status == 200
     # removed: its token stops working
     assert (await api.delete(f"/api/v1/agents/{manager['id']}", token=ent["token"])).status == 204
@@ -328,7 +320,7 @@ async def test_removed_agent_and_withdrawn_permission_take_effect(api: Api, ent:
     async def dead() -> bool:
         return (await api.get("/api/v1/seals", token=token)).status in (401, 403)
 
-    assert await until(dead)
+    await eventually(dead, 5, every=0.1, what="the removed agent's token refused")
 
 
 # --- grants and the natural person's side --------------------------------------------------

@@ -14,6 +14,7 @@ from shared import listeners, production, tracing
 from shared.auth import TokenVerifier
 from shared.http import add_readiness_check, create_app
 from shared.logging import configure_logging, get_logger
+from shared.revocations import RevocationFeed, RevocationList, identity_client
 from shared.settings import ServiceSettings
 from shared.upstreams import Replicas, keep_checking, with_path
 
@@ -32,7 +33,6 @@ from .limits import (
 )
 from .openapi import serve_document
 from .proxy import GATEWAY_SETTINGS, GW_VERIFIER, REVOCATIONS, UPSTREAM, UPSTREAMS, forward
-from .revocations import RevocationFeed, RevocationList, identity_client
 from .routes import ROUTES
 from .shared_limits import SHARED_BUCKETS, SharedBuckets
 from .static import setup_static

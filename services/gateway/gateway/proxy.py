@@ -25,12 +25,12 @@ from shared import context, tracing
 from shared.auth import TokenVerifier, bearer_token
 from shared.errors import NotAuthenticated, NotFound, PayloadTooLarge, ServiceUnavailable
 from shared.paths import CHECKED_PATH, check_path
+from shared.revocations import RevocationList
 from shared.settings import ServiceSettings
 from shared.upstreams import IDEMPOTENT_METHODS, Replicas, may_retry, unreachable
 
 from .headers import HOP_BY_HOP, forwarded_headers, single_authorization
 from .limits import client_address
-from .revocations import RevocationList
 from .routes import Route, match
 
 GATEWAY_SETTINGS = web.AppKey("gateway_settings", ServiceSettings)

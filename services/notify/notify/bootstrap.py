@@ -21,9 +21,10 @@ from shared.webhooks import GuardedSender
 
 from .adapters.push import PushHub
 from .config import NotifySettings
+from .entrypoints.appkeys import NOTIFY
 from .entrypoints.http import setup_routes
-from .entrypoints.sse import HUB
-from .entrypoints.subscriptions import TOKENS, fetcher
+from .entrypoints.subscriptions import fetcher
+from .service_layer.context import Notify
 from .service_layer.handlers import event_handlers
 from .service_layer.subscribers import SubscriberTokens
 from .service_layer.webhooks import Dispatcher
@@ -31,46 +32,47 @@ from .service_layer.webhooks import Dispatcher
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-async def push_hub(app: web.Application) -> AsyncIterator[None]:
-    """LISTEN for committed messages (one connection per process)."""
-    hub = PushHub(app[SETTINGS].database_url)
+PUSH_HUB = web.AppKey("push_hub", PushHub)  # also for end_streams, on shutdown
+
+
+async def notify_context(app: web.Application) -> AsyncIterator[None]:
+    """The context (``app[NOTIFY]``): the LISTEN for committed messages (one connection per
+    process), subscribers' tokens; and the webhook dispatcher (one task per process)."""
+    settings = app[SETTINGS]
+    assert isinstance(settings, NotifySettings)
+    hub = PushHub(settings.database_url)
     await hub.start()
-    app[HUB] = hub
+    app[PUSH_HUB] = hub
 
     async def listening() -> bool:
         return hub.listening
 
     add_readiness_check(app, "push_listener", listening)
-    yield
-    await hub.close()
-
-
-async def end_streams(app: web.Application) -> None:
-    """On shutdown, before the server waits for open handlers: end every stream."""
-    hub = app.get(HUB)
-    if hub is not None:
-        await hub.close()
-
-
-async def subscriptions(app: web.Application) -> AsyncIterator[None]:
-    """Subscribers' tokens, and the webhook dispatcher (one task per process)."""
-    settings = app[SETTINGS]
-    assert isinstance(settings, NotifySettings)
-    app[TOKENS] = SubscriberTokens(settings.subscriber_token_key, settings.subscriber_token_ttl_seconds)
+    app[NOTIFY] = ctx = Notify(
+        pool=app[DB], settings=settings, hub=hub, fetch=fetcher(app),
+        tokens=SubscriberTokens(settings.subscriber_token_key, settings.subscriber_token_ttl_seconds))
     sender = GuardedSender(allow_private=settings.webhooks_may_reach_private_addresses,
                            timeout=settings.webhook_timeout)
-    dispatcher = Dispatcher(app[DB], fetcher(app), sender, settings)
+    dispatcher = Dispatcher(ctx.pool, ctx.fetch, sender, settings)
     task = asyncio.create_task(dispatcher.run(), name="notify-webhooks")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await sender.close()
+    await hub.close()
+
+
+async def end_streams(app: web.Application) -> None:
+    """On shutdown, before the server waits for open handlers: end every stream."""
+    hub = app.get(PUSH_HUB)
+    if hub is not None:
+        await hub.close()
 
 
 SPEC = ServiceSpec(name="notify", migrations=MIGRATIONS, setup_routes=setup_routes,
                    handlers=lambda app: event_handlers(), publishes=False,
-                   contexts=(push_hub, subscriptions))
+                   contexts=(notify_context,))
 
 
 def create_app(settings: NotifySettings | None = None) -> web.Application:

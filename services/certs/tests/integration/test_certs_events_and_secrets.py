@@ -6,7 +6,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -35,19 +34,9 @@ from shared.db import drop_database
 from shared.service import prepare_database
 from tests.support.bus import connect_bus
 from tests.support.harnesses.certs import PASSWORD, CertsHarness
+from tests.support.polling import eventually
 
 PKCS8_P256_PREFIX = bytes.fromhex("308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420")
-
-
-async def _eventually(probe: Any, within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        got = await probe()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(0.05)
 
 
 async def test_public_events_are_published_private_ones_are_not(certs: CertsHarness) -> None:
@@ -77,7 +66,7 @@ async def test_public_events_are_published_private_ones_are_not(certs: CertsHarn
                                                            issued.json["certificate_id"])]
             return len(mine) >= 5
 
-        await _eventually(collect)
+        await eventually(collect, what="certs' five events on the bus")
     finally:
         await connection.close()
     mine = [e for e in got if e["stream_id"] in (view["certificate_id"], issued.json["certificate_id"])]
@@ -116,7 +105,7 @@ async def test_removing_an_agent_revokes_its_certificate(certs: CertsHarness) ->
                                uuid.UUID(view["certificate_id"]))
         return rows[0]["status"] == "revoked"
 
-    await _eventually(revoked)
+    await eventually(revoked, what="the agent's certificate revoked")
     crl = x509.load_der_x509_crl((await certs.request("GET", "/api/v1/ca/crl")).body)
     entry = crl.get_revoked_certificate_by_serial_number(int(view["serial_number"], 16))
     assert entry is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
@@ -13,6 +13,7 @@ from gateway.config import GatewaySettings
 from gateway.proxy import UPSTREAMS
 
 from shared.tests.test_upstreams import dead_url, start_hangup, start_replica
+from tests.support.polling import eventually
 
 
 @asynccontextmanager
@@ -26,13 +27,6 @@ async def gateway(**urls: object) -> AsyncIterator[tuple[str, TestServer]]:
         yield f"http://127.0.0.1:{server.port}", server
     finally:
         await server.close()
-
-
-async def wait_for(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.05)
 
 
 async def test_requests_go_round_robin_and_skip_a_dead_replica() -> None:
@@ -107,20 +101,20 @@ async def test_a_replica_failing_its_readiness_check_gets_no_traffic_and_none_is
                 aiohttp.ClientSession() as s:
             replicas = server.app[UPSTREAMS]["notify"]
             b.ready = False
-            await wait_for(lambda: replicas.ejected() == [b.url])
+            await eventually(lambda: replicas.ejected() == [b.url], 5, what="b ejected")
             before = len(b.seen)
             for _ in range(4):
                 async with s.get(gw + "/api/v1/support/faq") as r:
                     assert (await r.json())["replica"] == "a"
             assert len(b.seen) == before
             a.ready = False
-            await wait_for(lambda: len(replicas.ejected()) == 2)
+            await eventually(lambda: len(replicas.ejected()) == 2, 5, what="both ejected")
             async with s.get(gw + "/api/v1/support/faq") as r:
                 assert r.status == 503 and r.content_type == "application/problem+json"
                 assert (await r.json())["code"] == "service_unavailable"
             assert len(a.seen) == 4
             b.ready = True
-            await wait_for(lambda: replicas.ejected() == [a.url])
+            await eventually(lambda: replicas.ejected() == [a.url], 5, what="only a ejected")
             async with s.get(gw + "/api/v1/support/faq") as r:
                 assert (await r.json())["replica"] == "b"
     finally:
@@ -154,7 +148,8 @@ async def test_the_gateway_is_not_ready_before_it_saw_a_replica_of_each_service_
             await asyncio.sleep(0.5)  # checks ran: nothing ready yet
             assert "upstreams" in await failing()
             b.ready = True
-            await wait_for(lambda: server.app[UPSTREAMS]["notify"].seen_ready)
+            await eventually(lambda: server.app[UPSTREAMS]["notify"].seen_ready, 5,
+                             what="a notify replica seen ready")
             assert "upstreams" not in await failing()  # (identity is dead: revocations fail)
     finally:
         await a.server.close()

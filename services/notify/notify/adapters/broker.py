@@ -1,6 +1,6 @@
 """A subscriber's own place on the broker: user, permissions, queue, bindings.
 
-Two provisioners with one interface (``Provisioner``): ``Broker`` sets users and
+Two provisioners with one interface (``service_layer.ports.Provisioner``): ``Broker`` sets users and
 permissions with ``rabbitmqctl`` (``ESEAL_RABBITMQCTL``, run where the broker's node is
 reachable; the management plugin is not needed), ``adapters.management.ManagementBroker``
 with the RabbitMQ HTTP management API (``ESEAL_RABBITMQ_MANAGEMENT_URL``). Either way the
@@ -20,7 +20,6 @@ import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import aio_pika
@@ -46,16 +45,6 @@ def read_pattern(slug: str) -> str:
 def vhost_of(amqp_url: str) -> str:
     path = urlsplit(amqp_url).path
     return unquote(path[1:]) if len(path) > 1 else "/"
-
-
-class Provisioner(Protocol):
-    """What the subscriber commands need of the broker, whichever tool sets the users."""
-
-    async def provision(self, slug: str, password: str, routing_keys: Iterable[str]) -> None: ...
-
-    async def change_password(self, slug: str, password: str) -> None: ...
-
-    async def cut_off(self, slug: str) -> None: ...
 
 
 async def declare_queue(amqp_url: str, slug: str, routing_keys: Iterable[str]) -> None:

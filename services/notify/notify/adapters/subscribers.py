@@ -174,3 +174,11 @@ async def redeliver(conn: Conn, subscriber_id: uuid.UUID, delivery_id: uuid.UUID
         " give_up_at = now() + make_interval(secs => $3)"
         " WHERE delivery_id = $1 AND subscriber_id = $2 RETURNING true",
         delivery_id, subscriber_id, retry_seconds))
+
+
+_COLLECT_LOCK = 0x6E_6F74_6966_7977  # "notifyw"
+
+
+async def take_collect_lock(conn: Conn) -> bool:
+    """The webhook collection's lock, for this transaction: one replica collects at a time."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _COLLECT_LOCK))

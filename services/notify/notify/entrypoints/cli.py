@@ -25,11 +25,12 @@ from shared.errors import EsealError
 from shared.service import prepare_database
 
 from ..adapters import subscribers as repo
-from ..adapters.broker import Broker, BrokerError, Provisioner, queue_name
+from ..adapters.broker import Broker, BrokerError, queue_name
 from ..adapters.management import ManagementBroker
 from ..bootstrap import MIGRATIONS
 from ..config import NotifySettings
 from ..service_layer import subscribers
+from ..service_layer.ports import Provisioner
 
 COMMANDS = ("create-subscriber", "list-subscribers", "disable-subscriber", "rotate-subscriber-secret")
 

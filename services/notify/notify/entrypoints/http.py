@@ -13,11 +13,11 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import DB, SETTINGS, cursors, json_response, parse_query, path_uuid, require_principal
+from shared import cursors, json_response, parse_query, path_uuid, require_principal
 from shared.http import documented
 
-from ..config import NotifySettings
 from ..service_layer import messages
+from .appkeys import NOTIFY
 from .schemas import MessagePage, SupportContacts
 from .sse import stream
 from .subscriptions import setup_routes as setup_subscription_routes
@@ -41,7 +41,7 @@ class ListQuery(BaseModel):
 async def list_messages(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     q = parse_query(request, ListQuery)
-    page = await messages.list_messages(request.app[DB], principal.id, unread_only=q.unread_only,
+    page = await messages.list_messages(request.app[NOTIFY].pool, principal.id, unread_only=q.unread_only,
                                         limit=q.limit, cursor=q.cursor)
     return json_response({"items": [message_json(m) for m in page.items],
                           "next_cursor": page.next_cursor, "unread_count": page.unread_count})
@@ -52,7 +52,7 @@ async def list_messages(request: web.Request) -> web.Response:
 async def read_one(request: web.Request) -> web.Response:
     principal = await require_principal(request)
     message_id = path_uuid(request, "message_id")
-    await messages.mark_read(request.app[DB], principal.id, message_id)
+    await messages.mark_read(request.app[NOTIFY].pool, principal.id, message_id)
     return web.Response(status=204)
 
 
@@ -60,15 +60,14 @@ async def read_one(request: web.Request) -> web.Response:
             responses={204: "all read"})
 async def read_all(request: web.Request) -> web.Response:
     principal = await require_principal(request)
-    await messages.mark_all_read(request.app[DB], principal.id)
+    await messages.mark_all_read(request.app[NOTIFY].pool, principal.id)
     return web.Response(status=204)
 
 
 @documented(summary="客服中心 / customer service contacts", tags=("support",),
             response=SupportContacts, auth="public", responses={200: "phone, QQ group and hours"})
 async def support(request: web.Request) -> web.Response:
-    s = request.app[SETTINGS]
-    assert isinstance(s, NotifySettings)
+    s = request.app[NOTIFY].settings
     return json_response({"phone": s.support_phone, "qq_group": s.support_qq_group,
                           "hours": s.support_hours},
                          headers={"Cache-Control": "public, max-age=300"})

@@ -25,19 +25,17 @@ from aiohttp import web
 from prometheus_client import Gauge
 from pydantic_core import to_json
 
-from shared import DB, SETTINGS, require_principal
+from shared import require_principal
 from shared.auth import bearer_token
 from shared.http import documented
 from shared.revocations import REVOCATIONS
 
-from ..adapters.push import PushHub
 from ..adapters.repository import Message
-from ..config import NotifySettings
 from ..service_layer import messages
 from ..service_layer.messages import Follower, Signal
+from .appkeys import NOTIFY
 from .views import message_json
 
-HUB = web.AppKey("push_hub", PushHub)
 OPEN_STREAMS = Gauge("eseal_notify_open_streams", "Open message streams (SSE) in this process")
 RETRY_MS = 3000
 
@@ -103,10 +101,9 @@ async def until_revoked(items: AsyncGenerator[object, None],
                             "reconnect with `Last-Event-ID`"})
 async def stream(request: web.Request) -> web.StreamResponse:
     principal = await require_principal(request)
-    settings = request.app[SETTINGS]
-    assert isinstance(settings, NotifySettings)
-    pool = request.app[DB]
-    follower = Follower(pool, request.app[HUB], principal.id, settings.sse_heartbeat_seconds)
+    ctx = request.app[NOTIFY]
+    pool = ctx.pool
+    follower = Follower(pool, ctx.hub, principal.id, ctx.settings.sse_heartbeat_seconds)
     resp = web.StreamResponse(headers={
         "Content-Type": "text/event-stream; charset=utf-8",
         "Cache-Control": "no-cache, no-transform",

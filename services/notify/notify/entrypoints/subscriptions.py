@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote_plus
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared import DB, SETTINGS, json_response, parse_query, path_uuid
+from shared import json_response, parse_query, path_uuid
 from shared.auth import bearer_token
 from shared.errors import EsealError, NotAuthenticated, NotFound
 from shared.event_feed import FEED_PATH, parse_position, parse_types
@@ -28,12 +28,12 @@ from shared.service import client
 
 from ..adapters import subscribers as repo
 from ..adapters.subscribers import Subscriber
-from ..config import NotifySettings
 from ..service_layer import feed
-from ..service_layer.subscribers import SubscriberTokens, authenticate, issue_token
+from ..service_layer.ports import Fetch
+from ..service_layer.subscribers import authenticate, issue_token
+from .appkeys import NOTIFY
 
 API = "/api/v1"
-TOKENS = web.AppKey("subscriber_tokens", SubscriberTokens)
 
 
 class TypeNotSubscribed(EsealError):
@@ -102,7 +102,8 @@ async def require_subscriber(request: web.Request) -> Subscriber:
     if token is None:
         raise NotAuthenticated("a subscriber access token is required (POST /api/v1/subscriptions/token)",
                                headers={"WWW-Authenticate": 'Bearer realm="eseal", scope="events:read"'})
-    return await authenticate(request.app[DB], request.app[TOKENS], token)
+    ctx = request.app[NOTIFY]
+    return await authenticate(ctx.pool, ctx.tokens, token)
 
 
 def _basic(request: web.Request) -> tuple[str | None, str | None]:
@@ -134,7 +135,8 @@ async def token(request: web.Request) -> web.Response:
     elif request.body_exists:
         values = parse_qs((await request.read()).decode(errors="replace")).get("grant_type")
         grant = values[0] if values else None
-    answer = await issue_token(request.app[DB], request.app[TOKENS], subscriber_id, secret, grant)
+    ctx = request.app[NOTIFY]
+    answer = await issue_token(ctx.pool, ctx.tokens, subscriber_id, secret, grant)
     return json_response(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
@@ -150,7 +152,7 @@ async def events(request: web.Request) -> web.Response:
     extra = sorted(set(types) - set(subscriber.event_types))
     if extra:
         raise TypeNotSubscribed(f"not subscribed to {', '.join(extra)}")
-    page = await feed.read(fetcher(request.app), parse_position(q.after), types, q.limit)
+    page = await feed.read(request.app[NOTIFY].fetch, parse_position(q.after), types, q.limit)
     return json_response({"items": page.items, "next": page.next}, headers={"Cache-Control": "no-store"})
 
 
@@ -160,7 +162,7 @@ async def events(request: web.Request) -> web.Response:
 async def deliveries(request: web.Request) -> web.Response:
     subscriber = await require_subscriber(request)
     q = parse_query(request, DeliveriesQuery)
-    async with request.app[DB].acquire() as conn:
+    async with request.app[NOTIFY].pool.acquire() as conn:
         found = await repo.deliveries(conn, subscriber.subscriber_id, status=q.status,
                                       before=q.before, limit=q.limit)
     shown = [f for f in DeliveryView.model_fields if f != "next_attempt_at"]
@@ -175,9 +177,8 @@ async def deliveries(request: web.Request) -> web.Response:
 async def redeliver(request: web.Request) -> web.Response:
     subscriber = await require_subscriber(request)
     delivery_id = path_uuid(request, "delivery_id")
-    settings = request.app[SETTINGS]
-    assert isinstance(settings, NotifySettings)
-    async with request.app[DB].acquire() as conn:
+    settings = request.app[NOTIFY].settings
+    async with request.app[NOTIFY].pool.acquire() as conn:
         found = await repo.redeliver(conn, subscriber.subscriber_id, delivery_id,
                                      settings.webhook_retry_hours * 3600)
     if not found:
@@ -185,7 +186,7 @@ async def redeliver(request: web.Request) -> web.Response:
     return web.Response(status=202)
 
 
-def fetcher(app: web.Application) -> feed.Fetch:
+def fetcher(app: web.Application) -> Fetch:
     """Reads one producer's ``/internal/events`` (shared.event_feed)."""
     async def fetch(producer: str, after: str, types: list[str], limit: int) -> dict[str, Any]:
         answer = await client(app, producer).get(FEED_PATH, params={

@@ -8,14 +8,12 @@ returned holds, for each producer, how far its events were handed out (``shared.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from shared.event_feed import Position, format_position, parse_checkpoint, public_types
 
-# (producer, after "<xact>.<position>", types, limit) -> {"items": [...], "next": "..."}
-Fetch = Callable[[str, str, list[str], int], Awaitable[dict[str, Any]]]
+from .ports import Fetch
 
 
 @dataclass(frozen=True)

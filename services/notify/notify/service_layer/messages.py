@@ -18,8 +18,8 @@ from shared import cursors
 from shared.errors import NotFound
 
 from ..adapters import repository as inbox
-from ..adapters.push import PushHub
 from ..adapters.repository import Message
+from .ports import Wakeups
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Follower:
 
     batch = 100
 
-    def __init__(self, pool: asyncpg.Pool, hub: PushHub, recipient: uuid.UUID,
+    def __init__(self, pool: asyncpg.Pool, hub: Wakeups, recipient: uuid.UUID,
                  heartbeat: float) -> None:
         self.pool, self.hub, self.recipient, self.heartbeat = pool, hub, recipient, heartbeat
 

@@ -27,9 +27,10 @@ from shared.errors import EsealError, NotAuthenticated
 from shared.webhooks import check_url
 
 from ..adapters import subscribers as repo
-from ..adapters.broker import Provisioner, queue_name
+from ..adapters.broker import queue_name
 from ..adapters.subscribers import Subscriber
 from ..domain import subscribers as rules
+from .ports import Provisioner
 
 SCOPE = "events:read"
 _ISSUER, _AUDIENCE, _ALG = "eseal-notify", "eseal-subscribers", "HS256"

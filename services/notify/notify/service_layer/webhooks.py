@@ -21,20 +21,19 @@ import asyncpg
 
 from shared.event_feed import parse_position
 from shared.logging import get_logger
-from shared.webhooks import GuardedSender
 
 from ..adapters import subscribers as repo
 from ..config import NotifySettings
 from ..domain.subscribers import retry_delay
 from . import feed
+from .ports import Fetch, WebhookSender
 
 log = get_logger(__name__)
-_COLLECT_LOCK = 0x6E_6F74_6966_7977  # "notifyw"
 BATCH = 100
 
 
 class Dispatcher:
-    def __init__(self, pool: asyncpg.Pool, fetch: feed.Fetch, sender: GuardedSender,
+    def __init__(self, pool: asyncpg.Pool, fetch: Fetch, sender: WebhookSender,
                  settings: NotifySettings) -> None:
         self.pool, self.fetch, self.sender, self.settings = pool, fetch, sender, settings
 
@@ -58,7 +57,7 @@ class Dispatcher:
         """Queue the new events of every webhook subscriber; returns how many were queued."""
         queued = 0
         async with self.pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _COLLECT_LOCK):
+            if not await repo.take_collect_lock(conn):
                 return 0
             for s in await repo.with_webhooks(conn):
                 page = await feed.read(self.fetch, parse_position(s.webhook_cursor), s.event_types, BATCH)

@@ -15,8 +15,9 @@ import aio_pika
 import aio_pika.exceptions
 import aiormq.exceptions
 import pytest
-from notify.adapters.broker import Broker, BrokerError, Provisioner, queue_name, read_pattern
+from notify.adapters.broker import Broker, BrokerError, queue_name, read_pattern
 from notify.adapters.management import ManagementBroker
+from notify.service_layer.ports import Provisioner
 
 from shared.bus import EVENTS_EXCHANGE
 

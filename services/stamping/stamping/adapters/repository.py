@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -361,3 +362,233 @@ async def set_fingerprint(conn: Conn, request_id: uuid.UUID, fingerprint: str) -
     await conn.execute("UPDATE usage_records SET seal_signature_sha256 = $2"
                        " WHERE request_id = $1 AND seal_signature_sha256 IS NULL",
                        request_id, fingerprint)
+
+
+# approvals (用印审批) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalRow:
+    approval_id: uuid.UUID
+    request_id: uuid.UUID
+    enterprise_id: uuid.UUID
+    person_id: uuid.UUID
+    person_name: str
+    seal_ids: tuple[uuid.UUID, ...]
+    approvers: tuple[uuid.UUID, ...]
+    status: str
+    cause: str | None
+    reason: str
+    requested_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+    decided_by: uuid.UUID | None
+    claim_id: uuid.UUID
+    seal_id: uuid.UUID | None
+    choices: list[dict[str, Any]]
+    authorized_at: datetime
+    person_signature: dict[str, Any] | None
+    own_indexes: tuple[int, ...]
+
+    @classmethod
+    def of(cls, r: asyncpg.Record) -> ApprovalRow:
+        values = {k: r[k] for k in cls.__dataclass_fields__}
+        values["seal_ids"] = tuple(values["seal_ids"])
+        values["approvers"] = tuple(values["approvers"])
+        values["own_indexes"] = tuple(values["own_indexes"])
+        values["choices"] = json.loads(values["choices"]) if isinstance(values["choices"], str) \
+            else values["choices"]
+        sig = values["person_signature"]
+        values["person_signature"] = json.loads(sig) if isinstance(sig, str) else sig
+        return cls(**values)
+
+
+_APPROVAL_COLUMNS = ", ".join(ApprovalRow.__dataclass_fields__)
+
+
+async def get_approval(conn: Conn, approval_id: uuid.UUID, *,
+                       for_update: bool = False) -> ApprovalRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    r = await conn.fetchrow(f"SELECT {_APPROVAL_COLUMNS} FROM approvals WHERE approval_id = $1{lock}",  # noqa: S608
+                            approval_id)
+    return ApprovalRow.of(r) if r else None
+
+
+async def insert_approval(conn: Conn, *, approval_id: uuid.UUID, request_id: uuid.UUID,
+                          enterprise_id: uuid.UUID, person_id: uuid.UUID, person_name: str,
+                          seal_ids: list[uuid.UUID], approvers: list[uuid.UUID],
+                          requested_at: datetime, expires_at: datetime, claim_id: uuid.UUID,
+                          seal_id: uuid.UUID | None, choices: list[dict[str, Any]],
+                          authorized_at: datetime, person_signature: dict[str, Any],
+                          own_indexes: list[int], document: bytes | None) -> None:
+    await conn.execute(
+        "INSERT INTO approvals (approval_id, request_id, enterprise_id, person_id, person_name,"
+        " seal_ids, approvers, status, requested_at, expires_at, claim_id, seal_id, choices,"
+        " authorized_at, person_signature, own_indexes, document)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12::jsonb, $13,"
+        " $14::jsonb, $15, $16)",
+        approval_id, request_id, enterprise_id, person_id, person_name, seal_ids,
+        approvers, requested_at, expires_at, claim_id, seal_id, json.dumps(choices),
+        authorized_at, json.dumps(person_signature), own_indexes, document)
+
+
+async def pending_approvals(conn: Conn, seal_ids: list[uuid.UUID]) -> list[ApprovalRow]:
+    """The waiting, unexpired approvals of any of ``seal_ids``, oldest first (at most 100)."""
+    rows = await conn.fetch(
+        f"SELECT {_APPROVAL_COLUMNS} FROM approvals WHERE status = 'pending'"  # noqa: S608
+        " AND seal_ids && $1::uuid[] AND expires_at > now()"
+        " ORDER BY requested_at, approval_id LIMIT 100", seal_ids)
+    return [ApprovalRow.of(r) for r in rows]
+
+
+async def undecided_approvals(conn: Conn, limit: int) -> list[ApprovalRow]:
+    """Waiting approvals nobody is deciding now, the soonest to expire first."""
+    rows = await conn.fetch(
+        f"SELECT {_APPROVAL_COLUMNS} FROM approvals WHERE status = 'pending'"  # noqa: S608
+        " AND (deciding_until IS NULL OR deciding_until < now())"
+        " ORDER BY expires_at LIMIT $1", limit)
+    return [ApprovalRow.of(r) for r in rows]
+
+
+async def approval_document(conn: Conn, approval_id: uuid.UUID) -> bytes | None:
+    document: bytes | None = await conn.fetchval(
+        "SELECT document FROM approvals WHERE approval_id = $1", approval_id)
+    return document
+
+
+async def lease_approval(conn: Conn, approval_id: uuid.UUID, seconds: float) -> bool:
+    """Take the waiting approval's decision lease, unless someone holds it."""
+    done = await conn.fetchval(
+        "UPDATE approvals SET deciding_until = now() + make_interval(secs => $2)"
+        " WHERE approval_id = $1 AND status = 'pending'"
+        "   AND (deciding_until IS NULL OR deciding_until < now()) RETURNING approval_id",
+        approval_id, seconds)
+    return done is not None
+
+
+async def unlease_approval(conn: Conn, approval_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE approvals SET deciding_until = NULL WHERE approval_id = $1",
+                       approval_id)
+
+
+async def approval_being_decided(conn: Conn, approval_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT deciding_until > now() FROM approvals WHERE approval_id = $1", approval_id))
+
+
+async def mark_approval_granted(conn: Conn, approval_id: uuid.UUID, approver_id: uuid.UUID,
+                                at: datetime) -> None:
+    """In the stamp's commit: the approval is granted; what it kept is dropped."""
+    await conn.execute(
+        "UPDATE approvals SET status = 'granted', decided_at = $3, decided_by = $2,"
+        " deciding_until = NULL, document = NULL, person_signature = NULL"
+        " WHERE approval_id = $1", approval_id, approver_id, at)
+
+
+async def mark_approval_rejected(conn: Conn, approval_id: uuid.UUID, cause: str, reason: str,
+                                 at: datetime, by: uuid.UUID | None) -> None:
+    """The approval ends unstamped; what it kept is dropped."""
+    await conn.execute(
+        "UPDATE approvals SET status = 'rejected', cause = $2, reason = $3, decided_at = $4,"
+        " decided_by = $5, deciding_until = NULL, document = NULL, person_signature = NULL"
+        " WHERE approval_id = $1", approval_id, cause, reason, at, by)
+
+
+# batches --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    batch_id: uuid.UUID
+    client_id: uuid.UUID
+    token_hash: bytes
+    expires_at: datetime
+    created_at: datetime
+    scanned_by: uuid.UUID | None
+    used_at: datetime | None
+    finished_at: datetime | None
+    callback_url: str | None
+    expired_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    position: int
+    request_id: uuid.UUID
+    error_code: str | None
+    error_message: str | None
+
+
+async def get_batch(conn: Conn, batch_id: uuid.UUID, *, for_update: bool = False) -> BatchRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    columns = ("batch_id, client_id, token_hash, expires_at, created_at, scanned_by, used_at,"
+               " finished_at, callback_url, expired_at")
+    query = f"SELECT {columns} FROM stamp_batches WHERE batch_id = $1{lock}"  # noqa: S608
+    r = await conn.fetchrow(query, batch_id)
+    return BatchRow(**dict(r)) if r else None
+
+
+async def batch_items(conn: Conn, batch_id: uuid.UUID) -> list[BatchItem]:
+    rows = await conn.fetch("SELECT position, request_id, error_code, error_message"
+                            " FROM stamp_batch_items WHERE batch_id = $1 ORDER BY position", batch_id)
+    return [BatchItem(**dict(r)) for r in rows]
+
+
+async def insert_batch(conn: Conn, batch_id: uuid.UUID, client_id: uuid.UUID, token_hash: bytes,
+                       expires_at: datetime, created_at: datetime, callback_url: str | None,
+                       request_ids: list[uuid.UUID]) -> None:
+    """The batch and its documents (their positions in ``request_ids``' order)."""
+    await conn.execute(
+        "INSERT INTO stamp_batches (batch_id, client_id, token_hash, expires_at, created_at,"
+        " callback_url) VALUES ($1, $2, $3, $4, $5, $6)", batch_id, client_id,
+        token_hash, expires_at, created_at, callback_url)
+    await conn.executemany(
+        "INSERT INTO stamp_batch_items (batch_id, position, request_id) VALUES ($1, $2, $3)",
+        [(batch_id, i, request_id) for i, request_id in enumerate(request_ids)])
+
+
+async def usage_record_ids(conn: Conn, request_id: uuid.UUID) -> list[uuid.UUID]:
+    """A stamped request's usage records, in placement order."""
+    rows = await conn.fetch(
+        "SELECT record_id FROM usage_records WHERE request_id = $1 ORDER BY placement_index",
+        request_id)
+    return [r["record_id"] for r in rows]
+
+
+async def set_batch_scanner(conn: Conn, batch_id: uuid.UUID, person_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE stamp_batches SET scanned_by = $2 WHERE batch_id = $1",
+                       batch_id, person_id)
+
+
+async def claim_batch(conn: Conn, batch_id: uuid.UUID, at: datetime, person_id: uuid.UUID) -> bool:
+    """The batch's QR code stamps once: True for the one call that sets ``used_at``."""
+    return bool(await conn.fetchval(
+        "UPDATE stamp_batches SET used_at = $2 WHERE batch_id = $1 AND used_at IS NULL"
+        " AND scanned_by = $3 RETURNING true", batch_id, at, person_id))
+
+
+async def unclaim_batch(conn: Conn, batch_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE stamp_batches SET used_at = NULL WHERE batch_id = $1", batch_id)
+
+
+async def note_batch_failure(conn: Conn, batch_id: uuid.UUID, position: int, code: str,
+                             message: str) -> None:
+    await conn.execute(
+        "UPDATE stamp_batch_items SET error_code = $3, error_message = $4"
+        " WHERE batch_id = $1 AND position = $2", batch_id, position, code, message)
+
+
+async def finish_batch(conn: Conn, batch_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE stamp_batches SET finished_at = now() WHERE batch_id = $1", batch_id)
+
+
+async def lock_expired_batches(conn: Conn, limit: int) -> list[asyncpg.Record]:
+    """Unstamped batches with a callback, expired and not yet told; other replicas skip them."""
+    return await conn.fetch(
+        "SELECT batch_id, client_id, callback_url, created_at, expires_at FROM stamp_batches"
+        " WHERE used_at IS NULL AND expired_at IS NULL AND callback_url IS NOT NULL"
+        "   AND expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+
+
+async def mark_batch_expired(conn: Conn, batch_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE stamp_batches SET expired_at = now() WHERE batch_id = $1", batch_id)

@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
-
-import asyncpg
 
 from shared.auth import Principal
 from shared.db import Conn
@@ -34,7 +31,7 @@ from shared.errors import EsealError
 from shared.logging import get_logger
 
 from ..adapters import repository
-from ..adapters.repository import STREAM_TYPE, RequestRow
+from ..adapters.repository import STREAM_TYPE, ApprovalRow, RequestRow
 from ..domain import stamp_request as stamp_requests
 from ..domain.authorization import StampAuthorization, rfc3339
 from ..domain.errors import ApprovalNotFound, ApprovalNotPending, NotAnApprover, StampRequestNotFound
@@ -47,52 +44,6 @@ log = get_logger(__name__)
 
 Cause = Literal["rejected", "expired", "seal_revoked", "grant_revoked"]
 BATCH = 50
-
-
-@dataclass(frozen=True)
-class ApprovalRow:
-    approval_id: uuid.UUID
-    request_id: uuid.UUID
-    enterprise_id: uuid.UUID
-    person_id: uuid.UUID
-    person_name: str
-    seal_ids: tuple[uuid.UUID, ...]
-    approvers: tuple[uuid.UUID, ...]
-    status: str
-    cause: str | None
-    reason: str
-    requested_at: datetime
-    expires_at: datetime
-    decided_at: datetime | None
-    decided_by: uuid.UUID | None
-    claim_id: uuid.UUID
-    seal_id: uuid.UUID | None
-    choices: list[dict[str, Any]]
-    authorized_at: datetime
-    person_signature: dict[str, Any] | None
-    own_indexes: tuple[int, ...]
-
-    @classmethod
-    def of(cls, r: asyncpg.Record) -> ApprovalRow:
-        values = {k: r[k] for k in cls.__dataclass_fields__}
-        values["seal_ids"] = tuple(values["seal_ids"])
-        values["approvers"] = tuple(values["approvers"])
-        values["own_indexes"] = tuple(values["own_indexes"])
-        values["choices"] = json.loads(values["choices"]) if isinstance(values["choices"], str) \
-            else values["choices"]
-        sig = values["person_signature"]
-        values["person_signature"] = json.loads(sig) if isinstance(sig, str) else sig
-        return cls(**values)
-
-
-_COLUMNS = ", ".join(ApprovalRow.__dataclass_fields__)
-
-
-async def _row(conn: Conn, approval_id: uuid.UUID, *, for_update: bool = False) -> ApprovalRow | None:
-    lock = " FOR UPDATE" if for_update else ""
-    r = await conn.fetchrow(f"SELECT {_COLUMNS} FROM approvals WHERE approval_id = $1{lock}",  # noqa: S608
-                            approval_id)
-    return ApprovalRow.of(r) if r else None
 
 
 # the stamp call: the person's part done, the request waits ---------------------------------
@@ -128,16 +79,14 @@ async def wait_for_approval(ctx: Stamping, *, request: RequestRow, claim_id: uui
             requester=client.name if client else "", expires_at=expires_at)
         await uow.append(request.request_id, STREAM_TYPE, state.version, events,
                          metadata={"actor": str(person.id), "actor_role": "person"})
-        await conn.execute(
-            "INSERT INTO approvals (approval_id, request_id, enterprise_id, person_id, person_name,"
-            " seal_ids, approvers, status, requested_at, expires_at, claim_id, seal_id, choices,"
-            " authorized_at, person_signature, own_indexes, document)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12::jsonb, $13,"
-            " $14::jsonb, $15, $16)",
-            approval_id, request.request_id, enterprise_id, person.id, person.name, seal_ids,
-            approvers, now, expires_at, claim_id, seal_id,
-            json.dumps([{"placement": c.placement, "seal_id": str(c.seal_id)} for c in choices]),
-            authorized_at, json.dumps(signature), list(own_indexes), document)
+        await repository.insert_approval(
+            conn, approval_id=approval_id, request_id=request.request_id,
+            enterprise_id=enterprise_id, person_id=person.id, person_name=person.name,
+            seal_ids=seal_ids, approvers=approvers, requested_at=now, expires_at=expires_at,
+            claim_id=claim_id, seal_id=seal_id,
+            choices=[{"placement": c.placement, "seal_id": str(c.seal_id)} for c in choices],
+            authorized_at=authorized_at, person_signature=signature,
+            own_indexes=list(own_indexes), document=document)
         # the claim lasts as long as the approval may (the request's own expiry does not apply)
         await repository.set_claim(conn, request.request_id, claim_id, person.id, expires_at)
     log.info("approval_requested", approval_id=str(approval_id), request_id=str(request.request_id))
@@ -158,18 +107,16 @@ async def list_pending(ctx: Stamping, approver: Principal) -> list[dict[str, Any
     if not seal_ids:
         return []
     async with ctx.pool.acquire() as conn:
-        rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM approvals WHERE status = 'pending' AND seal_ids && $1::uuid[]"  # noqa: S608
-            " AND expires_at > now() ORDER BY requested_at, approval_id LIMIT 100", seal_ids)
+        rows = await repository.pending_approvals(conn, seal_ids)
         # a request with several seals that require approval is listed to an approver of any;
         # approving it needs approving all of them (seals checks each)
-        return [await _view(ctx, conn, ApprovalRow.of(r)) for r in rows]
+        return [await _view(ctx, conn, r) for r in rows]
 
 
 async def get(ctx: Stamping, principal: Principal, approval_id: uuid.UUID) -> dict[str, Any]:
     """One approval: for the person who asked, and for its approvers."""
     async with ctx.pool.acquire() as conn:
-        row = await _row(conn, approval_id)
+        row = await repository.get_approval(conn, approval_id)
         if row is None or not await _may_see(ctx, principal, row):
             raise ApprovalNotFound()
         return await _view(ctx, conn, row)
@@ -189,10 +136,10 @@ async def document(ctx: Stamping, approver: Principal, approval_id: uuid.UUID) -
     """The document to open (with the person's revision, when there is one) for an approver
     of a waiting approval; anyone else: 404."""
     async with ctx.pool.acquire() as conn:
-        row = await _row(conn, approval_id)
+        row = await repository.get_approval(conn, approval_id)
         if row is None or approver.role == "person" or not await _may_see(ctx, approver, row):
             raise ApprovalNotFound()
-        content = await conn.fetchval("SELECT document FROM approvals WHERE approval_id = $1", approval_id)
+        content = await repository.approval_document(conn, approval_id)
         request = await repository.get_request(conn, row.request_id)
     if content is None or request is None:
         raise ApprovalNotFound()
@@ -246,7 +193,7 @@ async def _pending(ctx: Stamping, approval_id: uuid.UUID, principal: Principal) 
     if principal.role not in ("enterprise", "agent"):
         raise ApprovalNotFound()
     async with ctx.pool.acquire() as conn:
-        row = await _row(conn, approval_id)
+        row = await repository.get_approval(conn, approval_id)
     if row is None:
         raise ApprovalNotFound()
     if row.status != "pending":
@@ -287,8 +234,7 @@ async def approve(ctx: Stamping, approver: Principal, approval_id: uuid.UUID,
     try:
         async with ctx.pool.acquire() as conn:
             request = await repository.get_request(conn, row.request_id)
-            content = await conn.fetchval("SELECT document FROM approvals WHERE approval_id = $1",
-                                          approval_id)
+            content = await repository.approval_document(conn, approval_id)
         if request is None:
             raise StampRequestNotFound()
         await apply_approved(ctx, _approved_context(ctx, approver.id), row=row, request=request,
@@ -338,31 +284,18 @@ def _signature(row: ApprovalRow) -> PersonSignature:
 async def _lease(ctx: Stamping, approval_id: uuid.UUID) -> None:
     """One decision at a time (a second approve meanwhile: 409 ``approval_not_pending``)."""
     async with ctx.pool.acquire() as conn:
-        done = await conn.fetchval(
-            "UPDATE approvals SET deciding_until = now() + make_interval(secs => $2)"
-            " WHERE approval_id = $1 AND status = 'pending'"
-            "   AND (deciding_until IS NULL OR deciding_until < now()) RETURNING approval_id",
-            approval_id, float(ctx.settings.stamping_claim_ttl_seconds))
-    if done is None:
+        done = await repository.lease_approval(conn, approval_id,
+                                               float(ctx.settings.stamping_claim_ttl_seconds))
+    if not done:
         raise ApprovalNotPending("the approval is being decided")
 
 
 async def _unlease(ctx: Stamping, approval_id: uuid.UUID) -> None:
     try:
         async with ctx.pool.acquire() as conn:
-            await conn.execute("UPDATE approvals SET deciding_until = NULL WHERE approval_id = $1",
-                               approval_id)
+            await repository.unlease_approval(conn, approval_id)
     except Exception as e:  # noqa: BLE001 - the lease lapses on its own
         log.warning("approval_unlease_failed", approval_id=str(approval_id), error=repr(e)[:200])
-
-
-async def mark_granted(conn: Conn, approval_id: uuid.UUID, approver_id: uuid.UUID,
-                       at: datetime) -> None:
-    """In the stamp's commit: the approval is granted; what it kept is dropped."""
-    await conn.execute(
-        "UPDATE approvals SET status = 'granted', decided_at = $3, decided_by = $2,"
-        " deciding_until = NULL, document = NULL, person_signature = NULL"
-        " WHERE approval_id = $1", approval_id, approver_id, at)
 
 
 async def end(ctx: Stamping, approval_id: uuid.UUID, cause: Cause, *, reason: str = "",
@@ -374,11 +307,10 @@ async def end(ctx: Stamping, approval_id: uuid.UUID, cause: Cause, *, reason: st
     now = ctx.clock()
     async with ctx.db.transaction() as uow:
         conn = uow.conn
-        row = await _row(conn, approval_id, for_update=True)
+        row = await repository.get_approval(conn, approval_id, for_update=True)
         if row is None or row.status != "pending":
             return False
-        if respect_lease and await conn.fetchval(
-                "SELECT deciding_until > now() FROM approvals WHERE approval_id = $1", approval_id):
+        if respect_lease and await repository.approval_being_decided(conn, approval_id):
             return False
         request = await repository.get_request(conn, row.request_id, for_update=True)
         state = await repository.load_request(conn, ctx.store, row.request_id)
@@ -387,10 +319,7 @@ async def end(ctx: Stamping, approval_id: uuid.UUID, cause: Cause, *, reason: st
         if events:
             await uow.append(row.request_id, STREAM_TYPE, state.version, events, metadata={
                 "actor": str(by) if by else "stamping", "actor_role": "approver" if by else "system"})
-        await conn.execute(
-            "UPDATE approvals SET status = 'rejected', cause = $2, reason = $3, decided_at = $4,"
-            " decided_by = $5, deciding_until = NULL, document = NULL, person_signature = NULL"
-            " WHERE approval_id = $1", approval_id, cause, reason, now, by)
+        await repository.mark_approval_rejected(conn, approval_id, cause, reason, now, by)
         await repository.finish_request(conn, row.request_id)
         if request is not None and request.callback_url:
             await callbacks.queue(conn, request, "stamp_request.rejected", {
@@ -408,10 +337,7 @@ async def sweep(ctx: Stamping) -> int:
     """End the approvals that expired, and those whose seal was revoked or whose grant was
     withdrawn meanwhile (asked of seals, which owns both); returns how many ended."""
     async with ctx.pool.acquire() as conn:
-        rows = [ApprovalRow.of(r) for r in await conn.fetch(
-            f"SELECT {_COLUMNS} FROM approvals WHERE status = 'pending'"  # noqa: S608
-            " AND (deciding_until IS NULL OR deciding_until < now())"
-            " ORDER BY expires_at LIMIT $1", BATCH)]
+        rows = await repository.undecided_approvals(conn, BATCH)
     ended = 0
     now = ctx.clock()
     for row in rows:

@@ -45,7 +45,8 @@ from shared.errors import EsealError, ValidationFailed
 from shared.logging import get_logger
 
 from ..adapters import repository
-from ..adapters.repository import Client
+from ..adapters.repository import BatchItem as Item
+from ..adapters.repository import BatchRow, Client
 from ..domain import qr, rules
 from ..domain.authorization import StampAuthorization, rfc3339
 from ..domain.errors import (
@@ -100,56 +101,15 @@ async def create_batch(ctx: Stamping, client: Client, documents: Sequence[reques
     batch_id = uuid.uuid4()
     expires_at = now + lifetime
     async with ctx.db.transaction() as uow:
-        await uow.conn.execute(
-            "INSERT INTO stamp_batches (batch_id, client_id, token_hash, expires_at, created_at,"
-            " callback_url) VALUES ($1, $2, $3, $4, $5, $6)", batch_id, client.client_id,
-            qr.token_hash(token), expires_at, now, callback_url or None)
-        await uow.conn.executemany(
-            "INSERT INTO stamp_batch_items (batch_id, position, request_id) VALUES ($1, $2, $3)",
-            [(batch_id, i, uuid.UUID(c["request_id"])) for i, c in enumerate(created)])
+        await repository.insert_batch(uow.conn, batch_id, client.client_id, qr.token_hash(token),
+                                      expires_at, now, callback_url or None,
+                                      [uuid.UUID(c["request_id"]) for c in created])
     return {
         "batch_id": str(batch_id), "status": "pending",
         "qr_payload": str(qr.BatchQrPayload(batch_id, token)), "expires_at": rfc3339(expires_at),
         "documents": [{"request_id": c["request_id"], "title": c["title"], "kind": c["kind"],
                        "document": c["document"]} for c in created],
     }
-
-
-@dataclass(frozen=True)
-class BatchRow:
-    batch_id: uuid.UUID
-    client_id: uuid.UUID
-    token_hash: bytes
-    expires_at: datetime
-    created_at: datetime
-    scanned_by: uuid.UUID | None
-    used_at: datetime | None
-    finished_at: datetime | None
-    callback_url: str | None
-    expired_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Item:
-    position: int
-    request_id: uuid.UUID
-    error_code: str | None
-    error_message: str | None
-
-
-async def _batch(conn: Any, batch_id: uuid.UUID, *, for_update: bool = False) -> BatchRow | None:
-    lock = " FOR UPDATE" if for_update else ""
-    columns = ("batch_id, client_id, token_hash, expires_at, created_at, scanned_by, used_at,"
-               " finished_at, callback_url, expired_at")
-    query = f"SELECT {columns} FROM stamp_batches WHERE batch_id = $1{lock}"  # noqa: S608
-    r = await conn.fetchrow(query, batch_id)
-    return BatchRow(**dict(r)) if r else None
-
-
-async def _items(conn: Any, batch_id: uuid.UUID) -> list[Item]:
-    rows = await conn.fetch("SELECT position, request_id, error_code, error_message"
-                            " FROM stamp_batch_items WHERE batch_id = $1 ORDER BY position", batch_id)
-    return [Item(**dict(r)) for r in rows]
 
 
 def _status(batch: BatchRow, documents: Sequence[dict[str, Any]], now: datetime) -> str:
@@ -169,7 +129,7 @@ async def get_batch(ctx: Stamping, viewer: Client | Principal, batch_id: uuid.UU
     there is no such batch. Each document: its request's status, its usage records' ids, its
     result (the relying system's ``result_url``), and, if the batch stamp failed it, why."""
     async with ctx.pool.acquire() as conn:
-        batch = await _batch(conn, batch_id)
+        batch = await repository.get_batch(conn, batch_id)
         if batch is None or not (
                 (isinstance(viewer, Client) and batch.client_id == viewer.client_id)
                 or (isinstance(viewer, Principal) and viewer.role == "person"
@@ -185,14 +145,13 @@ async def get_batch(ctx: Stamping, viewer: Client | Principal, batch_id: uuid.UU
 
 async def _view(ctx: Stamping, conn: Any, batch: BatchRow, now: datetime) -> dict[str, Any]:
     documents = []
-    for item in await _items(conn, batch.batch_id):
+    for item in await repository.batch_items(conn, batch.batch_id):
         row = await repository.get_request(conn, item.request_id)
         assert row is not None
         state = await repository.load_request(conn, ctx.store, item.request_id)
         status = state.visible_status(now)
-        record_ids = [str(r["record_id"]) for r in await conn.fetch(
-            "SELECT record_id FROM usage_records WHERE request_id = $1 ORDER BY placement_index",
-            item.request_id)] if status == "stamped" else []
+        record_ids = [str(r) for r in await repository.usage_record_ids(conn, item.request_id)
+                      ] if status == "stamped" else []
         documents.append({
             "request_id": str(item.request_id), "title": row.title, "kind": row.kind,
             "status": status,
@@ -213,8 +172,8 @@ async def _finish(ctx: Stamping, batch_id: uuid.UUID, now: datetime) -> None:
     transaction (``stamp_batch.finished``: the batch's status and each document's outcome)."""
     async with ctx.db.transaction() as uow:
         conn = uow.conn
-        await conn.execute("UPDATE stamp_batches SET finished_at = now() WHERE batch_id = $1", batch_id)
-        batch = await _batch(conn, batch_id)
+        await repository.finish_batch(conn, batch_id)
+        batch = await repository.get_batch(conn, batch_id)
         assert batch is not None
         if batch.callback_url:
             view = await _view(ctx, conn, batch, now)
@@ -231,13 +190,9 @@ async def expire_due(ctx: Stamping, limit: int) -> int:
     stamped, each once (``expired_at``; other replicas skip the locked rows)."""
     async with ctx.db.transaction() as uow:
         conn = uow.conn
-        rows = await conn.fetch(
-            "SELECT batch_id, client_id, callback_url, created_at, expires_at FROM stamp_batches"
-            " WHERE used_at IS NULL AND expired_at IS NULL AND callback_url IS NOT NULL"
-            "   AND expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+        rows = await repository.lock_expired_batches(conn, limit)
         for r in rows:
-            await conn.execute("UPDATE stamp_batches SET expired_at = now() WHERE batch_id = $1",
-                               r["batch_id"])
+            await repository.mark_batch_expired(conn, r["batch_id"])
             await callbacks.queue_batch(conn, r["batch_id"], r["client_id"], r["callback_url"],
                                         "stamp_batch.expired", {
                                             "status": "expired", "requested_at": rfc3339(r["created_at"]),
@@ -257,7 +212,7 @@ async def scan(ctx: Stamping, person: Principal, qr_payload: str) -> dict[str, A
     now = ctx.clock()
     async with ctx.db.transaction() as uow:
         conn = uow.conn
-        batch = await _batch(conn, payload.batch_id, for_update=True)
+        batch = await repository.get_batch(conn, payload.batch_id, for_update=True)
         if batch is None or not qr.token_matches(payload.token, batch.token_hash):
             raise QrInvalid()
         if batch.used_at is not None:
@@ -266,9 +221,8 @@ async def scan(ctx: Stamping, person: Principal, qr_payload: str) -> dict[str, A
             raise RequestExpired()
         if batch.scanned_by not in (None, person.id):
             raise BatchScannedByAnother()
-        await conn.execute("UPDATE stamp_batches SET scanned_by = $2 WHERE batch_id = $1",
-                           batch.batch_id, person.id)
-        items = await _items(conn, batch.batch_id)
+        await repository.set_batch_scanner(conn, batch.batch_id, person.id)
+        items = await repository.batch_items(conn, batch.batch_id)
         rows = []
         for item in items:
             await repository.record_scan(conn, ctx.store, item.request_id, person.id, now,
@@ -343,10 +297,10 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
                 cmd: BatchStampCommand) -> dict[str, Any]:
     now = ctx.clock()
     async with ctx.pool.acquire() as conn:
-        batch = await _batch(conn, batch_id)
+        batch = await repository.get_batch(conn, batch_id)
         if batch is None or batch.scanned_by != person.id:
             raise StampBatchNotFound()
-        items = await _items(conn, batch_id)
+        items = await repository.batch_items(conn, batch_id)
         rows = {i.request_id: await repository.get_request(conn, i.request_id) for i in items}
     if batch.used_at is not None:
         raise AlreadyStamped("the batch has been stamped")
@@ -384,9 +338,7 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
             stamping._enterprise(one), person.id,  # noqa: SLF001
             now, placements=tuple((u.index, u.seal_id) for u in uses)).digest())
     async with ctx.pool.acquire() as conn:  # the QR code stamps once
-        claimed = await conn.fetchval(
-            "UPDATE stamp_batches SET used_at = $2 WHERE batch_id = $1 AND used_at IS NULL"
-            " AND scanned_by = $3 RETURNING true", batch_id, now, person.id)
+        claimed = await repository.claim_batch(conn, batch_id, now, person.id)
     if not claimed:
         raise AlreadyStamped("the batch has been stamped")
     signed: dict[bytes, PersonSignature] = {}
@@ -441,14 +393,12 @@ async def _stamp_document(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
 
 async def _note_failure(ctx: Stamping, batch_id: uuid.UUID, item: Item, code: str, message: str) -> None:
     async with ctx.pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE stamp_batch_items SET error_code = $3, error_message = $4"
-            " WHERE batch_id = $1 AND position = $2", batch_id, item.position, code, message[:500])
+        await repository.note_batch_failure(conn, batch_id, item.position, code, message[:500])
 
 
 async def _unclaim(ctx: Stamping, batch_id: uuid.UUID) -> None:
     async with ctx.pool.acquire() as conn:
-        await conn.execute("UPDATE stamp_batches SET used_at = NULL WHERE batch_id = $1", batch_id)
+        await repository.unclaim_batch(conn, batch_id)
 
 
 __all__ = ["MAX_DOCUMENTS", "BatchStampCommand", "DocumentChoice", "create_batch", "get_batch",

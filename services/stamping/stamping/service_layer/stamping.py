@@ -59,6 +59,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from shared.auth import Principal
+from shared.db import Conn
 from shared.errors import EsealError
 from shared.gm.x509 import load_certificate
 from shared.logging import get_logger
@@ -69,7 +70,7 @@ from ..adapters.pdf import StampMetadata, offline_validation_context, sign_detac
 from ..adapters.pdf.remote_signing import PersonDigestSigner, RecordingTimeStamper, SealDigestSigner
 from ..adapters.pdf.signing import PT_PER_MM, Mark, seal_box_pt
 from ..adapters.pdf_processes import PdfStampJob, der
-from ..adapters.repository import STREAM_TYPE, RequestRow
+from ..adapters.repository import STREAM_TYPE, Client, RequestRow
 from ..domain import qr, seal_use
 from ..domain import stamp_request as stamp_requests
 from ..domain.authorization import StampAuthorization, rfc3339
@@ -295,7 +296,7 @@ async def _await_approval(ctx: Stamping, claim: Claim, person: Principal, cmd: S
     return StampOutcome(uuid.UUID(int=0), now, timings, (), approval_id, expires_at)
 
 
-async def apply_approved(ctx: Stamping, approved: Stamping, *, row: approvals.ApprovalRow,
+async def apply_approved(ctx: Stamping, approved: Stamping, *, row: repository.ApprovalRow,
                          request: RequestRow, document: bytes | None, approver: Principal,
                          authorization: StampAuthorization, person_sig: PersonSignature) -> list[uuid.UUID]:
     """用印审批: the seals of an approved request applied as in a stamp (``approved``: the
@@ -771,11 +772,7 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed
     result_sha = hashlib.sha256(signed.content).hexdigest()
     async with ctx.db.transaction() as uow:
         conn = uow.conn
-        current = await repository.get_request(conn, row.request_id, for_update=True)
-        if current is None or current.claim_id != claim.claim_id:
-            raise AlreadyStamped("the claim on this request was lost")
-        state = await repository.load_request(conn, ctx.store, row.request_id)
-        client = await repository.get_client(conn, claim.client_id)
+        state, client = await _still_claimed(ctx, conn, claim)
         facts = [_facts(record_id, now, person, made, row, str(claim.client_id),
                         client.name if client else "", authorization, person_sig, result_sha)
                  for record_id, made in zip(record_ids, signed.made, strict=True)]
@@ -785,7 +782,7 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed
                 approved_by=approved_by.id, at=now, facts=facts)
             await uow.append(row.request_id, STREAM_TYPE, state.version, events,
                              metadata={"actor": str(approved_by.id), "actor_role": approved_by.role})
-            await approvals.mark_granted(conn, approval_id, approved_by.id, now)
+            await repository.mark_approval_granted(conn, approval_id, approved_by.id, now)
         else:
             events = stamp_requests.apply_stamp(state, facts)
             await uow.append(row.request_id, STREAM_TYPE, state.version, events,
@@ -797,14 +794,7 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed
                 certificate_serial=person_sig.serial_number,
                 signature_sha256=hashlib.sha256(person_sig.more[0]).hexdigest(),
                 requester=client.name if client else "", signed_at=now)
-        await repository.insert_result(conn, row.request_id, record_ids[0], signed.content_type,
-                                       signed.content, result_sha)
-        await repository.finish_request(conn, row.request_id)
-        if row.callback_url:
-            await callbacks.queue(conn, row, "stamp_request.stamped", {
-                "status": "stamped", "record_id": str(record_ids[0]), "stamped_at": rfc3339(now),
-                "result_url": f"/api/v1/stamp-requests/{row.request_id}/result",
-                "result_sha256": result_sha, "content_type": signed.content_type})
+        await _finish(conn, row, record_ids[0], signed, result_sha, now)
     return record_ids
 
 
@@ -820,11 +810,7 @@ async def _commit_signature(ctx: Stamping, claim: Claim, person: Principal, sign
     signature_sha = hashlib.sha256(person_sig.more[0]).hexdigest()
     async with ctx.db.transaction() as uow:
         conn = uow.conn
-        current = await repository.get_request(conn, row.request_id, for_update=True)
-        if current is None or current.claim_id != claim.claim_id:
-            raise AlreadyStamped("the claim on this request was lost")
-        state = await repository.load_request(conn, ctx.store, row.request_id)
-        client = await repository.get_client(conn, claim.client_id)
+        state, client = await _still_claimed(ctx, conn, claim)
         events = stamp_requests.apply_signature(
             state, record_id=record_id, person_id=person.id, signed_at=now,
             placement_indexes=own_indexes, certificate_serial=person_sig.serial_number,
@@ -836,15 +822,33 @@ async def _commit_signature(ctx: Stamping, claim: Claim, person: Principal, sign
             user_name=person.name, placement_indexes=own_indexes,
             certificate_serial=person_sig.serial_number, signature_sha256=signature_sha,
             requester=client.name if client else "", signed_at=now)
-        await repository.insert_result(conn, row.request_id, record_id, signed.content_type,
-                                       signed.content, result_sha)
-        await repository.finish_request(conn, row.request_id)
-        if row.callback_url:
-            await callbacks.queue(conn, row, "stamp_request.stamped", {
-                "status": "stamped", "record_id": str(record_id), "stamped_at": rfc3339(now),
-                "result_url": f"/api/v1/stamp-requests/{row.request_id}/result",
-                "result_sha256": result_sha, "content_type": signed.content_type})
+        await _finish(conn, row, record_id, signed, result_sha, now)
     return record_id
+
+
+async def _still_claimed(ctx: Stamping, conn: Conn,
+                         claim: Claim) -> tuple[stamp_requests.StampRequest, Client | None]:
+    """Inside the commit's transaction: the request, locked, still under this claim (else
+    409 ``already_stamped``), its state and the client that sent it."""
+    current = await repository.get_request(conn, claim.row.request_id, for_update=True)
+    if current is None or current.claim_id != claim.claim_id:
+        raise AlreadyStamped("the claim on this request was lost")
+    state = await repository.load_request(conn, ctx.store, claim.row.request_id)
+    return state, await repository.get_client(conn, claim.client_id)
+
+
+async def _finish(conn: Conn, row: RequestRow, record_id: uuid.UUID, signed: Signed,
+                  result_sha: str, now: datetime) -> None:
+    """The end of a commit: the result under ``record_id``, the request finished, the
+    client's callback queued."""
+    await repository.insert_result(conn, row.request_id, record_id, signed.content_type,
+                                   signed.content, result_sha)
+    await repository.finish_request(conn, row.request_id)
+    if row.callback_url:
+        await callbacks.queue(conn, row, "stamp_request.stamped", {
+            "status": "stamped", "record_id": str(record_id), "stamped_at": rfc3339(now),
+            "result_url": f"/api/v1/stamp-requests/{row.request_id}/result",
+            "result_sha256": result_sha, "content_type": signed.content_type})
 
 
 def _facts(record_id: uuid.UUID, now: datetime, person: Principal, made: Made,

@@ -16,6 +16,7 @@ from stamping.adapters.loops import PdfWorkers, StampingTimedOut
 from stamping.adapters.pdf import DocumentTooComplex
 from stamping.adapters.verifier import VerificationBusy, VerificationWorkers
 
+from tests.support.polling import eventually
 from tests.support.slow_jobs import busy_loop, sleep_and_report
 
 
@@ -44,12 +45,7 @@ def _read_pid(pid_file: Path) -> int | None:
 
 
 async def _pid_of_running_job(pid_file: Path) -> int:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if (pid := _read_pid(pid_file)) is not None:
-            return pid
-        await asyncio.sleep(0.02)
-    raise AssertionError("the job never started")
+    return await eventually(lambda: _read_pid(pid_file), 20, every=0.02, what="the job's start")
 
 
 async def test_a_verification_flood_does_not_hold_up_stamping(verifier: VerificationWorkers) -> None:
@@ -101,10 +97,7 @@ async def test_cancelling_the_caller_kills_its_job(verifier: VerificationWorkers
 
 
 async def _eventually_dead(pid: int) -> None:
-    deadline = time.monotonic() + 5
-    while _alive(pid):
-        assert time.monotonic() < deadline, f"worker {pid} still runs"
-        await asyncio.sleep(0.05)
+    await eventually(lambda: not _alive(pid), 5, what=f"the end of worker {pid}")
 
 
 async def test_a_stamping_job_has_a_deadline_too() -> None:

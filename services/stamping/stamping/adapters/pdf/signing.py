@@ -384,18 +384,11 @@ async def stamp_pdf(
     appearances = layout_marks(describe_pdf(reader, pdf), marks, _open_image(seal_png),
                                seal_size_pt, height_pt, fit_pt)
     first, more = appearances[0], appearances[1:]
-    if metadata is None and (field_name is None or reason is None or signer_name is None):
-        raise ValueError("a signature without stamp metadata needs its field name, reason and name")
-    field_name = field_name or f"eseal-{metadata.request_id}"  # type: ignore[union-attr]
+    field_name, reason, signer_name = _signature_names(metadata, field_name, reason, signer_name)
     _refuse_planted_field(reader, field_name)
     pdf_signer = PdfSigner(
-        _lt_signature_meta(
-            field_name=field_name,
-            validation_context=validation_context_for_lt,
-            reason=reason or metadata.default_reason(),  # type: ignore[union-attr]
-            location=location,
-            name=signer_name or metadata.display_name(),  # type: ignore[union-attr]
-        ),
+        _lt_signature_meta(field_name=field_name, validation_context=validation_context_for_lt,
+                           reason=reason, location=location, name=signer_name),
         RemoteSigner(signer, chain),
         timestamper=timestamper,
         stamp_style=seal_stamp_style(first.image),
@@ -422,6 +415,18 @@ async def stamp_pdf(
                            sizes=size_cache if size_key is not None else None, size_key=size_key)
     except (SigningError, PathBuildingError, PathValidationError) as e:
         raise _platform_error(e) from e
+
+
+def _signature_names(metadata: StampMetadata | None, field_name: str | None, reason: str | None,
+                     signer_name: str | None) -> tuple[str, str, str]:
+    """The signature's field name, reason and signer name: the ones given, else the stamp's
+    (a signature without stamp metadata must be given all three)."""
+    if metadata is None:
+        if field_name is None or reason is None or signer_name is None:
+            raise ValueError("a signature without stamp metadata needs its field name, reason and name")
+        return field_name, reason, signer_name
+    return (field_name or f"eseal-{metadata.request_id}", reason or metadata.default_reason(),
+            signer_name or metadata.display_name())
 
 
 def _refuse_planted_field(reader: PdfFileReader, field_name: str) -> None:
