@@ -70,7 +70,8 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval: float = 0.2
     consumer_prefetch: int = Field(default=32, ge=1, le=1000)
     # Tracing (shared.tracing): off unless an OTLP/HTTP endpoint is set here or in the
-    # standard OTEL_EXPORTER_OTLP_ENDPOINT; new traces kept with this ratio (parent-based).
+    # standard OTEL_EXPORTER_OTLP_ENDPOINT; new traces, and those a caller started unsampled
+    # (the H5 pages), kept with this ratio; one arriving sampled stays sampled.
     otlp_endpoint: str = ""
     trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 

@@ -140,7 +140,9 @@ def setup(service: str, *, endpoint: str = "", sample_ratio: float = 1.0) -> boo
     """Export this process's spans over OTLP/HTTP when an endpoint is configured.
 
     Sampling is parent-based: a request or event that arrives sampled stays sampled; new
-    traces are kept with ``sample_ratio``. Returns whether tracing is on.
+    traces, and those a caller started without deciding (flags ``00``: the H5 pages name
+    every request's trace but leave sampling to the platform), are kept with
+    ``sample_ratio``. Returns whether tracing is on.
     """
     url = otlp_traces_url(endpoint)
     if url is None:
@@ -157,8 +159,12 @@ def _sdk_provider(service: str, sample_ratio: float) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+    # A remote parent that is not sampled gets the ratio too, rather than never being traced
+    # (the SDK's default): the decision is a function of the trace id alone, so the gateway,
+    # the services it calls and the consumers of their events all decide the same for one trace.
+    ratio = TraceIdRatioBased(sample_ratio)
     return TracerProvider(resource=Resource.create({"service.name": service}),
-                          sampler=ParentBased(TraceIdRatioBased(sample_ratio)))
+                          sampler=ParentBased(ratio, remote_parent_not_sampled=ratio))
 
 
 def install(provider: Any, *processors: Any) -> None:

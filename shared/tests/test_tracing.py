@@ -193,6 +193,51 @@ async def test_a_request_gets_a_server_span_named_by_its_route_child_of_a_valid_
     assert second.parent is None and second.context.trace_id != TRACE_ID
 
 
+@pytest.mark.parametrize("ratio", [1.0, 0.0])
+async def test_a_trace_the_client_named_but_left_unsampled_is_kept_by_the_ratio(ratio: float) -> None:
+    """The H5 pages send ``traceparent`` with flags 00 (web/src/shared/http.js): the trace is
+    theirs, the sampling decision the platform's: kept with the ratio, under the client's ids."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    exporter = InMemorySpanExporter()
+    tracing.install(tracing._sdk_provider("test", ratio), SimpleSpanProcessor(exporter))
+    unsampled = VALID[:-2] + "00"
+    with tracing.server_span("GET", "/things/{thing_id}", {"traceparent": unsampled}) as span:
+        assert span is not None
+        headers: dict[str, str] = {}
+        tracing.inject(headers)  # what the called services and the events are given
+    with tracing.server_span("GET", "/things/{thing_id}", {"traceparent": VALID}):
+        pass  # a sampled parent stays sampled whatever the ratio
+    kept = exporter.get_finished_spans()
+    if ratio == 1.0:
+        first = kept[0]
+        assert first.context.trace_id == TRACE_ID and parent_of(first) == SPAN_ID
+        assert headers["traceparent"].endswith("-01")
+    else:  # not kept here, and not downstream either: the flag says so
+        sent = headers["traceparent"]
+        assert sent.startswith(f"00-{TRACE_ID:032x}-") and sent.endswith("-00")
+    assert len(kept) == (2 if ratio == 1.0 else 1) and kept[-1].context.trace_id == TRACE_ID
+
+
+def test_services_decide_alike_for_an_unsampled_trace_whatever_its_trace_id() -> None:
+    """A trace the gateway did not keep reaches services and consumers with flags 00; with the
+    platform's one ratio they reach the same verdict (a function of the trace id only), so a
+    trace is whole or absent, never a fragment."""
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+
+    sampler = tracing._sdk_provider("test", 0.5).sampler
+    verdicts = []
+    for i in range(200):
+        trace_id = (i * 0x9E3779B97F4A7C15 + 1) % (1 << 128) or 1
+        root = sampler.should_sample(None, trace_id, "GET /x").decision.is_sampled()
+        remote = SpanContext(trace_id, 1, is_remote=True, trace_flags=TraceFlags(0))
+        parent = set_span_in_context(NonRecordingSpan(remote))
+        below = sampler.should_sample(parent, trace_id, "GET /x").decision.is_sampled()
+        assert below == root, hex(trace_id)
+        verdicts.append(root)
+    assert 40 < sum(verdicts) < 160  # about half
+
+
 async def test_service_calls_carry_the_trace_to_the_called_service(spans: InMemorySpanExporter) -> None:
     downstream = create_app()
     seen: list[str] = []

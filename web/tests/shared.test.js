@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { isIdNumber, isUscc, isGoodPassword, isPhone } from '../src/shared/validate.js'
 import { addYears, addMonths, formatDate, formatDateTime, today } from '../src/shared/format.js'
 import { parseEvent, readEvents } from '../src/shared/sse.js'
-import { ApiError, filenameOf } from '../src/shared/http.js'
+import { ApiError, filenameOf, newTraceparent, send } from '../src/shared/http.js'
 import { errorMessage, fieldErrors, MESSAGES } from '../src/shared/errors.js'
 
 test('GB 11643 check character of resident ID numbers', () => {
@@ -89,4 +89,26 @@ test('a download is named by Content-Disposition: the RFC 5987 name first', () =
   assert.equal(filenameOf('attachment; filename="a.xlsx"', 'x.xlsx'), 'a.xlsx')
   assert.equal(filenameOf("attachment; filename*=UTF-8''%E0%A4; filename=b.csv", 'x.csv'), 'b.csv')
   assert.equal(filenameOf(null, 'x.csv'), 'x.csv')
+})
+
+test('every request starts its own trace: a valid W3C traceparent, sampling left to the platform', async () => {
+  const seen = []
+  const saved = globalThis.fetch
+  globalThis.fetch = async (url, init) => {
+    seen.push(init.headers)
+    return new Response(JSON.stringify({ ok: true }), { headers: { 'Content-Type': 'application/json' } })
+  }
+  try {
+    await send('GET', 'seals')
+    await send('POST', 'stamp-requests', { json: { a: 1 }, headers: { Authorization: 'Bearer t' } })
+  } finally {
+    globalThis.fetch = saved
+  }
+  const [first, second] = seen.map((h) => h.traceparent)
+  for (const value of [first, second, newTraceparent()]) {
+    assert.match(value, /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-00$/)
+  }
+  assert.notEqual(first.split('-')[1], second.split('-')[1]) // a new trace per request
+  assert.equal(seen[1].Authorization, 'Bearer t')
+  assert.equal(seen[1]['Content-Type'], 'application/json')
 })

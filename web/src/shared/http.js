@@ -3,6 +3,23 @@
 
 export const API = '/api/v1'
 
+function randomHex(bytes) {
+  const data = new Uint8Array(bytes)
+  if (globalThis.crypto?.getRandomValues) globalThis.crypto.getRandomValues(data)
+  else for (let i = 0; i < bytes; i++) data[i] = Math.floor(Math.random() * 256)
+  if (data.every((b) => b === 0)) data[bytes - 1] = 1 // all zeros is not a valid id
+  return Array.from(data, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/**
+ * A new W3C `traceparent` for one request: the page starts the request's trace, so the
+ * gateway, the services, the events and their consumers all continue it (docs/OPERATIONS.md,
+ * "Tracing"). Flags 00: the platform decides whether the trace is kept (its sample ratio).
+ */
+export function newTraceparent() {
+  return `00-${randomHex(16)}-${randomHex(8)}-00`
+}
+
 export class ApiError extends Error {
   constructor(status, problem = {}) {
     super(problem.detail || problem.title || `HTTP ${status}`)
@@ -33,7 +50,7 @@ async function problemOf(res) {
  * `as`: 'json' (default), 'blob', 'text' or 'response' (the raw Response, for streams).
  */
 export async function send(method, path, { json, form, headers = {}, as = 'json', signal } = {}) {
-  const init = { method, headers: { ...headers }, signal, credentials: 'same-origin' }
+  const init = { method, headers: { traceparent: newTraceparent(), ...headers }, signal, credentials: 'same-origin' }
   if (json !== undefined) {
     init.headers['Content-Type'] = 'application/json'
     init.body = JSON.stringify(json)
