@@ -4,7 +4,7 @@ a person (in no enterprise, granted no seal) with a 个人签名 and an activate
 no signature record yet (我的 → 个人签名记录); signs a request whose two placements are both
 their signature; from 签名成功 opens 个人签名记录 and sees the record as
 `GET /signature-records` gives it (document, relying system, signer, both placements, the
-certificate, the record id); 个人电子签名 links there too.
+certificate, the record id), also over a shorter period; 个人电子签名 links there too.
 
 The certificate and the signature are set up by API (test_signature.py and
 test_signature_only.py show those screens).
@@ -104,6 +104,13 @@ async def test_a_signature_made_in_a_stamp_is_listed_in_the_persons_signature_re
     await expect(p.page.locator("[data-test=records-empty]")).to_have_count(0)
     await expect(p.page.get_by_text("没有更多了")).to_be_visible()
     await p.shot("85-signature-records", full_page=True)
+
+    # a shorter period asks again from its first day; today's record is still there
+    await p.page.locator(".van-dropdown-menu__item").first.click()
+    async with p.page.expect_request(re.compile(r"/api/v1/signature-records\?from=\d{4}-\d{2}-\d{2}&")):
+        await p.page.locator(".van-dropdown-item__option").filter(has_text="近 7 天").click()
+    await expect(card).to_have_count(1)
+    await expect(card).to_contain_text(TITLE)
 
     # 个人电子签名 links to the same list
     await p.goto("/app/signature")
