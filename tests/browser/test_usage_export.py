@@ -1,5 +1,5 @@
 """导出 of 印章使用记录, in a phone browser (375×667) against the real platform: the enterprise
-opens 我的 → 印章使用记录, taps 导出 and gets the file as a download, first CSV (UTF-8 with a
+opens 我的 → 印章使用记录, picks its seal, taps 导出 and gets the file as a download, first CSV (UTF-8 with a
 BOM, the Chinese headers, the stamp's row), then Excel (an .xlsx workbook, the same headers).
 
 The stamp itself is made through the API (test_stamping_journey shows those screens).
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -71,6 +72,12 @@ async def test_the_enterprise_exports_its_usage_records_as_csv_and_excel(
     await expect(e.page).to_have_url(e.base_url + "/app/records")
     await expect(e.page.locator("[data-test=usage-record]")).to_have_count(1)
     await expect(e.page.locator("[data-test=usage-record]")).to_contain_text(TITLE)
+    # the seal filter asks again for that seal's records (and the export follows it)
+    seal = choice["seals"][0]
+    await e.page.locator(".van-dropdown-menu__item").nth(1).click()
+    async with e.page.expect_request(re.compile(rf"/api/v1/usage-records\?.*seal_id={seal['seal_id']}")):
+        await e.page.locator(".van-dropdown-item__option:visible").filter(has_text=seal["name"]).click()
+    await expect(e.page.locator("[data-test=usage-record]")).to_have_count(1)
     await e.page.locator("[data-test=usage-export]").click()
     await expect(e.page.locator("[data-test=usage-export-sheet]")).to_contain_text("导出 Excel")
     await e.shot("77-usage-export-sheet")

@@ -42,6 +42,7 @@ const routes = [
   { path: '/signature', component: () => import('./views/person/Signature.vue'), meta: { title: '个人电子签名', roles: PERSON } },
   { path: '/signature/handwritten', component: () => import('./views/person/SignatureDraw.vue'), meta: { title: '手写签名', roles: PERSON } },
   { path: '/signature/generated', component: () => import('./views/person/SignatureGenerate.vue'), meta: { title: '自动生成签名', roles: PERSON } },
+  { path: '/signature-records', component: () => import('./views/person/SignatureRecords.vue'), meta: { title: '个人签名记录', roles: PERSON } },
 
   { path: '/scan', component: () => import('./views/stamp/Scan.vue'), meta: { title: '扫一扫', roles: PERSON, cert: true } },
   { path: '/stamp/:requestId', component: () => import('./views/stamp/Stamp.vue'), meta: { title: '电子印章使用', roles: PERSON, cert: true } },
