@@ -53,7 +53,7 @@ from ..adapters.repository import Client
 from ..domain.authorization import rfc3339
 from ..domain.errors import ClientRequired, OAuthError, StampRequestNotFound
 from ..domain.placements import MAX_PLACEMENTS
-from ..service_layer import clients, evidence, requests, stamping, usage, verification
+from ..service_layer import clients, evidence, requests, stamp_plan, stamping, usage, verification
 from ..service_layer.context import Stamping
 from . import responses as doc
 
@@ -354,7 +354,7 @@ async def stamp(request: web.Request) -> web.Response:
             raise _missing("enterprise_id", "required")
         if seal_id is None:
             raise _missing("seal_id", "required (or choose a seal for every placement in choices)")
-    outcome = await stamping.stamp(ctx, person, request_id, stamping.StampCommand(
+    outcome = await stamping.stamp(ctx, person, request_id, stamp_plan.StampCommand(
         cmd.enterprise_id, seal_id, cmd.certificate_password, choices))
     if outcome.approval_id is not None:  # 用印审批: the person's part is signed; it waits
         return json_response({"status": "awaiting_approval", "approval_id": str(outcome.approval_id),

@@ -6,7 +6,7 @@ certificate password (the person's signature over the authorization, and the per
 signature's revision when the request has ``signature`` placements) — and the request then
 waits (``ApprovalRequested``, 202 ``awaiting_approval``). What is kept is the person's
 signature VALUE and the document with the person's revision: no key, no password. On approval
-the seals are applied exactly as in a stamp (``stamping._sign``: seals decides under its row
+the seals are applied exactly as in a stamp (``signing.sign_seals``: seals decides under its row
 locks and has certs sign with the custodial seal key), with the approver named to seals, which
 signs a seal that requires approval only for one of its approvers (the enforcement is in seals,
 the owner of the seal). ``ApprovalGranted`` is appended with the request's ``StampApplied``
@@ -39,6 +39,7 @@ from ..domain.placements import Choice
 from . import callbacks
 from .context import Stamping
 from .ports import PersonSignature, SealAuthority, SealInfo, SealSignature
+from .stamp_plan import StampCommand, plan
 
 log = get_logger(__name__)
 
@@ -257,17 +258,13 @@ async def approve(ctx: Stamping, approver: Principal, approval_id: uuid.UUID,
 
 def _authorization(row: ApprovalRow, request: RequestRow) -> StampAuthorization:
     """The authorization the person signed at the stamp call, rebuilt from what it named."""
-    from .stamping import _plan
-
-    uses = _plan(request, _command(row))
+    uses = plan(request, _command(row))
     return StampAuthorization(row.request_id, request.document_sha256, uses[0].seal_id,
                               row.enterprise_id, row.person_id, row.authorized_at,
                               placements=tuple((u.index, u.seal_id) for u in uses))
 
 
-def _command(row: ApprovalRow) -> Any:
-    from .stamping import StampCommand
-
+def _command(row: ApprovalRow) -> StampCommand:
     return StampCommand(row.enterprise_id, row.seal_id, "", tuple(
         Choice(int(c["placement"]), uuid.UUID(str(c["seal_id"]))) for c in row.choices))
 

@@ -58,7 +58,7 @@ from ..domain.errors import (
     StampBatchNotFound,
 )
 from ..domain.placements import Choice
-from . import callbacks, requests, stamping
+from . import callbacks, requests, stamp_plan, stamping
 from .context import Stamping
 from .ports import PersonSignature, PrincipalSigner
 
@@ -310,7 +310,7 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
     unknown = set(named) - set(rows)
     if unknown or len(named) != len(cmd.documents):
         raise InvalidChoice.field("documents", "each of the batch's documents at most once")
-    commands: dict[uuid.UUID, stamping.StampCommand] = {}
+    commands: dict[uuid.UUID, stamp_plan.StampCommand] = {}
     digests: list[bytes] = []
     for i, item in enumerate(items):
         row = rows[item.request_id]
@@ -321,11 +321,11 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
                                                    choice.seal_id or cmd.seal_id, choice.choices)
             if seal_id is None and await requests.takes_seal(ctx, person.id, item.request_id):
                 raise InvalidChoice.field("seal_id", "no seal for this document")
-            one = stamping.StampCommand(cmd.enterprise_id, seal_id, cmd.certificate_password,
+            one = stamp_plan.StampCommand(cmd.enterprise_id, seal_id, cmd.certificate_password,
                                         choice.choices)
-            uses = stamping._plan(row, one)  # noqa: SLF001 - the stamp's own plan
+            uses = stamp_plan.plan(row, one)
             if uses:  # a seal to use: the enterprise is named (422 before anything is claimed)
-                stamping._enterprise(one)  # noqa: SLF001
+                stamp_plan.enterprise_of(one)
         except InvalidChoice as e:
             e.errors = [{**err, "field": f"documents[{i}].{err.get('field', '')}",
                          "document": str(i)} for err in e.errors]
@@ -335,7 +335,7 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
             continue
         digests.append(StampAuthorization(
             row.request_id, row.document_sha256, uses[0].seal_id,
-            stamping._enterprise(one), person.id,  # noqa: SLF001
+            stamp_plan.enterprise_of(one), person.id,
             now, placements=tuple((u.index, u.seal_id) for u in uses)).digest())
     async with ctx.pool.acquire() as conn:  # the QR code stamps once
         claimed = await repository.claim_batch(conn, batch_id, now, person.id)
@@ -379,7 +379,7 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
 
 
 async def _stamp_document(ctx: Stamping, person: Principal, batch_id: uuid.UUID, item: Item,
-                          command: stamping.StampCommand) -> None:
+                          command: stamp_plan.StampCommand) -> None:
     """One document stamped as a single request; its failure is noted, never raised (the
     batch's other documents go on)."""
     try:

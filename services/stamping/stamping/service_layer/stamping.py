@@ -40,15 +40,11 @@ they share its signature.
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import hashlib
-import io
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,15 +57,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from shared.auth import Principal
 from shared.db import Conn
 from shared.errors import EsealError
-from shared.gm.x509 import load_certificate
 from shared.logging import get_logger
 
-from ..adapters import ofd, repository
-from ..adapters.ofd import remote_signing as ofd_signing
-from ..adapters.pdf import StampMetadata, offline_validation_context, sign_detached_digest, stamp_pdf
-from ..adapters.pdf.remote_signing import PersonDigestSigner, RecordingTimeStamper, SealDigestSigner
-from ..adapters.pdf.signing import PT_PER_MM, Mark, seal_box_pt
-from ..adapters.pdf_processes import PdfStampJob, der
+from ..adapters import repository
 from ..adapters.repository import STREAM_TYPE, Client, RequestRow
 from ..domain import qr, seal_use
 from ..domain import stamp_request as stamp_requests
@@ -80,54 +70,25 @@ from ..domain.errors import (
     InvalidChoice,
     QrInvalid,
     ScanRequired,
-    SignaturePlacementUnsupported,
     SignatureRequired,
     StampRequestNotFound,
 )
-from ..domain.placements import Choice, Placement, Spot, chosen_seals
-from ..domain.resolve import SIGNATURE_MM
-from . import approvals, callbacks
+from ..domain.placements import Spot
+from . import approvals, callbacks, stamp_plan
 from .context import Stamping
-from .ports import CaBundle, PersonSignature, SealInfo, SealSignature
+from .ports import PersonSignature, SealInfo
+from .signing import Made, Signed, sign_own, sign_seals
+from .stamp_plan import (
+    Claim,
+    OwnSignature,
+    StampCommand,
+    Timings,
+    Use,
+    enterprise_of,
+    plan,
+)
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class StampCommand:
-    # None only for a request with only personal signature placements (no seal is used)
-    enterprise_id: uuid.UUID | None
-    seal_id: uuid.UUID | None
-    certificate_password: str
-    # The person's seal for each placement that takes one (issue 15); a placement not named
-    # here gets ``seal_id``.
-    choices: tuple[Choice, ...] = ()
-
-
-@dataclass
-class Timings:
-    """Phases of one stamp in ms (sent as ``Server-Timing``; the benchmark reads it)."""
-
-    phases: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.phases[name] = self.phases.get(name, 0.0) + (time.perf_counter() - started) * 1000
-
-    def header(self) -> str:
-        return ", ".join(f"{k};dur={v:.1f}" for k, v in self.phases.items())
-
-
-@dataclass(frozen=True)
-class Claim:
-    claim_id: uuid.UUID
-    row: RequestRow
-    document: bytes | None
-    client_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -195,8 +156,8 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
     with timings.phase("claim"):
         claim = await _claim(ctx, person.id, request_id)
     try:
-        uses = _plan(claim.row, cmd)
-        signature_spots = _signature_spots(claim.row)
+        uses = plan(claim.row, cmd)
+        signature_spots = stamp_plan.signature_spots(claim.row)
         with timings.phase("authorize"):
             seals = await _precheck(ctx, person.id, cmd, uses) if uses else {}
             own = await _own_signature(ctx, person.id) if signature_spots else None
@@ -204,7 +165,7 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
         # Only personal signatures (no seal used): nothing to authorise; the person's own
         # PAdES signature of the document is the act itself.
         authorization = StampAuthorization(
-            request_id, claim.row.document_sha256, uses[0].seal_id, _enterprise(cmd), person.id,
+            request_id, claim.row.document_sha256, uses[0].seal_id, enterprise_of(cmd), person.id,
             now, placements=tuple((u.index, u.seal_id) for u in uses)) if uses else None
         if authorization is not None and any(s.approval_required for s in seals.values()):
             return await _await_approval(ctx, claim, person, cmd, seals, own, signature_spots, now,
@@ -221,14 +182,14 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
             with timings.phase("sign"):
                 document = claim.document
                 if own is not None and revision is not None:
-                    document = await _sign_own(ctx, claim, person, own, signature_spots, now,
-                                               revision, person_sig)
+                    document = await sign_own(ctx, claim, person, own, signature_spots, now,
+                                              revision, person_sig)
                 if authorization is None:  # only personal signatures: their revision is all
                     assert document is not None
                     signed = Signed(document, "application/pdf", [])
                 else:
-                    signed = await _sign(ctx, claim, document, person, cmd, uses, seals, now,
-                                         authorization, person_sig, timings)
+                    signed = await sign_seals(ctx, claim, document, person, cmd, uses, seals, now,
+                                              authorization, person_sig, timings)
         except BaseException as e:
             if revision is not None and not revision.done():
                 person_sig.cancel()  # its digest never came: no password was tried
@@ -240,7 +201,7 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
             if signed.made:
                 await _recheck(ctx, person.id, cmd, signed.made)
         with timings.phase("commit"):
-            own_indexes = _own_indexes(claim.row) if own is not None else []
+            own_indexes = stamp_plan.own_indexes(claim.row) if own is not None else []
             if authorization is None:
                 signature_id = await _commit_signature(ctx, claim, person, signed, now,
                                                        person_sig.result(), own_indexes)
@@ -254,12 +215,6 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
     if authorization is None:  # no usage record: the request's record is the signature record
         return StampOutcome(signature_id, now, timings, ())
     return StampOutcome(record_ids[0], now, timings, tuple(record_ids))
-
-
-def _enterprise(cmd: StampCommand) -> uuid.UUID:
-    if cmd.enterprise_id is None:
-        raise InvalidChoice.field("enterprise_id", "required: the request has seal placements")
-    return cmd.enterprise_id
 
 
 async def _await_approval(ctx: Stamping, claim: Claim, person: Principal, cmd: StampCommand,
@@ -277,8 +232,8 @@ async def _await_approval(ctx: Stamping, claim: Claim, person: Principal, cmd: S
     try:
         with timings.phase("sign"):
             if own is not None and revision is not None:
-                document = await _sign_own(ctx, claim, person, own, signature_spots, now,
-                                           revision, person_sig)
+                document = await sign_own(ctx, claim, person, own, signature_spots, now,
+                                          revision, person_sig)
             sig = await asyncio.shield(person_sig)
     except BaseException as e:
         if revision is not None and not revision.done():
@@ -290,9 +245,9 @@ async def _await_approval(ctx: Stamping, claim: Claim, person: Principal, cmd: S
     with timings.phase("commit"):
         approval_id, expires_at = await approvals.wait_for_approval(
             ctx, request=claim.row, claim_id=claim.claim_id, person=person,
-            enterprise_id=_enterprise(cmd), seal_id=cmd.seal_id, choices=cmd.choices, seals=seals,
+            enterprise_id=enterprise_of(cmd), seal_id=cmd.seal_id, choices=cmd.choices, seals=seals,
             authorized_at=now, document=document, person_sig=sig,
-            own_indexes=_own_indexes(claim.row) if own is not None else [])
+            own_indexes=stamp_plan.own_indexes(claim.row) if own is not None else [])
     return StampOutcome(uuid.UUID(int=0), now, timings, (), approval_id, expires_at)
 
 
@@ -305,7 +260,7 @@ async def apply_approved(ctx: Stamping, approved: Stamping, *, row: repository.A
     timings = Timings()
     person = Principal(id=row.person_id, role="person", name=row.person_name)
     cmd = approvals._command(row)
-    uses = _plan(request, cmd)
+    uses = plan(request, cmd)
     seal_ids = list(dict.fromkeys(u.seal_id for u in uses))
     found = await _seals(ctx, seal_ids)
     seals: dict[uuid.UUID, SealInfo] = {}
@@ -321,70 +276,11 @@ async def apply_approved(ctx: Stamping, approved: Stamping, *, row: repository.A
 
     done = asyncio.create_task(stored())
     now = ctx.clock()
-    signed = await _sign(approved, claim, document, person, cmd, uses, seals, now, authorization,
-                         done, timings)
+    signed = await sign_seals(approved, claim, document, person, cmd, uses, seals, now, authorization,
+                              done, timings)
     await _recheck(ctx, person.id, cmd, signed.made)
     return await _commit(ctx, claim, person, signed, now, authorization, person_sig,
                          list(row.own_indexes), approved_by=approver, approval_id=row.approval_id)
-
-
-@dataclass(frozen=True)
-class Use:
-    """One seal placement of the request and the seal the person chose for it (a digest
-    request: one, without a placement)."""
-
-    index: int
-    placement: Placement | None
-    seal_id: uuid.UUID
-
-
-def _plan(row: RequestRow, cmd: StampCommand) -> list[Use]:
-    """The request's seal placements in index order, each with its seal (422 when the choices
-    do not fit), before any password try."""
-    if row.kind == "digest" or not row.placements:
-        if cmd.choices:
-            raise InvalidChoice.field("choices", "a digest request has no placements")
-        if cmd.seal_id is None:
-            raise InvalidChoice.field("seal_id", "required: the request takes a seal")
-        _enterprise(cmd)
-        return [Use(0, None, cmd.seal_id)]
-    try:
-        picked = chosen_seals(row.placements, cmd.choices, cmd.seal_id)
-    except ValueError as e:
-        raise InvalidChoice.field("choices", str(e)) from None
-    uses = [Use(p.index, p, picked[p.index]) for p in sorted(row.placements, key=lambda p: p.index)
-            if p.takes_seal]
-    if uses:
-        _enterprise(cmd)
-    return uses
-
-
-def _signature_spots(row: RequestRow) -> list[Spot]:
-    """Every spot of the request's ``signature`` placements (the person's own signature), in
-    placement order: one PAdES signature by the person's certificate draws it at all of them.
-    422 ``signature_placement_unsupported`` before any password try on an OFD (GB/T 38540
-    signs with a seal's ``SES_Seal``, docs/STAMPING.md). A request may have only signature
-    placements: then no seal is used at all."""
-    own = [p for p in sorted(row.placements, key=lambda p: p.index) if p.kind == "signature"]
-    if not own or row.kind == "digest":
-        return []
-    if row.kind != "pdf":
-        raise SignaturePlacementUnsupported(
-            f"placement {own[0].index} is a personal signature, which an OFD document cannot "
-            "carry here (GB/T 38540 signs with a seal)")
-    return [s for p in own for s in p.spots]
-
-
-def _own_indexes(row: RequestRow) -> list[int]:
-    return sorted(p.index for p in row.placements if p.kind == "signature")
-
-
-@dataclass(frozen=True)
-class OwnSignature:
-    """The person's signature picture and certificate, for the request's signature placements."""
-
-    image: bytes
-    certificate_pem: str
 
 
 async def _own_signature(ctx: Stamping, person_id: uuid.UUID) -> OwnSignature:
@@ -469,7 +365,7 @@ async def _precheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
     choices, found = await asyncio.gather(ctx.seals.choices(person_id), _seals(ctx, seal_ids))
     seals: dict[uuid.UUID, SealInfo] = {}
     for seal_id, seal in zip(seal_ids, found, strict=True):
-        seal_use.check_before_signing(choices, seal, _enterprise(cmd), seal_id)
+        seal_use.check_before_signing(choices, seal, enterprise_of(cmd), seal_id)
         assert seal is not None
         seals[seal_id] = seal
     for u in uses:
@@ -495,258 +391,6 @@ def _check_person_signature(certificate_pem: str, signature: bytes, digest: byte
         raise EsealError("the person's signature does not verify", code="signing_failed") from None
 
 
-PADES, CMS, GBT38540 = "pades", "cms", "gbt38540"  # the stamp's format (usage records, events)
-ECDSA, SM2 = "ecdsa-p256-sha256", "sm2-sm3"
-
-
-@dataclass(frozen=True)
-class Made:
-    """One seal placement's signature."""
-
-    index: int  # the placement's
-    seal: SealInfo
-    seal_signature: SealSignature
-    signed_at: datetime | None  # the signature timestamp
-    format: str = PADES
-
-    @property
-    def algorithm(self) -> str:
-        return SM2 if self.format == GBT38540 else ECDSA
-
-
-@dataclass(frozen=True)
-class Signed:
-    """The stamped document: one signature per seal placement, in placement order."""
-
-    content: bytes
-    content_type: str
-    made: list[Made]
-
-
-async def _sign_own(ctx: Stamping, claim: Claim, person: Principal, own: OwnSignature,
-                    spots: Sequence[Spot], now: datetime, revision: asyncio.Future[bytes],
-                    person_sig: asyncio.Task[PersonSignature]) -> bytes:
-    """The person's own signature at every spot of the signature placements: one PAdES B-LT
-    signature by the person's certificate, the first revision over the uploaded document (the
-    seals' revisions follow). Its digest joins the authorization's in the one certs call."""
-    row = claim.row
-    assert claim.document is not None
-    loop = asyncio.get_running_loop()
-
-    async def sign_revision(digest: bytes) -> bytes:  # on the main loop
-        revision.set_result(digest)
-        return (await asyncio.shield(person_sig)).more[0]
-
-    signer = PersonDigestSigner(sign_revision, loop)
-    ca = await ctx.ca.current()
-    cert = x509.load_pem_x509_certificate(own.certificate_pem.encode())
-    chain = [cert] + [c for c in (ca.issuing, ca.root) if c != cert]
-    width_pt, height_pt = _signature_box_pt(own.image)
-    pdf = document = claim.document
-
-    async def job() -> bytes:
-        return await stamp_pdf(
-            pdf, marks=[Mark(s.page, s.x, s.y) for s in spots], seal_png=own.image,
-            seal_size_pt=width_pt, seal_height_pt=height_pt, signer=signer, chain=chain,
-            timestamper=RecordingTimeStamper(ctx.timestamper), validation_context_for_lt=_lt_context(ca),
-            metadata=None, field_name=f"eseal-{row.request_id}-signature", signer_name=person.name,
-            reason=f"{person.name} 签名", max_bytes=max(len(document), ctx.settings.max_document_bytes))
-    try:
-        return await ctx.workers.run(job)
-    except BaseException:
-        if signer.error is not None:
-            raise signer.error from None  # certs' answer (403 wrong_certificate_password …)
-        raise
-
-
-def _signature_box_pt(png: bytes) -> tuple[float, float]:
-    """The signature picture scaled, keeping its proportions, into the box the request side
-    left for it (``SIGNATURE_MM``), in points."""
-    from PIL import Image  # noqa: PLC0415 - only a signature placement needs it
-
-    with Image.open(io.BytesIO(png)) as image:
-        w, h = image.size
-    box_w, box_h = (v * PT_PER_MM for v in SIGNATURE_MM)
-    scale = min(box_w / w, box_h / h)
-    return w * scale, h * scale
-
-
-async def _sign(ctx: Stamping, claim: Claim, document: bytes | None, person: Principal, cmd: StampCommand,
-                uses: Sequence[Use], seals: dict[uuid.UUID, SealInfo], now: datetime,
-                authorization: StampAuthorization, person_sig: asyncio.Task[PersonSignature],
-                timings: Timings) -> Signed:
-    """The document signed once per seal placement, each signature over the previous output;
-    the person's signature is bound into each as soon as it is ready."""
-    row = claim.row
-
-    def metadata(seal: SealInfo, sig: PersonSignature | None) -> StampMetadata:
-        return _stamp_metadata(seal, person, now, row.request_id, authorization, sig)
-
-    def signed_metadata(seal: SealInfo) -> Callable[[], Coroutine[Any, Any, StampMetadata]]:
-        async def final() -> StampMetadata:  # on the main loop
-            with timings.phase("person_wait"):
-                return metadata(seal, await asyncio.shield(person_sig))
-        return final
-
-    content = document
-    made: list[Made] = []
-    content_type = ""
-    for use in uses:
-        seal = seals[use.seal_id]
-        if row.kind == "ofd":
-            assert content is not None
-            content, one = await _sign_ofd(ctx, row, content, use, person, cmd, seal, now,
-                                           signed_metadata(seal), timings)
-            content_type = "application/ofd"
-        else:
-            content, one, content_type = await _sign_cms(
-                ctx, row, content, use, person, cmd, seal, metadata(seal, None), signed_metadata(seal))
-        made.append(one)
-    assert content is not None
-    return Signed(content, content_type, made)
-
-
-def _stamp_metadata(seal: SealInfo, person: Principal, now: datetime, request_id: uuid.UUID,
-                    authorization: StampAuthorization, sig: PersonSignature | None) -> StampMetadata:
-    """What the signature dictionary binds: the seal, the person, the grant, the person's signature."""
-    return StampMetadata(
-        seal_id=str(seal.seal_id), seal_name=seal.name, seal_type=seal.type_label,
-        enterprise_name=seal.enterprise_name, enterprise_uscc=seal.enterprise_uscc,
-        signer_person_name=person.name, signer_person_id=str(person.id), stamped_at=now,
-        request_id=str(request_id),
-        person_signature_b64=base64.b64encode(sig.signature).decode() if sig else "",
-        authorization=authorization.canonical(),
-        person_signature_algorithm=sig.algorithm if sig else "",
-        person_certificate_serial=sig.serial_number if sig else "",
-        enterprise_id=str(seal.enterprise_id), seal_type_code=seal.type)
-
-
-def _field_name(request_id: uuid.UUID, index: int) -> str:
-    """The signature field of a placement (the single form's name of before for placement 0)."""
-    return f"eseal-{request_id}" if index == 0 else f"eseal-{request_id}-{index}"
-
-
-async def _sign_cms(ctx: Stamping, row: RequestRow, document: bytes | None, use: Use,
-                    person: Principal, cmd: StampCommand, seal: SealInfo, draft: StampMetadata,
-                    signed_metadata: Callable[[], Coroutine[Any, Any, StampMetadata]],
-                    ) -> tuple[bytes, Made, str]:
-    """PAdES B-LT on a PDF (one revision over ``document``), or a detached CMS over a relying
-    system's digest, in a worker; the seal's ECDSA signature comes from seals (which decides
-    under its locks and has certs sign)."""
-    loop = asyncio.get_running_loop()
-    signer = SealDigestSigner(ctx.seals.stamp_signature, loop, use.seal_id, person.id, _enterprise(cmd))
-    stamper = RecordingTimeStamper(ctx.timestamper)
-    ca = await ctx.ca.current()
-    chain = _chain(seal, ca)
-    if row.kind == "pdf":
-        assert document is not None and use.placement is not None
-        image = await ctx.seals.seal_image(use.seal_id)
-        width_pt, height_pt = seal_box_pt(image, seal.width_mm, seal.height_mm)
-        # what must fit the page: the seal itself, as the request side checked it
-        ink = (seal.width_mm * PT_PER_MM, seal.height_mm * PT_PER_MM)
-        # issue 18: the whole pyHanko run in a worker process (threads without processes)
-        roots, crls, others = _lt_material(ca)
-        stamp_job = PdfStampJob(
-            pdf=document, marks=tuple(Mark(s.page, s.x, s.y) for s in use.placement.spots),
-            seal_png=image, seal_size_pt=width_pt, seal_height_pt=height_pt, fit_pt=ink,
-            chain_der=der(chain), roots_der=roots, crls_der=crls, others_der=others, metadata=draft,
-            field_name=_field_name(row.request_id, use.index), final_metadata=True,
-            max_bytes=max(len(document), ctx.settings.max_document_bytes))
-
-        def run() -> Awaitable[bytes]:
-            return ctx.workers.stamp(stamp_job, signer=signer, timestamper=stamper,
-                                     final_metadata=signed_metadata)
-        content_type = "application/pdf"
-    else:
-        digest = bytes.fromhex(row.document_sha256)
-        await signed_metadata()  # the person signs first; a detached signature has nothing to prepare
-
-        async def job() -> bytes:
-            return await sign_detached_digest(digest, signer, chain, stamper)
-
-        def run() -> Awaitable[bytes]:
-            return ctx.workers.run(job)
-        content_type = "application/pkcs7-signature"
-    try:
-        content = await run()
-    except BaseException:
-        if signer.error is not None:
-            raise signer.error from None  # seals' answer (403 not_authorized, 409 seal_revoked …)
-        raise
-    assert signer.result is not None
-    fmt = PADES if row.kind == "pdf" else CMS
-    return content, Made(use.index, seal, signer.result, stamper.signed_at(), fmt), content_type
-
-
-async def _sign_ofd(ctx: Stamping, row: RequestRow, document: bytes, use: Use, person: Principal,
-                    cmd: StampCommand, seal: SealInfo, now: datetime,
-                    person_signed: Callable[[], Awaitable[Any]],
-                    timings: Timings) -> tuple[bytes, Made]:
-    """GB/T 38540 on an OFD: the seal's ``SES_Seal`` from seals, Signature.xml prepared here,
-    the seal's SM2 signature over TBS_Sign from seals (which decides under its locks and has
-    certs sign), an RFC 3161 token over the signature value, then the package is written."""
-    assert use.placement is not None
-    spots = use.placement.spots
-    with timings.phase("ofd_esl"):  # sub-phases of "sign", for the benchmark (bench/bench_ofd.py)
-        esl = await ctx.seals.stamp_esl(use.seal_id, person.id, _enterprise(cmd))
-
-    async def prepare() -> ofd.PreparedOfdStamp:
-        # one StampAnnot per spot (a 骑缝章: one per page, clipped to its strip), at the size
-        # the seal's own SES_Seal states for its picture
-        facts = ofd_signing.seal_facts(esl)
-        return ofd.prepare_ofd_placement(document, esl, facts.signer_certificate, spots,
-                                         facts.width_mm, facts.height_mm, signed_at=now)
-
-    with timings.phase("ofd_prepare"):
-        prepared = await ctx.workers.run(prepare)
-    await person_signed()  # the person's signature first, as for a PDF
-    with timings.phase("seal_signature"):
-        signature = await ctx.seals.stamp_signature(
-            use.seal_id, person.id, _enterprise(cmd), ofd_signing.digest_to_sign(prepared),
-            algorithm=SM2)
-        ofd_signing.check_signature(prepared, _der(signature.certificate_pem), signature.signature)
-    stamper = RecordingTimeStamper(ctx.timestamper)
-    # GB/T 38540 §7.2.3: the timestamp is over the signature value (imprint SHA-256: what the
-    # platform TSA answers; verifiers read the imprint's algorithm from the token)
-    with timings.phase("timestamp"):
-        token = await stamper.async_timestamp(hashlib.sha256(signature.signature).digest(), "sha256")
-
-    async def finish() -> bytes:
-        return ofd.finish_ofd_stamp(prepared, signature.signature, timestamp_token=token.dump())
-
-    with timings.phase("ofd_finish"):
-        content = await ctx.workers.run(finish)
-    return content, Made(use.index, seal, signature, stamper.signed_at(), GBT38540)
-
-
-def _der(certificate_pem: str) -> bytes:
-    if not certificate_pem:
-        raise EsealError("seals did not name the signing certificate", code="signing_failed")
-    return bytes(load_certificate(certificate_pem.encode()).dump())
-
-
-def _chain(seal: SealInfo, ca: CaBundle) -> list[x509.Certificate]:
-    if not seal.chain_pem:
-        raise EsealError("seals did not give the seal's certificate", code="seal_certificate_unavailable")
-    certs = [x509.load_pem_x509_certificate(p.encode()) for p in seal.chain_pem]
-    if not any(c == ca.issuing for c in certs):
-        certs.append(ca.issuing)
-    if not any(c == ca.root for c in certs):
-        certs.append(ca.root)
-    return certs
-
-
-def _lt_material(ca: CaBundle) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]]:
-    """``_lt_context`` as DER for a worker process: roots, CRLs, other certificates."""
-    others = [ca.issuing] + ([ca.tsa] if ca.tsa is not None else [])
-    return der([ca.root]), der(ca.crls), der(others)
-
-
-def _lt_context(ca: CaBundle) -> Any:
-    others = [ca.issuing] + ([ca.tsa] if ca.tsa is not None else [])
-    return offline_validation_context([ca.root], crls=ca.crls, other_certs=others)
-
-
 async def _recheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
                    made: Sequence[Made]) -> None:
     """After the timestamps: was a seal revoked, or a grant withdrawn, before its signature's?"""
@@ -754,7 +398,7 @@ async def _recheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
     choices, now = await asyncio.gather(ctx.seals.choices(person_id), _seals(ctx, seal_ids))
     standing = dict(zip(seal_ids, now, strict=True))
     for m in made:
-        seal_use.check_after_timestamp(choices, standing[m.seal.seal_id], _enterprise(cmd),
+        seal_use.check_after_timestamp(choices, standing[m.seal.seal_id], enterprise_of(cmd),
                                        m.seal.seal_id, m.signed_at)
 
 

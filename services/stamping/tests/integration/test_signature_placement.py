@@ -22,6 +22,7 @@ from stamping.domain.placements import Placement, Spot
 from stamping.entrypoints.http import STAMPING
 from stamping.service_layer import stamping as stamping_service
 from stamping.service_layer.ports import SealInfo
+from stamping.service_layer.stamp_plan import StampCommand
 
 from shared.auth import Principal
 from shared.errors import EsealError
@@ -61,7 +62,7 @@ async def _stamp(h: Harness, person: Person, request_id: str, seal: SealInfo,
     assert h.app is not None
     principal = Principal(id=person.id, role="person", name=person.name)
     return await stamping_service.stamp(h.app[STAMPING], principal, uuid.UUID(request_id),
-                                        stamping_service.StampCommand(
+                                        StampCommand(
                                             seal.enterprise_id, seal.seal_id, password))
 
 
