@@ -107,7 +107,7 @@ for c in make python3 node npm psql rabbitmq-server redis-server chromium; do
   command -v \$c >/dev/null && echo "  \$c: present" || echo "  \$c: absent"
 done
 step ./scripts/ensure-system.sh
-dpkg-query -W -f '  \${Package} \${Version}\n' make python3 python3-venv nodejs npm postgresql-15 rabbitmq-server redis-server
+dpkg-query -W -f '  \${Package} \${Version}\n' make gcc python3 python3-dev python3-venv nodejs npm postgresql-15 rabbitmq-server redis-server
 step make venv
 step make web
 echo "node \$(node --version), npm \$(npm --version), \$(.venv/bin/python --version)"

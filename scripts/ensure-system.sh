@@ -52,6 +52,12 @@ if want python; then
   command -v make >/dev/null || need+=(make)
   command -v python3 >/dev/null || need+=(python3)
   python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+  # gmalglib (SM2/SM3 in C) is published on PyPI as source only: pip compiles it, which needs
+  # a C compiler and the headers of the Python the venv is made from.
+  command -v gcc >/dev/null || need+=(gcc libc6-dev)
+  python3 -c 'import os, sys, sysconfig
+sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else 1)' \
+    2>/dev/null || need+=(python3-dev)
 fi
 if want node; then
   # Debian 12 ships Node.js 18.20 and npm 9.2; web/package.json is chosen to build with them.
