@@ -1,4 +1,4 @@
-// The record lists (src/app/records.js): the period filter's query, cursor paging (a page that
+// The record lists (src/shared/records.js): the period filter's query, cursor paging (a page that
 // answers after a new filter is dropped), and the rows of a usage record's and a signature
 // record's card.
 import { test } from 'node:test'
@@ -13,7 +13,7 @@ import {
   requesterName,
   signatureRows,
   usageRows,
-} from '../src/app/records.js'
+} from '../src/shared/records.js'
 
 const NOW = Date.UTC(2026, 2, 31, 4, 0) // 2026-03-31 12:00 in China
 

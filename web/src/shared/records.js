@@ -4,7 +4,7 @@
 // paging and the card's rows built here.
 // Pure functions (no Vue, no DOM): web/tests/records.test.js.
 
-import { addMonths, formatDateTime } from '../shared/format.js'
+import { addMonths, formatDateTime } from './format.js'
 
 /** The window the API lists without `from`: the last 3 months. */
 export const DEFAULT_MONTHS = 3
