@@ -86,9 +86,16 @@ async def create_subscriber(pool: asyncpg.Pool, broker: Provisioner, *, name: st
         if await repo.slug_taken(conn, the_slug):
             raise ValueError(f"the slug {the_slug} is taken: choose one with --slug")
     await broker.provision(the_slug, secret, rules.routing_keys(types))
-    hashed = await asyncio.to_thread(_ARGON.hash, secret)
-    async with pool.acquire() as conn:
-        await repo.insert(conn, subscriber, hashed)
+    try:
+        hashed = await asyncio.to_thread(_ARGON.hash, secret)
+        async with pool.acquire() as conn:
+            await repo.insert(conn, subscriber, hashed)
+    except BaseException:
+        # Not recorded (a concurrent create took the slug, the database went away): the
+        # broker user and queue made for it must not outlive the failure with nobody to
+        # disable them.
+        await asyncio.shield(broker.cut_off(the_slug))
+        raise
     return Credentials(subscriber, secret)
 
 

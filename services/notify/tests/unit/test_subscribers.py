@@ -62,6 +62,46 @@ async def test_a_private_or_plain_http_webhook_is_refused_before_anything_is_pro
                                 webhook_url=url, slug=None, allow_private=False)
 
 
+class _Broker:
+    def __init__(self) -> None:
+        self.users: set[str] = set()
+
+    async def provision(self, slug: str, password: str, routing_keys: Any) -> None:
+        self.users.add(slug)
+
+    async def change_password(self, slug: str, password: str) -> None: ...
+
+    async def cut_off(self, slug: str) -> None:
+        self.users.discard(slug)
+
+
+class _Conn:
+    async def fetchval(self, *args: Any) -> Any:
+        return None  # the slug is free
+
+    async def execute(self, *args: Any) -> str:
+        raise ConnectionError("the database went away")
+
+
+class _Pool:
+    def acquire(self) -> Any:
+        class _Ctx:
+            async def __aenter__(self) -> _Conn:
+                return _Conn()
+
+            async def __aexit__(self, *exc: object) -> None:
+                return None
+        return _Ctx()
+
+
+async def test_a_subscriber_not_recorded_leaves_no_broker_user_behind() -> None:
+    broker = _Broker()
+    with pytest.raises(ConnectionError):
+        await create_subscriber(_Pool(), broker, name="某某系统", events="SealRevoked",  # type: ignore[arg-type]
+                                webhook_url=None, slug="gsxt", allow_private=False)
+    assert broker.users == set()
+
+
 def _item(producer: str, xact: int, at: str, event_type: str) -> dict[str, Any]:
     return {"position": f"{xact}.{xact}", "envelope": {
         "event_id": str(uuid.uuid4()), "type": event_type, "producer": producer, "occurred_at": at}}
