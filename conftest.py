@@ -4,3 +4,6 @@ refuse its development defaults. Tests of production behaviour set ``env`` expli
 import os
 
 os.environ["ESEAL_ENV"] = "test"
+
+# Fixtures every test directory may use: ``session``, one aiohttp client session per test.
+pytest_plugins = ["tests.support.http_session"]

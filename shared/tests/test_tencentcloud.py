@@ -59,16 +59,8 @@ def test_credential_scope_uses_the_utc_date() -> None:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTencentCloud]:
-    server = FakeTencentCloud(people=[Person("张三", "110101199003070011", "13800000000")])
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
+    async with FakeTencentCloud(people=[Person("张三", "110101199003070011", "13800000000")]) as server:
+        yield server
 
 
 def client(session: aiohttp.ClientSession, fake: FakeTencentCloud, key: str = "fake-secret-key",

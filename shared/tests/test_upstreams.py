@@ -88,12 +88,6 @@ async def start_hangup() -> Hangup:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-@pytest.fixture
 async def two() -> AsyncIterator[tuple[Replica, Replica]]:
     a, b = await start_replica("a"), await start_replica("b")
     yield a, b

@@ -142,6 +142,13 @@ class FakeTencentCloud:
 
     # --- the server ---------------------------------------------------------------------
 
+    async def __aenter__(self) -> FakeTencentCloud:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/", self._handle)

@@ -22,16 +22,8 @@ FROM, TO = date(2020, 7, 1), date(2040, 7, 1)
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTencentCloud]:
-    server = FakeTencentCloud(people=[Person(NAME, ID, PHONE, "20200701", "20400701")])
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
+    async with FakeTencentCloud(people=[Person(NAME, ID, PHONE, "20200701", "20400701")]) as server:
+        yield server
 
 
 def verifier(fake: FakeTencentCloud, session: aiohttp.ClientSession, **overrides: Any) -> TencentRealName:

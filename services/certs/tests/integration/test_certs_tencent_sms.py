@@ -29,16 +29,8 @@ SENT_AT = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTencentCloud]:
-    server = FakeTencentCloud()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
+    async with FakeTencentCloud() as server:
+        yield server
 
 
 def settings(fake: FakeTencentCloud, **overrides: Any) -> CertsSettings:

@@ -29,17 +29,9 @@ ENTERPRISE, USCC = "吉林省示例科技有限公司", "91220101MA0Y2K8L3B"
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTencentCloud]:
-    server = FakeTencentCloud(people=[Person(NAME, ID, PHONE, "20200701", "20400701")],
-                              enterprises=[Enterprise(ENTERPRISE, USCC, NAME, ID)])
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
+    async with FakeTencentCloud(people=[Person(NAME, ID, PHONE, "20200701", "20400701")],
+                              enterprises=[Enterprise(ENTERPRISE, USCC, NAME, ID)]) as server:
+        yield server
 
 
 def settings_for(fake: FakeTencentCloud, **overrides: Any) -> IdentitySettings:
