@@ -22,7 +22,9 @@ from devstack.stack import ROOT
 from shared.china_time import today_in_china
 from tests.conftest import Platform
 from tests.support.api import Api
-from tests.support.identities import face_token
+from tests.support.identities import face_token, register_person
+from tests.support.identities import login as api_login
+from tests.support.identities import password as new_password
 
 from .screen import Screen
 
@@ -74,6 +76,13 @@ async def activate_certificate(screen: Screen, phone: str, password: str, shot: 
     await expect(page).not_to_have_url(re.compile(r"/certificate/activate"))
 
 
+async def enter_certificate_password(screen: Screen, password: str) -> None:
+    """The stamp screens' certificate-password dialog: the password, then 确定."""
+    dialog = screen.page.locator("[data-test=stamp-password-dialog]")
+    await dialog.locator("[data-test=stamp-password] input").fill(password)
+    await dialog.locator("[data-test=stamp-submit]").click()
+
+
 async def pick_in_wheel(screen: Screen, *texts: str) -> None:
     """In the open Vant picker: tap an option in each column (``""`` keeps it), confirm."""
     popup = screen.page.locator(".van-popup:visible").last
@@ -113,6 +122,18 @@ async def activate_certificate_by_api(api: Api, token: str, phone: str, password
         "sms_code": await sms_code(api, phone), "password": password, "password_confirm": password,
         "accepted_agreements": [{"code": a["code"], "version": a["version"]} for a in agreements]})
     assert reply.status == 201, reply
+
+
+async def person_with_signature(api: Api) -> tuple[dict[str, Any], str, str]:
+    """A person in no enterprise (granted no seal) with an activated certificate and a
+    generated 个人签名: the person, their token and their certificate password."""
+    person = await register_person(api)
+    token = (await api_login(api, "person", person["phone"], person["password"]))["access_token"]
+    cert_pw = new_password()
+    await activate_certificate_by_api(api, token, person["phone"], cert_pw)
+    made = await api.post("/api/v1/my/signature", token=token, json={"method": "generated"})
+    assert made.status == 201, made
+    return person, token, cert_pw
 
 
 async def issue_seal_by_api(api: Api, token: str, seal_type: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from tests.support.pdf_fixtures import make_test_pdf
 from tests.support.relying import request_pdf_stamp
 
 from .conftest import OpenScreen
-from .steps import login, pass_face_check
+from .steps import enter_certificate_password, login, pass_face_check
 from .test_batches_and_signature import qr_photo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -41,9 +41,7 @@ async def test_a_stamp_waits_for_the_approver_and_is_applied_on_approval(
     await expect(p.page).to_have_url(re.compile(r"/app/stamp/[0-9a-f-]{36}$"))
     await p.page.locator(f"[data-test='stamp-enterprise-{w.enterprise.name}']").click()
     await p.page.locator("[data-test=stamp-confirm]").click()
-    dialog = p.page.locator("[data-test=stamp-password-dialog]")
-    await dialog.locator("[data-test=stamp-password] input").fill(CERT_PASSWORD)
-    await dialog.locator("[data-test=stamp-submit]").click()
+    await enter_certificate_password(p, CERT_PASSWORD)
     await expect(p.page).to_have_url(re.compile(r"/app/stamp/[0-9a-f-]{36}/awaiting/[0-9a-f-]{36}$"),
                                      timeout=40_000)
     await expect(p.page.locator("[data-test=stamp-awaiting-state]")).to_have_text("已签署，等待审批")

@@ -35,7 +35,7 @@ from tests.support.identities import login as api_login
 from tests.support.relying import client_token, create_client
 
 from .conftest import OpenScreen
-from .steps import contract_pdf_bytes, login
+from .steps import contract_pdf_bytes, enter_certificate_password, login
 from .test_placements_preview import person_with_seals, placements_request, scan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -166,9 +166,7 @@ async def test_a_partly_failed_batch_keeps_the_stamped_one_and_offers_the_other_
     assert revoked.status in (200, 201), revoked
 
     await p.page.locator("[data-test=batch-confirm]").click()
-    dialog = p.page.locator("[data-test=stamp-password-dialog]")
-    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
-    await dialog.locator("[data-test=stamp-submit]").click()
+    await enter_certificate_password(p, cert_pw)
 
     done = p.page.locator("[data-test=batch-done]")
     await expect(done).to_be_visible(timeout=90_000)
@@ -232,8 +230,6 @@ async def test_a_person_without_a_signature_is_led_to_make_one_and_back(
     await p.shot("74-signature-ready", full_page=True)
 
     await confirm.click()
-    dialog = p.page.locator("[data-test=stamp-password-dialog]")
-    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
-    await dialog.locator("[data-test=stamp-submit]").click()
+    await enter_certificate_password(p, cert_pw)
     await expect(p.page.locator("[data-test=stamp-done]")).to_be_visible(timeout=90_000)
     await p.shot("75-signature-stamped", full_page=True)

@@ -29,6 +29,7 @@ from .conftest import OpenScreen
 from .steps import (
     activate_certificate_by_api,
     create_relying_client,
+    enter_certificate_password,
     grant_by_api,
     issue_seal_by_api,
     login,
@@ -93,9 +94,7 @@ async def test_an_ofd_from_the_demo_is_stamped_and_verifies_with_its_seal_drawn(
     await expect(p.page.locator("[data-test=stamp-seal-official] .van-radio__icon--checked")).to_be_visible()
     await p.shot("51-stamp-ofd")
     await p.page.locator("[data-test=stamp-confirm]").click()
-    dialog = p.page.locator("[data-test=stamp-password-dialog]")
-    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
-    await dialog.locator("[data-test=stamp-submit]").click()
+    await enter_certificate_password(p, cert_pw)
     await expect(p.page.locator("[data-test=stamp-done]")).to_be_visible(timeout=40_000)
 
     # --- the demo offers the stamped OFD; the verification page passes it and draws it ------

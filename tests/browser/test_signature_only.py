@@ -34,7 +34,7 @@ from tests.support.identities import password, register_person
 from tests.support.relying import client_token, create_client
 
 from .conftest import OpenScreen
-from .steps import activate_certificate_by_api, contract_pdf_bytes, login
+from .steps import activate_certificate_by_api, contract_pdf_bytes, login, person_with_signature
 from .test_batches_and_signature import create_batch, qr_photo
 from .test_placements_preview import person_with_seals, scan
 
@@ -186,12 +186,7 @@ async def test_a_batch_with_a_signature_only_document_is_stamped_with_one_passwo
 
 async def test_a_batch_of_only_signatures_has_no_enterprise_to_choose(
         api: Api, platform: Platform, open_screen: OpenScreen, tmp_path: Path) -> None:
-    person = await register_person(api)  # in no enterprise, granted no seal
-    person_token = (await api_login(api, "person", person["phone"], person["password"]))["access_token"]
-    cert_pw = password()
-    await activate_certificate_by_api(api, person_token, person["phone"], cert_pw)
-    made = await api.post("/api/v1/my/signature", token=person_token, json={"method": "generated"})
-    assert made.status == 201, made
+    person, person_token, cert_pw = await person_with_signature(api)  # in no enterprise
     token = await client_token(api, await create_client(platform, "个人签字批量系统（演示）"))
     sign = [{"kind": "signature", "page": 1, "x": 300, "y": 300}]
     created = await create_batch(api, token, [{"title": "承诺书（一）", "placements": sign},

@@ -22,12 +22,10 @@ from playwright.async_api import expect
 
 from tests.conftest import Platform
 from tests.support.api import Api
-from tests.support.identities import login as api_login
-from tests.support.identities import password, register_person
 from tests.support.relying import client_token, create_client
 
 from .conftest import OpenScreen
-from .steps import activate_certificate_by_api, contract_pdf_bytes, login
+from .steps import contract_pdf_bytes, enter_certificate_password, login, person_with_signature
 from .test_batches_and_signature import qr_photo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -38,12 +36,7 @@ TITLE = "个人声明书"
 
 async def test_a_signature_made_in_a_stamp_is_listed_in_the_persons_signature_records(
         api: Api, platform: Platform, open_screen: OpenScreen, tmp_path: Path) -> None:
-    person = await register_person(api)  # in no enterprise, granted no seal
-    person_token = (await api_login(api, "person", person["phone"], person["password"]))["access_token"]
-    cert_pw = password()
-    await activate_certificate_by_api(api, person_token, person["phone"], cert_pw)
-    made = await api.post("/api/v1/my/signature", token=person_token, json={"method": "generated"})
-    assert made.status == 201, made
+    person, person_token, cert_pw = await person_with_signature(api)  # in no enterprise
     token = await client_token(api, await create_client(platform, RELYING))
     form = aiohttp.FormData()
     form.add_field("title", TITLE)
@@ -76,9 +69,7 @@ async def test_a_signature_made_in_a_stamp_is_listed_in_the_persons_signature_re
     await expect(confirm).to_contain_text("确认签名")
     await expect(confirm).to_be_enabled()
     await confirm.click()
-    dialog = p.page.locator("[data-test=stamp-password-dialog]")
-    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
-    await dialog.locator("[data-test=stamp-submit]").click()
+    await enter_certificate_password(p, cert_pw)
     done = p.page.locator("[data-test=stamp-done]")
     await expect(done).to_be_visible(timeout=90_000)
     await expect(done).to_have_attribute("data-kind", "signature")
