@@ -86,7 +86,8 @@ K8S_VERSIONS = sorted({"1.30.0", kubernetes_validate.latest_version()})
 def conventions_table() -> dict[str, tuple[int, int, str]]:
     """service -> (port, internal port, database) from the table in docs/CONVENTIONS.md."""
     rows = re.findall(
-        r"^\|\s*([a-z]+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\w+)\s*\|\s*$",
+        # the database column: a name, or a dash and a remark for the stateless gateway
+        r"^\|\s*([a-z]+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*([^|\n]+?)\s*\|\s*$",
         CONVENTIONS.read_text(encoding="utf-8"),
         flags=re.MULTILINE,
     )
