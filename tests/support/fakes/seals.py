@@ -66,6 +66,7 @@ class SealState:
     deleted_signatures: set[uuid.UUID] = field(default_factory=set)
     seal_images: dict[uuid.UUID, tuple[bytes, str]] = field(default_factory=dict)
     seal_certificates: dict[uuid.UUID, SealCertificate] = field(default_factory=dict)
+    stamp_esls: dict[uuid.UUID, tuple[str, bytes]] = field(default_factory=dict)
     signature_images: dict[uuid.UUID, tuple[bytes, str]] = field(default_factory=dict)
     enterprises: dict[uuid.UUID, EnterpriseInfo] = field(default_factory=dict)
     persons: dict[uuid.UUID, str] = field(default_factory=dict)
@@ -180,6 +181,13 @@ class FakeSealRepository:
 
     async def seal_certificate(self, seal_id: uuid.UUID) -> SealCertificate | None:
         return self.state.seal_certificates.get(seal_id)
+
+    async def stamp_esl(self, seal_id: uuid.UUID, certificate_serial: str) -> bytes | None:
+        kept = self.state.stamp_esls.get(seal_id)
+        return kept[1] if kept is not None and kept[0] == certificate_serial else None
+
+    async def keep_stamp_esl(self, seal_id: uuid.UUID, certificate_serial: str, der: bytes) -> None:
+        self.state.stamp_esls[seal_id] = (certificate_serial, der)
 
     # --- grants ---------------------------------------------------------------------------
 

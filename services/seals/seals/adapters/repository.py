@@ -164,6 +164,17 @@ class PgSealRepository:
         r = await self.conn.fetchrow("SELECT png, sha256 FROM seal_images WHERE seal_id = $1", seal_id)
         return (bytes(r["png"]), str(r["sha256"])) if r else None
 
+    async def stamp_esl(self, seal_id: uuid.UUID, certificate_serial: str) -> bytes | None:
+        der = await self.conn.fetchval("SELECT der FROM stamp_esls WHERE seal_id = $1"
+                                       " AND certificate_serial = $2", seal_id, certificate_serial)
+        return bytes(der) if der is not None else None
+
+    async def keep_stamp_esl(self, seal_id: uuid.UUID, certificate_serial: str, der: bytes) -> None:
+        await self.conn.execute(
+            "INSERT INTO stamp_esls (seal_id, certificate_serial, der) VALUES ($1, $2, $3)"
+            " ON CONFLICT (seal_id) DO UPDATE SET certificate_serial = EXCLUDED.certificate_serial,"
+            " der = EXCLUDED.der, made_at = now()", seal_id, certificate_serial, der)
+
     async def seal_certificate(self, seal_id: uuid.UUID) -> SealCertificate | None:
         r = await self.conn.fetchrow("SELECT certificate_id, serial_number, certificate_pem, chain_pem"
                                      " FROM seal_certificates WHERE seal_id = $1", seal_id)

@@ -3,9 +3,11 @@
 seals owns what the seal is and who may use it; certs holds every key, lists the SM2
 certificates and signs with the platform's seal-making (制章) certificate. certList holds
 the certificates allowed to sign with the seal (GB/T 38540 §5.2): the seal's own SM2
-certificate and the SM2 certificates of the persons whose grant covers today. It is made
-on each request, so it always says who may use the seal now (a grant added, ended or
-deleted changes the next download); nothing is cached that could outlive a grant.
+certificate and the SM2 certificates of the persons whose grant covers today. The download
+is made on each request, so it always says who may use the seal now (a grant added, ended
+or deleted changes the next download); nothing is cached that could outlive a grant. The
+SES_Seal an OFD stamp embeds lists only the seal's own certificate: it is made once per seal
+certificate and kept (``esl_for_stamp``), after the same use check on every request.
 """
 
 from __future__ import annotations
@@ -55,12 +57,27 @@ async def esl_for_stamp(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUID,
     async with ctx.storage.connection() as repo:
         seal = await repo.get_seal(seal_id)
         grant = await repo.live_grant(seal_id, person_id) if seal else None
+        certificate = await repo.seal_certificate(seal_id) if seal else None
     check_stamp(seal.aggregate() if seal else None, grant.aggregate() if grant else None,
                 enterprise_id=enterprise_id, today=ctx.today())
     assert seal is not None
+    if seal.status != "active":
+        raise errors.SealRevoked()
     # Only the seal's own SM2 certificate is listed: it is what signs an OFD stamp, and a
     # stamped document handed to a relying system must not name every grantee of the seal.
-    return await _make(ctx, seal, with_grantees=False)
+    # So it is made once per seal certificate and kept (issue 14: a certs round trip and an
+    # SM2 signature fewer per OFD stamp); the check above still runs on every request.
+    serial = certificate.serial_number if certificate else ""
+    if serial:
+        async with ctx.storage.connection() as repo:
+            kept = await repo.stamp_esl(seal_id, serial)
+        if kept is not None:
+            return kept
+    made = await _make(ctx, seal, with_grantees=False)
+    if serial:
+        async with ctx.storage.connection() as repo:
+            await repo.keep_stamp_esl(seal_id, serial, made)
+    return made
 
 
 async def _make(ctx: Seals, seal: SealRow, *, with_grantees: bool = True) -> bytes:

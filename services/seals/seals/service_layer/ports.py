@@ -254,6 +254,13 @@ class SealRepository(Protocol):
 
     async def seal_certificate(self, seal_id: uuid.UUID) -> SealCertificate | None: ...
 
+    async def stamp_esl(self, seal_id: uuid.UUID, certificate_serial: str) -> bytes | None:
+        """The stamp's SES_Seal kept for this seal certificate (None: none yet, or made for an
+        earlier certificate)."""
+
+    async def keep_stamp_esl(self, seal_id: uuid.UUID, certificate_serial: str, der: bytes) -> None:
+        """Keep (or replace) the seal's stamp SES_Seal, made for this certificate."""
+
     # grants
     async def get_grant(self, grant_id: uuid.UUID, lock: Lock = None) -> GrantRow | None: ...
 

@@ -70,3 +70,35 @@ async def test_a_renewed_seal_certificate_is_what_new_stamps_use(seals: Seals) -
 
     unknown = _renewed(str(uuid.uuid4()), e.id, "AA03", 5)  # no such seal here: ignored
     await _deliver(seals, unknown)
+
+
+async def test_the_stamp_esl_is_made_once_per_seal_certificate(seals: Seals) -> None:
+    """An OFD stamp's SES_Seal is kept per seal certificate: the next stamp reuses it, a
+    renewal makes a new one; the use check runs on every request (a stranger, a revoked seal)."""
+    e = await seals.enterprise()
+    p = await seals.person()
+    seal_id = (await seals.issue(e, "contract")).json["seal_id"]
+    await seals.grant(e, seal_id, p)
+    body = {"person_id": str(p.person_id), "enterprise_id": str(e.id)}
+    path = f"/internal/seals/{seal_id}/stamp-esl"
+    made_before = len(seals.ca.esl_requests)
+
+    first = await seals.internal("POST", path, json=body)
+    again = await seals.internal("POST", path, json=body)
+    assert first.status == again.status == 200, (first, again)
+    assert again.json["seal_b64"] == first.json["seal_b64"]
+    assert len(seals.ca.esl_requests) == made_before + 1  # certs was asked once
+
+    stranger = await seals.person()
+    refused = await seals.internal("POST", path, json={**body, "person_id": str(stranger.person_id)})
+    assert (refused.status, refused.json["code"]) == (403, "not_authorized")
+
+    stamped = await seals.stamp(seal_id, p, e)
+    await _deliver(seals, _renewed(seal_id, e.id, "BB02", 5, replaces=stamped.json["serial_number"]))
+    renewed = await seals.internal("POST", path, json=body)
+    assert renewed.status == 200, renewed
+    assert len(seals.ca.esl_requests) == made_before + 2  # made again for the new certificate
+
+    await seals.revoke(e, seal_id)
+    gone = await seals.internal("POST", path, json=body)
+    assert gone.status in (403, 409) and gone.json["code"] in ("seal_revoked", "not_authorized"), gone

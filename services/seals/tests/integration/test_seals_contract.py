@@ -107,6 +107,19 @@ async def test_an_issued_seal_is_found_by_id_with_its_blobs(storage: SealStorage
     assert row.aggregate() == seal_rules.fold(events)
 
 
+async def test_the_stamp_esl_is_kept_per_seal_certificate(storage: SealStorage) -> None:
+    issued = await _new_seal(storage)
+    async with storage.connection() as repo:
+        assert await repo.stamp_esl(issued.seal_id, "01") is None
+        await repo.keep_stamp_esl(issued.seal_id, "01", b"esl-1")
+        assert await repo.stamp_esl(issued.seal_id, "01") == b"esl-1"
+        assert await repo.stamp_esl(issued.seal_id, "02") is None  # made for another certificate
+        await repo.keep_stamp_esl(issued.seal_id, "02", b"esl-2")  # the renewed one replaces it
+        assert await repo.stamp_esl(issued.seal_id, "02") == b"esl-2"
+        assert await repo.stamp_esl(issued.seal_id, "01") is None
+        assert await repo.stamp_esl(uuid.uuid4(), "02") is None
+
+
 async def test_a_revoked_seal_keeps_its_row_and_frees_its_type(storage: SealStorage) -> None:
     issued = await _new_seal(storage)
     at = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
