@@ -16,7 +16,10 @@ each of its requests (so each document can be opened), and stamps them all in on
    check, one KDF, one count toward the lockout. A wrong password releases the claim (the
    person may retry) and nothing was signed.
 4. Each document is then stamped by the ordinary stamp (``stamping.stamp``), with its
-   person signature already made, and commits on its own: a document that fails (a seal
+   person signature already made and its pre-check run on seals' answers asked once for the
+   batch (the person's choices, each chosen seal's details; asked while certs runs the KDF);
+   its re-check after the timestamp and its seal signature ask seals for that document. It
+   commits on its own: a document that fails (a seal
    revoked meanwhile, a signing error, an expired request) is noted with its error and the
    others go on. A document with a personal ``signature`` placement needs its revision's
    digest signed too, which only exists once that revision is prepared: that document makes
@@ -312,6 +315,7 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
         raise InvalidChoice.field("documents", "each of the batch's documents at most once")
     commands: dict[uuid.UUID, stamp_plan.StampCommand] = {}
     digests: list[bytes] = []
+    seal_ids: list[uuid.UUID] = []
     for i, item in enumerate(items):
         row = rows[item.request_id]
         assert row is not None
@@ -333,6 +337,7 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
         commands[item.request_id] = one
         if not uses:  # only personal signatures: nothing to authorise, its own certs call
             continue
+        seal_ids.extend(u.seal_id for u in uses)
         digests.append(StampAuthorization(
             row.request_id, row.document_sha256, uses[0].seal_id,
             stamp_plan.enterprise_of(one), person.id,
@@ -342,6 +347,12 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
     if not claimed:
         raise AlreadyStamped("the batch has been stamped")
     signed: dict[bytes, PersonSignature] = {}
+    # The pre-check's questions to seals (the person's choices, each chosen seal's details)
+    # asked once for the whole batch, while certs runs the KDF: each document's pre-check runs
+    # every check on these answers; its re-check after the timestamp asks seals again, and
+    # seals decides each seal signature under its locks, so a seal revoked meanwhile still
+    # fails the documents stamped after.
+    lookup = asyncio.create_task(_look_up(ctx, person.id, seal_ids)) if digests else None
     try:  # one password check, one KDF, for every document
         if digests:
             sig = await ctx.signer.sign(person.id, digests[0], cmd.certificate_password,
@@ -350,8 +361,11 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
             signed = {d: PersonSignature(v, sig.algorithm, sig.serial_number, sig.certificate_pem)
                       for d, v in zip(digests, values, strict=True)}
     except BaseException:
+        if lookup is not None:
+            lookup.cancel()
         await _unclaim(ctx, batch_id)
         raise
+    prechecked = await lookup if lookup is not None else None
     doc_ctx = dataclasses.replace(ctx, signer=_Presigned(ctx.signer, signed), clock=lambda: now)
     rest = items
     if not digests:
@@ -371,19 +385,32 @@ async def stamp(ctx: Stamping, person: Principal, batch_id: uuid.UUID,
 
     async def bounded(item: Item) -> None:
         async with limit:
-            await _stamp_document(doc_ctx, person, batch_id, item, commands[item.request_id])
+            await _stamp_document(doc_ctx, person, batch_id, item, commands[item.request_id],
+                                  prechecked)
 
     await asyncio.gather(*(bounded(item) for item in rest))
     await _finish(ctx, batch_id, now)
     return await get_batch(ctx, person, batch_id)
 
 
+async def _look_up(ctx: Stamping, person_id: uuid.UUID,
+                   seal_ids: Sequence[uuid.UUID]) -> stamp_plan.SealLookup | None:
+    """The batch's pre-check lookups; None if seals did not answer (each document then asks
+    on its own, as a single stamp does, and fails on its own if seals still does not)."""
+    try:
+        return await stamping.look_up(ctx, person_id, seal_ids)
+    except Exception as e:  # noqa: BLE001 - the documents ask again and note their own failure
+        log.warning("batch_precheck_lookup_failed", error=repr(e)[:200])
+        return None
+
+
 async def _stamp_document(ctx: Stamping, person: Principal, batch_id: uuid.UUID, item: Item,
-                          command: stamp_plan.StampCommand) -> None:
+                          command: stamp_plan.StampCommand,
+                          prechecked: stamp_plan.SealLookup | None = None) -> None:
     """One document stamped as a single request; its failure is noted, never raised (the
     batch's other documents go on)."""
     try:
-        await stamping.stamp(ctx, person, item.request_id, command)
+        await stamping.stamp(ctx, person, item.request_id, command, prechecked=prechecked)
     except EsealError as e:
         await _note_failure(ctx, batch_id, item, e.code, str(e))
     except Exception as e:  # noqa: BLE001 - one document's failure must not lose the others

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..adapters.repository import RequestRow
 from ..domain.errors import InvalidChoice, SignaturePlacementUnsupported
 from ..domain.placements import Choice, Placement, Spot, chosen_seals
+from .ports import EnterpriseChoice, SealInfo
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,17 @@ class Use:
     index: int
     placement: Placement | None
     seal_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class SealLookup:
+    """What seals answered for a pre-check: the person's choices and each seal's details (None:
+    seals knows no such seal). A batch asks once for all its documents (``batches.stamp``);
+    only the pre-check reads it: the re-check after the timestamp and the seal signature
+    always ask seals again."""
+
+    choices: Sequence[EnterpriseChoice]
+    seals: Mapping[uuid.UUID, SealInfo | None]
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ from .signing import Made, Signed, sign_own, sign_seals
 from .stamp_plan import (
     Claim,
     OwnSignature,
+    SealLookup,
     StampCommand,
     Timings,
     Use,
@@ -151,7 +152,11 @@ async def _with_signature_state(ctx: Stamping, person_id: uuid.UUID,
 # stamp ------------------------------------------------------------------------------
 
 
-async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: StampCommand) -> StampOutcome:
+async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: StampCommand, *,
+                prechecked: SealLookup | None = None) -> StampOutcome:
+    """``prechecked``: what seals answered for the pre-check, asked once for a whole batch
+    (every check still runs on it; a seal it lacks is asked for). The re-check after the
+    timestamp asks seals again whatever it holds."""
     timings = Timings()
     with timings.phase("claim"):
         claim = await _claim(ctx, person.id, request_id)
@@ -159,7 +164,7 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
         uses = plan(claim.row, cmd)
         signature_spots = stamp_plan.signature_spots(claim.row)
         with timings.phase("authorize"):
-            seals = await _precheck(ctx, person.id, cmd, uses) if uses else {}
+            seals = await _precheck(ctx, person.id, cmd, uses, prechecked) if uses else {}
             own = await _own_signature(ctx, person.id) if signature_spots else None
         now = ctx.clock()
         # Only personal signatures (no seal used): nothing to authorise; the person's own
@@ -357,15 +362,27 @@ async def _release(ctx: Stamping, claim: Claim) -> None:
         log.warning("claim_release_failed", request_id=str(claim.row.request_id), error=repr(e)[:200])
 
 
+async def look_up(ctx: Stamping, person_id: uuid.UUID, seal_ids: Sequence[uuid.UUID]) -> SealLookup:
+    """The person's choices and the seals' details, from seals now (one round trip each, at once)."""
+    ids = list(dict.fromkeys(seal_ids))
+    choices, found = await asyncio.gather(ctx.seals.choices(person_id), _seals(ctx, ids))
+    return SealLookup(choices, dict(zip(ids, found, strict=True)))
+
+
 async def _precheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
-                    uses: Sequence[Use]) -> dict[uuid.UUID, SealInfo]:
+                    uses: Sequence[Use], prechecked: SealLookup | None = None,
+                    ) -> dict[uuid.UUID, SealInfo]:
     """Every chosen seal is among the person's choices for the enterprise now, and of the type
-    its placement asks for; their details, by seal id."""
+    its placement asks for; their details, by seal id. ``prechecked``: seals' answers already
+    asked for (a batch's), used when they cover every chosen seal."""
     seal_ids = list(dict.fromkeys(u.seal_id for u in uses))
-    choices, found = await asyncio.gather(ctx.seals.choices(person_id), _seals(ctx, seal_ids))
+    lookup = prechecked
+    if lookup is None or any(i not in lookup.seals for i in seal_ids):
+        lookup = await look_up(ctx, person_id, seal_ids)
     seals: dict[uuid.UUID, SealInfo] = {}
-    for seal_id, seal in zip(seal_ids, found, strict=True):
-        seal_use.check_before_signing(choices, seal, enterprise_of(cmd), seal_id)
+    for seal_id in seal_ids:
+        seal = lookup.seals[seal_id]
+        seal_use.check_before_signing(lookup.choices, seal, enterprise_of(cmd), seal_id)
         assert seal is not None
         seals[seal_id] = seal
     for u in uses:
