@@ -8,8 +8,10 @@ import asyncio
 import io
 import json
 import uuid
+from typing import Any
 
 import aiohttp
+import pytest
 from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -294,3 +296,114 @@ async def test_documents_with_only_signature_placements_need_no_seal(stamping: H
         assert d["record_ids"] == [] and d["record_id"] and d["error"] is None
         assert await h.sql("SELECT count(*) FROM signature_records WHERE request_id = $1",
                            uuid.UUID(d["request_id"])) == 1
+
+
+async def _scanned_batch(h: Harness, token: str, person: Person, n: int) -> tuple[str, list[str]]:
+    r = await h.call("POST", "/api/v1/stamp-batches", token=token, data=_form(n))
+    assert r.status == 201, r
+    batch_id, ids = r.json["batch_id"], [d["request_id"] for d in r.json["documents"]]
+    r = await h.call("POST", "/api/v1/stamp-batches/scans", token=person.token,
+                     json={"qr_payload": r.json["qr_payload"]})
+    assert r.status == 200, r
+    return batch_id, ids
+
+
+async def test_seals_is_asked_for_the_precheck_once_and_for_the_recheck_per_document(
+        stamping: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    h = stamping
+    _client, token = await h.new_client()
+    seal = h.seals.add_seal(uuid.uuid4(), ENTERPRISE, type="contract", label="合同专用章")
+    person = h.person("郑十")
+    h.seals.grant(person.id, seal.seal_id)
+    n = 4
+    batch_id, _ids = await _scanned_batch(h, token, person, n)
+    asked: list[str] = []  # what stamping asked seals, in order, during the stamp call
+    choices, details, signature = h.seals.choices, h.seals.seal, h.seals.stamp_signature
+
+    async def counted_choices(person_id: uuid.UUID) -> Any:
+        asked.append("choices")
+        return await choices(person_id)
+
+    async def counted_seal(seal_id: uuid.UUID) -> Any:
+        asked.append("seal")
+        return await details(seal_id)
+
+    async def counted_signature(*args: Any, **kw: Any) -> Any:
+        asked.append("signature")
+        return await signature(*args, **kw)
+
+    monkeypatch.setattr(h.seals, "choices", counted_choices)
+    monkeypatch.setattr(h.seals, "seal", counted_seal)
+    monkeypatch.setattr(h.seals, "stamp_signature", counted_signature)
+    r = await _stamp(h, person, batch_id, {"enterprise_id": str(seal.enterprise_id),
+                                           "seal_id": str(seal.seal_id),
+                                           "certificate_password": CERT_PASSWORD})
+    assert r.status == 200 and r.json["status"] == "stamped", r
+    # the pre-check: once for the batch, before any seal signature
+    before = asked[:asked.index("signature")]
+    assert before.count("choices") == 1 and before.count("seal") == 1, asked
+    # the re-check after each document's timestamp asks again, and every seal signature is seals'
+    assert asked.count("signature") == n
+    assert asked.count("choices") == 1 + n and asked.count("seal") == 1 + n, asked
+
+
+async def test_a_seal_revoked_after_the_batch_precheck_stamps_nothing(
+        stamping: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    h = stamping
+    _client, token = await h.new_client()
+    seal = h.seals.add_seal(uuid.uuid4(), ENTERPRISE, type="contract", label="合同专用章")
+    person = h.person("钱十一")
+    h.seals.grant(person.id, seal.seal_id)
+    body = {"enterprise_id": str(seal.enterprise_id), "seal_id": str(seal.seal_id),
+            "certificate_password": CERT_PASSWORD}
+
+    async def nothing_stamped(ids: list[str], reply: Any) -> list[dict[str, Any]]:
+        assert reply.status == 200 and reply.json["status"] == "failed", reply
+        docs: list[dict[str, Any]] = reply.json["documents"]
+        assert [d["status"] for d in docs] == ["pending"] * len(ids)
+        # seals refuses the signature, the re-check finds the seal revoked, or the seal's
+        # certificate is already on the CRL the PAdES B-LT preparation validates it against
+        assert all(d["error"]["code"] in ("seal_revoked", "not_authorized", "seal_certificate_invalid")
+                   for d in docs), [d["error"] for d in docs]
+        for rid in ids:
+            assert await h.sql("SELECT count(*) FROM usage_records WHERE request_id = $1",
+                               uuid.UUID(rid)) == 0
+        return docs
+
+    # 1. revoked once the batch's pre-check has its answer (the seal active): no document gets
+    # a seal signature
+    batch_id, ids = await _scanned_batch(h, token, person, 3)
+    details = h.seals.seal
+
+    async def revoked_after_answer(seal_id: uuid.UUID) -> Any:
+        answer = await details(seal_id)
+        if h.seals.seals[seal.seal_id].info.status == "active":
+            await h.seals.revoke(seal.seal_id)
+        return answer
+
+    monkeypatch.setattr(h.seals, "seal", revoked_after_answer)
+    signatures = h.seals.signatures
+    await nothing_stamped(ids, await _stamp(h, person, batch_id, body))
+    assert h.seals.signatures == signatures
+    monkeypatch.undo()
+
+    # 2. revoked right after the first seal signature, before its timestamp: the batch's
+    # cached details still say active, so only a fresh re-check can fail that document
+    seal = h.seals.add_seal(seal.enterprise_id, ENTERPRISE, "合同专用章（二）", type="contract",
+                            label="合同专用章")
+    h.seals.grant(person.id, seal.seal_id)
+    body = {**body, "seal_id": str(seal.seal_id)}
+    batch_id, ids = await _scanned_batch(h, token, person, 3)
+    sign = h.seals.stamp_signature
+
+    async def revoked_after_signing(*args: Any, **kw: Any) -> Any:
+        made = await sign(*args, **kw)
+        if h.seals.seals[seal.seal_id].info.status == "active":
+            await h.seals.revoke(seal.seal_id)
+        return made
+
+    monkeypatch.setattr(h.seals, "stamp_signature", revoked_after_signing)
+    signatures = h.seals.signatures
+    docs = await nothing_stamped(ids, await _stamp(h, person, batch_id, body))
+    assert h.seals.signatures > signatures  # a seal signature was made, and its document failed
+    assert any("revoked while stamping" in d["error"]["message"] for d in docs), docs
