@@ -10,8 +10,10 @@ each gets its own signature by the seal the person chose for it, and each is one
    choices do not fit, or a seal is not of the type the placement names; a personal
    ``signature`` placement on an OFD: 422 ``signature_placement_unsupported``), and with seals
    that every chosen seal is among the person's choices now (no password attempt is spent on
-   a seal that cannot be used). A request with only personal ``signature`` placements uses no
-   seal: no authorization, its one signature is the person's, ended by ``RequestSigned``.
+   a seal that cannot be used; a batch asks seals these questions once for all its documents,
+   and each document's pre-check runs on those answers). A request with only personal
+   ``signature`` placements uses no seal: no authorization, its one signature is the
+   person's, ended by ``RequestSigned``.
 3. The **person's signature**, once for the whole request, over the canonical request
    description (listing every (placement, seal) pair when there are several), made by certs
    with the certificate password (403 ``wrong_certificate_password`` / 423
@@ -27,6 +29,7 @@ each gets its own signature by the seal the person chose for it, and each is one
    but that call can produce a seal signature.
 5. **Re-check** after the signature timestamps: a seal revoked, or a grant withdrawn, before
    its signature's timestamp fails the stamp (closes the gap between seals' answer and the TSA).
+   Always asked of seals for this stamp, never from a batch's answers.
 6. **Commit** in one transaction: a ``StampApplied`` + ``UsageRecorded`` per seal placement
    appended (version 2 on of the stream: the event store lets exactly one writer have it),
    result stored, claim cleared, token used up, upload dropped, callback queued.
