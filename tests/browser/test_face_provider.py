@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from agents.domain.agent import add_years
 from playwright.async_api import Page, expect
 
 from shared.china_time import today_in_china
@@ -250,9 +251,7 @@ async def test_an_agent_is_added_through_the_provider_page_and_its_four_elements
     ent = await register_known_enterprise(api, tencent)
     agent = person()
     today = today_in_china()
-    ten_years = today.replace(year=today.year + 10) if (today.month, today.day) != (2, 29) else None
-    if ten_years is None:
-        pytest.skip("a 10-year ID validity from 29 February has no same-day end")
+    ten_years = add_years(today, 10)  # the term's end as the form and agents compute it (29 Feb → 28)
     tencent.people.append(Person(agent["name"], agent["id_number"], agent["phone"],
                                  today.strftime("%Y%m%d"), ten_years.strftime("%Y%m%d")))
 
