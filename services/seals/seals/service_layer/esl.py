@@ -58,21 +58,17 @@ async def esl_for_stamp(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUID,
         seal = await repo.get_seal(seal_id)
         grant = await repo.live_grant(seal_id, person_id) if seal else None
         certificate = await repo.seal_certificate(seal_id) if seal else None
+        serial = certificate.serial_number if certificate else ""
+        kept = await repo.stamp_esl(seal_id, serial) if serial else None
     check_stamp(seal.aggregate() if seal else None, grant.aggregate() if grant else None,
                 enterprise_id=enterprise_id, today=ctx.today())
-    assert seal is not None
-    if seal.status != "active":
-        raise errors.SealRevoked()
+    assert seal is not None  # and active: check_stamp refuses a revoked seal (409)
     # Only the seal's own SM2 certificate is listed: it is what signs an OFD stamp, and a
     # stamped document handed to a relying system must not name every grantee of the seal.
     # So it is made once per seal certificate and kept (issue 14: a certs round trip and an
     # SM2 signature fewer per OFD stamp); the check above still runs on every request.
-    serial = certificate.serial_number if certificate else ""
-    if serial:
-        async with ctx.storage.connection() as repo:
-            kept = await repo.stamp_esl(seal_id, serial)
-        if kept is not None:
-            return kept
+    if kept is not None:
+        return kept
     made = await _make(ctx, seal, with_grantees=False)
     if serial:
         async with ctx.storage.connection() as repo:
