@@ -33,7 +33,7 @@ and every failure without a verdict (timeouts, quotas, service errors) to
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import aiohttp
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from ..config import IdentitySettings
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 UNKNOWN = "不存在"
 OUTAGE = "核验中断"
@@ -235,34 +236,32 @@ def tencent_registry(session: aiohttp.ClientSession, settings: IdentitySettings)
 # --- choosing ----------------------------------------------------------------------------------
 
 
-def _choice(choice: str | None, env: str, variable: str, known: tuple[str, ...]) -> str:
-    choice = (choice or "").strip() or ("none" if env == "production" else "sandbox")
-    if choice not in known:
-        raise RuntimeError(f"unknown {variable} {choice!r} ({' | '.join(known)})")
-    return choice
+def _chosen(choice: str | None, env: str, variable: str, *, sandbox: Callable[[], T],
+            none: Callable[[], T], tencent: Callable[[], T] | None) -> T:
+    """``variable``: sandbox | none | tencent (unset: sandbox, or none in production)."""
+    chosen = (choice or "").strip() or ("none" if env == "production" else "sandbox")
+    if chosen == "tencent":
+        if tencent is None:
+            raise RuntimeError(f"{variable}=tencent is not wired here")
+        return tencent()
+    if chosen == "sandbox":
+        return sandbox()
+    if chosen == "none":
+        return none()
+    raise RuntimeError(f"unknown {variable} {chosen!r} (sandbox | none | tencent)")
 
 
 def realname_verifier(choice: str | None, env: str, rejected: str = "", *,
                       tencent: Callable[[], RealNameVerifier] | None = None) -> RealNameVerifier:
-    """``ESEAL_REALNAME_PROVIDER``: sandbox | none | tencent."""
-    chosen = _choice(choice, env, "ESEAL_REALNAME_PROVIDER", ("sandbox", "none", "tencent"))
-    if chosen == "tencent":
-        if tencent is None:
-            raise RuntimeError("ESEAL_REALNAME_PROVIDER=tencent is not wired here")
-        return tencent()
-    if chosen == "sandbox":
+    """``ESEAL_REALNAME_PROVIDER``."""
+    def sandbox() -> RealNameVerifier:
         return SandboxRealName(env, rejected)
-    return NoRealName()
+    return _chosen(choice, env, "ESEAL_REALNAME_PROVIDER", sandbox=sandbox, none=NoRealName, tencent=tencent)
 
 
 def business_registry(choice: str | None, env: str, rejected: str = "", *,
                       tencent: Callable[[], BusinessRegistry] | None = None) -> BusinessRegistry:
-    """``ESEAL_REGISTRY_PROVIDER``: sandbox | none | tencent."""
-    chosen = _choice(choice, env, "ESEAL_REGISTRY_PROVIDER", ("sandbox", "none", "tencent"))
-    if chosen == "tencent":
-        if tencent is None:
-            raise RuntimeError("ESEAL_REGISTRY_PROVIDER=tencent is not wired here")
-        return tencent()
-    if chosen == "sandbox":
+    """``ESEAL_REGISTRY_PROVIDER``."""
+    def sandbox() -> BusinessRegistry:
         return SandboxRegistry(env, rejected)
-    return NoRegistry()
+    return _chosen(choice, env, "ESEAL_REGISTRY_PROVIDER", sandbox=sandbox, none=NoRegistry, tencent=tencent)
