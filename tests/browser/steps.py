@@ -76,11 +76,23 @@ async def activate_certificate(screen: Screen, phone: str, password: str, shot: 
     await expect(page).not_to_have_url(re.compile(r"/certificate/activate"))
 
 
-async def enter_certificate_password(screen: Screen, password: str) -> None:
-    """The stamp screens' certificate-password dialog: the password, then 确定."""
+async def enter_certificate_password(screen: Screen, password: str, *, says: str | None = None,
+                                     sent_to: str | None = None) -> dict[str, Any] | None:
+    """The stamp screens' certificate-password dialog: the password, then 确定. ``says``: a
+    text the dialog must show first; ``sent_to``: a URL pattern of the call the submit makes,
+    whose JSON body is answered."""
     dialog = screen.page.locator("[data-test=stamp-password-dialog]")
+    if says is not None:
+        await expect(dialog).to_contain_text(says)
     await dialog.locator("[data-test=stamp-password] input").fill(password)
-    await dialog.locator("[data-test=stamp-submit]").click()
+    submit = dialog.locator("[data-test=stamp-submit]")
+    if sent_to is None:
+        await submit.click()
+        return None
+    async with screen.page.expect_request(re.compile(sent_to)) as sent:
+        await submit.click()
+    body: dict[str, Any] = json.loads((await sent.value).post_data or "{}")
+    return body
 
 
 async def pick_in_wheel(screen: Screen, *texts: str) -> None:

@@ -110,12 +110,9 @@ async def test_a_batch_of_two_is_scanned_once_and_stamped_with_one_password(
     await expect(sheet).to_be_hidden()
 
     await p.page.locator("[data-test=batch-confirm]").click()
-    dialog = p.page.locator("[data-test=stamp-password-dialog]")
-    await expect(dialog).to_contain_text("为 2 份文件盖章")
-    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
-    async with p.page.expect_request(re.compile(rf"/api/v1/stamp-batches/{batch_id}/stamp$")) as sent:
-        await dialog.locator("[data-test=stamp-submit]").click()
-    body = json.loads((await sent.value).post_data or "{}")
+    body = await enter_certificate_password(p, cert_pw, says="为 2 份文件盖章",
+                                            sent_to=rf"/api/v1/stamp-batches/{batch_id}/stamp$")
+    assert body is not None
     assert body["certificate_password"] == cert_pw and body["enterprise_id"], body
     assert [d["request_id"] for d in body["documents"]] == [
         d["request_id"] for d in created["documents"]], body

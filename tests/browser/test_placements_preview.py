@@ -30,7 +30,14 @@ from tests.support.relying import client_token, create_client
 
 from .conftest import OpenScreen
 from .screen import Screen
-from .steps import activate_certificate_by_api, contract_pdf_bytes, grant_by_api, issue_seal_by_api, login
+from .steps import (
+    activate_certificate_by_api,
+    contract_pdf_bytes,
+    enter_certificate_password,
+    grant_by_api,
+    issue_seal_by_api,
+    login,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -186,12 +193,9 @@ async def test_each_placement_gets_its_seal_and_one_password_stamps_them_all(
         "data-seal-id")
 
     await confirm.click()
-    dialog = p.page.locator("[data-test=stamp-password-dialog]")
-    await expect(dialog).to_contain_text("使用 2 枚印章在 2 处为《采购合同》盖章")
-    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
-    async with p.page.expect_request(re.compile(r"/stamp-requests/[^/]+/stamp$")) as sent:
-        await dialog.locator("[data-test=stamp-submit]").click()
-    body = json.loads((await sent.value).post_data or "{}")
+    body = await enter_certificate_password(p, cert_pw, says="使用 2 枚印章在 2 处为《采购合同》盖章",
+                                            sent_to=r"/stamp-requests/[^/]+/stamp$")
+    assert body is not None
     assert body["choices"] == [{"placement": 0, "seal_id": contract_id},
                                {"placement": 1, "seal_id": name_seal_id}], body
     assert body["seal_id"] == contract_id and body["certificate_password"] == cert_pw, body

@@ -34,7 +34,13 @@ from tests.support.identities import password, register_person
 from tests.support.relying import client_token, create_client
 
 from .conftest import OpenScreen
-from .steps import activate_certificate_by_api, contract_pdf_bytes, login, person_with_signature
+from .steps import (
+    activate_certificate_by_api,
+    contract_pdf_bytes,
+    enter_certificate_password,
+    login,
+    person_with_signature,
+)
 from .test_batches_and_signature import create_batch, qr_photo
 from .test_placements_preview import person_with_seals, scan
 
@@ -90,12 +96,9 @@ async def test_a_signature_only_request_is_signed_with_the_password_alone(
     await p.shot("81-signature-only-ready", full_page=True)
 
     await confirm.click()
-    dialog = p.page.locator("[data-test=stamp-password-dialog]")
-    await expect(dialog).to_contain_text("使用您的个人电子签名为《个人承诺书》签名")
-    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
-    async with p.page.expect_request(re.compile(rf"/api/v1/stamp-requests/{request_id}/stamp$")) as sent:
-        await dialog.locator("[data-test=stamp-submit]").click()
-    assert json.loads((await sent.value).post_data or "{}") == {"certificate_password": cert_pw}
+    body = await enter_certificate_password(p, cert_pw, says="使用您的个人电子签名为《个人承诺书》签名",
+                                            sent_to=rf"/api/v1/stamp-requests/{request_id}/stamp$")
+    assert body == {"certificate_password": cert_pw}
 
     done = p.page.locator("[data-test=stamp-done]")
     await expect(done).to_be_visible(timeout=90_000)
@@ -162,11 +165,8 @@ async def test_a_batch_with_a_signature_only_document_is_stamped_with_one_passwo
     await expect(sheet).to_be_hidden()
 
     await p.page.locator("[data-test=batch-confirm]").click()
-    dialog = p.page.locator("[data-test=stamp-password-dialog]")
-    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
-    async with p.page.expect_request(re.compile(rf"/api/v1/stamp-batches/{batch_id}/stamp$")) as sent:
-        await dialog.locator("[data-test=stamp-submit]").click()
-    body = json.loads((await sent.value).post_data or "{}")
+    body = await enter_certificate_password(p, cert_pw, sent_to=rf"/api/v1/stamp-batches/{batch_id}/stamp$")
+    assert body is not None
     assert body["documents"][1] == {"request_id": created["documents"][1]["request_id"]}, body
 
     done = p.page.locator("[data-test=batch-done]")
@@ -208,12 +208,9 @@ async def test_a_batch_of_only_signatures_has_no_enterprise_to_choose(
     await expect(confirm).to_contain_text("确认签名")
     await p.shot("84-batch-signatures-only", full_page=True)
     await confirm.click()
-    dialog = p.page.locator("[data-test=stamp-password-dialog]")
-    await expect(dialog).to_contain_text("使用您的个人电子签名为 2 份文件签名")
-    await dialog.locator("[data-test=stamp-password] input").fill(cert_pw)
-    async with p.page.expect_request(re.compile(rf"/api/v1/stamp-batches/{batch_id}/stamp$")) as sent:
-        await dialog.locator("[data-test=stamp-submit]").click()
-    body = json.loads((await sent.value).post_data or "{}")
+    body = await enter_certificate_password(p, cert_pw, says="使用您的个人电子签名为 2 份文件签名",
+                                            sent_to=rf"/api/v1/stamp-batches/{batch_id}/stamp$")
+    assert body is not None
     assert "enterprise_id" not in body and body["certificate_password"] == cert_pw, body
     done = p.page.locator("[data-test=batch-done]")
     await expect(done).to_be_visible(timeout=90_000)
