@@ -159,6 +159,19 @@ class CertificateExpired(CertsError):
                          serial_number=serial_number)
 
 
+class Sm2CertificatePending(CertsError):
+    """A certificate older than the SM2 hierarchy has no SM2 twin until its password is next
+    used; a personal seal (GB/T 38540) cannot list a certificate that does not exist yet."""
+
+    status, code, title = 409, "sm2_certificate_pending", "No SM2 certificate yet"
+
+    def __init__(self) -> None:
+        super().__init__("您的证书尚无国密（SM2）证书：请先在 PDF 文件上签名或修改一次证书密码，"
+                         "平台将随之签发 / your certificate has no SM2 twin yet: it is made at "
+                         "the next use of your certificate password (a PDF signature, a "
+                         "password change)")
+
+
 class SealCertificateNotFound(CertsError):
     status, code, title = 404, "seal_certificate_not_found", "No certificate for this seal"
 

@@ -32,6 +32,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/internal/principals/{principal_id}/signatures", internal.principal_signature)
     r.add_post("/internal/principals/{principal_id}/sm2-signatures",
                internal.principal_sm2_signature)
+    r.add_post("/internal/principals/{principal_id}/sm2-seal", internal.personal_seal)
     r.add_post("/internal/seal-certificates", internal.issue_seal_certificate)
     r.add_post("/internal/seal-certificates/{seal_id}/sm2-signatures", internal.seal_sm2_signature)
     r.add_post("/internal/seal-certificates/{seal_id}/esl", internal.seal_esl)

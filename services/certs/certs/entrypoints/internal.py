@@ -23,6 +23,7 @@ from .appkeys import CERTS, SANDBOX_CLOCK
 from .schemas import (
     ClockBody,
     DigestBody,
+    PersonalSealBody,
     PrincipalSignBody,
     RevocationBody,
     SealCertificateBody,
@@ -49,13 +50,18 @@ async def principal_signature(request: web.Request) -> web.Response:
     require_internal(request)
     principal_id = path_uuid(request, "principal_id")
     body = await parse_json(request, PrincipalSignBody)
-    sig, *more = await certificates.sign_many(request.app[CERTS], principal_id, body.digests,
-                                              body.certificate_password)
+    sig, *rest = await certificates.sign_many(request.app[CERTS], principal_id, body.digests,
+                                              body.certificate_password, body.sm2_digests)
+    more, by_sm2 = rest[:len(body.more_digests_b64)], rest[len(body.more_digests_b64):]
     out: dict[str, object] = {"signature_b64": _b64(sig.signature), "algorithm": sig.algorithm,
                               "serial_number": sig.serial_number,
                               "certificate_pem": sig.certificate_pem}
     if body.more_digests_b64:
         out["more_signatures_b64"] = [_b64(s.signature) for s in more]
+    if body.sm2_digests_b64:
+        out["sm2_signatures"] = [{"signature_b64": _b64(s.signature), "algorithm": s.algorithm,
+                                  "serial_number": s.serial_number,
+                                  "certificate_pem": s.certificate_pem} for s in by_sm2]
     return json_response(out)
 
 
@@ -76,6 +82,16 @@ def _sm2_signature(request: web.Request, sig: sm2.Sm2Signature) -> dict[str, obj
     return {"signature_b64": _b64(sig.signature), "algorithm": sig.algorithm,
             "serial_number": sig.serial_number, "certificate_pem": sig.certificate_pem,
             "chain_pem": request.app[CERTS].sm2.chain_pem}
+
+
+async def personal_seal(request: web.Request) -> web.Response:
+    """The person's own GB/T 38540 SES_Seal (个人印章) for a personal signature on an OFD."""
+    require_internal(request)
+    principal_id = path_uuid(request, "principal_id")
+    body = await parse_json(request, PersonalSealBody)
+    made = await sm2.make_personal_seal(request.app[CERTS], principal_id, sm2.PersonalSealRequest(
+        picture_png=body.picture_png, width_mm=body.width_mm, height_mm=body.height_mm))
+    return json_response({"seal_b64": _b64(made["seal"]), "serial_number": made["serial_number"]})
 
 
 async def seal_sm2_signature(request: web.Request) -> web.Response:

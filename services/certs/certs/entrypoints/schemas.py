@@ -105,7 +105,12 @@ class PrincipalSignBody(DigestBody):
     more_digests_b64: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]],
                                 Field(max_length=MAX_MORE_DIGESTS)] = []
 
-    @field_validator("more_digests_b64")
+    # an OFD's personal signature (GB/T 38540): e = SM3(Z‖TBS_Sign) for the SM2 twin, signed
+    # in the same password check as the ECDSA digests
+    sm2_digests_b64: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]],
+                               Field(max_length=1)] = []
+
+    @field_validator("more_digests_b64", "sm2_digests_b64")
     @classmethod
     def _are_digests(cls, value: list[str]) -> list[str]:
         for item in value:
@@ -117,6 +122,10 @@ class PrincipalSignBody(DigestBody):
         """``digest_b64`` then ``more_digests_b64``, in order."""
         return [self.digest, *(_digest(d) for d in self.more_digests_b64)]
 
+    @property
+    def sm2_digests(self) -> list[bytes]:
+        return [_digest(d) for d in self.sm2_digests_b64]
+
 
 class SealCertificateBody(ApiModel):
     seal_id: uuid.UUID
@@ -126,6 +135,33 @@ class SealCertificateBody(ApiModel):
     seal_name: Name
     seal_type: Name
     seal_type_label: Name
+
+
+def _png(value: str) -> str:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not valid base64") from None
+    if not raw.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError("not a PNG")
+    return value
+
+
+class PersonalSealBody(ApiModel):
+    """stamping's picture of a person's 个人签名 for the person's own ``SES_Seal``."""
+
+    picture_png_b64: Annotated[str, Field(min_length=1, max_length=4 * 1024 * 1024)]
+    width_mm: Annotated[int, Field(ge=1, le=200)]
+    height_mm: Annotated[int, Field(ge=1, le=200)]
+
+    @field_validator("picture_png_b64")
+    @classmethod
+    def _is_png(cls, value: str) -> str:
+        return _png(value)
+
+    @property
+    def picture_png(self) -> bytes:
+        return base64.b64decode(self.picture_png_b64)
 
 
 class Sm2SealBody(ApiModel):
@@ -142,13 +178,7 @@ class Sm2SealBody(ApiModel):
     @field_validator("picture_png_b64")
     @classmethod
     def _is_png(cls, value: str) -> str:
-        try:
-            raw = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("not valid base64") from None
-        if not raw.startswith(b"\x89PNG\r\n\x1a\n"):
-            raise ValueError("not a PNG")
-        return value
+        return _png(value)
 
     @property
     def picture_png(self) -> bytes:

@@ -9,7 +9,7 @@ error is returned.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from certs.domain.certificate import Certificate
 from certs.domain.errors import CertificateNotActivated, CertsError
 from shared.db import Conn
 from shared.events import DomainEvent
+from shared.gm.sm2 import Sm2PrivateKey
 from shared.logging import get_logger
 from shared.unit_of_work import UnitOfWork
 
@@ -95,11 +96,16 @@ async def sign(certs: Certs, principal_id: uuid.UUID, digest: bytes, password: s
 
 
 async def sign_many(certs: Certs, principal_id: uuid.UUID, digests: list[bytes],
-                    password: str) -> list[Signature]:
+                    password: str, sm2_digests: Sequence[bytes] = ()) -> list[Signature]:
     """Sign each of ``digests`` (in order) with the principal's key, unlocked ONCE by its
-    certificate password: one KDF, one password check (a wrong password counts once toward
-    the lockout), under one lock. A stamp's authorization and its personal signature
-    placements are signed so, with the one password the person entered (issue 15)."""
+    certificate password: one password check (a wrong password counts once toward the
+    lockout), under one lock. A stamp's authorization and its personal signature placements
+    are signed so, with the one password the person entered (issue 15).
+
+    ``sm2_digests`` (e = SM3(Z‖M)): signed by the SM2 twin in the same check, after the
+    ECDSA ones (their ``algorithm`` says ``sm2-sm3``) — an OFD's personal signature beside
+    the stamp's authorization. The SM2 key is wrapped on its own, so that is a second KDF
+    under the same lock and the same single count."""
     if not digests:
         raise ValueError("no digest to sign")
 
@@ -107,8 +113,12 @@ async def sign_many(certs: Certs, principal_id: uuid.UUID, digests: list[bytes],
         key = await certs.keys.open_user_key(conn, cert.key_id, str(cert.certificate_id), password)
         signatures = [Signature(sign_digest(key, d), row["serial_number"], row["certificate_pem"])
                       for d in digests]
+        events: list[DomainEvent] = []
         # a certificate older than SM2 gets its twin at this use of the password
-        events = [] if cert.has_sm2 else (await sm2.enrol_user(certs, conn, cert, row, password)).events
+        if sm2_digests or not cert.has_sm2:
+            twin, events = await _sm2_key(certs, conn, cert, row, password, opened=True)
+            signatures += [Signature(twin.key.sign_digest(d), twin.serial_number,
+                                     twin.certificate_pem, sm2.ALGORITHM) for d in sm2_digests]
         return signatures, events
 
     return await with_password(certs, principal_id, signer)
@@ -120,20 +130,34 @@ async def sign_sm2(certs: Certs, principal_id: uuid.UUID, digest: bytes,
     certificate password, under the same lock and counter as the ECDSA key."""
 
     async def signer(conn: Conn, cert: Certificate, row: asyncpg.Record) -> Used[sm2.Sm2Signature]:
-        if cert.sm2_key_id is not None:
-            key = await certs.keys.open_user_sm2_key(conn, cert.sm2_key_id,
-                                                     sm2_owner(str(cert.certificate_id)), password)
-            twin = await repo.sm2_twin(conn, cert.certificate_id)
-            assert twin is not None
-            return sm2.Sm2Signature(key.sign_digest(digest), twin["serial_number"],
-                                    twin["certificate_pem"]), []
-        # the password is checked on the ECDSA key, then the twin is made under it
-        await certs.keys.open_user_key(conn, cert.key_id, str(cert.certificate_id), password)
-        new = await sm2.enrol_user(certs, conn, cert, row, password)
-        return sm2.Sm2Signature(new.key.sign_digest(digest), new.facts.serial_number,
-                                new.facts.pem), new.events
+        twin, events = await _sm2_key(certs, conn, cert, row, password, opened=False)
+        return sm2.Sm2Signature(twin.key.sign_digest(digest), twin.serial_number,
+                                twin.certificate_pem), events
 
     return await with_password(certs, principal_id, signer)
+
+
+@dataclass(frozen=True)
+class _Twin:
+    key: Sm2PrivateKey
+    serial_number: str
+    certificate_pem: str
+
+
+async def _sm2_key(certs: Certs, conn: Conn, cert: Certificate, row: asyncpg.Record,
+                   password: str, *, opened: bool) -> tuple[_Twin, list[DomainEvent]]:
+    """The user's SM2 key under ``password``; a certificate older than SM2 gets its twin at
+    this use of the password (``opened``: the ECDSA key already proved the password)."""
+    if cert.sm2_key_id is not None:
+        twin = await repo.sm2_twin(conn, cert.certificate_id)
+        assert twin is not None
+        key = await certs.keys.open_user_sm2_key(conn, cert.sm2_key_id,
+                                                 sm2_owner(str(cert.certificate_id)), password)
+        return _Twin(key, twin["serial_number"], twin["certificate_pem"]), []
+    if not opened:  # the password is checked on the ECDSA key, then the twin is made under it
+        await certs.keys.open_user_key(conn, cert.key_id, str(cert.certificate_id), password)
+    new = await sm2.enrol_user(certs, conn, cert, row, password)
+    return _Twin(new.key, new.facts.serial_number, new.facts.pem), new.events
 
 
 async def with_password(

@@ -28,7 +28,12 @@ from certs.adapters.keys import sm2_owner
 from certs.adapters.sm2 import SealInfo, Sm2Issued, display, fingerprint_sha256, pem
 from certs.domain import certificate as rules
 from certs.domain.certificate import Certificate, IssuedCertificate
-from certs.domain.errors import CertificateRevoked, SealCertificateNotFound
+from certs.domain.errors import (
+    CertificateNotActivated,
+    CertificateRevoked,
+    SealCertificateNotFound,
+    Sm2CertificatePending,
+)
 from shared.db import Conn
 from shared.events import DomainEvent
 from shared.gm.sm2 import Sm2PrivateKey
@@ -191,6 +196,47 @@ async def make_seal(certs: Certs, seal_id: uuid.UUID, req: SealRequest) -> dict[
     return {"seal": der, "signer_serial_numbers": [r["serial_number"] for r in listed],
             "unlisted_principal_ids": [str(p) for p in dict.fromkeys(req.signer_principal_ids)
                                        if p not in found]}
+
+
+# extDatas of a person's own seal: {principal_id, certificate_serial} (UTF-8 JSON)
+PERSONAL_EXT_OID = "2.25." + str(uuid.UUID("0c9b7e2a-41d3-4f6e-9a58-3e7d1b2c6f04").int)
+
+
+@dataclass(frozen=True)
+class PersonalSealRequest:
+    """A person's 个人签名 as stamping draws it: the picture and its size on the page."""
+
+    picture_png: bytes
+    width_mm: int
+    height_mm: int
+
+
+async def make_personal_seal(certs: Certs, principal_id: uuid.UUID,
+                             req: PersonalSealRequest) -> dict[str, Any]:
+    """The person's own ``SES_Seal`` V4 (property.type 2, 个人印章), signed by the
+    seal-making certificate: what GB/T 38540 needs to carry a person's handwritten
+    signature in an OFD (a signature names the seal it uses). Its name is the person's name
+    on the certificate, its certList the person's SM2 certificate only (the person alone may
+    use it), valid as long as that certificate. Made for each use, from the current
+    certificate and picture: nothing to keep in step when either changes."""
+    async with certs.db.connection() as uow:
+        row = await repo.active_user_certificate(uow.conn, principal_id)
+        if row is None:
+            raise CertificateNotActivated()
+        twin = await repo.sm2_twin(uow.conn, row["certificate_id"])
+    if twin is None:
+        raise Sm2CertificatePending()
+    name, _ = _names(twin["certificate_pem"])
+    ext = json.dumps({"principal_id": str(principal_id), "certificate_serial": twin["serial_number"]},
+                     separators=(",", ":"))
+    now = certs.clock.now()
+    info = SealInfo(
+        es_id="P" + principal_id.hex.upper(), name=name or "个人签名", seal_type=2,
+        picture_png=req.picture_png, width_mm=req.width_mm, height_mm=req.height_mm,
+        created_at=now, valid_from=twin["not_before"], valid_to=twin["not_after"],
+        ext_datas=((PERSONAL_EXT_OID, ext.encode()),))
+    return {"seal": certs.sm2.make_seal(info, [_der(twin["certificate_pem"])]),
+            "serial_number": twin["serial_number"]}
 
 
 def _der(certificate_pem: str) -> bytes:

@@ -299,3 +299,75 @@ async def test_esl_of_unknown_or_revoked_seal_and_bad_input(certs: CertsHarness)
     # public callers cannot reach the internal endpoints
     r = await certs.request("POST", f"/internal/seal-certificates/{body['seal_id']}/esl", json=good)
     assert r.status in (401, 403, 404), r
+
+
+async def _both(certs: CertsHarness, user: User, digest: bytes, e: bytes,
+                password: str = PASSWORD) -> Any:
+    return await certs.request("POST", f"/internal/principals/{user.id}/signatures",
+                               internal=True, json={"digest_b64": _b64(digest),
+                                                    "sm2_digests_b64": [_b64(e)],
+                                                    "certificate_password": password})
+
+
+async def test_ecdsa_and_sm2_digests_are_signed_under_one_password_check(
+        certs: CertsHarness) -> None:
+    """An OFD's personal signature beside the stamp's authorization: both keys, one check, a
+    wrong password counted once (not once per key)."""
+    user = certs.person()
+    await certs.activate(user)
+    status = (await certs.request("GET", f"/internal/principals/{user.id}/certificate",
+                                  internal=True)).json
+    digest, message = hashlib.sha256(b"authorization").digest(), b"TBS_Sign of the person"
+    wrong = await _both(certs, user, digest, _e(status["sm2_certificate_pem"], message),
+                        password="Wrong#2026pw")
+    assert wrong.status == 403 and wrong.json["attempts_left"] == 4, wrong
+    r = await _both(certs, user, digest, _e(status["sm2_certificate_pem"], message))
+    assert r.status == 200, r
+    assert r.json["serial_number"] == status["serial_number"] and "more_signatures_b64" not in r.json
+    (sm2_sig,) = r.json["sm2_signatures"]
+    assert (sm2_sig["algorithm"], sm2_sig["serial_number"]) == ("sm2-sm3", status["sm2_serial_number"])
+    point = gm.sm2_point(gm.load_cert(sm2_sig["certificate_pem"].encode()))
+    assert gm.sm2_verify(point, message, base64.b64decode(sm2_sig["signature_b64"]))
+    too_many = await certs.request("POST", f"/internal/principals/{user.id}/signatures",
+                                   internal=True, json={"digest_b64": _b64(digest),
+                                                        "sm2_digests_b64": [_b64(digest)] * 2,
+                                                        "certificate_password": PASSWORD})
+    assert too_many.status == 422 and too_many.json["code"] == "validation_failed", too_many
+
+
+async def test_a_persons_own_seal_lists_only_the_persons_sm2_certificate(
+        certs: CertsHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = certs.person()
+    body = {"picture_png_b64": _b64(_png(200, 80)), "width_mm": 42, "height_mm": 17}
+    path = f"/internal/principals/{user.id}/sm2-seal"
+    none = await certs.request("POST", path, internal=True, json=body)
+    assert none.status == 404 and none.json["code"] == "certificate_not_activated", none
+    await certs.activate(user)
+    status = (await certs.request("GET", f"/internal/principals/{user.id}/certificate",
+                                  internal=True)).json
+    r = await certs.request("POST", path, internal=True, json=body)
+    assert r.status == 200, r
+    assert r.json["serial_number"] == status["sm2_serial_number"]
+    seal = gm.parse_seal(base64.b64decode(r.json["seal_b64"]))
+    assert seal.header[:2] == ("ES", 4) and seal.seal_type == 2  # 个人印章
+    assert seal.es_id == "P" + user.id.hex.upper()
+    assert seal.certificates == [gm.load_cert(status["sm2_certificate_pem"].encode()).dump()]
+    assert (seal.width_mm, seal.height_mm) == (42, 17) and seal.picture == _png(200, 80)
+    assert seal.maker_signature_ok()
+    maker = gm.load_cert((await certs.request("GET", "/api/v1/ca/sm2-seal-maker.pem")).body)
+    assert seal.maker_cert == maker.dump()
+    assert seal.name == gm.load_cert(status["sm2_certificate_pem"].encode()).subject.native["common_name"]
+    not_png = await certs.request("POST", path, internal=True,
+                                  json={**body, "picture_png_b64": _b64(b"GIF89a")})
+    assert not_png.status == 422 and not_png.json["code"] == "validation_failed", not_png
+    outside = await certs.request("POST", path, json=body)  # internal only: not even seen
+    assert outside.status == 404 and outside.json["code"] == "not_found", outside
+
+    # a certificate older than SM2: no twin to list until its password is used again
+    old = certs.person()
+    monkeypatch.setattr(activation_module, "sm2_events", lambda *a, **k: [])
+    await certs.activate(old)
+    monkeypatch.undo()
+    pending = await certs.request("POST", f"/internal/principals/{old.id}/sm2-seal", internal=True,
+                                  json=body)
+    assert pending.status == 409 and pending.json["code"] == "sm2_certificate_pending", pending
