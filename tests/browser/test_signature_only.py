@@ -42,7 +42,7 @@ from .steps import (
     person_with_signature,
 )
 from .test_batches_and_signature import create_batch, qr_photo
-from .test_placements_preview import person_with_seals, scan
+from .test_placements_preview import SAMPLE_OFD, person_with_seals, scan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -218,3 +218,48 @@ async def test_a_batch_of_only_signatures_has_no_enterprise_to_choose(
     await expect(p.page.locator("[data-test=batch-summary]")).to_have_text("全部 2 份文件签名成功")
     seen = await api.get(f"/api/v1/stamp-batches/{batch_id}", token=token)
     assert seen.status == 200 and seen.json["status"] == "stamped", seen
+
+
+
+async def test_an_ofd_is_signed_with_the_persons_own_signature(
+        api: Api, platform: Platform, open_screen: OpenScreen, tmp_path: Path) -> None:
+    """On an OFD the person's signature goes out with the person's own GB/T 38540 seal
+    (个人印章, SM2): the same screens, the password alone, 签名成功; verification names them."""
+    person, _, cert_pw = await person_with_signature(api)
+    token = await client_token(api, await create_client(platform, "个人签字系统（OFD）"))
+    form = aiohttp.FormData()
+    form.add_field("title", "个人承诺书（OFD）")
+    form.add_field("placements", json.dumps([{"kind": "signature", "page": 2, "x": 150, "y": 240}]))
+    form.add_field("document", SAMPLE_OFD.read_bytes(), filename="pledge.ofd",
+                   content_type="application/ofd")
+    created = await api.post("/api/v1/stamp-requests", token=token, data=form)
+    assert created.status == 201, created
+    request_id = created.json["request_id"]
+    photo = qr_photo(created.json["qr_payload"], tmp_path / "pledge-ofd-qr.png")
+
+    p = await open_screen("person")
+    await scan(p, person, photo, "个人承诺书（OFD）")
+    await expect(p.page.locator("[data-test=preview-ofd]")).to_contain_text("共 5 页")
+    await expect(p.page.locator("[data-test=preview-where-0]")).to_contain_text(
+        "第2页（距左 150 mm，距上 240 mm）")
+    await expect(p.page.locator("[data-test=placement-0-signature-ready]")).to_contain_text("已设置")
+    confirm = p.page.locator("[data-test=stamp-confirm]")
+    await expect(confirm).to_contain_text("确认签名")
+    await confirm.click()
+    body = await enter_certificate_password(
+        p, cert_pw, says="使用您的个人电子签名为《个人承诺书（OFD）》签名",
+        sent_to=rf"/api/v1/stamp-requests/{request_id}/stamp$")
+    assert body == {"certificate_password": cert_pw}
+    await expect(p.page.locator("[data-test=stamp-done-title]")).to_have_text("签名成功",
+                                                                               timeout=90_000)
+    await p.shot("83-signature-only-ofd-done", full_page=True)
+
+    doc = await api.get(f"/api/v1/stamp-requests/{request_id}/result", token=token)
+    assert doc.status == 200 and doc.headers["Content-Type"] == "application/ofd", doc
+    form = aiohttp.FormData()
+    form.add_field("document", doc.body, filename="signed.ofd", content_type="application/ofd")
+    verified = await api.post("/api/v1/verifications", data=form)
+    assert verified.status == 200 and verified.json["format"] == "ofd", verified
+    [sig] = verified.json["signatures"]
+    assert (sig["kind"], sig["algorithm"], sig["result"]) == ("signature", "sm2-sm3", "passed"), sig
+    assert sig["recorded"] and sig["trusted"], sig

@@ -313,8 +313,11 @@ class FakeCerts:
         return _pem(h.cert) if h is not None else None
 
     async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str, *,
-                   more_digests: Sequence[bytes] = ()) -> PersonSignature:
+                   more_digests: Sequence[bytes] = (),
+                   sm2_digest: bytes | None = None) -> PersonSignature:
         self.calls += 1  # one password check (one KDF in certs) per call, however many digests
+        if sm2_digest is not None:  # the fake's holders have no SM2 twin, as before SM2
+            raise remote(409, "sm2_certificate_pending")
         if len(more_digests) > 49:  # certs' limit (MAX_MORE_DIGESTS): a batch of 50 documents
             raise remote(422, "validation_failed")
         h = self.holders.get(principal_id)
@@ -336,3 +339,10 @@ class FakeCerts:
         return PersonSignature(signature=one(digest),
                                algorithm="ecdsa-p256-sha256", serial_number=format(h.cert.serial_number, "x"),
                                certificate_pem=_pem(h.cert), more=tuple(one(d) for d in more_digests))
+
+    async def sign_sm2(self, principal_id: uuid.UUID, digest: bytes, password: str) -> PersonSignature:
+        raise remote(409, "sm2_certificate_pending")  # no SM2 twin here (the real one: e2e tests)
+
+    async def personal_seal(self, principal_id: uuid.UUID, picture_png: bytes, width_mm: int,
+                            height_mm: int) -> bytes:
+        raise remote(409, "sm2_certificate_pending")

@@ -140,7 +140,7 @@ export const MESSAGES = {
   signing_failed: '签章失败，请稍后再试',
   invalid_choice: '所选印章与盖章位置不符，请重新选择',
   signature_required: '请先设置个人电子签名',
-  signature_placement_unsupported: '此文件不支持使用个人签名',
+  sm2_certificate_pending: '您的证书尚无国密证书：请先在 PDF 文件上签名或修改一次证书密码',
   batch_scanned_by_another: '该批量盖章二维码已被他人扫描',
   stamp_batch_not_found: '批量盖章请求不存在，请重新扫码',
   keyword_not_found: '未在文件中找到盖章位置的关键字',

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import time
 import uuid
 from collections.abc import Sequence
@@ -55,22 +56,45 @@ class CertsHttp:
         self._ca_lock = asyncio.Lock()
 
     async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str, *,
-                   more_digests: Sequence[bytes] = ()) -> PersonSignature:
+                   more_digests: Sequence[bytes] = (),
+                   sm2_digest: bytes | None = None) -> PersonSignature:
         request: dict[str, Any] = {"digest_b64": base64.b64encode(digest).decode(),
                                    "certificate_password": password}
         if more_digests:
             request["more_digests_b64"] = [base64.b64encode(d).decode() for d in more_digests]
+        if sm2_digest is not None:
+            request["sm2_digests_b64"] = [base64.b64encode(sm2_digest).decode()]
         body = await self.client.post(f"/internal/principals/{principal_id}/signatures", json=request)
         more = tuple(base64.b64decode(s) for s in body.get("more_signatures_b64") or [])
-        if len(more) != len(more_digests):
+        by_sm2 = body.get("sm2_signatures") or []
+        if len(more) != len(more_digests) or len(by_sm2) != (sm2_digest is not None):
             raise ServiceUnavailable("certs did not sign every digest", code="signing_failed")
-        return PersonSignature(
+        sig = PersonSignature(
             signature=base64.b64decode(body["signature_b64"]),
             algorithm=str(body.get("algorithm") or ""),
             serial_number=str(body.get("serial_number") or ""),
             certificate_pem=str(body.get("certificate_pem") or ""),
             more=more,
         )
+        return _with_sm2(sig, by_sm2[0]) if by_sm2 else sig
+
+    async def sign_sm2(self, principal_id: uuid.UUID, digest: bytes, password: str) -> PersonSignature:
+        body = await self.client.post(
+            f"/internal/principals/{principal_id}/sm2-signatures",
+            json={"digest_b64": base64.b64encode(digest).decode(), "certificate_password": password})
+        sig = PersonSignature(signature=base64.b64decode(body["signature_b64"]),
+                              algorithm=str(body.get("algorithm") or ""),
+                              serial_number=str(body.get("serial_number") or ""),
+                              certificate_pem=str(body.get("certificate_pem") or ""))
+        return _with_sm2(sig, body)
+
+    async def personal_seal(self, principal_id: uuid.UUID, picture_png: bytes, width_mm: int,
+                            height_mm: int) -> bytes:
+        body = await self.client.post(
+            f"/internal/principals/{principal_id}/sm2-seal",
+            json={"picture_png_b64": base64.b64encode(picture_png).decode(),
+                  "width_mm": width_mm, "height_mm": height_mm})
+        return base64.b64decode(body["seal_b64"])
 
     async def certificate(self, principal_id: uuid.UUID) -> str | None:
         body = await self.client.get(f"/internal/principals/{principal_id}/certificate")
@@ -189,3 +213,10 @@ class CertsTimeStamper(TimeStamper):
                 break
         raise ServiceUnavailable("the time-stamping authority is unavailable",
                                  code="tsa_unavailable") from failure
+
+
+def _with_sm2(sig: PersonSignature, body: dict[str, Any]) -> PersonSignature:
+    """``sig`` carrying certs' SM2 signature ``body`` as its ``sm2``."""
+    return dataclasses.replace(sig, sm2=base64.b64decode(body["signature_b64"]),
+                               sm2_serial_number=str(body.get("serial_number") or ""),
+                               sm2_certificate_pem=str(body.get("certificate_pem") or ""))

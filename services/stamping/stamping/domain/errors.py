@@ -136,14 +136,6 @@ class InvalidChoice(ValidationFailed):
     code, title = "invalid_choice", "Invalid seal choices"
 
 
-class SignaturePlacementUnsupported(ValidationFailed):
-    """A ``signature`` placement (the person's own signature) the stamp call cannot sign: on
-    an OFD (GB/T 38540 signs with a seal's ``SES_Seal``; docs/STAMPING.md), or in a request
-    without a seal placement. Refused before any password try."""
-
-    code, title = "signature_placement_unsupported", "This personal signature placement cannot be signed"
-
-
 class SignatureRequired(Conflict):
     """The request has a ``signature`` placement and the person has no signature (个人签名)
     yet: refused before any password try; the H5 leads the person to create one."""

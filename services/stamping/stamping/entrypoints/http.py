@@ -332,11 +332,11 @@ async def scan(request: web.Request) -> web.Response:
                             "(`awaiting_approval`) or not approved (`approval_rejected`); the "
                             "seal is revoked "
                             "(`seal_revoked`); a signature placement and I have no personal "
-                            "signature (`signature_required`)",
+                            "signature (`signature_required`), or, on an OFD, a certificate "
+                            "older than SM2 (`sm2_certificate_pending`)",
                        410: "expired (`expired`)",
                        422: "choices that do not fit the request's placements "
-                            "(`invalid_choice`); a signature placement on an OFD "
-                            "(`signature_placement_unsupported`)",
+                            "(`invalid_choice`)",
                        423: "the certificate is locked (`certificate_locked`)"})
 async def stamp(request: web.Request) -> web.Response:
     ctx = request.app[STAMPING]

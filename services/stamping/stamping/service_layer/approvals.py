@@ -66,7 +66,10 @@ async def wait_for_approval(ctx: Stamping, *, request: RequestRow, claim_id: uui
     signature = {"signature_b64": _b64(person_sig.signature), "algorithm": person_sig.algorithm,
                  "serial_number": person_sig.serial_number,
                  "certificate_pem": person_sig.certificate_pem,
-                 "more_b64": [_b64(m) for m in person_sig.more]}
+                 "more_b64": [_b64(m) for m in person_sig.more],
+                 # an OFD's personal signature: the SM2 twin's (the signature record's, on approval)
+                 "sm2_b64": _b64(person_sig.sm2), "sm2_serial_number": person_sig.sm2_serial_number,
+                 "sm2_certificate_pem": person_sig.sm2_certificate_pem}
     async with ctx.db.transaction() as uow:
         conn = uow.conn
         current = await repository.get_request(conn, request.request_id, for_update=True)
@@ -275,7 +278,10 @@ def _signature(row: ApprovalRow) -> PersonSignature:
         signature=base64.b64decode(sig.get("signature_b64", "")),
         algorithm=str(sig.get("algorithm") or ""), serial_number=str(sig.get("serial_number") or ""),
         certificate_pem=str(sig.get("certificate_pem") or ""),
-        more=tuple(base64.b64decode(m) for m in sig.get("more_b64", [])))
+        more=tuple(base64.b64decode(m) for m in sig.get("more_b64", [])),
+        sm2=base64.b64decode(sig.get("sm2_b64", "")),
+        sm2_serial_number=str(sig.get("sm2_serial_number") or ""),
+        sm2_certificate_pem=str(sig.get("sm2_certificate_pem") or ""))
 
 
 async def _lease(ctx: Stamping, approval_id: uuid.UUID) -> None:

@@ -287,10 +287,19 @@ class _Presigned:
         self.real, self.signed = real, signed
 
     async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str, *,
-                   more_digests: Sequence[bytes] = ()) -> PersonSignature:
-        if not more_digests and digest in self.signed:
+                   more_digests: Sequence[bytes] = (),
+                   sm2_digest: bytes | None = None) -> PersonSignature:
+        if not more_digests and sm2_digest is None and digest in self.signed:
             return self.signed[digest]
-        return await self.real.sign(principal_id, digest, password, more_digests=more_digests)
+        return await self.real.sign(principal_id, digest, password, more_digests=more_digests,
+                                    sm2_digest=sm2_digest)
+
+    async def sign_sm2(self, principal_id: uuid.UUID, digest: bytes, password: str) -> PersonSignature:
+        return await self.real.sign_sm2(principal_id, digest, password)
+
+    async def personal_seal(self, principal_id: uuid.UUID, picture_png: bytes, width_mm: int,
+                            height_mm: int) -> bytes:
+        return await self.real.personal_seal(principal_id, picture_png, width_mm, height_mm)
 
     async def certificate(self, principal_id: uuid.UUID) -> str | None:
         return await self.real.certificate(principal_id)

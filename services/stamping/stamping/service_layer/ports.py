@@ -77,6 +77,18 @@ class PersonSignature:
     serial_number: str
     certificate_pem: str
     more: tuple[bytes, ...] = ()  # the signatures of ``more_digests``, in order
+    # an OFD's personal signature placements (GB/T 38540): the SM2 twin's signature of
+    # ``sm2_digest`` in the same password check, and that certificate
+    sm2: bytes = b""
+    sm2_serial_number: str = ""
+    sm2_certificate_pem: str = ""
+
+    def own(self) -> tuple[bytes, str]:
+        """The personal signature placements' signature value and its certificate's serial
+        (what the signature record keeps): the SM2 one on an OFD, else ``more[0]``."""
+        if self.sm2:
+            return self.sm2, self.sm2_serial_number
+        return self.more[0], self.serial_number
 
 
 @dataclass(frozen=True)
@@ -150,9 +162,19 @@ class SealAuthority(Protocol):
 
 class PrincipalSigner(Protocol):
     async def sign(self, principal_id: uuid.UUID, digest: bytes, password: str, *,
-                   more_digests: Sequence[bytes] = ()) -> PersonSignature:
+                   more_digests: Sequence[bytes] = (),
+                   sm2_digest: bytes | None = None) -> PersonSignature:
         """``digest`` and ``more_digests`` signed under ONE password check (one KDF in certs,
-        one count toward the lockout)."""
+        one count toward the lockout); ``sm2_digest`` (e = SM3(Z‖M)) by the SM2 twin in that
+        same check (``PersonSignature.sm2``)."""
+
+    async def sign_sm2(self, principal_id: uuid.UUID, digest: bytes, password: str) -> PersonSignature:
+        """``digest`` (e = SM3(Z‖M)) signed by the SM2 twin alone (an OFD with personal
+        signatures only): ``signature`` and ``sm2`` are that signature."""
+
+    async def personal_seal(self, principal_id: uuid.UUID, picture_png: bytes, width_mm: int,
+                            height_mm: int) -> bytes:
+        """The person's own ``SES_Seal`` (DER, 个人印章) listing the person's SM2 certificate."""
 
     async def certificate(self, principal_id: uuid.UUID) -> str | None:
         """The principal's active certificate (PEM), None without one."""

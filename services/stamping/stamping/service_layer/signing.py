@@ -1,8 +1,9 @@
 """The document signed for a stamp: one signature per seal placement, each over the previous
 output (PAdES B-LT on a PDF in a worker process, a detached CMS over a relying system's
-digest, GB/T 38540 on an OFD), and the person's own PAdES signature for the signature
-placements. Every seal signature comes from seals, which decides under its row locks and has
-certs sign; this module only prepares and assembles."""
+digest, GB/T 38540 on an OFD), and the person's own signature for the signature placements
+(PAdES on a PDF; GB/T 38540 with the person's own ``SES_Seal`` on an OFD). Every seal
+signature comes from seals, which decides under its row locks and has certs sign; this
+module only prepares and assembles."""
 
 from __future__ import annotations
 
@@ -71,9 +72,12 @@ async def sign_own(ctx: Stamping, claim: Claim, person: Principal, own: OwnSigna
                    person_sig: asyncio.Task[PersonSignature]) -> bytes:
     """The person's own signature at every spot of the signature placements: one PAdES B-LT
     signature by the person's certificate, the first revision over the uploaded document (the
-    seals' revisions follow). Its digest joins the authorization's in the one certs call."""
+    seals' revisions follow; an OFD: ``_sign_own_ofd``). Its digest joins the authorization's
+    in the one certs call."""
     row = claim.row
     assert claim.document is not None
+    if row.kind == "ofd":
+        return await _sign_own_ofd(ctx, claim.document, person, own, spots, now, revision, person_sig)
     loop = asyncio.get_running_loop()
 
     async def sign_revision(digest: bytes) -> bytes:  # on the main loop
@@ -102,14 +106,51 @@ async def sign_own(ctx: Stamping, claim: Claim, person: Principal, own: OwnSigna
         raise
 
 
+async def _sign_own_ofd(ctx: Stamping, document: bytes, person: Principal, own: OwnSignature,
+                        spots: Sequence[Spot], now: datetime, revision: asyncio.Future[bytes],
+                        person_sig: asyncio.Task[PersonSignature]) -> bytes:
+    """The person's own signature on an OFD: GB/T 38540 signs with a seal, so certs makes the
+    person's own ``SES_Seal`` (个人印章: the 个人签名 picture at its size on the page, listing
+    the person's SM2 certificate); ``Signature.xml`` is prepared over the uploaded document
+    with a StampAnnot per spot, its TBS_Sign digest (e = SM3(Z‖TBS_Sign)) joins the
+    authorization's in the one certs call (the SM2 twin signs it after the same password
+    check), a timestamp is taken over the signature value, and the package is written. The
+    seals' signatures follow over this output."""
+    width_mm, height_mm = (max(1, round(v)) for v in _signature_box(own.image, 1.0))
+    esl = await ctx.signer.personal_seal(person.id, own.image, width_mm, height_mm)
+
+    async def prepare() -> ofd.PreparedOfdStamp:
+        facts = ofd_signing.seal_facts(esl)
+        return ofd.prepare_ofd_placement(document, esl, facts.signer_certificate, spots,
+                                         facts.width_mm, facts.height_mm, signed_at=now)
+
+    prepared = await ctx.workers.run(prepare)
+    revision.set_result(ofd_signing.digest_to_sign(prepared))
+    sig = await asyncio.shield(person_sig)
+    ofd_signing.check_signature(prepared, _der(sig.sm2_certificate_pem), sig.sm2)
+    token = await RecordingTimeStamper(ctx.timestamper).async_timestamp(
+        hashlib.sha256(sig.sm2).digest(), "sha256")  # GB/T 38540 §7.2.3, as for a seal
+
+    async def finish() -> bytes:
+        return ofd.finish_ofd_stamp(prepared, sig.sm2, timestamp_token=token.dump())
+
+    return await ctx.workers.run(finish)
+
+
 def _signature_box_pt(png: bytes) -> tuple[float, float]:
     """The signature picture scaled, keeping its proportions, into the box the request side
     left for it (``SIGNATURE_MM``), in points."""
+    return _signature_box(png, PT_PER_MM)
+
+
+def _signature_box(png: bytes, per_mm: float) -> tuple[float, float]:
+    """The signature picture scaled, keeping its proportions, into ``SIGNATURE_MM``, in units
+    of ``per_mm`` per millimetre."""
     from PIL import Image  # noqa: PLC0415 - only a signature placement needs it
 
     with Image.open(io.BytesIO(png)) as image:
         w, h = image.size
-    box_w, box_h = (v * PT_PER_MM for v in SIGNATURE_MM)
+    box_w, box_h = (v * per_mm for v in SIGNATURE_MM)
     scale = min(box_w / w, box_h / h)
     return w * scale, h * scale
 

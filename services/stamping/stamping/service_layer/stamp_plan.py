@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..adapters.repository import RequestRow
-from ..domain.errors import InvalidChoice, SignaturePlacementUnsupported
+from ..domain.errors import InvalidChoice
 from ..domain.placements import Choice, Placement, Spot, chosen_seals
 from .ports import EnterpriseChoice, SealInfo
 
@@ -112,17 +112,12 @@ def plan(row: RequestRow, cmd: StampCommand) -> list[Use]:
 
 def signature_spots(row: RequestRow) -> list[Spot]:
     """Every spot of the request's ``signature`` placements (the person's own signature), in
-    placement order: one PAdES signature by the person's certificate draws it at all of them.
-    422 ``signature_placement_unsupported`` before any password try on an OFD (GB/T 38540
-    signs with a seal's ``SES_Seal``, docs/STAMPING.md). A request may have only signature
-    placements: then no seal is used at all."""
+    placement order: one signature by the person's certificate draws it at all of them (PAdES
+    on a PDF; GB/T 38540 with the person's own ``SES_Seal`` on an OFD). A request may have
+    only signature placements: then no seal is used at all."""
     own = [p for p in sorted(row.placements, key=lambda p: p.index) if p.kind == "signature"]
     if not own or row.kind == "digest":
         return []
-    if row.kind != "pdf":
-        raise SignaturePlacementUnsupported(
-            f"placement {own[0].index} is a personal signature, which an OFD document cannot "
-            "carry here (GB/T 38540 signs with a seal)")
     return [s for p in own for s in p.spots]
 
 

@@ -7,8 +7,7 @@ each gets its own signature by the seal the person chose for it, and each is one
    stamped) and note the claim. A second concurrent attempt gets 409 ``already_stamped``.
    Any later failure releases the claim, so a wrong password can be retried.
 2. **Plan and pre-check**: every seal placement with its seal (422 ``invalid_choice`` if the
-   choices do not fit, or a seal is not of the type the placement names; a personal
-   ``signature`` placement on an OFD: 422 ``signature_placement_unsupported``), and with seals
+   choices do not fit, or a seal is not of the type the placement names), and with seals
    that every chosen seal is among the person's choices now (no password attempt is spent on
    a seal that cannot be used; a batch asks seals these questions once for all its documents,
    and each document's pre-check runs on those answers). A request with only personal
@@ -185,7 +184,8 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
         revision: asyncio.Future[bytes] | None = (
             asyncio.get_running_loop().create_future() if own is not None else None)
         person_sig = asyncio.create_task(_person_signature(ctx, person.id, authorization,
-                                                           cmd.certificate_password, timings, revision))
+                                                           cmd.certificate_password, timings, revision,
+                                                           sm2=claim.row.kind == "ofd"))
         try:
             with timings.phase("sign"):
                 document = claim.document
@@ -194,7 +194,8 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
                                               revision, person_sig)
                 if authorization is None:  # only personal signatures: their revision is all
                     assert document is not None
-                    signed = Signed(document, "application/pdf", [])
+                    signed = Signed(document, "application/ofd" if claim.row.kind == "ofd"
+                                    else "application/pdf", [])
                 else:
                     signed = await sign_seals(ctx, claim, document, person, cmd, uses, seals, now,
                                               authorization, person_sig, timings)
@@ -235,7 +236,8 @@ async def _await_approval(ctx: Stamping, claim: Claim, person: Principal, cmd: S
     revision: asyncio.Future[bytes] | None = (
         asyncio.get_running_loop().create_future() if own is not None else None)
     person_sig = asyncio.create_task(_person_signature(ctx, person.id, authorization,
-                                                       cmd.certificate_password, timings, revision))
+                                                       cmd.certificate_password, timings, revision,
+                                                       sm2=claim.row.kind == "ofd"))
     document = claim.document
     try:
         with timings.phase("sign"):
@@ -306,12 +308,23 @@ async def _own_signature(ctx: Stamping, person_id: uuid.UUID) -> OwnSignature:
 async def _person_signature(ctx: Stamping, person_id: uuid.UUID,
                             authorization: StampAuthorization | None, password: str,
                             timings: Timings,
-                            revision: asyncio.Future[bytes] | None = None) -> PersonSignature:
+                            revision: asyncio.Future[bytes] | None = None, *,
+                            sm2: bool = False) -> PersonSignature:
     """The person's signature over the authorization and, with signature placements, over
     their revision's digest (``revision``, once prepared): one certs call, one password.
     Without an authorization (only signature placements, no seal) the revision's digest alone;
-    ``more[0]`` is then that same signature, as it is the revision's in the other case."""
+    ``more[0]`` is then that same signature, as it is the revision's in the other case.
+    ``sm2`` (an OFD): the revision's digest is e = SM3(Z‖TBS_Sign), signed by the SM2 twin
+    (``PersonSignature.sm2``; checked against TBS_Sign where it is written)."""
     more = [await revision] if revision is not None else []
+    if sm2 and more:
+        with timings.phase("person_signature"):
+            if authorization is None:
+                return await ctx.signer.sign_sm2(person_id, more[0], password)
+            sig = await ctx.signer.sign(person_id, authorization.digest(), password,
+                                        sm2_digest=more[0])
+        _check_person_signature(sig.certificate_pem, sig.signature, authorization.digest())
+        return sig
     if authorization is None:
         assert len(more) == 1
         with timings.phase("person_signature"):
@@ -455,8 +468,8 @@ async def _commit(ctx: Stamping, claim: Claim, person: Principal, signed: Signed
             await repository.insert_signature_record(
                 conn, record_id=uuid.uuid4(), request_id=row.request_id, person_id=person.id,
                 user_name=person.name, placement_indexes=own_indexes,
-                certificate_serial=person_sig.serial_number,
-                signature_sha256=hashlib.sha256(person_sig.more[0]).hexdigest(),
+                certificate_serial=person_sig.own()[1],
+                signature_sha256=hashlib.sha256(person_sig.own()[0]).hexdigest(),
                 requester=client.name if client else "", signed_at=now)
         await _finish(conn, row, record_ids[0], signed, result_sha, now)
     return record_ids
@@ -471,20 +484,21 @@ async def _commit_signature(ctx: Stamping, claim: Claim, person: Principal, sign
     row = claim.row
     record_id = uuid.uuid4()
     result_sha = hashlib.sha256(signed.content).hexdigest()
-    signature_sha = hashlib.sha256(person_sig.more[0]).hexdigest()
+    own_value, own_serial = person_sig.own()
+    signature_sha = hashlib.sha256(own_value).hexdigest()
     async with ctx.db.transaction() as uow:
         conn = uow.conn
         state, client = await _still_claimed(ctx, conn, claim)
         events = stamp_requests.apply_signature(
             state, record_id=record_id, person_id=person.id, signed_at=now,
-            placement_indexes=own_indexes, certificate_serial=person_sig.serial_number,
+            placement_indexes=own_indexes, certificate_serial=own_serial,
             signature_sha256=signature_sha, result_sha256=result_sha)
         await uow.append(row.request_id, STREAM_TYPE, state.version, events,
                          metadata={"actor": str(person.id), "actor_role": "person"})
         await repository.insert_signature_record(
             conn, record_id=record_id, request_id=row.request_id, person_id=person.id,
             user_name=person.name, placement_indexes=own_indexes,
-            certificate_serial=person_sig.serial_number, signature_sha256=signature_sha,
+            certificate_serial=own_serial, signature_sha256=signature_sha,
             requester=client.name if client else "", signed_at=now)
         await _finish(conn, row, record_id, signed, result_sha, now)
     return record_id
