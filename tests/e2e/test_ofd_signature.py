@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import Platform
+from tests.e2e.test_approvals import approve, set_policy
 from tests.e2e.test_ofd import OFD, tamper, verify
 from tests.e2e.test_stamping import (
     CERT_PASSWORD,
@@ -165,3 +166,39 @@ async def test_an_ofd_with_only_the_persons_signature_uses_no_seal(
     _check_personal(own, person, await _sm2_serial(api, person), issuing, root)
     usage = await api.get("/api/v1/usage-records", token=person.token)
     assert [i for i in usage.json["items"] if i["request_id"] == created["request_id"]] == []
+
+
+async def test_an_ofd_waiting_for_approval_keeps_the_persons_signature_until_approved(
+        api: Api, platform: Platform) -> None:
+    """用印审批 on an OFD with a signature placement: the person's SM2 signature is made at the
+    stamp call; on approval the seal follows over it and the person's record names the SM2
+    certificate that signed."""
+    enterprise = await new_enterprise(api)
+    seal = await new_seal(api, enterprise, "contract")
+    person = await _with_signature(api)
+    await grant(api, enterprise, seal["seal_id"], person)
+    policy = await set_policy(api, enterprise, seal["seal_id"], [enterprise.id])
+    assert policy.status == 200, policy
+    token = await client_token(api, create_client(platform, "公文审批系统"))
+    created = await _request(api, token, [
+        {"page": SEAL_AT[0], "x": SEAL_AT[1], "y": SEAL_AT[2]},
+        {"kind": "signature", "page": SIGNATURE_AT[0], "x": SIGNATURE_AT[1], "y": SIGNATURE_AT[2]}])
+    assert (await scan(api, person, created["qr_payload"])).status == 200
+    waiting = await _stamp(api, person, created["request_id"], {
+        "enterprise_id": enterprise.id, "seal_id": seal["seal_id"],
+        "certificate_password": CERT_PASSWORD})
+    assert waiting.status == 202 and waiting.json["status"] == "awaiting_approval", waiting
+    approved = await approve(api, enterprise, waiting.json["approval_id"])
+    assert approved.status == 200 and approved.json["status"] == "granted", approved
+
+    result = await api.get(f"/api/v1/stamp-requests/{created['request_id']}/result", token=token)
+    assert result.status == 200 and result.headers["Content-Type"] == "application/ofd", result
+    v = await verify(api, result.body)
+    assert v.status == 200 and v.json["result"] == "passed", v
+    mine, sealed = v.json["signatures"]
+    assert (mine["kind"], mine["signer_name"], mine["recorded"]) == ("signature", person.name, True)
+    assert (sealed["kind"], sealed["seal_id"], sealed["recorded"]) == ("seal", seal["seal_id"], True)
+    own, by_seal = gm.check_ofd(result.body)
+    assert own.ok and by_seal.ok
+    assert own.signature is not None
+    assert gm.load_cert(own.signature.signer_cert).serial_number == await _sm2_serial(api, person)
