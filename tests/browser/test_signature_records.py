@@ -90,6 +90,8 @@ async def test_a_signature_made_in_a_stamp_is_listed_in_the_persons_signature_re
     await expect(card).to_contain_text(record["certificate_serial"])
     await expect(card.locator("[data-test=signature-record-placements]")).to_have_text(
         "签名位置2 处（第 1、2 处）")
+    await expect(card.locator("[data-test=signature-record-format]")).to_have_text(
+        "签名算法PDF 签名（ECDSA P-256）")
     record_id = card.locator("[data-test=signature-record-id]")
     await expect(record_id).to_have_text(f"记录编号{record['record_id']}")
     await expect(p.page.locator("[data-test=records-empty]")).to_have_count(0)

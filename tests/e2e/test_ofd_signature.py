@@ -120,6 +120,8 @@ async def test_an_ofd_carries_the_persons_signature_beside_the_seal(
     assert sealed["signer_name"] == person.name
     listed = await api.get("/api/v1/signature-records", token=person.token)
     assert [i["request_id"] for i in listed.json["items"]] == [created["request_id"]], listed
+    assert (listed.json["items"][0]["format"], listed.json["items"][0]["algorithm"]) == (
+        "gbt38540", "sm2-sm3"), listed
     usage = await api.get("/api/v1/usage-records", token=enterprise.token)
     assert [i["seal_id"] for i in usage.json["items"]
             if i["request_id"] == created["request_id"]] == [seal["seal_id"]]

@@ -129,6 +129,8 @@ async def test_the_signature_placement_is_the_persons_signature(api: Api, platfo
     listed = await api.get("/api/v1/signature-records", token=person.token)
     assert listed.status == 200, listed
     assert [i["request_id"] for i in listed.json["items"]] == [created["request_id"]]
+    assert (listed.json["items"][0]["format"], listed.json["items"][0]["algorithm"]) == (
+        "pades", "ecdsa-p256-sha256")
     usage = await api.get("/api/v1/usage-records", token=enterprise.token)
     assert [i["seal_id"] for i in usage.json["items"] if i["request_id"] == created["request_id"]] \
         == [seal["seal_id"]]

@@ -104,12 +104,14 @@ test("a signature record's card shows the API's fields, none invented", () => {
     record_id: '0b6f3c1e-8a8e-4a57-9b1a-2f1d1c1e0a01', signed_at: '2026-03-31T04:05:06Z',
     user_name: '张三', request_id: 'r1', document_title: '个人承诺书', document_sha256: 'ab',
     requester: '个人签字系统', placements: [0, 2], certificate_serial: '5A3F',
+    format: 'gbt38540', algorithm: 'sm2-sm3',
   })
   assert.deepEqual(rows.map((r) => [r.label, r.value]), [
     ['签名时间', '2026-03-31 12:05:06'],
     ['签名人', '张三'],
     ['业务系统', '个人签字系统'],
     ['签名位置', '2 处（第 1、3 处）'],
+    ['签名算法', 'OFD 国密签章（SM2，GB/T 38540）'],
     ['签名证书', '5A3F'],
     ['记录编号', '0b6f3c1e-8a8e-4a57-9b1a-2f1d1c1e0a01'],
   ])

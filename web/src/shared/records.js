@@ -98,6 +98,12 @@ export function placementsText(indexes) {
   return list.length === 1 ? which : `${list.length} 处（${which}）`
 }
 
+/** What signed: PAdES on a PDF, GB/T 38540 (国密) on an OFD. */
+const SIGNATURE_FORMATS = {
+  pades: 'PDF 签名（ECDSA P-256）',
+  gbt38540: 'OFD 国密签章（SM2，GB/T 38540）',
+}
+
 /** The rows of a signature record's card (个人签名记录); the document's title is its head. */
 export function signatureRows(r) {
   return [
@@ -105,6 +111,7 @@ export function signatureRows(r) {
     { label: '签名人', value: r.user_name },
     { label: '业务系统', value: requesterName(r) },
     { label: '签名位置', value: placementsText(r.placements), test: 'signature-record-placements' },
+    { label: '签名算法', value: SIGNATURE_FORMATS[r.format] || '', test: 'signature-record-format' },
     { label: '签名证书', value: r.certificate_serial, mono: true },
     { label: '记录编号', value: r.record_id, mono: true, test: 'signature-record-id' },
   ].filter((row) => row.value)

@@ -343,7 +343,8 @@ async def signature_page(conn: Conn, person_id: uuid.UUID, start: datetime, end:
     args.append(limit)
     # Only "$n" placeholders and constant conditions are formatted into the text.
     query = ("SELECT s.record_id, s.request_id, s.user_name, s.placement_indexes,"  # noqa: S608
-             " s.certificate_serial, s.requester, s.signed_at, r.title AS document_title, r.document_sha256"
+             " s.certificate_serial, s.requester, s.signed_at, r.title AS document_title, r.document_sha256,"
+             " r.kind"
              " FROM signature_records s JOIN stamp_requests r ON r.request_id = s.request_id"
              f" WHERE {where} ORDER BY s.signed_at DESC, s.record_id DESC LIMIT ${len(args)}")
     return list(await conn.fetch(query, *args))

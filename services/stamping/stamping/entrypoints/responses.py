@@ -235,6 +235,10 @@ class SignatureRecord(BaseModel):
     requester: str
     placements: list[int] = Field(description="the request's signature placements it signed")
     certificate_serial: str = Field(description="my certificate that signed it")
+    format: Literal["pades", "gbt38540"] = Field(
+        description="PAdES on a PDF; GB/T 38540 (with my own 个人印章 SES_Seal) on an OFD")
+    algorithm: Literal["ecdsa-p256-sha256", "sm2-sm3"] = Field(
+        description="ECDSA P-256 on a PDF; SM2 with SM3 (my certificate's SM2 twin) on an OFD")
 
 
 class SignaturePage(BaseModel):

@@ -102,6 +102,9 @@ async def list_signatures(ctx: Stamping, principal: Principal, q: UsageQuery) ->
         "document_title": r["document_title"], "document_sha256": r["document_sha256"],
         "requester": r["requester"], "placements": list(r["placement_indexes"]),
         "certificate_serial": r["certificate_serial"],
+        # the document's format decides the signature's (docs/STAMPING.md)
+        **({"format": "gbt38540", "algorithm": "sm2-sm3"} if r["kind"] == "ofd"
+           else {"format": "pades", "algorithm": "ecdsa-p256-sha256"}),
     } for r in page]
     more = len(rows) > limit
     return {"items": items, "from": rfc3339(start), "to": rfc3339(end),
