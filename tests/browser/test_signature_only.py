@@ -263,3 +263,21 @@ async def test_an_ofd_is_signed_with_the_persons_own_signature(
     [sig] = verified.json["signatures"]
     assert (sig["kind"], sig["algorithm"], sig["result"]) == ("signature", "sm2-sm3", "passed"), sig
     assert sig["recorded"] and sig["trusted"], sig
+
+    # the verify page tells a person's signature from a seal: no enterprise, no seal status
+    signed = tmp_path / "pledge-signed.ofd"
+    signed.write_bytes(doc.body)
+    v = await open_screen("verify")
+    await v.goto("/verify/")
+    await v.page.locator("[data-test=verify-file]").set_input_files(str(signed))
+    await v.page.locator("[data-test=verify-submit]").click()
+    report = v.page.locator("[data-test=verify-report]")
+    await expect(report.locator("[data-test=verify-signature-title]")).to_have_text(
+        f"个人签名 · {person['name']}")
+    await expect(report.locator("[data-test=verify-stamped-on]")).to_have_attribute(
+        "data-stamped-on", "signature")
+    await expect(report.locator("[data-test=verify-format]")).to_contain_text("SM2")
+    await expect(report.locator("[data-test=verify-enterprise]")).to_have_count(0)
+    await expect(report.locator("[data-test=verify-seal-status]")).to_have_count(0)
+    await expect(report.locator("[data-test=verify-ofd-position]")).to_contain_text("第 2 页")
+    await v.shot("84-verify-ofd-signature", full_page=True)
