@@ -229,4 +229,10 @@ async def test_a_person_without_a_signature_is_led_to_make_one_and_back(
     await confirm.click()
     await enter_certificate_password(p, cert_pw)
     await expect(p.page.locator("[data-test=stamp-done]")).to_be_visible(timeout=90_000)
+    # a seal and the person's own signature: both records are offered
+    await expect(p.page.locator("[data-test=stamp-done-own-signature]")).to_contain_text("个人签名记录")
+    await expect(p.page.locator("[data-test=stamp-done]")).to_contain_text("已在 1 处盖章、1 处签名")
     await p.shot("75-signature-stamped", full_page=True)
+    await p.page.locator("[data-test=stamp-done-signature-records]").click()
+    await expect(p.page).to_have_url(re.compile(r"/app/signature-records$"))
+    await expect(p.page.locator("[data-test=signature-record]")).to_have_count(1)

@@ -258,6 +258,7 @@ export function stampedLines(placements, picks, scan, recordIds, typeLabel) {
     }
     return {
       index: p.index,
+      kind: p.kind,
       title: placementTitle(p, typeLabel),
       // a placement of any type is named after the seal the person chose for it
       what: p.kind === 'seal' && !p.seal_type && seal ? typeLabel(seal.type) : placementWhat(p, typeLabel),
