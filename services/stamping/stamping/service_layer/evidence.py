@@ -171,13 +171,35 @@ def report_lines(f: EvidenceFacts) -> list[Line]:
              indent=12),
         Line("四、过程记录（时间为北京时间；每行注明其所依据的平台事件编号）", "heading"),
     ]
+    lines += _timeline_lines(f)
+    lines.append(Line("五、所用证书", "heading"))
+    lines += _certificate_lines(f)
+    lines.append(Line("六、出具报告时的验证结果", "heading"))
+    lines += _verification_lines(f)
+    lines += [
+        Line("七、说明", "heading"),
+        Line("本报告内容全部取自平台的事件记录、证书库与保存的盖章结果，不取自任何调用方提交的内容。"
+             "证件号码仅显示末四位。", "note", indent=12),
+        Line(f"本报告由{PLATFORM_NAME}以平台签章证书签署（PAdES，含时间戳），"
+             "可通过平台验章接口（POST /api/v1/verifications）或任何信任平台根证书的 PDF 验证工具核验。",
+             "note", indent=12),
+    ]
+    return lines
+
+
+def _timeline_lines(f: EvidenceFacts) -> list[Line]:
+    lines = []
     for n, entry in enumerate(f.timeline, start=1):
         lines.append(Line(f"{n}. {china(entry.at)}　{entry.label}", indent=12))
         if entry.detail:
             lines.append(Line(entry.detail, "note", indent=30))
         lines.append(Line(f"事件编号：{entry.event_id}" if entry.event_id else "事件编号：无（无此环节）",
                           "note", indent=30))
-    lines.append(Line("五、所用证书", "heading"))
+    return lines
+
+
+def _certificate_lines(f: EvidenceFacts) -> list[Line]:
+    lines = []
     for c in f.certificates:
         info = c.info
         lines.append(Line(f"{c.role}：序列号 {c.serial}", indent=12))
@@ -190,31 +212,25 @@ def report_lines(f: EvidenceFacts) -> list[Line]:
                            "note", indent=30)]
         else:
             lines.append(Line("（平台证书库中未查到此序列号）", "note", indent=30))
-    lines.append(Line("六、出具报告时的验证结果", "heading"))
+    return lines
+
+
+def _verification_lines(f: EvidenceFacts) -> list[Line]:
     v = f.verification
     if v is None:
-        lines.append(Line("本次盖章为文件摘要签名（分离式 CMS），平台未保存原文，须与原文一并验证。"
-                          if r["kind"] == "digest" else "未能对盖章结果进行验证。", indent=12))
-    else:
-        overall = f.verification_overall or "—"
-        lines += [
-            Line(f"验证结论：{RESULT_LABELS.get(v['result'], v['result'])}"
-                 f"（整份文件：{RESULT_LABELS.get(overall, overall)}）", indent=12),
-            Line(f"签名域：{v['field_name']}　文件完整：{_yes(v['intact'])}"
-                 f"　证书链可信：{_yes(v['trusted'])}　有时间戳：{_yes(v['timestamped'])}", indent=12),
-            Line(f"签名时间：{china(_parse(v.get('signed_at')))}（来源：{v.get('signed_at_source') or '—'}）",
-                 indent=12),
-        ]
-        if v["reasons"]:
-            lines.append(Line(f"说明：{', '.join(v['reasons'])}", "note", indent=30))
-    lines += [
-        Line("七、说明", "heading"),
-        Line("本报告内容全部取自平台的事件记录、证书库与保存的盖章结果，不取自任何调用方提交的内容。"
-             "证件号码仅显示末四位。", "note", indent=12),
-        Line(f"本报告由{PLATFORM_NAME}以平台签章证书签署（PAdES，含时间戳），"
-             "可通过平台验章接口（POST /api/v1/verifications）或任何信任平台根证书的 PDF 验证工具核验。",
-             "note", indent=12),
+        return [Line("本次盖章为文件摘要签名（分离式 CMS），平台未保存原文，须与原文一并验证。"
+                     if f.record["kind"] == "digest" else "未能对盖章结果进行验证。", indent=12)]
+    overall = f.verification_overall or "—"
+    lines = [
+        Line(f"验证结论：{RESULT_LABELS.get(v['result'], v['result'])}"
+             f"（整份文件：{RESULT_LABELS.get(overall, overall)}）", indent=12),
+        Line(f"签名域：{v['field_name']}　文件完整：{_yes(v['intact'])}"
+             f"　证书链可信：{_yes(v['trusted'])}　有时间戳：{_yes(v['timestamped'])}", indent=12),
+        Line(f"签名时间：{china(_parse(v.get('signed_at')))}（来源：{v.get('signed_at_source') or '—'}）",
+             indent=12),
     ]
+    if v["reasons"]:
+        lines.append(Line(f"说明：{', '.join(v['reasons'])}", "note", indent=30))
     return lines
 
 

@@ -31,7 +31,7 @@ from shared.gm.sm2 import signature_raw_to_der
 from shared.gm.sm3 import sm3
 from shared.gm.x509 import is_valid_at, load_certificate, public_key_of, verify_certificate
 
-from .document import OfdDocument, load_document
+from .document import OfdDocument, OfdSignatureEntry, load_document
 from .errors import OfdError
 from .package import Limits, child, children, resolve_loc, text_of
 
@@ -385,56 +385,13 @@ def verify_ofd(
     doc = load_document(data, limits=limits, strict_pages=False)
     if len(doc.signatures) > MAX_SIGNATURES:
         raise OfdError(f"more than {MAX_SIGNATURES} signatures", code="too_many_signatures")
-    now = at or datetime.now(UTC)
+    trust = _Trust(tuple(trusted_roots), tuple(intermediates), tuple(sign_certificates),
+                   at or datetime.now(UTC))
     results = []
     for entry in doc.signatures:
         result = OfdSignatureResult(entry.id, entry.type)
         results.append(result)
-        try:
-            signature_xml = doc.package.read(entry.path)
-            sig_root = doc.package.xml(entry.path)
-        except OfdError:
-            result.reasons.append("signature_file_missing")
-            continue
-        sig_dir = posixpath.dirname(entry.path)
-        signed_info = child(sig_root, "SignedInfo")
-        value_loc = text_of(sig_root, "SignedValue")
-        if signed_info is None or not value_loc:
-            result.reasons.append("signature_file_malformed")
-            continue
-        method = text_of(signed_info, "SignatureMethod")
-        if method and method not in (oids.SM2_WITH_SM3, "SM2", "SM3withSM2"):
-            result.algorithm = method
-            result.reasons.append("unsupported_algorithm")
-            continue
-        _read_stamps(doc, signed_info, result)
-        _check_references(doc, signed_info, sig_dir, result)
-        try:
-            signed_value = doc.package.read(resolve_loc(value_loc, sig_dir))
-        except OfdError:
-            result.reasons.append("signed_value_missing")
-            continue
-        if entry.type == "Sign":
-            cert = _check_bare_signature(signed_value, signature_xml, sign_certificates, result)
-        else:
-            cert = _check_seal(
-                doc,
-                signed_info,
-                sig_dir,
-                signed_value,
-                signature_xml,
-                result,
-                trusted_roots,
-                intermediates,
-                now,
-            )
-        if cert is not None:
-            result.signer_certificate = _summary(cert)
-            result.signer_serial = format(int(cert.serial_number), "X")
-            result.signer_certificate_sha256 = hashlib.sha256(cert.dump()).hexdigest()
-            result.chain_trusted = _chain_trusted(cert, trusted_roots, intermediates, now)
-            if not result.chain_trusted:
-                result.reasons.append("signer_not_trusted")
+        _check_signature(doc, entry, result, trust)
         crypto_failed = any(r not in UNDECIDED_REASONS for r in result.reasons)
         if crypto_failed:
             result.status = "failed"
@@ -443,3 +400,55 @@ def verify_ofd(
         else:
             result.status = "passed"
     return OfdVerification(tuple(results))
+
+
+@dataclass(frozen=True)
+class _Trust:
+    """What one verification trusts, and when (the arguments of :func:`verify_ofd`)."""
+
+    roots: tuple[x509.Certificate, ...]
+    intermediates: tuple[x509.Certificate, ...]
+    sign_certificates: tuple[x509.Certificate, ...]
+    at: datetime
+
+
+def _check_signature(doc: OfdDocument, entry: OfdSignatureEntry, result: OfdSignatureResult,
+                     trust: _Trust) -> None:
+    """One signature of ``doc.signatures``: its files, check values, signed value and
+    signer, each failure a reason on ``result`` (the first unreadable part ends the check)."""
+    try:
+        signature_xml = doc.package.read(entry.path)
+        sig_root = doc.package.xml(entry.path)
+    except OfdError:
+        result.reasons.append("signature_file_missing")
+        return
+    sig_dir = posixpath.dirname(entry.path)
+    signed_info = child(sig_root, "SignedInfo")
+    value_loc = text_of(sig_root, "SignedValue")
+    if signed_info is None or not value_loc:
+        result.reasons.append("signature_file_malformed")
+        return
+    method = text_of(signed_info, "SignatureMethod")
+    if method and method not in (oids.SM2_WITH_SM3, "SM2", "SM3withSM2"):
+        result.algorithm = method
+        result.reasons.append("unsupported_algorithm")
+        return
+    _read_stamps(doc, signed_info, result)
+    _check_references(doc, signed_info, sig_dir, result)
+    try:
+        signed_value = doc.package.read(resolve_loc(value_loc, sig_dir))
+    except OfdError:
+        result.reasons.append("signed_value_missing")
+        return
+    if entry.type == "Sign":
+        cert = _check_bare_signature(signed_value, signature_xml, trust.sign_certificates, result)
+    else:
+        cert = _check_seal(doc, signed_info, sig_dir, signed_value, signature_xml, result,
+                           trust.roots, trust.intermediates, trust.at)
+    if cert is not None:
+        result.signer_certificate = _summary(cert)
+        result.signer_serial = format(int(cert.serial_number), "X")
+        result.signer_certificate_sha256 = hashlib.sha256(cert.dump()).hexdigest()
+        result.chain_trusted = _chain_trusted(cert, trust.roots, trust.intermediates, trust.at)
+        if not result.chain_trusted:
+            result.reasons.append("signer_not_trusted")
