@@ -131,6 +131,7 @@ class FakeSeals:
         self.seals: dict[uuid.UUID, FakeSeal] = {}
         self.grants: dict[tuple[uuid.UUID, uuid.UUID], Grant] = {}
         self.lock = asyncio.Lock()  # seals' row locks on the seal and the grant
+        self.lookups = 0  # round trips of choices + seal details (pre-check, re-check)
         self.signatures = 0
         self._image = make_seal_png(200)
         self.today: date | None = None
@@ -194,6 +195,11 @@ class FakeSeals:
     async def seal(self, seal_id: uuid.UUID) -> SealInfo | None:
         seal = self.seals.get(seal_id)
         return seal.info if seal else None
+
+    async def lookup(self, person_id: uuid.UUID, seal_ids: Sequence[uuid.UUID],
+                     ) -> tuple[list[EnterpriseChoice], dict[uuid.UUID, SealInfo | None]]:
+        self.lookups += 1
+        return await self.choices(person_id), {i: await self.seal(i) for i in dict.fromkeys(seal_ids)}
 
     async def by_serial(self, serial_number: str) -> SealCertificate | None:
         """certs' ``SealCertificates`` port (the fake seals hold the seal certificates)."""

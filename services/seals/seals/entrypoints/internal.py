@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -17,11 +18,27 @@ from . import views
 from .schemas import ApproveCheckIn, StampEslIn, StampSignatureIn
 from .support import context, png_response
 
+MAX_LOOKUP_SEALS = 20  # a stamp request's placements at most
+
 
 async def internal_choices(request: web.Request) -> web.Response:
+    """The seals a person may use now, by enterprise; with ``seal_id`` (repeated, at most 20)
+    also those seals' details as ``GET /internal/seals/{id}`` gives them (null: no such
+    seal) — what stamping checks before and after signing, in one round trip."""
     require_internal(request)
-    items = await stamping.choices(context(request), path_uuid(request, "person_id"))
-    return json_response({"items": [views.choice(c) for c in items]})
+    try:
+        wanted = [uuid.UUID(v) for v in request.query.getall("seal_id", [])][:MAX_LOOKUP_SEALS + 1]
+    except ValueError:
+        raise ValidationFailed.field("seal_id", "not a UUID") from None
+    if len(wanted) > MAX_LOOKUP_SEALS:
+        raise ValidationFailed.field("seal_id", f"at most {MAX_LOOKUP_SEALS}")
+    ctx = context(request)
+    items = await stamping.choices(ctx, path_uuid(request, "person_id"))
+    out: dict[str, object] = {"items": [views.choice(c) for c in items]}
+    if wanted:
+        found = await stamping.seal_records(ctx, wanted)
+        out["seals"] = {str(k): views.internal_seal(r) if r is not None else None for k, r in found.items()}
+    return json_response(out)
 
 
 async def internal_stamp_signature(request: web.Request) -> web.Response:

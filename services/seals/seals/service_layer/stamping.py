@@ -109,13 +109,26 @@ class SealRecord:
 
 
 async def seal_record(ctx: Seals, seal_id: uuid.UUID) -> SealRecord:
+    record = (await seal_records(ctx, [seal_id]))[seal_id]
+    if record is None:
+        raise errors.SealNotFound()
+    return record
+
+
+async def seal_records(ctx: Seals, seal_ids: list[uuid.UUID]) -> dict[uuid.UUID, SealRecord | None]:
+    """``seal_record`` of each (None: no such seal), on one connection."""
+    out: dict[uuid.UUID, SealRecord | None] = {}
     async with ctx.storage.connection() as repo:
-        seal = await repo.get_seal(seal_id)
-        if seal is None:
-            raise errors.SealNotFound()
-        info = await repo.enterprise(seal.enterprise_id)
-        certificate = await repo.seal_certificate(seal_id)
-    return SealRecord(seal, info.name if info else "", info.uscc if info else "", certificate)
+        for seal_id in dict.fromkeys(seal_ids):
+            seal = await repo.get_seal(seal_id)
+            if seal is None:
+                out[seal_id] = None
+                continue
+            info = await repo.enterprise(seal.enterprise_id)
+            certificate = await repo.seal_certificate(seal_id)
+            out[seal_id] = SealRecord(seal, info.name if info else "", info.uscc if info else "",
+                                      certificate)
+    return out
 
 
 async def enterprise_seals(ctx: Seals, enterprise_id: uuid.UUID) -> list[SealRow]:

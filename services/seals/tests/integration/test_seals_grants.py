@@ -184,6 +184,23 @@ async def test_a_person_granted_by_two_enterprises_sees_both_apart(seals: Seals)
     choices = await seals.internal("GET", f"/internal/persons/{p.person_id}/choices")
     by_enterprise = {c["enterprise_id"]: {s["seal_id"] for s in c["seals"]} for c in choices.json["items"]}
     assert by_enterprise == {str(a.id): {a1, a2}, str(b.id): {b1}}
+    assert "seals" not in choices.json
+
+    # stamping's one round trip: the choices and the named seals' details (a seal the person
+    # may not use is still described: the caller decides; an unknown one is null)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    path = f"/internal/persons/{p.person_id}/choices?seal_id={a1}&seal_id={a3}&seal_id={unknown}"
+    both = await seals.internal("GET", path)
+    assert both.status == 200 and both.json["items"] == choices.json["items"], both
+    assert set(both.json["seals"]) == {a1, a3, unknown} and both.json["seals"][unknown] is None
+    single = await seals.internal("GET", f"/internal/seals/{a1}")
+    assert both.json["seals"][a1] == single.json
+    assert both.json["seals"][a3]["enterprise_name"] == a.info.name
+    bad = await seals.internal("GET", f"/internal/persons/{p.person_id}/choices?seal_id=nope")
+    assert bad.status == 422 and bad.json["code"] == "validation_failed", bad
+    many = "&".join(f"seal_id={unknown}" for _ in range(21))
+    too_many = await seals.internal("GET", f"/internal/persons/{p.person_id}/choices?{many}")
+    assert too_many.status == 422, too_many
 
 
 async def test_revoked_seals_and_deleted_or_ended_grants_disappear_at_once(seals: Seals) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.errors import NotFound
+from shared.errors import NotFound, ServiceUnavailable
 from shared.internal import RemoteError, ServiceClient
 
 from ..service_layer.ports import EnterpriseChoice, SealChoice, SealInfo, SealSignature
@@ -48,6 +48,18 @@ def seal_info(body: dict[str, Any], fallback_id: uuid.UUID | None = None) -> Sea
     )
 
 
+def _choices(body: dict[str, Any]) -> list[EnterpriseChoice]:
+    return [
+        EnterpriseChoice(
+            enterprise_id=uuid.UUID(str(e["enterprise_id"])),
+            enterprise_name=str(e.get("enterprise_name") or ""),
+            seals=[SealChoice(uuid.UUID(str(s["seal_id"])), str(s.get("name") or ""),
+                              str(s.get("type") or "")) for s in e.get("seals", [])],
+        )
+        for e in body.get("items", [])
+    ]
+
+
 def _mm(value: Any) -> float:
     """A size seals gives (older peers give none: the 42 mm round seal of before)."""
     try:
@@ -67,16 +79,17 @@ class SealsHttp:
         self._image_locks: dict[uuid.UUID, asyncio.Lock] = {}
 
     async def choices(self, person_id: uuid.UUID) -> list[EnterpriseChoice]:
-        body = await self.client.get(f"/internal/persons/{person_id}/choices")
-        return [
-            EnterpriseChoice(
-                enterprise_id=uuid.UUID(str(e["enterprise_id"])),
-                enterprise_name=str(e.get("enterprise_name") or ""),
-                seals=[SealChoice(uuid.UUID(str(s["seal_id"])), str(s.get("name") or ""),
-                                  str(s.get("type") or "")) for s in e.get("seals", [])],
-            )
-            for e in body.get("items", [])
-        ]
+        return _choices(await self.client.get(f"/internal/persons/{person_id}/choices"))
+
+    async def lookup(self, person_id: uuid.UUID, seal_ids: Sequence[uuid.UUID],
+                     ) -> tuple[list[EnterpriseChoice], dict[uuid.UUID, SealInfo | None]]:
+        ids = list(dict.fromkeys(seal_ids))
+        query = "&".join(f"seal_id={i}" for i in ids)
+        body = await self.client.get(f"/internal/persons/{person_id}/choices?{query}")
+        found = body.get("seals") or {}
+        if set(found) != {str(i) for i in ids}:
+            raise ServiceUnavailable("seals did not answer for every seal", code="service_unavailable")
+        return _choices(body), {i: seal_info(found[str(i)], i) if found[str(i)] else None for i in ids}
 
     async def seal(self, seal_id: uuid.UUID) -> SealInfo | None:
         try:

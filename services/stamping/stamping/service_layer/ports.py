@@ -131,6 +131,10 @@ class SealCertificates(Protocol):
 class SealAuthority(Protocol):
     async def choices(self, person_id: uuid.UUID) -> list[EnterpriseChoice]: ...
 
+    async def lookup(self, person_id: uuid.UUID, seal_ids: Sequence[uuid.UUID],
+                     ) -> tuple[list[EnterpriseChoice], dict[uuid.UUID, SealInfo | None]]:
+        """``choices`` and each seal's ``seal`` (None: no such seal), in one round trip."""
+
     async def seal(self, seal_id: uuid.UUID) -> SealInfo | None: ...
 
     async def seal_image(self, seal_id: uuid.UUID) -> bytes: ...

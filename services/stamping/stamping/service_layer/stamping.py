@@ -271,12 +271,10 @@ async def apply_approved(ctx: Stamping, approved: Stamping, *, row: repository.A
     person = Principal(id=row.person_id, role="person", name=row.person_name)
     cmd = approvals._command(row)
     uses = plan(request, cmd)
-    seal_ids = list(dict.fromkeys(u.seal_id for u in uses))
-    found = await _seals(ctx, seal_ids)
+    now_standing = await look_up(ctx, row.person_id, [u.seal_id for u in uses])
     seals: dict[uuid.UUID, SealInfo] = {}
-    for seal_id, seal in zip(seal_ids, found, strict=True):
-        seal_use.check_before_signing(await ctx.seals.choices(row.person_id), seal,
-                                      row.enterprise_id, seal_id)
+    for seal_id, seal in now_standing.seals.items():
+        seal_use.check_before_signing(now_standing.choices, seal, row.enterprise_id, seal_id)
         assert seal is not None
         seals[seal_id] = seal
     claim = Claim(row.claim_id, request, document, request.client_id)
@@ -379,10 +377,9 @@ async def _release(ctx: Stamping, claim: Claim) -> None:
 
 
 async def look_up(ctx: Stamping, person_id: uuid.UUID, seal_ids: Sequence[uuid.UUID]) -> SealLookup:
-    """The person's choices and the seals' details, from seals now (one round trip each, at once)."""
-    ids = list(dict.fromkeys(seal_ids))
-    choices, found = await asyncio.gather(ctx.seals.choices(person_id), _seals(ctx, ids))
-    return SealLookup(choices, dict(zip(ids, found, strict=True)))
+    """The person's choices and the seals' details, from seals now (one round trip)."""
+    choices, found = await ctx.seals.lookup(person_id, seal_ids)
+    return SealLookup(choices, found)
 
 
 async def _precheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
@@ -408,10 +405,6 @@ async def _precheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
     return seals
 
 
-async def _seals(ctx: Stamping, seal_ids: Sequence[uuid.UUID]) -> list[SealInfo | None]:
-    return list(await asyncio.gather(*(ctx.seals.seal(i) for i in seal_ids)))
-
-
 def _check_person_signature(certificate_pem: str, signature: bytes, digest: bytes) -> None:
     """Defensive: never bind a person signature that does not verify into a document."""
     if not certificate_pem:
@@ -427,11 +420,9 @@ def _check_person_signature(certificate_pem: str, signature: bytes, digest: byte
 async def _recheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,
                    made: Sequence[Made]) -> None:
     """After the timestamps: was a seal revoked, or a grant withdrawn, before its signature's?"""
-    seal_ids = list(dict.fromkeys(m.seal.seal_id for m in made))
-    choices, now = await asyncio.gather(ctx.seals.choices(person_id), _seals(ctx, seal_ids))
-    standing = dict(zip(seal_ids, now, strict=True))
+    now = await look_up(ctx, person_id, [m.seal.seal_id for m in made])
     for m in made:
-        seal_use.check_after_timestamp(choices, standing[m.seal.seal_id], enterprise_of(cmd),
+        seal_use.check_after_timestamp(now.choices, now.seals[m.seal.seal_id], enterprise_of(cmd),
                                        m.seal.seal_id, m.signed_at)
 
 

@@ -59,9 +59,13 @@ async def test_pdf_request_scan_and_stamp_gives_a_verifiable_document(stamping: 
     pending = await h.call("GET", f"/api/v1/stamp-requests/{req['request_id']}/result", token=token)
     assert pending.status == 409 and pending.json["code"] == "stamp_pending"
 
+    looked_up = h.seals.lookups
     stamped = await h.stamp(person, req["request_id"], seal)
     assert stamped.status == 201, stamped
     assert "person_signature;dur=" in stamped.headers["Server-Timing"]
+    # seals is asked once before signing and once after the timestamp (issue 18: one round
+    # trip each, the choices and the seal's details together)
+    assert h.seals.lookups - looked_up == 2
 
     status = await h.call("GET", f"/api/v1/stamp-requests/{req['request_id']}", token=token)
     assert status.json["status"] == "stamped" and status.json["record_id"] == stamped.json["record_id"]
