@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from shared import asn1_lengths  # noqa: F401 - installs asn1crypto's corrected length test
+
 __all__ = [
     "DEFAULT_POLICY_OID",
     "SUPPORTED_HASHES",

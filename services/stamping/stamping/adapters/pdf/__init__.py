@@ -3,7 +3,8 @@
 Pure: no database, no HTTP. See the module docstrings for the design choices.
 """
 
-from . import asn1_lengths  # noqa: F401 - installs asn1crypto's corrected length test
+from shared import asn1_lengths  # noqa: F401 - installs asn1crypto's corrected length test
+
 from .limits import (
     DEFAULT_MAX_PAGES,
     DEFAULT_MAX_SIGNATURES,

@@ -18,7 +18,8 @@ per dump: exponential in the depth. The size estimate or the signature of such a
 past the gateway's 60 s (503).
 
 ``install`` runs when this module is imported, which ``stamping.adapters.pdf`` does (so in
-the service, its PDF worker processes and its verification processes). It makes each
+the service, its PDF worker processes and its verification processes) and certs' TSA (its
+tokens are built from certificates kept as DER, any of which may have such a length). It makes each
 ``dump`` that asn1crypto guards this way first drop a header whose last octet 0x80 ends a
 definite length: the header is recomputed from the unchanged contents, as for any value
 without one, and the bytes written are the same. A true indefinite length is left alone and

@@ -1,4 +1,4 @@
-"""asn1crypto's indefinite-length test, corrected (``adapters/pdf/asn1_lengths``): a definite
+"""asn1crypto's indefinite-length test, corrected (``shared/asn1_lengths``): a definite
 length whose last octet is 0x80 is written out as it was read, not re-encoded."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from asn1crypto import cms, core
-from stamping.adapters.pdf import asn1_lengths
 
+from shared import asn1_lengths
 from tests.support.pdf_fixtures import build_test_pki
 
 
