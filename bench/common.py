@@ -78,8 +78,10 @@ def platform_stack(*, replicas: int = 1, rate_limit_scale: int | None = None,
     env = {"ESEAL_LOG_LEVEL": "WARNING"}
     if rate_limit_scale is not None:
         env["ESEAL_RATE_LIMIT_SCALE"] = str(rate_limit_scale)
+    # ports 28080–32596: above the test platforms' (browser_safe_offset), below Linux's
+    # ephemeral range (32768+), where an outgoing connection may already hold the port
     config = StackConfig(db_prefix=f"eseal_b{run}_", amqp_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
-                         port_offset=random.randrange(200, 300) * 100, internal_port_offset=10, env="test",
+                         port_offset=random.randrange(200, 245) * 100, internal_port_offset=10, env="test",
                          log_dir=log_dir or ROOT / ".run" / "bench-logs" / run, replicas=replicas,
                          extra_env=env)
     stack = Stack(config)
