@@ -148,7 +148,8 @@ def _png(value: str) -> str:
 
 
 class PersonalSealBody(ApiModel):
-    """stamping's picture of a person's 个人签名 for the person's own ``SES_Seal``."""
+    """A seal's picture (PNG) and its size on the page, in millimetres: stamping's picture of
+    a person's 个人签名 for the person's own ``SES_Seal``; the picture part of ``Sm2SealBody``."""
 
     picture_png_b64: Annotated[str, Field(min_length=1, max_length=4 * 1024 * 1024)]
     width_mm: Annotated[int, Field(ge=1, le=200)]
@@ -164,25 +165,13 @@ class PersonalSealBody(ApiModel):
         return base64.b64decode(self.picture_png_b64)
 
 
-class Sm2SealBody(ApiModel):
+class Sm2SealBody(PersonalSealBody):
     """seals' description of a seal for its GB/T 38540 ``SES_Seal`` (certs adds the rest)."""
 
     name: Name
     seal_type: Annotated[int, Field(ge=1, le=2)]  # 1 organisation seal, 2 personal seal
-    picture_png_b64: Annotated[str, Field(min_length=1, max_length=4 * 1024 * 1024)]
-    width_mm: Annotated[int, Field(ge=1, le=200)]
-    height_mm: Annotated[int, Field(ge=1, le=200)]
     created_at: datetime
     signer_principal_ids: Annotated[list[uuid.UUID], Field(max_length=1000)]
-
-    @field_validator("picture_png_b64")
-    @classmethod
-    def _is_png(cls, value: str) -> str:
-        return _png(value)
-
-    @property
-    def picture_png(self) -> bytes:
-        return base64.b64decode(self.picture_png_b64)
 
 
 class RevocationBody(ApiModel):

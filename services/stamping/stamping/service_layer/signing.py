@@ -111,30 +111,19 @@ async def _sign_own_ofd(ctx: Stamping, document: bytes, person: Principal, own: 
                         person_sig: asyncio.Task[PersonSignature]) -> bytes:
     """The person's own signature on an OFD: GB/T 38540 signs with a seal, so certs makes the
     person's own ``SES_Seal`` (个人印章: the 个人签名 picture at its size on the page, listing
-    the person's SM2 certificate); ``Signature.xml`` is prepared over the uploaded document
-    with a StampAnnot per spot, its TBS_Sign digest (e = SM3(Z‖TBS_Sign)) joins the
-    authorization's in the one certs call (the SM2 twin signs it after the same password
-    check), a timestamp is taken over the signature value, and the package is written. The
-    seals' signatures follow over this output."""
+    the person's SM2 certificate); its TBS_Sign digest joins the authorization's in the one
+    certs call (the SM2 twin signs it after the same password check). The seals' signatures
+    follow over this output."""
     width_mm, height_mm = (max(1, round(v)) for v in _signature_box(own.image, 1.0))
     esl = await ctx.signer.personal_seal(person.id, own.image, width_mm, height_mm)
 
-    async def prepare() -> ofd.PreparedOfdStamp:
-        facts = ofd_signing.seal_facts(esl)
-        return ofd.prepare_ofd_placement(document, esl, facts.signer_certificate, spots,
-                                         facts.width_mm, facts.height_mm, signed_at=now)
+    async def sign(digest: bytes) -> tuple[bytes, bytes]:
+        revision.set_result(digest)
+        sig = await asyncio.shield(person_sig)
+        return sig.sm2, _der(sig.sm2_certificate_pem)
 
-    prepared = await ctx.workers.run(prepare)
-    revision.set_result(ofd_signing.digest_to_sign(prepared))
-    sig = await asyncio.shield(person_sig)
-    ofd_signing.check_signature(prepared, _der(sig.sm2_certificate_pem), sig.sm2)
-    token = await RecordingTimeStamper(ctx.timestamper).async_timestamp(
-        hashlib.sha256(sig.sm2).digest(), "sha256")  # GB/T 38540 §7.2.3, as for a seal
-
-    async def finish() -> bytes:
-        return ofd.finish_ofd_stamp(prepared, sig.sm2, timestamp_token=token.dump())
-
-    return await ctx.workers.run(finish)
+    content, _ = await _ofd_signature(ctx, document, esl, spots, now, sign, Timings())
+    return content
 
 
 def _signature_box_pt(png: bytes) -> tuple[float, float]:
@@ -266,41 +255,58 @@ async def _sign_ofd(ctx: Stamping, row: RequestRow, document: bytes, use: Use, p
                     cmd: StampCommand, seal: SealInfo, now: datetime,
                     person_signed: Callable[[], Awaitable[Any]],
                     timings: Timings) -> tuple[bytes, Made]:
-    """GB/T 38540 on an OFD: the seal's ``SES_Seal`` from seals, Signature.xml prepared here,
-    the seal's SM2 signature over TBS_Sign from seals (which decides under its locks and has
-    certs sign), an RFC 3161 token over the signature value, then the package is written."""
+    """GB/T 38540 on an OFD with the seal's ``SES_Seal`` from seals; the seal's SM2 signature
+    over TBS_Sign from seals (which decides under its locks and has certs sign), asked for
+    once the person's signature is there."""
     assert use.placement is not None
-    spots = use.placement.spots
     with timings.phase("ofd_esl"):  # sub-phases of "sign", for the benchmark (bench/bench_ofd.py)
         esl = await ctx.seals.stamp_esl(use.seal_id, person.id, enterprise_of(cmd))
+    made: list[SealSignature] = []
+
+    async def sign(digest: bytes) -> tuple[bytes, bytes]:
+        await person_signed()  # the person's signature first, as for a PDF
+        with timings.phase("seal_signature"):
+            signature = await ctx.seals.stamp_signature(
+                use.seal_id, person.id, enterprise_of(cmd), digest, algorithm=SM2)
+        made.append(signature)
+        return signature.signature, _der(signature.certificate_pem)
+
+    content, signed_at = await _ofd_signature(ctx, document, esl, use.placement.spots, now, sign,
+                                              timings)
+    return content, Made(use.index, seal, made[0], signed_at, GBT38540)
+
+
+async def _ofd_signature(ctx: Stamping, document: bytes, esl: bytes, spots: Sequence[Spot],
+                         now: datetime, sign: Callable[[bytes], Awaitable[tuple[bytes, bytes]]],
+                         timings: Timings) -> tuple[bytes, datetime | None]:
+    """One GB/T 38540 signature with ``esl`` over ``document``: Signature.xml prepared in a
+    worker (one StampAnnot per spot — a 骑缝章: one per page, clipped to its strip — at the
+    size the seal's own SES_Seal states for its picture), ``sign`` (e = SM3(Z‖TBS_Sign) →
+    the signature and its certificate, DER) checked against the certificate the seal lists,
+    an RFC 3161 token over the signature value, then the package is written. Returns the
+    document and the token's time."""
 
     async def prepare() -> ofd.PreparedOfdStamp:
-        # one StampAnnot per spot (a 骑缝章: one per page, clipped to its strip), at the size
-        # the seal's own SES_Seal states for its picture
         facts = ofd_signing.seal_facts(esl)
         return ofd.prepare_ofd_placement(document, esl, facts.signer_certificate, spots,
                                          facts.width_mm, facts.height_mm, signed_at=now)
 
     with timings.phase("ofd_prepare"):
         prepared = await ctx.workers.run(prepare)
-    await person_signed()  # the person's signature first, as for a PDF
-    with timings.phase("seal_signature"):
-        signature = await ctx.seals.stamp_signature(
-            use.seal_id, person.id, enterprise_of(cmd), ofd_signing.digest_to_sign(prepared),
-            algorithm=SM2)
-        ofd_signing.check_signature(prepared, _der(signature.certificate_pem), signature.signature)
+    signature, certificate = await sign(ofd_signing.digest_to_sign(prepared))
+    ofd_signing.check_signature(prepared, certificate, signature)
     stamper = RecordingTimeStamper(ctx.timestamper)
     # GB/T 38540 §7.2.3: the timestamp is over the signature value (imprint SHA-256: what the
     # platform TSA answers; verifiers read the imprint's algorithm from the token)
     with timings.phase("timestamp"):
-        token = await stamper.async_timestamp(hashlib.sha256(signature.signature).digest(), "sha256")
+        token = await stamper.async_timestamp(hashlib.sha256(signature).digest(), "sha256")
 
     async def finish() -> bytes:
-        return ofd.finish_ofd_stamp(prepared, signature.signature, timestamp_token=token.dump())
+        return ofd.finish_ofd_stamp(prepared, signature, timestamp_token=token.dump())
 
     with timings.phase("ofd_finish"):
         content = await ctx.workers.run(finish)
-    return content, Made(use.index, seal, signature, stamper.signed_at(), GBT38540)
+    return content, stamper.signed_at()
 
 
 def _der(certificate_pem: str) -> bytes:
