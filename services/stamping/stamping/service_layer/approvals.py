@@ -351,11 +351,10 @@ async def sweep(ctx: Stamping) -> int:
 
 
 async def _revoked(ctx: Stamping, row: ApprovalRow) -> Cause | None:
-    seals = await asyncio.gather(*(ctx.seals.seal(i) for i in row.seal_ids))
-    if any(s is None or s.status != "active" for s in seals):
+    choices, seals = await ctx.seals.lookup(row.person_id, row.seal_ids)
+    if any(s is None or s.status != "active" for s in seals.values()):
         return "seal_revoked"
-    usable = {s.seal_id for e in await ctx.seals.choices(row.person_id)
-              if e.enterprise_id == row.enterprise_id for s in e.seals}
+    usable = {s.seal_id for e in choices if e.enterprise_id == row.enterprise_id for s in e.seals}
     if not set(row.seal_ids) <= usable:
         return "grant_revoked"
     return None
