@@ -133,6 +133,8 @@ class FakeSeals:
         self.lock = asyncio.Lock()  # seals' row locks on the seal and the grant
         self.lookups = 0  # round trips of choices + seal details (pre-check, re-check)
         self.signatures = 0
+        self.timestamps = 0  # TSA tokens made with a seal signature (``timestamp=True``)
+        self._timestamper = pki.timestamper()
         self._image = make_seal_png(200)
         self.today: date | None = None
         self.serial_lookups = 0
@@ -247,7 +249,17 @@ class FakeSeals:
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                               enterprise_id: uuid.UUID, digest: bytes, *,
                               algorithm: str = "ecdsa-p256-sha256",
-                              approver_id: uuid.UUID | None = None) -> SealSignature:
+                              approver_id: uuid.UUID | None = None,
+                              timestamp: bool = False) -> SealSignature:
+        made = await self._stamp_signature(seal_id, person_id, enterprise_id, digest, algorithm, approver_id)
+        if not timestamp:
+            return made
+        self.timestamps += 1  # as certs: the test TSA's token over SHA-256(signature)
+        token = await self._timestamper.async_timestamp(hashlib.sha256(made.signature).digest(), "sha256")
+        return replace(made, timestamp_token=token.dump())
+
+    async def _stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID, enterprise_id: uuid.UUID,
+                               digest: bytes, algorithm: str, approver_id: uuid.UUID | None) -> SealSignature:
         async with self.lock:
             seal = self.seals.get(seal_id)
             if seal is None or seal.info.enterprise_id != enterprise_id:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -140,16 +141,22 @@ class FakeCA:
         return SealCertificate(f"cert-{serial}", serial, f"-----BEGIN CERTIFICATE-----\n{serial}\n",
                                ["issuing", "root"])
 
-    async def sign(self, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
+    async def sign(self, seal_id: uuid.UUID, digest: bytes, *, timestamp: bool = False) -> SealSignature:
         if seal_id in self.revoked:
             raise problem(409, "certificate_revoked")
         if self.sign_delay:
             await asyncio.sleep(self.sign_delay)
         self.signed.append((seal_id, time.monotonic()))
-        return SealSignature(base64.b64encode(b"sig:" + digest).decode(), "ecdsa-p256-sha256",
-                             "serial")
+        signature = b"sig:" + digest
+        return SealSignature(base64.b64encode(signature).decode(), "ecdsa-p256-sha256",
+                             "serial", timestamp_token_b64=self._token(signature, timestamp))
 
-    async def sign_sm2(self, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
+    @staticmethod
+    def _token(signature: bytes, timestamp: bool) -> str:
+        """Not a token: a marker naming what a TSA token would cover (seals passes it on)."""
+        return base64.b64encode(b"tsa:" + hashlib.sha256(signature).digest()).decode() if timestamp else ""
+
+    async def sign_sm2(self, seal_id: uuid.UUID, digest: bytes, *, timestamp: bool = False) -> SealSignature:
         """Real SM2 with the seal's test SM2 key (digest = e = SM3(Z‖M))."""
         if seal_id in self.revoked:
             raise problem(409, "certificate_revoked")
@@ -158,7 +165,8 @@ class FakeCA:
         cert = pki.certificate(seal_id)
         signature = pki.keys[seal_id].sign_digest(digest)
         return SealSignature(base64.b64encode(signature).decode(), "sm2-sm3", "sm2-serial",
-                             gm_pem(cert), [gm_pem(pki.issuing.dump()), gm_pem(pki.root.dump())])
+                             gm_pem(cert), [gm_pem(pki.issuing.dump()), gm_pem(pki.root.dump())],
+                             self._token(signature, timestamp))
 
     async def revoke_seal_certificate(self, seal_id: uuid.UUID, reason: str) -> None:
         if self.fail_revocations:

@@ -9,6 +9,7 @@ the gateway untouched, exactly as they will on the platform.
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -69,6 +71,7 @@ class Harness:
     receiver: Receiver
     pdf: bytes = field(default_factory=lambda: make_test_pdf(pages=3))
     app: web.Application | None = None  # the stamping app (to reach its context in tests)
+    timestamper: Any = None  # the TSA stamping asks (pyHanko's DummyTimeStamper of the test PKI)
 
     async def call(self, method: str, path: str, *, token: str | None = None, json: Any = None,
                    data: Any = None, headers: dict[str, str] | None = None,
@@ -150,6 +153,22 @@ def verify_callback(secret: str, headers: dict[str, str], body: bytes) -> bool:
     return webhooks.verify(secret, body, headers[webhooks.SIGNATURE_HEADER])
 
 
+def count_tsa_requests(h: Harness, monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The digests stamping asks its TSA to time-stamp from now on (for this test), but for
+    pyHanko's size estimate (its dummy response is a token over SHA-256 of nothing)."""
+    asked: list[bytes] = []
+    original = h.timestamper.async_timestamp
+    nothing = hashlib.sha256(b"").digest()
+
+    async def counting(message_digest: bytes, md_algorithm: str) -> Any:
+        if message_digest != nothing:
+            asked.append(message_digest)
+        return await original(message_digest, md_algorithm)
+
+    monkeypatch.setattr(h.timestamper, "async_timestamp", counting)
+    return asked
+
+
 @pytest_asyncio.fixture(scope="session")
 async def stamping() -> AsyncIterator[Harness]:
     run = uuid.uuid4().hex[:8]
@@ -187,7 +206,7 @@ async def stamping() -> AsyncIterator[Harness]:
     pool = await create_pool(settings.database_url, min_size=1, max_size=5)
     try:
         yield Harness(f"http://127.0.0.1:{gw.port}", direct, signer, seals, certs, ca, http, settings,
-                      pool, receiver, app=app)
+                      pool, receiver, app=app, timestamper=timestamper)
     finally:
         await pool.close()
         await http.close()

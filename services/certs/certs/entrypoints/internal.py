@@ -7,11 +7,12 @@ travel base64; private keys never leave this service.
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import timedelta
 
 from aiohttp import web
 
-from certs.adapters.crypto.tsa import DEFAULT_POLICY_OID
+from certs.adapters.crypto.tsa import DEFAULT_POLICY_OID, TimestampRejected
 from certs.service_layer import certificates, crl, platform, renewal, seals, sm2
 from certs.service_layer.views import rfc3339
 from shared.errors import EsealError, ValidationFailed
@@ -27,6 +28,7 @@ from .schemas import (
     PrincipalSignBody,
     RevocationBody,
     SealCertificateBody,
+    SealDigestBody,
     Sm2SealBody,
 )
 
@@ -97,9 +99,9 @@ async def personal_seal(request: web.Request) -> web.Response:
 async def seal_sm2_signature(request: web.Request) -> web.Response:
     require_internal(request)
     seal_id = path_uuid(request, "seal_id")
-    body = await parse_json(request, DigestBody)
+    body = await parse_json(request, SealDigestBody)
     sig = await sm2.sign_seal(request.app[CERTS], seal_id, body.digest)
-    return json_response(_sm2_signature(request, sig))
+    return json_response({**_sm2_signature(request, sig), **_timestamp(request, body, sig.signature)})
 
 
 async def seal_esl(request: web.Request) -> web.Response:
@@ -138,10 +140,24 @@ async def seal_certificate_by_serial(request: web.Request) -> web.Response:
 async def seal_signature(request: web.Request) -> web.Response:
     require_internal(request)
     seal_id = path_uuid(request, "seal_id")
-    body = await parse_json(request, DigestBody)
+    body = await parse_json(request, SealDigestBody)
     sig = await seals.sign(request.app[CERTS], seal_id, body.digest)
     return json_response({"signature_b64": _b64(sig.signature), "algorithm": sig.algorithm,
-                          "serial_number": sig.serial_number})
+                          "serial_number": sig.serial_number,
+                          **_timestamp(request, body, sig.signature)})
+
+
+def _timestamp(request: web.Request, body: SealDigestBody, signature: bytes) -> dict[str, str]:
+    """The TSA token over the signature value when asked for. Without one (the TSA's
+    certificate not valid now) the caller asks ``/internal/tsa`` and gets its answer there."""
+    if not body.timestamp:
+        return {}
+    try:
+        token = request.app[CERTS].authority.tsa.stamp(hashlib.sha256(signature).digest(), "sha256")
+    except TimestampRejected as exc:
+        log.warning("seal_signature_timestamp_unavailable", reason=str(exc))
+        return {}
+    return {"timestamp_token_b64": _b64(token)}
 
 
 async def platform_signature(request: web.Request) -> web.Response:

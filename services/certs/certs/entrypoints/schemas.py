@@ -92,6 +92,13 @@ class DigestBody(ApiModel):
         return _digest(self.digest_b64)
 
 
+class SealDigestBody(DigestBody):
+    """A seal signature; ``timestamp``: also the platform TSA's RFC 3161 token over
+    SHA-256(signature value), the token a signature timestamp needs (one call, not two)."""
+
+    timestamp: bool = False
+
+
 MAX_MORE_DIGESTS = 49  # a stamp batch of 50 documents signs its 50 authorizations in one call
 
 

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
@@ -293,6 +294,33 @@ async def test_seal_signs_until_revoked_then_its_serial_is_in_the_crl(certs: Cer
         "SELECT type FROM events WHERE stream_id = $1 ORDER BY version", issued["certificate_id"])]
     assert types == ["SealCertificateCreated", "CertificateIssued", "Sm2CertificateAdded",
                      "Sm2CertificateIssued", "CertificateRevoked"]
+
+
+async def test_a_seal_signature_asked_with_a_timestamp_carries_the_tsa_token_over_it(
+        certs: CertsHarness) -> None:
+    body = _seal_body()
+    await certs.request("POST", "/internal/seal-certificates", internal=True, json=body)
+    ca = (await certs.request("GET", "/internal/ca", internal=True)).json
+    tsa = x509.load_pem_x509_certificate(ca["tsa_pem"].encode())
+    for path in ("signatures", "sm2-signatures"):
+        r = await certs.request("POST", f"/internal/seal-certificates/{body['seal_id']}/{path}",
+                                internal=True, json={"digest_b64": base64.b64encode(DIGEST).decode(),
+                                                     "timestamp": True})
+        assert r.status == 200, r
+        signature = base64.b64decode(r.json["signature_b64"])
+        token = cms.ContentInfo.load(base64.b64decode(r.json["timestamp_token_b64"]))
+        signed = token["content"]
+        tst = signed["encap_content_info"]["content"].parsed
+        imprint = tst["message_imprint"]
+        assert imprint["hash_algorithm"]["algorithm"].native == "sha256"
+        assert imprint["hashed_message"].native == hashlib.sha256(signature).digest()
+        # signed by the platform TSA, over the attributes that bind the TSTInfo
+        signer = signed["signer_infos"][0]
+        tsa.public_key().verify(signer["signature"].native, signer["signed_attrs"].untag().dump(),
+                                ec.ECDSA(hashes.SHA256()))  # type: ignore[union-attr, call-arg]
+    plain = await certs.request("POST", f"/internal/seal-certificates/{body['seal_id']}/signatures",
+                                internal=True, json={"digest_b64": base64.b64encode(DIGEST).decode()})
+    assert "timestamp_token_b64" not in plain.json
 
 
 async def test_unknown_seal(certs: CertsHarness) -> None:

@@ -126,25 +126,28 @@ class CertsClient:
         return SealCertificate(str(body.get("certificate_id", "")), str(body["serial_number"]),
                                str(body["certificate_pem"]), list(body.get("chain_pem") or []))
 
-    async def sign(self, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
-        try:
-            body = await self.client.post(f"/internal/seal-certificates/{seal_id}/signatures",
-                                          {"digest_b64": base64.b64encode(digest).decode()})
-        except RemoteError as err:
-            raise _upstream(err) from None
+    async def sign(self, seal_id: uuid.UUID, digest: bytes, *, timestamp: bool = False) -> SealSignature:
+        body = await self._sign(f"/internal/seal-certificates/{seal_id}/signatures", digest, timestamp)
         return SealSignature(str(body["signature_b64"]), str(body.get("algorithm", "")),
-                             str(body.get("serial_number", "")))
+                             str(body.get("serial_number", "")),
+                             timestamp_token_b64=str(body.get("timestamp_token_b64") or ""))
 
-    async def sign_sm2(self, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
-        try:
-            body = await self.client.post(f"/internal/seal-certificates/{seal_id}/sm2-signatures",
-                                          {"digest_b64": base64.b64encode(digest).decode()})
-        except RemoteError as err:
-            raise _upstream(err) from None
+    async def sign_sm2(self, seal_id: uuid.UUID, digest: bytes, *, timestamp: bool = False) -> SealSignature:
+        body = await self._sign(f"/internal/seal-certificates/{seal_id}/sm2-signatures", digest, timestamp)
         return SealSignature(str(body["signature_b64"]), str(body.get("algorithm", "")),
                              str(body.get("serial_number", "")),
                              str(body.get("certificate_pem") or ""),
-                             [str(c) for c in body.get("chain_pem") or []])
+                             [str(c) for c in body.get("chain_pem") or []],
+                             str(body.get("timestamp_token_b64") or ""))
+
+    async def _sign(self, path: str, digest: bytes, timestamp: bool) -> dict[str, Any]:
+        try:
+            body: dict[str, Any] = await self.client.post(path, {
+                "digest_b64": base64.b64encode(digest).decode(),
+                **({"timestamp": True} if timestamp else {})})
+        except RemoteError as err:
+            raise _upstream(err) from None
+        return body
 
     async def revoke_seal_certificate(self, seal_id: uuid.UUID, reason: str) -> None:
         try:

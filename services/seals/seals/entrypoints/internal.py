@@ -52,7 +52,7 @@ async def internal_stamp_signature(request: web.Request) -> web.Response:
     result = await stamping.stamp_signature(context(request), seal_id, person_id=body.person_id,
                                             enterprise_id=body.enterprise_id, digest=digest,
                                             algorithm=body.algorithm,
-                                            approver_id=body.approver_id)
+                                            approver_id=body.approver_id, timestamp=body.timestamp)
     return json_response(views.stamp_signature(result))
 
 

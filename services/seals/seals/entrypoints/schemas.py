@@ -62,6 +62,7 @@ class StampSignatureIn(ApiModel):
     digest_b64: str = Field(min_length=1, max_length=200)
     algorithm: Literal["ecdsa-p256-sha256", "sm2-sm3"] = "ecdsa-p256-sha256"
     approver_id: uuid.UUID | None = None  # 用印审批: who approved (a seal requiring approval)
+    timestamp: bool = False  # also certs' TSA token over the signature value (one round trip)
 
 
 class StampEslIn(ApiModel):

@@ -108,6 +108,8 @@ def stamp_signature(s: StampSignature) -> dict[str, Any]:
         "seal": {"seal_id": str(s.seal.seal_id), "name": s.seal.name, "type": s.seal.type,
                  "type_label": s.type_label, "enterprise_id": str(s.seal.enterprise_id),
                  "enterprise_name": s.enterprise_name, "enterprise_uscc": s.enterprise_uscc},
+        **({"timestamp_token_b64": s.signature.timestamp_token_b64}
+           if s.signature.timestamp_token_b64 else {}),
     }
 
 

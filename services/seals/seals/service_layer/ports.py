@@ -90,6 +90,7 @@ class SealSignature:
     # seals answers with the seal certificate it keeps.
     certificate_pem: str = ""
     chain_pem: list[str] = field(default_factory=list)
+    timestamp_token_b64: str = ""  # certs' RFC 3161 token over the signature, when asked for
 
 
 @dataclass(frozen=True)
@@ -116,12 +117,13 @@ class CertificateAuthority(Protocol):
     async def issue_seal_certificate(self, request: SealCertificateRequest) -> SealCertificate:
         """A certificate and key for a seal (idempotent per seal id)."""
 
-    async def sign(self, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
-        """Sign a digest with the seal's key; 409 ``certificate_revoked`` once revoked."""
+    async def sign(self, seal_id: uuid.UUID, digest: bytes, *, timestamp: bool = False) -> SealSignature:
+        """Sign a digest with the seal's key; 409 ``certificate_revoked`` once revoked.
+        ``timestamp``: with certs' TSA token over the signature value (when it can make one)."""
 
-    async def sign_sm2(self, seal_id: uuid.UUID, digest: bytes) -> SealSignature:
+    async def sign_sm2(self, seal_id: uuid.UUID, digest: bytes, *, timestamp: bool = False) -> SealSignature:
         """Sign e = SM3(Z‖M) with the seal's SM2 key (GB/T 38540 signatures of OFDs); 409
-        ``certificate_revoked`` once revoked."""
+        ``certificate_revoked`` once revoked. ``timestamp`` as for ``sign``."""
 
     async def revoke_seal_certificate(self, seal_id: uuid.UUID, reason: str) -> None:
         """Revoke the seal's certificate (safe to repeat)."""

@@ -48,11 +48,13 @@ class StampSignature:
 async def stamp_signature(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUID,
                           enterprise_id: uuid.UUID, digest: bytes,
                           algorithm: str = ECDSA,
-                          approver_id: uuid.UUID | None = None) -> StampSignature:
+                          approver_id: uuid.UUID | None = None,
+                          timestamp: bool = False) -> StampSignature:
     """``algorithm``: the seal's ECDSA key (PAdES, PDF) or its SM2 twin (GB/T 38540, OFD);
     the same decision, under the same locks, either way. A seal that requires approval
     (用印审批) signs only for ``approver_id`` naming one of its approvers who may approve now
-    (403 ``approval_required`` without one, ``not_an_approver`` for anyone else)."""
+    (403 ``approval_required`` without one, ``not_an_approver`` for anyone else).
+    ``timestamp``: certs also answers its TSA token over the signature value."""
     if len(digest) != DIGEST_BYTES:
         raise ValidationFailed.field("digest_b64", f"must be a {DIGEST_BYTES}-byte digest")
     if algorithm not in (ECDSA, SM2):
@@ -70,7 +72,7 @@ async def stamp_signature(ctx: Seals, seal_id: uuid.UUID, *, person_id: uuid.UUI
             await check_approver(repo, ctx, seal, approver_id)
         try:
             sign = ctx.ca.sign_sm2 if algorithm == SM2 else ctx.ca.sign
-            signature = await sign(seal_id, digest)
+            signature = await sign(seal_id, digest, timestamp=timestamp)
         except EsealError as err:
             if err.code == "certificate_revoked":
                 raise errors.SealRevoked() from None

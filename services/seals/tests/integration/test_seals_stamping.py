@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import io
 import time
 import uuid
@@ -219,6 +220,14 @@ async def test_sm2_stamp_signature_and_the_seal_an_ofd_embeds(seals: Seals) -> N
     assert key.verify(b"TBS_Sign", base64.b64decode(r.json["signature_b64"]))
     assert load_certificate(r.json["certificate_pem"].encode()).dump() == seal_cert
     assert r.json["seal"]["seal_id"] == seal_id
+    assert "timestamp_token_b64" not in r.json  # only when asked for
+    # asked for: certs' token over the signature value comes back in the same answer
+    r = await seals.internal("POST", f"/internal/seals/{seal_id}/stamp-signatures", json={
+        "person_id": str(p.person_id), "enterprise_id": str(e.id), "algorithm": "sm2-sm3",
+        "digest_b64": base64.b64encode(e_value).decode(), "timestamp": True})
+    assert r.status == 200, r
+    signature = base64.b64decode(r.json["signature_b64"])
+    assert base64.b64decode(r.json["timestamp_token_b64"]) == b"tsa:" + hashlib.sha256(signature).digest()
 
     stranger = await seals.person()
     refused = await seals.internal("POST", f"/internal/seals/{seal_id}/stamp-esl", json={

@@ -137,11 +137,13 @@ class SealsHttp:
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                               enterprise_id: uuid.UUID, digest: bytes, *,
                               algorithm: str = "ecdsa-p256-sha256",
-                              approver_id: uuid.UUID | None = None) -> SealSignature:
+                              approver_id: uuid.UUID | None = None,
+                              timestamp: bool = False) -> SealSignature:
         body = await self.client.post(f"/internal/seals/{seal_id}/stamp-signatures", json={
             "person_id": str(person_id), "enterprise_id": str(enterprise_id),
             "digest_b64": base64.b64encode(digest).decode(), "algorithm": algorithm,
-            **({"approver_id": str(approver_id)} if approver_id else {})})
+            **({"approver_id": str(approver_id)} if approver_id else {}),
+            **({"timestamp": True} if timestamp else {})})
         seal = body.get("seal") or {}
         seal.setdefault("seal_id", str(seal_id))
         seal.setdefault("enterprise_id", str(enterprise_id))
@@ -152,6 +154,7 @@ class SealsHttp:
             certificate_pem=str(body.get("certificate_pem") or ""),
             chain_pem=_chain(body),
             seal=seal_info(seal, seal_id),
+            timestamp_token=base64.b64decode(str(body.get("timestamp_token_b64") or "")),
         )
 
     async def approve_check(self, approver_id: uuid.UUID, person_id: uuid.UUID,

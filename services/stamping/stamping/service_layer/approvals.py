@@ -377,10 +377,12 @@ class ApprovedSeals:
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                               enterprise_id: uuid.UUID, digest: bytes, *,
                               algorithm: str = "ecdsa-p256-sha256",
-                              approver_id: uuid.UUID | None = None) -> SealSignature:
+                              approver_id: uuid.UUID | None = None,
+                              timestamp: bool = False) -> SealSignature:
         return await self.inner.stamp_signature(seal_id, person_id, enterprise_id, digest,
                                                 algorithm=algorithm,
-                                                approver_id=approver_id or self.approver_id)
+                                                approver_id=approver_id or self.approver_id,
+                                                timestamp=timestamp)
 
 
 def _approved_context(ctx: Stamping, approver_id: uuid.UUID) -> Stamping:

@@ -68,6 +68,8 @@ class SealSignature:
     certificate_pem: str
     chain_pem: list[str]
     seal: SealInfo
+    # certs' RFC 3161 token over SHA-256(signature), asked for with it (b"": none came)
+    timestamp_token: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -145,9 +147,12 @@ class SealAuthority(Protocol):
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                               enterprise_id: uuid.UUID, digest: bytes, *,
                               algorithm: str = "ecdsa-p256-sha256",
-                              approver_id: uuid.UUID | None = None) -> SealSignature:
+                              approver_id: uuid.UUID | None = None,
+                              timestamp: bool = False) -> SealSignature:
         """``algorithm`` "sm2-sm3": ``digest`` is e = SM3(Z‖TBS_Sign), signed by the SM2 twin.
-        ``approver_id``: who approved (a seal that requires approval signs only with it)."""
+        ``approver_id``: who approved (a seal that requires approval signs only with it).
+        ``timestamp``: the TSA token over the signature value in the same answer (when the
+        TSA can make one), saving the signature timestamp's own round trip."""
 
     async def approve_check(self, approver_id: uuid.UUID, person_id: uuid.UUID,
                             enterprise_id: uuid.UUID, seal_ids: Sequence[uuid.UUID],

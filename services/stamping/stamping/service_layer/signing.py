@@ -207,8 +207,17 @@ async def _sign_cms(ctx: Stamping, row: RequestRow, document: bytes | None, use:
     system's digest, in a worker; the seal's ECDSA signature comes from seals (which decides
     under its locks and has certs sign)."""
     loop = asyncio.get_running_loop()
-    signer = SealDigestSigner(ctx.seals.stamp_signature, loop, use.seal_id, person.id, enterprise_of(cmd))
     stamper = RecordingTimeStamper(ctx.timestamper)
+
+    async def seal_sign(seal_id: uuid.UUID, person_id: uuid.UUID, enterprise_id: uuid.UUID,
+                        digest: bytes) -> SealSignature:
+        """The seal signature with its TSA token: pyHanko's signature timestamp (over the
+        signature value) is then answered without a round trip of its own."""
+        made = await ctx.seals.stamp_signature(seal_id, person_id, enterprise_id, digest, timestamp=True)
+        stamper.offer(made.timestamp_token)
+        return made
+
+    signer = SealDigestSigner(seal_sign, loop, use.seal_id, person.id, enterprise_of(cmd))
     ca = await ctx.ca.current()
     chain = _chain(seal, ca)
     if row.kind == "pdf":
@@ -262,29 +271,32 @@ async def _sign_ofd(ctx: Stamping, row: RequestRow, document: bytes, use: Use, p
     with timings.phase("ofd_esl"):  # sub-phases of "sign", for the benchmark (bench/bench_ofd.py)
         esl = await ctx.seals.stamp_esl(use.seal_id, person.id, enterprise_of(cmd))
     made: list[SealSignature] = []
+    stamper = RecordingTimeStamper(ctx.timestamper)
 
     async def sign(digest: bytes) -> tuple[bytes, bytes]:
         await person_signed()  # the person's signature first, as for a PDF
-        with timings.phase("seal_signature"):
+        with timings.phase("seal_signature"):  # with the TSA token over it: one round trip
             signature = await ctx.seals.stamp_signature(
-                use.seal_id, person.id, enterprise_of(cmd), digest, algorithm=SM2)
+                use.seal_id, person.id, enterprise_of(cmd), digest, algorithm=SM2, timestamp=True)
+        stamper.offer(signature.timestamp_token)
         made.append(signature)
         return signature.signature, _der(signature.certificate_pem)
 
     content, signed_at = await _ofd_signature(ctx, document, esl, use.placement.spots, now, sign,
-                                              timings)
+                                              timings, stamper)
     return content, Made(use.index, seal, made[0], signed_at, GBT38540)
 
 
 async def _ofd_signature(ctx: Stamping, document: bytes, esl: bytes, spots: Sequence[Spot],
                          now: datetime, sign: Callable[[bytes], Awaitable[tuple[bytes, bytes]]],
-                         timings: Timings) -> tuple[bytes, datetime | None]:
+                         timings: Timings, stamper: RecordingTimeStamper | None = None,
+                         ) -> tuple[bytes, datetime | None]:
     """One GB/T 38540 signature with ``esl`` over ``document``: Signature.xml prepared in a
     worker (one StampAnnot per spot — a 骑缝章: one per page, clipped to its strip — at the
     size the seal's own SES_Seal states for its picture), ``sign`` (e = SM3(Z‖TBS_Sign) →
     the signature and its certificate, DER) checked against the certificate the seal lists,
-    an RFC 3161 token over the signature value, then the package is written. Returns the
-    document and the token's time."""
+    an RFC 3161 token over the signature value (``stamper``'s, when ``sign`` offered it one),
+    then the package is written. Returns the document and the token's time."""
 
     async def prepare() -> ofd.PreparedOfdStamp:
         facts = ofd_signing.seal_facts(esl)
@@ -295,7 +307,7 @@ async def _ofd_signature(ctx: Stamping, document: bytes, esl: bytes, spots: Sequ
         prepared = await ctx.workers.run(prepare)
     signature, certificate = await sign(ofd_signing.digest_to_sign(prepared))
     ofd_signing.check_signature(prepared, certificate, signature)
-    stamper = RecordingTimeStamper(ctx.timestamper)
+    stamper = stamper or RecordingTimeStamper(ctx.timestamper)
     # GB/T 38540 §7.2.3: the timestamp is over the signature value (imprint SHA-256: what the
     # platform TSA answers; verifiers read the imprint's algorithm from the token)
     with timings.phase("timestamp"):

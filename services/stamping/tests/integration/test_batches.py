@@ -387,8 +387,10 @@ async def test_a_seal_revoked_after_the_batch_precheck_stamps_nothing(
     assert h.seals.signatures == signatures
     monkeypatch.undo()
 
-    # 2. revoked right after the first seal signature, before its timestamp: the batch's
-    # cached details still say active, so only a fresh re-check can fail that document
+    # 2. revoked right after the first seal signature, before its timestamp (certs could not
+    # make the token with the signature, so the TSA is asked apart, after the revocation):
+    # the batch's cached details still say active, so only a fresh re-check can fail that
+    # document
     seal = h.seals.add_seal(seal.enterprise_id, ENTERPRISE, "合同专用章（二）", type="contract",
                             label="合同专用章")
     h.seals.grant(person.id, seal.seal_id)
@@ -397,7 +399,7 @@ async def test_a_seal_revoked_after_the_batch_precheck_stamps_nothing(
     sign = h.seals.stamp_signature
 
     async def revoked_after_signing(*args: Any, **kw: Any) -> Any:
-        made = await sign(*args, **kw)
+        made = await sign(*args, **{**kw, "timestamp": False})
         if h.seals.seals[seal.seal_id].info.status == "active":
             await h.seals.revoke(seal.seal_id)
         return made
@@ -407,3 +409,27 @@ async def test_a_seal_revoked_after_the_batch_precheck_stamps_nothing(
     docs = await nothing_stamped(ids, await _stamp(h, person, batch_id, body))
     assert h.seals.signatures > signatures  # a seal signature was made, and its document failed
     assert any("revoked while stamping" in d["error"]["message"] for d in docs), docs
+    monkeypatch.undo()
+
+    # 3. revoked right after a seal signature that came with its token (made while seals
+    # held the seal's lock): that document was signed and time-stamped while the seal was
+    # active and stands; the documents after it are refused
+    seal = h.seals.add_seal(seal.enterprise_id, ENTERPRISE, "合同专用章（三）", type="contract",
+                            label="合同专用章")
+    h.seals.grant(person.id, seal.seal_id)
+    body = {**body, "seal_id": str(seal.seal_id)}
+    batch_id, ids = await _scanned_batch(h, token, person, 3)
+
+    async def revoked_after_signing_with_token(*args: Any, **kw: Any) -> Any:
+        made = await sign(*args, **kw)
+        assert made.timestamp_token
+        if h.seals.seals[seal.seal_id].info.status == "active":
+            await h.seals.revoke(seal.seal_id)
+        return made
+
+    monkeypatch.setattr(h.seals, "stamp_signature", revoked_after_signing_with_token)
+    reply = await _stamp(h, person, batch_id, body)
+    assert reply.json["status"] == "partially_stamped", reply
+    statuses = sorted(d["status"] for d in reply.json["documents"])
+    assert statuses == ["pending", "pending", "stamped"], reply
+    assert {d["error"]["code"] for d in reply.json["documents"] if d["status"] == "pending"} == {"seal_revoked"}

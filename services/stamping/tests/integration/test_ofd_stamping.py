@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
-from shared.gm.ses import parse_signature, verify_signature
+from shared.gm.ses import parse_signature, timestamp_covers, verify_signature
 from shared.gm.x509 import load_certificate, public_key_of
-from tests.support.harnesses.stamping import Harness, Reply
+from tests.support.harnesses.stamping import Harness, Reply, count_tsa_requests
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "ofdrw"
 
@@ -57,8 +58,10 @@ def _flip(content: bytes) -> bytes:
     return content[:i] + bytes([content[i] ^ 0x01]) + content[i + 1:]
 
 
-async def test_ofd_stamp_end_to_end_with_sm2_seal_and_verification(stamping: Harness) -> None:
+async def test_ofd_stamp_end_to_end_with_sm2_seal_and_verification(
+        stamping: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     h = stamping
+    tsa_asked = count_tsa_requests(h, monkeypatch)
     _, token = await h.new_client("OFD 审批系统")
     created = await _request(h, token)
     assert created.status == 201, created
@@ -88,6 +91,9 @@ async def test_ofd_stamp_end_to_end_with_sm2_seal_and_verification(stamping: Har
     ses = parse_signature(signed_value)
     assert ses.version == 4 and ses.timestamp is not None
     assert verify_signature(ses, signature_xml).ok
+    # the token came with the seal signature (one round trip): the TSA was not asked apart
+    assert tsa_asked == [] and h.seals.timestamps >= 1
+    assert timestamp_covers(ses.timestamp, ses.signature)
     fake = h.seals.seals[seal.seal_id]
     assert ses.signer_certificate == fake.sm2_cert  # the SEAL's SM2 key signed
     assert public_key_of(load_certificate(ses.signer_certificate)).verify(ses.tbs, ses.signature)

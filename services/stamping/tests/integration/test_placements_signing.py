@@ -25,7 +25,7 @@ from stamping.service_layer.stamp_plan import StampCommand
 
 from shared.auth import Principal
 from shared.errors import EsealError
-from tests.support.harnesses.stamping import CERT_PASSWORD, Harness, Person
+from tests.support.harnesses.stamping import CERT_PASSWORD, Harness, Person, count_tsa_requests
 from tests.support.pdf_fixtures import make_seal_png
 
 ENTERPRISE = "长春市多章科技有限公司"
@@ -68,8 +68,10 @@ async def _verify(h: Harness, data: bytes) -> dict:
     return r.json
 
 
-async def test_every_seal_placement_is_a_signature_and_a_record(stamping: Harness) -> None:
+async def test_every_seal_placement_is_a_signature_and_a_record(
+        stamping: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     h = stamping
+    tsa_asked = count_tsa_requests(h, monkeypatch)
     _client, token = await h.new_client()
     contract, name_seal = _seals(h)
     person = h.person("张三")
@@ -81,12 +83,14 @@ async def test_every_seal_placement_is_a_signature_and_a_record(stamping: Harnes
         Placement(2, "cross_page", None, (Spot(1, None, 400), Spot(2, None, 400), Spot(3, None, 400))),
     ]
     request_id = await _request(h, token, person, placements)
-    kdf_before, seals_before = h.certs.signatures, h.seals.signatures
+    kdf_before, seals_before, tokens_before = h.certs.signatures, h.seals.signatures, h.seals.timestamps
 
     outcome = await _stamp(h, person, request_id, contract, (Choice(1, name_seal.seal_id),))
 
     assert h.certs.signatures - kdf_before == 1  # one password entry, one person signature
     assert h.seals.signatures - seals_before == 3  # one seal signature per seal placement
+    # each signature's timestamp token came with it: no round trip of its own to the TSA
+    assert h.seals.timestamps - tokens_before == 3 and tsa_asked == []
     assert len(outcome.record_ids) == 3 and outcome.record_id == outcome.record_ids[0]
     rows = await h.sql("SELECT json_agg(json_build_object('record_id', record_id, 'seal_id', seal_id,"
                        " 'placement_index', placement_index, 'authorization', authorization_text)"

@@ -56,9 +56,27 @@ class RecordingTimeStamper(TimeStamper):
         super().__init__()  # type: ignore[no-untyped-call]
         self._shared = shared
         self.tokens: list[cms.ContentInfo] = []
+        self._offered: dict[tuple[str, bytes], cms.ContentInfo] = {}
+
+    def offer(self, token_der: bytes) -> None:
+        """A token the seal signature came with (certs' TSA, over SHA-256 of the signature
+        value): answered for exactly that imprint instead of a second round trip to the TSA.
+        Whatever does not parse is ignored, so the TSA is asked as before."""
+        if not token_der:
+            return
+        try:
+            token = cms.ContentInfo.load(token_der)
+            imprint = token["content"]["encap_content_info"]["content"].parsed["message_imprint"]
+            algorithm = str(imprint["hash_algorithm"]["algorithm"].native)
+            key = (algorithm, bytes(imprint["hashed_message"].native))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return
+        self._offered[key] = token
 
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
-        token = await self._shared.async_timestamp(message_digest, md_algorithm)
+        token = self._offered.pop((md_algorithm, bytes(message_digest)), None)
+        if token is None:
+            token = await self._shared.async_timestamp(message_digest, md_algorithm)
         self.tokens.append(token)
         return token
 
