@@ -91,6 +91,15 @@ class PdfWorkers:
             ctx = contextvars.copy_context()  # request id etc. for logs in the thread
             return await loop.run_in_executor(self._executor, ctx.run, _run_in_new_loop, job, self.deadline)
 
+    async def call(self, fn: Callable[[], T]) -> T:
+        """A plain function (no awaits: OFD packaging) in one of the threads, without the
+        event loop ``run`` gives each job; 0 threads calls it inline."""
+        async with self._slots:
+            if self._executor is None:
+                return fn()
+            ctx = contextvars.copy_context()
+            return await asyncio.get_running_loop().run_in_executor(self._executor, ctx.run, fn)
+
     def close(self) -> None:
         if self._processes is not None:
             self._processes.close()

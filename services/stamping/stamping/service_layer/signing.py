@@ -298,13 +298,13 @@ async def _ofd_signature(ctx: Stamping, document: bytes, esl: bytes, spots: Sequ
     an RFC 3161 token over the signature value (``stamper``'s, when ``sign`` offered it one),
     then the package is written. Returns the document and the token's time."""
 
-    async def prepare() -> ofd.PreparedOfdStamp:
+    def prepare() -> ofd.PreparedOfdStamp:
         facts = ofd_signing.seal_facts(esl)
         return ofd.prepare_ofd_placement(document, esl, facts.signer_certificate, spots,
                                          facts.width_mm, facts.height_mm, signed_at=now)
 
     with timings.phase("ofd_prepare"):
-        prepared = await ctx.workers.run(prepare)
+        prepared = await ctx.workers.call(prepare)
     signature, certificate = await sign(ofd_signing.digest_to_sign(prepared))
     ofd_signing.check_signature(prepared, certificate, signature)
     stamper = stamper or RecordingTimeStamper(ctx.timestamper)
@@ -313,11 +313,11 @@ async def _ofd_signature(ctx: Stamping, document: bytes, esl: bytes, spots: Sequ
     with timings.phase("timestamp"):
         token = await stamper.async_timestamp(hashlib.sha256(signature).digest(), "sha256")
 
-    async def finish() -> bytes:
+    def finish() -> bytes:
         return ofd.finish_ofd_stamp(prepared, signature, timestamp_token=token.dump())
 
     with timings.phase("ofd_finish"):
-        content = await ctx.workers.run(finish)
+        content = await ctx.workers.call(finish)
     return content, stamper.signed_at()
 
 

@@ -12,6 +12,7 @@ import pytest
 from ofd_support import build_pki, rewrite, vector
 from stamping.adapters.ofd import (
     OfdError,
+    OfdSigningFailed,
     PageOutOfRange,
     PositionOffPage,
     StampBox,
@@ -297,6 +298,10 @@ def test_placement_signed_in_two_steps_as_the_service_does(pki) -> None:
                                    [Spot(p, None, 100) for p in (2, 3, 4)], facts.width_mm, facts.height_mm)
     value = pki.person_key.sign(strips.tbs)
     remote.check_signature(strips, facts.signer_certificate, value)
+    with pytest.raises(OfdSigningFailed):  # made with another certificate than the seal lists
+        remote.check_signature(strips, pki.ca.dump(), value)
+    with pytest.raises(OfdSigningFailed):  # a faulty signer's value is never written
+        finish_ofd_stamp(strips, pki.person_key.sign(seal.tbs))
     assert len(remote.digest_to_sign(strips)) == 32
     out = finish_ofd_stamp(strips, value)
     a, b = _verify(pki, out).signatures

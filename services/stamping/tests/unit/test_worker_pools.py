@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -111,3 +112,13 @@ async def test_a_stamping_job_has_a_deadline_too() -> None:
         await workers.run(stuck)
     assert e.value.status == 504 and time.monotonic() - started < 2
     workers.close()
+
+
+async def test_a_plain_function_runs_in_a_pdf_thread_or_inline_without_threads() -> None:
+    workers = PdfWorkers(1)
+    try:
+        assert (await workers.call(lambda: threading.current_thread().name)).startswith("pdf")
+    finally:
+        workers.close()
+    inline = PdfWorkers(0)
+    assert await inline.call(lambda: threading.current_thread().name) == threading.current_thread().name
