@@ -12,6 +12,8 @@ import pytest
 from shared.internal import internal_token
 from tests.conftest import Platform
 from tests.e2e.test_certs import DEV_INTERNAL_SECRET
+from tests.e2e.test_ofd import request_ofd
+from tests.e2e.test_ofd import verify as verify_ofd
 from tests.e2e.test_stamping import (
     Hooks,
     World,
@@ -28,6 +30,7 @@ from tests.e2e.test_stamping import (
     stamp,
     verify,
 )
+from tests.support import gm_independent as gm
 from tests.support.api import Api
 from tests.support.polling import eventually
 
@@ -98,3 +101,61 @@ async def test_a_renewed_seal_certificate_signs_new_stamps_and_old_ones_still_ve
     # the earlier stamp still verifies, its certificate not revoked
     sig = await _verified(api, w, earlier)
     assert sig["signer_certificate"]["serial"] == old_serial and sig["revoked_at"] is None, sig
+
+
+async def _ofd_stamped(api: Api, w: World) -> bytes:
+    created = await request_ofd(api, w.client.token)
+    assert created.status == 201, created
+    req = created.json
+    assert (await scan(api, w.person, req["qr_payload"])).status == 200
+    r = await stamp(api, w.person, req["request_id"], w.seal)
+    assert r.status == 201, r
+    doc = await api.get(f"/api/v1/stamp-requests/{req['request_id']}/result", token=w.client.token)
+    assert doc.status == 200, doc
+    return doc.body
+
+
+async def _ofd_signer(api: Api, doc: bytes) -> str:
+    v = await verify_ofd(api, doc)
+    assert v.status == 200 and v.json["result"] == "passed", v
+    (sig,) = v.json["signatures"]
+    assert sig["intact"] and sig["trusted"] and sig["recorded"], sig
+    (check,) = gm.check_ofd(doc)  # the embedded SES_Seal lists the certificate that signed
+    assert check.ok and check.signature is not None, check
+    assert check.signature.seal.certificates == [check.signature.signer_cert]
+    return str(sig["signer_certificate"]["serial"])
+
+
+async def test_after_a_renewal_an_ofd_stamp_embeds_the_seal_made_for_the_new_certificate(
+        api: Api, platform: Platform) -> None:
+    """stamping keeps a seal's SES_Seal per certificate serial: a renewal must not leave the
+    old one in new stamps (its listed certificate would no longer be the signer)."""
+    enterprise = await new_enterprise(api)
+    seal = await new_seal(api, enterprise, "contract")
+    person = await new_person(api)
+    await grant(api, enterprise, seal["seal_id"], person)
+    client = create_client(platform, "公文续期系统")
+    client.token = await client_token(api, client)
+    w = World(enterprise, seal, person, client, Hooks(""), (await api.get("/api/v1/ca/root.pem")).body)
+
+    earlier = await _ofd_stamped(api, w)
+    old_signer = await _ofd_signer(api, earlier)
+    assert await _ofd_signer(api, await _ofd_stamped(api, w)) == old_signer  # kept: the same
+
+    seals_url = platform.internal_urls("seals")[0]
+    old_serial = (await api.get(f"{seals_url}/internal/seals/{seal['seal_id']}",
+                                headers=_internal("stamping", "seals"))).json["certificate_serial"]
+    certs_url = platform.internal_urls("certs")[0]
+    hook = f"{certs_url}/internal/sandbox/seal-certificates/{seal['seal_id']}/renewal"
+    r = await api.post(hook, headers=_internal("seals", "certs"))
+    assert r.status == 200 and r.json == {"renewed": True}, r
+
+    async def switched() -> str | None:
+        got = await api.get(f"{seals_url}/internal/seals/{seal['seal_id']}",
+                            headers=_internal("stamping", "seals"))
+        serial = got.json.get("certificate_serial") if got.status == 200 else None
+        return serial if serial and serial != old_serial else None
+
+    await eventually(switched, 20, every=0.2, what="seals switched to the new certificate")
+    assert await _ofd_signer(api, await _ofd_stamped(api, w)) != old_signer
+    assert await _ofd_signer(api, earlier) == old_signer  # the earlier stamp still verifies

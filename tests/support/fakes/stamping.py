@@ -230,7 +230,7 @@ class FakeSeals:
         return self.seals[seal_id].image
 
     async def stamp_esl(self, seal_id: uuid.UUID, person_id: uuid.UUID,
-                        enterprise_id: uuid.UUID) -> bytes:
+                        enterprise_id: uuid.UUID, *, certificate_serial: str = "") -> bytes:
         """What seals + certs make: the seal's SM2 certificate first, signed by the maker."""
         seal = self.seals.get(seal_id)
         if seal is None or seal.info.enterprise_id != enterprise_id or not self._usable(person_id, seal):

@@ -70,13 +70,16 @@ def _mm(value: Any) -> float:
 
 
 class SealsHttp:
-    """Seal images never change for a seal id: they are cached for the process's life."""
+    """Seal images never change for a seal id: they are cached for the process's life. A
+    stamp's ``SES_Seal`` changes only with the seal's certificate: it is kept per seal for
+    the certificate serial the stamp's own pre-check read."""
 
     def __init__(self, client: ServiceClient, *, image_cache_size: int = 256) -> None:
         self.client = client
         self._images: dict[uuid.UUID, bytes] = {}
         self._image_cache_size = image_cache_size
         self._image_locks: dict[uuid.UUID, asyncio.Lock] = {}
+        self._esls: dict[uuid.UUID, tuple[str, bytes]] = {}
 
     async def choices(self, person_id: uuid.UUID) -> list[EnterpriseChoice]:
         return _choices(await self.client.get(f"/internal/persons/{person_id}/choices"))
@@ -129,10 +132,18 @@ class SealsHttp:
         return image
 
     async def stamp_esl(self, seal_id: uuid.UUID, person_id: uuid.UUID,
-                        enterprise_id: uuid.UUID) -> bytes:
+                        enterprise_id: uuid.UUID, *, certificate_serial: str = "") -> bytes:
+        kept = self._esls.get(seal_id)
+        if certificate_serial and kept is not None and kept[0] == certificate_serial:
+            return kept[1]
         body = await self.client.post(f"/internal/seals/{seal_id}/stamp-esl", json={
             "person_id": str(person_id), "enterprise_id": str(enterprise_id)})
-        return base64.b64decode(body["seal_b64"])
+        der = base64.b64decode(body["seal_b64"])
+        if certificate_serial:
+            if len(self._esls) >= self._image_cache_size:
+                self._esls.pop(next(iter(self._esls)))
+            self._esls[seal_id] = (certificate_serial, der)
+        return der
 
     async def stamp_signature(self, seal_id: uuid.UUID, person_id: uuid.UUID,
                               enterprise_id: uuid.UUID, digest: bytes, *,

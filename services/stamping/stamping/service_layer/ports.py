@@ -164,9 +164,12 @@ class SealAuthority(Protocol):
         """用印审批: the seals whose stamps ``approver_id`` may approve now."""
 
     async def stamp_esl(self, seal_id: uuid.UUID, person_id: uuid.UUID,
-                        enterprise_id: uuid.UUID) -> bytes:
+                        enterprise_id: uuid.UUID, *, certificate_serial: str = "") -> bytes:
         """The seal's ``SES_Seal`` (DER) for a person who may use it now; its first (only)
-        listed certificate is the seal's own SM2 certificate, which signs the OFD."""
+        listed certificate is the seal's own SM2 certificate, which signs the OFD.
+        ``certificate_serial``: the seal's certificate as this stamp's pre-check read it
+        (which checked the person may use the seal now); an ``SES_Seal`` already had for
+        that certificate may be answered without asking seals again."""
 
 
 class PrincipalSigner(Protocol):

@@ -269,7 +269,8 @@ async def _sign_ofd(ctx: Stamping, row: RequestRow, document: bytes, use: Use, p
     once the person's signature is there."""
     assert use.placement is not None
     with timings.phase("ofd_esl"):  # sub-phases of "sign", for the benchmark (bench/bench_ofd.py)
-        esl = await ctx.seals.stamp_esl(use.seal_id, person.id, enterprise_of(cmd))
+        esl = await ctx.seals.stamp_esl(use.seal_id, person.id, enterprise_of(cmd),
+                                        certificate_serial=seal.certificate_serial)
     made: list[SealSignature] = []
     stamper = RecordingTimeStamper(ctx.timestamper)
 
