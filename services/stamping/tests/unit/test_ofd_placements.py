@@ -304,6 +304,10 @@ def test_placement_signed_in_two_steps_as_the_service_does(pki) -> None:
         finish_ofd_stamp(strips, pki.person_key.sign(seal.tbs))
     assert len(remote.digest_to_sign(strips)) == 32
     out = finish_ofd_stamp(strips, value)
+    with zipfile.ZipFile(io.BytesIO(out)) as z:  # binary signature parts stored, XML deflated
+        methods = {i.filename.rsplit("/", 1)[-1]: i.compress_type for i in z.infolist()}
+    assert methods["SignedValue.dat"] == methods["Seal.esl"] == zipfile.ZIP_STORED
+    assert methods["Signature.xml"] == methods["Signatures.xml"] == zipfile.ZIP_DEFLATED
     a, b = _verify(pki, out).signatures
     assert (a.status, b.status) == ("passed", "passed")
     assert a.stamps == [("1", (40.0, 45.0, 40.0, 30.0)), ("21", (40.0, 45.0, 40.0, 30.0))]
