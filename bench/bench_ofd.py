@@ -63,7 +63,7 @@ async def run(report: Report) -> None:
 def _first_text(root: etree._Element, local: str) -> str:
     for el in root.iter():
         if isinstance(el.tag, str) and etree.QName(el).localname == local and el.text:
-            return el.text.strip()
+            return str(el.text).strip()
     raise ValueError(f"no {local}")
 
 

@@ -277,11 +277,11 @@ async def _concurrent(report: Report, w: World, pdf: bytes, limit: CpuLimit, sta
         load = os.getloadavg()[0]
         stop = asyncio.Event()
         reader = (asyncio.create_task(_read_path(w, stop)) if level == LOADED_LEVEL else None)
-        cpu_before = _cpu_by_process(stack)
+        cpu_before, machine_before = _cpu_by_process(stack), _machine_cpu()
         started = time.perf_counter()
         await asyncio.gather(*(_drain(w, q, latencies) for q in queues))
         wall = time.perf_counter() - started
-        cpu_after = _cpu_by_process(stack)
+        cpu_after, machine_after = _cpu_by_process(stack), _machine_cpu()
         stop.set()
         reads = await reader if reader is not None else []
         goal = ">= 0.75x" if level == LOADED_LEVEL else ""
@@ -299,10 +299,53 @@ async def _concurrent(report: Report, w: World, pdf: bytes, limit: CpuLimit, sta
         if level == LOADED_LEVEL:
             for name, ms in sorted(used.items(), key=lambda kv: -kv[1]):
                 report.add(f"  CPU per stamp: {name}", ms, "ms")
+            _machine_report(report, level, machine_before, machine_after, count)
         if reads:
             report.add(f"read path under {level} stampers: p50", percentile(reads, 50), "ms")
             report.add(f"read path under {level} stampers: p99 ({len(reads)} reads)",
                        percentile(reads, 99), "ms", goal="<= 100 ms")
+
+
+SHARED_SERVERS = ("postgres", "beam.smp", "redis-server")  # what the platform runs on, by comm
+
+
+@dataclass(frozen=True)
+class MachineCpu:
+    busy: float  # CPU seconds the machine spent on anything (all cores), from /proc/stat
+    total: float  # CPU seconds available (busy + idle + iowait)
+    servers: float  # of which PostgreSQL, RabbitMQ and Redis (every process of them)
+    bench: float  # of which this process: the load generator and the read path
+
+
+def _machine_cpu() -> MachineCpu:
+    ticks = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:8]]  # user nice system idle iowait irq softirq
+    idle = fields[3] + fields[4]
+    servers = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                data = f.read()
+        except OSError:
+            continue
+        if data[data.index("(") + 1:data.rindex(")")] in SHARED_SERVERS:
+            rest = data[data.rindex(")") + 2:].split()
+            servers += (int(rest[11]) + int(rest[12])) / ticks
+    return MachineCpu((sum(fields) - idle) / ticks, sum(fields) / ticks, servers, time.process_time())
+
+
+def _machine_report(report: Report, level: int, before: MachineCpu, after: MachineCpu, count: int) -> None:
+    """Where the machine's CPU went while ``level`` persons stamped: whether the cores were
+    busy at all, and what besides the platform's own processes used them (the database and
+    the broker every stamp writes to, and this process generating the load)."""
+    report.add(f"concurrency {level}: machine busy (all cores)",
+               100 * (after.busy - before.busy) / max(after.total - before.total, 1e-9), "%")
+    servers_ms = (after.servers - before.servers) * 1000 / count
+    report.add("  CPU per stamp: PostgreSQL + RabbitMQ + Redis", servers_ms, "ms")
+    report.add("  CPU per stamp: the bench's own client", (after.bench - before.bench) * 1000 / count, "ms")
 
 
 def _cpu_by_process(stack: Stack) -> dict[str, float]:
