@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import weakref
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -60,8 +61,30 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+# Pooled connections given session state (a LISTEN, a session-level advisory lock): their
+# release runs asyncpg's full reset. The services keep none otherwise (their locks are
+# transaction-level, their settings SET LOCAL), so every other release skips that round trip
+# (issue 18: one per pool use, ~15 per stamp across the services, client and server CPU).
+_SESSION_STATE: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def keeps_session_state(conn: Conn) -> None:
+    """Say so before a LISTEN or a session-level advisory lock on a pooled connection: its
+    release then resets the session (UNLISTEN *, pg_advisory_unlock_all, RESET ALL)."""
+    _SESSION_STATE.add(getattr(conn, "_con", conn))  # a pool's proxy: the connection behind it
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    # asyncpg has already rolled back an open transaction and dropped the listeners' callbacks
+    if conn in _SESSION_STATE:
+        _SESSION_STATE.discard(conn)
+        if query := conn.get_reset_query():
+            await conn.execute(query)
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection,
+                                     reset=_reset)
     assert pool is not None
     return pool
 
@@ -121,5 +144,5 @@ async def migrate(dsn: str, service_migrations: Path | None) -> list[str]:
 Record = asyncpg.Record
 Connection = asyncpg.Connection
 Pool = asyncpg.Pool
-__all__ = ["Connection", "Pool", "Record", "connect", "create_pool", "drop_database",
+__all__ = ["Connection", "Pool", "Record", "connect", "create_pool", "drop_database", "keeps_session_state",
            "ensure_database", "migrate", "Any"]

@@ -30,6 +30,7 @@ from opentelemetry.trace import Span
 
 from . import tracing
 from .bus import EVENTS_EXCHANGE, declare_events_exchange
+from .db import keeps_session_state
 from .events import UnknownEvent, event_class
 from .eventstore import (
     NOTIFY_CHANNEL,
@@ -165,6 +166,7 @@ class Relay:
 
     async def _run_once(self) -> None:
         async with self.pool.acquire() as listener:
+            keeps_session_state(listener)  # LISTEN and the leader's lock: reset on release
             try:
                 await self._become_leader(listener)
                 await listener.add_listener(NOTIFY_CHANNEL, self._notified)

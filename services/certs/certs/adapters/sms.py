@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import asyncpg
 
+from shared.db import keeps_session_state
 from shared.errors import ServiceUnavailable
 from shared.logging import get_logger
 from shared.metrics import PROVIDER_FAILURES, SMS_DELIVERY
@@ -257,6 +258,7 @@ class SmsDeliveries:
     @contextlib.asynccontextmanager
     async def pull_lock(self) -> Any:
         async with self._pool.acquire() as conn:
+            keeps_session_state(conn)  # a session-level lock: reset on release whatever happens
             locked = await conn.fetchval("SELECT pg_try_advisory_lock($1)", _PULL_LOCK)
             try:
                 yield locked
