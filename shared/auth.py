@@ -11,7 +11,8 @@ import asyncio
 import json
 import time
 import uuid
-from typing import Any, Literal, Protocol
+from collections import OrderedDict
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import aiohttp
 import jwt
@@ -20,6 +21,8 @@ from pydantic import BaseModel, ConfigDict
 
 from . import upstreams
 from .errors import Forbidden, NotAuthenticated, ServiceUnavailable
+
+T = TypeVar("T")
 
 ISSUER = "eseal-identity"
 AUDIENCE = "eseal"
@@ -64,6 +67,30 @@ class Principal(BaseModel):
                    issued_at=int(c.get("iat_ms", int(c.get("iat", 0)) * 1000)))
 
 
+class VerifiedCache(Generic[T]):
+    """What a token's verification gave, kept until the token's ``exp`` (at most ``size``
+    tokens, the oldest dropped first). A token past its ``exp`` is verified again, and
+    refused there as expired."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[T, float]] = OrderedDict()
+
+    def get(self, token: str) -> T | None:
+        item = self._items.get(token)
+        if item is None:
+            return None
+        if time.time() >= item[1]:
+            del self._items[token]
+            return None
+        return item[0]
+
+    def put(self, token: str, value: T, expires: float) -> None:
+        self._items[token] = (value, expires)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
 class TokenVerifier:
     """Verifies access tokens against identity's JWKS (fetched lazily, cached by kid)."""
 
@@ -76,6 +103,10 @@ class TokenVerifier:
         self._keys: dict[str, Any] = dict(keys or {})
         self._last_fetch = 0.0
         self._lock = asyncio.Lock()
+        # Tokens already verified, until they expire: a person's token comes back on every
+        # request, and an ES256 verification is the largest part of a request's own CPU.
+        # Revocation is not cached here (``require_principal`` asks the session check each time).
+        self._verified: VerifiedCache[Principal] = VerifiedCache()
 
     def add_jwk(self, jwk: dict[str, Any]) -> None:
         self._keys[jwk["kid"]] = jwt.PyJWK.from_dict(jwk).key
@@ -117,6 +148,14 @@ class TokenVerifier:
             raise NotAuthenticated("unknown signing key", code="invalid_token") from None
 
     async def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            return known
+        principal, expires = await self._verify(token)
+        self._verified.put(token, principal, expires)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -133,7 +172,7 @@ class TokenVerifier:
             raise NotAuthenticated("invalid access token", code="invalid_token") from None
         if claims.get("typ") != "access":
             raise NotAuthenticated("not an access token", code="invalid_token")
-        return Principal.from_claims(claims)
+        return Principal.from_claims(claims), float(claims["exp"])
 
 
 class SessionCheck(Protocol):

@@ -8,6 +8,7 @@ that can reach that listener.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ import jwt
 from aiohttp import web
 
 from . import context, upstreams
+from .auth import VerifiedCache
 from .errors import EsealError, NotAuthenticated, ServiceUnavailable
 from .upstreams import Replicas
 
@@ -28,10 +30,23 @@ def internal_token(secret: str, source: str, audience: str, ttl: int = 60) -> st
                       secret, algorithm=_ALG)
 
 
+# Internal tokens verified, until they expire (a caller reuses its token for half its life)
+_VERIFIED: VerifiedCache[str] = VerifiedCache()
+
+
 def verify_internal(secret: str, audience: str, header: str) -> str:
     scheme, _, token = header.partition(" ")
     if scheme != "Internal" or not token:
         raise NotAuthenticated("internal endpoint", code="internal_auth_required")
+    key = f"{audience} {hashlib.sha256(secret.encode()).hexdigest()} {token}"
+    if (caller := _VERIFIED.get(key)) is not None:
+        return caller
+    caller, expires = _verify_internal(secret, audience, token)
+    _VERIFIED.put(key, caller, expires)
+    return caller
+
+
+def _verify_internal(secret: str, audience: str, token: str) -> tuple[str, float]:
     try:
         claims = jwt.decode(token, secret, algorithms=[_ALG], audience=audience,
                             options={"require": ["exp", "iss", "aud"]})
@@ -39,7 +54,7 @@ def verify_internal(secret: str, audience: str, header: str) -> str:
         raise NotAuthenticated("invalid internal credentials", code="internal_auth_required") from None
     if claims.get("typ") != "internal":
         raise NotAuthenticated("invalid internal credentials", code="internal_auth_required")
-    return str(claims["iss"])
+    return str(claims["iss"]), float(claims["exp"])
 
 
 INTERNAL_AUTH = web.AppKey("internal_auth", tuple)  # (secret, this service's name)
@@ -69,6 +84,7 @@ class ServiceClient:
         self.replicas = base_url if isinstance(base_url, Replicas) else Replicas(base_url)
         self.source, self.target, self.secret = source, target, secret
         self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._token, self._token_renew_at = "", 0.0
 
     @property
     def trace_request_ctx(self) -> dict[str, str]:
@@ -80,7 +96,11 @@ class ServiceClient:
         return self.replicas.urls[0]
 
     def headers(self) -> dict[str, str]:
-        h = {"Authorization": "Internal " + internal_token(self.secret, self.source, self.target)}
+        now = time.time()
+        if now >= self._token_renew_at:  # a 60 s token, used for its first 30 s
+            self._token = internal_token(self.secret, self.source, self.target)
+            self._token_renew_at = now + 30
+        h = {"Authorization": "Internal " + self._token}
         if rid := context.request_id.get():
             h["X-Request-ID"] = rid
         return h
