@@ -160,12 +160,21 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
     (every check still runs on it; a seal it lacks is asked for). The re-check after the
     timestamp asks seals again whatever it holds."""
     timings = Timings()
-    with timings.phase("claim"):
-        claim = await _claim(ctx, person.id, request_id)
+    # seals' answer for the seals the call names is asked while the request is claimed (the
+    # pre-check runs on it once the claim says which placements use which seal)
+    asked = _ask_seals(ctx, person.id, cmd) if prechecked is None else None
+    try:
+        with timings.phase("claim"):
+            claim = await _claim(ctx, person.id, request_id)
+    except BaseException:
+        await _settle_quietly(asked)
+        raise
     try:
         uses = plan(claim.row, cmd)
         signature_spots = stamp_plan.signature_spots(claim.row)
         with timings.phase("authorize"):
+            if asked is not None:
+                prechecked = await _answered(asked)
             seals = await _precheck(ctx, person.id, cmd, uses, prechecked) if uses else {}
             own = await _own_signature(ctx, person.id) if signature_spots else None
         now = ctx.clock()
@@ -215,6 +224,7 @@ async def stamp(ctx: Stamping, person: Principal, request_id: uuid.UUID, cmd: St
                 record_ids = await _commit_rechecked(ctx, claim, person, cmd, signed, now, authorization,
                                                      person_sig.result(), own_indexes, timings)
     except BaseException:
+        await _settle_quietly(asked)
         await asyncio.shield(_release(ctx, claim))
         raise
     ctx.callbacks_due.set()
@@ -377,6 +387,30 @@ async def look_up(ctx: Stamping, person_id: uuid.UUID, seal_ids: Sequence[uuid.U
     """The person's choices and the seals' details, from seals now (one round trip)."""
     choices, found = await ctx.seals.lookup(person_id, seal_ids)
     return SealLookup(choices, found)
+
+
+def _ask_seals(ctx: Stamping, person_id: uuid.UUID,
+               cmd: StampCommand) -> asyncio.Task[SealLookup | None] | None:
+    """seals' answer (choices and details) for the seals the stamp call names, started now."""
+    seal_ids = list(dict.fromkeys([*([cmd.seal_id] if cmd.seal_id else []),
+                                   *(c.seal_id for c in cmd.choices)]))
+    if not seal_ids:
+        return None
+
+    async def ask() -> SealLookup | None:
+        return await look_up(ctx, person_id, seal_ids)
+    return asyncio.create_task(ask())
+
+
+async def _answered(asked: asyncio.Task[SealLookup | None] | None) -> SealLookup | None:
+    return await asked if asked is not None else None
+
+
+async def _settle_quietly(asked: asyncio.Task[SealLookup | None] | None) -> None:
+    """The stamp failed: the early question's answer (or error) is not wanted any more."""
+    if asked is not None:
+        asked.cancel()
+        await asyncio.gather(asked, return_exceptions=True)
 
 
 async def _precheck(ctx: Stamping, person_id: uuid.UUID, cmd: StampCommand,

@@ -42,3 +42,21 @@ async def test_a_failed_recheck_rolls_back_the_commit_it_ran_beside(
     assert await h.sql("SELECT claim_id FROM stamp_requests WHERE request_id = $1", rid) is None
     status = await h.call("GET", f"/api/v1/stamp-requests/{request_id}", token=token)
     assert status.json["status"] != "stamped", status
+
+
+async def test_seals_is_asked_twice_per_stamp_the_first_time_while_the_request_is_claimed(
+        stamping: Harness) -> None:
+    h = stamping
+    _client, token = await h.new_client()
+    seal, person = h.enterprise_seal(), h.person("周十三")
+    h.seals.grant(person.id, seal.seal_id)
+    created = await h.request_pdf(token)
+    request_id = created.json["request_id"]
+    # not scanned: the claim refuses it; the question already put to seals is dropped
+    r = await h.stamp(person, request_id, seal)
+    assert (r.status, r.json["code"]) == (403, "scan_required"), r
+    assert (await h.scan(person, created.json["qr_payload"])).status == 200
+    before = h.seals.lookups
+    r = await h.stamp(person, request_id, seal)
+    assert r.status == 201, r
+    assert h.seals.lookups - before == 2  # the pre-check (asked with the claim) and the re-check
