@@ -60,6 +60,18 @@ class SealRef:
     serial_number: str
 
 
+@dataclass(frozen=True)
+class Sm2SealRef:
+    """A seal's SM2 twin (fixed with its certificate; renewed together): which key signs,
+    the twin's serial and PEM the answer names, the ECDSA certificate whose status counts."""
+
+    certificate_id: uuid.UUID
+    serial_number: str  # the ECDSA certificate's (a refusal names it)
+    key_id: uuid.UUID
+    twin_serial_number: str
+    twin_certificate_pem: str
+
+
 @dataclass
 class Certs:
     db: Database  # the certificates projection is its inline projection
@@ -77,6 +89,7 @@ class Certs:
     # seal certificates are renewed this long before they expire (renewal.py)
     seal_renewal: timedelta = timedelta(days=30)
     seal_refs: Lru[uuid.UUID, SealRef] = field(default_factory=Lru)
+    sm2_seal_refs: Lru[uuid.UUID, Sm2SealRef] = field(default_factory=Lru)
 
     def within(self, conn: Conn) -> UnitOfWork:
         """A unit of work in a transaction someone else holds (the consumer's, with its

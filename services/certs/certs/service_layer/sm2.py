@@ -40,7 +40,7 @@ from shared.gm.sm2 import Sm2PrivateKey
 from shared.gm.x509 import load_certificate
 from shared.logging import get_logger
 
-from .context import Certs
+from .context import Certs, Sm2SealRef
 
 log = get_logger(__name__)
 
@@ -146,17 +146,38 @@ class Sm2Signature:
 
 async def sign_seal(certs: Certs, seal_id: uuid.UUID, digest: bytes) -> Sm2Signature:
     """Sign ``digest`` (e = SM3(Z‖M)) with the seal's SM2 key; like the ECDSA one, the
-    status is re-read after signing and a revoked certificate's signature is discarded."""
-    row, twin = await ensure_seal(certs, seal_id)
+    status is re-read after signing and a revoked certificate's signature is discarded.
+    Which twin and key a seal has is kept (``sm2_seal_refs``, as ``seals.sign`` keeps the
+    ECDSA one): one round trip for the key and the confirming read."""
+    kept = certs.sm2_seal_refs.get(seal_id)
+    if kept is not None:
+        signature, status = await _sign_and_confirm(certs, kept, digest)
+        if status != "superseded":
+            return _answer(kept, signature, status)
+        certs.sm2_seal_refs.forget(seal_id)  # renewed since it was kept: the current twin signs
+    ref = await _sm2_seal_ref(certs, seal_id)
+    certs.sm2_seal_refs.put(seal_id, ref)
+    # renewed during this call (``superseded``): still valid, and the answer names this twin
+    return _answer(ref, *await _sign_and_confirm(certs, ref, digest))
+
+
+async def _sign_and_confirm(certs: Certs, ref: Sm2SealRef, digest: bytes) -> tuple[bytes, str | None]:
     async with certs.db.connection() as uow:
-        key = await certs.keys.open_master_sm2_key(uow.conn, twin["key_id"],
-                                                   sm2_owner(str(row["certificate_id"])))
+        key = await certs.keys.open_master_sm2_key(uow.conn, ref.key_id, sm2_owner(str(ref.certificate_id)))
         signature = key.sign_digest(digest)
-        status = await repo.status(uow.conn, row["certificate_id"])
-    # renewed meanwhile (``superseded``): still valid, and the answer names this twin
+        return signature, await repo.status(uow.conn, ref.certificate_id)
+
+
+def _answer(ref: Sm2SealRef, signature: bytes, status: str | None) -> Sm2Signature:
     if status not in ("active", "superseded"):
-        raise CertificateRevoked(row["serial_number"])
-    return Sm2Signature(signature, twin["serial_number"], twin["certificate_pem"])
+        raise CertificateRevoked(ref.serial_number)
+    return Sm2Signature(signature, ref.twin_serial_number, ref.twin_certificate_pem)
+
+
+async def _sm2_seal_ref(certs: Certs, seal_id: uuid.UUID) -> Sm2SealRef:
+    row, twin = await ensure_seal(certs, seal_id)
+    return Sm2SealRef(row["certificate_id"], row["serial_number"], twin["key_id"],
+                      twin["serial_number"], twin["certificate_pem"])
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,9 @@ async def test_a_seal_certificate_is_renewed_once_30_days_before_expiry(
     seal_id = body["seal_id"]
     first = await _issue(certs, body)
     assert (await _sign(certs, seal_id)).json["serial_number"] == first["serial_number"]  # cached
+    old_twin = await certs.request("POST", f"/internal/seal-certificates/{seal_id}/sm2-signatures",
+                                   internal=True, json={"digest_b64": base64.b64encode(DIGEST).decode()})
+    assert old_twin.status == 200, old_twin  # its SM2 twin kept too
     not_after = _not_after(first["certificate_pem"])
     ctx = certs.app[CERTS]
 
@@ -117,6 +120,7 @@ async def test_a_seal_certificate_is_renewed_once_30_days_before_expiry(
     r = await certs.request("POST", f"/internal/seal-certificates/{seal_id}/sm2-signatures",
                             internal=True, json={"digest_b64": base64.b64encode(DIGEST).decode()})
     assert r.status == 200 and r.json["serial_number"] == twins[0]["serial_number"], r
+    assert r.json["serial_number"] != old_twin.json["serial_number"]  # not the kept one
     again = await _issue(certs, body)
     assert again["serial_number"] == event["serial_number"]
     kinds = [r["type"] for r in await certs.sql(
