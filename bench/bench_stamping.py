@@ -277,11 +277,13 @@ async def _concurrent(report: Report, w: World, pdf: bytes, limit: CpuLimit, sta
         load = os.getloadavg()[0]
         stop = asyncio.Event()
         reader = (asyncio.create_task(_read_path(w, stop)) if level == LOADED_LEVEL else None)
-        cpu_before, machine_before = _cpu_by_process(stack), _machine_cpu()
+        processes = _processes()
+        cpu_before, machine_before = _cpu_by_process(stack, processes), _machine_cpu(processes)
         started = time.perf_counter()
         await asyncio.gather(*(_drain(w, q, latencies) for q in queues))
         wall = time.perf_counter() - started
-        cpu_after, machine_after = _cpu_by_process(stack), _machine_cpu()
+        processes = _processes()
+        cpu_after, machine_after = _cpu_by_process(stack, processes), _machine_cpu(processes)
         stop.set()
         reads = await reader if reader is not None else []
         goal = ">= 0.75x" if level == LOADED_LEVEL else ""
@@ -317,12 +319,17 @@ class MachineCpu:
     bench: float  # of which this process: the load generator and the read path
 
 
-def _machine_cpu() -> MachineCpu:
+@dataclass(frozen=True)
+class ProcStat:
+    name: str  # the command name (comm)
+    ppid: int
+    cpu: float  # utime + stime, seconds
+
+
+def _processes() -> dict[int, ProcStat]:
+    """Every process now, from /proc/<pid>/stat (one walk for all the CPU figures)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    with open("/proc/stat") as f:
-        fields = [int(v) for v in f.readline().split()[1:8]]  # user nice system idle iowait irq softirq
-    idle = fields[3] + fields[4]
-    servers = 0.0
+    out: dict[int, ProcStat] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -331,9 +338,18 @@ def _machine_cpu() -> MachineCpu:
                 data = f.read()
         except OSError:
             continue
-        if data[data.index("(") + 1:data.rindex(")")] in SHARED_SERVERS:
-            rest = data[data.rindex(")") + 2:].split()
-            servers += (int(rest[11]) + int(rest[12])) / ticks
+        rest = data[data.rindex(")") + 2:].split()  # fields 3… (the name may hold spaces)
+        out[int(entry)] = ProcStat(data[data.index("(") + 1:data.rindex(")")], int(rest[1]),
+                                   (int(rest[11]) + int(rest[12])) / ticks)
+    return out
+
+
+def _machine_cpu(processes: dict[int, ProcStat]) -> MachineCpu:
+    ticks = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:8]]  # user nice system idle iowait irq softirq
+    idle = fields[3] + fields[4]
+    servers = sum(p.cpu for p in processes.values() if p.name in SHARED_SERVERS)
     return MachineCpu((sum(fields) - idle) / ticks, sum(fields) / ticks, servers, time.process_time())
 
 
@@ -348,21 +364,10 @@ def _machine_report(report: Report, level: int, before: MachineCpu, after: Machi
     report.add("  CPU per stamp: the bench's own client", (after.bench - before.bench) * 1000 / count, "ms")
 
 
-def _cpu_by_process(stack: Stack) -> dict[str, float]:
+def _cpu_by_process(stack: Stack, processes: dict[int, ProcStat]) -> dict[str, float]:
     """CPU seconds each platform process and its live descendants (the forkserver, the PDF
-    and verification workers) used so far, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                data = f.read()
-        except OSError:
-            continue
-        rest = data[data.rindex(")") + 2:].split()  # fields 3… (the name may hold spaces)
-        stats[int(entry)] = (int(rest[1]), (int(rest[11]) + int(rest[12])) / ticks)
+    and verification workers) used so far."""
+    stats = {pid: (p.ppid, p.cpu) for pid, p in processes.items()}
     children: dict[int, list[int]] = defaultdict(list)
     for pid, (ppid, _) in stats.items():
         children[ppid].append(pid)
