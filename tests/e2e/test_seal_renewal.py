@@ -62,22 +62,47 @@ async def _verified(api: Api, w: World, doc: bytes) -> dict[str, Any]:
     return sig
 
 
-async def test_a_renewed_seal_certificate_signs_new_stamps_and_old_ones_still_verify(
-        api: Api, platform: Platform) -> None:
+async def _world(api: Api, platform: Platform, client_name: str) -> World:
+    """An enterprise with a contract seal granted to a person, and a relying system."""
     enterprise = await new_enterprise(api)
     seal = await new_seal(api, enterprise, "contract")
     person = await new_person(api)
     await grant(api, enterprise, seal["seal_id"], person)
-    client = create_client(platform, "证照续期系统")
+    client = create_client(platform, client_name)
     client.token = await client_token(api, client)
-    w = World(enterprise, seal, person, client, Hooks(""), (await api.get("/api/v1/ca/root.pem")).body)
+    return World(enterprise, seal, person, client, Hooks(""), (await api.get("/api/v1/ca/root.pem")).body)
+
+
+async def _seal_serial(api: Api, platform: Platform, seal_id: str) -> str | None:
+    """The certificate serial seals answers for the seal now (None while it cannot say)."""
+    got = await api.get(f"{platform.internal_urls('seals')[0]}/internal/seals/{seal_id}",
+                        headers=_internal("stamping", "seals"))
+    return got.json.get("certificate_serial") if got.status == 200 else None
+
+
+async def _switched(api: Api, platform: Platform, seal_id: str, old_serial: str | None) -> str:
+    """Waits until seals names a certificate other than ``old_serial`` (the renewal's event
+    has arrived) and returns it."""
+
+    async def switched() -> str | None:
+        serial = await _seal_serial(api, platform, seal_id)
+        return serial if serial and serial != old_serial else None
+
+    new_serial: str = await eventually(switched, 20, every=0.2, what="seals switched to the new certificate")
+    return new_serial
+
+
+async def test_a_renewed_seal_certificate_signs_new_stamps_and_old_ones_still_verify(
+        api: Api, platform: Platform) -> None:
+    w = await _world(api, platform, "证照续期系统")
+    seal = w.seal
 
     earlier = await _stamped(api, w)
     old_serial = (await _verified(api, w, earlier))["signer_certificate"]["serial"]
 
     # no public route renews a certificate; certs' sandbox hook is internal
     r = await api.post(f"/api/v1/sandbox/seal-certificates/{seal['seal_id']}/renewal",
-                       token=enterprise.token)
+                       token=w.enterprise.token)
     assert r.status in (401, 403, 404, 405), r
     certs_url = platform.internal_urls("certs")[0]
     hook = f"{certs_url}/internal/sandbox/seal-certificates/{seal['seal_id']}/renewal"
@@ -85,15 +110,7 @@ async def test_a_renewed_seal_certificate_signs_new_stamps_and_old_ones_still_ve
     r = await api.post(hook, headers=_internal("seals", "certs"))
     assert r.status == 200 and r.json == {"renewed": True}, r
 
-    seals_url = platform.internal_urls("seals")[0]
-
-    async def switched() -> str | None:
-        got = await api.get(f"{seals_url}/internal/seals/{seal['seal_id']}",
-                            headers=_internal("stamping", "seals"))
-        serial = got.json.get("certificate_serial") if got.status == 200 else None
-        return serial if serial and serial != old_serial else None
-
-    new_serial = await eventually(switched, 20, every=0.2, what="seals switched to the new certificate")
+    new_serial = await _switched(api, platform, seal["seal_id"], old_serial)
 
     later = await _stamped(api, w)
     sig = await _verified(api, w, later)
@@ -130,32 +147,19 @@ async def test_after_a_renewal_an_ofd_stamp_embeds_the_seal_made_for_the_new_cer
         api: Api, platform: Platform) -> None:
     """stamping keeps a seal's SES_Seal per certificate serial: a renewal must not leave the
     old one in new stamps (its listed certificate would no longer be the signer)."""
-    enterprise = await new_enterprise(api)
-    seal = await new_seal(api, enterprise, "contract")
-    person = await new_person(api)
-    await grant(api, enterprise, seal["seal_id"], person)
-    client = create_client(platform, "公文续期系统")
-    client.token = await client_token(api, client)
-    w = World(enterprise, seal, person, client, Hooks(""), (await api.get("/api/v1/ca/root.pem")).body)
+    w = await _world(api, platform, "公文续期系统")
+    seal = w.seal
 
     earlier = await _ofd_stamped(api, w)
     old_signer = await _ofd_signer(api, earlier)
     assert await _ofd_signer(api, await _ofd_stamped(api, w)) == old_signer  # kept: the same
 
-    seals_url = platform.internal_urls("seals")[0]
-    old_serial = (await api.get(f"{seals_url}/internal/seals/{seal['seal_id']}",
-                                headers=_internal("stamping", "seals"))).json["certificate_serial"]
+    old_serial = await _seal_serial(api, platform, seal["seal_id"])
     certs_url = platform.internal_urls("certs")[0]
     hook = f"{certs_url}/internal/sandbox/seal-certificates/{seal['seal_id']}/renewal"
     r = await api.post(hook, headers=_internal("seals", "certs"))
     assert r.status == 200 and r.json == {"renewed": True}, r
 
-    async def switched() -> str | None:
-        got = await api.get(f"{seals_url}/internal/seals/{seal['seal_id']}",
-                            headers=_internal("stamping", "seals"))
-        serial = got.json.get("certificate_serial") if got.status == 200 else None
-        return serial if serial and serial != old_serial else None
-
-    await eventually(switched, 20, every=0.2, what="seals switched to the new certificate")
+    await _switched(api, platform, seal["seal_id"], old_serial)
     assert await _ofd_signer(api, await _ofd_stamped(api, w)) != old_signer
     assert await _ofd_signer(api, earlier) == old_signer  # the earlier stamp still verifies
