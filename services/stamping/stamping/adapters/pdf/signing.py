@@ -49,6 +49,7 @@ from shared.errors import EsealError
 
 from .metadata import SIG_DICT_KEY, StampMetadata
 from .pki import CertLike, as_asn1_chain
+from .seal_images import PDF_MODES, KeptImage, kept, open_picture, picture
 from .validation import (
     DEFAULT_MAX_PDF_BYTES,
     DEFAULT_SEAL_SIZE_PT,
@@ -150,13 +151,16 @@ class RemoteSigner(Signer):
             ) from e
 
 
-def seal_stamp_style(seal_png: bytes | Image.Image) -> StaticStampStyle:
-    """Appearance = the seal image only, scaled into the field, no border, no text."""
-    image = _open_image(seal_png) if isinstance(seal_png, bytes) else seal_png
-    if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA"):
-        image = image.convert("RGBA")
+def seal_stamp_style(seal: bytes | Image.Image) -> StaticStampStyle:
+    """Appearance = the seal image only, scaled into the field, no border, no text. A PNG
+    (the raw baseline) is decoded and embedded as plain pyHanko does; a picture (the
+    platform's, from ``seal_images.picture``) has its encoded XObject kept."""
+    if isinstance(seal, bytes):
+        background: PdfImage = PdfImage(open_picture(seal))
+    else:
+        background = KeptImage(seal if seal.mode in PDF_MODES else seal.convert("RGBA"))
     return StaticStampStyle(
-        background=PdfImage(image),
+        background=background,
         background_opacity=1.0,
         border_width=0,
         background_layout=layout.SimpleBoxLayoutRule(
@@ -166,12 +170,6 @@ def seal_stamp_style(seal_png: bytes | Image.Image) -> StaticStampStyle:
             inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT,
         ),
     )
-
-
-def _open_image(png: bytes) -> Image.Image:
-    image: Image.Image = Image.open(BytesIO(png))
-    image.load()
-    return image
 
 
 # where a signature's seal is drawn ------------------------------------------------------
@@ -244,7 +242,8 @@ def layout_marks(info: PdfInfo, marks: Sequence[Mark], seal: Image.Image,
         raise ValueError("a signature needs at least one mark")
     fit_w, fit_h = fit if fit is not None else (width_pt, height_pt)
     edge = [m for m in marks if m.x is None]
-    strips = iter(cut_strips(seal, len(edge))) if edge else iter(())
+    strips = iter(kept(seal, ("strips", len(edge)), lambda: cut_strips(seal, len(edge)))
+                  if edge else ())
     out = []
     for m in marks:
         if m.x is None:
@@ -381,7 +380,7 @@ async def stamp_pdf(
         marks = [Mark(page, x, y)]
     reader = open_strict_reader(pdf, max_bytes)
     height_pt = seal_size_pt if seal_height_pt is None else seal_height_pt
-    appearances = layout_marks(describe_pdf(reader, pdf), marks, _open_image(seal_png),
+    appearances = layout_marks(describe_pdf(reader, pdf), marks, picture(seal_png),
                                seal_size_pt, height_pt, fit_pt)
     first, more = appearances[0], appearances[1:]
     field_name, reason, signer_name = _signature_names(metadata, field_name, reason, signer_name)
