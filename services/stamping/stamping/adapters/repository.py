@@ -127,6 +127,34 @@ async def get_request(conn: Conn, request_id: uuid.UUID, *,
     return RequestRow.of(r) if r else None
 
 
+async def request_to_claim(conn: Conn, request_id: uuid.UUID,
+                           person_id: uuid.UUID) -> tuple[RequestRow, bool, bytes | None] | None:
+    """A stamp's claim, one round trip (issue 18): the request locked, whether ``person_id``
+    scanned it, and its document (pdf and ofd)."""
+    r = await conn.fetchrow(
+        f"SELECT {_REQUEST_COLUMNS},"  # noqa: S608 - the columns are the dataclass's names
+        " EXISTS (SELECT 1 FROM scans s WHERE s.request_id = r.request_id AND s.person_id = $2)"
+        " AS scanned,"
+        " (SELECT d.content FROM request_documents d WHERE d.request_id = r.request_id"
+        "  AND r.kind IN ('pdf', 'ofd')) AS document"
+        " FROM stamp_requests r WHERE r.request_id = $1 FOR UPDATE OF r", request_id, person_id)
+    return (RequestRow.of(r), bool(r["scanned"]), r["document"]) if r else None
+
+
+async def request_to_commit(conn: Conn, request_id: uuid.UUID) -> tuple[RequestRow, Client | None] | None:
+    """A stamp's commit, one round trip (issue 18): the request locked, with its client."""
+    r = await conn.fetchrow(
+        f"SELECT {_REQUEST_COLUMNS}, c.name AS client_name, c.webhook_secret,"  # noqa: S608
+        " c.disabled_at IS NOT NULL AS client_disabled"
+        " FROM stamp_requests r LEFT JOIN clients c ON c.client_id = r.client_id"
+        " WHERE r.request_id = $1 FOR UPDATE OF r", request_id)
+    if r is None:
+        return None
+    client = (Client(r["client_id"], r["client_name"], r["webhook_secret"], r["client_disabled"])
+              if r["client_name"] is not None else None)
+    return RequestRow.of(r), client
+
+
 async def document(conn: Conn, request_id: uuid.UUID) -> bytes | None:
     content: bytes | None = await conn.fetchval(
         "SELECT content FROM request_documents WHERE request_id = $1", request_id)
@@ -187,10 +215,17 @@ async def has_scanned(conn: Conn, request_id: uuid.UUID, person_id: uuid.UUID) -
                                     request_id, person_id))
 
 
-async def insert_result(conn: Conn, request_id: uuid.UUID, record_id: uuid.UUID,
-                        content_type: str, content: bytes, sha256: str) -> None:
-    await conn.execute("INSERT INTO stamp_results (request_id, record_id, content_type, content, sha256)"
-                       " VALUES ($1, $2, $3, $4, $5)", request_id, record_id, content_type, content, sha256)
+async def store_result_and_finish(conn: Conn, request_id: uuid.UUID, record_id: uuid.UUID,
+                                  content_type: str, content: bytes, sha256: str) -> None:
+    """``insert_result`` and ``finish_request`` in one statement (issue 18: one round trip
+    instead of three in the stamp's commit)."""
+    await conn.execute(
+        "WITH stored AS (INSERT INTO stamp_results (request_id, record_id, content_type, content,"
+        " sha256) VALUES ($1, $2, $3, $4, $5)),"
+        " finished AS (UPDATE stamp_requests SET claim_id = NULL, claimed_by = NULL,"
+        " claimed_until = NULL, token_used_at = now() WHERE request_id = $1)"
+        " DELETE FROM request_documents WHERE request_id = $1",
+        request_id, record_id, content_type, content, sha256)
 
 
 async def result(conn: Conn, request_id: uuid.UUID) -> asyncpg.Record | None:

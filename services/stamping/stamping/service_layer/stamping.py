@@ -359,10 +359,11 @@ async def _settle(task: asyncio.Task[PersonSignature]) -> BaseException | None:
 async def _claim(ctx: Stamping, person_id: uuid.UUID, request_id: uuid.UUID) -> Claim:
     now = ctx.clock()
     async with ctx.pool.acquire() as conn, conn.transaction():
-        row = await repository.get_request(conn, request_id, for_update=True)
-        if row is None:
+        found = await repository.request_to_claim(conn, request_id, person_id)
+        if found is None:
             raise StampRequestNotFound()
-        if not await repository.has_scanned(conn, request_id, person_id):
+        row, scanned, document = found
+        if not scanned:
             raise ScanRequired()
         state = await repository.load_request(conn, ctx.store, request_id)
         stamp_requests.check_stampable(state, now)
@@ -371,7 +372,6 @@ async def _claim(ctx: Stamping, person_id: uuid.UUID, request_id: uuid.UUID) -> 
         claim_id = uuid.uuid4()
         until = now + timedelta(seconds=ctx.settings.stamping_claim_ttl_seconds)
         await repository.set_claim(conn, request_id, claim_id, person_id, until)
-        document = await repository.document(conn, request_id) if row.kind in ("pdf", "ofd") else None
     return Claim(claim_id, row, document, row.client_id)
 
 
@@ -554,20 +554,19 @@ async def _still_claimed(ctx: Stamping, conn: Conn,
                          claim: Claim) -> tuple[stamp_requests.StampRequest, Client | None]:
     """Inside the commit's transaction: the request, locked, still under this claim (else
     409 ``already_stamped``), its state and the client that sent it."""
-    current = await repository.get_request(conn, claim.row.request_id, for_update=True)
-    if current is None or current.claim_id != claim.claim_id:
+    found = await repository.request_to_commit(conn, claim.row.request_id)
+    if found is None or found[0].claim_id != claim.claim_id:
         raise AlreadyStamped("the claim on this request was lost")
     state = await repository.load_request(conn, ctx.store, claim.row.request_id)
-    return state, await repository.get_client(conn, claim.client_id)
+    return state, found[1]
 
 
 async def _finish(conn: Conn, row: RequestRow, record_id: uuid.UUID, signed: Signed,
                   result_sha: str, now: datetime) -> None:
     """The end of a commit: the result under ``record_id``, the request finished, the
     client's callback queued."""
-    await repository.insert_result(conn, row.request_id, record_id, signed.content_type,
-                                   signed.content, result_sha)
-    await repository.finish_request(conn, row.request_id)
+    await repository.store_result_and_finish(conn, row.request_id, record_id, signed.content_type,
+                                             signed.content, result_sha)
     if row.callback_url:
         await callbacks.queue(conn, row, "stamp_request.stamped", {
             "status": "stamped", "record_id": str(record_id), "stamped_at": rfc3339(now),

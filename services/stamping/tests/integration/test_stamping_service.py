@@ -93,6 +93,13 @@ async def test_pdf_request_scan_and_stamp_gives_a_verifiable_document(stamping: 
     item = next(i for i in records.json["items"] if i["record_id"] == stamped.json["record_id"])
     assert item["user_name"] == "李雷" and item["seal_name"] == seal.name
     assert item["requester"] == "某某审批系统" and item["document_title"] == "营业执照变更申请"
+    # the commit (one statement for result, request and upload): the result stored, the
+    # claim cleared, the QR code's token used up, the upload dropped
+    rid = uuid.UUID(req["request_id"])
+    assert await h.sql("SELECT count(*) FROM stamp_results WHERE request_id = $1", rid) == 1
+    assert await h.sql("SELECT claim_id IS NULL AND claimed_by IS NULL AND claimed_until IS NULL"
+                       " AND token_used_at IS NOT NULL FROM stamp_requests WHERE request_id = $1", rid)
+    assert await h.sql("SELECT count(*) FROM request_documents WHERE request_id = $1", rid) == 0
 
 
 async def test_stamp_requires_a_scan_by_the_same_person(stamping: Harness) -> None:
