@@ -217,8 +217,9 @@ async def has_scanned(conn: Conn, request_id: uuid.UUID, person_id: uuid.UUID) -
 
 async def store_result_and_finish(conn: Conn, request_id: uuid.UUID, record_id: uuid.UUID,
                                   content_type: str, content: bytes, sha256: str) -> None:
-    """``insert_result`` and ``finish_request`` in one statement (issue 18: one round trip
-    instead of three in the stamp's commit)."""
+    """The stamp's end in one statement (issue 18: one round trip instead of three): the
+    result stored, the request finished as ``finish_request`` does (claim cleared, QR token
+    used up) and its upload dropped."""
     await conn.execute(
         "WITH stored AS (INSERT INTO stamp_results (request_id, record_id, content_type, content,"
         " sha256) VALUES ($1, $2, $3, $4, $5)),"
