@@ -101,12 +101,12 @@ class Broker:
         if any(line.split("\t", 1)[0] == user for line in existing.splitlines()):
             raise BrokerError(f"the broker user {user} exists already: choose another --slug")
         await declare_queue(self.amqp_url, slug, routing_keys)
-        await self._ctl("add_user", user, password)
+        await self._ctl("add_user", "--", user, password)  # "--": a secret may begin with "-"
         await self._ctl("set_permissions", "-p", self.vhost, user, NOTHING, NOTHING, read_pattern(slug))
         await self._ctl("set_topic_permissions", "-p", self.vhost, user, EVENTS_EXCHANGE, NOTHING, NOTHING)
 
     async def change_password(self, slug: str, password: str) -> None:
-        await self._ctl("change_password", queue_name(slug), password)
+        await self._ctl("change_password", "--", queue_name(slug), password)
 
     async def cut_off(self, slug: str) -> None:
         """Delete the user, close its open connections, delete its queue: at once."""

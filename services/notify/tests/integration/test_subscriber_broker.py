@@ -154,3 +154,22 @@ async def test_the_subscriber_reads_its_queue_and_nothing_else(vhost: str, provi
         await broker.cut_off(slug + "x")
     with pytest.raises((aio_pika.exceptions.AMQPConnectionError, ConnectionError)):
         await aio_pika.connect(mine, timeout=5)
+
+
+async def test_a_secret_that_begins_with_a_dash_is_a_password_not_an_option(
+        vhost: str, provisioner: str) -> None:
+    """Secrets are URL-safe base64, so 1 in 64 begins with "-": rabbitmqctl took such a one
+    for an option and refused to create the user (a flaky e2e test found it)."""
+    platform = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    broker = PROVISIONERS[provisioner](platform)
+    slug = f"t{uuid.uuid4().hex[:8]}"
+    await broker.provision(slug, "-E14_p-first", ["seals.SealIssued"])
+    try:
+        user = queue_name(slug)
+        first = await aio_pika.connect(f"amqp://{user}:-E14_p-first@127.0.0.1:5672/{vhost}")
+        await first.close()
+        await broker.change_password(slug, "--rotated")
+        rotated = await aio_pika.connect(f"amqp://{user}:--rotated@127.0.0.1:5672/{vhost}")
+        await rotated.close()
+    finally:
+        await broker.cut_off(slug)
