@@ -440,7 +440,10 @@ async def test_events_carry_no_secret_and_masked_numbers(api: Api, platform: Pla
     person = await ids.register_person(api)
     conn = await identity_db(platform)
     try:
-        rows = await conn.fetch("SELECT data FROM events WHERE stream_id = $1", person["person_id"])
+        # in stream order: the registration first (without ORDER BY a later event of the
+        # stream could come first, and it has no id number)
+        rows = await conn.fetch("SELECT data FROM events WHERE stream_id = $1 ORDER BY version",
+                                person["person_id"])
     finally:
         await conn.close()
     text = json.dumps([r["data"] for r in rows], ensure_ascii=False)
