@@ -63,7 +63,8 @@ def test_a_picture_is_encoded_once_per_process(monkeypatch: pytest.MonkeyPatch) 
 
     def counting(image: Image.Image, writer: Any) -> generic.IndirectObject:
         made.append(image)
-        return real(image, writer)
+        ref: generic.IndirectObject = real(image, writer)
+        return ref
     monkeypatch.setattr(seal_images, "pil_image", counting)
     one, other = _image("RGBA"), _image("RGBA")
     for _ in range(3):
@@ -93,3 +94,23 @@ def test_a_cross_page_seal_is_cut_once_per_picture_and_count() -> None:
     assert all(a.image is b.image for a, b in zip(first, again, strict=True))
     two = layout_marks(info, marks[:2], seal, 120.0, 120.0)
     assert two[0].image.width != first[0].image.width  # another count, other strips
+
+
+def test_what_is_kept_is_bounded_and_keeps_the_recently_used() -> None:
+    cache = seal_images._ByIdentity(2)
+    made: list[int] = []
+    images = [Image.new("L", (1, 1)) for _ in range(3)]
+
+    def get(i: int) -> int:
+        def make() -> int:
+            made.append(i)
+            return i
+        return cache.get(images[i], "x", make)
+
+    get(0), get(1), get(0), get(2)  # 1 is the least recently used when 2 comes
+    assert made == [0, 1, 2]
+    get(0)
+    assert made == [0, 1, 2]  # still kept
+    get(1)
+    assert made == [0, 1, 2, 1]  # was dropped, made again
+    assert seal_images.picture.cache_info().maxsize == seal_images.PICTURES_KEPT

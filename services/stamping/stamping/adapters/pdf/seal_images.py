@@ -27,7 +27,10 @@ from pyhanko.pdf_utils.images import PdfImage, pil_image
 from pyhanko.pdf_utils.writer import BasePdfFileWriter, PdfFileWriter
 
 PDF_MODES = ("RGB", "RGBA", "L", "LA", "P", "PA")  # what pyHanko's pil_image embeds
-KEPT = 64  # pictures (and strip sets) per process: a few hundred KiB each at most
+# A decoded seal is ~2 MiB (seals draws 16 px/mm: a 42 mm seal is ~690 px square, RGBA), its
+# encoded XObject a few tens of KiB: a few hot seals per process, within ~20-50 MiB at worst.
+PICTURES_KEPT = 8  # decoded pictures, by PNG
+DERIVED_KEPT = 32  # XObjects and strip sets, each holding the picture it was made from
 
 T = TypeVar("T")
 
@@ -39,7 +42,7 @@ def open_picture(png: bytes) -> Image.Image:
     return image if image.mode in PDF_MODES else image.convert("RGBA")
 
 
-@functools.lru_cache(maxsize=KEPT)
+@functools.lru_cache(maxsize=PICTURES_KEPT)
 def picture(png: bytes) -> Image.Image:
     """``open_picture``, kept: the same image object for the same PNG."""
     return open_picture(png)
@@ -67,7 +70,7 @@ class _ByIdentity:
         return value
 
 
-_kept = _ByIdentity(KEPT)
+_kept = _ByIdentity(DERIVED_KEPT)
 
 
 def kept(image: Image.Image, tag: Any, make: Callable[[], T]) -> T:
