@@ -4,11 +4,10 @@ projection inline), the ports, the rules."""
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Generic, TypeVar, cast
+from typing import cast
 
 import asyncpg
 
@@ -20,35 +19,12 @@ from certs.domain import certificate as rules
 from certs.domain.certificate import Certificate
 from shared.db import Conn
 from shared.events import DomainEvent
+from shared.lru import Lru
 from shared.unit_of_work import Database, UnitOfWork
 
 from .ports import Clock, FaceChecks, PrincipalDirectory, SmsSender
 
 STREAM_TYPE = "certificate"
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class Lru(Generic[K, V]):
-    """A small bounded map of facts that rarely change (``forget`` when one did)."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self._size = size
-
-    def get(self, key: K) -> V | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def forget(self, key: K) -> None:
-        self._items.pop(key, None)
-
-    def put(self, key: K, value: V) -> None:
-        self._items[key] = value
-        if len(self._items) > self._size:
-            self._items.popitem(last=False)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from stamping.adapters.pdf.seal_images import KeptImage, open_picture, picture
 from stamping.adapters.pdf.signing import Mark, layout_marks
 from stamping.adapters.pdf.validation import inspect_pdf
 
+from shared.lru import Lru
 from tests.support.pdf_fixtures import make_seal_png, make_test_pdf
 
 
@@ -96,8 +97,8 @@ def test_a_cross_page_seal_is_cut_once_per_picture_and_count() -> None:
     assert two[0].image.width != first[0].image.width  # another count, other strips
 
 
-def test_what_is_kept_is_bounded_and_keeps_the_recently_used() -> None:
-    cache = seal_images._ByIdentity(2)
+def test_what_is_kept_is_bounded_and_keeps_the_recently_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seal_images, "_kept", Lru(2))
     made: list[int] = []
     images = [Image.new("L", (1, 1)) for _ in range(3)]
 
@@ -105,7 +106,7 @@ def test_what_is_kept_is_bounded_and_keeps_the_recently_used() -> None:
         def make() -> int:
             made.append(i)
             return i
-        return cache.get(images[i], "x", make)
+        return seal_images.kept(images[i], "x", make)
 
     get(0), get(1), get(0), get(2)  # 1 is the least recently used when 2 comes
     assert made == [0, 1, 2]

@@ -15,7 +15,6 @@ used here all return new images).
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
@@ -25,6 +24,8 @@ from PIL import Image
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.images import PdfImage, pil_image
 from pyhanko.pdf_utils.writer import BasePdfFileWriter, PdfFileWriter
+
+from shared.lru import Lru
 
 PDF_MODES = ("RGB", "RGBA", "L", "LA", "P", "PA")  # what pyHanko's pil_image embeds
 # A decoded seal is ~2 MiB (seals draws 16 px/mm: a 42 mm seal is ~690 px square, RGBA), its
@@ -48,34 +49,21 @@ def picture(png: bytes) -> Image.Image:
     return open_picture(png)
 
 
-class _ByIdentity:
-    """A small LRU keyed by an image object's identity and a tag. Each entry holds its image,
-    so the id cannot be reused by another object while the entry lives."""
-
-    def __init__(self, size: int) -> None:
-        self._entries: OrderedDict[tuple[int, Any], tuple[Image.Image, Any]] = OrderedDict()
-        self._size = size
-
-    def get(self, image: Image.Image, tag: Any, make: Callable[[], T]) -> T:
-        key = (id(image), tag)
-        found = self._entries.get(key)
-        if found is not None and found[0] is image:
-            self._entries.move_to_end(key)
-            value: T = found[1]
-            return value
-        value = make()
-        self._entries[key] = (image, value)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-        return value
-
-
-_kept = _ByIdentity(DERIVED_KEPT)
+# (id of the picture, what was made of it) -> (the picture, what was made): each entry holds
+# its picture, so the id cannot be reused by another object while the entry lives
+_kept: Lru[tuple[int, Any], tuple[Image.Image, Any]] = Lru(DERIVED_KEPT)
 
 
 def kept(image: Image.Image, tag: Any, make: Callable[[], T]) -> T:
     """What ``make`` derives from ``image`` (``tag`` names which), made once per image."""
-    return _kept.get(image, tag, make)
+    key = (id(image), tag)
+    found = _kept.get(key)
+    if found is not None and found[0] is image:
+        value: T = found[1]
+        return value
+    value = make()
+    _kept.put(key, (image, value))
+    return value
 
 
 @dataclass(frozen=True)
