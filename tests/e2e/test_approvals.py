@@ -17,8 +17,10 @@ import base64
 import hashlib
 import io
 import re
+import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 from pdfminer.high_level import extract_text
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -254,6 +256,15 @@ async def test_a_rejection_ends_the_request(api: Api, platform: Platform) -> Non
     assert r.status == 409 and r.json["code"] == "approval_not_pending", r
     r = await stamp(api, w.person, request_id, w.seal)
     assert r.status in (403, 409, 410), r  # the QR code is used up
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{platform.config.db_prefix}stamping")
+    try:  # as stamping's records say: token used up, claim cleared, upload dropped
+        assert await conn.fetchval(
+            "SELECT token_used_at IS NOT NULL AND claim_id IS NULL FROM stamp_requests"
+            " WHERE request_id = $1", uuid.UUID(request_id))
+        assert await conn.fetchval("SELECT count(*) FROM request_documents WHERE request_id = $1",
+                                   uuid.UUID(request_id)) == 0
+    finally:
+        await conn.close()
     mine = await api.get(f"/api/v1/approvals/{approval_id}", token=w.person.token)
     assert mine.json["status"] == "rejected" and mine.json["reason"] == "合同金额有误", mine
     await eventually(lambda: _has(api, w.person.token, "approval_rejected"), 20,

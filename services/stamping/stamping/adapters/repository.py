@@ -176,11 +176,16 @@ async def release_claim(conn: Conn, request_id: uuid.UUID, claim_id: uuid.UUID) 
                        " WHERE request_id = $1 AND claim_id = $2", request_id, claim_id)
 
 
+# A request finished (claim cleared, QR token used up) and its upload dropped, in one
+# statement; ``$1`` is the request's id (a stamp's commit puts its result before it).
+_FINISHED = ("finished AS (UPDATE stamp_requests SET claim_id = NULL, claimed_by = NULL,"
+             " claimed_until = NULL, token_used_at = now() WHERE request_id = $1)"
+             " DELETE FROM request_documents WHERE request_id = $1")
+
+
 async def finish_request(conn: Conn, request_id: uuid.UUID) -> None:
     """The token is used up and the upload no longer needed (the stamped PDF contains it)."""
-    await conn.execute("UPDATE stamp_requests SET claim_id = NULL, claimed_by = NULL,"
-                       " claimed_until = NULL, token_used_at = now() WHERE request_id = $1", request_id)
-    await conn.execute("DELETE FROM request_documents WHERE request_id = $1", request_id)
+    await conn.execute(f"WITH {_FINISHED}", request_id)
 
 
 async def record_scan(conn: Conn, store: EventStore, request_id: uuid.UUID, person_id: uuid.UUID,
@@ -218,14 +223,11 @@ async def has_scanned(conn: Conn, request_id: uuid.UUID, person_id: uuid.UUID) -
 async def store_result_and_finish(conn: Conn, request_id: uuid.UUID, record_id: uuid.UUID,
                                   content_type: str, content: bytes, sha256: str) -> None:
     """The stamp's end in one statement (issue 18: one round trip instead of three): the
-    result stored, the request finished as ``finish_request`` does (claim cleared, QR token
-    used up) and its upload dropped."""
+    result stored, then what ``finish_request`` does."""
     await conn.execute(
-        "WITH stored AS (INSERT INTO stamp_results (request_id, record_id, content_type, content,"
-        " sha256) VALUES ($1, $2, $3, $4, $5)),"
-        " finished AS (UPDATE stamp_requests SET claim_id = NULL, claimed_by = NULL,"
-        " claimed_until = NULL, token_used_at = now() WHERE request_id = $1)"
-        " DELETE FROM request_documents WHERE request_id = $1",
+        "WITH stored AS (INSERT INTO stamp_results"  # noqa: S608 - constant SQL
+        f" (request_id, record_id, content_type, content, sha256) VALUES ($1, $2, $3, $4, $5)),"
+        f" {_FINISHED}",
         request_id, record_id, content_type, content, sha256)
 
 
